@@ -1,0 +1,65 @@
+// Creates and removes the cgroups of one container: <hierarchy>/box/<id>. box never writes to
+// a cgroup it did not create; the `box` parent is made once and kept.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeError } from "../sys/errors.ts";
+import { detectCgroups, type Hierarchy } from "./detect.ts";
+
+export const CGROUP_PARENT = "box";
+
+function ensureParent(h: Hierarchy, version: 1 | 2): string {
+  const parent = join(h.mountpoint, CGROUP_PARENT);
+  if (existsSync(parent)) return parent;
+  try {
+    mkdirSync(parent);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return parent;
+  }
+  if (version === 1 && h.controllers.includes("cpuset")) {
+    // A v1 cpuset cgroup takes no task until cpus and mems are set; children copy ours.
+    for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+      writeFileSync(join(parent, f), readFileSync(join(h.mountpoint, f), "utf8").trim() || "\n");
+    }
+    writeFileSync(join(parent, "cgroup.clone_children"), "1");
+  }
+  if (version === 2) {
+    const available = readFileSync(join(parent, "cgroup.controllers"), "utf8").trim().split(/\s+/).filter(Boolean);
+    if (available.length) writeFileSync(join(parent, "cgroup.subtree_control"), available.map((c) => `+${c}`).join(" "));
+  }
+  return parent;
+}
+
+/** Makes the container's cgroup in every hierarchy; returns their directories. */
+export function createContainerCgroups(id: string): string[] {
+  const layout = detectCgroups();
+  const made: string[] = [];
+  try {
+    for (const h of layout.hierarchies) {
+      const dir = join(ensureParent(h, layout.version), id);
+      mkdirSync(dir);
+      made.push(dir);
+    }
+  } catch (e) {
+    removeCgroups(made);
+    throw new Error(`creating cgroup for ${id}: ${describeError(e)}`);
+  }
+  return made;
+}
+
+/** Removes cgroup directories; the kernel may report EBUSY for a moment after the last task is reaped. */
+export function removeCgroups(dirs: string[]): void {
+  for (const dir of dirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") break;
+        if (code !== "EBUSY" || attempt >= 50) throw e;
+        Bun.sleepSync(2);
+      }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// Finds out at run time which cgroup hierarchy this host has: v2 (cgroup2 at /sys/fs/cgroup),
+// v1, or hybrid (v1 controllers plus a cgroup2 mount, usually /sys/fs/cgroup/unified).
+import { readFileSync, statfsSync } from "node:fs";
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+export interface Hierarchy {
+  mountpoint: string;
+  /** Controllers bound to it (v1), or those the v2 root offers. */
+  controllers: string[];
+}
+
+export interface CgroupLayout {
+  version: 1 | 2;
+  /** v1 with a cgroup2 mount beside it. */
+  hybrid: boolean;
+  /** v1: one per controller hierarchy; v2: exactly one. */
+  hierarchies: Hierarchy[];
+}
+
+let cached: CgroupLayout | undefined;
+
+export function detectCgroups(mountRoot = "/sys/fs/cgroup"): CgroupLayout {
+  if (cached) return cached;
+  if (Number(statfsSync(mountRoot).type) === CGROUP2_SUPER_MAGIC) {
+    const controllers = readFileSync(`${mountRoot}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
+    cached = { version: 2, hybrid: false, hierarchies: [{ mountpoint: mountRoot, controllers }] };
+    return cached;
+  }
+  const hierarchies: Hierarchy[] = [];
+  let hybrid = false;
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    // mountinfo: id parent dev root mountpoint options [optional...] - fstype source superoptions
+    const [pre, post] = line.split(" - ");
+    if (!pre || !post) continue;
+    const [fstype, , superOptions = ""] = post.split(" ");
+    const mountpoint = pre.split(" ")[4] ?? "";
+    if (fstype === "cgroup2") hybrid = true;
+    if (fstype !== "cgroup") continue;
+    // Named hierarchies (name=systemd) carry no controller: box has nothing to limit there.
+    const controllers = superOptions.split(",").filter((o) => !["rw", "ro"].includes(o) && !o.includes("="));
+    if (controllers.length > 0) hierarchies.push({ mountpoint, controllers });
+  }
+  cached = { version: 1, hybrid, hierarchies };
+  return cached;
+}

@@ -1,0 +1,26 @@
+import { defineCommand } from "citty";
+import { UserError } from "../container/errors.ts";
+import { importImage } from "../image/store.ts";
+import { globals } from "./context.ts";
+import { parseFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
+
+export const importCommand = defineCommand({
+  meta: {
+    name: "import",
+    description: "Import a root filesystem tarball (as `docker export` writes it) as an image",
+  },
+  args: {
+    file: { type: "positional", description: "Tarball, plain or gzip-compressed" },
+    name: { type: "positional", description: "Image name[:tag]" },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box import rootfs.tar busybox", "box import --help"]);
+    const [file, ref, extra] = flags.positionals;
+    if (!file || !ref || extra !== undefined) throw new UserError(`"box import" requires exactly 2 arguments: FILE NAME[:TAG]`);
+    const result = await importImage(globals().store.root, file, ref);
+    if (result.skipped.devices) process.stderr.write(`box: skipped ${result.skipped.devices} device node(s) in ${file}\n`);
+    process.stdout.write(`sha256:${result.id}\n`);
+  },
+});

@@ -1,0 +1,52 @@
+// The root command: global flags (store roots), dispatch, and turning errors into one line
+// and an exit code.
+import { defineCommand, runCommand } from "citty";
+import pkg from "../../package.json" with { type: "json" };
+import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
+import { defaultStore } from "../container/store.ts";
+import { describeError } from "../sys/errors.ts";
+import { setGlobals } from "./context.ts";
+import { parseFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
+import { importCommand } from "./import.ts";
+import { runCommand as boxRun } from "./run.ts";
+
+export const VERSION = pkg.version;
+
+const rootCommand = defineCommand({
+  meta: { name: "box", version: VERSION, description: "A daemonless container engine in one executable" },
+  args: {
+    root: { type: "string", description: "Persistent state (images, containers); env BOX_ROOT", default: "/var/lib/box", valueHint: "DIR" },
+    runroot: { type: "string", description: "Runtime state; env BOX_RUNROOT", default: "/run/box", valueHint: "DIR" },
+    version: { type: "boolean", description: "Print the version" },
+  },
+  subCommands: { run: boxRun, import: importCommand },
+});
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    const global = parseFlags(argv, rootCommand.args as never);
+    const env = defaultStore();
+    const store = {
+      root: (global.values.root as string | undefined) ?? env.root,
+      runroot: (global.values.runroot as string | undefined) ?? env.runroot,
+    };
+    setGlobals({ store });
+    if (global.values.version) {
+      process.stdout.write(`box version ${VERSION}\n`);
+      return;
+    }
+    if (global.positionals.length === 0) {
+      await printHelp(rootCommand, ["box run --rm --rootfs ./rootfs /bin/echo hello", "box --root /tmp/box import rootfs.tar busybox"]);
+      if (!global.help) process.exitCode = EXIT_BOX_ERROR;
+      return;
+    }
+    const [name, ...rest] = global.positionals;
+    const sub = (rootCommand.subCommands as Record<string, typeof boxRun>)[name!];
+    if (!sub) throw new UserError(`unknown command "${name}" for "box"; see 'box --help'`);
+    await runCommand(sub, { rawArgs: global.help ? [...rest, "--help"] : rest });
+  } catch (e) {
+    process.stderr.write(`box: ${e instanceof UserError ? e.message : describeError(e)}\n`);
+    process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
+  }
+}

@@ -1,0 +1,110 @@
+// `box run` flags → one validated ContainerSpec. Every check on user input happens here, once.
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { UserError } from "../container/errors.ts";
+import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
+import { defaultHostname } from "../container/create.ts";
+import { newId, shortId, validateName } from "../container/store.ts";
+import type { ContainerSpec, NetworkMode, RootfsSpec, VolumeSpec } from "../container/spec.ts";
+import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
+import { resolveImage } from "../image/store.ts";
+import type { ParsedFlags } from "./flags.ts";
+
+const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+function str(v: ParsedFlags["values"][string]): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function list(v: ParsedFlags["values"][string]): string[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function parseVolume(text: string): VolumeSpec {
+  const parts = text.split(":");
+  if (parts.length < 2 || parts.length > 3) throw new UserError(`invalid volume "${text}": expected HOST:CONTAINER[:ro|rw]`);
+  const [source = "", target = "", mode = "rw"] = parts;
+  if (!source.startsWith("/")) throw new UserError(`invalid volume "${text}": named volumes are not supported; the host path must be absolute`);
+  if (!target.startsWith("/")) throw new UserError(`invalid volume "${text}": the container path must be absolute`);
+  if (target.split("/").filter(Boolean).length === 0) throw new UserError(`invalid volume "${text}": cannot mount over /`);
+  if (mode !== "ro" && mode !== "rw") throw new UserError(`invalid volume "${text}": unknown mode "${mode}" (ro or rw)`);
+  try {
+    statSync(source);
+  } catch {
+    throw new UserError(`invalid volume "${text}": host path ${source} does not exist`);
+  }
+  return { source: resolve(source), target, readOnly: mode === "ro" };
+}
+
+function parseNetwork(v: string | undefined): NetworkMode {
+  if (v === undefined || v === "none" || v === "host") return v ?? "none";
+  throw new UserError(`network ${v} not found: use none or host`);
+}
+
+/** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]. */
+export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<string, string | undefined>): ContainerSpec {
+  const v = flags.values;
+  const args = [...flags.positionals];
+  let rootfs: RootfsSpec;
+  let imageName: string;
+  let image: ReturnType<typeof resolveImage>["config"] = {};
+  const rootfsDir = str(v.rootfs);
+  if (rootfsDir !== undefined) {
+    const path = resolve(rootfsDir);
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {}
+    if (!isDir) throw new UserError(`rootfs ${rootfsDir} is not a directory`);
+    rootfs = { kind: "dir", path };
+    imageName = path;
+  } else {
+    const ref = args.shift();
+    if (ref === undefined) throw new UserError(`"box run" requires an image or --rootfs DIR; see 'box run --help'`);
+    const img = resolveImage(root, ref);
+    rootfs = { kind: "image", ref: img.ref, id: img.id, layerDirs: img.layerDirs };
+    imageName = img.ref;
+    image = img.config;
+  }
+
+  const entrypointFlag = str(v.entrypoint);
+  const entrypoint = entrypointFlag !== undefined ? (entrypointFlag === "" ? [] : [entrypointFlag]) : (image.Entrypoint ?? []);
+  // Docker: a new entrypoint drops the image's Cmd.
+  const cmd = args.length ? args : entrypointFlag !== undefined ? [] : (image.Cmd ?? []);
+  const command = [...entrypoint, ...cmd];
+  if (command.length === 0 || command[0] === "") throw new UserError("no command specified");
+
+  const id = newId();
+  const name = str(v.name) !== undefined ? validateName(str(v.name)!) : `box_${shortId(id)}`;
+  const network = parseNetwork(str(v.network));
+  const hostname = str(v.hostname) ?? defaultHostname({ id, network });
+  if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
+
+  const workdir = str(v.workdir) ?? (image.WorkingDir || "/");
+  if (!workdir.startsWith("/")) throw new UserError(`the working directory "${workdir}" is invalid: it needs to be an absolute path`);
+
+  const fromFiles = list(v["env-file"]).flatMap((f) => readEnvFile(f, hostEnv));
+  const fromFlags = list(v.env).flatMap((e) => parseEnvEntry(e, hostEnv) ?? []);
+  const user = str(v.user) ?? image.User ?? "";
+  if (/[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
+
+  return {
+    id,
+    name,
+    rootfs,
+    imageName,
+    command,
+    hostname,
+    env: mergeEnv(image.Env ?? [], fromFiles, fromFlags),
+    workdir,
+    user,
+    volumes: list(v.volume).map(parseVolume),
+    readOnly: v["read-only"] === true,
+    remove: v.rm === true,
+    interactive: v.interactive === true,
+    tty: v.tty === true,
+    network,
+    capabilities: DEFAULT_CAPABILITIES,
+    created: new Date().toISOString(),
+  };
+}

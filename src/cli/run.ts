@@ -1,0 +1,45 @@
+import { defineCommand } from "citty";
+import { createContainer } from "../container/create.ts";
+import { runAttached } from "../container/start.ts";
+import { globals } from "./context.ts";
+import { parseFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
+import { buildRunSpec } from "./run-spec.ts";
+
+export const runCommand = defineCommand({
+  meta: {
+    name: "run",
+    description: "Run a command in a new container",
+  },
+  args: {
+    image: { type: "positional", description: "Image to run (omit with --rootfs)", required: false },
+    rootfs: { type: "string", description: "Run from this directory instead of an image", valueHint: "DIR" },
+    name: { type: "string", description: "Assign a name to the container" },
+    hostname: { type: "string", description: "Container host name (default: the short id)" },
+    env: { type: "string", alias: "e", description: "Set an environment variable (KEY=VALUE, or KEY to copy it)", valueHint: "KEY=VALUE" },
+    "env-file": { type: "string", description: "Read environment variables from a file", valueHint: "FILE" },
+    workdir: { type: "string", alias: "w", description: "Working directory inside the container", valueHint: "DIR" },
+    user: { type: "string", alias: "u", description: "User: name|uid[:group|gid]", valueHint: "USER" },
+    entrypoint: { type: "string", description: "Override the image's entrypoint", valueHint: "CMD" },
+    volume: { type: "string", alias: "v", description: "Bind mount a host path", valueHint: "HOST:CONTAINER[:ro]" },
+    "read-only": { type: "boolean", description: "Mount the container's root filesystem read-only" },
+    rm: { type: "boolean", description: "Remove the container when it exits" },
+    interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
+    tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
+    network: { type: "string", alias: "net", description: "Network: none (only lo) or host", valueHint: "MODE" },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume"]);
+    if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
+    const { store } = globals();
+    const spec = buildRunSpec(store.root, flags, process.env);
+    const paths = createContainer(store, spec);
+    process.exitCode = await runAttached(store, spec, paths);
+  },
+});
+
+const RUN_EXAMPLES = [
+  "box run --rm --rootfs ./rootfs /bin/echo hello",
+  "box run --rm -it --hostname web -e MODE=dev busybox sh",
+  "box run --rm -u nobody -v /srv/data:/data:ro -w /data busybox ls",
+];

@@ -1,0 +1,72 @@
+// Resolves `-u` against the container's own /etc/passwd and /etc/group, as Docker does.
+import { readFileSync } from "node:fs";
+import { UserError } from "./errors.ts";
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  /** Supplementary groups from /etc/group. */
+  groups: number[];
+  home: string;
+}
+
+function readTable(path: string): string[][] {
+  try {
+    return readFileSync(path, "utf8")
+      .split("\n")
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => l.split(":"));
+  } catch {
+    return [];
+  }
+}
+
+const NUMERIC = /^\d+$/;
+const MAX_ID = 2 ** 32 - 2;
+
+function parseId(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > MAX_ID) throw new UserError(`invalid ${what} "${text}": out of range`);
+  return n;
+}
+
+/** `etc` is the container's /etc as seen by the caller (after pivot_root: "/etc"). */
+export function resolveUser(user: string, etc = "/etc"): ResolvedUser {
+  const passwd = readTable(`${etc}/passwd`);
+  const groupTable = readTable(`${etc}/group`);
+  const [userPart = "", groupPart] = user === "" ? ["0"] : user.split(":", 2);
+
+  let uid: number;
+  let gid = 0;
+  let name: string | undefined;
+  let home = "/";
+  const entry = NUMERIC.test(userPart)
+    ? passwd.find((e) => e[2] === userPart)
+    : passwd.find((e) => e[0] === userPart);
+  if (entry) {
+    name = entry[0];
+    uid = parseId(entry[2] ?? "", "uid");
+    gid = parseId(entry[3] ?? "0", "gid");
+    home = entry[5] || "/";
+  } else if (NUMERIC.test(userPart)) {
+    uid = parseId(userPart, "uid");
+  } else {
+    throw new UserError(`unable to find user ${userPart}: no matching entries in passwd file`);
+  }
+
+  if (groupPart !== undefined) {
+    const g = NUMERIC.test(groupPart) ? undefined : groupTable.find((e) => e[0] === groupPart);
+    if (g) gid = parseId(g[2] ?? "", "gid");
+    else if (NUMERIC.test(groupPart)) gid = parseId(groupPart, "gid");
+    else throw new UserError(`unable to find group ${groupPart}: no matching entries in group file`);
+  }
+
+  // Docker: supplementary groups are the user's memberships in /etc/group (not with an explicit group).
+  const groups = new Set<number>([gid]);
+  if (name !== undefined && groupPart === undefined) {
+    for (const g of groupTable) {
+      if ((g[3] ?? "").split(",").includes(name)) groups.add(parseId(g[2] ?? "", "gid"));
+    }
+  }
+  return { uid, gid, groups: [...groups], home };
+}

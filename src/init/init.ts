@@ -1,0 +1,205 @@
+// box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
+// forwards signals, and exits with the payload's status. For --rm it also removes the
+// container, so nothing is left even when the CLI that started it was SIGKILLed.
+import { closeSync, mkdirSync, openSync, read, writeSync } from "node:fs";
+import { constants } from "node:os";
+import { join } from "node:path";
+import { buildRootfs } from "../rootfs/setup.ts";
+import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
+import { mount, sethostname } from "../sys/mount.ts";
+import { kill, waitPid, type WaitResult } from "../sys/process.ts";
+import { compileSpawn, spawn } from "../sys/spawn.ts";
+import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
+import { describeError } from "../sys/errors.ts";
+import { libc } from "../sys/libc.ts";
+import { bringUpLoopback } from "../net/loopback.ts";
+import { capabilityMask, lastCapability } from "../security/capabilities.ts";
+import { containerPaths, fdPath, openDir, readConfig, removeContainerFiles, writeAtomic, layout, type Store } from "../container/store.ts";
+import { resolveUser } from "../container/user.ts";
+import { resolveCommand } from "../container/command.ts";
+import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
+import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
+import { removeCgroups } from "../cgroup/cgroups.ts";
+import type { ContainerSpec } from "../container/spec.ts";
+import type { InitPlan } from "./self.ts";
+
+/** Messages to the CLI on the sync pipe, one JSON line each. */
+export type InitMessage = { pid: number } | { error: string; code: number };
+
+/** The host-side places the init still needs after pivot_root, reached through fds. */
+interface HostHandles {
+  bases: Store;
+  cgroupDirs: string[];
+  cgroupProcs: number[];
+}
+
+function openHostHandles(plan: InitPlan): HostHandles {
+  return {
+    bases: { root: fdPath(openDir(plan.root)), runroot: fdPath(openDir(plan.runroot)) },
+    cgroupDirs: plan.cgroups.map((d) => join(fdPath(openDir(join(d, ".."))), plan.id)),
+    cgroupProcs: plan.cgroups.map((d) => openSync(join(d, "cgroup.procs"), "w")),
+  };
+}
+
+function payloadEnv(spec: ContainerSpec, home: string): string[] {
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${spec.hostname}`];
+  if (spec.tty) defaults.push("TERM=xterm");
+  const env = mergeEnv(defaults, spec.env);
+  return envValue(env, "HOME") === undefined ? [...env, `HOME=${home}`] : env;
+}
+
+/** Sets up the container and starts the payload; returns its pid and the pty master, if any. */
+function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; pty?: Pty } {
+  buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups));
+  sethostname(spec.hostname);
+  if (spec.network === "none") bringUpLoopback();
+
+  let pty: Pty | undefined;
+  if (spec.tty) {
+    pty = openPty("/dev/ptmx");
+    copyWindowSize(0, pty.master);
+    mount(pty.slavePath, "/dev/console", null, MS_BIND);
+  }
+  const user = resolveUser(spec.user);
+  const env = payloadEnv(spec, user.home);
+  mkdirSync(spec.workdir, { recursive: true });
+  const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
+  const stdin = spec.interactive || spec.tty ? 0 : openSync("/dev/null", "r");
+  const fds: [number, number][] = pty
+    ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]]
+    : [[stdin, 0], [1, 1], [2, 2]];
+
+  const pid = spawn({
+    path: exe,
+    argv: spec.command,
+    env,
+    fds,
+    cgroupProcs: host.cgroupProcs,
+    unshareFlags: CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0),
+    setsid: true,
+    controllingTty: spec.tty,
+    user,
+    capabilities: { keep: capabilityMask(spec.capabilities), last: lastCapability() },
+    cwd: spec.workdir,
+  });
+  if (pty) closeSync(pty.slave);
+  for (const fd of host.cgroupProcs) closeSync(fd);
+  return { pid, pty };
+}
+
+let timens: boolean | undefined;
+function timeNamespaceSupported(): boolean {
+  if (timens === undefined) {
+    try {
+      closeSync(openSync("/proc/self/ns/time", "r"));
+      timens = true;
+    } catch {
+      timens = false;
+    }
+  }
+  return timens;
+}
+
+/** Copies from one fd to another until EOF or an error (EIO once a pty has no slave left). */
+function pump(from: number, to: number): Promise<void> {
+  const buf = Buffer.alloc(16384);
+  return new Promise((resolve) => {
+    const next = () =>
+      read(from, buf, 0, buf.length, null, (err, n) => {
+        if (err || n === 0) return resolve();
+        try {
+          writeSync(to, buf, 0, n);
+        } catch {
+          return resolve();
+        }
+        next();
+      });
+    next();
+  });
+}
+
+const FORWARDED_SIGNALS = Object.entries(constants.signals).filter(
+  ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD"].includes(name),
+);
+
+export async function runInit(plan: InitPlan): Promise<never> {
+  libc.umask(0o022);
+  const report = (m: InitMessage) => writeSync(plan.syncFd, JSON.stringify(m) + "\n");
+  const spec = readConfig(join(plan.root, layout.container(plan.id)));
+  let host: HostHandles | undefined;
+  let payload: number | undefined;
+  let payloadExit: WaitResult | undefined;
+  let onPayloadExit: (() => void) | undefined;
+
+  const reap = () => {
+    for (let r = waitPid(-1, true); r; r = waitPid(-1, true)) {
+      if (r.pid === payload) {
+        payloadExit = r;
+        onPayloadExit?.();
+      }
+    }
+  };
+  process.on("SIGCHLD", reap);
+  for (const [name, num] of FORWARDED_SIGNALS) {
+    try {
+      process.on(name as NodeJS.Signals, () => {
+        if (name === "SIGWINCH" && pty) copyWindowSize(0, pty.master);
+        if (payload !== undefined) kill(payload, num);
+      });
+    } catch {
+      // Bun does not let JavaScript handle this one.
+    }
+  }
+
+  let pty: Pty | undefined;
+  try {
+    compileSpawn();
+    host = openHostHandles(plan);
+    ({ pid: payload, pty } = startPayload(spec, plan, host));
+  } catch (e) {
+    const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
+    report({ error: describeError(e), code });
+    finish(spec, plan, host, code);
+  }
+  report({ pid: payload! });
+  closeSync(plan.syncFd);
+
+  if (plan.lifelineFd !== undefined) {
+    // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
+    (async () => {
+      for await (const _ of Bun.file(plan.lifelineFd!).stream());
+      if (payload !== undefined && !payloadExit) kill(payload, SIGKILL);
+    })().catch(() => {});
+  }
+
+  let relayDone = Promise.resolve();
+  if (pty) {
+    // Between the user's terminal (our stdio) and the payload's pty.
+    if (spec.interactive) void pump(0, pty.master);
+    relayDone = pump(pty.master, 1);
+  }
+  reap();
+  if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
+  // The container never outlives its payload: whatever it left running dies now.
+  kill(-1, SIGKILL);
+  while (waitPid(-1, false));
+  await Promise.race([relayDone, Bun.sleep(1000)]);
+  finish(spec, plan, host, payloadExit!.code);
+}
+
+function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles | undefined, code: number): never {
+  try {
+    if (host && spec.remove) {
+      removeCgroups(host.cgroupDirs);
+      removeContainerFiles(host.bases, plan.id, spec.name);
+    } else if (host) {
+      writeAtomic(
+        join(host.bases.runroot, layout.container(plan.id), "state.json"),
+        JSON.stringify({ status: "exited", exitCode: code, finishedAt: new Date().toISOString() }),
+      );
+    }
+  } catch (e) {
+    process.stderr.write(`box: cleaning up ${plan.id}: ${describeError(e)}\n`);
+  }
+  process.exit(code);
+}

@@ -1,0 +1,37 @@
+// Resolves a path inside a rootfs the way the container would see it: symlinks are followed,
+// but "/" and ".." are clamped to the rootfs, so no link in an image or a volume target can
+// point a mount outside it.
+import { lstatSync, readlinkSync } from "node:fs";
+import { UserError } from "../container/errors.ts";
+
+const MAX_LINKS = 255;
+
+export function secureJoin(root: string, unsafe: string): string {
+  let pending = unsafe.split("/").filter(Boolean);
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length) {
+    const part = pending.shift()!;
+    if (part === ".") continue;
+    if (part === "..") {
+      resolved.pop();
+      continue;
+    }
+    const candidate = `${root}/${[...resolved, part].join("/")}`;
+    let isLink = false;
+    try {
+      isLink = lstatSync(candidate).isSymbolicLink();
+    } catch {
+      // Missing: the rest is taken literally and created later, inside the root.
+    }
+    if (!isLink) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw new UserError(`too many symlinks resolving ${unsafe} in the rootfs`);
+    const target = readlinkSync(candidate);
+    if (target.startsWith("/")) resolved.length = 0;
+    pending = [...target.split("/").filter(Boolean), ...pending];
+  }
+  return resolved.length ? `${root}/${resolved.join("/")}` : root;
+}

@@ -1,0 +1,132 @@
+// Builds the container's filesystem inside the init's private mount namespace, then
+// pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
+// with the namespace, so no mount can leak whatever happens to the processes.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, symlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import {
+  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
+  MS_STRICTATIME, S_IFCHR,
+} from "../sys/constants.ts";
+import { chdir, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
+import { UserError } from "../container/errors.ts";
+import { secureJoin } from "./securejoin.ts";
+
+const NO_EXEC_SUID_DEV = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+/** The kernel filesystems every container gets (as runc's default spec). */
+const SPECIAL_MOUNTS: { target: string; fstype: string; flags: number; data?: string }[] = [
+  { target: "/proc", fstype: "proc", flags: NO_EXEC_SUID_DEV },
+  { target: "/dev", fstype: "tmpfs", flags: MS_NOSUID | MS_STRICTATIME, data: "mode=755,size=65536k" },
+  { target: "/dev/pts", fstype: "devpts", flags: MS_NOSUID | MS_NOEXEC, data: "newinstance,ptmxmode=0666,mode=0620,gid=5" },
+  { target: "/dev/shm", fstype: "tmpfs", flags: NO_EXEC_SUID_DEV, data: "mode=1777,size=65536k" },
+  { target: "/dev/mqueue", fstype: "mqueue", flags: NO_EXEC_SUID_DEV },
+  { target: "/sys", fstype: "sysfs", flags: NO_EXEC_SUID_DEV | MS_RDONLY },
+];
+
+/** The only device nodes in a container's /dev: [name, major, minor]. */
+const DEVICES: [string, number, number][] = [
+  ["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0],
+];
+
+const DEV_LINKS: [string, string][] = [
+  ["/proc/self/fd", "fd"], ["/proc/self/fd/0", "stdin"], ["/proc/self/fd/1", "stdout"],
+  ["/proc/self/fd/2", "stderr"], ["pts/ptmx", "ptmx"],
+];
+
+/** Docker's defaults: unreadable inside a container. */
+export const MASKED_PATHS = [
+  "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+/** Docker's defaults: readable, not writable. */
+export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+function ensureDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+}
+
+/** Makes an empty file or dir at a mount target so a bind of `like` can go there. */
+function ensureTarget(target: string, directory: boolean): void {
+  if (existsSync(target)) {
+    if (statSync(target).isDirectory() !== directory) {
+      throw new UserError(`cannot mount ${directory ? "a directory" : "a file"} on ${target}: it is ${directory ? "not a directory" : "a directory"}`);
+    }
+    return;
+  }
+  if (directory) return ensureDir(target);
+  ensureDir(dirname(target));
+  closeSync(openSync(target, "a", 0o644));
+}
+
+function bind(source: string, target: string, readOnly: boolean): void {
+  mount(source, target, null, MS_BIND | MS_REC);
+  if (readOnly) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+}
+
+function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string): void {
+  if (spec.rootfs.kind === "dir") {
+    mount(spec.rootfs.path, at, null, MS_BIND | MS_REC);
+    return;
+  }
+  const options = `lowerdir=${spec.rootfs.layerDirs.join(":")},upperdir=${paths.dir}/upper,workdir=${paths.dir}/work`;
+  mount("overlay", at, "overlay", 0, options);
+}
+
+function populateDev(root: string, tty: boolean): void {
+  for (const [name, major, minor] of DEVICES) {
+    const path = `${root}/dev/${name}`;
+    mknod(path, S_IFCHR | 0o666, major, minor);
+    chmodSync(path, 0o666);
+  }
+  for (const [target, name] of DEV_LINKS) symlinkSync(target, `${root}/dev/${name}`);
+  // The init binds the payload's pty here once devpts can give it one.
+  if (tty) closeSync(openSync(`${root}/dev/console`, "a", 0o600));
+}
+
+/** Mounts everything below the rootfs mount point `root`, then pivot_roots into it. */
+export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
+  // Nothing below may propagate back to the host.
+  mount(null, "/", null, MS_REC | MS_PRIVATE);
+  const root = `${paths.runDir}/rootfs`;
+  mountRootfs(spec, paths, root);
+  for (const m of SPECIAL_MOUNTS) {
+    const target = secureJoin(root, m.target);
+    ensureDir(target);
+    mount(m.fstype, target, m.fstype, m.flags, m.data);
+  }
+  populateDev(root, spec.tty);
+  for (const v of spec.volumes) {
+    const target = secureJoin(root, v.target);
+    ensureTarget(target, statSync(v.source).isDirectory());
+    bind(v.source, target, v.readOnly);
+  }
+  for (const f of ["hostname", "hosts", "resolv.conf"]) {
+    const target = secureJoin(root, `/etc/${f}`);
+    ensureTarget(target, false);
+    bind(`${paths.runDir}/${f}`, target, false);
+  }
+  chdir(root);
+  pivotRoot(".", ".");
+  // The old root now sits on top of the new one; detach it so the host is out of reach.
+  umount(".", MNT_DETACH);
+  chdir("/");
+  for (const p of MASKED_PATHS) mask(p);
+  for (const p of READONLY_PATHS) {
+    if (existsSync(p)) bind(p, p, true);
+  }
+  if (spec.readOnly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+}
+
+function mask(path: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return;
+  }
+  if (isDir) mount("tmpfs", path, "tmpfs", MS_RDONLY);
+  else mount("/dev/null", path, null, MS_BIND);
+}

@@ -1,0 +1,44 @@
+// The one place that loads libc. Every other module calls the typed wrappers built on this.
+import { dlopen, FFIType, read } from "bun:ffi";
+import { SyscallError } from "./errors.ts";
+
+const { i32, i64, u64, ptr: P, void: V } = FFIType;
+
+const lib = dlopen("libc.so.6", {
+  __errno_location: { args: [], returns: P },
+  mount: { args: [P, P, P, u64, P], returns: i32 },
+  umount2: { args: [P, i32], returns: i32 },
+  syscall: { args: [i64, P, P], returns: i64 },
+  sethostname: { args: [P, u64], returns: i32 },
+  mknod: { args: [P, i32, u64], returns: i32 },
+  kill: { args: [i32, i32], returns: i32 },
+  waitpid: { args: [i32, P, i32], returns: i32 },
+  pipe2: { args: [P, i32], returns: i32 },
+  ioctl: { args: [i32, u64, P], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  umask: { args: [i32], returns: i32 },
+  chdir: { args: [P], returns: i32 },
+  getpid: { args: [], returns: i32 },
+  tcgetattr: { args: [i32, P], returns: i32 },
+  tcsetattr: { args: [i32, i32, P], returns: i32 },
+  cfmakeraw: { args: [P], returns: V },
+  isatty: { args: [i32], returns: i32 },
+});
+
+export const libc = lib.symbols;
+
+export function errno(): number {
+  return read.i32(libc.__errno_location()!, 0);
+}
+
+/** A NUL-terminated copy of a string for passing to C. */
+export function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}
+
+/** Throws a SyscallError carrying the call, the path and errno when a libc call returned -1. */
+export function check(ret: number | bigint, syscall: string, path?: string): number {
+  if (Number(ret) === -1) throw new SyscallError(syscall, errno(), path);
+  return Number(ret);
+}

@@ -1,0 +1,50 @@
+// Signals, waiting and pipes: wrappers that throw SyscallError.
+import { check, errno, libc } from "./libc.ts";
+import { Errno, SyscallError } from "./errors.ts";
+import { O_CLOEXEC, WNOHANG } from "./constants.ts";
+
+export function kill(pid: number, signal: number): boolean {
+  if (libc.kill(pid, signal) === 0) return true;
+  const e = errno();
+  if (e === Errno.ESRCH) return false;
+  throw new SyscallError("kill", e, String(pid));
+}
+
+export interface WaitResult {
+  pid: number;
+  /** Exit code as a shell reports it: the status, or 128+N for signal N. */
+  code: number;
+  signal?: number;
+}
+
+function decode(pid: number, status: number): WaitResult {
+  const sig = status & 0x7f;
+  if (sig === 0) return { pid, code: (status >> 8) & 0xff };
+  return { pid, code: 128 + sig, signal: sig };
+}
+
+const statusBuf = new Int32Array(1);
+
+/** waitpid; returns null when nothing has exited yet (WNOHANG) or there is no child left. */
+export function waitPid(pid: number, nohang: boolean): WaitResult | null {
+  for (;;) {
+    const r = libc.waitpid(pid, statusBuf, nohang ? WNOHANG : 0);
+    if (r > 0) return decode(r, statusBuf[0]!);
+    if (r === 0) return null;
+    const e = errno();
+    if (e === Errno.EINTR) continue;
+    if (e === Errno.ECHILD) return null;
+    throw new SyscallError("waitpid", e, String(pid));
+  }
+}
+
+/** A pipe whose both ends are close-on-exec; the spawn trampoline dup2s the ends a child needs. */
+export function pipe(): [read: number, write: number] {
+  const fds = new Int32Array(2);
+  check(libc.pipe2(fds, O_CLOEXEC), "pipe2");
+  return [fds[0]!, fds[1]!];
+}
+
+export function close(fd: number): void {
+  libc.close(fd);
+}

@@ -1,0 +1,132 @@
+/*
+ * The fork→exec window of box, in C because Bun cannot run JavaScript in a forked child
+ * (see docs/ARCHITECTURE.md). Compiled at run time by bun:ffi's TinyCC, so it is header-free
+ * and uses raw system calls only: the child is a copy of a multi-threaded process, and glibc
+ * wrappers such as setresuid() would try to signal threads that do not exist in the child.
+ * The child never returns to JavaScript and never allocates.
+ */
+long syscall(long number, ...);
+int *__errno_location(void);
+
+/* glibc's syscall() returns -1 and sets errno; box wants -errno. */
+#define SC(...) (syscall(__VA_ARGS__) < 0 ? -(long)*__errno_location() : 0)
+
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_close 3
+#define SYS_ioctl 16
+#define SYS_fcntl 72
+#define SYS_chdir 80
+#define SYS_setsid 112
+#define SYS_setgroups 116
+#define SYS_setresuid 117
+#define SYS_setresgid 119
+#define SYS_capset 126
+#define SYS_prctl 157
+#define SYS_clone 56
+#define SYS_execve 59
+#define SYS_exit_group 231
+#define SYS_unshare 272
+#define SYS_dup3 292
+#define SYS_close_range 436
+
+#define SIGCHLD 17
+#define F_DUPFD_CLOEXEC 1030
+#define TIOCSCTTY 0x540E
+#define PR_SET_PDEATHSIG 1
+#define PR_CAPBSET_DROP 24
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#define CLOSE_RANGE_CLOEXEC 4
+#define CAPS_V3 0x20080522
+
+/* Layout shared with spawn.ts (all fields 64-bit). */
+struct spawn_spec {
+  long clone_flags;      /* namespaces created with the child */
+  long path;             /* char* : executable */
+  long argv;             /* char** */
+  long envp;             /* char** */
+  long nfds;             /* number of (src, dst) pairs */
+  long fds;              /* int* : src0, dst0, src1, dst1 ... */
+  long ncgroups;         /* cgroup.procs fds the child writes itself into */
+  long cgroups;          /* int* */
+  long unshare_flags;    /* namespaces entered after joining the cgroups (cgroup, time) */
+  long setsid;           /* start a new session */
+  long ctty;             /* make fd 0 the controlling terminal */
+  long set_user;         /* switch to uid/gid/groups */
+  long uid;
+  long gid;
+  long ngroups;
+  long groups;           /* unsigned int* */
+  long set_caps;         /* limit capabilities to cap_keep */
+  long cap_keep;         /* bit mask of capabilities to keep */
+  long cap_last;         /* highest capability number the kernel knows */
+  long cwd;              /* char* or 0 */
+  long errfd;            /* close-on-exec pipe: the child reports {stage, errno} here */
+  long pdeathsig;        /* signal when the parent dies, or 0 */
+};
+
+struct cap_header { unsigned int version; int pid; };
+struct cap_data { unsigned int effective, permitted, inheritable; };
+
+static void fail(long errfd, int stage, long ret) {
+  int report[2];
+  report[0] = stage;
+  report[1] = (int)-ret;
+  syscall(SYS_write, errfd, report, sizeof(report));
+  syscall(SYS_exit_group, 127);
+}
+
+static void child(struct spawn_spec *s) {
+  long r;
+  int i;
+  int *fds = (int *)s->fds;
+  int moved[64];
+  char zero = '0';
+  if (s->pdeathsig && (r = SC(SYS_prctl, PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0)) < 0) fail(s->errfd, 1, r);
+  /* Move every source out of the way first so a source never clobbers another's target. */
+  for (i = 0; i < s->nfds && i < 64; i++) {
+    moved[i] = (int)syscall(SYS_fcntl, fds[2 * i], F_DUPFD_CLOEXEC, 100);
+    if (moved[i] < 0) fail(s->errfd, 2, -(long)*__errno_location());
+  }
+  /* Everything above fd 2 closes at exec, but for the targets dup3 makes below. */
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (i = 0; i < s->nfds && i < 64; i++)
+    if ((r = SC(SYS_dup3, moved[i], fds[2 * i + 1], 0)) < 0) fail(s->errfd, 2, r);
+  for (i = 0; i < s->ncgroups; i++)
+    if ((r = SC(SYS_write, ((int *)s->cgroups)[i], &zero, 1)) < 0) fail(s->errfd, 3, r);
+  if (s->unshare_flags && (r = SC(SYS_unshare, s->unshare_flags)) < 0) fail(s->errfd, 4, r);
+  if (s->setsid && (r = SC(SYS_setsid)) < 0) fail(s->errfd, 5, r);
+  if (s->ctty && (r = SC(SYS_ioctl, 0, TIOCSCTTY, 0)) < 0) fail(s->errfd, 6, r);
+  if (s->set_caps) {
+    for (i = 0; i <= s->cap_last; i++)
+      if (!((s->cap_keep >> i) & 1) && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
+  }
+  if (s->set_user) {
+    if ((r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
+    if ((r = SC(SYS_setresgid, s->gid, s->gid, s->gid)) < 0) fail(s->errfd, 9, r);
+    if ((r = SC(SYS_setresuid, s->uid, s->uid, s->uid)) < 0) fail(s->errfd, 10, r);
+  }
+  if (s->set_caps) {
+    struct cap_header h;
+    struct cap_data d[2];
+    unsigned long keep = s->uid == 0 || !s->set_user ? (unsigned long)s->cap_keep : 0;
+    h.version = CAPS_V3;
+    h.pid = 0;
+    d[0].effective = d[0].permitted = (unsigned int)keep;
+    d[1].effective = d[1].permitted = (unsigned int)(keep >> 32);
+    d[0].inheritable = d[1].inheritable = 0;
+    if ((r = SC(SYS_capset, &h, d)) < 0) fail(s->errfd, 11, r);
+    if ((r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
+  }
+  if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
+  r = SC(SYS_execve, s->path, s->argv, s->envp);
+  fail(s->errfd, 13, r);
+}
+
+/* Returns the child's pid, or -errno when clone itself failed. */
+long box_spawn(struct spawn_spec *s) {
+  long pid = syscall(SYS_clone, s->clone_flags | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) child(s);
+  return pid < 0 ? -(long)*__errno_location() : pid;
+}

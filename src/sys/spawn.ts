@@ -1,0 +1,125 @@
+// Starts a process through the C trampoline in spawn.c: namespaces, cgroup, session,
+// credentials and capabilities are set in the child between fork and exec.
+import { cc, FFIType, ptr } from "bun:ffi";
+import { closeSync, readSync, writeSync } from "node:fs";
+import source from "./spawn.c" with { type: "text" };
+import { SyscallError } from "./errors.ts";
+import { pipe, waitPid } from "./process.ts";
+import { check, cstr, libc } from "./libc.ts";
+
+let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
+
+/** Compiles the trampoline; call before pivot_root, since TinyCC links against the host's libc. */
+export function compileSpawn(): (spec: BigInt64Array) => bigint {
+  if (trampoline) return trampoline;
+  // TinyCC takes a path; a memfd keeps the source off every filesystem (and works after pivot_root).
+  const fd = check(libc.syscall(319, cstr("box-spawn"), null), "memfd_create");
+  writeSync(fd, source);
+  const lib = cc({
+    source: `/proc/self/fd/${fd}`,
+    symbols: { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } },
+  });
+  closeSync(fd);
+  const fn = lib.symbols.box_spawn;
+  trampoline = (spec) => fn(spec) as bigint;
+  return trampoline;
+}
+
+export interface SpawnOptions {
+  path: string;
+  argv: string[];
+  env: string[];
+  /** Namespaces the child is created in (CLONE_NEW*). */
+  cloneFlags?: number;
+  /** Descriptors the child gets: [parent fd, child fd]. Everything else closes at exec. */
+  fds?: [number, number][];
+  /** Open cgroup.procs files the child writes itself into before anything else runs. */
+  cgroupProcs?: number[];
+  /** Namespaces entered after joining the cgroups (cgroup ns rooted there; time ns). */
+  unshareFlags?: number;
+  setsid?: boolean;
+  /** Make fd 0 (a terminal) the controlling terminal; needs setsid. */
+  controllingTty?: boolean;
+  user?: { uid: number; gid: number; groups: number[] };
+  /** Capabilities kept in the bounding set, and for uid 0 in the permitted and effective sets. */
+  capabilities?: { keep: bigint; last: number };
+  cwd?: string;
+  parentDeathSignal?: number;
+}
+
+/** Stages reported by the child, in spawn.c's order. */
+const STAGES = [
+  "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
+  "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve",
+];
+
+export class SpawnError extends SyscallError {
+  constructor(readonly stage: string, errno: number, path?: string) {
+    super(stage, errno, path);
+  }
+}
+
+function cstrArray(items: string[], keep: unknown[]): BigInt64Array {
+  const arr = new BigInt64Array(items.length + 1);
+  items.forEach((s, i) => {
+    const b = cstr(s);
+    keep.push(b);
+    arr[i] = BigInt(ptr(b));
+  });
+  keep.push(arr);
+  return arr;
+}
+
+/** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
+export function spawn(o: SpawnOptions): number {
+  const box_spawn = compileSpawn();
+  const keep: unknown[] = [];
+  const p = (v: Buffer | Int32Array | Uint32Array | BigInt64Array) => {
+    keep.push(v);
+    return BigInt(ptr(v));
+  };
+  const fdPairs = Int32Array.from((o.fds ?? []).flat());
+  const cgroups = Int32Array.from(o.cgroupProcs ?? []);
+  const groups = Uint32Array.from(o.user?.groups ?? []);
+  const [errRead, errWrite] = pipe();
+  const spec = new BigInt64Array([
+    BigInt(o.cloneFlags ?? 0),
+    p(cstr(o.path)),
+    p(cstrArray(o.argv, keep)),
+    p(cstrArray(o.env, keep)),
+    BigInt(fdPairs.length / 2),
+    fdPairs.length ? p(fdPairs) : 0n,
+    BigInt(cgroups.length),
+    cgroups.length ? p(cgroups) : 0n,
+    BigInt(o.unshareFlags ?? 0),
+    o.setsid ? 1n : 0n,
+    o.controllingTty ? 1n : 0n,
+    o.user ? 1n : 0n,
+    BigInt(o.user?.uid ?? 0),
+    BigInt(o.user?.gid ?? 0),
+    BigInt(groups.length),
+    groups.length ? p(groups) : 0n,
+    o.capabilities ? 1n : 0n,
+    BigInt.asIntN(64, o.capabilities?.keep ?? 0n),
+    BigInt(o.capabilities?.last ?? 0),
+    o.cwd ? p(cstr(o.cwd)) : 0n,
+    BigInt(errWrite),
+    BigInt(o.parentDeathSignal ?? 0),
+  ]);
+  const pid = Number(box_spawn(spec));
+  closeSync(errWrite);
+  try {
+    if (pid < 0) throw new SpawnError("clone", -pid);
+    const report = new Int32Array(2);
+    const n = readSync(errRead, report);
+    if (n === 8) {
+      waitPid(pid, false);
+      const stage = STAGES[report[0]!] ?? "spawn";
+      throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage === "chdir" ? o.cwd : undefined);
+    }
+    return pid;
+  } finally {
+    closeSync(errRead);
+    keep.length = 0;
+  }
+}

@@ -1,0 +1,50 @@
+// Pseudo-terminals and terminal modes.
+import { openSync } from "node:fs";
+import { O_CLOEXEC, O_NOCTTY, O_RDWR } from "./constants.ts";
+import { check, libc } from "./libc.ts";
+
+const TIOCGPTN = 0x80045430;
+const TIOCSPTLCK = 0x40045431;
+const TIOCGWINSZ = 0x5413;
+const TIOCSWINSZ = 0x5414;
+const TCSANOW = 0;
+
+export interface Pty {
+  master: number;
+  slave: number;
+  slavePath: string;
+}
+
+/** Opens a pty pair from the devpts instance behind `ptmx` (the container's own). */
+export function openPty(ptmx = "/dev/ptmx"): Pty {
+  const master = openSync(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const n = new Int32Array(1);
+  check(libc.ioctl(master, TIOCSPTLCK, n), "ioctl TIOCSPTLCK", ptmx);
+  check(libc.ioctl(master, TIOCGPTN, n), "ioctl TIOCGPTN", ptmx);
+  const slavePath = `${ptmx.replace(/ptmx$/, "")}pts/${n[0]}`;
+  const slave = openSync(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  return { master, slave, slavePath };
+}
+
+export function isTerminal(fd: number): boolean {
+  return libc.isatty(fd) === 1;
+}
+
+/** Copies the window size of terminal `from` to terminal `to`; false when `from` is no terminal. */
+export function copyWindowSize(from: number, to: number): boolean {
+  const ws = new Uint16Array(4);
+  if (libc.ioctl(from, TIOCGWINSZ, ws) !== 0) return false;
+  return libc.ioctl(to, TIOCSWINSZ, ws) === 0;
+}
+
+/** Puts a terminal in raw mode; returns a function that restores it. */
+export function makeRaw(fd: number): () => void {
+  const saved = Buffer.alloc(64);
+  check(libc.tcgetattr(fd, saved), "tcgetattr");
+  const raw = Buffer.from(saved);
+  libc.cfmakeraw(raw);
+  check(libc.tcsetattr(fd, TCSANOW, raw), "tcsetattr");
+  return () => {
+    libc.tcsetattr(fd, TCSANOW, saved);
+  };
+}
