@@ -161,8 +161,8 @@ export async function runInit(plan: InitPlan): Promise<never> {
     report({ error: describeError(e), code });
     finish(spec, plan, host, code);
   }
+  // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
-  closeSync(plan.syncFd);
 
   if (plan.lifelineFd !== undefined) {
     // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.

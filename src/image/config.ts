@@ -1,0 +1,105 @@
+// The part of an image's configuration box uses to start a container, and the Dockerfile-style
+// `--change` instructions (`docker import --change 'CMD ["sh"]'`) that set it.
+import { UserError } from "../container/errors.ts";
+
+export interface ImageConfig {
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  WorkingDir?: string;
+  User?: string;
+}
+
+const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR"];
+
+/** Applies `--change` lines in order. The result has a fixed key order, so equal configs
+ * serialise (and hash into image ids) identically. */
+export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig {
+  const config: ImageConfig = { ...base };
+  for (const change of changes) {
+    const match = /^\s*(\S+)\s*(.*?)\s*$/s.exec(change);
+    const instruction = match?.[1]?.toUpperCase() ?? "";
+    const args = match?.[2] ?? "";
+    const bad = (why: string) => new UserError(`invalid --change ${JSON.stringify(change)}: ${why}`);
+    if (!SUPPORTED.includes(instruction)) throw bad(`unsupported instruction (supported: ${SUPPORTED.join(", ")})`);
+    if (args === "") throw bad(`${instruction} needs an argument`);
+    switch (instruction) {
+      case "CMD":
+        config.Cmd = commandForm(args, bad);
+        break;
+      case "ENTRYPOINT":
+        config.Entrypoint = commandForm(args, bad);
+        break;
+      case "ENV":
+        config.Env = mergeEnv(config.Env ?? [], envPairs(args, bad));
+        break;
+      case "USER":
+        config.User = args;
+        break;
+      case "WORKDIR":
+        config.WorkingDir = args;
+        break;
+    }
+  }
+  return canonical(config);
+}
+
+// JSON array ("exec form") as is; anything else ("shell form") runs under /bin/sh -c, as Docker does.
+function commandForm(args: string, bad: (why: string) => UserError): string[] {
+  if (!args.startsWith("[")) return ["/bin/sh", "-c", args];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(args);
+  } catch {
+    throw bad("not a valid JSON array");
+  }
+  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === "string")) throw bad("must be a JSON array of strings");
+  return parsed;
+}
+
+// "ENV K=V K2="two words"" or the legacy "ENV K some value".
+function envPairs(args: string, bad: (why: string) => UserError): string[] {
+  const legacy = /^([^\s=]+)\s+(.*)$/s.exec(args);
+  if (legacy && !legacy[1]!.includes("=")) return [`${legacy[1]}=${legacy[2]}`];
+  const pairs = splitWords(args, bad);
+  for (const pair of pairs) if (pair.indexOf("=") <= 0) throw bad(`${JSON.stringify(pair)} is not NAME=VALUE`);
+  return pairs;
+}
+
+// Whitespace-separated words where '…' and "…" group and a backslash escapes one character.
+function splitWords(text: string, bad: (why: string) => UserError): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "\\" && quote !== "'" && i + 1 < text.length) word = (word ?? "") + text[++i];
+    else if (quote !== undefined && c === quote) quote = undefined;
+    else if (quote === undefined && (c === '"' || c === "'")) {
+      quote = c;
+      word ??= "";
+    } else if (quote === undefined && /\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? "") + c;
+  }
+  if (quote !== undefined) throw bad("unterminated quote");
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+function mergeEnv(env: string[], pairs: string[]): string[] {
+  const byName = new Map(env.map((e) => [e.slice(0, e.indexOf("=")), e]));
+  for (const pair of pairs) byName.set(pair.slice(0, pair.indexOf("=")), pair);
+  return [...byName.values()];
+}
+
+function canonical(c: ImageConfig): ImageConfig {
+  const out: ImageConfig = {};
+  if (c.Env !== undefined) out.Env = c.Env;
+  if (c.Cmd !== undefined) out.Cmd = c.Cmd;
+  if (c.Entrypoint !== undefined) out.Entrypoint = c.Entrypoint;
+  if (c.WorkingDir !== undefined) out.WorkingDir = c.WorkingDir;
+  if (c.User !== undefined) out.User = c.User;
+  return out;
+}

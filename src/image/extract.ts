@@ -1,0 +1,256 @@
+// Writes a tar into a new, empty directory, treating the archive as hostile: nothing may land
+// outside the directory, and nothing is written through a symlink the archive planted.
+//
+// Only this process writes the directory while it is extracted, so every directory in it is one
+// we made and recorded in a tree. A parent component that is not in the tree is, therefore, a
+// symlink or file from the archive; refusing it is what keeps writes inside.
+import {
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
+  mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
+} from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../container/errors.ts";
+import { check, cstr, libc } from "../sys/libc.ts";
+import { describeError } from "../sys/errors.ts";
+import { normalizeEntryPath, quotePath } from "./entry-path.ts";
+import type { TarEntry, TarHeader } from "./tar.ts";
+
+export const DEFAULT_MAX_ENTRIES = 1_000_000;
+const S_IFIFO = 0o010000;
+const WHITEOUT_PREFIX = ".wh.";
+const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
+
+export interface ExtractOptions {
+  maxEntries?: number;
+}
+
+export interface ExtractResult {
+  entries: number;
+  skipped: {
+    /** Device nodes: a container gets its devices from the engine, never from an image. */
+    devices: number;
+    /** `.wh.*` files: overlay whiteouts only mean something in a layered image. */
+    whiteouts: number;
+  };
+}
+
+interface Metadata {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Undefined for directories the archive implies but never lists: their time is left alone. */
+  mtime: number | undefined;
+}
+
+// A directory we created (or adopted), with the metadata to give it once extraction is done.
+class DirNode {
+  readonly children = new Map<string, DirNode>();
+  constructor(public meta: Metadata) {}
+}
+
+const IMPLIED_DIR: Metadata = { mode: 0o755, uid: 0, gid: 0, mtime: undefined };
+
+export async function extractTar(entries: AsyncIterable<TarEntry>, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  const extractor = new Extractor(dest);
+  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  const result: ExtractResult = { entries: 0, skipped: { devices: 0, whiteouts: 0 } };
+  for await (const entry of entries) {
+    if (++result.entries > maxEntries) throw new UserError(`refusing archive: more than ${maxEntries} entries`);
+    const outcome = await extractor.add(entry);
+    if (outcome !== "written") result.skipped[outcome]++;
+  }
+  extractor.finish();
+  return result;
+}
+
+class Extractor {
+  // The rootfs root: an archive's "./" entry sets its metadata, else it gets a root-owned 0755.
+  private readonly root = new DirNode({ ...IMPLIED_DIR });
+
+  constructor(private readonly dest: string) {}
+
+  async add(entry: TarEntry): Promise<"written" | "devices" | "whiteouts"> {
+    const components = this.components(entry, entry.path);
+    if (components.at(-1)?.startsWith(WHITEOUT_PREFIX)) return "whiteouts";
+    if (entry.type === "char" || entry.type === "block") return "devices";
+    if (components.length === 0) {
+      if (entry.type !== "dir") throw refuse(entry, "empty path");
+      this.root.meta = metadataOf(entry);
+      return "written";
+    }
+    try {
+      await this.create(entry, components);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(`cannot extract entry ${quotePath(entry.path)}: ${describeError(err)}`);
+    }
+    return "written";
+  }
+
+  /** Gives every directory its mode, owner and time, children first: now that nothing more is
+   * written into them, a read-only directory or its mtime can no longer be disturbed. */
+  finish(): void {
+    const apply = (node: DirNode, path: string): void => {
+      for (const [name, child] of node.children) apply(child, join(path, name));
+      const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      try {
+        setMetadata(fd, node.meta);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    try {
+      apply(this.root, this.dest);
+    } catch (err) {
+      throw new UserError(`cannot set directory metadata: ${describeError(err)}`);
+    }
+  }
+
+  private async create(entry: TarEntry, components: string[]): Promise<void> {
+    const parent = this.parentOf(entry, components);
+    const name = components.at(-1)!;
+    const path = join(this.dest, ...components);
+    // Resolved before clear(): a link to the very name it replaces would lose its target.
+    const linkTarget = entry.type === "hardlink" ? this.hardlinkTarget(entry, path) : undefined;
+    const existing = this.clear(parent, name, path, entry.type === "dir");
+    switch (entry.type) {
+      case "dir":
+        if (existing) existing.meta = metadataOf(entry);
+        else {
+          mkdirSync(path, 0o700);
+          parent.children.set(name, new DirNode(metadataOf(entry)));
+        }
+        return;
+      case "file":
+        return writeFile(entry, path);
+      case "symlink":
+        symlinkSync(entry.linkname, path);
+        lchownSync(path, entry.uid, entry.gid);
+        lutimesSync(path, asDate(entry.mtime), asDate(entry.mtime));
+        return;
+      case "hardlink":
+        linkSync(linkTarget!, path);
+        return;
+      case "fifo":
+        return makeFifo(entry, path);
+    }
+  }
+
+  private components(entry: TarHeader, raw: string, role = "path"): string[] {
+    const normalized = normalizeEntryPath(raw);
+    if ("problem" in normalized) throw refuse(entry, role === "path" ? normalized.problem : `${role} ${quotePath(raw)}: ${normalized.problem}`);
+    return normalized.components;
+  }
+
+  /** The directory node for all but the last component, creating missing ones (as tar does for
+   * archives that list only files). */
+  private parentOf(entry: TarHeader, components: string[]): DirNode {
+    let node = this.root;
+    for (let i = 0; i < components.length - 1; i++) {
+      const name = components[i]!;
+      let child = node.children.get(name);
+      if (!child) {
+        const path = join(this.dest, ...components.slice(0, i + 1));
+        const stat = lstatOrUndefined(path);
+        if (stat && !stat.isDirectory()) throw refuse(entry, `parent ${quotePath(components.slice(0, i + 1).join("/"))} ${whatIs(stat)}`);
+        if (!stat) mkdirSync(path, 0o700);
+        child = new DirNode({ ...IMPLIED_DIR });
+        node.children.set(name, child);
+      }
+      node = child;
+    }
+    return node;
+  }
+
+  /** Removes whatever the archive put at `name` before, without following it. A directory is
+   * kept when the new entry is a directory too (later entries refine earlier ones). */
+  private clear(parent: DirNode, name: string, path: string, keepDirectory: boolean): DirNode | undefined {
+    const dir = parent.children.get(name);
+    if (dir) {
+      if (keepDirectory) return dir;
+      // rm -r removes symlinks inside as links; it never descends through them.
+      rmSync(path, { recursive: true, force: true });
+      parent.children.delete(name);
+      return undefined;
+    }
+    if (lstatOrUndefined(path)) unlinkSync(path);
+    return undefined;
+  }
+
+  /** The hardlink target, which must be a regular file the archive already put in the rootfs,
+   * reached through our own directories only. */
+  private hardlinkTarget(entry: TarHeader, linkPath: string): string {
+    const components = this.components(entry, entry.linkname, "hardlink target");
+    const shown = quotePath(entry.linkname);
+    if (components.length === 0) throw refuse(entry, `hardlink target ${shown} is the rootfs itself`);
+    let node = this.root;
+    for (let i = 0; i < components.length - 1; i++) {
+      const child = node.children.get(components[i]!);
+      if (!child) {
+        const parent = components.slice(0, i + 1);
+        const stat = lstatOrUndefined(join(this.dest, ...parent));
+        throw refuse(entry, `hardlink target ${shown} ${stat ? `goes through ${quotePath(parent.join("/"))}, which ${whatIs(stat)}` : "does not exist"}`);
+      }
+      node = child;
+    }
+    const path = join(this.dest, ...components);
+    if (path === linkPath) throw refuse(entry, "hardlink points to itself");
+    const stat = lstatOrUndefined(path);
+    if (!stat?.isFile()) throw refuse(entry, `hardlink target ${shown} ${stat ? whatIs(stat) : "does not exist"} (it must be a regular file earlier in the archive)`);
+    return path;
+  }
+}
+
+async function writeFile(entry: TarEntry, path: string): Promise<void> {
+  // O_EXCL|O_NOFOLLOW: if anything sits at the name despite clear(), fail instead of writing through it.
+  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    for await (const chunk of entry.body()) {
+      for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written);
+    }
+    setMetadata(fd, metadataOf(entry));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function makeFifo(entry: TarHeader, path: string): void {
+  check(libc.mknod(cstr(path), S_IFIFO | 0o600, 0), "mknod", path);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const fd = openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  try {
+    setMetadata(fd, metadataOf(entry));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// chown before chmod: changing the owner clears setuid/setgid bits.
+function setMetadata(fd: number, meta: Metadata): void {
+  fchownSync(fd, meta.uid, meta.gid);
+  fchmodSync(fd, meta.mode);
+  if (meta.mtime !== undefined) futimesSync(fd, asDate(meta.mtime), asDate(meta.mtime));
+}
+
+// node:fs takes a negative number of seconds to mean "now"; a Date keeps times before 1970.
+function asDate(seconds: number): Date {
+  return new Date(seconds * 1000);
+}
+
+function metadataOf(entry: TarHeader): Metadata {
+  return { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
+}
+
+function whatIs(stat: Stats): string {
+  if (stat.isSymbolicLink()) return "is a symlink";
+  if (stat.isDirectory()) return "is a directory";
+  return stat.isFile() ? "is a regular file" : "is a special file";
+}
+
+function refuse(entry: TarHeader, reason: string): UserError {
+  return new UserError(`refusing entry ${quotePath(entry.path)}: ${reason}`);
+}

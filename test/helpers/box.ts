@@ -1,0 +1,141 @@
+// Runs box as a user would, against a temporary store, and checks that nothing leaks.
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { expect } from "bun:test";
+import { busyboxRootfs } from "./rootfs.ts";
+
+const REPO = resolve(import.meta.dir, "../..");
+
+/** The compiled executable when BOX_BIN is set (CI), else the source tree through Bun. */
+export const BOX: string[] = process.env.BOX_BIN ? [resolve(REPO, process.env.BOX_BIN)] : [process.execPath, join(REPO, "src/main.ts")];
+
+/** One busybox rootfs shared by every test file (read-only use). */
+export const ROOTFS = busyboxRootfs(join(tmpdir(), `box-test-rootfs-${process.getuid!()}`));
+
+export interface Store {
+  root: string;
+  runroot: string;
+  dir: string;
+}
+
+export function tempStore(): Store {
+  const dir = mkdtempSync(join(tmpdir(), "box-test-"));
+  return { dir, root: join(dir, "root"), runroot: join(dir, "run") };
+}
+
+export function removeStore(s: Store): void {
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** A private copy of the busybox rootfs for tests that change it. */
+export function copyRootfs(s: Store): string {
+  const dir = join(s.dir, "rootfs");
+  cpSync(ROOTFS, dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function boxArgs(s: Store, args: string[]): string[] {
+  return [...BOX, "--root", s.root, "--runroot", s.runroot, ...args];
+}
+
+export async function box(s: Store, args: string[], opts: { stdin?: string } = {}): Promise<Result> {
+  const proc = Bun.spawn(boxArgs(s, args), {
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+/** `box run --rm --rootfs ROOTFS ...flags -- cmd...` */
+export function run(s: Store, flags: string[], cmd: string[], opts: { stdin?: string; rootfs?: string } = {}): Promise<Result> {
+  return box(s, ["run", "--rm", "--rootfs", opts.rootfs ?? ROOTFS, ...flags, ...cmd], opts);
+}
+
+export function sh(s: Store, script: string, flags: string[] = []): Promise<Result> {
+  return run(s, flags, ["/bin/sh", "-c", script]);
+}
+
+// ---- leak checks ----
+
+export interface Snapshot {
+  mounts: string[];
+  cgroups: string[];
+  links: string[];
+}
+
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) {
+        out.push(join(dir, e.name));
+        walk(join(dir, e.name));
+      }
+    }
+  };
+  for (const h of readdirSync("/sys/fs/cgroup")) walk(join("/sys/fs/cgroup", h, "box"));
+  walk("/sys/fs/cgroup/box");
+  return out.sort();
+}
+
+export function snapshot(): Snapshot {
+  return {
+    mounts: readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ").slice(3, 5).join(" ")).sort(),
+    cgroups: cgroupDirs(),
+    links: readdirSync("/sys/class/net").sort(),
+  };
+}
+
+/** Processes whose environment names this store: every init of its containers carries it. */
+export function storeProcesses(s: Store): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${p}/environ`, "utf8").includes(s.root)) pids.push(Number(p));
+    } catch {}
+  }
+  return pids;
+}
+
+function containerDirs(s: Store): string[] {
+  const dirs: string[] = [];
+  for (const d of [join(s.root, "containers"), join(s.runroot, "containers"), join(s.root, "names")]) {
+    if (existsSync(d)) dirs.push(...readdirSync(d).map((e) => join(d, e)));
+  }
+  return dirs;
+}
+
+/** Waits (briefly) for box's processes to go, then asserts nothing of the test is left. */
+export async function expectNoLeaks(s: Store, before: Snapshot): Promise<void> {
+  for (let i = 0; i < 100 && storeProcesses(s).length; i++) await Bun.sleep(20);
+  expect(storeProcesses(s)).toEqual([]);
+  expect(containerDirs(s)).toEqual([]);
+  const after = snapshot();
+  expect(after.mounts).toEqual(before.mounts);
+  expect(after.cgroups).toEqual(before.cgroups);
+  expect(after.links).toEqual(before.links);
+}
+
+export function hostNamespace(kind: string): string {
+  return readlinkSync(`/proc/self/ns/${kind}`);
+}

@@ -1,0 +1,182 @@
+// The init's job and the CLI's contract: exit codes, zombies, signals, terminals, cleanup.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { box, boxArgs, expectNoLeaks, removeStore, ROOTFS, run, sh, snapshot, storeProcesses, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
+
+let s: Store;
+let before: Snapshot;
+beforeEach(() => {
+  s = tempStore();
+  before = snapshot();
+});
+afterEach(async () => {
+  await expectNoLeaks(s, before);
+  removeStore(s);
+});
+
+/** Starts `box run` in the background and resolves once the payload printed `ready`. */
+async function startReady(script: string, flags: string[] = []) {
+  const proc = Bun.spawn(boxArgs(s, ["run", "--rm", "--rootfs", ROOTFS, ...flags, "/bin/sh", "-c", script]), {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  while (!out.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`payload ended before ready: ${out}`);
+    out += new TextDecoder().decode(value);
+  }
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return out;
+      out += new TextDecoder().decode(value);
+    }
+  })();
+  return { proc, output: () => rest };
+}
+
+describe("exit codes", () => {
+  test("the payload's status comes back", async () => {
+    expect((await sh(s, "exit 0")).code).toBe(0);
+    expect((await sh(s, "exit 3")).code).toBe(3);
+    expect((await sh(s, "exit 255")).code).toBe(255);
+  });
+
+  test("a payload killed by signal N gives 128+N", async () => {
+    expect((await sh(s, "kill -KILL $$")).code).toBe(137);
+    expect((await sh(s, "kill -SEGV $$")).code).toBe(139);
+  });
+
+  test("127: command not found, with Docker's message", async () => {
+    const r = await run(s, [], ["no-such-command"]);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toBe('box: exec: "no-such-command": executable file not found in $PATH\n');
+    const abs = await run(s, [], ["/no/such/file"]);
+    expect(abs.code).toBe(127);
+  });
+
+  test("126: not executable", async () => {
+    const r = await run(s, [], ["/etc/passwd"]);
+    expect(r.code).toBe(126);
+    expect(r.stderr).toBe('box: exec: "/etc/passwd": permission denied\n');
+    expect((await run(s, [], ["/etc"])).code).toBe(126);
+  });
+
+  test("125: box's own errors, one line each, nothing created", async () => {
+    const cases: [string[], string][] = [
+      [["run", "--bogus", "--rootfs", ROOTFS, "true"], "unknown flag: --bogus"],
+      [["run", "--rm", "--rootfs", "/no/such/dir", "true"], "rootfs /no/such/dir is not a directory"],
+      [["run", "--rm", "--rootfs", ROOTFS], "no command specified"],
+      [["run", "--rm", "--rootfs", ROOTFS, "--hostname", "bad_host!", "true"], 'invalid hostname "bad_host!"'],
+      [["run", "--rm", "--rootfs", ROOTFS, "--name", "a/b", "true"], 'invalid container name "a/b"'],
+      [["run", "--rm", "--rootfs", ROOTFS, "--network", "bridge0", "true"], "network bridge0 not found"],
+      [["run", "--rm", "--rootfs", ROOTFS, "--hostname", "x".repeat(100), "true"], "invalid hostname"],
+      [["run", "--rm", "nosuchimage", "true"], "image not found: nosuchimage:latest"],
+      [["frobnicate"], 'unknown command "frobnicate"'],
+      [["run", "--rm", "--rootfs", ROOTFS, "--env-file", "/no/such/env", "true"], "cannot read env file /no/such/env"],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await box(s, args);
+      expect({ args, code: r.code }).toEqual({ args, code: 125 });
+      expect(r.stderr).toContain(msg);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  test("a name in use is refused, and freed again by --rm", async () => {
+    const first = await startReady("echo ready; sleep 30", ["--name", "web"]);
+    const clash = await sh(s, "true", ["--name", "web"]);
+    expect(clash.code).toBe(125);
+    expect(clash.stderr).toMatch(/^box: the container name "web" is already in use by container [0-9a-f]{12}\n$/);
+    first.proc.kill("SIGTERM");
+    await first.proc.exited;
+    expect((await sh(s, "true", ["--name", "web"])).code).toBe(0);
+  });
+});
+
+describe("init", () => {
+  test("reaps every orphan: 100 children left behind leave no zombie", async () => {
+    const r = await sh(s, "for i in $(seq 100); do (sleep 0.2 &); done; sleep 1; ps -o stat,comm | grep -c '^Z' ; ps -o comm | grep -c sleep");
+    expect(r.stdout.trim().split("\n")).toEqual(["0", "0"]);
+  });
+
+  test("SIGTERM to box run reaches the payload", async () => {
+    const c = await startReady("trap 'echo got-TERM; exit 7' TERM; echo ready; while true; do sleep 0.05; done");
+    c.proc.kill("SIGTERM");
+    expect(await c.proc.exited).toBe(7);
+    expect(await c.output()).toContain("got-TERM");
+  });
+
+  test("other catchable signals are forwarded too", async () => {
+    const c = await startReady("trap 'echo got-USR1' USR1; trap 'echo got-HUP' HUP; trap 'echo got-INT; exit 9' INT; echo ready; while true; do sleep 0.05; done");
+    c.proc.kill("SIGUSR1");
+    await Bun.sleep(200);
+    c.proc.kill("SIGHUP");
+    await Bun.sleep(200);
+    c.proc.kill("SIGINT");
+    expect(await c.proc.exited).toBe(9);
+    const out = await c.output();
+    expect(out).toContain("got-USR1");
+    expect(out).toContain("got-HUP");
+    expect(out).toContain("got-INT");
+  });
+
+  test("the container never outlives its payload: background processes die with it", async () => {
+    const r = await sh(s, "sleep 300 & sleep 300 & echo started");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("started\n");
+    // expectNoLeaks (afterEach) finds no process of this store.
+  });
+
+  test("SIGKILL of box run --rm kills the container and leaves nothing behind", async () => {
+    const c = await startReady("echo ready; sleep 300");
+    expect(storeProcesses(s).length).toBeGreaterThan(0);
+    c.proc.kill("SIGKILL");
+    await c.proc.exited;
+    // The init notices the CLI is gone, kills the payload and removes the container.
+    for (let i = 0; i < 150 && storeProcesses(s).length; i++) await Bun.sleep(20);
+    expect(storeProcesses(s)).toEqual([]);
+  });
+});
+
+describe("terminal", () => {
+  test("-t gives the payload a pty from the container's devpts, with the terminal's size", async () => {
+    const cmd = [...boxArgs(s, ["run", "--rm", "-t", "--rootfs", ROOTFS, "/bin/sh", "-c", "tty; stty size; test -c /dev/console && echo console; echo $TERM; exit 4"])];
+    const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const r = Bun.spawnSync(["script", "-qec", `stty rows 33 cols 101; ${quoted}`, "/dev/null"], { stdout: "pipe" });
+    const out = r.stdout.toString().replace(/\r/g, "");
+    expect(out).toContain("/dev/pts/0\n33 101\nconsole\nxterm\n");
+    expect(r.exitCode).toBe(4);
+  });
+
+  test("-it relays keystrokes; ^C reaches the payload through the pty", async () => {
+    const cmd = [...boxArgs(s, ["run", "--rm", "-it", "--rootfs", ROOTFS, "/bin/sh"])];
+    const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const proc = Bun.spawn(["script", "-qec", quoted, "/dev/null"], { stdin: "pipe", stdout: "pipe" });
+    const type = async (text: string) => {
+      proc.stdin.write(text);
+      await proc.stdin.flush();
+      await Bun.sleep(300);
+    };
+    await Bun.sleep(300);
+    await type("trap 'echo got-INT' INT; echo typed-$((40+2))\n");
+    await type("\x03");
+    await type("exit 5\n");
+    proc.stdin.end();
+    const out = await new Response(proc.stdout).text();
+    expect(out).toContain("typed-42");
+    expect(out).toContain("got-INT");
+    expect(await proc.exited).toBe(5);
+  });
+});
+
+test("box --version and --help", async () => {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  expect((await box(s, ["--version"])).stdout).toBe(`box version ${pkg.version}\n`);
+  const help = await box(s, ["run", "--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("--hostname");
+  expect(help.stdout).toContain("EXAMPLES");
+});
