@@ -142,7 +142,7 @@ describe("filesystem", () => {
   test("--read-only makes the rootfs read-only but not /dev/shm", async () => {
     const r = await sh(s, "touch /newfile || echo refused; touch /dev/shm/ok && echo shm-ok", ["--read-only"]);
     expect(r.stdout.trim().split("\n")).toEqual(["refused", "shm-ok"]);
-    expect(existsSync(join(ROOTFS, "newfile"))).toBe(false);
+    expect(existsSync(join(s.dir, "rootfs", "newfile"))).toBe(false);
   });
 
   test("the payload cannot mount: it has no CAP_SYS_ADMIN", async () => {

@@ -1,7 +1,7 @@
 // The init's job and the CLI's contract: exit codes, zombies, signals, terminals, cleanup.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { box, boxArgs, expectNoLeaks, removeStore, ROOTFS, run, sh, snapshot, storeProcesses, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
+import { box, boxArgs, copyRootfs, expectNoLeaks, removeStore, ROOTFS, run, sh, snapshot, storeProcesses, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
 
 let s: Store;
 let before: Snapshot;
@@ -16,7 +16,7 @@ afterEach(async () => {
 
 /** Starts `box run` in the background and resolves once the payload printed `ready`. */
 async function startReady(script: string, flags: string[] = []) {
-  const proc = Bun.spawn(boxArgs(s, ["run", "--rm", "--rootfs", ROOTFS, ...flags, "/bin/sh", "-c", script]), {
+  const proc = Bun.spawn(boxArgs(s, ["run", "--rm", "--rootfs", copyRootfs(s), ...flags, "/bin/sh", "-c", script]), {
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -143,7 +143,7 @@ describe("init", () => {
 
 describe("terminal", () => {
   test("-t gives the payload a pty from the container's devpts, with the terminal's size", async () => {
-    const cmd = [...boxArgs(s, ["run", "--rm", "-t", "--rootfs", ROOTFS, "/bin/sh", "-c", "tty; stty size; test -c /dev/console && echo console; echo $TERM; exit 4"])];
+    const cmd = [...boxArgs(s, ["run", "--rm", "-t", "--rootfs", copyRootfs(s), "/bin/sh", "-c", "tty; stty size; test -c /dev/console && echo console; echo $TERM; exit 4"])];
     const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     const r = Bun.spawnSync(["script", "-qec", `stty rows 33 cols 101; ${quoted}`, "/dev/null"], { stdout: "pipe" });
     const out = r.stdout.toString().replace(/\r/g, "");
@@ -152,7 +152,7 @@ describe("terminal", () => {
   });
 
   test("-it relays keystrokes; ^C reaches the payload through the pty", async () => {
-    const cmd = [...boxArgs(s, ["run", "--rm", "-it", "--rootfs", ROOTFS, "/bin/sh"])];
+    const cmd = [...boxArgs(s, ["run", "--rm", "-it", "--rootfs", copyRootfs(s), "/bin/sh"])];
     const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     const proc = Bun.spawn(["script", "-qec", quoted, "/dev/null"], { stdin: "pipe", stdout: "pipe" });
     const type = async (text: string) => {

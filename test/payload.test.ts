@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { boxArgs, copyRootfs, expectNoLeaks, ROOTFS, removeStore, run, sh, snapshot, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
+import { boxArgs, copyRootfs, expectNoLeaks, removeStore, run, sh, snapshot, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
 
 let s: Store;
 let before: Snapshot;
@@ -79,7 +79,7 @@ describe("environment, workdir, entrypoint", () => {
     const envFile = join(s.dir, "env");
     writeFileSync(envFile, "# comment\nFROM_FILE=1\nOVERRIDDEN=file\n\nPASSED\n");
     const r = await Bun.spawn(
-      boxArgs(s, ["run", "--rm", "--rootfs", ROOTFS, "--hostname", "h1",
+      boxArgs(s, ["run", "--rm", "--rootfs", copyRootfs(s), "--hostname", "h1",
         "--env-file", envFile, "-e", "OVERRIDDEN=flag", "-e", "PASSED", "-e", "UNSET_ON_HOST", "/bin/env"]),
       { env: { ...process.env, PASSED: "from-host" }, stdout: "pipe" },
     );

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { importImage } from "../image/store.ts";
 import { globals } from "./context.ts";
+import { log } from "../log.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 
@@ -20,7 +21,7 @@ export const importCommand = defineCommand({
     const [file, ref, extra] = flags.positionals;
     if (!file || !ref || extra !== undefined) throw new UserError(`"box import" requires exactly 2 arguments: FILE NAME[:TAG]`);
     const result = await importImage(globals().store.root, file, ref);
-    if (result.skipped.devices) process.stderr.write(`box: skipped ${result.skipped.devices} device node(s) in ${file}\n`);
+    if (result.skipped.devices) log.warn(`skipped ${result.skipped.devices} device node(s) in ${file}: containers get their own /dev`);
     process.stdout.write(`sha256:${result.id}\n`);
   },
 });

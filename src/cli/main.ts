@@ -6,9 +6,11 @@ import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { defaultStore } from "../container/store.ts";
 import { describeError } from "../sys/errors.ts";
 import { setGlobals } from "./context.ts";
+import { trace } from "../trace.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { importCommand } from "./import.ts";
+import { imagesCommand, rmiCommand } from "./images.ts";
 import { runCommand as boxRun } from "./run.ts";
 
 export const VERSION = pkg.version;
@@ -20,10 +22,11 @@ const rootCommand = defineCommand({
     runroot: { type: "string", description: "Runtime state; env BOX_RUNROOT", default: "/run/box", valueHint: "DIR" },
     version: { type: "boolean", description: "Print the version" },
   },
-  subCommands: { run: boxRun, import: importCommand },
+  subCommands: { run: boxRun, import: importCommand, images: imagesCommand, rmi: rmiCommand },
 });
 
 export async function runCli(argv: string[]): Promise<void> {
+  trace("cli", "start");
   try {
     const global = parseFlags(argv, rootCommand.args as never);
     const env = defaultStore();

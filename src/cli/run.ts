@@ -5,6 +5,7 @@ import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { buildRunSpec } from "./run-spec.ts";
+import { trace } from "../trace.ts";
 
 export const runCommand = defineCommand({
   meta: {
@@ -33,8 +34,11 @@ export const runCommand = defineCommand({
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
     const spec = buildRunSpec(store.root, flags, process.env);
+    trace("cli", "spec-built");
     const paths = createContainer(store, spec);
+    trace("cli", "created");
     process.exitCode = await runAttached(store, spec, paths);
+    trace("cli", "done");
   },
 });
 

@@ -4,8 +4,9 @@ import { closeSync } from "node:fs";
 import { constants } from "node:os";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants.ts";
 import { close, kill, pipe, waitPid } from "../sys/process.ts";
-import { spawn } from "../sys/spawn.ts";
+import { compileSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
+import { trace, traceEnv } from "../trace.ts";
 import { INIT_COMMAND, INIT_PLAN_ENV, selfCommand, type InitPlan } from "../init/self.ts";
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
@@ -44,11 +45,13 @@ export async function runAttached(store: Store, spec: ContainerSpec, paths: Cont
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   let pid: number;
   try {
+    compileSpawn();
+    trace("cli", "spawn-compiled");
     const self = selfCommand();
     pid = spawn({
       path: self[0]!,
       argv: [...self, INIT_COMMAND],
-      env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `${INIT_PLAN_ENV}=${JSON.stringify(plan)}`],
+      env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `${INIT_PLAN_ENV}=${JSON.stringify(plan)}`, ...traceEnv()],
       cloneFlags: namespaceFlags(spec),
       fds: [[0, 0], [1, 1], [2, 2], [syncWrite, 3], [lifelineRead, 4]],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
@@ -62,6 +65,7 @@ export async function runAttached(store: Store, spec: ContainerSpec, paths: Cont
     close(syncRead);
     throw e;
   }
+  trace("cli", "init-spawned");
   closeSync(syncWrite);
   closeSync(lifelineRead);
   try {
@@ -79,6 +83,7 @@ export async function runAttached(store: Store, spec: ContainerSpec, paths: Cont
 
   const message = await readInit(syncRead);
   const status = waitPid(pid, false);
+  trace("cli", "init-exited");
   for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
   restoreTerminal?.();
   closeSync(lifelineWrite);

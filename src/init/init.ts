@@ -22,6 +22,7 @@ import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { removeCgroups } from "../cgroup/cgroups.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import type { InitPlan } from "./self.ts";
+import { trace } from "../trace.ts";
 
 /** Messages to the CLI on the sync pipe, one JSON line each. */
 export type InitMessage = { pid: number } | { error: string; code: number };
@@ -51,6 +52,7 @@ function payloadEnv(spec: ContainerSpec, home: string): string[] {
 /** Sets up the container and starts the payload; returns its pid and the pty master, if any. */
 function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; pty?: Pty } {
   buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups));
+  trace("init", "rootfs-built");
   sethostname(spec.hostname);
   if (spec.network === "none") bringUpLoopback();
 
@@ -82,6 +84,7 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     capabilities: { keep: capabilityMask(spec.capabilities), last: lastCapability() },
     cwd: spec.workdir,
   });
+  trace("init", "payload-started");
   if (pty) closeSync(pty.slave);
   for (const fd of host.cgroupProcs) closeSync(fd);
   return { pid, pty };
@@ -153,7 +156,9 @@ export async function runInit(plan: InitPlan): Promise<never> {
 
   let pty: Pty | undefined;
   try {
+    trace("init", "start");
     compileSpawn();
+    trace("init", "compiled");
     host = openHostHandles(plan);
     ({ pid: payload, pty } = startPayload(spec, plan, host));
   } catch (e) {
@@ -181,6 +186,7 @@ export async function runInit(plan: InitPlan): Promise<never> {
   reap();
   if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
   // The container never outlives its payload: whatever it left running dies now.
+  trace("init", "payload-exited");
   kill(-1, SIGKILL);
   while (waitPid(-1, false));
   await Promise.race([relayDone, Bun.sleep(1000)]);
@@ -201,5 +207,6 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles | undefin
   } catch (e) {
     process.stderr.write(`box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
+  trace("init", "cleaned-up");
   process.exit(code);
 }

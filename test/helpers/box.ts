@@ -28,10 +28,10 @@ export function removeStore(s: Store): void {
   rmSync(s.dir, { recursive: true, force: true });
 }
 
-/** A private copy of the busybox rootfs for tests that change it. */
+/** The store's own copy of the busybox rootfs: a --rootfs container may create files in it. */
 export function copyRootfs(s: Store): string {
   const dir = join(s.dir, "rootfs");
-  cpSync(ROOTFS, dir, { recursive: true, verbatimSymlinks: true });
+  if (!existsSync(dir)) cpSync(ROOTFS, dir, { recursive: true, verbatimSymlinks: true });
   return dir;
 }
 
@@ -61,7 +61,7 @@ export async function box(s: Store, args: string[], opts: { stdin?: string } = {
 
 /** `box run --rm --rootfs ROOTFS ...flags -- cmd...` */
 export function run(s: Store, flags: string[], cmd: string[], opts: { stdin?: string; rootfs?: string } = {}): Promise<Result> {
-  return box(s, ["run", "--rm", "--rootfs", opts.rootfs ?? ROOTFS, ...flags, ...cmd], opts);
+  return box(s, ["run", "--rm", "--rootfs", opts.rootfs ?? copyRootfs(s), ...flags, ...cmd], opts);
 }
 
 export function sh(s: Store, script: string, flags: string[] = []): Promise<Result> {

@@ -27,6 +27,8 @@ export function busyboxRootfs(dir: string): string {
   for (const a of applets) if (a !== "busybox") symlinkSync("busybox", `${tmp}/bin/${a}`);
   writeFileSync(`${tmp}/etc/passwd`, PASSWD);
   writeFileSync(`${tmp}/etc/group`, GROUP);
+  // As in real images: box bind-mounts its own over these.
+  for (const f of ["hostname", "hosts", "resolv.conf"]) writeFileSync(`${tmp}/etc/${f}`, "");
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return dir;

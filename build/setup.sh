@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up box on a fresh Debian machine (as root): system packages, Bun, dependencies, the
+# build, a busybox image, and a first container.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUN_VERSION=1.4.5
+# busybox-static: the test image; util-linux: script/ipcmk for tests; tar: to pack the demo
+# image; runc/crun: the benchmark's reference runtimes.
+PACKAGES=(busybox-static util-linux tar ca-certificates runc crun)
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ! command -v bun >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ]; then
+  npm install -g --silent "bun@$BUN_VERSION"
+fi
+
+bun install --frozen-lockfile >/dev/null
+bun run build
+
+# A first container: busybox as an image, then `box run`.
+image_dir=$(mktemp -d)
+trap 'rm -rf "$image_dir"' EXIT
+bun build/busybox-rootfs.ts "$image_dir/rootfs" >/dev/null
+tar -C "$image_dir/rootfs" -cf "$image_dir/busybox.tar" .
+./dist/box import "$image_dir/busybox.tar" busybox >/dev/null
+./dist/box run --rm --hostname first busybox /bin/sh -c 'echo "hello from $(hostname): PID $$ of $(ls -d /proc/[0-9]* | wc -l) processes"'

@@ -1,0 +1,52 @@
+import { defineCommand } from "citty";
+import { UserError } from "../container/errors.ts";
+import { listImages, removeImage } from "../image/store.ts";
+import { parseReference } from "../image/reference.ts";
+import { globals } from "./context.ts";
+import { parseFlags } from "./flags.ts";
+import { ago, table } from "./format.ts";
+import { printHelp } from "./help.ts";
+
+export const imagesCommand = defineCommand({
+  meta: { name: "images", description: "List images" },
+  args: {
+    quiet: { type: "boolean", alias: "q", description: "Only show image ids" },
+    format: { type: "string", description: "table (default) or json", valueHint: "FORMAT" },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box images", "box images --format json"]);
+    const format = (flags.values.format as string | undefined) ?? "table";
+    if (format !== "table" && format !== "json") throw new UserError(`unknown format "${format}": use table or json`);
+    const images = listImages(globals().store.root);
+    if (format === "json") return void process.stdout.write(JSON.stringify(images, null, 2) + "\n");
+    if (flags.values.quiet) return void process.stdout.write(images.map((i) => `${i.id.slice(0, 12)}\n`).join(""));
+    const rows = images.map((i) => {
+      const { name, tag } = parseReference(i.ref);
+      return [name, tag, i.id.slice(0, 12), ago(i.created)];
+    });
+    process.stdout.write(table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED"], rows));
+  },
+});
+
+export const rmiCommand = defineCommand({
+  meta: { name: "rmi", description: "Remove one or more images" },
+  args: { image: { type: "positional", description: "Image name[:tag]" } },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box rmi busybox", "box rmi app:v1 app:v2"]);
+    if (flags.positionals.length === 0) throw new UserError(`"box rmi" requires at least 1 argument`);
+    let failed: UserError | undefined;
+    for (const ref of flags.positionals) {
+      try {
+        const r = removeImage(globals().store.root, ref);
+        process.stdout.write(`Untagged: ${r.ref}\n${r.deletedLayers.map((l) => `Deleted: sha256:${l}\n`).join("")}`);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        process.stderr.write(`box: ${e.message}\n`);
+        failed = e;
+      }
+    }
+    if (failed) process.exitCode = failed.exitCode;
+  },
+});

@@ -1,0 +1,71 @@
+// Containers from imported images: overlayfs copy-on-write over a read-only layer.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { box, expectNoLeaks, removeStore, ROOTFS, snapshot, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
+
+let s: Store;
+let tarball: string;
+let before: Snapshot;
+
+beforeAll(async () => {
+  s = tempStore();
+  tarball = join(s.dir, "busybox.tar");
+  expect(Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tarball, "."]).exitCode).toBe(0);
+  const r = await box(s, ["import", tarball, "busybox"]);
+  expect(r.stderr).toBe("");
+  expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+});
+afterAll(() => removeStore(s));
+beforeEach(() => {
+  before = snapshot();
+});
+afterEach(async () => {
+  await expectNoLeaks(s, before);
+});
+
+function layerDirs(): string[] {
+  return readdirSync(join(s.root, "layers")).filter((d) => !d.startsWith("."));
+}
+
+describe("run from an image", () => {
+  test("the payload runs on an overlay of the image", async () => {
+    const r = await box(s, ["run", "--rm", "busybox", "/bin/sh", "-c", "grep ' / ' /proc/self/mounts | cut -d' ' -f3; cat /etc/passwd | head -1"]);
+    expect(r.stdout).toBe("overlay\nroot:x:0:0:root:/root:/bin/sh\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("writes go to the container's layer, never to the image", async () => {
+    const r = await box(s, ["run", "--rm", "busybox", "/bin/sh", "-c", "echo changed > /etc/motd; rm /bin/ls; echo ok"]);
+    expect(r.stdout).toBe("ok\n");
+    const [layer] = layerDirs();
+    const layerRoot = join(s.root, "layers", layer!);
+    expect(existsSync(join(layerRoot, "etc/motd"))).toBe(false);
+    expect(existsSync(join(layerRoot, "bin/ls"))).toBe(true);
+    // A second container sees the pristine image.
+    const again = await box(s, ["run", "--rm", "busybox", "/bin/sh", "-c", "test -e /etc/motd || echo clean; test -e /bin/ls && echo ls-present"]);
+    expect(again.stdout).toBe("clean\nls-present\n");
+  });
+
+  test("an imported image has no command: box says so", async () => {
+    const r = await box(s, ["run", "--rm", "busybox"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe("box: no command specified\n");
+  });
+
+  test("box images lists it; rmi removes it and its layer", async () => {
+    const t2 = await box(s, ["import", tarball, "second:v1"]);
+    expect(t2.code).toBe(0);
+    const list = await box(s, ["images"]);
+    expect(list.stdout).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED/);
+    expect(list.stdout).toMatch(/\nbusybox\s+latest\s+[0-9a-f]{12}\s/);
+    expect(list.stdout).toMatch(/\nsecond\s+v1\s+[0-9a-f]{12}\s/);
+    const json = JSON.parse((await box(s, ["images", "--format", "json"])).stdout);
+    expect(json.map((i: { ref: string }) => i.ref).sort()).toEqual(["busybox:latest", "second:v1"]);
+    expect((await box(s, ["rmi", "second:v1"])).code).toBe(0);
+    expect((await box(s, ["rmi", "second:v1"])).stderr).toBe("box: image not found: second:v1\n");
+    // The layer is shared with busybox:latest, so it stays.
+    expect(layerDirs()).toHaveLength(1);
+    expect(readFileSync(join(s.root, "layers", layerDirs()[0]!, "etc/passwd"), "utf8")).toContain("alice");
+  });
+});
