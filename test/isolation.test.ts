@@ -1,24 +1,15 @@
 // What a container sees of the host, checked from inside and from the host.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { expectNoLeaks, hostNamespace, removeStore, sh, snapshot, tempStore, type Snapshot, type Store, ROOTFS } from "./helpers/box.ts";
+import { hostNamespace, sh, ROOTFS, storePerTest } from "./helpers/box.ts";
 
-let s: Store;
-let before: Snapshot;
-beforeEach(() => {
-  s = tempStore();
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectNoLeaks(s, before);
-  removeStore(s);
-});
+const t = storePerTest();
 
 describe("namespaces", () => {
   test("every namespace differs from the host's", async () => {
     const kinds = ["mnt", "uts", "ipc", "pid", "net", "cgroup", "time"];
-    const r = await sh(s, kinds.map((k) => `readlink /proc/self/ns/${k}`).join("; "));
+    const r = await sh(t.s, kinds.map((k) => `readlink /proc/self/ns/${k}`).join("; "));
     expect(r.code).toBe(0);
     const inside = r.stdout.trim().split("\n");
     kinds.forEach((k, i) => {
@@ -28,14 +19,14 @@ describe("namespaces", () => {
   });
 
   test("--network host shares the host's network namespace only", async () => {
-    const r = await sh(s, "readlink /proc/self/ns/net; readlink /proc/self/ns/uts", ["--network", "host"]);
+    const r = await sh(t.s, "readlink /proc/self/ns/net; readlink /proc/self/ns/uts", ["--network", "host"]);
     expect(r.stdout.trim().split("\n")).toEqual([hostNamespace("net"), expect.not.stringMatching(hostNamespace("uts"))]);
   });
 });
 
 describe("pid 1 and processes", () => {
   test("PID 1 is box's init, the payload is its child, /proc shows only the container", async () => {
-    const r = await sh(s, "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; grep PPid /proc/$$/status; ls -d /proc/[0-9]* | wc -l");
+    const r = await sh(t.s, "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; grep PPid /proc/$$/status; ls -d /proc/[0-9]* | wc -l");
     const [cmdline, pid, ppid, count] = r.stdout.trim().split("\n");
     expect(cmdline).toContain("__init");
     expect(Number(pid)).toBeGreaterThan(1);
@@ -47,25 +38,25 @@ describe("pid 1 and processes", () => {
 
 describe("hostname", () => {
   test("--hostname sets the hostname, /etc/hostname and HOSTNAME", async () => {
-    const r = await sh(s, "hostname; cat /etc/hostname; echo $HOSTNAME; grep web /etc/hosts", ["--hostname", "web"]);
+    const r = await sh(t.s, "hostname; cat /etc/hostname; echo $HOSTNAME; grep web /etc/hosts", ["--hostname", "web"]);
     expect(r.stdout.split("\n").slice(0, 3)).toEqual(["web", "web", "web"]);
     expect(r.stdout).toMatch(/127\.0\.1\.1\s+web/);
   });
 
   test("the default hostname is the short id", async () => {
-    const r = await sh(s, "hostname");
+    const r = await sh(t.s, "hostname");
     expect(r.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
   });
 });
 
 describe("network", () => {
   test("only lo, and it is up", async () => {
-    const r = await sh(s, "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok");
+    const r = await sh(t.s, "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok");
     expect(r.stdout.trim().split("\n")).toEqual(["lo", "0x9", "ping-ok"]);
   });
 
   test("--network host sees the host's links", async () => {
-    const r = await sh(s, "ls /sys/class/net", ["--network", "host"]);
+    const r = await sh(t.s, "ls /sys/class/net", ["--network", "host"]);
     expect(r.stdout.trim().split("\n").sort()).toEqual(readdirSync("/sys/class/net").sort());
   });
 });
@@ -77,7 +68,7 @@ describe("ipc", () => {
     expect(id).toBeDefined();
     try {
       expect(Bun.spawnSync(["ipcs", "-m"]).stdout.toString()).toContain(id!);
-      const r = await sh(s, "cat /proc/sysvipc/shm | wc -l");
+      const r = await sh(t.s, "cat /proc/sysvipc/shm | wc -l");
       expect(r.stdout.trim()).toBe("1"); // the header line only
     } finally {
       Bun.spawnSync(["ipcrm", "-m", id!]);
@@ -87,9 +78,9 @@ describe("ipc", () => {
 
 describe("filesystem", () => {
   test("host files are invisible and .. does not climb out of the rootfs", async () => {
-    const marker = join(s.dir, "host-only-marker");
+    const marker = join(t.s.dir, "host-only-marker");
     writeFileSync(marker, "secret");
-    const r = await sh(s, `cat ${marker}; ls /../../..; cat /../../../../${marker}; cd /..; pwd`);
+    const r = await sh(t.s, `cat ${marker}; ls /../../..; cat /../../../../${marker}; cd /..; pwd`);
     expect(r.stdout).not.toContain("secret");
     expect(r.stdout).toContain("bin");
     expect(r.stdout.trim().endsWith("/")).toBe(true);
@@ -98,7 +89,7 @@ describe("filesystem", () => {
   });
 
   test("/dev holds only the standard devices", async () => {
-    const r = await sh(s, "ls /dev; ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done");
+    const r = await sh(t.s, "ls /dev; ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done");
     const [names] = [r.stdout.split("crw")[0]!.trim().split(/\s+/)];
     expect(names.sort()).toEqual(
       ["fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero"].sort(),
@@ -109,7 +100,7 @@ describe("filesystem", () => {
   });
 
   test("kernel filesystems are mounted with Docker's options", async () => {
-    const r = await sh(s, "cat /proc/self/mounts");
+    const r = await sh(t.s, "cat /proc/self/mounts");
     const opts = (mp: string) => r.stdout.split("\n").find((l) => l.split(" ")[1] === mp)?.split(" ")[3] ?? "";
     expect(opts("/proc")).toMatch(/^rw,nosuid,nodev,noexec/);
     expect(opts("/sys")).toMatch(/^ro,nosuid,nodev,noexec/);
@@ -122,7 +113,7 @@ describe("filesystem", () => {
     const masked = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"].filter((p) => existsSync(p));
     expect(masked.length).toBeGreaterThan(0);
     const r = await sh(
-      s,
+      t.s,
       masked.map((p) => `echo ${p}=$(wc -c < ${p})`).join("; ") +
         "; echo firmware=$(ls -A /sys/firmware | wc -l)" +
         "; echo h > /proc/sysrq-trigger && echo sysrq-written; echo x > /proc/sys/kernel/hostname && echo sys-written; cat /proc/sys/kernel/ostype",
@@ -134,19 +125,19 @@ describe("filesystem", () => {
   });
 
   test("/etc/resolv.conf is supplied and has no loopback resolver", async () => {
-    const r = await sh(s, "test -f /etc/resolv.conf && echo present; grep -c '^nameserver 127' /etc/resolv.conf");
+    const r = await sh(t.s, "test -f /etc/resolv.conf && echo present; grep -c '^nameserver 127' /etc/resolv.conf");
     expect(r.stdout.split("\n")[0]).toBe("present");
     expect(r.stdout.split("\n")[1]).toBe("0");
   });
 
   test("--read-only makes the rootfs read-only but not /dev/shm", async () => {
-    const r = await sh(s, "touch /newfile || echo refused; touch /dev/shm/ok && echo shm-ok", ["--read-only"]);
+    const r = await sh(t.s, "touch /newfile || echo refused; touch /dev/shm/ok && echo shm-ok", ["--read-only"]);
     expect(r.stdout.trim().split("\n")).toEqual(["refused", "shm-ok"]);
-    expect(existsSync(join(s.dir, "rootfs", "newfile"))).toBe(false);
+    expect(existsSync(join(t.s.dir, "rootfs", "newfile"))).toBe(false);
   });
 
   test("the payload cannot mount: it has no CAP_SYS_ADMIN", async () => {
-    const r = await sh(s, "mount -t tmpfs none /tmp && echo mounted; grep -c ' /tmp ' /proc/self/mounts");
+    const r = await sh(t.s, "mount -t tmpfs none /tmp && echo mounted; grep -c ' /tmp ' /proc/self/mounts");
     expect(r.stdout.trim()).toBe("0");
     expect(r.stderr).toContain("permission denied");
   });

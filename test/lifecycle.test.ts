@@ -1,22 +1,13 @@
 // The init's job and the CLI's contract: exit codes, zombies, signals, terminals, cleanup.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { box, boxArgs, copyRootfs, expectNoLeaks, removeStore, ROOTFS, run, sh, snapshot, storeProcesses, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
+import { box, boxArgs, copyRootfs, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
 
-let s: Store;
-let before: Snapshot;
-beforeEach(() => {
-  s = tempStore();
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectNoLeaks(s, before);
-  removeStore(s);
-});
+const t = storePerTest();
 
 /** Starts `box run` in the background and resolves once the payload printed `ready`. */
 async function startReady(script: string, flags: string[] = []) {
-  const proc = Bun.spawn(boxArgs(s, ["run", "--rm", "--rootfs", copyRootfs(s), ...flags, "/bin/sh", "-c", script]), {
+  const proc = Bun.spawn(boxArgs(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), ...flags, "/bin/sh", "-c", script]), {
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -39,29 +30,29 @@ async function startReady(script: string, flags: string[] = []) {
 
 describe("exit codes", () => {
   test("the payload's status comes back", async () => {
-    expect((await sh(s, "exit 0")).code).toBe(0);
-    expect((await sh(s, "exit 3")).code).toBe(3);
-    expect((await sh(s, "exit 255")).code).toBe(255);
+    expect((await sh(t.s, "exit 0")).code).toBe(0);
+    expect((await sh(t.s, "exit 3")).code).toBe(3);
+    expect((await sh(t.s, "exit 255")).code).toBe(255);
   });
 
   test("a payload killed by signal N gives 128+N", async () => {
-    expect((await sh(s, "kill -KILL $$")).code).toBe(137);
-    expect((await sh(s, "kill -SEGV $$")).code).toBe(139);
+    expect((await sh(t.s, "kill -KILL $$")).code).toBe(137);
+    expect((await sh(t.s, "kill -SEGV $$")).code).toBe(139);
   });
 
   test("127: command not found, with Docker's message", async () => {
-    const r = await run(s, [], ["no-such-command"]);
+    const r = await run(t.s, [], ["no-such-command"]);
     expect(r.code).toBe(127);
     expect(r.stderr).toBe('box: exec: "no-such-command": executable file not found in $PATH\n');
-    const abs = await run(s, [], ["/no/such/file"]);
+    const abs = await run(t.s, [], ["/no/such/file"]);
     expect(abs.code).toBe(127);
   });
 
   test("126: not executable", async () => {
-    const r = await run(s, [], ["/etc/passwd"]);
+    const r = await run(t.s, [], ["/etc/passwd"]);
     expect(r.code).toBe(126);
     expect(r.stderr).toBe('box: exec: "/etc/passwd": permission denied\n');
-    expect((await run(s, [], ["/etc"])).code).toBe(126);
+    expect((await run(t.s, [], ["/etc"])).code).toBe(126);
   });
 
   test("125: box's own errors, one line each, nothing created", async () => {
@@ -78,7 +69,7 @@ describe("exit codes", () => {
       [["run", "--rm", "--rootfs", ROOTFS, "--env-file", "/no/such/env", "true"], "cannot read env file /no/such/env"],
     ];
     for (const [args, msg] of cases) {
-      const r = await box(s, args);
+      const r = await box(t.s, args);
       expect({ args, code: r.code }).toEqual({ args, code: 125 });
       expect(r.stderr).toContain(msg);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -87,18 +78,18 @@ describe("exit codes", () => {
 
   test("a name in use is refused, and freed again by --rm", async () => {
     const first = await startReady("echo ready; sleep 30", ["--name", "web"]);
-    const clash = await sh(s, "true", ["--name", "web"]);
+    const clash = await sh(t.s, "true", ["--name", "web"]);
     expect(clash.code).toBe(125);
     expect(clash.stderr).toMatch(/^box: the container name "web" is already in use by container [0-9a-f]{12}\n$/);
     first.proc.kill("SIGTERM");
     await first.proc.exited;
-    expect((await sh(s, "true", ["--name", "web"])).code).toBe(0);
+    expect((await sh(t.s, "true", ["--name", "web"])).code).toBe(0);
   });
 });
 
 describe("init", () => {
   test("reaps every orphan: 100 children left behind leave no zombie", async () => {
-    const r = await sh(s, "for i in $(seq 100); do (sleep 0.2 &); done; sleep 1; ps -o stat,comm | grep -c '^Z' ; ps -o comm | grep -c sleep");
+    const r = await sh(t.s, "for i in $(seq 100); do (sleep 0.2 &); done; sleep 1; ps -o stat,comm | grep -c '^Z' ; ps -o comm | grep -c sleep");
     expect(r.stdout.trim().split("\n")).toEqual(["0", "0"]);
   });
 
@@ -124,7 +115,7 @@ describe("init", () => {
   });
 
   test("the container never outlives its payload: background processes die with it", async () => {
-    const r = await sh(s, "sleep 300 & sleep 300 & echo started");
+    const r = await sh(t.s, "sleep 300 & sleep 300 & echo started");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("started\n");
     // expectNoLeaks (afterEach) finds no process of this store.
@@ -132,18 +123,18 @@ describe("init", () => {
 
   test("SIGKILL of box run --rm kills the container and leaves nothing behind", async () => {
     const c = await startReady("echo ready; sleep 300");
-    expect(storeProcesses(s).length).toBeGreaterThan(0);
+    expect(storeProcesses(t.s).length).toBeGreaterThan(0);
     c.proc.kill("SIGKILL");
     await c.proc.exited;
     // The init notices the CLI is gone, kills the payload and removes the container.
-    for (let i = 0; i < 150 && storeProcesses(s).length; i++) await Bun.sleep(20);
-    expect(storeProcesses(s)).toEqual([]);
+    for (let i = 0; i < 150 && storeProcesses(t.s).length; i++) await Bun.sleep(20);
+    expect(storeProcesses(t.s)).toEqual([]);
   });
 });
 
 describe("terminal", () => {
   test("-t gives the payload a pty from the container's devpts, with the terminal's size", async () => {
-    const cmd = [...boxArgs(s, ["run", "--rm", "-t", "--rootfs", copyRootfs(s), "/bin/sh", "-c", "tty; stty size; test -c /dev/console && echo console; echo $TERM; exit 4"])];
+    const cmd = [...boxArgs(t.s, ["run", "--rm", "-t", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "tty; stty size; test -c /dev/console && echo console; echo $TERM; exit 4"])];
     const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     const r = Bun.spawnSync(["script", "-qec", `stty rows 33 cols 101; ${quoted}`, "/dev/null"], { stdout: "pipe" });
     const out = r.stdout.toString().replace(/\r/g, "");
@@ -152,7 +143,7 @@ describe("terminal", () => {
   });
 
   test("-it relays keystrokes; ^C reaches the payload through the pty", async () => {
-    const cmd = [...boxArgs(s, ["run", "--rm", "-it", "--rootfs", copyRootfs(s), "/bin/sh"])];
+    const cmd = [...boxArgs(t.s, ["run", "--rm", "-it", "--rootfs", copyRootfs(t.s), "/bin/sh"])];
     const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     const proc = Bun.spawn(["script", "-qec", quoted, "/dev/null"], { stdin: "pipe", stdout: "pipe" });
     const type = async (text: string) => {
@@ -174,8 +165,8 @@ describe("terminal", () => {
 
 test("box --version and --help", async () => {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-  expect((await box(s, ["--version"])).stdout).toBe(`box version ${pkg.version}\n`);
-  const help = await box(s, ["run", "--help"]);
+  expect((await box(t.s, ["--version"])).stdout).toBe(`box version ${pkg.version}\n`);
+  const help = await box(t.s, ["run", "--help"]);
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("--hostname");
   expect(help.stdout).toContain("EXAMPLES");

@@ -1,19 +1,10 @@
 // How the payload is started: credentials, capabilities, environment, volumes, stdio.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { boxArgs, copyRootfs, expectNoLeaks, removeStore, run, sh, snapshot, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
+import { boxArgs, copyRootfs, run, sh, storePerTest } from "./helpers/box.ts";
 
-let s: Store;
-let before: Snapshot;
-beforeEach(() => {
-  s = tempStore();
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectNoLeaks(s, before);
-  removeStore(s);
-});
+const t = storePerTest();
 
 const DOCKER_DEFAULT_CAPS = "00000000a80425fb";
 
@@ -23,7 +14,7 @@ function caps(status: string): Record<string, string> {
 
 describe("capabilities", () => {
   test("root gets Docker's default set, nothing else", async () => {
-    const r = await sh(s, "grep Cap /proc/self/status");
+    const r = await sh(t.s, "grep Cap /proc/self/status");
     expect(caps(r.stdout)).toEqual({
       CapInh: "0000000000000000",
       CapPrm: DOCKER_DEFAULT_CAPS,
@@ -34,52 +25,52 @@ describe("capabilities", () => {
   });
 
   test("a non-root user gets none", async () => {
-    const r = await sh(s, "grep Cap /proc/self/status", ["-u", "alice"]);
+    const r = await sh(t.s, "grep Cap /proc/self/status", ["-u", "alice"]);
     const c = caps(r.stdout);
     expect([c.CapPrm, c.CapEff, c.CapInh, c.CapAmb]).toEqual(Array(4).fill("0000000000000000"));
     expect(c.CapBnd).toBe(DOCKER_DEFAULT_CAPS);
   });
 
   test("what the default set allows and denies, seen from inside", async () => {
-    const r = await sh(s, "chown 1000 /tmp && echo chown-ok; hostname other 2>/dev/null || echo sethostname-denied");
+    const r = await sh(t.s, "chown 1000 /tmp && echo chown-ok; hostname other 2>/dev/null || echo sethostname-denied");
     expect(r.stdout.trim().split("\n")).toEqual(["chown-ok", "sethostname-denied"]);
   });
 });
 
 describe("user", () => {
   test("a name is resolved from the container's /etc/passwd with its groups and HOME", async () => {
-    const r = await sh(s, "id; echo $HOME", ["-u", "alice"]);
+    const r = await sh(t.s, "id; echo $HOME", ["-u", "alice"]);
     expect(r.stdout).toBe("uid=1000(alice) gid=1000(alice) groups=10(wheel),29(audio),1000(alice)\n/home/alice\n");
   });
 
   test("uid:gid numbers need no passwd entry", async () => {
-    const r = await sh(s, "id -u; id -g; id -G; echo $HOME", ["-u", "4242:4343"]);
+    const r = await sh(t.s, "id -u; id -g; id -G; echo $HOME", ["-u", "4242:4343"]);
     expect(r.stdout).toBe("4242\n4343\n4343\n/\n");
   });
 
   test("name:group takes the group from /etc/group", async () => {
-    const r = await sh(s, "id -u; id -g; id -G", ["-u", "alice:audio"]);
+    const r = await sh(t.s, "id -u; id -g; id -G", ["-u", "alice:audio"]);
     expect(r.stdout).toBe("1000\n29\n29\n");
   });
 
   test("an unknown user is box's error", async () => {
-    const r = await sh(s, "true", ["-u", "mallory"]);
+    const r = await sh(t.s, "true", ["-u", "mallory"]);
     expect(r.code).toBe(125);
     expect(r.stderr).toBe("box: unable to find user mallory: no matching entries in passwd file\n");
   });
 
   test("a non-root payload cannot write root's files", async () => {
-    const r = await sh(s, "echo x >> /etc/passwd || echo denied", ["-u", "alice"]);
+    const r = await sh(t.s, "echo x >> /etc/passwd || echo denied", ["-u", "alice"]);
     expect(r.stdout.trim()).toBe("denied");
   });
 });
 
 describe("environment, workdir, entrypoint", () => {
   test("Docker's default environment plus -e and --env-file, later wins", async () => {
-    const envFile = join(s.dir, "env");
+    const envFile = join(t.s.dir, "env");
     writeFileSync(envFile, "# comment\nFROM_FILE=1\nOVERRIDDEN=file\n\nPASSED\n");
     const r = await Bun.spawn(
-      boxArgs(s, ["run", "--rm", "--rootfs", copyRootfs(s), "--hostname", "h1",
+      boxArgs(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "--hostname", "h1",
         "--env-file", envFile, "-e", "OVERRIDDEN=flag", "-e", "PASSED", "-e", "UNSET_ON_HOST", "/bin/env"]),
       { env: { ...process.env, PASSED: "from-host" }, stdout: "pipe" },
     );
@@ -91,17 +82,17 @@ describe("environment, workdir, entrypoint", () => {
   });
 
   test("-w sets the working directory, creating it", async () => {
-    const r = await sh(s, "pwd", ["-w", "/srv/app"]);
+    const r = await sh(t.s, "pwd", ["-w", "/srv/app"]);
     expect(r.stdout).toBe("/srv/app\n");
   });
 
   test("--entrypoint replaces the command's first word", async () => {
-    const r = await run(s, ["--entrypoint", "/bin/echo"], ["hello", "world"]);
+    const r = await run(t.s, ["--entrypoint", "/bin/echo"], ["hello", "world"]);
     expect(r.stdout).toBe("hello world\n");
   });
 
   test("a relative workdir is refused", async () => {
-    const r = await sh(s, "pwd", ["-w", "srv"]);
+    const r = await sh(t.s, "pwd", ["-w", "srv"]);
     expect(r.code).toBe(125);
     expect(r.stderr).toContain("needs to be an absolute path");
   });
@@ -109,12 +100,12 @@ describe("environment, workdir, entrypoint", () => {
 
 describe("volumes", () => {
   test("a read-write bind is shared with the host, :ro is read-only", async () => {
-    const rw = join(s.dir, "rw");
-    const ro = join(s.dir, "ro");
+    const rw = join(t.s.dir, "rw");
+    const ro = join(t.s.dir, "ro");
     mkdirSync(rw);
     mkdirSync(ro);
     writeFileSync(join(ro, "data"), "from-host");
-    const r = await sh(s, "echo from-container > /rw/out; cat /ro/data; echo; echo x > /ro/new || echo ro-refused", [
+    const r = await sh(t.s, "echo from-container > /rw/out; cat /ro/data; echo; echo x > /ro/new || echo ro-refused", [
       "-v", `${rw}:/rw`, "-v", `${ro}:/ro:ro`,
     ]);
     expect(r.stdout.trim().split("\n")).toEqual(["from-host", "ro-refused"]);
@@ -124,25 +115,25 @@ describe("volumes", () => {
   });
 
   test("a single file can be bind-mounted", async () => {
-    const f = join(s.dir, "conf");
+    const f = join(t.s.dir, "conf");
     writeFileSync(f, "setting=1\n");
-    const r = await sh(s, "cat /etc/app.conf", ["-v", `${f}:/etc/app.conf:ro`]);
+    const r = await sh(t.s, "cat /etc/app.conf", ["-v", `${f}:/etc/app.conf:ro`]);
     expect(r.stdout).toBe("setting=1\n");
   });
 
   test("a volume target that is a symlink out of the rootfs stays inside it", async () => {
-    const rootfs = copyRootfs(s);
-    const outsideAbs = join(s.dir, "outside-abs");
-    const outsideRel = join(s.dir, "outside-rel");
+    const rootfs = copyRootfs(t.s);
+    const outsideAbs = join(t.s.dir, "outside-abs");
+    const outsideRel = join(t.s.dir, "outside-rel");
     mkdirSync(outsideAbs);
     mkdirSync(outsideRel);
     // Links in the image that point at host directories, absolutely and by climbing.
     symlinkSync(outsideAbs, join(rootfs, "abs-escape"));
     symlinkSync(`../../../../../../../..${outsideRel}`, join(rootfs, "rel-escape"));
-    const vol = join(s.dir, "vol");
+    const vol = join(t.s.dir, "vol");
     mkdirSync(vol);
     writeFileSync(join(vol, "marker"), "volume");
-    const r = await run(s, ["-v", `${vol}:/abs-escape`, "-v", `${vol}:/rel-escape/sub`], ["/bin/sh", "-c", `ls ${outsideAbs} ${outsideRel}/sub`], { rootfs });
+    const r = await run(t.s, ["-v", `${vol}:/abs-escape`, "-v", `${vol}:/rel-escape/sub`], ["/bin/sh", "-c", `ls ${outsideAbs} ${outsideRel}/sub`], { rootfs });
     expect(r.code).toBe(0);
     // Inside, both links resolved within the rootfs and the volume is there ...
     expect(r.stdout.split("\n").filter((l) => l === "marker")).toHaveLength(2);
@@ -156,12 +147,12 @@ describe("volumes", () => {
   test("bad volume specs are refused before anything is created", async () => {
     for (const [spec, msg] of [
       ["relative:/x", "host path must be absolute"],
-      [`${s.dir}:x`, "container path must be absolute"],
-      [`${s.dir}/missing:/x`, "does not exist"],
-      [`${s.dir}:/x:rx`, 'unknown mode "rx"'],
-      [`${s.dir}:/`, "cannot mount over /"],
+      [`${t.s.dir}:x`, "container path must be absolute"],
+      [`${t.s.dir}/missing:/x`, "does not exist"],
+      [`${t.s.dir}:/x:rx`, 'unknown mode "rx"'],
+      [`${t.s.dir}:/`, "cannot mount over /"],
     ] as const) {
-      const r = await sh(s, "true", ["-v", spec]);
+      const r = await sh(t.s, "true", ["-v", spec]);
       expect(r.code).toBe(125);
       expect(r.stderr).toContain(msg);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -171,12 +162,12 @@ describe("volumes", () => {
 
 describe("stdio", () => {
   test("without -i stdin is /dev/null, with -i it is passed", async () => {
-    expect((await run(s, [], ["/bin/cat"], { stdin: "hello" })).stdout).toBe("");
-    expect((await run(s, ["-i"], ["/bin/cat"], { stdin: "hello" })).stdout).toBe("hello");
+    expect((await run(t.s, [], ["/bin/cat"], { stdin: "hello" })).stdout).toBe("");
+    expect((await run(t.s, ["-i"], ["/bin/cat"], { stdin: "hello" })).stdout).toBe("hello");
   });
 
   test("stdout and stderr stay apart", async () => {
-    const r = await sh(s, "echo out; echo err >&2");
+    const r = await sh(t.s, "echo out; echo err >&2");
     expect([r.stdout, r.stderr]).toEqual(["out\n", "err\n"]);
   });
 });

@@ -2,7 +2,7 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { expect } from "bun:test";
+import { afterEach, beforeEach, expect } from "bun:test";
 import { busyboxRootfs } from "./rootfs.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -138,4 +138,18 @@ export async function expectNoLeaks(s: Store, before: Snapshot): Promise<void> {
 
 export function hostNamespace(kind: string): string {
   return readlinkSync(`/proc/self/ns/${kind}`);
+}
+
+/** A fresh store per test, and after each test the check that nothing of it is left. */
+export function storePerTest(): { readonly s: Store } {
+  const ctx = {} as { s: Store; before: Snapshot };
+  beforeEach(() => {
+    ctx.s = tempStore();
+    ctx.before = snapshot();
+  });
+  afterEach(async () => {
+    await expectNoLeaks(ctx.s, ctx.before);
+    removeStore(ctx.s);
+  });
+  return ctx;
 }
