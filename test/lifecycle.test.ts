@@ -1,6 +1,6 @@
 // The init's job and the CLI's contract: exit codes, zombies, signals, terminals, cleanup.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { box, boxArgs, copyRootfs, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
@@ -170,4 +170,33 @@ test("box --version and --help", async () => {
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("--hostname");
   expect(help.stdout).toContain("EXAMPLES");
+});
+
+test("a resized terminal reaches the payload (SIGWINCH and the new size)", async () => {
+  const cmd = boxArgs(t.s, ["run", "--rm", "-t", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c",
+    "trap 'stty size; exit 3' WINCH; echo ready; while true; do sleep 0.05; done"]);
+  const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const proc = Bun.spawn(["script", "-qec", `stty rows 20 cols 70; ${quoted}`, "/dev/null"], { stdin: "pipe", stdout: "pipe" });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  while (!out.includes("ready")) out += new TextDecoder().decode((await reader.read()).value);
+  // The terminal box's CLI runs on: resizing it signals its foreground process group.
+  const [init] = storeProcesses(t.s);
+  const cli = Number(readFileSync(`/proc/${init}/stat`, "utf8").split(" ")[3]); // the init's parent
+  const tty = readlinkSync(`/proc/${cli}/fd/0`);
+  expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+  Bun.spawnSync(["stty", "-F", tty, "rows", "41", "cols", "123"]);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  expect(out.replace(/\r/g, "")).toContain("41 123\n");
+  expect(await proc.exited).toBe(3);
+});
+
+test("rlimits are the caller's: no raise beyond its hard limits", async () => {
+  const r = await sh(t.s, "ulimit -Hn; ulimit -n");
+  const hard = Bun.spawnSync(["sh", "-c", "ulimit -Hn; ulimit -n"]).stdout.toString();
+  expect(r.stdout).toBe(hard);
 });

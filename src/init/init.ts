@@ -146,8 +146,9 @@ export async function runInit(plan: InitPlan): Promise<never> {
   for (const [name, num] of FORWARDED_SIGNALS) {
     try {
       process.on(name as NodeJS.Signals, () => {
+        // With a pty, resizing it makes the kernel send SIGWINCH to the payload itself.
         if (name === "SIGWINCH" && pty) copyWindowSize(0, pty.master);
-        if (payload !== undefined) kill(payload, num);
+        else if (payload !== undefined) kill(payload, num);
       });
     } catch {
       // Bun does not let JavaScript handle this one.
