@@ -1,5 +1,5 @@
-// C sources are imported as text and compiled at run time by bun:ffi's TinyCC.
-declare module "*.c" {
-  const source: string;
-  export default source;
+// The spawn trampoline, built from src/sys/spawn.c and embedded as a file.
+declare module "*.so" {
+  const path: string;
+  export default path;
 }

@@ -47,6 +47,15 @@ export function createContainerCgroups(id: string): string[] {
   return made;
 }
 
+/**
+ * The file a single-threaded process writes "0" into to join the cgroup at `dir`. On v1 that is
+ * `tasks`: moving only the calling thread lets the kernel skip the global threadgroup lock, whose
+ * write side waits for an RCU grace period (10-20 ms here on every `cgroup.procs` write).
+ */
+export function joinFile(dir: string): string {
+  return join(dir, detectCgroups().version === 1 ? "tasks" : "cgroup.procs");
+}
+
 /** Removes cgroup directories; the kernel may report EBUSY for a moment after the last task is reaped. */
 export function removeCgroups(dirs: string[]): void {
   for (const dir of dirs) {

@@ -4,7 +4,7 @@ import { closeSync } from "node:fs";
 import { constants } from "node:os";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants.ts";
 import { close, kill, pipe, waitPid } from "../sys/process.ts";
-import { compileSpawn, spawn } from "../sys/spawn.ts";
+import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
 import { INIT_COMMAND, INIT_PLAN_ENV, selfCommand, type InitPlan } from "../init/self.ts";
@@ -45,8 +45,8 @@ export async function runAttached(store: Store, spec: ContainerSpec, paths: Cont
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   let pid: number;
   try {
-    compileSpawn();
-    trace("cli", "spawn-compiled");
+    loadSpawn();
+    trace("cli", "trampoline-loaded");
     const self = selfCommand();
     pid = spawn({
       path: self[0]!,

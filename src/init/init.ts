@@ -8,7 +8,7 @@ import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { kill, waitPid, type WaitResult } from "../sys/process.ts";
-import { compileSpawn, spawn } from "../sys/spawn.ts";
+import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
@@ -19,7 +19,7 @@ import { resolveUser } from "../container/user.ts";
 import { resolveCommand } from "../container/command.ts";
 import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
-import { removeCgroups } from "../cgroup/cgroups.ts";
+import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import type { InitPlan } from "./self.ts";
 import { trace } from "../trace.ts";
@@ -31,14 +31,14 @@ export type InitMessage = { pid: number } | { error: string; code: number };
 interface HostHandles {
   bases: Store;
   cgroupDirs: string[];
-  cgroupProcs: number[];
+  cgroupJoin: number[];
 }
 
 function openHostHandles(plan: InitPlan): HostHandles {
   return {
     bases: { root: fdPath(openDir(plan.root)), runroot: fdPath(openDir(plan.runroot)) },
     cgroupDirs: plan.cgroups.map((d) => join(fdPath(openDir(join(d, ".."))), plan.id)),
-    cgroupProcs: plan.cgroups.map((d) => openSync(join(d, "cgroup.procs"), "w")),
+    cgroupJoin: plan.cgroups.map((d) => openSync(joinFile(d), "w")),
   };
 }
 
@@ -76,7 +76,7 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     argv: spec.command,
     env,
     fds,
-    cgroupProcs: host.cgroupProcs,
+    cgroupJoin: host.cgroupJoin,
     unshareFlags: CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0),
     setsid: true,
     controllingTty: spec.tty,
@@ -86,7 +86,7 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   });
   trace("init", "payload-started");
   if (pty) closeSync(pty.slave);
-  for (const fd of host.cgroupProcs) closeSync(fd);
+  for (const fd of host.cgroupJoin) closeSync(fd);
   return { pid, pty };
 }
 
@@ -158,8 +158,8 @@ export async function runInit(plan: InitPlan): Promise<never> {
   let pty: Pty | undefined;
   try {
     trace("init", "start");
-    compileSpawn();
-    trace("init", "compiled");
+    loadSpawn();
+    trace("init", "trampoline-loaded");
     host = openHostHandles(plan);
     ({ pid: payload, pty } = startPayload(spec, plan, host));
   } catch (e) {

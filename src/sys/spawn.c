@@ -7,6 +7,7 @@
  */
 long syscall(long number, ...);
 int *__errno_location(void);
+int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 
 /* glibc's syscall() returns -1 and sets errno; box wants -errno. */
 #define SC(...) (syscall(__VA_ARGS__) < 0 ? -(long)*__errno_location() : 0)
@@ -23,7 +24,8 @@ int *__errno_location(void);
 #define SYS_setresgid 119
 #define SYS_capset 126
 #define SYS_prctl 157
-#define SYS_clone 56
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
 #define SYS_execve 59
 #define SYS_exit_group 231
 #define SYS_unshare 272
@@ -31,6 +33,11 @@ int *__errno_location(void);
 #define SYS_close_range 436
 
 #define SIGCHLD 17
+#define CLONE_VM 0x100
+#define CLONE_VFORK 0x4000
+#define SIG_BLOCK 0
+#define SIG_SETMASK 2
+#define NSIG 64
 #define F_DUPFD_CLOEXEC 1030
 #define TIOCSCTTY 0x540E
 #define PR_SET_PDEATHSIG 1
@@ -48,7 +55,7 @@ struct spawn_spec {
   long envp;             /* char** */
   long nfds;             /* number of (src, dst) pairs */
   long fds;              /* int* : src0, dst0, src1, dst1 ... */
-  long ncgroups;         /* cgroup.procs fds the child writes itself into */
+  long ncgroups;         /* cgroup files (tasks / cgroup.procs) the child writes "0" into */
   long cgroups;          /* int* */
   long unshare_flags;    /* namespaces entered after joining the cgroups (cgroup, time) */
   long setsid;           /* start a new session */
@@ -77,12 +84,23 @@ static void fail(long errfd, int stage, long ret) {
   syscall(SYS_exit_group, 127);
 }
 
-static void child(struct spawn_spec *s) {
+/* The kernel's struct sigaction on x86_64. */
+struct kernel_sigaction { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
+
+static int child(void *arg) {
+  struct spawn_spec *s = (struct spawn_spec *)arg;
   long r;
   int i;
   int *fds = (int *)s->fds;
   int moved[64];
   char zero = '0';
+  unsigned long empty = 0;
+  struct kernel_sigaction dfl = {0, 0, 0, 0};
+  /* The child shares the parent's memory until exec: none of Bun's handlers may run here. And
+   * the payload starts with default dispositions, not the SIGPIPE Bun ignores. */
+  for (i = 1; i <= NSIG; i++)
+    if (i != 9 && i != 19) syscall(SYS_rt_sigaction, i, &dfl, 0, 8);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, 8);
   if (s->pdeathsig && (r = SC(SYS_prctl, PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0)) < 0) fail(s->errfd, 1, r);
   /* Move every source out of the way first so a source never clobbers another's target. */
   for (i = 0; i < s->nfds && i < 64; i++) {
@@ -122,11 +140,25 @@ static void child(struct spawn_spec *s) {
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
   r = SC(SYS_execve, s->path, s->argv, s->envp);
   fail(s->errfd, 13, r);
+  return 0;
 }
 
-/* Returns the child's pid, or -errno when clone itself failed. */
+/* Only the JavaScript main thread spawns, and the parent waits (CLONE_VFORK) until the child
+ * has exec'd or failed, so one stack serves every child. */
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+/*
+ * Returns the child's pid, or -errno when clone itself failed. CLONE_VM|CLONE_VFORK, as
+ * posix_spawn does: no copy of Bun's page tables, so starting a child costs the same whatever
+ * the size of the parent. Signals stay blocked in the parent across the clone so that the
+ * child starts with none pending to a handler it must not run.
+ */
 long box_spawn(struct spawn_spec *s) {
-  long pid = syscall(SYS_clone, s->clone_flags | SIGCHLD, 0, 0, 0, 0);
-  if (pid == 0) child(s);
-  return pid < 0 ? -(long)*__errno_location() : pid;
+  unsigned long all = ~0UL, saved;
+  long pid;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
+  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD), s);
+  if (pid < 0) pid = -(long)*__errno_location();
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
+  return pid;
 }

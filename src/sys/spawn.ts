@@ -1,26 +1,30 @@
 // Starts a process through the C trampoline in spawn.c: namespaces, cgroup, session,
 // credentials and capabilities are set in the child between fork and exec.
-import { cc, FFIType, ptr } from "bun:ffi";
-import { closeSync, readSync, writeSync } from "node:fs";
-import source from "./spawn.c" with { type: "text" };
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { closeSync, existsSync, readFileSync, readSync, writeSync } from "node:fs";
+// Built by `bun run build` (build/spawn-lib.ts) and embedded in the executable.
+import libraryPath from "../../dist/libboxspawn.so" with { type: "file" };
 import { SyscallError } from "./errors.ts";
 import { pipe, waitPid } from "./process.ts";
 import { check, cstr, libc } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
 
-/** Compiles the trampoline; call before pivot_root, since TinyCC links against the host's libc. */
-export function compileSpawn(): (spec: BigInt64Array) => bigint {
+/** Loads the trampoline; call before pivot_root, while the library's path still resolves. */
+export function loadSpawn(): (spec: BigInt64Array) => bigint {
   if (trampoline) return trampoline;
-  // TinyCC takes a path; a memfd keeps the source off every filesystem (and works after pivot_root).
-  const fd = check(libc.syscall(319, cstr("box-spawn"), null), "memfd_create");
-  writeSync(fd, source);
-  const lib = cc({
-    source: `/proc/self/fd/${fd}`,
-    symbols: { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } },
-  });
-  closeSync(fd);
-  const fn = lib.symbols.box_spawn;
+  let path = libraryPath;
+  let memfd: number | undefined;
+  if (path.startsWith("/$bunfs/")) {
+    // Inside the compiled executable the library is no file the dynamic loader can open.
+    memfd = check(libc.syscall(319, cstr("box-spawn"), null), "memfd_create");
+    writeSync(memfd, readFileSync(path));
+    path = `/proc/self/fd/${memfd}`;
+  } else if (!existsSync(path)) {
+    throw new Error(`${path} is missing: run \`bun run build\` first`);
+  }
+  const fn = dlopen(path, { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } }).symbols.box_spawn;
+  if (memfd !== undefined) closeSync(memfd);
   trampoline = (spec) => fn(spec) as bigint;
   return trampoline;
 }
@@ -33,8 +37,8 @@ export interface SpawnOptions {
   cloneFlags?: number;
   /** Descriptors the child gets: [parent fd, child fd]. Everything else closes at exec. */
   fds?: [number, number][];
-  /** Open cgroup.procs files the child writes itself into before anything else runs. */
-  cgroupProcs?: number[];
+  /** Open cgroup files the (single-threaded) child writes "0" into, before anything else runs. */
+  cgroupJoin?: number[];
   /** Namespaces entered after joining the cgroups (cgroup ns rooted there; time ns). */
   unshareFlags?: number;
   setsid?: boolean;
@@ -72,14 +76,14 @@ function cstrArray(items: string[], keep: unknown[]): BigInt64Array {
 
 /** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
 export function spawn(o: SpawnOptions): number {
-  const box_spawn = compileSpawn();
+  const box_spawn = loadSpawn();
   const keep: unknown[] = [];
   const p = (v: Buffer | Int32Array | Uint32Array | BigInt64Array) => {
     keep.push(v);
     return BigInt(ptr(v));
   };
   const fdPairs = Int32Array.from((o.fds ?? []).flat());
-  const cgroups = Int32Array.from(o.cgroupProcs ?? []);
+  const cgroups = Int32Array.from(o.cgroupJoin ?? []);
   const groups = Uint32Array.from(o.user?.groups ?? []);
   const [errRead, errWrite] = pipe();
   const spec = new BigInt64Array([
