@@ -370,8 +370,8 @@ async function memRun(rt: "box" | "crun" | "runc"): Promise<MemRun> {
 
 // ---------------------------------------------------------------- trace
 
-const CLI_PHASES = ["start", "spec-built", "created", "spawn-compiled", "init-spawned", "init-exited", "done"] as const;
-const INIT_PHASES = ["start", "compiled", "rootfs-built", "payload-started", "payload-exited", "cleaned-up"] as const;
+const CLI_PHASES = ["start", "spec-built", "created", "trampoline-loaded", "init-spawned", "init-exited", "done"] as const;
+const INIT_PHASES = ["start", "trampoline-loaded", "rootfs-built", "payload-started", "payload-exited", "cleaned-up"] as const;
 
 interface TraceRun {
   spawnAt: number;
@@ -422,12 +422,12 @@ const STEPS: Step[] = [
   { name: "bun runtime start", proc: "cli", what: "Bun runtime + bytecode of box loaded until main runs (first `t` − `origin`)", get: (r) => r.cli.start! - r.cliOrigin },
   { name: "start → spec-built", proc: "cli", what: "parse the command line, resolve the rootfs, build the container spec", get: (r) => r.cli["spec-built"]! - r.cli.start! },
   { name: "spec-built → created", proc: "cli", what: "write the container's state dir, /etc files and config, create its cgroups", get: (r) => r.cli.created! - r.cli["spec-built"]! },
-  { name: "created → spawn-compiled", proc: "cli", what: "compile the native spawn trampoline (FFI)", get: (r) => r.cli["spawn-compiled"]! - r.cli.created! },
-  { name: "spawn-compiled → init-spawned", proc: "cli", what: "clone the init into new namespaces and exec it", get: (r) => r.cli["init-spawned"]! - r.cli["spawn-compiled"]! },
+  { name: "created → trampoline-loaded", proc: "cli", what: "load the spawn trampoline (prebuilt .so from a memfd, dlopen)", get: (r) => r.cli["trampoline-loaded"]! - r.cli.created! },
+  { name: "trampoline-loaded → init-spawned", proc: "cli", what: "clone the init into new namespaces and exec it", get: (r) => r.cli["init-spawned"]! - r.cli["trampoline-loaded"]! },
   { name: "init-spawned → init origin", proc: "init", what: "exec of dist/box as the init until its Bun clock starts (can be < 0: the exec races the CLI's trace)", get: (r) => r.initOrigin - r.cli["init-spawned"]! },
   { name: "bun runtime start", proc: "init", what: "the init's own Bun runtime start (first `t` − `origin`)", get: (r) => r.init.start! - r.initOrigin },
-  { name: "start → compiled", proc: "init", what: "the init compiles the spawn trampoline again", get: (r) => r.init.compiled! - r.init.start! },
-  { name: "compiled → rootfs-built", proc: "init", what: "open host handles; mounts, /dev, /proc, pivot_root", get: (r) => r.init["rootfs-built"]! - r.init.compiled! },
+  { name: "start → trampoline-loaded", proc: "init", what: "the init loads the spawn trampoline", get: (r) => r.init["trampoline-loaded"]! - r.init.start! },
+  { name: "trampoline-loaded → rootfs-built", proc: "init", what: "open host handles; mounts, /dev, /proc, pivot_root", get: (r) => r.init["rootfs-built"]! - r.init["trampoline-loaded"]! },
   { name: "rootfs-built → payload-started", proc: "init", what: "hostname, loopback up, user/env/command resolution, spawn of the payload, which joins its cgroups (a write to a v1 cgroup.procs can wait for an RCU grace period: the spread)", get: (r) => r.init["payload-started"]! - r.init["rootfs-built"]! },
   { name: "payload-started → payload-exited", proc: "init", what: "/bin/true runs and is reaped", get: (r) => r.init["payload-exited"]! - r.init["payload-started"]! },
   { name: "payload-exited → cleaned-up", proc: "init", what: "kill leftovers, remove cgroups and container files (--rm)", get: (r) => r.init["cleaned-up"]! - r.init["payload-exited"]! },
@@ -638,7 +638,7 @@ function report(r: ReportInput): string {
   const sumOfMedians = STEPS.reduce((a, st) => a + median(r.traces.map(st.get)), 0);
   const tracedTotal = stats(r.traces.map((t) => t.exitAt - t.spawnAt));
   const runtimeStarts = median(r.traces.map((t) => t.cli.start! - t.cliOrigin + (t.init.start! - t.initOrigin)));
-  const compiles = median(r.traces.map((t) => t.cli["spawn-compiled"]! - t.cli.created! + (t.init.compiled! - t.init.start!)));
+  const compiles = median(r.traces.map((t) => t.cli["trampoline-loaded"]! - t.cli.created! + (t.init["trampoline-loaded"]! - t.init.start!)));
 
   const yes = (b: boolean) => (b ? "**met**" : "**not met**");
   return `${HEADER}
@@ -707,7 +707,7 @@ ${table(["proc", "step", "median", "p10", "p90", "what happens"], stepRows, ["l"
 
 - Sum of the step medians: ${ms(sumOfMedians, 2)} ms; traced run, spawn to exit: median ${ms(tracedTotal.median, 2)} ms (p10 ${ms(tracedTotal.p10, 2)}, p90 ${ms(tracedTotal.p90, 2)}).
 - The traced runs run back to back, box only, straight from Bun.spawnSync; for comparison the interleaved timed box runs above: median ${ms(box.median)} ms.
-- Two Bun runtime starts (CLI + init) take ${ms(runtimeStarts, 2)} ms of it; compiling the spawn trampoline twice, ${ms(compiles, 2)} ms.
+- Two Bun runtime starts (CLI + init) take ${ms(runtimeStarts, 2)} ms of it; loading the prebuilt spawn trampoline twice, ${ms(compiles, 2)} ms.
 ${r.timings.get("box --version")?.length ? `- For scale: one whole \`box --version\` process takes ${ms(s.get("box --version")!.median)} ms (median), crun's whole container run ${ms(crun.median)} ms.\n` : ""}
 ### Notes
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { kill, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, kill, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -206,8 +206,8 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles | undefin
       );
     }
   } catch (e) {
-    process.stderr.write(`box: cleaning up ${plan.id}: ${describeError(e)}\n`);
+    writeSync(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
   trace("init", "cleaned-up");
-  process.exit(code);
+  exitNow(code);
 }

@@ -24,6 +24,7 @@ const lib = dlopen("libc.so.6", {
   tcsetattr: { args: [i32, i32, P], returns: i32 },
   cfmakeraw: { args: [P], returns: V },
   isatty: { args: [i32], returns: i32 },
+  _exit: { args: [i32], returns: V },
 });
 
 export const libc = lib.symbols;

@@ -45,6 +45,15 @@ export function pipe(): [read: number, write: number] {
   return [fds[0]!, fds[1]!];
 }
 
+/**
+ * Ends the process at once, skipping Bun's teardown of its heap (~1.5 ms): for the init, whose
+ * output all went through writeSync, so nothing is left to flush.
+ */
+export function exitNow(code: number): never {
+  libc._exit(code);
+  throw new Error("unreachable");
+}
+
 export function close(fd: number): void {
   libc.close(fd);
 }
