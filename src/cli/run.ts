@@ -6,6 +6,7 @@ import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { buildRunSpec } from "./run-spec.ts";
 import { trace } from "../trace.ts";
+import { exitNow } from "../sys/process.ts";
 
 export const runCommand = defineCommand({
   meta: {
@@ -37,8 +38,10 @@ export const runCommand = defineCommand({
     trace("cli", "spec-built");
     const paths = createContainer(store, spec);
     trace("cli", "created");
-    process.exitCode = await runAttached(store, spec, paths);
+    const code = await runAttached(store, spec, paths);
     trace("cli", "done");
+    // Nothing of box's is buffered (the payload wrote to our stdio itself): skip Bun's teardown.
+    exitNow(code);
   },
 });
 

@@ -1,8 +1,8 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "./errors.ts";
+import { randomHex } from "../random.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 /** The two movable roots: persistent state and runtime state. */
@@ -16,7 +16,7 @@ export function defaultStore(env = process.env): Store {
 }
 
 export function newId(): string {
-  return randomBytes(32).toString("hex");
+  return randomHex(32);
 }
 
 export function shortId(id: string): string {

@@ -1,6 +1,5 @@
 // Exact-size reads over a chunked stream, so the tar reader can ask for "512 bytes" or "the
 // next N body bytes" without caring how the decompressor happened to cut the data.
-import { createHash } from "node:crypto";
 
 const EMPTY = new Uint8Array(0);
 
@@ -10,7 +9,7 @@ export class ByteReader {
   private ended = false;
   // Every byte pulled from the source is hashed, read or not, so the digest covers the whole
   // stream (a layer's diff id is the sha256 of all of its uncompressed bytes).
-  private readonly hash = createHash("sha256");
+  private readonly hash = new Bun.CryptoHasher("sha256");
   /** How many bytes were handed out or skipped: the stream offset of the next byte. */
   offset = 0;
 

@@ -2,10 +2,9 @@
 // A layer appears under its digest only complete (extracted elsewhere, then renamed), and
 // leaves the same way, so a reader never sees half of one.
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../random.ts";
 import { join } from "node:path";
-import { extractTar, type ExtractOptions, type ExtractResult } from "./extract.ts";
-import { TarReader } from "./tar.ts";
+import type { ExtractOptions, ExtractResult } from "./extract.ts";
 
 const TEMP_PREFIX = ".tmp-";
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -30,6 +29,8 @@ export function layerPath(root: string, digest: string): string {
 export async function storeLayer(root: string, archive: string, opts: ExtractOptions = {}): Promise<StoredLayer> {
   // 0700: layers hold the image's setuid binaries; host users must not reach them.
   mkdirSync(layersDir(root), { recursive: true, mode: 0o700 });
+  // Loaded here, not at the top: node:zlib and the tar code would cost every `box run` ~2 ms.
+  const [{ TarReader }, { extractTar }] = await Promise.all([import("./tar.ts"), import("./extract.ts")]);
   const temp = mkdtempSync(join(layersDir(root), TEMP_PREFIX));
   try {
     const reader = await TarReader.open(archive);
@@ -45,7 +46,7 @@ export async function storeLayer(root: string, archive: string, opts: ExtractOpt
 export function deleteLayer(root: string, digest: string): void {
   const path = layerPath(root, digest);
   if (!existsSync(path)) return;
-  const doomed = join(layersDir(root), `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+  const doomed = join(layersDir(root), `${TEMP_PREFIX}${randomHex(8)}`);
   renameSync(path, doomed);
   rmSync(doomed, { recursive: true, force: true });
 }

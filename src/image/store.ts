@@ -1,7 +1,7 @@
 // The image store: named images (root/images/<encoded ref>.json) over shared layers
 // (layers.ts). `root` is always passed in, so tests and --root never touch a real store.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
+import { randomHex } from "../random.ts";
 import { dirname, join } from "node:path";
 import { UserError } from "../container/errors.ts";
 import { applyChanges, type ImageConfig } from "./config.ts";
@@ -115,7 +115,7 @@ function findImage(root: string, ref: string): ImageRecord {
 // tarball with the same changes gets the same id; "created" is left out for that reason.
 function imageId(layers: string[], config: ImageConfig): string {
   const document = { config, rootfs: { type: "layers", diff_ids: layers.map((d) => `sha256:${d}`) } };
-  return createHash("sha256").update(JSON.stringify(document)).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify(document)).digest("hex");
 }
 
 function imagesDir(root: string): string {
@@ -139,7 +139,7 @@ function readRecord(path: string): ImageRecord {
 }
 
 function writeAtomically(path: string, content: string): void {
-  const temp = join(dirname(path), `.tmp-${randomBytes(8).toString("hex")}.json`);
+  const temp = join(dirname(path), `.tmp-${randomHex(8)}.json`);
   try {
     const fd = openSync(temp, "wx", 0o600);
     try {

@@ -46,8 +46,8 @@ export function pipe(): [read: number, write: number] {
 }
 
 /**
- * Ends the process at once, skipping Bun's teardown of its heap (~1.5 ms): for the init, whose
- * output all went through writeSync, so nothing is left to flush.
+ * Ends the process at once, skipping Bun's teardown of its heap (~1.5 ms). Only for a process
+ * whose output all went through writeSync, so that nothing is left to flush.
  */
 export function exitNow(code: number): never {
   libc._exit(code);
