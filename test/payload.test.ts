@@ -39,8 +39,8 @@ describe("capabilities", () => {
 
 describe("user", () => {
   test("a name is resolved from the container's /etc/passwd with its groups and HOME", async () => {
-    const r = await sh(t.s, "id; echo $HOME", ["-u", "alice"]);
-    expect(r.stdout).toBe("uid=1000(alice) gid=1000(alice) groups=10(wheel),29(audio),1000(alice)\n/home/alice\n");
+    const r = await sh(t.s, "id; echo $HOME; cat /etc/hostname", ["-u", "alice", "--hostname", "h2"]);
+    expect(r.stdout).toBe("uid=1000(alice) gid=1000(alice) groups=10(wheel),29(audio),1000(alice)\n/home/alice\nh2\n");
   });
 
   test("uid:gid numbers need no passwd entry", async () => {

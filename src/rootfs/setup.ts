@@ -1,7 +1,7 @@
 // Builds the container's filesystem inside the init's private mount namespace, then
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
@@ -11,6 +11,7 @@ import { chdir, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
+import { ETC_FILES, etcFiles } from "../container/etc-files.ts";
 
 const NO_EXEC_SUID_DEV = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
@@ -86,10 +87,21 @@ function populateDev(root: string, tty: boolean): void {
   if (tty) closeSync(openSync(`${root}/dev/console`, "a", 0o600));
 }
 
-/** Mounts everything below the rootfs mount point `root`, then pivot_roots into it. */
+/**
+ * A tmpfs over the container's run dir, seen only in this mount namespace, holds the rootfs
+ * mount point and the /etc files: nothing to write to the host's disk, nothing to remove.
+ */
+function stage(spec: ContainerSpec, runDir: string): void {
+  mount("tmpfs", runDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700,size=256k");
+  mkdirSync(`${runDir}/rootfs`, { mode: 0o700 });
+  for (const [name, text] of Object.entries(etcFiles(spec))) writeFileSync(`${runDir}/${name}`, text, { mode: 0o644 });
+}
+
+/** Mounts everything below the rootfs mount point, then pivot_roots into it. */
 export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
   // Nothing below may propagate back to the host.
   mount(null, "/", null, MS_REC | MS_PRIVATE);
+  stage(spec, paths.runDir);
   const root = `${paths.runDir}/rootfs`;
   mountRootfs(spec, paths, root);
   for (const m of SPECIAL_MOUNTS) {
@@ -103,7 +115,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
     ensureTarget(target, statSync(v.source).isDirectory());
     bind(v.source, target, v.readOnly);
   }
-  for (const f of ["hostname", "hosts", "resolv.conf"]) {
+  for (const f of ETC_FILES) {
     const target = secureJoin(root, `/etc/${f}`);
     ensureTarget(target, false);
     bind(`${paths.runDir}/${f}`, target, false);
