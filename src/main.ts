@@ -1,10 +1,10 @@
 // Entry point of the one executable: the CLI, or (hidden) the container's init.
-import { INIT_COMMAND, INIT_PLAN_ENV } from "./init/self.ts";
+import { INIT_COMMAND } from "./init/self.ts";
 
 const argv = process.argv.slice(2);
 if (argv[0] === INIT_COMMAND) {
   const { runInit } = await import("./init/init.ts");
-  await runInit(JSON.parse(process.env[INIT_PLAN_ENV]!));
+  await runInit();
 } else {
   const { runCli } = await import("./cli/main.ts");
   await runCli(argv);

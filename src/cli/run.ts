@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
 import { createContainer } from "../container/create.ts";
-import { runAttached } from "../container/start.ts";
+import { abandonInit, launchInit, runAttached } from "../container/start.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { buildRunSpec } from "./run-spec.ts";
+import { buildRunSpec, parseNetwork } from "./run-spec.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
 
@@ -34,11 +34,20 @@ export const runCommand = defineCommand({
     const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume"]);
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
-    const spec = buildRunSpec(store.root, flags, process.env);
-    trace("cli", "spec-built");
-    const paths = createContainer(store, spec);
-    trace("cli", "created");
-    const code = await runAttached(store, spec, paths);
+    const network = parseNetwork(flags.values.network);
+    // Started first, so that its runtime starts while the container is being created.
+    const init = launchInit(store, network);
+    let spec, paths;
+    try {
+      spec = buildRunSpec(store.root, flags, network, process.env);
+      trace("cli", "spec-built");
+      paths = createContainer(store, spec);
+      trace("cli", "created");
+    } catch (e) {
+      abandonInit(init);
+      throw e;
+    }
+    const code = await runAttached(init, store, spec, paths);
     trace("cli", "done");
     // Nothing of box's is buffered (the payload wrote to our stdio itself): skip Bun's teardown.
     exitNow(code);

@@ -1,21 +1,21 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { closeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants.ts";
 import { close, kill, pipe, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
-import { INIT_COMMAND, INIT_PLAN_ENV, selfCommand, type InitPlan } from "../init/self.ts";
+import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self.ts";
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
 import { writeState, type Store } from "./store.ts";
-import type { ContainerPaths, ContainerSpec } from "./spec.ts";
+import type { ContainerPaths, ContainerSpec, NetworkMode } from "./spec.ts";
 
-function namespaceFlags(spec: ContainerSpec): number {
-  return CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (spec.network === "host" ? 0 : CLONE_NEWNET);
+function namespaceFlags(network: NetworkMode): number {
+  return CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (network === "host" ? 0 : CLONE_NEWNET);
 }
 
 const PROXIED_SIGNALS = Object.entries(constants.signals).filter(
@@ -30,44 +30,58 @@ async function readInit(fd: number): Promise<InitMessage | undefined> {
   return line ? (JSON.parse(line) as InitMessage) : undefined;
 }
 
-export async function runAttached(store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<number> {
+/**
+ * An init started before its container exists: its Bun runtime starts (~6 ms) while the CLI
+ * builds the spec and creates the container, and then it reads its plan from a pipe.
+ */
+export interface PendingInit {
+  pid: number;
+  syncRead: number;
+  /** The init watches this pipe: when the CLI dies, even by SIGKILL, the container goes too. */
+  lifelineWrite: number;
+  planWrite: number;
+}
+
+export function launchInit(store: Store, network: NetworkMode): PendingInit {
   const [syncRead, syncWrite] = pipe();
-  // The init watches this pipe: when this process dies, even by SIGKILL, the container goes too.
   const [lifelineRead, lifelineWrite] = pipe();
-  const plan: InitPlan = {
-    id: spec.id,
-    root: store.root,
-    runroot: store.runroot,
-    cgroups: paths.cgroups,
-    syncFd: 3,
-    lifelineFd: 4,
-  };
-  const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
-  let pid: number;
+  const [planRead, planWrite] = pipe();
   try {
     loadSpawn();
     trace("cli", "trampoline-loaded");
     const self = selfCommand();
-    pid = spawn({
+    const pid = spawn({
       path: self[0]!,
       argv: [...self, INIT_COMMAND],
-      env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `${INIT_PLAN_ENV}=${JSON.stringify(plan)}`, ...traceEnv()],
-      cloneFlags: namespaceFlags(spec),
-      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, 3], [lifelineRead, 4]],
+      // The store in its environment tells anyone looking (`ps e`, the tests) whose init it is.
+      env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `BOX_ROOT=${store.root}`, `BOX_RUNROOT=${store.runroot}`, ...traceEnv()],
+      cloneFlags: namespaceFlags(network),
+      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan]],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,
     });
+    trace("cli", "init-spawned");
+    return { pid, syncRead, lifelineWrite, planWrite };
   } catch (e) {
-    restoreTerminal?.();
-    close(syncWrite);
-    close(lifelineRead);
-    close(lifelineWrite);
-    close(syncRead);
+    for (const fd of [syncRead, lifelineWrite, planWrite]) close(fd);
     throw e;
+  } finally {
+    for (const fd of [syncWrite, lifelineRead, planRead]) close(fd);
   }
-  trace("cli", "init-spawned");
-  closeSync(syncWrite);
-  closeSync(lifelineRead);
+}
+
+/** The container could not be created: the init reads no plan and exits without a trace. */
+export function abandonInit(init: PendingInit): void {
+  for (const fd of [init.planWrite, init.lifelineWrite, init.syncRead]) close(fd);
+  waitPid(init.pid, false);
+}
+
+export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<number> {
+  const { pid, syncRead, lifelineWrite } = init;
+  const plan: InitPlan = { id: spec.id, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
+  const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
+  writeSync(init.planWrite, JSON.stringify(plan));
+  close(init.planWrite);
   try {
     writeState(paths, { status: "running", pid, startedAt: new Date().toISOString() });
   } catch {

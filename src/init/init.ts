@@ -1,7 +1,7 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { closeSync, mkdirSync, openSync, read, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, read, readSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
@@ -21,7 +21,7 @@ import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import type { ContainerSpec } from "../container/spec.ts";
-import type { InitPlan } from "./self.ts";
+import { INIT_FDS, type InitPlan } from "./self.ts";
 import { trace } from "../trace.ts";
 
 /** Messages to the CLI on the sync pipe, one JSON line each. */
@@ -125,9 +125,20 @@ const FORWARDED_SIGNALS = Object.entries(constants.signals).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD"].includes(name),
 );
 
-export async function runInit(plan: InitPlan): Promise<never> {
+/** Blocks until the CLI has sent the plan; undefined when it closed the pipe without one. */
+function readPlan(): InitPlan | undefined {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (let n; (n = readSync(INIT_FDS.plan, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
+  closeSync(INIT_FDS.plan);
+  return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as InitPlan) : undefined;
+}
+
+export async function runInit(): Promise<never> {
+  const plan = readPlan();
+  if (!plan) exitNow(0);
   libc.umask(0o022);
-  const report = (m: InitMessage) => writeSync(plan.syncFd, JSON.stringify(m) + "\n");
+  const report = (m: InitMessage) => writeSync(INIT_FDS.sync, JSON.stringify(m) + "\n");
   const spec = readConfig(join(plan.root, layout.container(plan.id)));
   let host: HostHandles | undefined;
   let payload: number | undefined;
@@ -170,13 +181,11 @@ export async function runInit(plan: InitPlan): Promise<never> {
   // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
 
-  if (plan.lifelineFd !== undefined) {
-    // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
-    (async () => {
-      for await (const _ of Bun.file(plan.lifelineFd!).stream());
-      if (payload !== undefined && !payloadExit) kill(payload, SIGKILL);
-    })().catch(() => {});
-  }
+  // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
+  (async () => {
+    for await (const _ of Bun.file(INIT_FDS.lifeline).stream());
+    if (payload !== undefined && !payloadExit) kill(payload, SIGKILL);
+  })().catch(() => {});
 
   let relayDone = Promise.resolve();
   if (pty) {

@@ -9,8 +9,16 @@ export function selfCommand(): string[] {
 }
 
 export const INIT_COMMAND = "__init";
-/** The plan travels in the environment: it keeps the init's command line short in `ps`. */
-export const INIT_PLAN_ENV = "BOX_INIT_PLAN";
+
+/** The init's descriptors, set up by the spawn trampoline. */
+export const INIT_FDS = {
+  /** init → CLI: one JSON line ({pid} or {error, code}); stays open until the init exits. */
+  sync: 3,
+  /** CLI → init: never written; EOF means the CLI is gone (attached containers die with it). */
+  lifeline: 4,
+  /** CLI → init: the InitPlan as JSON, then EOF; EOF alone means "no container after all". */
+  plan: 5,
+} as const;
 
 /** What the CLI hands the init: where the container's state is. */
 export interface InitPlan {
@@ -18,8 +26,4 @@ export interface InitPlan {
   root: string;
   runroot: string;
   cgroups: string[];
-  /** fd numbers in the init */
-  syncFd: number;
-  /** absent for detached containers, whose init outlives the CLI */
-  lifelineFd?: number;
 }
