@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "n
 import { join } from "node:path";
 import { describeError } from "../sys/errors.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
+import { applyDeviceRules } from "./devices.ts";
 
 export const CGROUP_PARENT = "box";
 
@@ -30,6 +31,11 @@ function ensureParent(h: Hierarchy, version: 1 | 2): string {
   return parent;
 }
 
+/** Where a container's cgroups are (or would be), one per hierarchy. */
+export function containerCgroupDirs(id: string): string[] {
+  return detectCgroups().hierarchies.map((h) => join(h.mountpoint, CGROUP_PARENT, id));
+}
+
 /** Makes the container's cgroup in every hierarchy; returns their directories. */
 export function createContainerCgroups(id: string): string[] {
   const layout = detectCgroups();
@@ -39,6 +45,7 @@ export function createContainerCgroups(id: string): string[] {
       const dir = join(ensureParent(h, layout.version), id);
       mkdirSync(dir);
       made.push(dir);
+      if (h.controllers.includes("devices")) applyDeviceRules(dir);
     }
   } catch (e) {
     removeCgroups(made);

@@ -1,6 +1,9 @@
 import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
-import { listImages, removeImage } from "../image/store.ts";
+import { listImages, removeImage, resolveImage } from "../image/store.ts";
+import { containersUsing } from "../container/lookup.ts";
+import { shortId } from "../container/store.ts";
+import { forEachArgument } from "./each.ts";
 import { parseReference } from "../image/reference.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
@@ -31,22 +34,18 @@ export const imagesCommand = defineCommand({
 
 export const rmiCommand = defineCommand({
   meta: { name: "rmi", description: "Remove one or more images" },
-  args: { image: { type: "positional", description: "Image name[:tag]" } },
+  args: { image: { type: "positional", description: "Image name[:tag], one or more", required: false } },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box rmi busybox", "box rmi app:v1 app:v2"]);
     if (flags.positionals.length === 0) throw new UserError(`"box rmi" requires at least 1 argument`);
-    let failed: UserError | undefined;
-    for (const ref of flags.positionals) {
-      try {
-        const r = removeImage(globals().store.root, ref);
-        process.stdout.write(`Untagged: ${r.ref}\n${r.deletedLayers.map((l) => `Deleted: sha256:${l}\n`).join("")}`);
-      } catch (e) {
-        if (!(e instanceof UserError)) throw e;
-        process.stderr.write(`box: ${e.message}\n`);
-        failed = e;
-      }
-    }
-    if (failed) process.exitCode = failed.exitCode;
+    const { store } = globals();
+    await forEachArgument(flags.positionals, (ref) => {
+      const image = resolveImage(store.root, ref);
+      const user = containersUsing(store, image.id)[0];
+      if (user) throw new UserError(`conflict: unable to remove image ${image.ref}: container ${shortId(user.id)} (${user.name}) uses it; remove it first`);
+      const r = removeImage(store.root, ref);
+      return [`Untagged: ${r.ref}`, ...r.deletedLayers.map((l) => `Deleted: sha256:${l}`)].join("\n");
+    });
   },
 });

@@ -12,8 +12,8 @@ export const importCommand = defineCommand({
     description: "Import a root filesystem tarball (as `docker export` writes it) as an image",
   },
   args: {
-    file: { type: "positional", description: "Tarball, plain or gzip-compressed" },
-    name: { type: "positional", description: "Image name[:tag]" },
+    file: { type: "positional", description: "Tarball: plain, gzip or zstd", required: false },
+    name: { type: "positional", description: "Image name[:tag]", required: false },
   },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);

@@ -11,6 +11,7 @@ import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { importCommand } from "./import.ts";
 import { imagesCommand, rmiCommand } from "./images.ts";
+import { rmCommand } from "./rm.ts";
 import { runCommand as boxRun } from "./run.ts";
 
 export const VERSION = pkg.version;
@@ -22,7 +23,7 @@ const rootCommand = defineCommand({
     runroot: { type: "string", description: "Runtime state; env BOX_RUNROOT", default: "/run/box", valueHint: "DIR" },
     version: { type: "boolean", description: "Print the version" },
   },
-  subCommands: { run: boxRun, import: importCommand, images: imagesCommand, rmi: rmiCommand },
+  subCommands: { run: boxRun, rm: rmCommand, import: importCommand, images: imagesCommand, rmi: rmiCommand },
 });
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -34,13 +35,17 @@ export async function runCli(argv: string[]): Promise<void> {
       root: (global.values.root as string | undefined) ?? env.root,
       runroot: (global.values.runroot as string | undefined) ?? env.runroot,
     };
+    for (const [flag, dir] of [["--root", store.root], ["--runroot", store.runroot]] as const) {
+      // overlayfs takes its layer paths in one option string, separated by ',' and ':'.
+      if (/[,:\s]/.test(dir)) throw new UserError(`${flag} ${dir}: the path must not contain ',', ':' or spaces`);
+    }
     setGlobals({ store });
     if (global.values.version) {
       process.stdout.write(`box version ${VERSION}\n`);
       return;
     }
     if (global.positionals.length === 0) {
-      await printHelp(rootCommand, ["box run --rm --rootfs ./rootfs /bin/echo hello", "box --root /tmp/box import rootfs.tar busybox"]);
+      await printHelp(rootCommand, ["box run --rm --rootfs ./rootfs /bin/echo hello", "box --root /tmp/box import rootfs.tar busybox"], null);
       if (!global.help) process.exitCode = EXIT_BOX_ERROR;
       return;
     }

@@ -1,12 +1,13 @@
 // `box run` flags → one validated ContainerSpec. Every check on user input happens here, once.
 import { statSync } from "node:fs";
-import { resolve } from "node:path";
+import { posix, resolve } from "node:path";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
 import { newId, shortId, validateName } from "../container/store.ts";
 import type { ContainerSpec, NetworkMode, RootfsSpec, VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
+import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import type { ParsedFlags } from "./flags.ts";
 
@@ -26,7 +27,7 @@ function parseVolume(text: string): VolumeSpec {
   const [source = "", target = "", mode = "rw"] = parts;
   if (!source.startsWith("/")) throw new UserError(`invalid volume "${text}": named volumes are not supported; the host path must be absolute`);
   if (!target.startsWith("/")) throw new UserError(`invalid volume "${text}": the container path must be absolute`);
-  if (target.split("/").filter(Boolean).length === 0) throw new UserError(`invalid volume "${text}": cannot mount over /`);
+  if (posix.resolve("/", target) === "/") throw new UserError(`invalid volume "${text}": cannot mount over /`);
   if (mode !== "ro" && mode !== "rw") throw new UserError(`invalid volume "${text}": unknown mode "${mode}" (ro or rw)`);
   try {
     statSync(source);
@@ -104,7 +105,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, network: NetworkM
     interactive: v.interactive === true,
     tty: v.tty === true,
     network,
-    capabilities: DEFAULT_CAPABILITIES,
+    capabilities: deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"),
     created: new Date().toISOString(),
   };
 }

@@ -7,6 +7,8 @@ import { printHelp } from "./help.ts";
 import { buildRunSpec, parseNetwork } from "./run-spec.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
+import { isTerminal } from "../sys/tty.ts";
+import { UserError } from "../container/errors.ts";
 
 export const runCommand = defineCommand({
   meta: {
@@ -15,6 +17,7 @@ export const runCommand = defineCommand({
   },
   args: {
     image: { type: "positional", description: "Image to run (omit with --rootfs)", required: false },
+    command: { type: "positional", description: "Command and its arguments (default: the image's)", required: false, valueHint: "ARG..." },
     rootfs: { type: "string", description: "Run from this directory instead of an image", valueHint: "DIR" },
     name: { type: "string", description: "Assign a name to the container" },
     hostname: { type: "string", description: "Container host name (default: the short id)" },
@@ -28,13 +31,15 @@ export const runCommand = defineCommand({
     rm: { type: "boolean", description: "Remove the container when it exits" },
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
     tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
-    network: { type: "string", alias: "net", description: "Network: none (only lo) or host", valueHint: "MODE" },
+    network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "MODE" },
   },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume"]);
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
     const network = parseNetwork(flags.values.network);
+    // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
+    if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     // Started first, so that its runtime starts while the container is being created.
     const init = launchInit(store, network);
     let spec, paths;

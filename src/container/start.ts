@@ -11,7 +11,7 @@ import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
-import { writeState, type Store } from "./store.ts";
+import { readState, writeState, type Store } from "./store.ts";
 import type { ContainerPaths, ContainerSpec, NetworkMode } from "./spec.ts";
 
 function namespaceFlags(network: NetworkMode): number {
@@ -51,8 +51,8 @@ export function launchInit(store: Store, network: NetworkMode): PendingInit {
     trace("cli", "trampoline-loaded");
     const self = selfCommand();
     const pid = spawn({
-      path: self[0]!,
-      argv: [...self, INIT_COMMAND],
+      path: self.path,
+      argv: [...self.argv, INIT_COMMAND],
       // The store in its environment tells anyone looking (`ps e`, the tests) whose init it is.
       env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `BOX_ROOT=${store.root}`, `BOX_RUNROOT=${store.runroot}`, ...traceEnv()],
       cloneFlags: namespaceFlags(network),
@@ -102,15 +102,14 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   restoreTerminal?.();
   closeSync(lifelineWrite);
 
-  if (message && "error" in message) {
-    if (spec.remove) removeContainer(store, spec, paths);
-    throw new UserError(message.error, message.code);
-  }
-  const code = status?.code ?? EXIT_BOX_ERROR;
+  const failed = message && "error" in message ? message : undefined;
+  const code = failed?.code ?? status?.code ?? EXIT_BOX_ERROR;
+  // The init records a normal exit itself; a failed start or a killed init is recorded here.
   if (spec.remove) removeContainer(store, spec, paths);
-  else if (status?.signal !== undefined) {
-    writeState(paths, { status: "exited", pid, exitCode: code, finishedAt: new Date().toISOString() });
+  else if (failed || status?.signal !== undefined) {
+    writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
   }
+  if (failed) throw new UserError(failed.error, failed.code);
   if (!message) throw new UserError(`container init exited with status ${code} before starting the payload`);
   return code;
 }

@@ -87,14 +87,20 @@ export interface ContainerState {
   status: ContainerStatus;
   /** Host pid of the init (box in init mode). */
   pid?: number;
-  /** Host pid of the payload. */
-  payloadPid?: number;
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;
 }
 
-export function writeState(paths: ContainerPaths, state: ContainerState): void {
+export function readState(paths: Pick<ContainerPaths, "runDir">): ContainerState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(paths.runDir, "state.json"), "utf8")) as ContainerState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeState(paths: Pick<ContainerPaths, "runDir">, state: ContainerState): void {
   writeAtomic(join(paths.runDir, "state.json"), JSON.stringify(state));
 }
 

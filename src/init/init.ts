@@ -1,7 +1,7 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { closeSync, mkdirSync, openSync, read, readSync, writeSync } from "node:fs";
+import { closeSync, fchownSync, openSync, read, readSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
@@ -14,7 +14,7 @@ import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { capabilityMask, lastCapability } from "../security/capabilities.ts";
-import { containerPaths, fdPath, openDir, readConfig, removeContainerFiles, writeAtomic, layout, type Store } from "../container/store.ts";
+import { containerPaths, fdPath, openDir, readConfig, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
 import { resolveCommand } from "../container/command.ts";
 import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
@@ -22,7 +22,10 @@ import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
+import { reopenStdio } from "./stdio.ts";
 import { trace } from "../trace.ts";
+
+const TTY_GID = 5;
 
 /** Messages to the CLI on the sync pipe, one JSON line each. */
 export type InitMessage = { pid: number } | { error: string; code: number };
@@ -63,13 +66,14 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
   const user = resolveUser(spec.user);
+  // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
+  if (pty) fchownSync(pty.slave, user.uid, TTY_GID);
   const env = payloadEnv(spec, user.home);
-  mkdirSync(spec.workdir, { recursive: true });
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
-  const stdin = spec.interactive || spec.tty ? 0 : openSync("/dev/null", "r");
+  const stdin = spec.interactive ? reopenStdio(0) : openSync("/dev/null", "r");
   const fds: [number, number][] = pty
     ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]]
-    : [[stdin, 0], [1, 1], [2, 2]];
+    : [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]];
 
   const pid = spawn({
     path: exe,
@@ -103,17 +107,24 @@ function timeNamespaceSupported(): boolean {
   return timens;
 }
 
-/** Copies from one fd to another until EOF or an error (EIO once a pty has no slave left). */
+/**
+ * Copies from one fd to another until EOF or a read error (EIO once a pty has no slave left).
+ * When writing fails (the reader went away) it keeps reading and drops the data, so that the
+ * payload never blocks on a full pty.
+ */
 function pump(from: number, to: number): Promise<void> {
   const buf = Buffer.alloc(16384);
+  let writable = true;
   return new Promise((resolve) => {
     const next = () =>
       read(from, buf, 0, buf.length, null, (err, n) => {
         if (err || n === 0) return resolve();
-        try {
-          writeSync(to, buf, 0, n);
-        } catch {
-          return resolve();
+        if (writable) {
+          try {
+            writeSync(to, buf, 0, n);
+          } catch {
+            writable = false;
+          }
         }
         next();
       });
@@ -174,9 +185,11 @@ export async function runInit(): Promise<never> {
     host = openHostHandles(plan);
     ({ pid: payload, pty } = startPayload(spec, plan, host));
   } catch (e) {
+    // No cleanup here: before pivot_root the rootfs (maybe a bind of the user's directory) is
+    // still mounted below the run dir. The CLI removes the container once this namespace is gone.
     const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
     report({ error: describeError(e), code });
-    finish(spec, plan, host, code);
+    exitNow(code);
   }
   // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
@@ -190,8 +203,8 @@ export async function runInit(): Promise<never> {
   let relayDone = Promise.resolve();
   if (pty) {
     // Between the user's terminal (our stdio) and the payload's pty.
-    if (spec.interactive) void pump(0, pty.master);
-    relayDone = pump(pty.master, 1);
+    if (spec.interactive) void pump(reopenStdio(0), pty.master);
+    relayDone = pump(pty.master, reopenStdio(1));
   }
   reap();
   if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
@@ -200,19 +213,22 @@ export async function runInit(): Promise<never> {
   kill(-1, SIGKILL);
   while (waitPid(-1, false));
   await Promise.race([relayDone, Bun.sleep(1000)]);
-  finish(spec, plan, host, payloadExit!.code);
+  finish(spec, plan, host!, payloadExit!.code);
 }
 
-function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles | undefined, code: number): never {
+/**
+ * Records the exit or, for --rm, removes the container. Only after pivot_root: the old root was
+ * detached with everything mounted on it, so these fd paths reach the host's directories and
+ * never a mount of the container.
+ */
+function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number): never {
   try {
-    if (host && spec.remove) {
+    if (spec.remove) {
       removeCgroups(host.cgroupDirs);
       removeContainerFiles(host.bases, plan.id, spec.name);
-    } else if (host) {
-      writeAtomic(
-        join(host.bases.runroot, layout.container(plan.id), "state.json"),
-        JSON.stringify({ status: "exited", exitCode: code, finishedAt: new Date().toISOString() }),
-      );
+    } else {
+      const paths = { runDir: join(host.bases.runroot, layout.container(plan.id)) };
+      writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
     }
   } catch (e) {
     writeSync(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);

@@ -1,11 +1,14 @@
 // How box starts itself again (as the container's init): the compiled executable, or Bun with
 // this source tree during development.
 
-/** argv prefix that runs box: [executable, ...args before box's own]. */
-export function selfCommand(): string[] {
+/**
+ * How to run box again: `path` for execve and the argv before box's own arguments. The path is
+ * /proc/self/exe, so the init is this very executable even if the file was replaced meanwhile.
+ */
+export function selfCommand(): { path: string; argv: string[] } {
   const main = Bun.main;
-  if (main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/")) return [process.execPath];
-  return [process.execPath, main];
+  const compiled = main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/");
+  return { path: "/proc/self/exe", argv: compiled ? ["box"] : [process.execPath, main] };
 }
 
 export const INIT_COMMAND = "__init";

@@ -7,7 +7,7 @@ import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_STRICTATIME, S_IFCHR,
 } from "../sys/constants.ts";
-import { chdir, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import { chdir, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
@@ -49,11 +49,11 @@ function ensureDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o755 });
 }
 
-/** Makes an empty file or dir at a mount target so a bind of `like` can go there. */
-function ensureTarget(target: string, directory: boolean): void {
+/** Makes an empty file or dir at a mount target; `shown` is the path as the container sees it. */
+function ensureTarget(target: string, directory: boolean, shown: string): void {
   if (existsSync(target)) {
     if (statSync(target).isDirectory() !== directory) {
-      throw new UserError(`cannot mount ${directory ? "a directory" : "a file"} on ${target}: it is ${directory ? "not a directory" : "a directory"}`);
+      throw new UserError(`cannot mount ${directory ? "a directory" : "a file"} on ${shown}: it is ${directory ? "not a directory" : "a directory"} in the container`);
     }
     return;
   }
@@ -64,7 +64,8 @@ function ensureTarget(target: string, directory: boolean): void {
 
 function bind(source: string, target: string, readOnly: boolean): void {
   mount(source, target, null, MS_BIND | MS_REC);
-  if (readOnly) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+  // Recursive, as Docker 25+: a mount below a :ro volume's source must not stay writable.
+  if (readOnly) makeReadOnlyRecursive(target);
 }
 
 function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string): void {
@@ -76,15 +77,16 @@ function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string): vo
   mount("overlay", at, "overlay", 0, options);
 }
 
-function populateDev(root: string, tty: boolean): void {
+/** `dev` is the container's /dev as resolved inside the rootfs (never through a host symlink). */
+function populateDev(dev: string, tty: boolean): void {
   for (const [name, major, minor] of DEVICES) {
-    const path = `${root}/dev/${name}`;
+    const path = `${dev}/${name}`;
     mknod(path, S_IFCHR | 0o666, major, minor);
     chmodSync(path, 0o666);
   }
-  for (const [target, name] of DEV_LINKS) symlinkSync(target, `${root}/dev/${name}`);
+  for (const [target, name] of DEV_LINKS) symlinkSync(target, `${dev}/${name}`);
   // The init binds the payload's pty here once devpts can give it one.
-  if (tty) closeSync(openSync(`${root}/dev/console`, "a", 0o600));
+  if (tty) closeSync(openSync(`${dev}/console`, "a", 0o600));
 }
 
 /**
@@ -109,17 +111,23 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
     ensureDir(target);
     mount(m.fstype, target, m.fstype, m.flags, m.data);
   }
-  populateDev(root, spec.tty);
+  populateDev(secureJoin(root, "/dev"), spec.tty);
   for (const v of spec.volumes) {
     const target = secureJoin(root, v.target);
-    ensureTarget(target, statSync(v.source).isDirectory());
+    ensureTarget(target, statSync(v.source).isDirectory(), v.target);
     bind(v.source, target, v.readOnly);
   }
   for (const f of ETC_FILES) {
     const target = secureJoin(root, `/etc/${f}`);
-    ensureTarget(target, false);
+    ensureTarget(target, false, `/etc/${f}`);
     bind(`${paths.runDir}/${f}`, target, false);
   }
+  // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
+  const workdir = secureJoin(root, spec.workdir);
+  if (existsSync(workdir) && !statSync(workdir).isDirectory()) {
+    throw new UserError(`the working directory ${spec.workdir} is not a directory in the container`);
+  }
+  ensureDir(workdir);
   chdir(root);
   pivotRoot(".", ".");
   // The old root now sits on top of the new one; detach it so the host is out of reach.

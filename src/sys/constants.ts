@@ -28,6 +28,9 @@ export const SIGTERM = 15;
 export const SIGCHLD = 17;
 export const WNOHANG = 1;
 
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
 export const O_NOCTTY = 0o400;
 export const O_CLOEXEC = 0o2000000;

@@ -2,11 +2,12 @@
 import { dlopen, FFIType, read } from "bun:ffi";
 import { SyscallError } from "./errors.ts";
 
-const { i32, i64, u64, ptr: P, void: V } = FFIType;
+const { i32, i64, u32, u64, ptr: P, void: V } = FFIType;
 
 const lib = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: P },
   mount: { args: [P, P, P, u64, P], returns: i32 },
+  mount_setattr: { args: [i32, P, u32, P, u64], returns: i32 },
   umount2: { args: [P, i32], returns: i32 },
   syscall: { args: [i64, P, P], returns: i64 },
   sethostname: { args: [P, u64], returns: i32 },
@@ -17,6 +18,7 @@ const lib = dlopen("libc.so.6", {
   ioctl: { args: [i32, u64, P], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },
   close: { args: [i32], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 },
   umask: { args: [i32], returns: i32 },
   chdir: { args: [P], returns: i32 },
   getpid: { args: [], returns: i32 },

@@ -1,7 +1,7 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
 import { check, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
-import { O_CLOEXEC, WNOHANG } from "./constants.ts";
+import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
 
 export function kill(pid: number, signal: number): boolean {
   if (libc.kill(pid, signal) === 0) return true;
@@ -52,6 +52,15 @@ export function pipe(): [read: number, write: number] {
 export function exitNow(code: number): never {
   libc._exit(code);
   throw new Error("unreachable");
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+
+/** Clears O_NONBLOCK, which Bun sets on its stdio, on the open file description behind `fd`. */
+export function setBlocking(fd: number): void {
+  const flags = check(libc.fcntl(fd, F_GETFL, 0), "fcntl F_GETFL");
+  if (flags & O_NONBLOCK) check(libc.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), "fcntl F_SETFL");
 }
 
 export function close(fd: number): void {

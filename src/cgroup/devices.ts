@@ -1,0 +1,35 @@
+// Which device nodes a container may use: Docker's default allow-list. Without it, root in a
+// container with CAP_MKNOD could create and open any host device (disks, /dev/kvm, ...).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { detectCgroups } from "./detect.ts";
+
+export const DEFAULT_DEVICE_RULES = [
+  "c *:* m", // mknod of any node is allowed, using it is not
+  "b *:* m",
+  "c 1:3 rwm", // null
+  "c 1:5 rwm", // zero
+  "c 1:7 rwm", // full
+  "c 1:8 rwm", // random
+  "c 1:9 rwm", // urandom
+  "c 5:0 rwm", // tty
+  "c 5:1 rwm", // console
+  "c 5:2 rwm", // ptmx
+  "c 136:* rwm", // pts
+  "c 10:200 rwm", // net/tun
+];
+
+/**
+ * True where box can enforce the allow-list: the v1 devices controller. cgroup v2 needs a BPF
+ * device program, which box does not load yet; there the payload gets no CAP_MKNOD instead.
+ */
+export function deviceRulesEnforced(): boolean {
+  const layout = detectCgroups();
+  return layout.version === 1 && layout.hierarchies.some((h) => h.controllers.includes("devices"));
+}
+
+/** v1: deny everything, then allow the list, in a new container's devices cgroup. */
+export function applyDeviceRules(dir: string, rules = DEFAULT_DEVICE_RULES): void {
+  writeFileSync(join(dir, "devices.deny"), "a");
+  for (const rule of rules) writeFileSync(join(dir, "devices.allow"), rule);
+}

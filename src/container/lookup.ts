@@ -1,0 +1,33 @@
+// Finds a container by name, full id or unique id prefix, as Docker does.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "./errors.ts";
+import { layout, listContainerIds, readConfig, type Store } from "./store.ts";
+import type { ContainerSpec } from "./spec.ts";
+
+/** Containers created from the image with this id (running or not: their upper layer needs it). */
+export function containersUsing(store: Store, imageId: string): ContainerSpec[] {
+  const users: ContainerSpec[] = [];
+  for (const id of listContainerIds(store)) {
+    try {
+      const spec = readConfig(join(store.root, layout.container(id)));
+      if (spec.rootfs.kind === "image" && spec.rootfs.id === imageId) users.push(spec);
+    } catch {
+      // A container being created or removed right now has no config yet, or no more.
+    }
+  }
+  return users;
+}
+
+export function findContainer(store: Store, ref: string): ContainerSpec {
+  let id: string | undefined;
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref) && existsSync(join(store.root, layout.name(ref)))) {
+    id = readFileSync(join(store.root, layout.name(ref)), "utf8");
+  } else if (/^[0-9a-f]{1,64}$/.test(ref)) {
+    const matches = listContainerIds(store).filter((c) => c.startsWith(ref));
+    if (matches.length > 1) throw new UserError(`multiple containers match "${ref}": use more of the id`);
+    id = matches[0];
+  }
+  if (!id || !existsSync(join(store.root, layout.container(id), "config.json"))) throw new UserError(`no such container: ${ref}`);
+  return readConfig(join(store.root, layout.container(id)));
+}
