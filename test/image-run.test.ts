@@ -68,4 +68,14 @@ describe("run from an image", () => {
     expect(layerDirs()).toHaveLength(1);
     expect(readFileSync(join(s.root, "layers", layerDirs()[0]!, "etc/passwd"), "utf8")).toContain("alice");
   });
+
+  test("rmi refuses an image a container still uses", async () => {
+    expect((await box(s, ["import", tarball, "used"])).code).toBe(0);
+    expect((await box(s, ["run", "--name", "user", "used", "/bin/true"])).code).toBe(0);
+    const refused = await box(s, ["rmi", "used"]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/^box: conflict: unable to remove image used:latest: container [0-9a-f]{12} \(user\) uses it; remove it first\n$/);
+    expect((await box(s, ["rm", "user"])).code).toBe(0);
+    expect((await box(s, ["rmi", "used"])).code).toBe(0);
+  });
 });

@@ -1,6 +1,7 @@
 // The init's job and the CLI's contract: exit codes, zombies, signals, terminals, cleanup.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { box, boxArgs, copyRootfs, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
@@ -199,4 +200,57 @@ test("rlimits are the caller's: no raise beyond its hard limits", async () => {
   const r = await sh(t.s, "ulimit -Hn; ulimit -n");
   const hard = Bun.spawnSync(["sh", "-c", "ulimit -Hn; ulimit -n"]).stdout.toString();
   expect(r.stdout).toBe(hard);
+});
+
+describe("failures leave the rootfs alone", () => {
+  test("a --rm run that fails while mounting deletes nothing in the --rootfs directory", async () => {
+    const rootfs = copyRootfs(t.s);
+    const file = join(t.s.dir, "a-file");
+    writeFileSync(file, "x");
+    // A file cannot be mounted over the rootfs's /etc directory: setup fails before pivot_root.
+    const r = await run(t.s, ["-v", `${file}:/etc`], ["/bin/true"], { rootfs });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe("box: cannot mount a file on /etc: it is a directory in the container\n");
+    expect(readFileSync(join(rootfs, "etc/passwd"), "utf8")).toContain("alice");
+    expect(readdirSync(join(rootfs, "bin")).length).toBeGreaterThan(100);
+  });
+});
+
+describe("box rm", () => {
+  test("a container run without --rm stays until box rm removes it", async () => {
+    const rootfs = copyRootfs(t.s);
+    const r = await box(t.s, ["run", "--name", "keep", "--rootfs", rootfs, "/bin/sh", "-c", "exit 3"]);
+    expect(r.code).toBe(3);
+    const [id] = readdirSync(join(t.s.root, "containers"));
+    const state = JSON.parse(readFileSync(join(t.s.runroot, "containers", id!, "state.json"), "utf8"));
+    expect(state).toMatchObject({ status: "exited", exitCode: 3, startedAt: expect.any(String), finishedAt: expect.any(String) });
+    expect((await box(t.s, ["run", "--name", "keep", "--rootfs", rootfs, "true"])).code).toBe(125);
+    expect(await box(t.s, ["rm", "keep"])).toEqual({ code: 0, stdout: "keep\n", stderr: "" });
+    expect((await box(t.s, ["rm", "keep"])).stderr).toBe("box: no such container: keep\n");
+    // The name is free again (and this container goes by id prefix).
+    expect((await box(t.s, ["run", "--name", "keep", "--rootfs", rootfs, "true"])).code).toBe(0);
+    const [id2] = readdirSync(join(t.s.root, "containers"));
+    expect((await box(t.s, ["rm", id2!.slice(0, 6)])).code).toBe(0);
+  });
+
+  test("a running container is removed only with -f, which kills it", async () => {
+    const proc = Bun.spawn(boxArgs(t.s, ["run", "--name", "busy", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "echo ready; sleep 300"]), { stdout: "pipe" });
+    const reader = proc.stdout.getReader();
+    await reader.read();
+    const refused = await box(t.s, ["rm", "busy"]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toBe("box: cannot remove container busy: it is running (stop it first, or use -f)\n");
+    expect((await box(t.s, ["rm", "-f", "busy"])).code).toBe(0);
+    expect(await proc.exited).toBe(137);
+  });
+});
+
+test("every command has --help with examples", async () => {
+  for (const cmd of ["run", "rm", "import", "images", "rmi"]) {
+    const r = await box(t.s, [cmd, "--help"]);
+    expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
+    expect(r.stdout).toContain(`USAGE box ${cmd}`);
+    expect(r.stdout).toContain("EXAMPLES");
+    expect(r.stdout).not.toContain("\x1b[");
+  }
 });

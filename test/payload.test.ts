@@ -171,3 +171,63 @@ describe("stdio", () => {
     expect([r.stdout, r.stderr]).toEqual(["out\n", "err\n"]);
   });
 });
+
+describe("stdio to slow readers", () => {
+  const shellQuote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+
+  test("a pipe that is read slowly loses nothing", async () => {
+    const cmd = shellQuote(boxArgs(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "head", "-c", "10000000", "/dev/zero"]));
+    const r = Bun.spawnSync(["bash", "-c", `${cmd} | (sleep 1; wc -c); echo "status=\${PIPESTATUS[0]}"`]);
+    expect(r.stdout.toString().trim().split(/\s+/)).toEqual(["10000000", "status=0"]);
+  });
+
+  test("with -t too: the relay waits for the reader", async () => {
+    const cmd = shellQuote(boxArgs(t.s, ["run", "--rm", "-t", "--rootfs", copyRootfs(t.s), "sh", "-c", "head -c 1000000 /dev/zero | od -v | wc -l; head -c 3000000 /dev/zero"]));
+    const r = Bun.spawnSync(["bash", "-c", `${cmd} | (sleep 1; wc -c); echo "status=\${PIPESTATUS[0]}"`], { timeout: 20000 });
+    const [count, status] = r.stdout.toString().trim().split(/\s+/);
+    expect(Number(count)).toBeGreaterThan(3000000);
+    expect(status).toBe("status=0");
+  });
+
+  test("the payload's stdout and stderr are write-only: no reading the user's keystrokes", async () => {
+    const cmd = shellQuote(boxArgs(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "sh", "-c", "read x <&2 && echo got:$x || echo refused"]));
+    const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], { stdin: new Blob(["secret\n"]) });
+    expect(r.stdout.toString()).toContain("refused");
+    expect(r.stdout.toString()).not.toContain("got:secret");
+  });
+
+  test("-it needs a terminal on stdin", async () => {
+    const r = await run(t.s, ["-it"], ["cat"], { stdin: "x" });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe("box: the input device is not a TTY\n");
+  });
+});
+
+describe("volumes, more", () => {
+  test(":ro is recursive: a mount below the source is read-only too", async () => {
+    const src = join(t.s.dir, "rosrc");
+    mkdirSync(join(src, "inner"), { recursive: true });
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "none", join(src, "inner")]).exitCode).toBe(0);
+    try {
+      const r = await sh(t.s, "touch /ro/inner/x && echo written || echo refused", ["-v", `${src}:/ro:ro`]);
+      expect(r.stdout.trim()).toBe("refused");
+      expect(existsSync(join(src, "inner", "x"))).toBe(false);
+    } finally {
+      Bun.spawnSync(["umount", join(src, "inner")]);
+    }
+  });
+
+  test("targets that name / in disguise are refused", async () => {
+    for (const target of ["/..", "/.", "//", "/a/.."]) {
+      const r = await sh(t.s, "true", ["-v", `${t.s.dir}:${target}`]);
+      expect({ target, code: r.code, err: r.stderr }).toEqual({ target, code: 125, err: expect.stringContaining("cannot mount over /") });
+    }
+  });
+
+  test("-w is created before a --read-only rootfs is locked; a file there is named", async () => {
+    expect((await sh(t.s, "pwd", ["--read-only", "-w", "/newdir"])).stdout).toBe("/newdir\n");
+    const r = await sh(t.s, "pwd", ["-w", "/etc/passwd"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe("box: the working directory /etc/passwd is not a directory in the container\n");
+  });
+});
