@@ -1,6 +1,6 @@
 // The root command: global flags (store roots), dispatch, and turning errors into one line
 // and an exit code.
-import { defineCommand, runCommand } from "citty";
+import { defineCommand, runCommand, type CommandDef } from "citty";
 import pkg from "../../package.json" with { type: "json" };
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { defaultStore } from "../container/store.ts";
@@ -9,10 +9,6 @@ import { setGlobals } from "./context.ts";
 import { trace } from "../trace.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { importCommand } from "./import.ts";
-import { imagesCommand, rmiCommand } from "./images.ts";
-import { rmCommand } from "./rm.ts";
-import { runCommand as boxRun } from "./run.ts";
 
 export const VERSION = pkg.version;
 
@@ -23,8 +19,17 @@ const rootCommand = defineCommand({
     runroot: { type: "string", description: "Runtime state; env BOX_RUNROOT", default: "/run/box", valueHint: "DIR" },
     version: { type: "boolean", description: "Print the version" },
   },
-  subCommands: { run: boxRun, rm: rmCommand, import: importCommand, images: imagesCommand, rmi: rmiCommand },
+  // Loaded on use: every start of box pays only for the command it runs.
+  subCommands: {
+    run: () => import("./run.ts").then((m) => m.runCommand),
+    rm: () => import("./rm.ts").then((m) => m.rmCommand),
+    import: () => import("./import.ts").then((m) => m.importCommand),
+    images: () => import("./images.ts").then((m) => m.imagesCommand),
+    rmi: () => import("./images.ts").then((m) => m.rmiCommand),
+  },
 });
+
+type Loader = () => Promise<CommandDef<any>>;
 
 export async function runCli(argv: string[]): Promise<void> {
   trace("cli", "start");
@@ -50,9 +55,9 @@ export async function runCli(argv: string[]): Promise<void> {
       return;
     }
     const [name, ...rest] = global.positionals;
-    const sub = (rootCommand.subCommands as Record<string, typeof boxRun>)[name!];
-    if (!sub) throw new UserError(`unknown command "${name}" for "box"; see 'box --help'`);
-    await runCommand(sub, { rawArgs: global.help ? [...rest, "--help"] : rest });
+    const load = (rootCommand.subCommands as Record<string, Loader>)[name!];
+    if (!Object.hasOwn(rootCommand.subCommands!, name!) || !load) throw new UserError(`unknown command "${name}" for "box"; see 'box --help'`);
+    await runCommand(await load(), { rawArgs: global.help ? [...rest, "--help"] : rest });
   } catch (e) {
     process.stderr.write(`box: ${e instanceof UserError ? e.message : describeError(e)}\n`);
     process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

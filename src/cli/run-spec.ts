@@ -37,11 +37,6 @@ function parseVolume(text: string): VolumeSpec {
   return { source: resolve(source), target, readOnly: mode === "ro" };
 }
 
-/** Needed before the rest of the spec: it decides the init's namespaces. */
-export function parseNetwork(v: ParsedFlags["values"][string]): NetworkMode {
-  if (v === undefined || v === "none" || v === "host") return v ?? "none";
-  throw new UserError(`network ${v} not found: use none or host`);
-}
 
 /** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]. */
 export function buildRunSpec(root: string, flags: ParsedFlags, network: NetworkMode, hostEnv: Record<string, string | undefined>): ContainerSpec {

@@ -1,10 +1,9 @@
 import { defineCommand } from "citty";
-import { createContainer } from "../container/create.ts";
 import { abandonInit, launchInit, runAttached } from "../container/start.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { buildRunSpec, parseNetwork } from "./run-spec.ts";
+import { parseNetwork } from "./run-network.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
 import { isTerminal } from "../sys/tty.ts";
@@ -44,6 +43,8 @@ export const runCommand = defineCommand({
     const init = launchInit(store, network);
     let spec, paths;
     try {
+      // Imported only now: evaluating these modules overlaps with the init's start.
+      const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
       spec = buildRunSpec(store.root, flags, network, process.env);
       trace("cli", "spec-built");
       paths = createContainer(store, spec);

@@ -1,7 +1,7 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { closeSync, fchownSync, openSync, read, readSync, writeSync } from "node:fs";
+import { closeSync, fchownSync, openSync, read, readSync, writeFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
@@ -146,7 +146,11 @@ function readPlan(): InitPlan | undefined {
 }
 
 export async function runInit(): Promise<never> {
+  // Started as /proc/self/exe, the kernel named this process "exe"; `ps` should say box.
+  writeFileSync("/proc/self/comm", "box");
+  trace("init", "start");
   const plan = readPlan();
+  trace("init", "plan-received");
   if (!plan) exitNow(0);
   libc.umask(0o022);
   const report = (m: InitMessage) => writeSync(INIT_FDS.sync, JSON.stringify(m) + "\n");
@@ -179,7 +183,6 @@ export async function runInit(): Promise<never> {
 
   let pty: Pty | undefined;
   try {
-    trace("init", "start");
     loadSpawn();
     trace("init", "trampoline-loaded");
     host = openHostHandles(plan);
