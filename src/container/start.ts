@@ -22,12 +22,23 @@ const PROXIED_SIGNALS = Object.entries(constants.signals).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
 );
 
-/** Reads the init's first message, then waits for the pipe to close (the init exited). */
-async function readInit(fd: number): Promise<InitMessage | undefined> {
+/**
+ * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
+ * start): the first message (started or failed) and the exit code it reported, if any.
+ */
+async function readInit(fd: number): Promise<{ first?: InitMessage; exit?: number }> {
   let text = "";
-  for await (const chunk of Bun.file(fd).stream()) text += new TextDecoder().decode(chunk);
-  const line = text.split("\n")[0];
-  return line ? (JSON.parse(line) as InitMessage) : undefined;
+  const messages: InitMessage[] = [];
+  for await (const chunk of Bun.file(fd).stream()) {
+    text += new TextDecoder().decode(chunk);
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
+      messages.push(JSON.parse(text.slice(0, nl)) as InitMessage);
+      text = text.slice(nl + 1);
+    }
+    const last = messages.at(-1);
+    if (last && "exit" in last) return { first: messages[0], exit: last.exit };
+  }
+  return { first: messages[0] };
 }
 
 /**
@@ -95,19 +106,21 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
     return [name, h] as const;
   });
 
-  const message = await readInit(syncRead);
-  const status = waitPid(pid, false);
+  const { first: message, exit } = await readInit(syncRead);
+  // After its exit report the init only tears itself down; otherwise it died: wait for that.
+  const status = exit === undefined ? waitPid(pid, false) : undefined;
   trace("cli", "init-exited");
   for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
   restoreTerminal?.();
   closeSync(lifelineWrite);
 
   const failed = message && "error" in message ? message : undefined;
-  const code = failed?.code ?? status?.code ?? EXIT_BOX_ERROR;
-  // The init records a normal exit itself; a failed start or a killed init is recorded here.
-  if (spec.remove) removeContainer(store, spec, paths);
-  else if (failed || status?.signal !== undefined) {
-    writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
+  const code = failed?.code ?? exit ?? status?.code ?? EXIT_BOX_ERROR;
+  if (exit === undefined) {
+    // A failed start or a killed init, handled here now that its namespaces are gone. (After a
+    // reported exit the init has recorded it, or removed the container, itself.)
+    if (spec.remove) removeContainer(store, spec, paths);
+    else writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
   }
   if (failed) throw new UserError(failed.error, failed.code);
   if (!message) throw new UserError(`container init exited with status ${code} before starting the payload`);

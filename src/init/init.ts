@@ -28,7 +28,8 @@ import { trace } from "../trace.ts";
 const TTY_GID = 5;
 
 /** Messages to the CLI on the sync pipe, one JSON line each. */
-export type InitMessage = { pid: number } | { error: string; code: number };
+/** `exit` comes last, once the container is cleaned up: the CLI need not wait for our teardown. */
+export type InitMessage = { pid: number } | { error: string; code: number } | { exit: number };
 
 /** The host-side places the init still needs after pivot_root, reached through fds. */
 interface HostHandles {
@@ -237,5 +238,6 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
     writeSync(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
   trace("init", "cleaned-up");
+  writeSync(INIT_FDS.sync, `${JSON.stringify({ exit: code } satisfies InitMessage)}\n`);
   exitNow(code);
 }
