@@ -131,6 +131,12 @@ describe("init", () => {
     for (let i = 0; i < 150 && storeProcesses(t.s).length; i++) await Bun.sleep(20);
     expect(storeProcesses(t.s)).toEqual([]);
   });
+  test("SIGKILL of the init: the payload dies with it, the CLI cleans up and says 137", async () => {
+    const c = await startReady("echo ready; sleep 300");
+    const [init] = storeProcesses(t.s);
+    process.kill(init!, "SIGKILL");
+    expect(await c.proc.exited).toBe(137);
+  });
 });
 
 describe("terminal", () => {
