@@ -1,9 +1,8 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
 import { closeSync, writeSync } from "node:fs";
-import { constants } from "node:os";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants.ts";
-import { close, kill, pipe, waitPid } from "../sys/process.ts";
+import { close, FORWARDED_SIGNALS, kill, pipe, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -18,9 +17,6 @@ function namespaceFlags(network: NetworkMode): number {
   return CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (network === "host" ? 0 : CLONE_NEWNET);
 }
 
-const PROXIED_SIGNALS = Object.entries(constants.signals).filter(
-  ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
-);
 
 /**
  * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
@@ -98,7 +94,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   } catch {
     // An --rm container whose payload already ended may be gone by now.
   }
-  const handlers = PROXIED_SIGNALS.map(([name, num]) => {
+  const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => kill(pid, num);
     try {
       process.on(name as NodeJS.Signals, h);

@@ -1,5 +1,5 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, readdirSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "./errors.ts";
 import { randomHex } from "../random.ts";
@@ -67,7 +67,7 @@ export function claimName(store: Store, name: string, id: string): void {
 }
 
 /** Writes a file so readers see the old or the new content, never a torn one. */
-export function writeAtomic(path: string, data: string): void {
+function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, data, { mode: 0o600 });
   renameSync(tmp, path);
@@ -111,10 +111,6 @@ export function openDir(path: string): number {
 
 export function fdPath(fd: number): string {
   return `/proc/self/fd/${fd}`;
-}
-
-export function closeDir(fd: number): void {
-  closeSync(fd);
 }
 
 export function listContainerIds(store: Store): string[] {

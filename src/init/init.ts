@@ -2,12 +2,11 @@
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
 import { closeSync, fchownSync, openSync, read, readSync, writeFileSync, writeSync } from "node:fs";
-import { constants } from "node:os";
 import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, kill, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -27,8 +26,10 @@ import { trace } from "../trace.ts";
 
 const TTY_GID = 5;
 
-/** Messages to the CLI on the sync pipe, one JSON line each. */
-/** `exit` comes last, once the container is cleaned up: the CLI need not wait for our teardown. */
+/**
+ * Messages to the CLI on the sync pipe, one JSON line each. `exit` comes last, once the
+ * container is cleaned up: the CLI need not wait for the init's teardown.
+ */
 export type InitMessage = { pid: number } | { error: string; code: number } | { exit: number };
 
 /** The host-side places the init still needs after pivot_root, reached through fds. */
@@ -95,17 +96,13 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   return { pid, pty };
 }
 
-let timens: boolean | undefined;
 function timeNamespaceSupported(): boolean {
-  if (timens === undefined) {
-    try {
-      closeSync(openSync("/proc/self/ns/time", "r"));
-      timens = true;
-    } catch {
-      timens = false;
-    }
+  try {
+    closeSync(openSync("/proc/self/ns/time", "r"));
+    return true;
+  } catch {
+    return false;
   }
-  return timens;
 }
 
 /**
@@ -133,9 +130,6 @@ function pump(from: number, to: number): Promise<void> {
   });
 }
 
-const FORWARDED_SIGNALS = Object.entries(constants.signals).filter(
-  ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD"].includes(name),
-);
 
 /** Blocks until the CLI has sent the plan; undefined when it closed the pipe without one. */
 function readPlan(): InitPlan | undefined {

@@ -1,7 +1,16 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
+import { constants } from "node:os";
 import { check, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
 import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
+
+/**
+ * What box passes on (CLI → init → payload): every signal but the uncatchable two, SIGCHLD (each
+ * process's own business) and SIGPIPE (a write of box's own failed, not the payload's).
+ */
+export const FORWARDED_SIGNALS = Object.entries(constants.signals).filter(
+  ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
+);
 
 export function kill(pid: number, signal: number): boolean {
   if (libc.kill(pid, signal) === 0) return true;
