@@ -7,8 +7,9 @@
 // crun/runc state, bundles, rootfs) and is removed at the end, also on failure.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { busyboxRootfs } from "../test/helpers/rootfs.ts";
+import { subdirs } from "../test/helpers/dirs.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const BOX = join(REPO, "dist/box");
@@ -140,26 +141,12 @@ function statSafe(path: string) {
 
 /** Cgroup directories named after this run's crun/runc containers (they nest under the caller's cgroup for some controllers). */
 function ourRuntimeCgroups(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = join(dir, e.name);
-      if (e.name.startsWith(PREFIX)) out.push(p);
-      else if (depth < 4) walk(p, depth + 1);
-    }
-  };
-  walk("/sys/fs/cgroup", 0);
-  return out.sort();
+  return subdirs("/sys/fs/cgroup", 5)
+    .filter((d) => basename(d).startsWith(PREFIX))
+    .sort();
 }
 
-/** Processes that name our temporary directory (box's init carries it in its plan; crun/runc in argv). */
+/** Processes that name our temporary directory (box's init carries it in BOX_ROOT; crun/runc in argv). */
 function ourProcesses(): number[] {
   const pids: number[] = [];
   for (const p of listDir("/proc")) {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, expect } from "bun:test";
 import { busyboxRootfs } from "./rootfs.ts";
+import { subdirs } from "./dirs.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 
@@ -77,24 +78,8 @@ export interface Snapshot {
 }
 
 function cgroupDirs(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) {
-        out.push(join(dir, e.name));
-        walk(join(dir, e.name));
-      }
-    }
-  };
-  for (const h of readdirSync("/sys/fs/cgroup")) walk(join("/sys/fs/cgroup", h, "box"));
-  walk("/sys/fs/cgroup/box");
-  return out.sort();
+  const parents = [...readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h, "box")), "/sys/fs/cgroup/box"];
+  return parents.flatMap((p) => subdirs(p)).sort();
 }
 
 export function snapshot(): Snapshot {
