@@ -10,6 +10,7 @@ import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import type { ParsedFlags } from "./flags.ts";
+import { buildResources } from "./resources.ts";
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -100,6 +101,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, network: NetworkM
     interactive: v.interactive === true,
     tty: v.tty === true,
     network,
+    resources: buildResources(v),
     capabilities: deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"),
     created: new Date().toISOString(),
   };

@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { hostname as hostHostname } from "node:os";
 import { claimName, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
+import { applyLimits } from "../cgroup/limits.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">): string {
@@ -23,6 +24,8 @@ export function createContainer(store: Store, spec: ContainerSpec): ContainerPat
       mkdirSync(`${paths.dir}/work`, { mode: 0o700 });
     }
     paths = containerPaths(store, spec.id, createContainerCgroups(spec.id));
+    // Before the payload exists: it never runs unlimited.
+    applyLimits(spec.resources, paths.cgroups);
     writeConfig(paths, spec);
     return paths;
   } catch (e) {

@@ -15,6 +15,40 @@ export type RootfsSpec =
 
 export type NetworkMode = "none" | "host";
 
+/** A throttle on one block device (--device-read-bps and friends). */
+export interface DeviceRate {
+  path: string;
+  major: number;
+  minor: number;
+  /** bytes or operations per second */
+  rate: number;
+}
+
+/** Resource limits in Docker's terms, converted once from the flags; absent = not limited. */
+export interface ResourceSpec {
+  /** bytes */
+  memory?: number;
+  /** memory + swap in bytes; -1 = unlimited swap */
+  memorySwap?: number;
+  memoryReservation?: number;
+  oomKillDisable?: boolean;
+  /** CFS period and quota in µs (from --cpus, or --cpu-period/--cpu-quota) */
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  /** relative weight, Docker's 2..262144 scale (v1 cpu.shares) */
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** -1 = unlimited */
+  pidsLimit?: number;
+  /** Docker's 10..1000 scale */
+  blkioWeight?: number;
+  deviceReadBps: DeviceRate[];
+  deviceWriteBps: DeviceRate[];
+  deviceReadIops: DeviceRate[];
+  deviceWriteIops: DeviceRate[];
+}
+
 export interface ContainerSpec {
   id: string;
   name: string;
@@ -35,6 +69,7 @@ export interface ContainerSpec {
   interactive: boolean;
   tty: boolean;
   network: NetworkMode;
+  resources: ResourceSpec;
   /** Capability names (without CAP_) the payload keeps. */
   capabilities: string[];
   created: string;

@@ -88,6 +88,8 @@ export interface ContainerState {
   /** Host pid of the init (box in init mode). */
   pid?: number;
   exitCode?: number;
+  /** the kernel's OOM killer took a process of the container */
+  oomKilled?: boolean;
   startedAt?: string;
   finishedAt?: string;
 }

@@ -19,6 +19,7 @@ import { resolveCommand } from "../container/command.ts";
 import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
+import { oomKills } from "../cgroup/events.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { reopenStdio } from "./stdio.ts";
@@ -210,8 +211,9 @@ export async function runInit(): Promise<never> {
   trace("init", "payload-exited");
   kill(-1, SIGKILL);
   while (waitPid(-1, false));
+  const oomKilled = oomKills(host!.cgroupDirs) > 0;
   await Promise.race([relayDone, Bun.sleep(1000)]);
-  finish(spec, plan, host!, payloadExit!.code);
+  finish(spec, plan, host!, payloadExit!.code, oomKilled);
 }
 
 /**
@@ -219,14 +221,14 @@ export async function runInit(): Promise<never> {
  * detached with everything mounted on it, so these fd paths reach the host's directories and
  * never a mount of the container.
  */
-function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number): never {
+function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
   try {
     if (spec.remove) {
       removeCgroups(host.cgroupDirs);
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {
       const paths = { runDir: join(host.bases.runroot, layout.container(plan.id)) };
-      writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
+      writeState(paths, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
     }
   } catch (e) {
     writeSync(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);

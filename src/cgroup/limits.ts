@@ -1,0 +1,120 @@
+// Docker's resource flags as cgroup file writes, for v1 and for v2 (the conversions runc and
+// Docker use), and applying them to a new container's cgroups before its payload joins.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { DeviceRate, ResourceSpec } from "../container/spec.ts";
+import { UserError } from "../container/errors.ts";
+import { describeError } from "../sys/errors.ts";
+import { detectCgroups, type CgroupLayout } from "./detect.ts";
+import { controllerDir } from "./events.ts";
+
+export interface CgroupWrite {
+  /** the flag it comes from, for error messages */
+  flag: string;
+  controller: string;
+  /** the first of these files that exists is written */
+  files: string[];
+  value: string;
+}
+
+const DEFAULT_CPU_PERIOD = 100_000;
+
+/** cpu.shares (2..262144) → cpu.weight (1..10000), as runc converts it. */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+}
+
+/** blkio.weight (10..1000) → io.weight (1..10000), as runc converts it. */
+export function blkioToIoWeight(weight: number): number {
+  return 1 + Math.floor(((weight - 10) * 9999) / 990);
+}
+
+function v1Writes(r: ResourceSpec): CgroupWrite[] {
+  const w: CgroupWrite[] = [];
+  const add = (flag: string, controller: string, files: string | string[], value: string | number) =>
+    w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value) });
+  if (r.memory !== undefined) {
+    add("--memory", "memory", "memory.limit_in_bytes", r.memory);
+    // Docker: without --memory-swap the container may use as much swap as memory.
+    add("--memory-swap", "memory", "memory.memsw.limit_in_bytes", r.memorySwap ?? r.memory * 2);
+  }
+  if (r.memoryReservation !== undefined) add("--memory-reservation", "memory", "memory.soft_limit_in_bytes", r.memoryReservation);
+  if (r.oomKillDisable) add("--oom-kill-disable", "memory", "memory.oom_control", 1);
+  if (r.cpuPeriod !== undefined) add("--cpu-period", "cpu", "cpu.cfs_period_us", r.cpuPeriod);
+  if (r.cpuQuota !== undefined) add("--cpus", "cpu", "cpu.cfs_quota_us", r.cpuQuota);
+  if (r.cpuShares !== undefined) add("--cpu-shares", "cpu", "cpu.shares", r.cpuShares);
+  if (r.cpusetCpus !== undefined) add("--cpuset-cpus", "cpuset", "cpuset.cpus", r.cpusetCpus);
+  if (r.cpusetMems !== undefined) add("--cpuset-mems", "cpuset", "cpuset.mems", r.cpusetMems);
+  if (r.pidsLimit !== undefined) add("--pids-limit", "pids", "pids.max", r.pidsLimit < 0 ? "max" : r.pidsLimit);
+  if (r.blkioWeight !== undefined) add("--blkio-weight", "blkio", ["blkio.weight", "blkio.bfq.weight"], r.blkioWeight);
+  const throttles: [string, string, DeviceRate[]][] = [
+    ["--device-read-bps", "read_bps_device", r.deviceReadBps],
+    ["--device-write-bps", "write_bps_device", r.deviceWriteBps],
+    ["--device-read-iops", "read_iops_device", r.deviceReadIops],
+    ["--device-write-iops", "write_iops_device", r.deviceWriteIops],
+  ];
+  for (const [flag, file, rates] of throttles) {
+    for (const d of rates) add(flag, "blkio", `blkio.throttle.${file}`, `${d.major}:${d.minor} ${d.rate}`);
+  }
+  return w;
+}
+
+function v2Writes(r: ResourceSpec): CgroupWrite[] {
+  const w: CgroupWrite[] = [];
+  const add = (flag: string, controller: string, files: string | string[], value: string | number) =>
+    w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value) });
+  if (r.memory !== undefined) {
+    add("--memory", "memory", "memory.max", r.memory);
+    // memory.swap.max counts swap alone: Docker's total minus the memory.
+    const swap = r.memorySwap === undefined ? r.memory : r.memorySwap < 0 ? "max" : r.memorySwap - r.memory;
+    add("--memory-swap", "memory", "memory.swap.max", swap);
+  }
+  if (r.memoryReservation !== undefined) add("--memory-reservation", "memory", "memory.low", r.memoryReservation);
+  if (r.oomKillDisable) throw new UserError("--oom-kill-disable needs cgroup v1: cgroup v2 has no such switch");
+  if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined) {
+    add("--cpus", "cpu", "cpu.max", `${r.cpuQuota ?? "max"} ${r.cpuPeriod ?? DEFAULT_CPU_PERIOD}`);
+  }
+  if (r.cpuShares !== undefined) add("--cpu-shares", "cpu", "cpu.weight", sharesToWeight(r.cpuShares));
+  if (r.cpusetCpus !== undefined) add("--cpuset-cpus", "cpuset", "cpuset.cpus", r.cpusetCpus);
+  if (r.cpusetMems !== undefined) add("--cpuset-mems", "cpuset", "cpuset.mems", r.cpusetMems);
+  if (r.pidsLimit !== undefined) add("--pids-limit", "pids", "pids.max", r.pidsLimit < 0 ? "max" : r.pidsLimit);
+  if (r.blkioWeight !== undefined) add("--blkio-weight", "io", ["io.bfq.weight", "io.weight"], blkioToIoWeight(r.blkioWeight));
+  const perDevice = new Map<string, string[]>();
+  const throttles: [string, DeviceRate[]][] = [
+    ["rbps", r.deviceReadBps], ["wbps", r.deviceWriteBps], ["riops", r.deviceReadIops], ["wiops", r.deviceWriteIops],
+  ];
+  for (const [key, rates] of throttles) {
+    for (const d of rates) perDevice.set(`${d.major}:${d.minor}`, [...(perDevice.get(`${d.major}:${d.minor}`) ?? []), `${key}=${d.rate}`]);
+  }
+  for (const [dev, limits] of perDevice) add("--device-{read,write}-{bps,iops}", "io", "io.max", `${dev} ${limits.join(" ")}`);
+  return w;
+}
+
+export function limitWrites(r: ResourceSpec, version: 1 | 2): CgroupWrite[] {
+  return version === 1 ? v1Writes(r) : v2Writes(r);
+}
+
+/** Refuses, with the flag's name, limits whose controller this host does not have. */
+export function checkControllers(r: ResourceSpec, layout: CgroupLayout = detectCgroups()): void {
+  const present = new Set(layout.hierarchies.flatMap((h) => h.controllers));
+  for (const w of limitWrites(r, layout.version)) {
+    if (!present.has(w.controller)) {
+      throw new UserError(`${w.flag} needs the ${w.controller} cgroup controller, which this host does not have (see 'box info')`);
+    }
+  }
+}
+
+/** Writes the limits into the container's cgroup dirs (one per hierarchy on v1). */
+export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayout = detectCgroups()): void {
+  for (const w of limitWrites(r, layout.version)) {
+    const dir = controllerDir(dirs, w.controller, layout);
+    if (dir === undefined) throw new UserError(`${w.flag} needs the ${w.controller} cgroup controller, which this host does not have`);
+    const file = w.files.find((f) => existsSync(join(dir, f)));
+    if (!file) throw new UserError(`${w.flag}: this host's ${w.controller} controller has no ${w.files.join(" or ")}`);
+    try {
+      writeFileSync(join(dir, file), w.value);
+    } catch (e) {
+      throw new UserError(`${w.flag}: writing ${w.value} to ${file}: ${describeError(e)}`);
+    }
+  }
+}

@@ -1,0 +1,176 @@
+// Resource limits through cgroups, seen from the host's cgroup files and from the payload.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { box, boxArgs, copyRootfs, sh, storePerTest, type Store } from "./helpers/box.ts";
+import { detectCgroups } from "../src/cgroup/detect.ts";
+import { blkioToIoWeight, checkControllers, limitWrites, sharesToWeight } from "../src/cgroup/limits.ts";
+import type { ResourceSpec } from "../src/container/spec.ts";
+
+const t = storePerTest();
+const layout = detectCgroups();
+const v1 = layout.version === 1;
+
+/** The container's cgroup file for a controller, e.g. ("memory", "memory.max"). */
+function cgroupFile(s: Store, controller: string, file: string): string {
+  const [id] = readdirSync(join(s.root, "containers"));
+  const h = layout.hierarchies.find((x) => x.controllers.includes(controller))!;
+  return join(h.mountpoint, "box", id!, file);
+}
+
+/** Runs a container that prints "ready" and stays until killed; returns a stopper. */
+async function startReady(s: Store, flags: string[], script = "echo ready; exec sleep 30") {
+  const proc = Bun.spawn(boxArgs(s, ["run", "--rm", "--rootfs", copyRootfs(s), ...flags, "/bin/sh", "-c", script]), { stdout: "pipe" });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  while (!out.includes("ready")) out += new TextDecoder().decode((await reader.read()).value);
+  return {
+    out: () => out,
+    stop: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
+
+function read(path: string): string {
+  return readFileSync(path, "utf8").trim();
+}
+
+describe("limits land in the container's cgroup before the payload runs", () => {
+  test("memory, cpu, cpuset, pids", async () => {
+    const c = await startReady(t.s, ["-m", "64m", "--memory-reservation", "32m", "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "42"]);
+    try {
+      if (v1) {
+        expect(read(cgroupFile(t.s, "memory", "memory.limit_in_bytes"))).toBe(String(64 << 20));
+        expect(read(cgroupFile(t.s, "memory", "memory.memsw.limit_in_bytes"))).toBe(String(128 << 20));
+        expect(read(cgroupFile(t.s, "memory", "memory.soft_limit_in_bytes"))).toBe(String(32 << 20));
+        expect(read(cgroupFile(t.s, "cpu", "cpu.cfs_quota_us"))).toBe("50000");
+        expect(read(cgroupFile(t.s, "cpu", "cpu.cfs_period_us"))).toBe("100000");
+        expect(read(cgroupFile(t.s, "cpu", "cpu.shares"))).toBe("512");
+      } else {
+        expect(read(cgroupFile(t.s, "memory", "memory.max"))).toBe(String(64 << 20));
+        expect(read(cgroupFile(t.s, "memory", "memory.low"))).toBe(String(32 << 20));
+        expect(read(cgroupFile(t.s, "cpu", "cpu.max"))).toBe("50000 100000");
+        expect(read(cgroupFile(t.s, "cpu", "cpu.weight"))).toBe(String(sharesToWeight(512)));
+      }
+      expect(read(cgroupFile(t.s, "cpuset", "cpuset.cpus"))).toBe("0");
+      expect(read(cgroupFile(t.s, "pids", "pids.max"))).toBe("42");
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("the payload sees its own cgroup as / (cgroup namespace)", async () => {
+    const r = await sh(t.s, "cat /proc/self/cgroup", ["-m", "64m"]);
+    for (const line of r.stdout.trim().split("\n")) expect(line).toMatch(/:\/$/);
+  });
+
+  test("block I/O weight and throttles on a real block device", async () => {
+    const dev = ["/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/loop0"].find((d) => {
+      try {
+        return statSync(d).isBlockDevice();
+      } catch {
+        return false;
+      }
+    })!;
+    const st = statSync(dev);
+    const majmin = `${Math.floor(Number(st.rdev) / 256) & 0xfff}:${Number(st.rdev) & 0xff}`;
+    const c = await startReady(t.s, ["--blkio-weight", "300", "--device-read-bps", `${dev}:1m`, "--device-write-iops", `${dev}:100`]);
+    try {
+      if (v1) {
+        expect(read(cgroupFile(t.s, "blkio", "blkio.throttle.read_bps_device"))).toBe(`${majmin} 1048576`);
+        expect(read(cgroupFile(t.s, "blkio", "blkio.throttle.write_iops_device"))).toBe(`${majmin} 100`);
+        expect(read(cgroupFile(t.s, "blkio", "blkio.bfq.weight"))).toMatch(/300/);
+      } else {
+        expect(read(cgroupFile(t.s, "io", "io.max"))).toContain(`${majmin} rbps=1048576`);
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe("what users rely on", () => {
+  test("a payload allocating past -m is OOM-killed: 137, OOMKilled in its state, the init unharmed", async () => {
+    const r = await box(t.s, ["run", "--name", "hog", "-m", "16m", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "head -c 200m /dev/zero | tail > /dev/null"]);
+    expect(r.code).toBe(137);
+    const [id] = readdirSync(join(t.s.runroot, "containers"));
+    expect(JSON.parse(readFileSync(join(t.s.runroot, "containers", id!, "state.json"), "utf8"))).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect((await box(t.s, ["rm", "hog"])).code).toBe(0);
+  });
+
+  test("a fork bomb under --pids-limit is contained", async () => {
+    const bomb = 'sh -c "i=0; while [ \\$i -lt 200 ]; do sleep 5 & i=\\$((i+1)); done" 2>/dev/null; echo ready; exec sleep 5';
+    const c = await startReady(t.s, ["--pids-limit", "20"], bomb);
+    try {
+      expect(Number(read(cgroupFile(t.s, "pids", "pids.current")))).toBeLessThanOrEqual(20);
+      expect(read(cgroupFile(t.s, "pids", "pids.events"))).toMatch(/^max [1-9]/m);
+      // The host keeps working.
+      expect(Bun.spawnSync(["true"]).exitCode).toBe(0);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("--cpus 0.5 holds a busy loop near half a core (the cgroup's own counter)", async () => {
+    const started = performance.now();
+    const r = await box(t.s, ["run", "--name", "spin", "--cpus", "0.5", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "while :; do :; done & exec sleep 2"]);
+    const wall = (performance.now() - started) / 1000;
+    expect(r.code).toBe(0);
+    const used = v1 ? Number(read(cgroupFile(t.s, "cpuacct", "cpuacct.usage"))) / 1e9 : Number(/usage_usec (\d+)/.exec(read(cgroupFile(t.s, "cpu", "cpu.stat")))![1]) / 1e6;
+    // 2 s of a full core would be 2 s; half a core is ~1 s.
+    expect(used).toBeGreaterThan(0.6);
+    expect(used).toBeLessThan(Math.min(1.4, wall * 0.7));
+    expect((await box(t.s, ["rm", "spin"])).code).toBe(0);
+  });
+});
+
+describe("bad values are refused with one line, nothing created", () => {
+  test.each([
+    [["-m", "1Q"], 'invalid value "1Q" for --memory'],
+    [["-m", "4m"], "the minimum is 6m"],
+    [["--cpus", "-1"], 'invalid value "-1" for --cpus'],
+    [["--cpus", "99"], "the range is 0.01 to"],
+    [["--cpuset-cpus", "99"], "CPU 99 does not exist"],
+    [["--cpuset-cpus", "1-0"], "expected a list like 0-2,4"],
+    [["--pids-limit", "lots"], 'invalid value "lots" for --pids-limit'],
+    [["--cpu-shares", "1"], "from 2 to 262144"],
+    [["--blkio-weight", "5"], "from 10 to 1000"],
+    [["--memory-swap", "1g"], "--memory-swap needs --memory"],
+    [["-m", "1g", "--memory-swap", "512m"], "must be at least --memory"],
+    [["--cpus", "1", "--cpu-quota", "50000"], "cannot be combined"],
+    [["--device-read-bps", "/dev/null:1m"], "is not a block device"],
+  ])("%p", async (flags, message) => {
+    const r = await sh(t.s, "true", flags);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("conversions for both cgroup versions (this host runs one of them for real)", () => {
+  const none: ResourceSpec = { deviceReadBps: [], deviceWriteBps: [], deviceReadIops: [], deviceWriteIops: [] };
+  const files = (r: Partial<ResourceSpec>, v: 1 | 2) => Object.fromEntries(limitWrites({ ...none, ...r }, v).map((w) => [w.files[0], w.value]));
+
+  test("Docker's shares → weight and blkio → io.weight, as runc converts them", () => {
+    expect([sharesToWeight(2), sharesToWeight(1024), sharesToWeight(262144)]).toEqual([1, 39, 10000]);
+    expect([blkioToIoWeight(10), blkioToIoWeight(500), blkioToIoWeight(1000)]).toEqual([1, 4950, 10000]);
+  });
+
+  test("memory and swap", () => {
+    expect(files({ memory: 1 << 30 }, 1)).toEqual({ "memory.limit_in_bytes": String(1 << 30), "memory.memsw.limit_in_bytes": String(2 * 2 ** 30) });
+    expect(files({ memory: 1 << 30, memorySwap: -1 }, 2)).toEqual({ "memory.max": String(1 << 30), "memory.swap.max": "max" });
+    expect(files({ memory: 1 << 30, memorySwap: 3 * 2 ** 30 }, 2)).toEqual({ "memory.max": String(1 << 30), "memory.swap.max": String(2 * 2 ** 30) });
+  });
+
+  test("cpu", () => {
+    expect(files({ cpuPeriod: 100000, cpuQuota: 50000 }, 2)).toEqual({ "cpu.max": "50000 100000" });
+    expect(files({ cpuQuota: -1, cpuPeriod: 100000 }, 1)).toEqual({ "cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "-1" });
+  });
+
+  test("a missing controller is named, not ignored (a host without pids: this machine has it, so the layout is made up)", () => {
+    const noPids = { version: 1 as const, hybrid: false, hierarchies: [{ mountpoint: "/x", controllers: ["memory"] }] };
+    expect(() => checkControllers({ ...none, pidsLimit: 10 }, noPids)).toThrow("--pids-limit needs the pids cgroup controller");
+  });
+});
