@@ -61,9 +61,14 @@ describe("limits land in the container's cgroup before the payload runs", () => 
     }
   });
 
-  test("the payload sees its own cgroup as / (cgroup namespace)", async () => {
+  test("the payload sees its own cgroup as / (cgroup namespace), and /sys/fs/cgroup shows it, read-only", async () => {
     const r = await sh(t.s, "cat /proc/self/cgroup", ["-m", "64m"]);
     for (const line of r.stdout.trim().split("\n")) expect(line).toMatch(/:\/$/);
+    const pidsMax = v1 ? "/sys/fs/cgroup/pids/pids.max" : "/sys/fs/cgroup/pids.max";
+    const inside = await sh(t.s, `cat ${pidsMax}; echo 1 > ${pidsMax} || echo refused; grep -c ' /sys/fs/cgroup' /proc/self/mounts`, ["--pids-limit", "33"]);
+    const [limit, refused, mounts] = inside.stdout.trim().split("\n");
+    expect([limit, refused]).toEqual(["33", "refused"]);
+    expect(Number(mounts)).toBe(v1 ? layout.hierarchies.length + 1 : 1);
   });
 
   test("block I/O weight and throttles on a real block device", async () => {
@@ -172,5 +177,67 @@ describe("conversions for both cgroup versions (this host runs one of them for r
   test("a missing controller is named, not ignored (a host without pids: this machine has it, so the layout is made up)", () => {
     const noPids = { version: 1 as const, hybrid: false, hierarchies: [{ mountpoint: "/x", controllers: ["memory"] }] };
     expect(() => checkControllers({ ...none, pidsLimit: 10 }, noPids)).toThrow("--pids-limit needs the pids cgroup controller");
+  });
+});
+
+describe("pause, unpause, update, info", () => {
+  test("pause freezes the payload (the init stays responsive), unpause resumes it", async () => {
+    const c = await startReady(t.s, ["--name", "ticker"], "echo ready; i=0; while true; do i=$((i+1)); echo $i > /tmp/n; done");
+    try {
+      expect((await box(t.s, ["pause", "ticker"])).code).toBe(0);
+      const [id] = readdirSync(join(t.s.root, "containers"));
+      const state = () => JSON.parse(readFileSync(join(t.s.runroot, "containers", id!, "state.json"), "utf8")).status;
+      expect(state()).toBe("paused");
+      const frozen = v1 ? read(cgroupFile(t.s, "freezer", "freezer.state")) : read(cgroupFile(t.s, "memory", "cgroup.events"));
+      expect(frozen).toMatch(v1 ? /^FROZEN$/ : /^frozen 1$/m);
+      // Frozen: the payload's CPU counter stands still.
+      const usage = () => (v1 ? read(cgroupFile(t.s, "cpuacct", "cpuacct.usage")) : /usage_usec (\d+)/.exec(read(cgroupFile(t.s, "cpu", "cpu.stat")))![1]);
+      const before = usage();
+      await Bun.sleep(300);
+      expect(usage()).toBe(before);
+      expect((await box(t.s, ["pause", "ticker"])).stderr).toBe("box: container ticker is already paused\n");
+      expect((await box(t.s, ["unpause", "ticker"])).code).toBe(0);
+      expect(state()).toBe("running");
+      await Bun.sleep(200);
+      expect(usage()).not.toBe(before);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("rm -f of a paused container thaws and removes it", async () => {
+    const proc = Bun.spawn(boxArgs(t.s, ["run", "--name", "frozen", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "echo ready; exec sleep 60"]), { stdout: "pipe" });
+    await proc.stdout.getReader().read();
+    expect((await box(t.s, ["pause", "frozen"])).code).toBe(0);
+    expect((await box(t.s, ["rm", "-f", "frozen"])).code).toBe(0);
+    expect(await proc.exited).toBe(137);
+  });
+
+  test("update changes the limits of a running container", async () => {
+    const c = await startReady(t.s, ["--name", "grow", "-m", "64m", "--pids-limit", "50"]);
+    try {
+      const r = await box(t.s, ["update", "-m", "512m", "--pids-limit", "80", "--cpus", "1.5", "grow"]);
+      expect(r).toEqual({ code: 0, stdout: "grow\n", stderr: "" });
+      expect(read(cgroupFile(t.s, "memory", v1 ? "memory.limit_in_bytes" : "memory.max"))).toBe(String(512 * 2 ** 20));
+      expect(read(cgroupFile(t.s, "pids", "pids.max"))).toBe("80");
+      expect(read(cgroupFile(t.s, "cpu", v1 ? "cpu.cfs_quota_us" : "cpu.max"))).toMatch(/^150000/);
+      const [id] = readdirSync(join(t.s.root, "containers"));
+      expect(JSON.parse(readFileSync(join(t.s.root, "containers", id!, "config.json"), "utf8")).resources).toMatchObject({ memory: 512 * 2 ** 20, pidsLimit: 80 });
+      expect((await box(t.s, ["update", "grow"])).code).toBe(125);
+      expect((await box(t.s, ["update", "-m", "1Q", "grow"])).stderr).toContain('invalid value "1Q"');
+    } finally {
+      await c.stop();
+    }
+    expect((await box(t.s, ["update", "-m", "1g", "nosuch"])).stderr).toBe("box: no such container: nosuch\n");
+  });
+
+  test("box info says what the host has and what works", async () => {
+    const text = await box(t.s, ["info"]);
+    expect(text.stdout).toContain(`Cgroups: v${layout.version}`);
+    expect(text.stdout).toMatch(/--pids-limit\s+yes/);
+    const json = JSON.parse((await box(t.s, ["info", "--format", "json"])).stdout);
+    expect(json.cgroups.version).toBe(layout.version);
+    expect(json.cgroups.hierarchies.map((h: { mountpoint: string }) => h.mountpoint)).toEqual(layout.hierarchies.map((h) => h.mountpoint));
+    expect(json.flags.find((f: { flags: string }) => f.flags === "--pids-limit").supported).toBe(true);
   });
 });

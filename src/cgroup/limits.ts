@@ -15,6 +15,8 @@ export interface CgroupWrite {
   /** the first of these files that exists is written */
   files: string[];
   value: string;
+  /** a default rather than the user's request: skipped where the host lacks the file */
+  optional?: boolean;
 }
 
 const DEFAULT_CPU_PERIOD = 100_000;
@@ -35,8 +37,10 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
     w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value) });
   if (r.memory !== undefined) {
     add("--memory", "memory", "memory.limit_in_bytes", r.memory);
-    // Docker: without --memory-swap the container may use as much swap as memory.
+    // Docker: without --memory-swap the container may use as much swap as memory (where the
+    // kernel accounts swap at all).
     add("--memory-swap", "memory", "memory.memsw.limit_in_bytes", r.memorySwap ?? r.memory * 2);
+    if (r.memorySwap === undefined) w.at(-1)!.optional = true;
   }
   if (r.memoryReservation !== undefined) add("--memory-reservation", "memory", "memory.soft_limit_in_bytes", r.memoryReservation);
   if (r.oomKillDisable) add("--oom-kill-disable", "memory", "memory.oom_control", 1);
@@ -104,17 +108,35 @@ export function checkControllers(r: ResourceSpec, layout: CgroupLayout = detectC
   }
 }
 
-/** Writes the limits into the container's cgroup dirs (one per hierarchy on v1). */
+/**
+ * Writes the limits into the container's cgroup dirs (one per hierarchy on v1). A write the
+ * kernel refuses is tried again after the others: on a running container (`box update`) raising
+ * v1's memory limit past the old memory+swap limit only works once that one was raised.
+ */
 export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayout = detectCgroups()): void {
-  for (const w of limitWrites(r, layout.version)) {
+  const targets = limitWrites(r, layout.version).flatMap((w) => {
     const dir = controllerDir(dirs, w.controller, layout);
     if (dir === undefined) throw new UserError(`${w.flag} needs the ${w.controller} cgroup controller, which this host does not have`);
     const file = w.files.find((f) => existsSync(join(dir, f)));
+    if (!file && w.optional) return [];
     if (!file) throw new UserError(`${w.flag}: this host's ${w.controller} controller has no ${w.files.join(" or ")}`);
+    return [{ ...w, path: join(dir, file), file }];
+  });
+  const refused = targets.filter((w) => !tryWrite(w.path, w.value));
+  for (const w of refused) {
     try {
-      writeFileSync(join(dir, file), w.value);
+      writeFileSync(w.path, w.value);
     } catch (e) {
-      throw new UserError(`${w.flag}: writing ${w.value} to ${file}: ${describeError(e)}`);
+      throw new UserError(`${w.flag}: writing ${w.value} to ${w.file}: ${describeError(e)}`);
     }
+  }
+}
+
+function tryWrite(path: string, value: string): boolean {
+  try {
+    writeFileSync(path, value);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -26,6 +26,10 @@ const rootCommand = defineCommand({
     import: () => import("./import.ts").then((m) => m.importCommand),
     images: () => import("./images.ts").then((m) => m.imagesCommand),
     rmi: () => import("./images.ts").then((m) => m.rmiCommand),
+    pause: () => import("./pause.ts").then((m) => m.pauseCommand),
+    unpause: () => import("./pause.ts").then((m) => m.unpauseCommand),
+    update: () => import("./update.ts").then((m) => m.updateCommand),
+    info: () => import("./info.ts").then((m) => m.infoCommand),
   },
 });
 

@@ -4,6 +4,7 @@ import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { parseNetwork } from "./run-network.ts";
+import { RESOURCE_ARGS, RESOURCE_LISTS } from "./resource-args.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
 import { isTerminal } from "../sys/tty.ts";
@@ -31,25 +32,10 @@ export const runCommand = defineCommand({
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
     tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
     network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "MODE" },
-    memory: { type: "string", alias: "m", description: "Memory limit (b, k, m, g)", valueHint: "BYTES" },
-    "memory-swap": { type: "string", description: "Memory plus swap limit; -1 for unlimited swap", valueHint: "BYTES" },
-    "memory-reservation": { type: "string", description: "Soft memory limit", valueHint: "BYTES" },
-    "oom-kill-disable": { type: "boolean", description: "Do not OOM-kill the container (cgroup v1)" },
-    cpus: { type: "string", description: "Number of CPUs, e.g. 0.5", valueHint: "N" },
-    "cpu-period": { type: "string", description: "CFS period in µs", valueHint: "US" },
-    "cpu-quota": { type: "string", description: "CFS quota in µs per period", valueHint: "US" },
-    "cpu-shares": { type: "string", alias: "c", description: "Relative CPU weight (2..262144, default 1024)", valueHint: "N" },
-    "cpuset-cpus": { type: "string", description: "CPUs allowed, e.g. 0-1,3", valueHint: "LIST" },
-    "cpuset-mems": { type: "string", description: "Memory nodes allowed", valueHint: "LIST" },
-    "pids-limit": { type: "string", description: "Maximum number of processes (-1: unlimited)", valueHint: "N" },
-    "blkio-weight": { type: "string", description: "Relative block I/O weight (10..1000)", valueHint: "N" },
-    "device-read-bps": { type: "string", description: "Read rate limit of a device", valueHint: "PATH:RATE" },
-    "device-write-bps": { type: "string", description: "Write rate limit of a device", valueHint: "PATH:RATE" },
-    "device-read-iops": { type: "string", description: "Read operations per second of a device", valueHint: "PATH:N" },
-    "device-write-iops": { type: "string", description: "Write operations per second of a device", valueHint: "PATH:N" },
+    ...RESOURCE_ARGS,
   },
   async run({ rawArgs, cmd }) {
-    const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume", "device-read-bps", "device-write-bps", "device-read-iops", "device-write-iops"]);
+    const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume", ...RESOURCE_LISTS]);
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
     const network = parseNetwork(flags.values.network);

@@ -1,23 +1,13 @@
 // `box rm`: removes a container that has exited, or with force kills it first.
 import { readFileSync } from "node:fs";
-import { containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { SIGKILL } from "../sys/constants.ts";
 import { kill } from "../sys/process.ts";
 import { removeContainer } from "./create.ts";
 import { UserError } from "./errors.ts";
-import { containerPaths, readState, type Store } from "./store.ts";
+import type { Store } from "./store.ts";
+import { liveContainer } from "./live.ts";
+import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerSpec } from "./spec.ts";
-
-/** The pid recorded in the state is trusted only if it is still an init of this store. */
-function runningInit(store: Store, pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-    if (cmdline.includes("__init") && environ.includes(`BOX_ROOT=${store.root}`)) return pid;
-  } catch {}
-  return undefined;
-}
 
 async function waitGone(pid: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -32,10 +22,11 @@ async function waitGone(pid: number): Promise<void> {
 }
 
 export async function removeStoredContainer(store: Store, spec: ContainerSpec, force: boolean): Promise<void> {
-  const paths = containerPaths(store, spec.id, containerCgroupDirs(spec.id));
-  const pid = runningInit(store, readState(paths)?.pid);
+  const { paths, pid, state } = liveContainer(store, spec);
   if (pid !== undefined) {
     if (!force) throw new UserError(`cannot remove container ${spec.name}: it is running (stop it first, or use -f)`);
+    // A frozen process cannot die (v1): thaw first, as Docker does.
+    if (state.status === "paused") await setFrozen(paths.cgroups, false);
     // The init's death ends the pid namespace, and with it every process of the container.
     kill(pid, SIGKILL);
     await waitGone(pid);

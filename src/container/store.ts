@@ -81,7 +81,7 @@ export function readConfig(dir: string): ContainerSpec {
   return JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as ContainerSpec;
 }
 
-export type ContainerStatus = "created" | "running" | "exited";
+export type ContainerStatus = "created" | "running" | "paused" | "exited";
 
 export interface ContainerState {
   status: ContainerStatus;

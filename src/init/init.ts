@@ -20,6 +20,9 @@ import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import { oomKills } from "../cgroup/events.ts";
+import { setFrozen } from "../cgroup/freezer.ts";
+import { detectCgroups } from "../cgroup/detect.ts";
+import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { reopenStdio } from "./stdio.ts";
@@ -68,6 +71,7 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
+  const cgroupMounts = prepareCgroupfs(detectCgroups());
   const user = resolveUser(spec.user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchownSync(pty.slave, user.uid, TTY_GID);
@@ -90,6 +94,7 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     user,
     capabilities: { keep: capabilityMask(spec.capabilities), last: lastCapability() },
     cwd: spec.workdir,
+    mounts: cgroupMounts,
   });
   trace("init", "payload-started");
   if (pty) closeSync(pty.slave);
@@ -196,7 +201,11 @@ export async function runInit(): Promise<never> {
   // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
   (async () => {
     for await (const _ of Bun.file(INIT_FDS.lifeline).stream());
-    if (payload !== undefined && !payloadExit) kill(payload, SIGKILL);
+    if (payload !== undefined && !payloadExit) {
+      kill(payload, SIGKILL);
+      // A paused payload cannot die until it is thawed.
+      await setFrozen(host!.cgroupDirs, false).catch(() => {});
+    }
   })().catch(() => {});
 
   let relayDone = Promise.resolve();

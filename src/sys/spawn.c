@@ -18,6 +18,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_ioctl 16
 #define SYS_fcntl 72
 #define SYS_chdir 80
+#define SYS_mount 165
 #define SYS_setsid 112
 #define SYS_setgroups 116
 #define SYS_setresuid 117
@@ -71,6 +72,8 @@ struct spawn_spec {
   long cwd;              /* char* or 0 */
   long errfd;            /* close-on-exec pipe: the child reports {stage, errno} here */
   long pdeathsig;        /* signal when the parent dies, or 0 */
+  long nmounts;          /* mounts made after the namespaces are entered */
+  long mounts;           /* long* : source, target, fstype, flags, data for each (char* or 0) */
 };
 
 struct cap_header { unsigned int version; int pid; };
@@ -114,6 +117,11 @@ static int child(void *arg) {
   for (i = 0; i < s->ncgroups; i++)
     if ((r = SC(SYS_write, ((int *)s->cgroups)[i], &zero, 1)) < 0) fail(s->errfd, 3, r);
   if (s->unshare_flags && (r = SC(SYS_unshare, s->unshare_flags)) < 0) fail(s->errfd, 4, r);
+  /* e.g. cgroupfs, which shows the cgroup namespace of whoever mounts it: this child's. */
+  for (i = 0; i < s->nmounts; i++) {
+    long *m = (long *)s->mounts + 5 * i;
+    if ((r = SC(SYS_mount, m[0], m[1], m[2], m[3], m[4])) < 0) fail(s->errfd, 14, r);
+  }
   if (s->setsid && (r = SC(SYS_setsid)) < 0) fail(s->errfd, 5, r);
   if (s->ctty && (r = SC(SYS_ioctl, 0, TIOCSCTTY, 0)) < 0) fail(s->errfd, 6, r);
   if (s->set_caps) {

@@ -49,12 +49,14 @@ export interface SpawnOptions {
   capabilities?: { keep: bigint; last: number };
   cwd?: string;
   parentDeathSignal?: number;
+  /** Mounts the child makes once in its namespaces (after unshareFlags), before anything else. */
+  mounts?: { source: string; target: string; fstype: string; flags: number; data?: string }[];
 }
 
 /** Stages reported by the child, in spawn.c's order. */
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
-  "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve",
+  "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
 ];
 
 export class SpawnError extends SyscallError {
@@ -109,6 +111,10 @@ export function spawn(o: SpawnOptions): number {
     o.cwd ? p(cstr(o.cwd)) : 0n,
     BigInt(errWrite),
     BigInt(o.parentDeathSignal ?? 0),
+    BigInt(o.mounts?.length ?? 0),
+    o.mounts?.length
+      ? p(BigInt64Array.from(o.mounts.flatMap((m) => [p(cstr(m.source)), p(cstr(m.target)), p(cstr(m.fstype)), BigInt(m.flags), m.data === undefined ? 0n : p(cstr(m.data))])))
+      : 0n,
   ]);
   const pid = Number(box_spawn(spec));
   closeSync(errWrite);

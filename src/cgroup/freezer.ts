@@ -1,0 +1,29 @@
+// Pause and resume a container's payload: v1 freezer.state, v2 cgroup.freeze. The init lives
+// outside the container's cgroup, so it stays responsive while the payload is frozen.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../container/errors.ts";
+import { detectCgroups, type CgroupLayout } from "./detect.ts";
+import { controllerDir } from "./events.ts";
+
+function freezerFile(dirs: string[], layout: CgroupLayout): { path: string; frozen: string; thawed: string } {
+  if (layout.version === 2) return { path: join(dirs[0]!, "cgroup.freeze"), frozen: "1", thawed: "0" };
+  const dir = controllerDir(dirs, "freezer", layout);
+  if (!dir) throw new UserError("pausing needs the freezer cgroup controller, which this host does not have");
+  return { path: join(dir, "freezer.state"), frozen: "FROZEN", thawed: "THAWED" };
+}
+
+/** Freezes (or thaws) every process of the container and waits until the kernel says it is done. */
+export async function setFrozen(dirs: string[], frozen: boolean, layout: CgroupLayout = detectCgroups()): Promise<void> {
+  const f = freezerFile(dirs, layout);
+  const want = frozen ? f.frozen : f.thawed;
+  writeFileSync(f.path, want);
+  // v1 passes through FREEZING; v2 reports "frozen 1" in cgroup.events once it is complete.
+  const current = () =>
+    layout.version === 1
+      ? readFileSync(f.path, "utf8").trim()
+      : /^frozen (\d)$/m.exec(readFileSync(join(dirs[0]!, "cgroup.events"), "utf8"))?.[1];
+  const done = () => current() === want;
+  for (let i = 0; i < 500 && !done(); i++) await Bun.sleep(2);
+  if (!done()) throw new UserError(`the container did not ${frozen ? "freeze" : "thaw"} within a second`);
+}
