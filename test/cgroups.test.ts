@@ -231,6 +231,26 @@ describe("pause, unpause, update, info", () => {
     expect((await box(t.s, ["update", "-m", "1g", "nosuch"])).stderr).toBe("box: no such container: nosuch\n");
   });
 
+  test("stats reads CPU, memory, pids from the container's cgroup", async () => {
+    const c = await startReady(t.s, ["--name", "busy", "-m", "100m", "--cpus", "0.5"], "head -c 30m /dev/zero > /dev/shm/x; echo ready; while :; do :; done");
+    try {
+      const [row] = JSON.parse((await box(t.s, ["stats", "--format", "json"])).stdout);
+      expect(row.name).toBe("busy");
+      expect(row.memoryLimit).toBe(100 * 2 ** 20);
+      expect(row.memoryUsage).toBeGreaterThan(25 * 2 ** 20);
+      expect(row.memoryUsage).toBeLessThan(60 * 2 ** 20);
+      expect(row.cpuPercent).toBeGreaterThan(20);
+      expect(row.cpuPercent).toBeLessThan(75);
+      expect(row.pids).toBeGreaterThanOrEqual(1);
+      const table = await box(t.s, ["stats", "--no-stream", "busy"]);
+      expect(table.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/);
+      expect(table.stdout).toMatch(/\sbusy\s+\d+\.\d+%\s+\d/);
+      expect((await box(t.s, ["stats", "--no-stream", "nosuch"])).code).toBe(125);
+    } finally {
+      await c.stop();
+    }
+  });
+
   test("box info says what the host has and what works", async () => {
     const text = await box(t.s, ["info"]);
     expect(text.stdout).toContain(`Cgroups: v${layout.version}`);

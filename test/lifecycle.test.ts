@@ -252,7 +252,7 @@ describe("box rm", () => {
 });
 
 test("every command has --help with examples", async () => {
-  for (const cmd of ["run", "rm", "import", "images", "rmi", "pause", "unpause", "update", "info"]) {
+  for (const cmd of ["run", "rm", "import", "images", "rmi", "pause", "unpause", "update", "info", "stats"]) {
     const r = await box(t.s, [cmd, "--help"]);
     expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
     expect(r.stdout).toContain(`USAGE box ${cmd}`);

@@ -30,6 +30,7 @@ const rootCommand = defineCommand({
     unpause: () => import("./pause.ts").then((m) => m.unpauseCommand),
     update: () => import("./update.ts").then((m) => m.updateCommand),
     info: () => import("./info.ts").then((m) => m.infoCommand),
+    stats: () => import("./stats.ts").then((m) => m.statsCommand),
   },
 });
 

@@ -5,18 +5,21 @@ import { UserError } from "./errors.ts";
 import { layout, listContainerIds, readConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
+/** Every container of the store. */
+export function listContainers(store: Store): ContainerSpec[] {
+  return listContainerIds(store).flatMap((id) => {
+    try {
+      return [readConfig(join(store.root, layout.container(id)))];
+    } catch {
+      // Being created or removed right now: no config yet, or no more.
+      return [];
+    }
+  });
+}
+
 /** Containers created from the image with this id (running or not: their upper layer needs it). */
 export function containersUsing(store: Store, imageId: string): ContainerSpec[] {
-  const users: ContainerSpec[] = [];
-  for (const id of listContainerIds(store)) {
-    try {
-      const spec = readConfig(join(store.root, layout.container(id)));
-      if (spec.rootfs.kind === "image" && spec.rootfs.id === imageId) users.push(spec);
-    } catch {
-      // A container being created or removed right now has no config yet, or no more.
-    }
-  }
-  return users;
+  return listContainers(store).filter((spec) => spec.rootfs.kind === "image" && spec.rootfs.id === imageId);
 }
 
 export function findContainer(store: Store, ref: string): ContainerSpec {
