@@ -119,6 +119,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
     else writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
   }
   if (failed) throw new UserError(failed.error, failed.code);
-  if (!message) throw new UserError(`container init exited with status ${code} before starting the payload`);
+  // Killed by a signal, the container was killed, whether or not the init got to report: 128+N.
+  if (!message && status?.signal === undefined) throw new UserError(`container init exited with status ${code} before starting the payload`);
   return code;
 }
