@@ -30,6 +30,10 @@ const CRUN_STATE = join(TMP, "crun-state");
 const RUNC_STATE = join(TMP, "runc-state");
 const BUNDLE_TRUE = join(TMP, "bundle-true");
 const BUNDLE_SLEEP = join(TMP, "bundle-sleep");
+const BUNDLE_LIMITS = join(TMP, "bundle-limits");
+/** The limits whose cost is measured: `-m 1G --cpus 1 --pids-limit 100`, and the same in config.json. */
+const LIMIT_FLAGS = ["-m", "1g", "--cpus", "1", "--pids-limit", "100"];
+const OCI_LIMITS = { memory: { limit: 2 ** 30 }, cpu: { quota: 100000, period: 100000 }, pids: { limit: 100 } };
 const UNIFIED = "/sys/fs/cgroup/unified";
 
 /** The environment of every child: no tracing unless asked, a fixed locale for $EPOCHREALTIME. */
@@ -176,14 +180,14 @@ function note(s: string): void {
 
 // ---------------------------------------------------------------- setup
 
-function writeBundle(dir: string, args: string[]): void {
+function writeBundle(dir: string, args: string[], resources?: object): void {
   mkdirSync(dir, { recursive: true });
   const r = Bun.spawnSync(["runc", "spec"], { cwd: dir, env: ENV, stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`runc spec: ${r.stderr.toString()}`);
   const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as {
     process: { terminal: boolean; args: string[] };
     root: { path: string; readonly: boolean };
-    linux: { namespaces: { type: string }[] };
+    linux: { namespaces: { type: string }[]; resources?: object };
   };
   config.process.terminal = false;
   config.process.args = args;
@@ -193,6 +197,7 @@ function writeBundle(dir: string, args: string[]): void {
   const have = new Set(config.linux.namespaces.map((n) => n.type));
   for (const t of wanted) if (!have.has(t)) config.linux.namespaces.push({ type: t });
   config.linux.namespaces = config.linux.namespaces.filter((n) => wanted.includes(n.type));
+  if (resources) config.linux.resources = { ...config.linux.resources, ...resources };
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
 }
 
@@ -210,7 +215,7 @@ const HIDE_UNIFIED = `mount -t tmpfs none ${UNIFIED} || exit 97; `;
 let crunWrapped = true;
 let runSeq = 0;
 
-type Runtime = "box" | "crun" | "runc" | "box --version" | "/bin/true";
+type Runtime = "box" | "crun" | "runc" | "box +limits" | "crun +limits" | "box --version" | "/bin/true";
 
 function runtimeCommand(rt: Runtime, payload: "true" | "sleep"): string[] {
   const id = `${PREFIX}${++runSeq}`;
@@ -223,6 +228,10 @@ function runtimeCommand(rt: Runtime, payload: "true" | "sleep"): string[] {
       return ["crun", "--root", CRUN_STATE, "run", "--bundle", bundle, id];
     case "runc":
       return ["runc", "--root", RUNC_STATE, "run", "--bundle", bundle, id];
+    case "box +limits":
+      return [BOX, "--root", STORE.root, "--runroot", STORE.runroot, "run", "--rm", ...LIMIT_FLAGS, "--rootfs", ROOTFS, ...cmd];
+    case "crun +limits":
+      return ["crun", "--root", CRUN_STATE, "run", "--bundle", BUNDLE_LIMITS, id];
     case "box --version":
       return [BOX, "--version"];
     case "/bin/true":
@@ -233,7 +242,7 @@ function runtimeCommand(rt: Runtime, payload: "true" | "sleep"): string[] {
 /** The full argv: the timer, and for crun the mount-namespace wrapper around it. */
 function timedArgv(rt: Runtime): string[] {
   const inner = runtimeCommand(rt, "true");
-  if (rt === "crun" && crunWrapped) return ["unshare", "-m", "--propagation", "private", "bash", "-c", HIDE_UNIFIED + TIMER, "bash", ...inner];
+  if (rt.startsWith("crun") && crunWrapped) return ["unshare", "-m", "--propagation", "private", "bash", "-c", HIDE_UNIFIED + TIMER, "bash", ...inner];
   return ["bash", "-c", TIMER, "bash", ...inner];
 }
 
@@ -502,6 +511,7 @@ async function main(): Promise<void> {
   busyboxRootfs(ROOTFS);
   writeBundle(BUNDLE_TRUE, ["/bin/true"]);
   writeBundle(BUNDLE_SLEEP, ["/bin/sleep", SLEEP_PAYLOAD]);
+  writeBundle(BUNDLE_LIMITS, ["/bin/true"], OCI_LIMITS);
   for (const d of [STORE.root, STORE.runroot, CRUN_STATE, RUNC_STATE]) mkdirSync(d, { recursive: true });
 
   const mountsBefore = mountPoints();
@@ -515,7 +525,7 @@ async function main(): Promise<void> {
   if (crunWrapped && !existsSync(UNIFIED)) throw new Error(`crun fails and ${UNIFIED} does not exist to hide: ${bare.err}`);
 
   // 1-3: interleaved timed runs.
-  const order: Runtime[] = ["box", "crun", "runc", "box --version", "/bin/true"];
+  const order: Runtime[] = ["box", "crun", "runc", "box +limits", "crun +limits", "box --version", "/bin/true"];
   const timings = new Map<Runtime, Timing[]>(order.map((r) => [r, []]));
   for (let i = 0; i < WARMUP + RUNS; i++) {
     for (const rt of order) {
@@ -608,6 +618,8 @@ function report(r: ReportInput): string {
     box: "box run --rm",
     crun: "crun run",
     runc: "runc run",
+    "box +limits": "box run --rm -m 1G --cpus 1 --pids-limit 100",
+    "crun +limits": "crun run, same limits in config.json",
     "box --version": "*ref:* box --version",
     "/bin/true": "*ref:* /bin/true (timer floor)",
   };
@@ -668,6 +680,8 @@ ${table(["", "median", "p10", "p90", "mean", "min", "max", "n"], timeRows)}
 - box / crun (medians): **${(box.median / crun.median).toFixed(2)}×**; box / runc: **${(box.median / runc.median).toFixed(2)}×**.
 - Target "box median below runc's": ${yes(belowRunc)} (${ms(box.median)} vs ${ms(runc.median)} ms).
 - Target "box median at most 2× crun's": ${yes(within2xCrun)} (${ms(box.median)} vs 2 × ${ms(crun.median)} = ${ms(2 * crun.median)} ms).
+- What \`-m 1G --cpus 1 --pids-limit 100\` adds (median with limits − median without): box
+  ${ms(s.get("box +limits")!.median - box.median)} ms, crun ${ms(s.get("crun +limits")!.median - crun.median)} ms (the same limits in its config.json).
 
 Seen from the benchmark process instead (Bun.spawnSync of the whole wrapper until it is reaped;
 this includes bash's start and, for crun, unshare and the tmpfs mount):
