@@ -72,6 +72,7 @@ function v2Writes(r: ResourceSpec): CgroupWrite[] {
     // memory.swap.max counts swap alone: Docker's total minus the memory.
     const swap = r.memorySwap === undefined ? r.memory : r.memorySwap < 0 ? "max" : r.memorySwap - r.memory;
     add("--memory-swap", "memory", "memory.swap.max", swap);
+    if (r.memorySwap === undefined) w.at(-1)!.optional = true;
   }
   if (r.memoryReservation !== undefined) add("--memory-reservation", "memory", "memory.low", r.memoryReservation);
   if (r.oomKillDisable) throw new UserError("--oom-kill-disable needs cgroup v1: cgroup v2 has no such switch");
