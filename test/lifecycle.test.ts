@@ -158,12 +158,15 @@ describe("terminal", () => {
       await proc.stdin.flush();
       await Bun.sleep(300);
     };
-    await Bun.sleep(300);
+    // Type only once the shell is up (and box has put the terminal in raw mode).
+    const reader = proc.stdout.getReader();
+    let out = "";
+    while (!out.includes("# ")) out += new TextDecoder().decode((await reader.read()).value);
     await type("trap 'echo got-INT' INT; echo typed-$((40+2))\n");
     await type("\x03");
     await type("exit 5\n");
     proc.stdin.end();
-    const out = await new Response(proc.stdout).text();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
     expect(out).toContain("typed-42");
     expect(out).toContain("got-INT");
     expect(await proc.exited).toBe(5);

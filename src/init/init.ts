@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, unshareThread, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -72,6 +72,8 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
   const cgroupMounts = prepareCgroupfs(detectCgroups());
+  // For the children of this (main) thread: the payload starts in a time namespace of its own.
+  const timens = unshareThread(CLONE_NEWTIME);
   const user = resolveUser(spec.user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchownSync(pty.slave, user.uid, TTY_GID);
@@ -88,7 +90,9 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     env,
     fds,
     cgroupJoin: host.cgroupJoin,
-    unshareFlags: CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0),
+    unshareFlags: CLONE_NEWCGROUP,
+    // The time namespace was unshared by this thread: only a forked child enters it.
+    shareMemory: !timens,
     setsid: true,
     controllingTty: spec.tty,
     user,
@@ -102,14 +106,6 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   return { pid, pty };
 }
 
-function timeNamespaceSupported(): boolean {
-  try {
-    closeSync(openSync("/proc/self/ns/time", "r"));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Copies from one fd to another until EOF or a read error (EIO once a pty has no slave left).
@@ -137,6 +133,15 @@ function pump(from: number, to: number): Promise<void> {
 }
 
 
+/** Tells the CLI; it may be gone (SIGKILLed), which is no error of the container's. */
+function report(m: InitMessage): void {
+  try {
+    writeSync(INIT_FDS.sync, `${JSON.stringify(m)}\n`);
+  } catch {
+    // EPIPE: nobody is listening any more.
+  }
+}
+
 /** Blocks until the CLI has sent the plan; undefined when it closed the pipe without one. */
 function readPlan(): InitPlan | undefined {
   const chunks: Buffer[] = [];
@@ -154,7 +159,6 @@ export async function runInit(): Promise<never> {
   trace("init", "plan-received");
   if (!plan) exitNow(0);
   libc.umask(0o022);
-  const report = (m: InitMessage) => writeSync(INIT_FDS.sync, JSON.stringify(m) + "\n");
   const spec = readConfig(join(plan.root, layout.container(plan.id)));
   let host: HostHandles | undefined;
   let payload: number | undefined;
@@ -243,6 +247,6 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
     writeSync(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
   trace("init", "cleaned-up");
-  writeSync(INIT_FDS.sync, `${JSON.stringify({ exit: code } satisfies InitMessage)}\n`);
+  report({ exit: code });
   exitNow(code);
 }
