@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, unshareThread, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -72,8 +72,6 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
   const cgroupMounts = prepareCgroupfs(detectCgroups());
-  // For the children of this (main) thread: the payload starts in a time namespace of its own.
-  const timens = unshareThread(CLONE_NEWTIME);
   const user = resolveUser(spec.user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchownSync(pty.slave, user.uid, TTY_GID);
@@ -90,9 +88,9 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     env,
     fds,
     cgroupJoin: host.cgroupJoin,
-    unshareFlags: CLONE_NEWCGROUP,
-    // The time namespace was unshared by this thread: only a forked child enters it.
-    shareMemory: !timens,
+    // A new time namespace: the payload enters it at exec (Linux 6.x; on older kernels only the
+    // processes it starts do).
+    unshareFlags: CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0),
     setsid: true,
     controllingTty: spec.tty,
     user,
@@ -106,6 +104,15 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   return { pid, pty };
 }
 
+
+function timeNamespaceSupported(): boolean {
+  try {
+    closeSync(openSync("/proc/self/ns/time", "r"));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Copies from one fd to another until EOF or a read error (EIO once a pty has no slave left).

@@ -72,14 +72,6 @@ export function setBlocking(fd: number): void {
   if (flags & O_NONBLOCK) check(libc.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), "fcntl F_SETFL");
 }
 
-/** unshare(2) for the calling thread; false when the kernel does not know the namespace. */
-export function unshareThread(flags: number): boolean {
-  if (libc.unshare(flags) === 0) return true;
-  const e = errno();
-  if (e === Errno.EINVAL) return false;
-  throw new SyscallError("unshare", e);
-}
-
 export function close(fd: number): void {
   libc.close(fd);
 }

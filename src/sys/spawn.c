@@ -72,7 +72,6 @@ struct spawn_spec {
   long cwd;              /* char* or 0 */
   long errfd;            /* close-on-exec pipe: the child reports {stage, errno} here */
   long pdeathsig;        /* signal when the parent dies, or 0 */
-  long share_memory;     /* CLONE_VM|CLONE_VFORK (no copy of the parent's page tables) */
   long nmounts;          /* mounts made after the namespaces are entered */
   long mounts;           /* long* : source, target, fstype, flags, data for each (char* or 0) */
 };
@@ -152,23 +151,21 @@ static int child(void *arg) {
   return 0;
 }
 
-/* Only the JavaScript main thread spawns, and the parent waits until the child has exec'd or
- * failed (CLONE_VFORK, or the error pipe), so one stack serves every child. */
+/* Only the JavaScript main thread spawns, and the parent waits (CLONE_VFORK) until the child
+ * has exec'd or failed, so one stack serves every child. */
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
 /*
- * Returns the child's pid, or -errno when clone itself failed. With share_memory:
- * CLONE_VM|CLONE_VFORK, as posix_spawn does: no copy of Bun's page tables, so starting a child
- * costs the same whatever the size of the parent. Without: a plain fork, which a child must be
- * to enter the time namespace its parent unshared (the kernel refuses CLONE_VM across time
- * namespaces, and kernels before ~6.x do not switch at exec). Signals stay blocked in the
- * parent across the clone so that the child starts with none pending to a handler it must not run.
+ * Returns the child's pid, or -errno when clone itself failed. CLONE_VM|CLONE_VFORK, as
+ * posix_spawn does: no copy of Bun's page tables, so starting a child costs the same whatever
+ * the size of the parent. Signals stay blocked in the parent across the clone so that the
+ * child starts with none pending to a handler it must not run.
  */
 long box_spawn(struct spawn_spec *s) {
   unsigned long all = ~0UL, saved;
   long pid;
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
-  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | (s->share_memory ? CLONE_VM | CLONE_VFORK : 0) | SIGCHLD), s);
+  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD), s);
   if (pid < 0) pid = -(long)*__errno_location();
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
   return pid;

@@ -49,8 +49,6 @@ export interface SpawnOptions {
   capabilities?: { keep: bigint; last: number };
   cwd?: string;
   parentDeathSignal?: number;
-  /** false: a plain fork instead of CLONE_VM|CLONE_VFORK (see spawn.c); default true. */
-  shareMemory?: boolean;
   /** Mounts the child makes once in its namespaces (after unshareFlags), before anything else. */
   mounts?: { source: string; target: string; fstype: string; flags: number; data?: string }[];
 }
@@ -113,7 +111,6 @@ export function spawn(o: SpawnOptions): number {
     o.cwd ? p(cstr(o.cwd)) : 0n,
     BigInt(errWrite),
     BigInt(o.parentDeathSignal ?? 0),
-    o.shareMemory === false ? 0n : 1n,
     BigInt(o.mounts?.length ?? 0),
     o.mounts?.length
       ? p(BigInt64Array.from(o.mounts.flatMap((m) => [p(cstr(m.source)), p(cstr(m.target)), p(cstr(m.fstype)), BigInt(m.flags), m.data === undefined ? 0n : p(cstr(m.data))])))
