@@ -95,8 +95,9 @@ mount -t 9p -o "$o9p,ro,cache=loose" hostroot /host || fail "9p hostroot"
 mount -t tmpfs -o mode=755 tmpfs /rw && mkdir /rw/upper /rw/work
 mount -t overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || fail "overlay root"
 N=/newroot
-mount -t 9p -o "$o9p,cache=loose" repo "$N$REPO" || fail "9p repo $REPO"
 for d in /tmp /var/lib/box /var/tmp; do mkdir -p "$N$d" && mount -t tmpfs -o mode=1777 tmpfs "$N$d"; done
+# After the tmpfs mounts: a checkout under /tmp (CI's, say) must not be hidden by them.
+mkdir -p "$N$REPO" && mount -t 9p -o "$o9p,cache=loose" repo "$N$REPO" || fail "9p repo $REPO"
 chmod 755 "$N/var/lib/box"
 mount -t tmpfs -o mode=755 tmpfs "$N/run" && mkdir "$N/run/box-vm" && mount --move /run "$N/run/box-vm"
 mount --move /proc "$N/proc" && mount --move /sys "$N/sys" && mount --move /dev "$N/dev"
