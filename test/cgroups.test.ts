@@ -96,6 +96,20 @@ describe("limits land in the container's cgroup before the payload runs", () => 
   });
 });
 
+test("--oom-kill-disable: v1 sets it; v2 has no such switch and says so", async () => {
+  if (v1) {
+    const c = await startReady(t.s, ["-m", "64m", "--oom-kill-disable"]);
+    try {
+      expect(read(cgroupFile(t.s, "memory", "memory.oom_control"))).toMatch(/^oom_kill_disable 1$/m);
+    } finally {
+      await c.stop();
+    }
+  } else {
+    const r = await sh(t.s, "true", ["-m", "64m", "--oom-kill-disable"]);
+    expect([r.code, r.stderr]).toEqual([125, "box: --oom-kill-disable needs cgroup v1: cgroup v2 has no such switch\n"]);
+  }
+});
+
 describe("what users rely on", () => {
   test("a payload allocating past -m is OOM-killed: 137, OOMKilled in its state, the init unharmed", async () => {
     const r = await box(t.s, ["run", "--name", "hog", "-m", "16m", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "head -c 200m /dev/zero | tail > /dev/null"]);
