@@ -6,7 +6,6 @@ import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { defaultStore } from "../container/store.ts";
 import { describeError } from "../sys/errors.ts";
 import { setGlobals } from "./context.ts";
-import { trace } from "../trace.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 
@@ -37,7 +36,6 @@ const rootCommand = defineCommand({
 type Loader = () => Promise<CommandDef<any>>;
 
 export async function runCli(argv: string[]): Promise<void> {
-  trace("cli", "start");
   try {
     const global = parseFlags(argv, rootCommand.args as never);
     const env = defaultStore();

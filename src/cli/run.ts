@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { abandonInit, launchInit, runAttached } from "../container/start.ts";
+import { abandonInit, launchInit, runAttached, takeEarlyInit } from "../container/start.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -42,7 +42,7 @@ export const runCommand = defineCommand({
     // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
     if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     // Started first, so that its runtime starts while the container is being created.
-    const init = launchInit(store, network);
+    const init = takeEarlyInit(store) ?? launchInit(store);
     let spec, paths;
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.

@@ -1,7 +1,7 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { closeSync, writeSync } from "node:fs";
-import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants.ts";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_CLOEXEC, O_RDONLY } from "../sys/constants.ts";
 import { close, FORWARDED_SIGNALS, kill, pipe, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
@@ -11,11 +11,13 @@ import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
 import { readState, writeState, type Store } from "./store.ts";
-import type { ContainerPaths, ContainerSpec, NetworkMode } from "./spec.ts";
+import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
-function namespaceFlags(network: NetworkMode): number {
-  return CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (network === "host" ? 0 : CLONE_NEWNET);
-}
+/**
+ * Always a new network namespace: the init is started before the flags are read, and for
+ * --network host it joins the CLI's (passed as a descriptor).
+ */
+const NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET;
 
 
 /**
@@ -49,10 +51,11 @@ export interface PendingInit {
   planWrite: number;
 }
 
-export function launchInit(store: Store, network: NetworkMode): PendingInit {
+export function launchInit(store: Store): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
+  const hostNet = openSync("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   try {
     loadSpawn();
     trace("cli", "trampoline-loaded");
@@ -62,8 +65,8 @@ export function launchInit(store: Store, network: NetworkMode): PendingInit {
       argv: [...self.argv, INIT_COMMAND],
       // The store in its environment tells anyone looking (`ps e`, the tests) whose init it is.
       env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `BOX_ROOT=${store.root}`, `BOX_RUNROOT=${store.runroot}`, ...traceEnv()],
-      cloneFlags: namespaceFlags(network),
-      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan]],
+      cloneFlags: NAMESPACES,
+      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet]],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,
     });
@@ -73,8 +76,29 @@ export function launchInit(store: Store, network: NetworkMode): PendingInit {
     for (const fd of [syncRead, lifelineWrite, planWrite]) close(fd);
     throw e;
   } finally {
-    for (const fd of [syncWrite, lifelineRead, planRead]) close(fd);
+    for (const fd of [syncWrite, lifelineRead, planRead, hostNet]) close(fd);
   }
+}
+
+let early: { store: Store; init: PendingInit } | undefined;
+
+/** Starts the init at the very start of `box run`, before the CLI's own modules are loaded. */
+export function launchEarlyInit(store: Store): void {
+  try {
+    early = { store, init: launchInit(store) };
+  } catch {
+    // The CLI starts one again later, and reports what goes wrong then.
+  }
+}
+
+/** The early init, if one was started for this store; one for another store is given up. */
+export function takeEarlyInit(store: Store): PendingInit | undefined {
+  const e = early;
+  early = undefined;
+  if (!e) return undefined;
+  if (e.store.root === store.root && e.store.runroot === store.runroot) return e.init;
+  abandonInit(e.init);
+  return undefined;
 }
 
 /** The container could not be created: the init reads no plan and exits without a trace. */

@@ -4,9 +4,9 @@
 import { closeSync, fchownSync, openSync, read, readSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { buildRootfs } from "../rootfs/setup.ts";
-import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWTIME } from "../sys/constants.ts";
+import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, setns, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -60,6 +60,9 @@ function payloadEnv(spec: ContainerSpec, home: string): string[] {
 
 /** Sets up the container and starts the payload; returns its pid and the pty master, if any. */
 function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; pty?: Pty } {
+  // This thread (whose children the payload will be) mounts /sys and starts the payload.
+  if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+  closeSync(INIT_FDS.hostNet);
   buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups));
   trace("init", "rootfs-built");
   sethostname(spec.hostname);

@@ -21,6 +21,8 @@ export const INIT_FDS = {
   lifeline: 4,
   /** CLI → init: the InitPlan as JSON, then EOF; EOF alone means "no container after all". */
   plan: 5,
+  /** the CLI's network namespace, joined for --network host (the init starts in a new one) */
+  hostNet: 6,
 } as const;
 
 /** What the CLI hands the init: where the container's state is. */

@@ -20,6 +20,7 @@ const lib = dlopen("libc.so.6", {
   close: { args: [i32], returns: i32 },
   fcntl: { args: [i32, i32, i64], returns: i32 },
   umask: { args: [i32], returns: i32 },
+  setns: { args: [i32, i32], returns: i32 },
   chdir: { args: [P], returns: i32 },
   getpid: { args: [], returns: i32 },
   tcgetattr: { args: [i32, P], returns: i32 },

@@ -72,6 +72,11 @@ export function setBlocking(fd: number): void {
   if (flags & O_NONBLOCK) check(libc.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), "fcntl F_SETFL");
 }
 
+/** setns(2) for the calling thread (its later children inherit it). */
+export function setns(fd: number, nstype: number, what: string): void {
+  check(libc.setns(fd, nstype), "setns", what);
+}
+
 export function close(fd: number): void {
   libc.close(fd);
 }
