@@ -31,10 +31,15 @@ export function blkioToIoWeight(weight: number): number {
   return 1 + Math.floor(((weight - 10) * 9999) / 990);
 }
 
-function v1Writes(r: ResourceSpec): CgroupWrite[] {
+function collector() {
   const w: CgroupWrite[] = [];
   const add = (flag: string, controller: string, files: string | string[], value: string | number) =>
     w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value) });
+  return { w, add };
+}
+
+function v1Writes(r: ResourceSpec): CgroupWrite[] {
+  const { w, add } = collector();
   if (r.memory !== undefined) {
     add("--memory", "memory", "memory.limit_in_bytes", r.memory);
     // Docker: without --memory-swap the container may use as much swap as memory (where the
@@ -64,9 +69,7 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
 }
 
 function v2Writes(r: ResourceSpec): CgroupWrite[] {
-  const w: CgroupWrite[] = [];
-  const add = (flag: string, controller: string, files: string | string[], value: string | number) =>
-    w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value) });
+  const { w, add } = collector();
   if (r.memory !== undefined) {
     add("--memory", "memory", "memory.max", r.memory);
     // memory.swap.max counts swap alone: Docker's total minus the memory.
