@@ -39,10 +39,12 @@ export function containerCgroupDirs(id: string): string[] {
 /** Makes the container's cgroup in every hierarchy; returns their directories. */
 export function createContainerCgroups(id: string): string[] {
   const layout = detectCgroups();
+  const dirs = containerCgroupDirs(id);
   const made: string[] = [];
   try {
-    for (const h of layout.hierarchies) {
-      const dir = join(ensureParent(h, layout.version), id);
+    for (const [i, h] of layout.hierarchies.entries()) {
+      ensureParent(h, layout.version);
+      const dir = dirs[i]!;
       mkdirSync(dir);
       made.push(dir);
       if (h.controllers.includes("devices")) applyDeviceRules(dir);

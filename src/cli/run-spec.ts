@@ -38,9 +38,13 @@ function parseVolume(text: string): VolumeSpec {
   return { source: resolve(source), target, readOnly: mode === "ro" };
 }
 
+function parseNetwork(v: ParsedFlags["values"][string]): NetworkMode {
+  if (v === undefined || v === "none" || v === "host") return v ?? "none";
+  throw new UserError(`network ${v} not found: use none or host`);
+}
 
 /** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]. */
-export function buildRunSpec(root: string, flags: ParsedFlags, network: NetworkMode, hostEnv: Record<string, string | undefined>): ContainerSpec {
+export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<string, string | undefined>): ContainerSpec {
   const v = flags.values;
   const args = [...flags.positionals];
   let rootfs: RootfsSpec;
@@ -73,6 +77,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, network: NetworkM
   if (command.length === 0 || command[0] === "") throw new UserError("no command specified");
 
   const id = newId();
+  const network = parseNetwork(v.network);
   const name = str(v.name) !== undefined ? validateName(str(v.name)!) : `box_${shortId(id)}`;
   const hostname = str(v.hostname) ?? defaultHostname({ id, network });
   if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);

@@ -3,7 +3,6 @@ import { abandonInit, launchInit, runAttached, takeEarlyInit } from "../containe
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { parseNetwork } from "./run-network.ts";
 import { RESOURCE_ARGS, RESOURCE_LISTS } from "./resource-args.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
@@ -38,7 +37,6 @@ export const runCommand = defineCommand({
     const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume", ...RESOURCE_LISTS]);
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
-    const network = parseNetwork(flags.values.network);
     // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
     if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     // Started first, so that its runtime starts while the container is being created.
@@ -47,7 +45,7 @@ export const runCommand = defineCommand({
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
-      spec = buildRunSpec(store.root, flags, network, process.env);
+      spec = buildRunSpec(store.root, flags, process.env);
       trace("cli", "spec-built");
       paths = createContainer(store, spec);
       trace("cli", "created");

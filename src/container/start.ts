@@ -19,7 +19,6 @@ import type { ContainerPaths, ContainerSpec } from "./spec.ts";
  */
 const NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET;
 
-
 /**
  * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
  * start): the first message (started or failed) and the exit code it reported, if any.
