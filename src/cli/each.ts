@@ -1,5 +1,10 @@
 import { UserError } from "../container/errors.ts";
 
+/** Commands that act on one or more containers or images need at least one. */
+export function requireArguments(command: string, args: string[]): void {
+  if (args.length === 0) throw new UserError(`"box ${command}" requires at least 1 argument`);
+}
+
 /**
  * Runs `act` on every argument, as `docker rm a b c` does: a failure is reported on its own
  * line and the rest still run; the exit code is the last failure's.

@@ -3,7 +3,7 @@ import { UserError } from "../container/errors.ts";
 import { listImages, removeImage, resolveImage } from "../image/store.ts";
 import { containersUsing } from "../container/lookup.ts";
 import { shortId } from "../container/store.ts";
-import { forEachArgument } from "./each.ts";
+import { forEachArgument, requireArguments } from "./each.ts";
 import { parseReference } from "../image/reference.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
@@ -38,7 +38,7 @@ export const rmiCommand = defineCommand({
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box rmi busybox", "box rmi app:v1 app:v2"]);
-    if (flags.positionals.length === 0) throw new UserError(`"box rmi" requires at least 1 argument`);
+    requireArguments("rmi", flags.positionals);
     const { store } = globals();
     await forEachArgument(flags.positionals, (ref) => {
       const image = resolveImage(store.root, ref);

@@ -4,7 +4,7 @@ import { UserError } from "../container/errors.ts";
 import { findRunning } from "../container/live.ts";
 import { writeState } from "../container/store.ts";
 import { globals } from "./context.ts";
-import { forEachArgument } from "./each.ts";
+import { forEachArgument, requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 
@@ -16,7 +16,7 @@ function freezeCommand(name: "pause" | "unpause", description: string) {
     async run({ rawArgs }) {
       const flags = parseFlags(rawArgs, cmd.args as never, [], false);
       if (flags.help) return printHelp(cmd, [`box ${name} web`]);
-      if (flags.positionals.length === 0) throw new UserError(`"box ${name}" requires at least 1 argument`);
+      requireArguments(name, flags.positionals);
       const { store } = globals();
       await forEachArgument(flags.positionals, async (ref) => {
         const c = findRunning(store, ref);

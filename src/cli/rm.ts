@@ -1,11 +1,10 @@
 import { defineCommand } from "citty";
-import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { removeStoredContainer } from "../container/remove.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { forEachArgument } from "./each.ts";
+import { forEachArgument, requireArguments } from "./each.ts";
 
 export const rmCommand = defineCommand({
   meta: { name: "rm", description: "Remove one or more containers" },
@@ -16,7 +15,7 @@ export const rmCommand = defineCommand({
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box rm web", "box rm -f 3f2a9c"]);
-    if (flags.positionals.length === 0) throw new UserError(`"box rm" requires at least 1 argument`);
+    requireArguments("rm", flags.positionals);
     const { store } = globals();
     await forEachArgument(flags.positionals, async (ref) => {
       await removeStoredContainer(store, findContainer(store, ref), flags.values.force === true);

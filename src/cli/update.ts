@@ -5,7 +5,7 @@ import { findRunning } from "../container/live.ts";
 import { writeConfig } from "../container/store.ts";
 import type { ResourceSpec } from "../container/spec.ts";
 import { globals } from "./context.ts";
-import { forEachArgument } from "./each.ts";
+import { forEachArgument, requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { RESOURCE_ARGS, RESOURCE_LISTS } from "./resource-args.ts";
@@ -20,7 +20,7 @@ export const updateCommand = defineCommand({
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, RESOURCE_LISTS, false);
     if (flags.help) return printHelp(cmd, ["box update -m 512m --cpus 1.5 web", "box update --pids-limit 200 web worker"]);
-    if (flags.positionals.length === 0) throw new UserError(`"box update" requires at least 1 argument`);
+    requireArguments("update", flags.positionals);
     const changes = buildResources(flags.values);
     const given = Object.values(changes).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined));
     if (!given) throw new UserError(`"box update" needs at least one limit to change; see 'box update --help'`);
