@@ -1,7 +1,7 @@
 // Warnings and progress for people, on stderr as "box: warning: ..."; stdout stays for ids,
 // names and data. consola/core: the full consola costs ~5 ms at every start.
 import { createConsola, type ConsolaReporter } from "consola/core";
-import { writeSync } from "node:fs";
+import { write } from "./sys/fs.ts";
 
 const LABELS: Record<string, string> = { fatal: "error", error: "error", warn: "warning", info: "", log: "", success: "", debug: "debug", trace: "trace" };
 
@@ -9,7 +9,7 @@ const stderrReporter: ConsolaReporter = {
   log(entry) {
     const label = LABELS[entry.type] ?? entry.type;
     const text = entry.args.map((a) => (typeof a === "string" ? a : String(a))).join(" ");
-    writeSync(2, `box: ${label ? `${label}: ` : ""}${text}\n`);
+    write(2, `box: ${label ? `${label}: ` : ""}${text}\n`);
   },
 };
 

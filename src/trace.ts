@@ -1,6 +1,6 @@
 // Phase timestamps for the benchmark's breakdown of where a `box run` spends its time.
 // BOX_TRACE=1 writes one JSON line per phase to stderr; otherwise this costs one env lookup.
-import { writeSync } from "node:fs";
+import { write } from "./sys/fs.ts";
 
 const enabled = process.env.BOX_TRACE === "1";
 
@@ -11,7 +11,7 @@ function now(): number {
 
 export function trace(process_: "cli" | "init", phase: string): void {
   if (!enabled) return;
-  writeSync(2, `${JSON.stringify({ box_trace: process_, phase, t: now(), origin: performance.timeOrigin })}\n`);
+  write(2, `${JSON.stringify({ box_trace: process_, phase, t: now(), origin: performance.timeOrigin })}\n`);
 }
 
 /** Passed on to the init so both processes trace. */

@@ -1,6 +1,6 @@
 // What this host's cgroups let box do, for `box info` and for refusing flags up front.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { exists } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 import { deviceRulesEnforced } from "./devices.ts";
 
@@ -20,7 +20,7 @@ export function flagSupport(layout: CgroupLayout = detectCgroups()): FlagSupport
   const has = (c: string) => hierarchyOf(layout, c) !== undefined;
   const file = (c: string, f: string) => {
     const h = hierarchyOf(layout, c);
-    return h !== undefined && existsSync(join(h, f));
+    return h !== undefined && exists(join(h, f));
   };
   const row = (flags: string, supported: boolean, detail: string): FlagSupport => ({ flags, supported, detail });
   const io = v1 ? "blkio" : "io";

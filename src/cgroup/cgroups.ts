@@ -1,8 +1,8 @@
 // Creates and removes the cgroups of one container: <hierarchy>/box/<id>. box never writes to
 // a cgroup it did not create; the `box` parent is made once and kept.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { describeError } from "../sys/errors.ts";
+import { exists, isErrno, mkdir, readFile, rmdir, writeFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { describeError, Errno } from "../sys/errors.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
 import { applyDeviceRules } from "./devices.ts";
 
@@ -10,23 +10,23 @@ export const CGROUP_PARENT = "box";
 
 function ensureParent(h: Hierarchy, version: 1 | 2): string {
   const parent = join(h.mountpoint, CGROUP_PARENT);
-  if (existsSync(parent)) return parent;
+  if (exists(parent)) return parent;
   try {
-    mkdirSync(parent);
+    mkdir(parent);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if (!isErrno(e, Errno.EEXIST)) throw e;
     return parent;
   }
   if (version === 1 && h.controllers.includes("cpuset")) {
     // A v1 cpuset cgroup takes no task until cpus and mems are set; children copy ours.
     for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-      writeFileSync(join(parent, f), readFileSync(join(h.mountpoint, f), "utf8").trim() || "\n");
+      writeFile(join(parent, f), readFile(join(h.mountpoint, f)).trim() || "\n");
     }
-    writeFileSync(join(parent, "cgroup.clone_children"), "1");
+    writeFile(join(parent, "cgroup.clone_children"), "1");
   }
   if (version === 2) {
-    const available = readFileSync(join(parent, "cgroup.controllers"), "utf8").trim().split(/\s+/).filter(Boolean);
-    if (available.length) writeFileSync(join(parent, "cgroup.subtree_control"), available.map((c) => `+${c}`).join(" "));
+    const available = readFile(join(parent, "cgroup.controllers")).trim().split(/\s+/).filter(Boolean);
+    if (available.length) writeFile(join(parent, "cgroup.subtree_control"), available.map((c) => `+${c}`).join(" "));
   }
   return parent;
 }
@@ -45,7 +45,7 @@ export function createContainerCgroups(id: string): string[] {
     for (const [i, h] of layout.hierarchies.entries()) {
       ensureParent(h, layout.version);
       const dir = dirs[i]!;
-      mkdirSync(dir);
+      mkdir(dir);
       made.push(dir);
       if (h.controllers.includes("devices")) applyDeviceRules(dir);
     }
@@ -70,12 +70,11 @@ export function removeCgroups(dirs: string[]): void {
   for (const dir of dirs) {
     for (let attempt = 0; ; attempt++) {
       try {
-        rmdirSync(dir);
+        rmdir(dir);
         break;
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") break;
-        if (code !== "EBUSY" || attempt >= 50) throw e;
+        if (isErrno(e, Errno.ENOENT)) break;
+        if (!isErrno(e, Errno.EBUSY) || attempt >= 50) throw e;
         Bun.sleepSync(2);
       }
     }

@@ -1,6 +1,6 @@
 // Finds out at run time which cgroup hierarchy this host has: v2 (cgroup2 at /sys/fs/cgroup),
 // v1, or hybrid (v1 controllers plus a cgroup2 mount, usually /sys/fs/cgroup/unified).
-import { readFileSync, statfsSync } from "node:fs";
+import { readFile, statfsType } from "../sys/fs.ts";
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
@@ -22,14 +22,14 @@ let cached: CgroupLayout | undefined;
 
 export function detectCgroups(mountRoot = "/sys/fs/cgroup"): CgroupLayout {
   if (cached) return cached;
-  if (Number(statfsSync(mountRoot).type) === CGROUP2_SUPER_MAGIC) {
-    const controllers = readFileSync(`${mountRoot}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
+  if (statfsType(mountRoot) === CGROUP2_SUPER_MAGIC) {
+    const controllers = readFile(`${mountRoot}/cgroup.controllers`).trim().split(/\s+/).filter(Boolean);
     cached = { version: 2, hybrid: false, hierarchies: [{ mountpoint: mountRoot, controllers }] };
     return cached;
   }
   const hierarchies: Hierarchy[] = [];
   let hybrid = false;
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+  for (const line of readFile("/proc/self/mountinfo").split("\n")) {
     // mountinfo: id parent dev root mountpoint options [optional...] - fstype source superoptions
     const [pre, post] = line.split(" - ");
     if (!pre || !post) continue;

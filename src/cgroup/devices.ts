@@ -1,7 +1,7 @@
 // Which device nodes a container may use: Docker's default allow-list. Without it, root in a
 // container with CAP_MKNOD could create and open any host device (disks, /dev/kvm, ...).
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { detectCgroups } from "./detect.ts";
 
 export const DEFAULT_DEVICE_RULES = [
@@ -30,6 +30,6 @@ export function deviceRulesEnforced(): boolean {
 
 /** v1: deny everything, then allow the list, in a new container's devices cgroup. */
 export function applyDeviceRules(dir: string, rules = DEFAULT_DEVICE_RULES): void {
-  writeFileSync(join(dir, "devices.deny"), "a");
-  for (const rule of rules) writeFileSync(join(dir, "devices.allow"), rule);
+  writeFile(join(dir, "devices.deny"), "a");
+  for (const rule of rules) writeFile(join(dir, "devices.allow"), rule);
 }

@@ -1,6 +1,6 @@
 // What the kernel counted for a container's cgroup: OOM kills, read before the cgroup goes.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 
 /** The container's cgroup dir of the hierarchy with `controller`, if there is one. */
@@ -14,7 +14,7 @@ export function oomKills(dirs: string[], layout: CgroupLayout = detectCgroups())
   const dir = controllerDir(dirs, "memory", layout);
   if (!dir) return 0;
   try {
-    const text = readFileSync(join(dir, layout.version === 1 ? "memory.oom_control" : "memory.events"), "utf8");
+    const text = readFile(join(dir, layout.version === 1 ? "memory.oom_control" : "memory.events"));
     return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
   } catch {
     return 0;

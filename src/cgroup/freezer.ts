@@ -1,7 +1,7 @@
 // Pause and resume a container's payload: v1 freezer.state, v2 cgroup.freeze. The init lives
 // outside the container's cgroup, so it stays responsive while the payload is frozen.
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFile, writeFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 import { controllerDir } from "./events.ts";
@@ -17,12 +17,12 @@ function freezerFile(dirs: string[], layout: CgroupLayout): { path: string; froz
 export async function setFrozen(dirs: string[], frozen: boolean, layout: CgroupLayout = detectCgroups()): Promise<void> {
   const f = freezerFile(dirs, layout);
   const want = frozen ? f.frozen : f.thawed;
-  writeFileSync(f.path, want);
+  writeFile(f.path, want);
   // v1 passes through FREEZING; v2 reports "frozen 1" in cgroup.events once it is complete.
   const current = () =>
     layout.version === 1
-      ? readFileSync(f.path, "utf8").trim()
-      : /^frozen (\d)$/m.exec(readFileSync(join(dirs[0]!, "cgroup.events"), "utf8"))?.[1];
+      ? readFile(f.path).trim()
+      : /^frozen (\d)$/m.exec(readFile(join(dirs[0]!, "cgroup.events")))?.[1];
   const done = () => current() === want;
   for (let i = 0; i < 500 && !done(); i++) await Bun.sleep(2);
   if (!done()) throw new UserError(`the container did not ${frozen ? "freeze" : "thaw"} within a second`);

@@ -1,7 +1,7 @@
 // Docker's resource flags as cgroup file writes, for v1 and for v2 (the conversions runc and
 // Docker use), and applying them to a new container's cgroups before its payload joins.
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { exists, writeFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import type { DeviceRate, ResourceSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { describeError } from "../sys/errors.ts";
@@ -121,7 +121,7 @@ export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayou
   const targets = limitWrites(r, layout.version).flatMap((w) => {
     const dir = controllerDir(dirs, w.controller, layout);
     if (dir === undefined) throw new UserError(`${w.flag} needs the ${w.controller} cgroup controller, which this host does not have`);
-    const file = w.files.find((f) => existsSync(join(dir, f)));
+    const file = w.files.find((f) => exists(join(dir, f)));
     if (!file && w.optional) return [];
     if (!file) throw new UserError(`${w.flag}: this host's ${w.controller} controller has no ${w.files.join(" or ")}`);
     return [{ ...w, path: join(dir, file), file }];
@@ -129,7 +129,7 @@ export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayou
   const refused = targets.filter((w) => !tryWrite(w.path, w.value));
   for (const w of refused) {
     try {
-      writeFileSync(w.path, w.value);
+      writeFile(w.path, w.value);
     } catch (e) {
       throw new UserError(`${w.flag}: writing ${w.value} to ${w.file}: ${describeError(e)}`);
     }
@@ -138,7 +138,7 @@ export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayou
 
 function tryWrite(path: string, value: string): boolean {
   try {
-    writeFileSync(path, value);
+    writeFile(path, value);
     return true;
   } catch {
     return false;

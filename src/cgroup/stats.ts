@@ -1,7 +1,6 @@
 // Counters of a container's cgroup, for `box stats`: the same numbers on v1 and v2.
-import { readFileSync } from "node:fs";
-import { totalmem } from "node:os";
-import { join } from "node:path";
+import { readFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 import { controllerDir } from "./events.ts";
 
@@ -20,10 +19,15 @@ export interface CgroupStats {
 function readText(dir: string | undefined, file: string): string {
   if (dir === undefined) return "";
   try {
-    return readFileSync(join(dir, file), "utf8");
+    return readFile(join(dir, file));
   } catch {
     return "";
   }
+}
+
+/** The host's RAM in bytes (MemTotal), what `docker stats` shows as the limit of an unlimited container. */
+function hostMemory(): number {
+  return Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFile("/proc/meminfo"))?.[1] ?? 0) * 1024;
 }
 
 function statField(text: string, key: string): number {
@@ -32,7 +36,7 @@ function statField(text: string, key: string): number {
 
 export function readStats(dirs: string[], layout: CgroupLayout = detectCgroups()): CgroupStats {
   const dir = (c: string) => controllerDir(dirs, c, layout);
-  const host = totalmem();
+  const host = hostMemory();
   const limitOf = (text: string) => {
     const n = Number(text.trim());
     return text.trim() === "max" || !Number.isFinite(n) || n === 0 || n > host ? host : n;

@@ -1,5 +1,5 @@
 // `box run` resource flags → ResourceSpec, with Docker's units, defaults and checks.
-import { readFileSync, statSync } from "node:fs";
+import { readFile, stat } from "../sys/fs.ts";
 import { UserError } from "../container/errors.ts";
 import type { DeviceRate, ResourceSpec } from "../container/spec.ts";
 import { checkControllers } from "../cgroup/limits.ts";
@@ -35,7 +35,7 @@ export function parseIdList(flag: string, text: string): number[] {
 
 function onlineIds(path: string): number[] {
   try {
-    return parseIdList(path, readFileSync(path, "utf8").trim());
+    return parseIdList(path, readFile(path).trim());
   } catch {
     return [0];
   }
@@ -56,7 +56,7 @@ function parseDeviceRate(flag: string, text: string, bytes: boolean): DeviceRate
   const path = text.slice(0, colon);
   let st;
   try {
-    st = statSync(path);
+    st = stat(path);
   } catch {
     throw new UserError(`invalid value "${text}" for ${flag}: ${path} does not exist`);
   }

@@ -1,6 +1,6 @@
 // `box run` flags → one validated ContainerSpec. Every check on user input happens here, once.
-import { statSync } from "node:fs";
-import { posix, resolve } from "node:path";
+import { stat } from "../sys/fs.ts";
+import { normalize, resolve } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
@@ -28,10 +28,10 @@ function parseVolume(text: string): VolumeSpec {
   const [source = "", target = "", mode = "rw"] = parts;
   if (!source.startsWith("/")) throw new UserError(`invalid volume "${text}": named volumes are not supported; the host path must be absolute`);
   if (!target.startsWith("/")) throw new UserError(`invalid volume "${text}": the container path must be absolute`);
-  if (posix.resolve("/", target) === "/") throw new UserError(`invalid volume "${text}": cannot mount over /`);
+  if (normalize(`/${target}`) === "/") throw new UserError(`invalid volume "${text}": cannot mount over /`);
   if (mode !== "ro" && mode !== "rw") throw new UserError(`invalid volume "${text}": unknown mode "${mode}" (ro or rw)`);
   try {
-    statSync(source);
+    stat(source);
   } catch {
     throw new UserError(`invalid volume "${text}": host path ${source} does not exist`);
   }
@@ -55,7 +55,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
     const path = resolve(rootfsDir);
     let isDir = false;
     try {
-      isDir = statSync(path).isDirectory();
+      isDir = stat(path).isDirectory();
     } catch {}
     if (!isDir) throw new UserError(`rootfs ${rootfsDir} is not a directory`);
     rootfs = { kind: "dir", path };

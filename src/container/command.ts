@@ -1,11 +1,11 @@
 // Finds the payload's executable inside the container the way Docker reports it: 127 when it
 // does not exist, 126 when it cannot be executed.
-import { statSync } from "node:fs";
+import { stat } from "../sys/fs.ts";
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, UserError } from "./errors.ts";
 
 function isExecutableFile(path: string): boolean {
   try {
-    const st = statSync(path);
+    const st = stat(path);
     return st.isFile() && (st.mode & 0o111) !== 0;
   } catch {
     return false;
@@ -18,7 +18,7 @@ export function resolveCommand(name: string, path: string | undefined, cwd: stri
     const full = name.startsWith("/") ? name : `${cwd}/${name}`;
     let st;
     try {
-      st = statSync(full);
+      st = stat(full);
     } catch {
       throw new UserError(`exec: "${name}": stat ${name}: no such file or directory`, EXIT_NOT_FOUND);
     }

@@ -1,27 +1,26 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
-import { mkdirSync } from "node:fs";
-import { hostname as hostHostname } from "node:os";
+import { mkdir, mkdirs, readFile } from "../sys/fs.ts";
 import { claimName, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">): string {
-  return spec.network === "host" ? hostHostname() : spec.id.slice(0, 12);
+  return spec.network === "host" ? readFile("/proc/sys/kernel/hostname").trim() : spec.id.slice(0, 12);
 }
 
 export function createContainer(store: Store, spec: ContainerSpec): ContainerPaths {
   claimName(store, spec.name, spec.id);
   let paths = containerPaths(store, spec.id, []);
   try {
-    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    mkdirs(paths.dir, 0o700);
     // Only the directory: the init stages the rootfs mount point and the /etc files on a tmpfs
     // over it, in its own mount namespace (file creation on the host's disk costs ~0.7 ms each).
-    mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+    mkdirs(paths.runDir, 0o700);
     if (spec.rootfs.kind === "image") {
-      mkdirSync(`${paths.dir}/upper`, { mode: 0o755 });
-      mkdirSync(`${paths.dir}/work`, { mode: 0o700 });
+      mkdir(`${paths.dir}/upper`, 0o755);
+      mkdir(`${paths.dir}/work`, 0o700);
     }
     paths = containerPaths(store, spec.id, createContainerCgroups(spec.id));
     // Before the payload exists: it never runs unlimited.

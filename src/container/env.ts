@@ -1,5 +1,6 @@
 // The payload's environment: Docker's defaults, the image's Env, then -e/--env-file in order.
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/fs.ts";
+import { errnoName, SyscallError } from "../sys/errors.ts";
 import { UserError } from "./errors.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -17,9 +18,9 @@ export function parseEnvEntry(entry: string, hostEnv: Record<string, string | un
 export function readEnvFile(path: string, hostEnv: Record<string, string | undefined>): string[] {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFile(path);
   } catch (e) {
-    throw new UserError(`cannot read env file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new UserError(`cannot read env file ${path}: ${e instanceof SyscallError ? errnoName(e.errno) : e}`);
   }
   const out: string[] = [];
   for (const raw of text.split("\n")) {

@@ -1,5 +1,5 @@
 // The /etc files box supplies to every container (bind-mounted over the image's own).
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/fs.ts";
 import type { ContainerSpec } from "./spec.ts";
 
 export const ETC_FILES = ["hostname", "hosts", "resolv.conf"] as const;
@@ -7,7 +7,7 @@ export const ETC_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 function hostsFile(spec: ContainerSpec): string {
   if (spec.network === "host") {
     try {
-      return readFileSync("/etc/hosts", "utf8");
+      return readFile("/etc/hosts");
     } catch {}
   }
   return [
@@ -25,7 +25,7 @@ function hostsFile(spec: ContainerSpec): string {
 function resolvConf(spec: ContainerSpec): string {
   let text = "";
   try {
-    text = readFileSync("/etc/resolv.conf", "utf8");
+    text = readFile("/etc/resolv.conf");
   } catch {}
   if (spec.network === "host") return text;
   // Docker drops loopback resolvers: from a private network namespace they point at nothing.

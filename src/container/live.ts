@@ -1,5 +1,5 @@
 // A stored container together with what is true of it right now: is its init still running?
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/fs.ts";
 import { containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { UserError } from "./errors.ts";
 import { findContainer } from "./lookup.ts";
@@ -18,8 +18,8 @@ export interface LiveContainer {
 export function runningInit(store: Store, pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const cmdline = readFile(`/proc/${pid}/cmdline`);
+    const environ = readFile(`/proc/${pid}/environ`).split("\0");
     if (cmdline.includes("__init") && environ.includes(`BOX_ROOT=${store.root}`)) return pid;
   } catch {}
   return undefined;

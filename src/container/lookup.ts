@@ -1,6 +1,6 @@
 // Finds a container by name, full id or unique id prefix, as Docker does.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { exists, readFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { UserError } from "./errors.ts";
 import { layout, listContainerIds, readConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
@@ -24,13 +24,13 @@ export function containersUsing(store: Store, imageId: string): ContainerSpec[] 
 
 export function findContainer(store: Store, ref: string): ContainerSpec {
   let id: string | undefined;
-  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref) && existsSync(join(store.root, layout.name(ref)))) {
-    id = readFileSync(join(store.root, layout.name(ref)), "utf8");
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref) && exists(join(store.root, layout.name(ref)))) {
+    id = readFile(join(store.root, layout.name(ref)));
   } else if (/^[0-9a-f]{1,64}$/.test(ref)) {
     const matches = listContainerIds(store).filter((c) => c.startsWith(ref));
     if (matches.length > 1) throw new UserError(`multiple containers match "${ref}": use more of the id`);
     id = matches[0];
   }
-  if (!id || !existsSync(join(store.root, layout.container(id), "config.json"))) throw new UserError(`no such container: ${ref}`);
+  if (!id || !exists(join(store.root, layout.container(id), "config.json"))) throw new UserError(`no such container: ${ref}`);
   return readConfig(join(store.root, layout.container(id)));
 }

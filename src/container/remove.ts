@@ -1,5 +1,5 @@
 // `box rm`: removes a container that has exited, or with force kills it first.
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/fs.ts";
 import { SIGKILL } from "../sys/constants.ts";
 import { kill } from "../sys/process.ts";
 import { removeContainer } from "./create.ts";
@@ -12,7 +12,7 @@ import type { ContainerSpec } from "./spec.ts";
 async function waitGone(pid: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
     try {
-      readFileSync(`/proc/${pid}/stat`);
+      readFile(`/proc/${pid}/stat`);
     } catch {
       return;
     }

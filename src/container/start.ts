@@ -1,8 +1,8 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { closeSync, openSync, writeSync } from "node:fs";
-import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_CLOEXEC, O_RDONLY } from "../sys/constants.ts";
-import { close, FORWARDED_SIGNALS, kill, pipe, waitPid } from "../sys/process.ts";
+import { close, open, write } from "../sys/fs.ts";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_RDONLY } from "../sys/constants.ts";
+import { FORWARDED_SIGNALS, kill, pipe, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -26,7 +26,11 @@ const NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CL
 async function readInit(fd: number): Promise<{ first?: InitMessage; exit?: number }> {
   let text = "";
   const messages: InitMessage[] = [];
-  for await (const chunk of Bun.file(fd).stream()) {
+  // Not `for await`: leaving that loop cancels the stream, and Bun closes the fd on a thread pool
+  // it first has to start (~1.5 ms at the end of every run). The process exits soon anyway.
+  const reader = Bun.file(fd).stream().getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    const chunk = r.value;
     text += new TextDecoder().decode(chunk);
     for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
       messages.push(JSON.parse(text.slice(0, nl)) as InitMessage);
@@ -54,7 +58,7 @@ export function launchInit(store: Store): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
-  const hostNet = openSync("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  const hostNet = open("/proc/self/ns/net", O_RDONLY);
   try {
     loadSpawn();
     trace("cli", "trampoline-loaded");
@@ -110,7 +114,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   const { pid, syncRead, lifelineWrite } = init;
   const plan: InitPlan = { id: spec.id, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
-  writeSync(init.planWrite, JSON.stringify(plan));
+  write(init.planWrite, JSON.stringify(plan));
   close(init.planWrite);
   try {
     writeState(paths, { status: "running", pid, startedAt: new Date().toISOString() });
@@ -131,7 +135,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   trace("cli", "init-exited");
   for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
   restoreTerminal?.();
-  closeSync(lifelineWrite);
+  close(lifelineWrite);
 
   const failed = message && "error" in message ? message : undefined;
   const code = failed?.code ?? exit ?? status?.code ?? EXIT_BOX_ERROR;

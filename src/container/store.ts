@@ -1,6 +1,8 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { isErrno, mkdirs, open, readFile, readdir, removeTree, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { join } from "../path.ts";
 import { UserError } from "./errors.ts";
 import { randomHex } from "../random.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
@@ -51,14 +53,14 @@ export function containerPaths(store: Store, id: string, cgroups: string[]): Con
 
 /** Reserves a name for a container; O_EXCL makes two runs with one name race-free. */
 export function claimName(store: Store, name: string, id: string): void {
-  mkdirSync(join(store.root, layout.names), { recursive: true, mode: 0o700 });
+  mkdirs(join(store.root, layout.names), 0o700);
   try {
-    writeFileSync(join(store.root, layout.name(name)), id, { flag: "wx", mode: 0o600 });
+    writeFile(join(store.root, layout.name(name)), id, { exclusive: true, mode: 0o600 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+    if (isErrno(e, Errno.EEXIST)) {
       let owner = "";
       try {
-        owner = readFileSync(join(store.root, layout.name(name)), "utf8");
+        owner = readFile(join(store.root, layout.name(name)));
       } catch {}
       throw new UserError(`the container name "${name}" is already in use by container ${shortId(owner)}`);
     }
@@ -66,19 +68,12 @@ export function claimName(store: Store, name: string, id: string): void {
   }
 }
 
-/** Writes a file so readers see the old or the new content, never a torn one. */
-function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
 export function writeConfig(paths: ContainerPaths, spec: ContainerSpec): void {
-  writeAtomic(join(paths.dir, "config.json"), JSON.stringify(spec, null, 2));
+  writeFileAtomic(join(paths.dir, "config.json"), JSON.stringify(spec, null, 2), 0o600);
 }
 
 export function readConfig(dir: string): ContainerSpec {
-  return JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as ContainerSpec;
+  return JSON.parse(readFile(join(dir, "config.json"))) as ContainerSpec;
 }
 
 export type ContainerStatus = "created" | "running" | "paused" | "exited";
@@ -96,19 +91,19 @@ export interface ContainerState {
 
 export function readState(paths: Pick<ContainerPaths, "runDir">): ContainerState | undefined {
   try {
-    return JSON.parse(readFileSync(join(paths.runDir, "state.json"), "utf8")) as ContainerState;
+    return JSON.parse(readFile(join(paths.runDir, "state.json"))) as ContainerState;
   } catch {
     return undefined;
   }
 }
 
 export function writeState(paths: Pick<ContainerPaths, "runDir">, state: ContainerState): void {
-  writeAtomic(join(paths.runDir, "state.json"), JSON.stringify(state));
+  writeFileAtomic(join(paths.runDir, "state.json"), JSON.stringify(state), 0o600);
 }
 
 /** Directory fds survive pivot_root; a path through /proc/self/fd reaches the host's dir from inside. */
 export function openDir(path: string): number {
-  return openSync(path, "r");
+  return open(path, O_RDONLY | O_DIRECTORY);
 }
 
 export function fdPath(fd: number): string {
@@ -117,7 +112,7 @@ export function fdPath(fd: number): string {
 
 export function listContainerIds(store: Store): string[] {
   try {
-    return readdirSync(join(store.root, layout.containers));
+    return readdir(join(store.root, layout.containers));
   } catch {
     return [];
   }
@@ -125,9 +120,9 @@ export function listContainerIds(store: Store): string[] {
 
 /** Removes a container's files given its bases (real paths, or /proc/self/fd paths from inside). */
 export function removeContainerFiles(bases: Store, id: string, name: string): void {
-  rmSync(join(bases.runroot, layout.container(id)), { recursive: true, force: true });
-  rmSync(join(bases.root, layout.container(id)), { recursive: true, force: true });
+  removeTree(join(bases.runroot, layout.container(id)));
+  removeTree(join(bases.root, layout.container(id)));
   try {
-    if (readFileSync(join(bases.root, layout.name(name)), "utf8") === id) rmSync(join(bases.root, layout.name(name)));
+    if (readFile(join(bases.root, layout.name(name))) === id) unlink(join(bases.root, layout.name(name)));
   } catch {}
 }

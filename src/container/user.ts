@@ -1,5 +1,5 @@
 // Resolves `-u` against the container's own /etc/passwd and /etc/group, as Docker does.
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/fs.ts";
 import { UserError } from "./errors.ts";
 
 export interface ResolvedUser {
@@ -12,7 +12,7 @@ export interface ResolvedUser {
 
 function readTable(path: string): string[][] {
   try {
-    return readFileSync(path, "utf8")
+    return readFile(path)
       .split("\n")
       .filter((l) => l && !l.startsWith("#"))
       .map((l) => l.split(":"));

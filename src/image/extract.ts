@@ -8,7 +8,7 @@ import {
   closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
   mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
 } from "node:fs";
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describeError } from "../sys/errors.ts";

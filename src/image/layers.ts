@@ -1,9 +1,10 @@
 // Extracted layers, one directory each: root/layers/<sha256 of the uncompressed tar>/.
 // A layer appears under its digest only complete (extracted elsewhere, then renamed), and
 // leaves the same way, so a reader never sees half of one.
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { exists, isErrno, mkdir, mkdirs, removeTree, rename } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
 import { randomHex } from "../random.ts";
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { ExtractOptions, ExtractResult } from "./extract.ts";
 
 const TEMP_PREFIX = ".tmp-";
@@ -28,10 +29,11 @@ export function layerPath(root: string, digest: string): string {
 
 export async function storeLayer(root: string, archive: string, opts: ExtractOptions = {}): Promise<StoredLayer> {
   // 0700: layers hold the image's setuid binaries; host users must not reach them.
-  mkdirSync(layersDir(root), { recursive: true, mode: 0o700 });
+  mkdirs(layersDir(root), 0o700);
   // Loaded here, not at the top: node:zlib and the tar code would cost every `box run` ~2 ms.
   const [{ TarReader }, { extractTar }] = await Promise.all([import("./tar.ts"), import("./extract.ts")]);
-  const temp = mkdtempSync(join(layersDir(root), TEMP_PREFIX));
+  const temp = join(layersDir(root), `${TEMP_PREFIX}${randomHex(8)}`);
+  mkdir(temp, 0o700);
   try {
     const reader = await TarReader.open(archive);
     const { skipped } = await extractTar(reader.entries(), temp, opts);
@@ -39,28 +41,27 @@ export async function storeLayer(root: string, archive: string, opts: ExtractOpt
     const created = moveIntoPlace(temp, layerPath(root, digest));
     return { digest, created, skipped };
   } finally {
-    rmSync(temp, { recursive: true, force: true });
+    removeTree(temp);
   }
 }
 
 export function deleteLayer(root: string, digest: string): void {
   const path = layerPath(root, digest);
-  if (!existsSync(path)) return;
+  if (!exists(path)) return;
   const doomed = join(layersDir(root), `${TEMP_PREFIX}${randomHex(8)}`);
-  renameSync(path, doomed);
-  rmSync(doomed, { recursive: true, force: true });
+  rename(path, doomed);
+  removeTree(doomed);
 }
 
 // Returns false when the layer already exists (found first, or put there concurrently by
 // another import of the same content); the caller's finally removes the redundant copy.
 function moveIntoPlace(temp: string, final: string): boolean {
-  if (existsSync(final)) return false;
+  if (exists(final)) return false;
   try {
-    renameSync(temp, final);
+    rename(temp, final);
     return true;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if ((code === "ENOTEMPTY" || code === "EEXIST") && existsSync(final)) return false;
+    if ((isErrno(err, Errno.ENOTEMPTY) || isErrno(err, Errno.EEXIST)) && exists(final)) return false;
     throw err;
   }
 }

@@ -1,8 +1,8 @@
 // The image store: named images (root/images/<encoded ref>.json) over shared layers
 // (layers.ts). `root` is always passed in, so tests and --root never touch a real store.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import { randomHex } from "../random.ts";
-import { dirname, join } from "node:path";
+import { Errno } from "../sys/errors.ts";
+import { exists, isErrno, mkdirs, readFile, readdir, unlink, writeFileAtomic } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { applyChanges, type ImageConfig } from "./config.ts";
 import { deleteLayer, layerPath, storeLayer, type StoredLayer } from "./layers.ts";
@@ -62,18 +62,18 @@ export async function importImage(root: string, file: string, ref: string, opts:
 export function saveImage(root: string, ref: string, layers: string[], config: ImageConfig): ImageRecord {
   const reference = parseReference(ref);
   for (const digest of layers) {
-    if (!existsSync(layerPath(root, digest))) throw new Error(`cannot save image ${reference.ref}: layer ${digest} is not in the store`);
+    if (!exists(layerPath(root, digest))) throw new Error(`cannot save image ${reference.ref}: layer ${digest} is not in the store`);
   }
   const record: ImageRecord = { ref: reference.ref, id: imageId(layers, config), layers, config, created: new Date().toISOString() };
-  mkdirSync(imagesDir(root), { recursive: true, mode: 0o700 });
-  writeAtomically(recordPath(root, record.ref), `${JSON.stringify(record, null, 2)}\n`);
+  mkdirs(imagesDir(root), 0o700);
+  writeFileAtomic(recordPath(root, record.ref), `${JSON.stringify(record, null, 2)}\n`, 0o600, true);
   return record;
 }
 
 export function resolveImage(root: string, ref: string): ResolvedImage {
   const record = findImage(root, ref);
   const layerDirs = record.layers.map((digest) => layerPath(root, digest)).reverse();
-  const missing = layerDirs.find((dir) => !existsSync(dir));
+  const missing = layerDirs.find((dir) => !exists(dir));
   if (missing) throw new Error(`image ${record.ref} is damaged: layer directory ${missing} is missing`);
   return { ref: record.ref, id: record.id, layerDirs, config: record.config };
 }
@@ -82,9 +82,9 @@ export function resolveImage(root: string, ref: string): ResolvedImage {
 export function listImages(root: string): ImageRecord[] {
   let names: string[];
   try {
-    names = readdirSync(imagesDir(root));
+    names = readdir(imagesDir(root));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (isErrno(err, Errno.ENOENT)) return [];
     throw err;
   }
   return names
@@ -97,7 +97,7 @@ export function listImages(root: string): ImageRecord[] {
  * runs on the image is the caller's question: the image store knows nothing of containers. */
 export function removeImage(root: string, ref: string): { ref: string; id: string; deletedLayers: string[] } {
   const record = findImage(root, ref);
-  unlinkSync(recordPath(root, record.ref));
+  unlink(recordPath(root, record.ref));
   const stillUsed = new Set(listImages(root).flatMap((image) => image.layers));
   const deletedLayers = record.layers.filter((digest) => !stillUsed.has(digest));
   for (const digest of deletedLayers) deleteLayer(root, digest);
@@ -107,7 +107,7 @@ export function removeImage(root: string, ref: string): { ref: string; id: strin
 function findImage(root: string, ref: string): ImageRecord {
   const reference = parseReference(ref);
   const path = recordPath(root, reference.ref);
-  if (!existsSync(path)) throw new UserError(`image not found: ${reference.ref}`);
+  if (!exists(path)) throw new UserError(`image not found: ${reference.ref}`);
   return readRecord(path);
 }
 
@@ -132,24 +132,9 @@ function recordPath(root: string, ref: string): string {
 
 function readRecord(path: string): ImageRecord {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as ImageRecord;
+    return JSON.parse(readFile(path)) as ImageRecord;
   } catch (err) {
     throw new Error(`corrupt image record ${path}: ${(err as Error).message}`);
   }
 }
 
-function writeAtomically(path: string, content: string): void {
-  const temp = join(dirname(path), `.tmp-${randomHex(8)}.json`);
-  try {
-    const fd = openSync(temp, "wx", 0o600);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}

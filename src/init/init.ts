@@ -1,10 +1,10 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { closeSync, fchownSync, openSync, read, readSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { close, fchown, open, readAll, write, writeFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
-import { MS_BIND, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
+import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, setns, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
@@ -38,16 +38,18 @@ export type InitMessage = { pid: number } | { error: string; code: number } | { 
 
 /** The host-side places the init still needs after pivot_root, reached through fds. */
 interface HostHandles {
+  lastCapability: number;
   bases: Store;
   cgroupDirs: string[];
   cgroupJoin: number[];
 }
 
-function openHostHandles(plan: InitPlan): HostHandles {
+function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
   return {
+    lastCapability: lastCap,
     bases: { root: fdPath(openDir(plan.root)), runroot: fdPath(openDir(plan.runroot)) },
     cgroupDirs: plan.cgroups.map((d) => join(fdPath(openDir(join(d, ".."))), plan.id)),
-    cgroupJoin: plan.cgroups.map((d) => openSync(joinFile(d), "w")),
+    cgroupJoin: plan.cgroups.map((d) => open(joinFile(d), O_WRONLY)),
   };
 }
 
@@ -62,11 +64,10 @@ function payloadEnv(spec: ContainerSpec, home: string): string[] {
 function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; pty?: Pty } {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-  closeSync(INIT_FDS.hostNet);
+  close(INIT_FDS.hostNet);
   buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups));
   trace("init", "rootfs-built");
   sethostname(spec.hostname);
-  if (spec.network === "none") bringUpLoopback();
 
   let pty: Pty | undefined;
   if (spec.tty) {
@@ -77,10 +78,10 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   const cgroupMounts = prepareCgroupfs(detectCgroups());
   const user = resolveUser(spec.user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
-  if (pty) fchownSync(pty.slave, user.uid, TTY_GID);
+  if (pty) fchown(pty.slave, user.uid, TTY_GID);
   const env = payloadEnv(spec, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
-  const stdin = spec.interactive ? reopenStdio(0) : openSync("/dev/null", "r");
+  const stdin = spec.interactive ? reopenStdio(0) : open("/dev/null", O_RDONLY);
   const fds: [number, number][] = pty
     ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]]
     : [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]];
@@ -97,20 +98,20 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     setsid: true,
     controllingTty: spec.tty,
     user,
-    capabilities: { keep: capabilityMask(spec.capabilities), last: lastCapability() },
+    capabilities: { keep: capabilityMask(spec.capabilities), last: host.lastCapability },
     cwd: spec.workdir,
     mounts: cgroupMounts,
   });
   trace("init", "payload-started");
-  if (pty) closeSync(pty.slave);
-  for (const fd of host.cgroupJoin) closeSync(fd);
+  if (pty) close(pty.slave);
+  for (const fd of host.cgroupJoin) close(fd);
   return { pid, pty };
 }
 
 
 function timeNamespaceSupported(): boolean {
   try {
-    closeSync(openSync("/proc/self/ns/time", "r"));
+    close(open("/proc/self/ns/time", O_RDONLY));
     return true;
   } catch {
     return false;
@@ -122,7 +123,9 @@ function timeNamespaceSupported(): boolean {
  * When writing fails (the reader went away) it keeps reading and drops the data, so that the
  * payload never blocks on a full pty.
  */
-function pump(from: number, to: number): Promise<void> {
+async function pump(from: number, to: number): Promise<void> {
+  // node:fs only here (~0.8 ms to load, for -t alone): Bun.file streams pread, which a pty refuses.
+  const { read } = await import("node:fs");
   const buf = Buffer.alloc(16384);
   let writable = true;
   return new Promise((resolve) => {
@@ -131,7 +134,7 @@ function pump(from: number, to: number): Promise<void> {
         if (err || n === 0) return resolve();
         if (writable) {
           try {
-            writeSync(to, buf, 0, n);
+            write(to, buf.subarray(0, n));
           } catch {
             writable = false;
           }
@@ -146,7 +149,7 @@ function pump(from: number, to: number): Promise<void> {
 /** Tells the CLI; it may be gone (SIGKILLed), which is no error of the container's. */
 function report(m: InitMessage): void {
   try {
-    writeSync(INIT_FDS.sync, `${JSON.stringify(m)}\n`);
+    write(INIT_FDS.sync, `${JSON.stringify(m)}\n`);
   } catch {
     // EPIPE: nobody is listening any more.
   }
@@ -154,17 +157,27 @@ function report(m: InitMessage): void {
 
 /** Blocks until the CLI has sent the plan; undefined when it closed the pipe without one. */
 function readPlan(): InitPlan | undefined {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(65536);
-  for (let n; (n = readSync(INIT_FDS.plan, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
-  closeSync(INIT_FDS.plan);
-  return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as InitPlan) : undefined;
+  const text = readAll(INIT_FDS.plan).toString();
+  close(INIT_FDS.plan);
+  return text ? (JSON.parse(text) as InitPlan) : undefined;
 }
 
 export async function runInit(): Promise<never> {
   // Started as /proc/self/exe, the kernel named this process "exe"; `ps` should say box.
-  writeFileSync("/proc/self/comm", "box");
+  writeFile("/proc/self/comm", "box");
   trace("init", "start");
+  // What needs no plan is done while the CLI is still creating the container.
+  let lastCap = 0;
+  try {
+    loadSpawn();
+    detectCgroups();
+    lastCap = lastCapability();
+    // The init's own network namespace; with --network host the payload's is the host's instead.
+    bringUpLoopback();
+  } catch {
+    // Done again below, where a failure is reported.
+  }
+  trace("init", "prepared");
   const plan = readPlan();
   trace("init", "plan-received");
   if (!plan) exitNow(0);
@@ -199,8 +212,7 @@ export async function runInit(): Promise<never> {
   let pty: Pty | undefined;
   try {
     loadSpawn();
-    trace("init", "trampoline-loaded");
-    host = openHostHandles(plan);
+    host = openHostHandles(plan, lastCap || lastCapability());
     ({ pid: payload, pty } = startPayload(spec, plan, host));
   } catch (e) {
     // No cleanup here: before pivot_root the rootfs (maybe a bind of the user's directory) is
@@ -254,7 +266,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
       writeState(paths, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
     }
   } catch (e) {
-    writeSync(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
+    write(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
   trace("init", "cleaned-up");
   report({ exit: code });

@@ -3,17 +3,17 @@
 // pipe would get EAGAIN ("I/O error"). So pipes and terminals are opened again, giving the
 // payload descriptions of its own: blocking, and write-only where it only writes (it cannot
 // read the user's keystrokes through a terminal on its stdout).
-import { fstatSync, openSync } from "node:fs";
-import { O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
+import { fstat, open } from "../sys/fs.ts";
+import { O_NOCTTY, O_NONBLOCK, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
 import { setBlocking } from "../sys/process.ts";
 
 /** A descriptor for the same file as the init's `fd`, for reading (0) or writing (1, 2). */
 export function reopenStdio(fd: number): number {
-  const st = fstatSync(fd);
+  const st = fstat(fd);
   if (st.isFIFO() || st.isCharacterDevice()) {
     try {
       // O_NONBLOCK only for the open: a pipe whose other end is gone would block it for ever.
-      const own = openSync(`/proc/self/fd/${fd}`, (fd === 0 ? O_RDONLY : O_WRONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+      const own = open(`/proc/self/fd/${fd}`, (fd === 0 ? O_RDONLY : O_WRONLY) | O_NOCTTY | O_NONBLOCK);
       setBlocking(own);
       return own;
     } catch {

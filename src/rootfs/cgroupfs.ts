@@ -1,8 +1,8 @@
 // /sys/fs/cgroup inside the container: the container's own cgroup as its root, read-only.
 // cgroupfs shows the cgroup namespace of whoever mounts it, so the payload's spawn child mounts
 // it (after entering that namespace, before exec); this prepares the mount points.
-import { mkdirSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdir } from "../sys/fs.ts";
+import { basename } from "../path.ts";
 import type { CgroupLayout } from "../cgroup/detect.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT } from "../sys/constants.ts";
 import { mount } from "../sys/mount.ts";
@@ -18,7 +18,7 @@ export function prepareCgroupfs(layout: CgroupLayout): NonNullable<SpawnOptions[
   mount("tmpfs", CGROUP_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
   const mounts = layout.hierarchies.map((h) => {
     const target = `${CGROUP_ROOT}/${basename(h.mountpoint)}`;
-    mkdirSync(target);
+    mkdir(target);
     return { source: "cgroup", target, fstype: "cgroup", flags: RO, data: h.controllers.join(",") };
   });
   mount(null, CGROUP_ROOT, null, MS_BIND | MS_REMOUNT | RO);

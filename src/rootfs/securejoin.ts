@@ -1,7 +1,7 @@
 // Resolves a path inside a rootfs the way the container would see it: symlinks are followed,
 // but "/" and ".." are clamped to the rootfs, so no link in an image or a volume target can
 // point a mount outside it.
-import { lstatSync, readlinkSync } from "node:fs";
+import { lstat, readlink } from "../sys/fs.ts";
 import { UserError } from "../container/errors.ts";
 
 const MAX_LINKS = 255;
@@ -20,7 +20,7 @@ export function secureJoin(root: string, unsafe: string): string {
     const candidate = `${root}/${[...resolved, part].join("/")}`;
     let isLink = false;
     try {
-      isLink = lstatSync(candidate).isSymbolicLink();
+      isLink = lstat(candidate).isSymbolicLink();
     } catch {
       // Missing: the rest is taken literally and created later, inside the root.
     }
@@ -29,7 +29,7 @@ export function secureJoin(root: string, unsafe: string): string {
       continue;
     }
     if (++links > MAX_LINKS) throw new UserError(`too many symlinks resolving ${unsafe} in the rootfs`);
-    const target = readlinkSync(candidate);
+    const target = readlink(candidate);
     if (target.startsWith("/")) resolved.length = 0;
     pending = [...target.split("/").filter(Boolean), ...pending];
   }

@@ -1,8 +1,8 @@
 // Builds the container's filesystem inside the init's private mount namespace, then
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmod, exists, mkdir, mkdirs, stat, symlink, touch, writeFile } from "../sys/fs.ts";
+import { dirname } from "../path.ts";
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_STRICTATIME, S_IFCHR,
@@ -46,20 +46,20 @@ export const MASKED_PATHS = [
 export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 function ensureDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o755 });
+  mkdirs(path, 0o755);
 }
 
 /** Makes an empty file or dir at a mount target; `shown` is the path as the container sees it. */
 function ensureTarget(target: string, directory: boolean, shown: string): void {
-  if (existsSync(target)) {
-    if (statSync(target).isDirectory() !== directory) {
+  if (exists(target)) {
+    if (stat(target).isDirectory() !== directory) {
       throw new UserError(`cannot mount ${directory ? "a directory" : "a file"} on ${shown}: it is ${directory ? "not a directory" : "a directory"} in the container`);
     }
     return;
   }
   if (directory) return ensureDir(target);
   ensureDir(dirname(target));
-  closeSync(openSync(target, "a", 0o644));
+  touch(target, 0o644);
 }
 
 function bind(source: string, target: string, readOnly: boolean): void {
@@ -82,11 +82,11 @@ function populateDev(dev: string, tty: boolean): void {
   for (const [name, major, minor] of DEVICES) {
     const path = `${dev}/${name}`;
     mknod(path, S_IFCHR | 0o666, major, minor);
-    chmodSync(path, 0o666);
+    chmod(path, 0o666);
   }
-  for (const [target, name] of DEV_LINKS) symlinkSync(target, `${dev}/${name}`);
+  for (const [target, name] of DEV_LINKS) symlink(target, `${dev}/${name}`);
   // The init binds the payload's pty here once devpts can give it one.
-  if (tty) closeSync(openSync(`${dev}/console`, "a", 0o600));
+  if (tty) touch(`${dev}/console`, 0o600);
 }
 
 /**
@@ -95,8 +95,8 @@ function populateDev(dev: string, tty: boolean): void {
  */
 function stage(spec: ContainerSpec, runDir: string): void {
   mount("tmpfs", runDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700,size=256k");
-  mkdirSync(`${runDir}/rootfs`, { mode: 0o700 });
-  for (const [name, text] of Object.entries(etcFiles(spec))) writeFileSync(`${runDir}/${name}`, text, { mode: 0o644 });
+  mkdir(`${runDir}/rootfs`, 0o700);
+  for (const [name, text] of Object.entries(etcFiles(spec))) writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
 }
 
 /** Mounts everything below the rootfs mount point, then pivot_roots into it. */
@@ -114,7 +114,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
   populateDev(secureJoin(root, "/dev"), spec.tty);
   for (const v of spec.volumes) {
     const target = secureJoin(root, v.target);
-    ensureTarget(target, statSync(v.source).isDirectory(), v.target);
+    ensureTarget(target, stat(v.source).isDirectory(), v.target);
     bind(v.source, target, v.readOnly);
   }
   for (const f of ETC_FILES) {
@@ -124,7 +124,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
   }
   // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
   const workdir = secureJoin(root, spec.workdir);
-  if (existsSync(workdir) && !statSync(workdir).isDirectory()) {
+  if (exists(workdir) && !stat(workdir).isDirectory()) {
     throw new UserError(`the working directory ${spec.workdir} is not a directory in the container`);
   }
   ensureDir(workdir);
@@ -135,7 +135,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
   chdir("/");
   for (const p of MASKED_PATHS) mask(p);
   for (const p of READONLY_PATHS) {
-    if (existsSync(p)) bind(p, p, true);
+    if (exists(p)) bind(p, p, true);
   }
   if (spec.readOnly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
 }
@@ -143,7 +143,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
 function mask(path: string): void {
   let isDir: boolean;
   try {
-    isDir = statSync(path).isDirectory();
+    isDir = stat(path).isDirectory();
   } catch {
     return;
   }

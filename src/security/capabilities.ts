@@ -1,5 +1,5 @@
 // Capability names and numbers; Docker's default set for container payloads.
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/fs.ts";
 
 export const CAPABILITIES: Record<string, number> = {
   CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6,
@@ -30,7 +30,7 @@ export function capabilityMask(names: string[]): bigint {
 /** The highest capability this kernel knows; the bounding set is dropped up to it. */
 export function lastCapability(): number {
   try {
-    return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+    return Number(readFile("/proc/sys/kernel/cap_last_cap").trim());
   } catch {
     return 40;
   }

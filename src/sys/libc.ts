@@ -2,7 +2,7 @@
 import { dlopen, FFIType, read } from "bun:ffi";
 import { SyscallError } from "./errors.ts";
 
-const { i32, i64, u32, u64, ptr: P, void: V } = FFIType;
+const { i32, i64, i64_fast: i64f, u32, u64, ptr: P, void: V } = FFIType;
 
 const lib = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: P },
@@ -28,6 +28,21 @@ const lib = dlopen("libc.so.6", {
   cfmakeraw: { args: [P], returns: V },
   isatty: { args: [i32], returns: i32 },
   _exit: { args: [i32], returns: V },
+  open: { args: [P, i32, u32], returns: i32 },
+  read: { args: [i32, P, u64], returns: i64f },
+  write: { args: [i32, P, u64], returns: i64f },
+  access: { args: [P, i32], returns: i32 },
+  statx: { args: [i32, P, i32, u32, P], returns: i32 },
+  statfs: { args: [P, P], returns: i32 },
+  mkdir: { args: [P, u32], returns: i32 },
+  readlink: { args: [P, P, u64], returns: i64f },
+  symlink: { args: [P, P], returns: i32 },
+  chmod: { args: [P, u32], returns: i32 },
+  fchown: { args: [i32, u32, u32], returns: i32 },
+  unlinkat: { args: [i32, P, i32], returns: i32 },
+  rename: { args: [P, P], returns: i32 },
+  fsync: { args: [i32], returns: i32 },
+  getdents64: { args: [i32, P, u64], returns: i64f },
 });
 
 export const libc = lib.symbols;

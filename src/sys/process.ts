@@ -1,5 +1,4 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
-import { constants } from "node:os";
 import { check, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
 import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
@@ -8,9 +7,18 @@ import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
  * What box passes on (CLI → init → payload): every signal but the uncatchable two, SIGCHLD (each
  * process's own business) and SIGPIPE (a write of box's own failed, not the payload's).
  */
-export const FORWARDED_SIGNALS = Object.entries(constants.signals).filter(
+export const FORWARDED_SIGNALS = Object.entries(signalNumbers()).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
 );
+
+/** Linux's signal names (x86_64) and numbers, without aliases such as SIGIOT and SIGPOLL. */
+export function signalNumbers(): Record<string, number> {
+  const names = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+    "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+  ];
+  return Object.fromEntries(names.map((n, i) => [`SIG${n}`, i + 1]));
+}
 
 export function kill(pid: number, signal: number): boolean {
   if (libc.kill(pid, signal) === 0) return true;
@@ -75,8 +83,4 @@ export function setBlocking(fd: number): void {
 /** setns(2) for the calling thread (its later children inherit it). */
 export function setns(fd: number, nstype: number, what: string): void {
   check(libc.setns(fd, nstype), "setns", what);
-}
-
-export function close(fd: number): void {
-  libc.close(fd);
 }

@@ -1,32 +1,26 @@
 // Starts a process through the C trampoline in spawn.c: namespaces, cgroup, session,
 // credentials and capabilities are set in the child between fork and exec.
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { closeSync, existsSync, readFileSync, readSync, writeSync } from "node:fs";
+import { close, read, write } from "./fs.ts";
 // Built by `bun run build` (build/spawn-lib.ts) and embedded in the executable.
-import libraryPath from "../../dist/libboxspawn.so" with { type: "file" };
+import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
 import { SyscallError } from "./errors.ts";
 import { pipe, waitPid } from "./process.ts";
 import { check, cstr, libc } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
 
-/** Loads the trampoline; call before pivot_root, while the library's path still resolves. */
-export function loadSpawn(): (spec: BigInt64Array) => bigint {
-  if (trampoline) return trampoline;
-  let path = libraryPath;
-  let memfd: number | undefined;
-  if (path.startsWith("/$bunfs/")) {
-    // Inside the compiled executable the library is no file the dynamic loader can open.
-    memfd = check(libc.syscall(319, cstr("box-spawn"), null), "memfd_create");
-    writeSync(memfd, readFileSync(path));
-    path = `/proc/self/fd/${memfd}`;
-  } else if (!existsSync(path)) {
-    throw new Error(`${path} is missing: run \`bun run build\` first`);
+/** Loads the trampoline (from a memfd: it is no file of its own); call before pivot_root. */
+export function loadSpawn(): void {
+  if (trampoline) return;
+  const memfd = check(libc.syscall(319, cstr("box-spawn"), null), "memfd_create");
+  try {
+    write(memfd, Buffer.from(library, "base64"));
+    const fn = dlopen(`/proc/self/fd/${memfd}`, { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } }).symbols.box_spawn;
+    trampoline = (spec) => fn(spec) as bigint;
+  } finally {
+    close(memfd);
   }
-  const fn = dlopen(path, { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } }).symbols.box_spawn;
-  if (memfd !== undefined) closeSync(memfd);
-  trampoline = (spec) => fn(spec) as bigint;
-  return trampoline;
 }
 
 export interface SpawnOptions {
@@ -78,7 +72,8 @@ function cstrArray(items: string[], keep: unknown[]): BigInt64Array {
 
 /** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
 export function spawn(o: SpawnOptions): number {
-  const box_spawn = loadSpawn();
+  const box_spawn = trampoline;
+  if (!box_spawn) throw new Error("spawn: loadSpawn() was not awaited");
   const keep: unknown[] = [];
   const p = (v: Buffer | Int32Array | Uint32Array | BigInt64Array) => {
     keep.push(v);
@@ -117,11 +112,11 @@ export function spawn(o: SpawnOptions): number {
       : 0n,
   ]);
   const pid = Number(box_spawn(spec));
-  closeSync(errWrite);
+  close(errWrite);
   try {
     if (pid < 0) throw new SpawnError("clone", -pid);
     const report = new Int32Array(2);
-    const n = readSync(errRead, report);
+    const n = read(errRead, new Uint8Array(report.buffer));
     if (n === 8) {
       waitPid(pid, false);
       const stage = STAGES[report[0]!] ?? "spawn";
@@ -129,7 +124,7 @@ export function spawn(o: SpawnOptions): number {
     }
     return pid;
   } finally {
-    closeSync(errRead);
+    close(errRead);
     keep.length = 0;
   }
 }

@@ -1,6 +1,6 @@
 // Pseudo-terminals and terminal modes.
-import { openSync } from "node:fs";
-import { O_CLOEXEC, O_NOCTTY, O_RDWR } from "./constants.ts";
+import { open } from "./fs.ts";
+import { O_NOCTTY, O_RDWR } from "./constants.ts";
 import { check, libc } from "./libc.ts";
 
 const TIOCGPTN = 0x80045430;
@@ -17,12 +17,12 @@ export interface Pty {
 
 /** Opens a pty pair from the devpts instance behind `ptmx` (the container's own). */
 export function openPty(ptmx = "/dev/ptmx"): Pty {
-  const master = openSync(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const master = open(ptmx, O_RDWR | O_NOCTTY);
   const n = new Int32Array(1);
   check(libc.ioctl(master, TIOCSPTLCK, n), "ioctl TIOCSPTLCK", ptmx);
   check(libc.ioctl(master, TIOCGPTN, n), "ioctl TIOCGPTN", ptmx);
   const slavePath = `${ptmx.replace(/ptmx$/, "")}pts/${n[0]}`;
-  const slave = openSync(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const slave = open(slavePath, O_RDWR | O_NOCTTY);
   return { master, slave, slavePath };
 }
 

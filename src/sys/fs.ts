@@ -1,0 +1,303 @@
+// Files and directories through libc, synchronously. box's start path uses these instead of
+// node:fs, whose module alone costs ~0.8 ms of every process start (measured with a compiled
+// binary; see docs/ARCHITECTURE.md). Errors are SyscallErrors: `open /etc/hosts: ENOENT`.
+import { check, errno, libc } from "./libc.ts";
+import { Errno, SyscallError } from "./errors.ts";
+import { O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND } from "./constants.ts";
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_REMOVEDIR = 0x200;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_BASIC_STATS = 0x7ff;
+const S_IFMT = 0o170000;
+
+export interface FileStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  ino: number;
+  /** The device the file is on, as makedev(major, minor). */
+  dev: number;
+  /** For device nodes: the device, as makedev(major, minor). */
+  rdev: number;
+  mtimeMs: number;
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isFIFO(): boolean;
+}
+
+// Reused for every call: these run on each container's critical path, and an allocation per
+// path costs more than the system call.
+const statxBuf = Buffer.alloc(256);
+const statxU32 = new Uint32Array(statxBuf.buffer, statxBuf.byteOffset, 64);
+const pathBufs = [Buffer.allocUnsafe(8192), Buffer.allocUnsafe(8192)];
+
+/** A NUL-terminated copy of path in scratch buffer `slot` (0 or 1), valid until the next call. */
+function cpath(path: string, slot = 0): Buffer {
+  // C would stop at a NUL inside the string and act on a shorter path than the one checked.
+  if (path.includes("\0")) throw new SyscallError("path", Errno.EINVAL, JSON.stringify(path));
+  const buf = pathBufs[slot]!;
+  const n = buf.write(path, 0, buf.length - 1);
+  if (n >= buf.length - 2) throw new SyscallError("path", Errno.ENAMETOOLONG, path.slice(0, 64));
+  buf[n] = 0;
+  return buf;
+}
+
+function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+}
+
+function statAt(dirfd: number, path: string, flags: number, name: string): FileStat {
+  check(libc.statx(dirfd, cpath(path), flags, STATX_BASIC_STATS, statxBuf), name, path);
+  const w = statxU32;
+  // struct statx: 32-bit words; 64-bit fields as low + high word (little-endian).
+  const mode = w[7]! & 0xffff;
+  const type = mode & S_IFMT;
+  return {
+    mode,
+    uid: w[5]!,
+    gid: w[6]!,
+    ino: w[8]! + w[9]! * 2 ** 32,
+    size: w[10]! + w[11]! * 2 ** 32,
+    mtimeMs: (w[28]! + w[29]! * 2 ** 32) * 1000 + w[30]! / 1e6,
+    rdev: makedev(w[32]!, w[33]!),
+    dev: makedev(w[34]!, w[35]!),
+    isDirectory: () => type === 0o040000,
+    isFile: () => type === 0o100000,
+    isSymbolicLink: () => type === 0o120000,
+    isCharacterDevice: () => type === 0o020000,
+    isBlockDevice: () => type === 0o060000,
+    isFIFO: () => type === 0o010000,
+  };
+}
+
+export function stat(path: string): FileStat {
+  return statAt(AT_FDCWD, path, 0, "stat");
+}
+
+export function lstat(path: string): FileStat {
+  return statAt(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, "lstat");
+}
+
+export function fstat(fd: number): FileStat {
+  return statAt(fd, "", AT_EMPTY_PATH, "fstat");
+}
+
+/** Whether the path exists (following symlinks), like test -e. */
+export function exists(path: string): boolean {
+  return libc.access(cpath(path), 0) === 0;
+}
+
+/** open(2); the descriptor is always close-on-exec (the spawn trampoline maps what a child gets). */
+export function open(path: string, flags: number, mode = 0o666): number {
+  return check(libc.open(cpath(path), flags | O_CLOEXEC, mode), "open", path);
+}
+
+export function close(fd: number): void {
+  check(libc.close(fd), "close", String(fd));
+}
+
+/** One read(2) into buf; 0 at EOF. */
+export function read(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const n = Number(libc.read(fd, buf, buf.length));
+    if (n >= 0) return n;
+    if (errno() !== Errno.EINTR) throw new SyscallError("read", errno(), String(fd));
+  }
+}
+
+/** Writes all of data, however many write(2) calls it takes. */
+export function write(fd: number, data: string | Uint8Array, path?: string): void {
+  let bytes = typeof data === "string" ? Buffer.from(data) : data;
+  while (bytes.length > 0) {
+    const n = Number(libc.write(fd, bytes, bytes.length));
+    if (n < 0) {
+      if (errno() === Errno.EINTR) continue;
+      throw new SyscallError("write", errno(), path ?? String(fd));
+    }
+    bytes = bytes.subarray(n);
+  }
+}
+
+/** Everything left to read from fd, until EOF. */
+const readBuf = Buffer.allocUnsafe(65536);
+
+export function readAll(fd: number, path?: string): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = readBuf;
+  for (;;) {
+    let n: number;
+    try {
+      n = read(fd, buf);
+    } catch (e) {
+      throw path !== undefined && e instanceof SyscallError ? new SyscallError("read", e.errno, path) : e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export function readFileBytes(path: string): Buffer {
+  const fd = open(path, O_RDONLY);
+  try {
+    return readAll(fd, path);
+  } finally {
+    libc.close(fd);
+  }
+}
+
+export function readFile(path: string): string {
+  return readFileBytes(path).toString("utf8");
+}
+
+export interface WriteOptions {
+  mode?: number;
+  /** Fail with EEXIST when the file exists (O_EXCL). */
+  exclusive?: boolean;
+  append?: boolean;
+}
+
+/** Creates or truncates path and writes data; cgroup and /proc files take one write each. */
+export function writeFile(path: string, data: string | Uint8Array, options: WriteOptions = {}): void {
+  const flags = O_WRONLY | O_CREAT | (options.exclusive ? O_EXCL : 0) | (options.append ? O_APPEND : O_TRUNC);
+  const fd = open(path, flags, options.mode ?? 0o666);
+  try {
+    write(fd, data, path);
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/**
+ * Replaces path so that readers see the old or the new content, never a torn one; `durable`
+ * also fsyncs the data before the rename (records that must survive a crash).
+ */
+export function writeFileAtomic(path: string, data: string, mode: number, durable = false): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  try {
+    const fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    try {
+      write(fd, data, temp);
+      if (durable) fsync(fd);
+    } finally {
+      libc.close(fd);
+    }
+    rename(temp, path);
+  } catch (e) {
+    libc.unlinkat(AT_FDCWD, cpath(temp), 0);
+    throw e;
+  }
+}
+
+/** Creates an empty file unless one exists (touch without the times). */
+export function touch(path: string, mode: number): void {
+  close(open(path, O_WRONLY | O_CREAT | O_APPEND, mode));
+}
+
+export function mkdir(path: string, mode = 0o777): void {
+  check(libc.mkdir(cpath(path), mode), "mkdir", path);
+}
+
+/** mkdir -p: creates the missing parents too; an existing directory is fine. */
+export function mkdirs(path: string, mode = 0o777): void {
+  if (libc.mkdir(cpath(path), mode) === 0) return;
+  const e = errno();
+  if (e === Errno.EEXIST && stat(path).isDirectory()) return;
+  if (e !== Errno.ENOENT) throw new SyscallError("mkdir", e, path);
+  const parent = path.slice(0, path.lastIndexOf("/"));
+  if (parent) mkdirs(parent, mode);
+  mkdir(path, mode);
+}
+
+export function readlink(path: string): string {
+  const buf = Buffer.allocUnsafe(4096);
+  const n = check(libc.readlink(cpath(path), buf, buf.length), "readlink", path);
+  return buf.toString("utf8", 0, n);
+}
+
+export function symlink(target: string, path: string): void {
+  check(libc.symlink(cpath(target), cpath(path, 1)), "symlink", path);
+}
+
+export function chmod(path: string, mode: number): void {
+  check(libc.chmod(cpath(path), mode), "chmod", path);
+}
+
+export function fchown(fd: number, uid: number, gid: number): void {
+  check(libc.fchown(fd, uid, gid), "fchown", String(fd));
+}
+
+export function unlink(path: string): void {
+  check(libc.unlinkat(AT_FDCWD, cpath(path), 0), "unlink", path);
+}
+
+export function rmdir(path: string): void {
+  check(libc.unlinkat(AT_FDCWD, cpath(path), AT_REMOVEDIR), "rmdir", path);
+}
+
+export function rename(from: string, to: string): void {
+  check(libc.rename(cpath(from), cpath(to, 1)), "rename", to);
+}
+
+export function fsync(fd: number): void {
+  check(libc.fsync(fd), "fsync", String(fd));
+}
+
+/** The names in a directory, without . and .. (getdents64). */
+export function readdir(path: string): string[] {
+  const fd = open(path, O_RDONLY | O_DIRECTORY);
+  const names: string[] = [];
+  const buf = Buffer.allocUnsafe(32768);
+  try {
+    for (;;) {
+      const n = check(libc.getdents64(fd, buf, buf.length), "getdents64", path);
+      if (n === 0) break;
+      for (let off = 0; off < n; ) {
+        const reclen = buf.readUInt16LE(off + 16);
+        const end = buf.indexOf(0, off + 19);
+        const name = buf.toString("utf8", off + 19, end);
+        if (name !== "." && name !== "..") names.push(name);
+        off += reclen;
+      }
+    }
+  } finally {
+    libc.close(fd);
+  }
+  return names;
+}
+
+/** rm -rf: removes path and everything below it; a missing path is fine. Symlinks are not followed. */
+export function removeTree(path: string): void {
+  let st: FileStat;
+  try {
+    st = lstat(path);
+  } catch (e) {
+    if (isErrno(e, Errno.ENOENT)) return;
+    throw e;
+  }
+  if (st.isDirectory()) {
+    for (const name of readdir(path)) removeTree(`${path}/${name}`);
+    rmdir(path);
+  } else {
+    unlink(path);
+  }
+}
+
+const statfsBuf = Buffer.alloc(120);
+
+/** The filesystem type (f_type, e.g. CGROUP2_SUPER_MAGIC) of the filesystem holding path. */
+export function statfsType(path: string): number {
+  check(libc.statfs(cpath(path), statfsBuf), "statfs", path);
+  return statfsBuf.readUInt32LE(0);
+}
+
+/** Whether err is a failed system call with this errno. */
+export function isErrno(err: unknown, errnoValue: number): boolean {
+  return err instanceof SyscallError && err.errno === errnoValue;
+}
