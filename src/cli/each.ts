@@ -1,4 +1,11 @@
+import type { CommandDef } from "citty";
 import { UserError } from "../container/errors.ts";
+import { findContainer } from "../container/lookup.ts";
+import type { ContainerSpec } from "../container/spec.ts";
+import type { Store } from "../container/store.ts";
+import { globals } from "./context.ts";
+import { parseFlags, type ParsedFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
 
 /** Commands that act on one or more containers or images need at least one. */
 export function requireArguments(command: string, args: string[]): void {
@@ -19,4 +26,22 @@ export async function forEachArgument(args: string[], act: (arg: string) => Prom
       process.exitCode = e.exitCode;
     }
   }
+}
+
+/**
+ * The body of a command that takes one or more containers (`box stop a b`): flags, --help, at
+ * least one argument, then `act` on each as forEachArgument does; `act` returns the line to print.
+ */
+export async function onEachContainer(
+  name: string,
+  cmd: CommandDef<any>,
+  rawArgs: string[],
+  examples: string[],
+  act: (flags: ParsedFlags, store: Store, spec: ContainerSpec, ref: string) => Promise<string>,
+): Promise<void> {
+  const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+  if (flags.help) return printHelp(cmd, examples);
+  requireArguments(name, flags.positionals);
+  const { store } = globals();
+  await forEachArgument(flags.positionals, (ref) => act(flags, store, findContainer(store, ref), ref));
 }

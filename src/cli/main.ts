@@ -30,6 +30,13 @@ const rootCommand = defineCommand({
     update: () => import("./update.ts").then((m) => m.updateCommand),
     info: () => import("./info.ts").then((m) => m.infoCommand),
     stats: () => import("./stats.ts").then((m) => m.statsCommand),
+    ps: () => import("./ps.ts").then((m) => m.psCommand),
+    logs: () => import("./logs.ts").then((m) => m.logsCommand),
+    stop: () => import("./control.ts").then((m) => m.stopCommand),
+    kill: () => import("./control.ts").then((m) => m.killCommand),
+    wait: () => import("./control.ts").then((m) => m.waitCommand),
+    inspect: () => import("./inspect.ts").then((m) => m.inspectCommand),
+    exec: () => import("./exec.ts").then((m) => m.execCommand),
   },
 });
 

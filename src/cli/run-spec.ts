@@ -5,12 +5,12 @@ import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
 import { newId, shortId, validateName } from "../container/store.ts";
-import type { ContainerSpec, NetworkMode, RootfsSpec, VolumeSpec } from "../container/spec.ts";
+import type { ContainerSpec, LogSpec, NetworkMode, RootfsSpec, VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import type { ParsedFlags } from "./flags.ts";
-import { buildResources } from "./resources.ts";
+import { buildResources, parseBytes } from "./resources.ts";
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -36,6 +36,37 @@ function parseVolume(text: string): VolumeSpec {
     throw new UserError(`invalid volume "${text}": host path ${source} does not exist`);
   }
   return { source: resolve(source), target, readOnly: mode === "ro" };
+}
+
+/** `KEY=VALUE` or `KEY` (empty value), as docker run --label. */
+export function parseLabels(entries: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf("=");
+    const key = eq < 0 ? e : e.slice(0, eq);
+    if (key === "" || /[\s\0]/.test(key)) throw new UserError(`invalid label "${e}"`);
+    labels[key] = eq < 0 ? "" : e.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** --log-opt max-size=SIZE, max-file=N (Docker's json-file options; one file, unbounded, by default). */
+function parseLogOptions(entries: string[]): LogSpec {
+  const log: LogSpec = { maxFiles: 1 };
+  for (const e of entries) {
+    const [key, value = ""] = e.split(/=(.*)/s);
+    if (key === "max-size") {
+      log.maxSize = parseBytes("--log-opt max-size", value);
+      if (log.maxSize < 1) throw new UserError(`invalid value "${value}" for --log-opt max-size`);
+    } else if (key === "max-file") {
+      if (!/^\d{1,4}$/.test(value) || Number(value) < 1) throw new UserError(`invalid value "${value}" for --log-opt max-file: a number from 1`);
+      log.maxFiles = Number(value);
+    } else {
+      throw new UserError(`unknown log opt "${key}" (max-size and max-file are supported)`);
+    }
+  }
+  if (log.maxFiles > 1 && log.maxSize === undefined) throw new UserError("--log-opt max-file needs max-size");
+  return log;
 }
 
 function parseNetwork(v: ParsedFlags["values"][string]): NetworkMode {
@@ -108,6 +139,9 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
     network,
     resources: buildResources(v),
     capabilities: deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"),
+    detach: v.detach === true,
+    labels: parseLabels(list(v.label)),
+    log: parseLogOptions(list(v["log-opt"])),
     created: new Date().toISOString(),
   };
 }

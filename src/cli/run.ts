@@ -1,11 +1,13 @@
 import { defineCommand } from "citty";
-import { abandonInit, launchInit, runAttached, takeEarlyInit } from "../container/start.ts";
+import { abandonInit, launchInit, runAttached, runDetached, takeEarlyInit } from "../container/start.ts";
+import type { Store } from "../container/store.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { RESOURCE_ARGS, RESOURCE_LISTS } from "./resource-args.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
+import { write } from "../sys/fs.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { UserError } from "../container/errors.ts";
 
@@ -31,10 +33,14 @@ export const runCommand = defineCommand({
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
     tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
     network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "MODE" },
+    detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+    label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
+    "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
+    replace: { type: "boolean", description: "Remove a container with the same --name first (podman's)" },
     ...RESOURCE_ARGS,
   },
   async run({ rawArgs, cmd }) {
-    const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume", ...RESOURCE_LISTS]);
+    const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume", "label", "log-opt", ...RESOURCE_LISTS]);
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
     // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
@@ -47,11 +53,18 @@ export const runCommand = defineCommand({
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
       spec = buildRunSpec(store.root, flags, process.env);
       trace("cli", "spec-built");
+      if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
       paths = createContainer(store, spec);
       trace("cli", "created");
     } catch (e) {
       abandonInit(init);
       throw e;
+    }
+    if (spec.detach) {
+      await runDetached(init, store, spec, paths);
+      write(1, `${spec.id}\n`);
+      // The init's sync pipe is still being read: exit without waiting for that.
+      exitNow(0);
     }
     const code = await runAttached(init, store, spec, paths);
     trace("cli", "done");
@@ -60,7 +73,20 @@ export const runCommand = defineCommand({
   },
 });
 
+/** --replace: the container that holds the name goes first, running or not (podman's flag). */
+async function replaceNamed(store: Store, name: string): Promise<void> {
+  const [{ findContainer }, { removeStoredContainer }] = await Promise.all([import("../container/lookup.ts"), import("../container/remove.ts")]);
+  let old;
+  try {
+    old = findContainer(store, name);
+  } catch {
+    return;
+  }
+  await removeStoredContainer(store, old, true);
+}
+
 const RUN_EXAMPLES = [
+  "box run -d --name web busybox httpd -f -p 8080",
   "box run --rm --rootfs ./rootfs /bin/echo hello",
   "box run --rm -it --hostname web -e MODE=dev busybox sh",
   "box run --rm -u nobody -v /srv/data:/data:ro -w /data busybox ls",

@@ -2,6 +2,7 @@
 import { readFile } from "../sys/fs.ts";
 import { errnoName, SyscallError } from "../sys/errors.ts";
 import { UserError } from "./errors.ts";
+import type { ContainerSpec } from "./spec.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -42,6 +43,17 @@ export function mergeEnv(...lists: string[][]): string[] {
     }
   }
   return [...map.values()];
+}
+
+/**
+ * What a process of the container starts with (the payload, and `box exec` with its -e on top):
+ * Docker's PATH and HOSTNAME, TERM with a terminal, the container's env, HOME from its user.
+ */
+export function containerEnv(spec: Pick<ContainerSpec, "hostname" | "env">, tty: boolean, home: string, extra: string[] = []): string[] {
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${spec.hostname}`];
+  if (tty) defaults.push("TERM=xterm");
+  const env = mergeEnv(defaults, spec.env, extra);
+  return envValue(env, "HOME") === undefined ? [...env, `HOME=${home}`] : env;
 }
 
 export function envValue(env: string[], key: string): string | undefined {

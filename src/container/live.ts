@@ -1,5 +1,6 @@
 // A stored container together with what is true of it right now: is its init still running?
 import { readFile } from "../sys/fs.ts";
+import { processIdentity } from "../sys/process.ts";
 import { containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { UserError } from "./errors.ts";
 import { findContainer } from "./lookup.ts";
@@ -14,10 +15,16 @@ export interface LiveContainer {
   pid?: number;
 }
 
-/** The pid recorded in the state is trusted only if it is still an init of this store. */
-export function runningInit(store: Store, pid: number | undefined): number | undefined {
+/**
+ * The pid recorded in the state is trusted only if it is still an init of this store, started
+ * when the recorded one was (a reused pid belongs to a process with another start time).
+ */
+export function runningInit(store: Store, pid: number | undefined, pidStart?: number): number | undefined {
   if (!pid) return undefined;
   try {
+    // A dead init waits as a zombie until whoever adopted it reaps it: it runs no more.
+    const id = processIdentity(pid);
+    if (id.zombie || (pidStart !== undefined && id.start !== pidStart)) return undefined;
     const cmdline = readFile(`/proc/${pid}/cmdline`);
     const environ = readFile(`/proc/${pid}/environ`).split("\0");
     if (cmdline.includes("__init") && environ.includes(`BOX_ROOT=${store.root}`)) return pid;
@@ -28,13 +35,17 @@ export function runningInit(store: Store, pid: number | undefined): number | und
 export function liveContainer(store: Store, spec: ContainerSpec): LiveContainer {
   const paths = containerPaths(store, spec.id, containerCgroupDirs(spec.id));
   const state = readState(paths) ?? { status: "created" };
-  const pid = runningInit(store, state.pid);
+  const pid = runningInit(store, state.pid, state.pidStart);
   return { spec, paths, state: pid === undefined && state.status !== "created" ? { ...state, status: "exited" } : state, pid };
 }
 
-/** For commands that act on a running container (pause, update, stats). */
-export function findRunning(store: Store, ref: string): LiveContainer & { pid: number } {
-  const c = liveContainer(store, findContainer(store, ref));
-  if (c.pid === undefined) throw new UserError(`container ${ref} is not running`);
+/** For commands that act on a running container; `shown` names it in the error. */
+export function requireRunning(store: Store, spec: ContainerSpec, shown = spec.name): LiveContainer & { pid: number } {
+  const c = liveContainer(store, spec);
+  if (c.pid === undefined) throw new UserError(`container ${shown} is not running`);
   return c as LiveContainer & { pid: number };
+}
+
+export function findRunning(store: Store, ref: string): LiveContainer & { pid: number } {
+  return requireRunning(store, findContainer(store, ref), ref);
 }

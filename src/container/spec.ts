@@ -72,7 +72,19 @@ export interface ContainerSpec {
   resources: ResourceSpec;
   /** Capability names (without CAP_) the payload keeps. */
   capabilities: string[];
+  /** -d: the CLI returns once the payload runs; its output goes to the container's log. */
+  detach: boolean;
+  labels: Record<string, string>;
+  log: LogSpec;
   created: string;
+}
+
+/** The json-file log of a detached container (Docker's --log-opt max-size / max-file). */
+export interface LogSpec {
+  /** bytes per file before it is rotated; absent = unbounded */
+  maxSize?: number;
+  /** files kept, the current one included */
+  maxFiles: number;
 }
 
 /** Paths on the host that belong to one container. */

@@ -2,7 +2,7 @@
 // forwards signals to the init and returns the payload's exit status.
 import { close, open, write } from "../sys/fs.ts";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_RDONLY } from "../sys/constants.ts";
-import { FORWARDED_SIGNALS, kill, pipe, waitPid } from "../sys/process.ts";
+import { FORWARDED_SIGNALS, kill, pipe, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -23,7 +23,7 @@ const NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CL
  * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
  * start): the first message (started or failed) and the exit code it reported, if any.
  */
-async function readInit(fd: number): Promise<{ first?: InitMessage; exit?: number }> {
+async function readInit(fd: number, untilStarted = false): Promise<{ first?: InitMessage; exit?: number }> {
   let text = "";
   const messages: InitMessage[] = [];
   // Not `for await`: leaving that loop cancels the stream, and Bun closes the fd on a thread pool
@@ -38,6 +38,7 @@ async function readInit(fd: number): Promise<{ first?: InitMessage; exit?: numbe
     }
     const last = messages.at(-1);
     if (last && "exit" in last) return { first: messages[0], exit: last.exit };
+    if (untilStarted && messages.length) return { first: messages[0] };
   }
   return { first: messages[0] };
 }
@@ -110,17 +111,44 @@ export function abandonInit(init: PendingInit): void {
   waitPid(init.pid, false);
 }
 
-export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<number> {
-  const { pid, syncRead, lifelineWrite } = init;
+function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): void {
   const plan: InitPlan = { id: spec.id, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
-  const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   write(init.planWrite, JSON.stringify(plan));
   close(init.planWrite);
-  try {
-    writeState(paths, { status: "running", pid, startedAt: new Date().toISOString() });
-  } catch {
-    // An --rm container whose payload already ended may be gone by now.
-  }
+}
+
+/**
+ * -d: returns once the payload runs (the init, in its own session, carries on alone and records
+ * the exit); a failed start is reported and cleaned up as for an attached run.
+ */
+export async function runDetached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<void> {
+  sendPlan(init, store, spec, paths);
+  const { first } = await readInit(init.syncRead, true);
+  if (first && "pid" in first) return;
+  const status = waitPid(init.pid, false);
+  close(init.lifelineWrite);
+  failedStart(store, spec, paths, first, status);
+}
+
+/** What the init records when it can, done here now that its namespaces are gone. */
+export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove">, paths: ContainerPaths, code: number): void {
+  if (spec.remove) removeContainer(store, spec, paths);
+  else writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
+}
+
+/** The init died or reported an error before the payload ran: clean up, then say why. */
+function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, message: InitMessage | undefined, status: WaitResult | null): never {
+  const failed = message && "error" in message ? message : undefined;
+  const code = failed?.code ?? status?.code ?? EXIT_BOX_ERROR;
+  recordEnd(store, spec, paths, code);
+  if (failed) throw new UserError(failed.error, failed.code);
+  throw new UserError(`container init exited with status ${code} before starting the payload`);
+}
+
+export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<number> {
+  const { pid, syncRead, lifelineWrite } = init;
+  const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
+  sendPlan(init, store, spec, paths);
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => kill(pid, num);
     try {
@@ -137,16 +165,12 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   restoreTerminal?.();
   close(lifelineWrite);
 
-  const failed = message && "error" in message ? message : undefined;
-  const code = failed?.code ?? exit ?? status?.code ?? EXIT_BOX_ERROR;
-  if (exit === undefined) {
-    // A failed start or a killed init, handled here now that its namespaces are gone. (After a
-    // reported exit the init has recorded it, or removed the container, itself.)
-    if (spec.remove) removeContainer(store, spec, paths);
-    else writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
-  }
-  if (failed) throw new UserError(failed.error, failed.code);
+  // After a reported exit the init has recorded it, or removed the container, itself.
+  if (exit !== undefined) return exit;
   // Killed by a signal, the container was killed, whether or not the init got to report: 128+N.
-  if (!message && status?.signal === undefined) throw new UserError(`container init exited with status ${code} before starting the payload`);
+  const killed = (message !== undefined && "pid" in message) || status?.signal !== undefined;
+  if (!killed) failedStart(store, spec, paths, message, status ?? null);
+  const code = status?.code ?? EXIT_BOX_ERROR;
+  recordEnd(store, spec, paths, code);
   return code;
 }

@@ -82,6 +82,8 @@ export interface ContainerState {
   status: ContainerStatus;
   /** Host pid of the init (box in init mode). */
   pid?: number;
+  /** The init's start time (clock ticks since boot, /proc/PID/stat field 22): a reused pid has another. */
+  pidStart?: number;
   exitCode?: number;
   /** the kernel's OOM killer took a process of the container */
   oomKilled?: boolean;

@@ -10,9 +10,9 @@ export interface ResolvedUser {
   home: string;
 }
 
-function readTable(path: string): string[][] {
+function readTable(read: (path: string) => string, path: string): string[][] {
   try {
-    return readFile(path)
+    return read(path)
       .split("\n")
       .filter((l) => l && !l.startsWith("#"))
       .map((l) => l.split(":"));
@@ -30,10 +30,13 @@ function parseId(text: string, what: string): number {
   return n;
 }
 
-/** `etc` is the container's /etc as seen by the caller (after pivot_root: "/etc"). */
-export function resolveUser(user: string, etc = "/etc"): ResolvedUser {
-  const passwd = readTable(`${etc}/passwd`);
-  const groupTable = readTable(`${etc}/group`);
+/**
+ * `read` reads a file of the container by its path inside it: plain reads for the init (after
+ * pivot_root), reads confined to the container's root for `box exec` on the host.
+ */
+export function resolveUser(user: string, read: (path: string) => string = readFile): ResolvedUser {
+  const passwd = readTable(read, "/etc/passwd");
+  const groupTable = readTable(read, "/etc/group");
   const [userPart = "", groupPart] = user === "" ? ["0"] : user.split(":", 2);
 
   let uid: number;

@@ -6,7 +6,7 @@ import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, setns, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, processIdentity, setns, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -16,7 +16,7 @@ import { capabilityMask, lastCapability } from "../security/capabilities.ts";
 import { containerPaths, fdPath, openDir, readConfig, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
 import { resolveCommand } from "../container/command.ts";
-import { DEFAULT_PATH, envValue, mergeEnv } from "../container/env.ts";
+import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import { oomKills } from "../cgroup/events.ts";
@@ -25,7 +25,7 @@ import { detectCgroups } from "../cgroup/detect.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
-import { reopenStdio } from "./stdio.ts";
+import { attachedOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { trace } from "../trace.ts";
 
 const TTY_GID = 5;
@@ -39,6 +39,8 @@ export type InitMessage = { pid: number } | { error: string; code: number } | { 
 /** The host-side places the init still needs after pivot_root, reached through fds. */
 interface HostHandles {
   lastCapability: number;
+  /** This process as the host sees it (its /proc is still the host's when this is read). */
+  self: { pid: number; start: number };
   bases: Store;
   cgroupDirs: string[];
   cgroupJoin: number[];
@@ -47,21 +49,15 @@ interface HostHandles {
 function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
   return {
     lastCapability: lastCap,
+    self: processIdentity("self"),
     bases: { root: fdPath(openDir(plan.root)), runroot: fdPath(openDir(plan.runroot)) },
     cgroupDirs: plan.cgroups.map((d) => join(fdPath(openDir(join(d, ".."))), plan.id)),
     cgroupJoin: plan.cgroups.map((d) => open(joinFile(d), O_WRONLY)),
   };
 }
 
-function payloadEnv(spec: ContainerSpec, home: string): string[] {
-  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${spec.hostname}`];
-  if (spec.tty) defaults.push("TERM=xterm");
-  const env = mergeEnv(defaults, spec.env);
-  return envValue(env, "HOME") === undefined ? [...env, `HOME=${home}`] : env;
-}
-
-/** Sets up the container and starts the payload; returns its pid and the pty master, if any. */
-function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; pty?: Pty } {
+/** Sets up the container and starts the payload; returns its pid, its output and the pty, if any. */
+function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; output: PayloadOutput; pty?: Pty } {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
   close(INIT_FDS.hostNet);
@@ -72,25 +68,22 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   let pty: Pty | undefined;
   if (spec.tty) {
     pty = openPty("/dev/ptmx");
-    copyWindowSize(0, pty.master);
+    if (!spec.detach) copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
   const cgroupMounts = prepareCgroupfs(detectCgroups());
   const user = resolveUser(spec.user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchown(pty.slave, user.uid, TTY_GID);
-  const env = payloadEnv(spec, user.home);
+  const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
-  const stdin = spec.interactive ? reopenStdio(0) : open("/dev/null", O_RDONLY);
-  const fds: [number, number][] = pty
-    ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]]
-    : [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]];
+  const output = spec.detach ? detachedOutput(spec, pty, join(host.bases.root, layout.container(plan.id))) : attachedOutput(spec, pty);
 
   const pid = spawn({
     path: exe,
     argv: spec.command,
     env,
-    fds,
+    fds: output.fds,
     cgroupJoin: host.cgroupJoin,
     // A new time namespace: the payload enters it at exec (Linux 6.x; on older kernels only the
     // processes it starts do).
@@ -103,9 +96,9 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
     mounts: cgroupMounts,
   });
   trace("init", "payload-started");
-  if (pty) close(pty.slave);
+  output.started();
   for (const fd of host.cgroupJoin) close(fd);
-  return { pid, pty };
+  return { pid, output, pty };
 }
 
 
@@ -118,33 +111,9 @@ function timeNamespaceSupported(): boolean {
   }
 }
 
-/**
- * Copies from one fd to another until EOF or a read error (EIO once a pty has no slave left).
- * When writing fails (the reader went away) it keeps reading and drops the data, so that the
- * payload never blocks on a full pty.
- */
-async function pump(from: number, to: number): Promise<void> {
-  // node:fs only here (~0.8 ms to load, for -t alone): Bun.file streams pread, which a pty refuses.
-  const { read } = await import("node:fs");
-  const buf = Buffer.alloc(16384);
-  let writable = true;
-  return new Promise((resolve) => {
-    const next = () =>
-      read(from, buf, 0, buf.length, null, (err, n) => {
-        if (err || n === 0) return resolve();
-        if (writable) {
-          try {
-            write(to, buf.subarray(0, n));
-          } catch {
-            writable = false;
-          }
-        }
-        next();
-      });
-    next();
-  });
+function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
+  return { runDir: join(host.bases.runroot, layout.container(plan.id)) };
 }
-
 
 /** Tells the CLI; it may be gone (SIGKILLed), which is no error of the container's. */
 function report(m: InitMessage): void {
@@ -210,10 +179,14 @@ export async function runInit(): Promise<never> {
   }
 
   let pty: Pty | undefined;
+  let output: PayloadOutput | undefined;
   try {
     loadSpawn();
     host = openHostHandles(plan, lastCap || lastCapability());
-    ({ pid: payload, pty } = startPayload(spec, plan, host));
+    ({ pid: payload, output, pty } = startPayload(spec, plan, host));
+    // Written here, before the CLI hears of the start, so that no later "running" can overwrite
+    // the "exited" this process writes when the payload ends.
+    writeState(runPaths(host, plan), { status: "running", pid: host.self.pid, pidStart: host.self.start, startedAt: new Date().toISOString() });
   } catch (e) {
     // No cleanup here: before pivot_root the rootfs (maybe a bind of the user's directory) is
     // still mounted below the run dir. The CLI removes the container once this namespace is gone.
@@ -225,7 +198,7 @@ export async function runInit(): Promise<never> {
   report({ pid: payload! });
 
   // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
-  (async () => {
+  if (!spec.detach) void (async () => {
     for await (const _ of Bun.file(INIT_FDS.lifeline).stream());
     if (payload !== undefined && !payloadExit) {
       kill(payload, SIGKILL);
@@ -234,12 +207,6 @@ export async function runInit(): Promise<never> {
     }
   })().catch(() => {});
 
-  let relayDone = Promise.resolve();
-  if (pty) {
-    // Between the user's terminal (our stdio) and the payload's pty.
-    if (spec.interactive) void pump(reopenStdio(0), pty.master);
-    relayDone = pump(pty.master, reopenStdio(1));
-  }
   reap();
   if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
   // The container never outlives its payload: whatever it left running dies now.
@@ -247,7 +214,7 @@ export async function runInit(): Promise<never> {
   kill(-1, SIGKILL);
   while (waitPid(-1, false));
   const oomKilled = oomKills(host!.cgroupDirs) > 0;
-  await Promise.race([relayDone, Bun.sleep(1000)]);
+  await output!.drained();
   finish(spec, plan, host!, payloadExit!.code, oomKilled);
 }
 
@@ -262,7 +229,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
       removeCgroups(host.cgroupDirs);
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {
-      const paths = { runDir: join(host.bases.runroot, layout.container(plan.id)) };
+      const paths = runPaths(host, plan);
       writeState(paths, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
     }
   } catch (e) {

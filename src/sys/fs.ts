@@ -297,6 +297,29 @@ export function statfsType(path: string): number {
   return statfsBuf.readUInt32LE(0);
 }
 
+const SYS_openat2 = 437;
+const RESOLVE_IN_ROOT = 0x10;
+const RESOLVE_NO_MAGICLINKS = 0x02;
+
+/**
+ * Opens `path` as if `rootFd` were "/": absolute symlinks and ".." stay inside it (openat2
+ * RESOLVE_IN_ROOT). For files of a container seen from the host, e.g. its /etc/passwd through
+ * /proc/PID/root, where a plain open would follow a hostile link to the host's files.
+ */
+export function openInRoot(rootFd: number, path: string, flags: number): number {
+  const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)]);
+  return check(libc.syscall(SYS_openat2, rootFd as never, cpath(path), how, 24 as never), "openat2", path);
+}
+
+export function readFileInRoot(rootFd: number, path: string): string {
+  const fd = openInRoot(rootFd, path, O_RDONLY);
+  try {
+    return readAll(fd, path).toString("utf8");
+  } finally {
+    libc.close(fd);
+  }
+}
+
 /** Whether err is a failed system call with this errno. */
 export function isErrno(err: unknown, errnoValue: number): boolean {
   return err instanceof SyscallError && err.errno === errnoValue;

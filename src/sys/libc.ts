@@ -9,7 +9,8 @@ const lib = dlopen("libc.so.6", {
   mount: { args: [P, P, P, u64, P], returns: i32 },
   mount_setattr: { args: [i32, P, u32, P, u64], returns: i32 },
   umount2: { args: [P, i32], returns: i32 },
-  syscall: { args: [i64, P, P], returns: i64 },
+  // Up to four arguments; numbers go in as "pointers" (raw values).
+  syscall: { args: [i64, P, P, P, P], returns: i64 },
   sethostname: { args: [P, u64], returns: i32 },
   mknod: { args: [P, i32, u64], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
@@ -42,6 +43,7 @@ const lib = dlopen("libc.so.6", {
   unlinkat: { args: [i32, P, i32], returns: i32 },
   rename: { args: [P, P], returns: i32 },
   fsync: { args: [i32], returns: i32 },
+  dup3: { args: [i32, i32, i32], returns: i32 },
   getdents64: { args: [i32, P, u64], returns: i64f },
 });
 

@@ -1,5 +1,6 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
 import { check, errno, libc } from "./libc.ts";
+import { readFile } from "./fs.ts";
 import { Errno, SyscallError } from "./errors.ts";
 import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
 
@@ -78,6 +79,23 @@ const F_SETFL = 4;
 export function setBlocking(fd: number): void {
   const flags = check(libc.fcntl(fd, F_GETFL, 0), "fcntl F_GETFL");
   if (flags & O_NONBLOCK) check(libc.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), "fcntl F_SETFL");
+}
+
+/**
+ * A process's pid and start time (clock ticks after boot, /proc/PID/stat field 22): a pid that was
+ * reused belongs to a process with another start time. "self" reads the caller (its pid as the
+ * mounted /proc sees it). Throws when there is no such process.
+ */
+export function processIdentity(pid: number | "self"): { pid: number; start: number; zombie: boolean } {
+  const stat = readFile(`/proc/${pid}/stat`);
+  // The command name (field 2) is in parentheses and may itself contain ") ".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { pid: Number(stat.slice(0, stat.indexOf(" "))), start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
+}
+
+/** Makes `target` a copy of `fd` (dup2), e.g. to point stdio at /dev/null. */
+export function redirectFd(fd: number, target: number): void {
+  if (fd !== target) check(libc.dup3(fd, target, 0), "dup3", String(target));
 }
 
 /** setns(2) for the calling thread (its later children inherit it). */

@@ -1,7 +1,7 @@
 /*
  * The fork→exec window of box, in C because Bun cannot run JavaScript in a forked child
- * (see docs/ARCHITECTURE.md). Compiled at run time by bun:ffi's TinyCC, so it is header-free
- * and uses raw system calls only: the child is a copy of a multi-threaded process, and glibc
+ * (see docs/ARCHITECTURE.md). Built by `bun run build` without libc headers (-nostdlib) and
+ * using raw system calls only: the child is a copy of a multi-threaded process, and glibc
  * wrappers such as setresuid() would try to signal threads that do not exist in the child.
  * The child never returns to JavaScript and never allocates.
  */
@@ -32,10 +32,14 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_unshare 272
 #define SYS_dup3 292
 #define SYS_close_range 436
+#define SYS_setns 308
+#define SYS_clone 56
+#define SYS_getpid 39
 
 #define SIGCHLD 17
 #define CLONE_VM 0x100
 #define CLONE_VFORK 0x4000
+#define CLONE_PARENT 0x8000
 #define SIG_BLOCK 0
 #define SIG_SETMASK 2
 #define NSIG 64
@@ -74,6 +78,12 @@ struct spawn_spec {
   long pdeathsig;        /* signal when the parent dies, or 0 */
   long nmounts;          /* mounts made after the namespaces are entered */
   long mounts;           /* long* : source, target, fstype, flags, data for each (char* or 0) */
+  long nsetns;           /* namespaces to join (box exec): open fds of /proc/PID/ns/... */
+  long setns_fds;        /* int* */
+  long fork_inner;       /* after setns: fork once more (a joined pid namespace takes only children) */
+  long inner_pid;        /* out: the pid of that inner child, written by the outer one */
+  long npaths;           /* more executables to try after `path` while execve says ENOENT ($PATH) */
+  long paths;            /* char** */
 };
 
 struct cap_header { unsigned int version; int pid; };
@@ -116,6 +126,19 @@ static int child(void *arg) {
     if ((r = SC(SYS_dup3, moved[i], fds[2 * i + 1], 0)) < 0) fail(s->errfd, 2, r);
   for (i = 0; i < s->ncgroups; i++)
     if ((r = SC(SYS_write, ((int *)s->cgroups)[i], &zero, 1)) < 0) fail(s->errfd, 3, r);
+  for (i = 0; i < s->nsetns; i++)
+    if ((r = SC(SYS_setns, ((int *)s->setns_fds)[i], 0)) < 0) fail(s->errfd, 15, r);
+  if (s->fork_inner) {
+    /* The inner child becomes the caller's child (CLONE_PARENT) in the joined pid namespace;
+     * this outer one, still sharing the caller's memory, hands over its pid and exits, which
+     * lets the caller run on. The inner one has its own copy of memory and only execs. */
+    r = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (r < 0) fail(s->errfd, 16, -(long)*__errno_location());
+    if (r > 0) {
+      s->inner_pid = r;
+      syscall(SYS_exit_group, 0);
+    }
+  }
   if (s->unshare_flags && (r = SC(SYS_unshare, s->unshare_flags)) < 0) fail(s->errfd, 4, r);
   /* e.g. cgroupfs, which shows the cgroup namespace of whoever mounts it: this child's. */
   for (i = 0; i < s->nmounts; i++) {
@@ -147,6 +170,7 @@ static int child(void *arg) {
   }
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
   r = SC(SYS_execve, s->path, s->argv, s->envp);
+  for (i = 0; i < s->npaths && r == -2 /* ENOENT */; i++) r = SC(SYS_execve, ((long *)s->paths)[i], s->argv, s->envp);
   fail(s->errfd, 13, r);
   return 0;
 }

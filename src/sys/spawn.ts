@@ -13,7 +13,7 @@ let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
 /** Loads the trampoline (from a memfd: it is no file of its own); call before pivot_root. */
 export function loadSpawn(): void {
   if (trampoline) return;
-  const memfd = check(libc.syscall(319, cstr("box-spawn"), null), "memfd_create");
+  const memfd = check(libc.syscall(319, cstr("box-spawn"), null, null, null), "memfd_create");
   try {
     write(memfd, Buffer.from(library, "base64"));
     const fn = dlopen(`/proc/self/fd/${memfd}`, { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } }).symbols.box_spawn;
@@ -45,12 +45,22 @@ export interface SpawnOptions {
   parentDeathSignal?: number;
   /** Mounts the child makes once in its namespaces (after unshareFlags), before anything else. */
   mounts?: { source: string; target: string; fstype: string; flags: number; data?: string }[];
+  /** Namespaces to join (open /proc/PID/ns/* descriptors), after the cgroup join. */
+  setns?: number[];
+  /**
+   * Fork once more after setns, so that the process is inside a joined pid namespace (setns of
+   * a pid namespace applies to children only). The returned pid is that inner process's.
+   */
+  forkInner?: boolean;
+  /** Further executables to try, in order, while execve of the previous says ENOENT ($PATH). */
+  alternatives?: string[];
 }
 
 /** Stages reported by the child, in spawn.c's order. */
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
+  "setns", "clone",
 ];
 
 export class SpawnError extends SyscallError {
@@ -110,15 +120,24 @@ export function spawn(o: SpawnOptions): number {
     o.mounts?.length
       ? p(BigInt64Array.from(o.mounts.flatMap((m) => [p(cstr(m.source)), p(cstr(m.target)), p(cstr(m.fstype)), BigInt(m.flags), m.data === undefined ? 0n : p(cstr(m.data))])))
       : 0n,
+    BigInt(o.setns?.length ?? 0),
+    o.setns?.length ? p(Int32Array.from(o.setns)) : 0n,
+    o.forkInner ? 1n : 0n,
+    0n,
+    BigInt(o.alternatives?.length ?? 0),
+    o.alternatives?.length ? p(cstrArray(o.alternatives, keep)) : 0n,
   ]);
-  const pid = Number(box_spawn(spec));
+  const INNER_PID = 27;
+  const outer = Number(box_spawn(spec));
+  // With forkInner the outer child exits at once (after the fork, or failing before it).
+  const pid = o.forkInner && outer > 0 ? (waitPid(outer, false), Number(spec[INNER_PID])) : outer;
   close(errWrite);
   try {
-    if (pid < 0) throw new SpawnError("clone", -pid);
+    if (outer < 0) throw new SpawnError("clone", -outer);
     const report = new Int32Array(2);
     const n = read(errRead, new Uint8Array(report.buffer));
     if (n === 8) {
-      waitPid(pid, false);
+      if (pid > 0) waitPid(pid, false);
       const stage = STAGES[report[0]!] ?? "spawn";
       throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage === "chdir" ? o.cwd : undefined);
     }

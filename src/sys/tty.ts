@@ -1,6 +1,6 @@
 // Pseudo-terminals and terminal modes.
 import { open } from "./fs.ts";
-import { O_NOCTTY, O_RDWR } from "./constants.ts";
+import { O_CLOEXEC, O_NOCTTY, O_RDWR } from "./constants.ts";
 import { check, libc } from "./libc.ts";
 
 const TIOCGPTN = 0x80045430;
@@ -24,6 +24,18 @@ export function openPty(ptmx = "/dev/ptmx"): Pty {
   const slavePath = `${ptmx.replace(/ptmx$/, "")}pts/${n[0]}`;
   const slave = open(slavePath, O_RDWR | O_NOCTTY);
   return { master, slave, slavePath };
+}
+
+const TIOCGPTPEER = 0x5441;
+
+/**
+ * A pty pair from an already open ptmx (e.g. a container's, opened from the host): the slave
+ * comes from the master itself (TIOCGPTPEER), never by a path that could lead elsewhere.
+ */
+export function openPtyPeer(master: number): { master: number; slave: number } {
+  check(libc.ioctl(master, TIOCSPTLCK, new Int32Array(1)), "ioctl TIOCSPTLCK");
+  const slave = check(libc.ioctl(master, TIOCGPTPEER, (O_RDWR | O_NOCTTY | O_CLOEXEC) as never), "ioctl TIOCGPTPEER");
+  return { master, slave };
 }
 
 export function isTerminal(fd: number): boolean {

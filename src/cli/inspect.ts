@@ -1,0 +1,39 @@
+import { defineCommand } from "citty";
+import { UserError } from "../container/errors.ts";
+import { findContainer } from "../container/lookup.ts";
+import { liveContainer } from "../container/live.ts";
+import { inspectContainer } from "../container/describe.ts";
+import { globals } from "./context.ts";
+import { requireArguments } from "./each.ts";
+import { parseFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
+import { renderTemplate } from "./template.ts";
+
+export const inspectCommand = defineCommand({
+  meta: { name: "inspect", description: "Show containers as JSON (docker inspect's shape)" },
+  args: {
+    format: { type: "string", alias: "f", description: "Go-template field paths, e.g. '{{.State.Pid}}' or '{{json .Config}}'", valueHint: "TEMPLATE" },
+    container: { type: "positional", description: "Container name or id (prefix), one or more", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box inspect web", "box inspect -f '{{.State.Status}} {{.State.ExitCode}}' web"]);
+    requireArguments("inspect", flags.positionals);
+    const { store } = globals();
+    const found: Record<string, unknown>[] = [];
+    let missing: UserError | undefined;
+    for (const ref of flags.positionals) {
+      try {
+        found.push(inspectContainer(liveContainer(store, findContainer(store, ref))));
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        missing = e;
+        process.stderr.write(`box: ${e.message}\n`);
+      }
+    }
+    const format = flags.values.format as string | undefined;
+    if (format !== undefined) process.stdout.write(found.map((c) => `${renderTemplate(format, c)}\n`).join(""));
+    else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+    if (missing) process.exitCode = missing.exitCode;
+  },
+});

@@ -1,0 +1,68 @@
+import { defineCommand } from "citty";
+import { write } from "../sys/fs.ts";
+import { UserError } from "../container/errors.ts";
+import { findContainer } from "../container/lookup.ts";
+import { liveContainer } from "../container/live.ts";
+import { readLog, readLogSince, type LogEntry } from "../container/logs.ts";
+import { globals } from "./context.ts";
+import { parseFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
+
+/** --since: RFC 3339, a Unix time in seconds, or a duration before now (10s, 5m, 2h). */
+export function parseSince(text: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "ms" | "s" | "m" | "h"];
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UserError(`invalid value "${text}" for --since: use a time (2026-01-02T15:04:05Z), seconds since 1970, or a duration (10m)`);
+  return t;
+}
+
+function emit(entries: LogEntry[], timestamps: boolean): void {
+  for (const e of entries) {
+    const text = timestamps ? `${e.time} ${e.log}` : e.log;
+    write(e.stream === "stderr" ? 2 : 1, text);
+  }
+}
+
+export const logsCommand = defineCommand({
+  meta: { name: "logs", description: "Print the output of a detached container" },
+  args: {
+    follow: { type: "boolean", alias: "f", description: "Keep printing new output until the container stops" },
+    tail: { type: "string", alias: "n", description: "Only the last N lines (default: all)", valueHint: "N" },
+    since: { type: "string", description: "Only output since a time or for a duration (10m)", valueHint: "TIME" },
+    timestamps: { type: "boolean", alias: "t", description: "Prefix every line with its time" },
+    container: { type: "positional", description: "Container name or id (prefix)", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box logs web", "box logs -f --tail 10 web", "box logs --since 5m -t web"]);
+    if (flags.positionals.length !== 1) throw new UserError(`"box logs" requires exactly 1 argument`);
+    const tailText = flags.values.tail as string | undefined;
+    if (tailText !== undefined && tailText !== "all" && !/^\d+$/.test(tailText)) throw new UserError(`invalid value "${tailText}" for --tail: a number or all`);
+    const since = flags.values.since === undefined ? undefined : parseSince(flags.values.since as string);
+    const timestamps = flags.values.timestamps === true;
+    const { store } = globals();
+    const spec = findContainer(store, flags.positionals[0]!);
+    if (!spec.detach) throw new UserError(`container ${spec.name} was not started with -d: its output went to the terminal that ran it`);
+    const dir = liveContainer(store, spec).paths.dir;
+
+    const first = readLog(dir, spec.log.maxFiles);
+    let entries = first.entries;
+    if (since !== undefined) entries = entries.filter((e) => Date.parse(e.time) >= since);
+    if (tailText !== undefined && tailText !== "all") entries = Number(tailText) === 0 ? [] : entries.slice(-Number(tailText));
+    emit(entries, timestamps);
+    if (flags.values.follow !== true) return;
+
+    for (let offset = first.offset; ; ) {
+      const running = liveContainer(store, spec).pid !== undefined;
+      const more = readLogSince(dir, offset);
+      if (!more) return; // removed (rm, or --rm)
+      emit(more.entries, timestamps);
+      offset = more.offset;
+      // The init writes the last lines before it records the exit: this read had them.
+      if (!running) return;
+      await Bun.sleep(50);
+    }
+  },
+});

@@ -1,0 +1,83 @@
+// Acting on a running container from another box process: signals, stop, wait. The init (the
+// container's PID 1, outside the container's cgroup) forwards catchable signals to the payload;
+// SIGKILL to the init ends the pid namespace and with it every process of the container, after
+// which the caller records the end the init could not.
+import { SIGKILL, SIGTERM } from "../sys/constants.ts";
+import { kill } from "../sys/process.ts";
+import { setFrozen } from "../cgroup/freezer.ts";
+import { UserError } from "./errors.ts";
+import { liveContainer, requireRunning, runningInit, type LiveContainer } from "./live.ts";
+import { recordEnd } from "./start.ts";
+import type { Store } from "./store.ts";
+import type { ContainerSpec } from "./spec.ts";
+
+/** Exit code of a payload that died with its pid namespace (SIGKILL). */
+const KILLED = 128 + SIGKILL;
+
+function alive(store: Store, c: LiveContainer): boolean {
+  return runningInit(store, c.pid, c.state.pidStart) !== undefined;
+}
+
+/** Polls until the init is gone or `ms` have passed; true when it is gone. */
+async function waitGone(store: Store, c: LiveContainer, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (alive(store, c)) {
+    if (Date.now() >= until) return false;
+    await Bun.sleep(10);
+  }
+  return true;
+}
+
+/** Kills the init (and so the whole container), then records what the init could not. */
+export async function killContainer(store: Store, c: LiveContainer): Promise<void> {
+  // A frozen process cannot die (v1): thaw first, as Docker does.
+  if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+  if (c.pid !== undefined && alive(store, c)) kill(c.pid, SIGKILL);
+  if (!(await waitGone(store, c, 5000))) throw new UserError(`container ${c.spec.name}: its init ${c.pid} did not exit after SIGKILL`);
+  settleEnd(store, c.spec);
+}
+
+/**
+ * The init records the payload's exit itself; if it died first (SIGKILL, a crash of the host's
+ * processes), the container ended with it: 137, recorded now. A second caller finds it done.
+ */
+export function settleEnd(store: Store, spec: ContainerSpec): void {
+  const c = liveContainer(store, spec);
+  if (c.pid !== undefined || c.state.exitCode !== undefined || c.state.status === "created") return;
+  recordEnd(store, spec, c.paths, KILLED);
+}
+
+/** `box kill -s SIG`: SIGKILL ends the container; other signals go to the payload through the init. */
+export async function signalContainer(store: Store, spec: ContainerSpec, signal: number): Promise<void> {
+  const c = requireRunning(store, spec);
+  if (signal === SIGKILL) return killContainer(store, c);
+  kill(c.pid, signal);
+}
+
+/**
+ * `box stop`: `signal` (SIGTERM) to the payload, then after `timeoutSeconds` SIGKILL. Stopping a
+ * container that is not running is no error (Docker's behaviour).
+ */
+export async function stopContainer(store: Store, spec: ContainerSpec, timeoutSeconds: number, signal = SIGTERM): Promise<void> {
+  const c = liveContainer(store, spec);
+  if (c.pid === undefined) return settleEnd(store, spec);
+  if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+  if (timeoutSeconds > 0) {
+    kill(c.pid, signal);
+    if (await waitGone(store, c, timeoutSeconds * 1000)) return settleEnd(store, spec);
+  }
+  await killContainer(store, c);
+}
+
+/** `box wait`: blocks until the container has stopped; its exit code. */
+export async function waitExit(store: Store, spec: ContainerSpec): Promise<number> {
+  const c = liveContainer(store, spec);
+  if (c.pid !== undefined) await waitGone(store, c, Infinity);
+  settleEnd(store, spec);
+  const after = liveContainer(store, spec);
+  if (after.state.exitCode === undefined) {
+    // Removed meanwhile (--rm): Docker's wait reports the code it saw; here it is gone with it.
+    throw new UserError(`container ${spec.name} has no exit code: it was removed or never ran`);
+  }
+  return after.state.exitCode;
+}

@@ -1,0 +1,117 @@
+// How a container is shown: Docker's status line ("Up 3 minutes", "Exited (137) 2 seconds ago")
+// and the JSON of `box inspect`, shaped like `docker inspect`'s so that scripts carry over.
+import type { LiveContainer } from "./live.ts";
+
+/** An init that died without recording (SIGKILL, a crash) took the payload with it. */
+export const UNRECORDED_EXIT = 137;
+
+export type State = "created" | "running" | "paused" | "exited";
+
+export function stateOf(c: LiveContainer): State {
+  if (c.pid === undefined) return c.state.status === "created" ? "created" : "exited";
+  return c.state.status === "paused" ? "paused" : "running";
+}
+
+export function exitCodeOf(c: LiveContainer): number {
+  return c.state.exitCode ?? (stateOf(c) === "exited" ? UNRECORDED_EXIT : 0);
+}
+
+/** "3 minutes", "About an hour", as Docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+export function statusLine(c: LiveContainer, now = Date.now()): string {
+  const since = (iso: string | undefined) => humanDuration(now - Date.parse(iso ?? c.spec.created));
+  switch (stateOf(c)) {
+    case "created":
+      return "Created";
+    case "running":
+      return `Up ${since(c.state.startedAt)}`;
+    case "paused":
+      return `Up ${since(c.state.startedAt)} (Paused)`;
+    case "exited":
+      return `Exited (${exitCodeOf(c)}) ${c.state.finishedAt ? `${since(c.state.finishedAt)} ago` : ""}`.trimEnd();
+  }
+}
+
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** `docker inspect`'s shape for the fields box has. */
+export function inspectContainer(c: LiveContainer): Record<string, unknown> {
+  const { spec, state } = c;
+  const st = stateOf(c);
+  const r = spec.resources;
+  return {
+    Id: spec.id,
+    Created: spec.created,
+    Path: spec.command[0],
+    Args: spec.command.slice(1),
+    State: {
+      Status: st,
+      Running: st === "running" || st === "paused",
+      Paused: st === "paused",
+      Restarting: false,
+      OOMKilled: state.oomKilled === true,
+      Dead: false,
+      Pid: c.pid ?? 0,
+      ExitCode: st === "exited" ? exitCodeOf(c) : 0,
+      Error: "",
+      StartedAt: state.startedAt ?? ZERO_TIME,
+      FinishedAt: state.finishedAt ?? ZERO_TIME,
+    },
+    Image: spec.rootfs.kind === "image" ? `sha256:${spec.rootfs.id}` : "",
+    Name: `/${spec.name}`,
+    Config: {
+      Hostname: spec.hostname,
+      User: spec.user,
+      Tty: spec.tty,
+      OpenStdin: spec.interactive,
+      Env: spec.env,
+      Cmd: spec.command,
+      Image: spec.imageName,
+      WorkingDir: spec.workdir,
+      Labels: spec.labels,
+    },
+    HostConfig: {
+      Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
+      NetworkMode: spec.network,
+      AutoRemove: spec.remove,
+      ReadonlyRootfs: spec.readOnly,
+      CapAdd: null,
+      CapDrop: null,
+      Memory: r.memory ?? 0,
+      MemorySwap: r.memorySwap ?? 0,
+      MemoryReservation: r.memoryReservation ?? 0,
+      NanoCpus: r.cpuQuota !== undefined && r.cpuPeriod ? Math.round((r.cpuQuota / r.cpuPeriod) * 1e9) : 0,
+      CpuShares: r.cpuShares ?? 0,
+      CpusetCpus: r.cpusetCpus ?? "",
+      PidsLimit: r.pidsLimit ?? null,
+      LogConfig: { Type: "json-file", Config: logConfig(c) },
+    },
+    Mounts: spec.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: "rprivate" })),
+    NetworkSettings: { Networks: spec.network === "host" ? { host: {} } : {} },
+    LogPath: spec.detach ? `${c.paths.dir}/json.log` : "",
+    Rootfs: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined,
+  };
+}
+
+function logConfig(c: LiveContainer): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (c.spec.log.maxSize !== undefined) out["max-size"] = String(c.spec.log.maxSize);
+  if (c.spec.log.maxFiles > 1) out["max-file"] = String(c.spec.log.maxFiles);
+  return out;
+}

@@ -1,0 +1,153 @@
+// `box exec`: a new process in a running container. It joins the init's namespaces with setns
+// (in the spawn trampoline, then forks once more so that it is inside the pid namespace), the
+// container's cgroups, a cgroup namespace rooted there, the container's user, capabilities and
+// environment. Files of the container (passwd, ptmx) are opened from the host through
+// /proc/PID/root with openat2(RESOLVE_IN_ROOT): a hostile symlink cannot lead to the host's.
+import { close, open, openInRoot, readFileInRoot } from "../sys/fs.ts";
+import { CLONE_NEWCGROUP, O_DIRECTORY, O_NOCTTY, O_RDONLY, O_RDWR, O_WRONLY } from "../sys/constants.ts";
+import { Errno, SyscallError } from "../sys/errors.ts";
+import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
+import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
+import { copyWindowSize, isTerminal, makeRaw, openPtyPeer } from "../sys/tty.ts";
+import { joinFile } from "../cgroup/cgroups.ts";
+import { capabilityMask, lastCapability } from "../security/capabilities.ts";
+import { reopenStdio } from "../init/stdio.ts";
+import { requireRunning } from "./live.ts";
+import { containerEnv, envValue } from "./env.ts";
+import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, UserError } from "./errors.ts";
+import { fdSink, pump } from "./relay.ts";
+import { resolveUser } from "./user.ts";
+import type { ContainerSpec } from "./spec.ts";
+import type { Store } from "./store.ts";
+
+const O_PATH = 0o10000000;
+/** Joined in this order; the cgroup namespace is made anew at the container's cgroup instead. */
+const NAMESPACES = ["ipc", "uts", "net", "pid", "mnt"];
+
+export interface ExecOptions {
+  command: string[];
+  /** -e KEY=VALUE, on top of the container's environment */
+  env: string[];
+  user?: string;
+  workdir?: string;
+  tty: boolean;
+  interactive: boolean;
+  detach: boolean;
+}
+
+/** The executable and the ones to try after it while execve says ENOENT (a $PATH search inside the container). */
+function candidates(name: string, path: string | undefined, cwd: string): string[] {
+  if (name.includes("/")) return [name.startsWith("/") ? name : `${cwd}/${name}`];
+  return (path ?? "").split(":").map((dir) => `${dir || "."}/${name}`);
+}
+
+function describeSpawnFailure(e: SpawnError, name: string, cwd: string): UserError {
+  if (e.stage === "execve" && (e.errno === Errno.ENOENT || e.errno === Errno.ENOTDIR)) {
+    return new UserError(name.includes("/") ? `exec: "${name}": no such file or directory` : `exec: "${name}": executable file not found in $PATH`, EXIT_NOT_FOUND);
+  }
+  if (e.stage === "execve") return new UserError(`exec: "${name}": ${e.message}`, EXIT_NOT_EXECUTABLE);
+  if (e.stage === "chdir") return new UserError(`exec: cannot change to the working directory ${cwd}: ${e.message}`, EXIT_NOT_EXECUTABLE);
+  return new UserError(`exec: ${e.message}`);
+}
+
+/** Runs the command; its exit code (or 0 at once with detach). */
+export async function execInContainer(store: Store, spec: ContainerSpec, o: ExecOptions): Promise<number> {
+  const c = requireRunning(store, spec);
+  const opened: number[] = [];
+  const keep = (fd: number) => (opened.push(fd), fd);
+  let pid: number;
+  let master: number | undefined;
+  const cwd = o.workdir ?? spec.workdir;
+  try {
+    const root = keep(open(`/proc/${c.pid}/root`, O_PATH | O_DIRECTORY));
+    const namespaces = NAMESPACES.map((ns) => keep(open(`/proc/${c.pid}/ns/${ns}`, O_RDONLY)));
+    // Opened first, checked after: these descriptors belong to the init the state names, not to
+    // a process that got its pid since.
+    if (c.state.pidStart !== undefined && processIdentity(c.pid).start !== c.state.pidStart) throw new UserError(`container ${spec.name} is not running`);
+    const user = resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p));
+    const env = containerEnv(spec, o.tty, user.home, o.env);
+    const [path, ...alternatives] = candidates(o.command[0]!, envValue(env, "PATH"), cwd);
+    let fds: [number, number][];
+    if (o.tty) {
+      // The container's own devpts (its /dev/ptmx → pts/ptmx), resolved inside its root.
+      const pty = openPtyPeer(keep(openInRoot(root, "/dev/ptmx", O_RDWR | O_NOCTTY)));
+      master = pty.master;
+      // Before the process starts: it may ask for its size at once.
+      copyWindowSize(0, master);
+      fds = [[keep(pty.slave), 0], [pty.slave, 1], [pty.slave, 2]];
+    } else if (o.detach) {
+      const devNull = keep(open("/dev/null", O_RDWR));
+      fds = [[devNull, 0], [devNull, 1], [devNull, 2]];
+    } else {
+      fds = [[o.interactive ? reopenStdio(0) : keep(open("/dev/null", O_RDONLY)), 0], [reopenStdio(1), 1], [reopenStdio(2), 2]];
+    }
+    loadSpawn();
+    try {
+      pid = spawn({
+        path: path!,
+        alternatives,
+        argv: o.command,
+        env,
+        fds,
+        cgroupJoin: c.paths.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
+        setns: namespaces,
+        forkInner: true,
+        unshareFlags: CLONE_NEWCGROUP,
+        setsid: true,
+        controllingTty: o.tty,
+        user,
+        capabilities: { keep: capabilityMask(spec.capabilities), last: lastCapability() },
+        cwd,
+      });
+    } catch (e) {
+      if (e instanceof SpawnError) throw describeSpawnFailure(e, o.command[0]!, cwd);
+      throw e;
+    }
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === Errno.ENOENT) throw new UserError(`container ${spec.name} is not running`);
+    throw e;
+  } finally {
+    for (const fd of opened) if (fd !== master) close(fd);
+  }
+  if (o.detach) return 0;
+  return attach(pid, master, o.interactive);
+}
+
+/** Waits for the exec'd process, forwarding signals and, with a pty, relaying the terminal. */
+async function attach(pid: number, master: number | undefined, interactive: boolean): Promise<number> {
+  let exited: WaitResult | undefined;
+  let onExit: (() => void) | undefined;
+  const reap = () => {
+    const r = waitPid(pid, true);
+    if (r) {
+      exited = r;
+      onExit?.();
+    }
+  };
+  process.on("SIGCHLD", reap);
+  const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
+    const h = () => {
+      if (name === "SIGWINCH" && master !== undefined) copyWindowSize(0, master);
+      else kill(pid, num);
+    };
+    try {
+      process.on(name as NodeJS.Signals, h);
+    } catch {}
+    return [name, h] as const;
+  });
+  let restore: (() => void) | undefined;
+  let relay = Promise.resolve();
+  if (master !== undefined) {
+    restore = isTerminal(0) ? makeRaw(0) : undefined;
+    // As Docker: the terminal's keystrokes reach the process only with -i.
+    if (interactive) void pump(reopenStdio(0), fdSink(master));
+    relay = pump(master, fdSink(reopenStdio(1)));
+  }
+  reap();
+  if (!exited) await new Promise<void>((resolve) => (onExit = resolve));
+  await Promise.race([relay, Bun.sleep(1000)]);
+  restore?.();
+  for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
+  process.off("SIGCHLD", reap);
+  return exited!.code;
+}

@@ -1,0 +1,75 @@
+// Where the payload's standard streams go. Attached: the user's terminal or pipes (reopened, see
+// stdio.ts), or a pty relayed to them. Detached (-d): pipes (or the pty) read by the init into
+// the container's json-file log, and the init lets go of the terminal it was started from.
+import { close, open } from "../sys/fs.ts";
+import { fdSink, pump } from "../container/relay.ts";
+import { O_RDONLY, O_RDWR } from "../sys/constants.ts";
+import { pipe, redirectFd } from "../sys/process.ts";
+import type { Pty } from "../sys/tty.ts";
+import { LogWriter, type LogStream } from "../container/logs.ts";
+import type { ContainerSpec } from "../container/spec.ts";
+import { reopenStdio } from "./stdio.ts";
+
+export interface PayloadOutput {
+  /** [init's fd, payload's fd] for the spawn. */
+  fds: [number, number][];
+  /** After the spawn: close the payload's ends, start relaying. */
+  started(): void;
+  /** After the payload and everything it left are dead: wait (at most 1 s) for the last bytes. */
+  drained(): Promise<void>;
+}
+
+function logSink(log: LogWriter, stream: LogStream): (chunk: Uint8Array) => void {
+  const decoder = new TextDecoder();
+  return (chunk) => log.add(stream, decoder.decode(chunk, { stream: true }));
+}
+
+function settle(work: Promise<unknown>): Promise<void> {
+  return Promise.race([work.then(() => {}), Bun.sleep(1000)]);
+}
+
+export function attachedOutput(spec: ContainerSpec, pty: Pty | undefined): PayloadOutput {
+  if (pty) {
+    let relay = Promise.resolve();
+    return {
+      fds: [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]],
+      started() {
+        close(pty.slave);
+        // Between the user's terminal (our stdio) and the payload's pty.
+        if (spec.interactive) void pump(reopenStdio(0), fdSink(pty.master));
+        relay = pump(pty.master, fdSink(reopenStdio(1)));
+      },
+      drained: () => settle(relay),
+    };
+  }
+  const stdin = spec.interactive ? reopenStdio(0) : open("/dev/null", O_RDONLY);
+  return { fds: [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]], started() {}, drained: async () => {} };
+}
+
+/** `dir` is the container's persistent directory, reached from the init (a /proc/self/fd path). */
+export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: string): PayloadOutput {
+  const log = new LogWriter(dir, spec.log);
+  const pumps: Promise<void>[] = [];
+  // -i without a terminal to read from: a pipe that the init holds open, so reads block, as
+  // Docker's `run -di` leaves a shell waiting.
+  // (The write end stays open, unused, until the init exits.)
+  const [stdinRead] = spec.interactive && !pty ? pipe() : [open("/dev/null", O_RDONLY)];
+  const [outRead, outWrite] = pty ? [pty.master, pty.slave] : pipe();
+  const [errRead, errWrite] = pty ? [pty.master, pty.slave] : pipe();
+  return {
+    fds: pty ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]] : [[stdinRead, 0], [outWrite, 1], [errWrite, 2]],
+    started() {
+      for (const fd of new Set([stdinRead, outWrite, errWrite])) close(fd);
+      pumps.push(pump(outRead, logSink(log, "stdout")));
+      if (!pty) pumps.push(pump(errRead, logSink(log, "stderr")));
+      // The terminal `box run -d` was typed in may close: the init holds nothing of it.
+      const devNull = open("/dev/null", O_RDWR);
+      for (const fd of [0, 1, 2]) redirectFd(devNull, fd);
+      close(devNull);
+    },
+    async drained() {
+      await settle(Promise.all(pumps));
+      log.close();
+    },
+  };
+}

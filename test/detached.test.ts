@@ -1,0 +1,261 @@
+// Detached containers and the commands that manage them, driven as a shell script would:
+// run -d, ps, logs, stop, kill, wait, inspect, exec, rm, and recovery after a crash.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { box, boxArgs, copyRootfs, hostNamespace, storePerTest } from "./helpers/box.ts";
+
+const t = storePerTest();
+
+async function runD(flags: string[], script: string): Promise<string> {
+  const r = await box(t.s, ["run", "-d", "--rootfs", copyRootfs(t.s), ...flags, "/bin/sh", "-c", script]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  return r.stdout.trim();
+}
+
+/** Until `check` holds (polling), or fail after `ms`. */
+async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not reached in time");
+    await Bun.sleep(20);
+  }
+}
+
+async function logsOf(name: string, flags: string[] = []) {
+  return box(t.s, ["logs", ...flags, name]);
+}
+
+function initPid(id: string): number {
+  return JSON.parse(readFileSync(join(t.s.runroot, "containers", id, "state.json"), "utf8")).pid;
+}
+
+describe("run -d", () => {
+  test("prints the full id at once; the container runs on in its own session; output goes to the log", async () => {
+    const started = Date.now();
+    const id = await runD(["--name", "web"], "echo out; echo err >&2; exec sleep 30");
+    expect(Date.now() - started).toBeLessThan(3000);
+    const pid = initPid(id);
+    // Its own session, no terminal of the caller's: nothing of `box run`'s stdio is held.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    expect(Number(fields[3])).toBe(pid); // session id (field 6) = its own pid
+    for (const fd of ["0", "1", "2"]) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toBe("/dev/null");
+    await eventually(async () => (await logsOf("web")).stdout === "out\n");
+    const logs = await logsOf("web");
+    expect(logs.stdout).toBe("out\n");
+    expect(logs.stderr).toBe("err\n");
+    expect((await box(t.s, ["rm", "-f", "web"])).code).toBe(0);
+  });
+
+  test("a name clash is exit 125 with a clear line; --replace removes the old one first", async () => {
+    const first = await runD(["--name", "app"], "exec sleep 30");
+    const clash = await box(t.s, ["run", "-d", "--name", "app", "--rootfs", copyRootfs(t.s), "true"]);
+    expect(clash.code).toBe(125);
+    expect(clash.stderr).toBe(`box: the container name "app" is already in use by container ${first.slice(0, 12)}\n`);
+    const second = await runD(["--name", "app", "--replace"], "exec sleep 30");
+    expect(second).not.toBe(first);
+    const ps = await box(t.s, ["ps", "-a", "-q", "--no-trunc"]);
+    expect(ps.stdout).toBe(`${second}\n`);
+    await box(t.s, ["rm", "-f", "app"]);
+  });
+
+  test("20 parallel runs all succeed with unique ids and names", async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => box(t.s, ["run", "-d", "--name", `p${i}`, "--rootfs", copyRootfs(t.s), "sleep", "30"])),
+    );
+    expect(runs.map((r) => r.code)).toEqual(Array(20).fill(0));
+    expect(new Set(runs.map((r) => r.stdout)).size).toBe(20);
+    const ps = await box(t.s, ["ps", "--format", "json"]);
+    const rows = ps.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.Names).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}`).sort());
+    expect(rows.every((r) => r.State === "running")).toBe(true);
+    const rm = await box(t.s, ["rm", "-f", ...rows.map((r) => r.Names)]);
+    expect(rm.code).toBe(0);
+  }, 60000);
+});
+
+describe("ps", () => {
+  test("running only by default; -a, -q, filters and json", async () => {
+    await runD(["--name", "up", "-l", "tier=web"], "exec sleep 30");
+    const done = await box(t.s, ["run", "--name", "done", "--rootfs", copyRootfs(t.s), "sh", "-c", "exit 3"]);
+    expect(done.code).toBe(3);
+    const table = await box(t.s, ["ps"]);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+NAMES$/);
+    expect(lines.length).toBe(2);
+    expect(lines[1]).toMatch(/ Up .* up$/);
+    const all = await box(t.s, ["ps", "-a"]);
+    expect(all.stdout).toMatch(/Exited \(3\) .* ago\s+done\n/);
+    expect((await box(t.s, ["ps", "-a", "--filter", "status=exited", "--format", "json"])).stdout).toContain('"Names":"done"');
+    const byLabel = await box(t.s, ["ps", "-a", "-q", "--filter", "label=tier=web"]);
+    expect(byLabel.stdout.trim().split("\n")).toHaveLength(1);
+    expect((await box(t.s, ["ps", "-a", "-q", "--filter", "name=nothing"])).stdout).toBe("");
+    const bad = await box(t.s, ["ps", "--filter", "colour=red"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toStartWith("box: invalid filter");
+    await box(t.s, ["rm", "-f", "up", "done"]);
+  });
+});
+
+describe("logs", () => {
+  test("--tail, -t timestamps, and -f follows a live container until it stops", async () => {
+    await runD(["--name", "talk"], "for i in 1 2 3; do echo line$i; done; sleep 0.5; echo late; sleep 0.5");
+    await eventually(async () => (await logsOf("talk")).stdout.includes("line3"));
+    expect((await logsOf("talk", ["--tail", "2"])).stdout).toBe("line2\nline3\n");
+    expect((await logsOf("talk", ["-t", "--tail", "1"])).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line3\n$/);
+    const follow = await logsOf("talk", ["-f"]);
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toBe("line1\nline2\nline3\nlate\n");
+    // The log survives the container's exit and goes with rm.
+    expect((await logsOf("talk")).stdout).toBe("line1\nline2\nline3\nlate\n");
+    await box(t.s, ["rm", "talk"]);
+    expect((await logsOf("talk")).code).toBe(125);
+  });
+
+  test("max-size rotates: only the newest lines are kept, in max-file files", async () => {
+    await runD(["--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=2"], "i=0; while [ $i -lt 200 ]; do echo message-$i; i=$((i+1)); done");
+    expect((await box(t.s, ["wait", "chatty"])).stdout).toBe("0\n");
+    const dir = join(t.s.root, "containers", (await box(t.s, ["inspect", "-f", "{{.Id}}", "chatty"])).stdout.trim());
+    const files = readdirSync(dir).filter((f) => f.startsWith("json.log")).sort();
+    expect(files).toEqual(["json.log", "json.log.1"]);
+    for (const f of files) expect(readFileSync(join(dir, f)).length).toBeLessThanOrEqual(1024);
+    const out = (await logsOf("chatty")).stdout.trim().split("\n");
+    expect(out.at(-1)).toBe("message-199");
+    expect(out.length).toBeLessThan(200);
+    await box(t.s, ["rm", "chatty"]);
+  });
+});
+
+describe("stop, kill, wait, inspect", () => {
+  test("stop sends SIGTERM; a payload that ignores it is killed after -t seconds", async () => {
+    await runD(["--name", "polite"], 'trap "echo bye; exit 7" TERM; while true; do sleep 0.1; done');
+    await runD(["--name", "stubborn"], 'trap "" TERM; while true; do sleep 0.1; done');
+    await Bun.sleep(200);
+    expect((await box(t.s, ["stop", "polite"])).stdout).toBe("polite\n");
+    const started = Date.now();
+    expect((await box(t.s, ["stop", "-t", "1", "stubborn"])).code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect((await box(t.s, ["wait", "polite", "stubborn"])).stdout).toBe("7\n137\n");
+    expect((await logsOf("polite")).stdout).toBe("bye\n");
+    const f = await box(t.s, ["inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.Name}}", "polite", "stubborn"]);
+    expect(f.stdout).toBe("exited false 7 /polite\nexited false 137 /stubborn\n");
+    await box(t.s, ["rm", "polite", "stubborn"]);
+  });
+
+  test("kill -s delivers the signal to the payload; kill on a stopped container is an error", async () => {
+    await runD(["--name", "kk"], 'trap "echo usr1; exit 0" USR1; while true; do sleep 0.1; done');
+    await Bun.sleep(200);
+    expect((await box(t.s, ["kill", "-s", "USR1", "kk"])).code).toBe(0);
+    expect((await box(t.s, ["wait", "kk"])).stdout).toBe("0\n");
+    const again = await box(t.s, ["kill", "kk"]);
+    expect(again.code).toBe(125);
+    expect(again.stderr).toBe("box: container kk is not running\n");
+    expect((await box(t.s, ["kill", "-s", "NOPE", "kk"])).stderr).toBe('box: invalid signal "NOPE"\n');
+    await box(t.s, ["rm", "kk"]);
+  });
+
+  test("inspect: docker's shape, -f with json and index", async () => {
+    const id = await runD(["--name", "ins", "-l", "team=ops", "-e", "A=1", "--hostname", "h1"], "exec sleep 30");
+    const r = await box(t.s, ["inspect", "ins"]);
+    const [c] = JSON.parse(r.stdout);
+    expect(c.Id).toBe(id);
+    expect(c.Name).toBe("/ins");
+    expect(c.State.Status).toBe("running");
+    expect(c.State.Running).toBe(true);
+    expect(c.State.Pid).toBe(initPid(id));
+    expect(c.Config.Hostname).toBe("h1");
+    expect(c.Config.Env).toContain("A=1");
+    expect(c.Config.Labels).toEqual({ team: "ops" });
+    expect((await box(t.s, ["inspect", "-f", '{{index .Config.Labels "team"}} {{json .Config.Cmd}}', "ins"])).stdout).toBe('ops ["/bin/sh","-c","exec sleep 30"]\n');
+    const missing = await box(t.s, ["inspect", "ins", "nope"]);
+    expect(missing.code).toBe(125);
+    expect(JSON.parse(missing.stdout)).toHaveLength(1);
+    expect((await box(t.s, ["inspect", "-f", "{{.Nope}}", "ins"])).code).toBe(125);
+    await box(t.s, ["rm", "-f", "ins"]);
+  });
+});
+
+describe("exec", () => {
+  test("joins the container's namespaces and cgroup, not as PID 1, and its exit code comes back", async () => {
+    const id = await runD(["--name", "ex", "-e", "FROM_RUN=1", "--hostname", "inside"], "exec sleep 30");
+    const r = await box(t.s, ["exec", "-e", "EXTRA=2", "ex", "sh", "-c", 'echo $$ $FROM_RUN $EXTRA $(hostname); for n in net mnt pid; do readlink /proc/self/ns/$n; done; cat /proc/1/cmdline | tr "\\0" " "; echo; cat /proc/self/cgroup; exit 9']);
+    expect(r.code).toBe(9);
+    const [first, net, mnt, pid, init, ...cgroup] = r.stdout.trim().split("\n");
+    const [selfPid, fromRun, extra, hostname] = first!.split(" ");
+    expect(Number(selfPid)).toBeGreaterThan(1);
+    expect([fromRun, extra, hostname]).toEqual(["1", "2", "inside"]);
+    const init1 = initPid(id);
+    for (const [kind, seen] of [["net", net], ["mnt", mnt], ["pid", pid]] as const) {
+      expect(seen).toBe(readlinkSync(`/proc/${init1}/ns/${kind}`));
+      expect(seen).not.toBe(hostNamespace(kind));
+    }
+    expect(init).toBe("box __init ");
+    // Its own cgroup namespace, rooted at the container's cgroup: every line says "/".
+    expect(cgroup.every((l) => l.endsWith(":/"))).toBe(true);
+    // And on the host it is in the container's cgroup.
+    await box(t.s, ["rm", "-f", "ex"]);
+  });
+
+  test("-u, -w, the container's user and capabilities; 127/126 like run; -d returns at once", async () => {
+    await runD(["--name", "uu"], "exec sleep 30");
+    const who = await box(t.s, ["exec", "-u", "nobody", "-w", "/tmp", "uu", "sh", "-c", "id -u; pwd; grep CapEff /proc/self/status"]);
+    expect(who.stdout).toBe("65534\n/tmp\nCapEff:\t0000000000000000\n");
+    const root = await box(t.s, ["exec", "uu", "grep", "CapEff", "/proc/self/status"]);
+    expect(root.stdout).not.toBe("CapEff:\t0000000000000000\n");
+    const missing = await box(t.s, ["exec", "uu", "no-such-command"]);
+    expect([missing.code, missing.stderr]).toEqual([127, 'box: exec: "no-such-command": executable file not found in $PATH\n']);
+    expect((await box(t.s, ["exec", "uu", "/etc/passwd"])).code).toBe(126);
+    const detached = await box(t.s, ["exec", "-d", "uu", "sh", "-c", "sleep 0.3; touch /tmp/done"]);
+    expect([detached.code, detached.stdout]).toEqual([0, ""]);
+    await eventually(async () => (await box(t.s, ["exec", "uu", "test", "-e", "/tmp/done"])).code === 0);
+    await box(t.s, ["rm", "-f", "uu"]);
+  });
+
+  test("-t gets a pty of the container's devpts with the caller's window size", async () => {
+    await runD(["--name", "tt"], "exec sleep 30");
+    const cmd = [...boxArgs(t.s, ["exec", "-t", "tt", "sh", "-c", "tty; stty size"])].map((a) => `'${a}'`).join(" ");
+    const r = Bun.spawnSync(["script", "-qec", `stty rows 21 cols 77; ${cmd}`, "/dev/null"], { stdout: "pipe" });
+    expect(r.stdout.toString()).toMatch(/^\/dev\/pts\/\d+\r\n21 77\r\n/);
+    await box(t.s, ["rm", "-f", "tt"]);
+  });
+
+  test("into a container that is not running: a clear error", async () => {
+    await box(t.s, ["run", "--name", "gone", "--rootfs", copyRootfs(t.s), "true"]);
+    const r = await box(t.s, ["exec", "gone", "true"]);
+    expect([r.code, r.stderr]).toEqual([125, "box: container gone is not running\n"]);
+    await box(t.s, ["rm", "gone"]);
+  });
+});
+
+describe("crash recovery", () => {
+  test("after SIGKILL of the init, ps tells the truth and rm cleans everything", async () => {
+    const id = await runD(["--name", "crash", "-m", "64m"], "exec sleep 30");
+    process.kill(initPid(id), "SIGKILL");
+    await eventually(async () => (await box(t.s, ["ps", "-a", "--format", "json"])).stdout.includes('"State":"exited"'));
+    const ps = JSON.parse((await box(t.s, ["ps", "-a", "--format", "json"])).stdout);
+    expect(ps.Status).toMatch(/^Exited \(137\)/);
+    expect((await box(t.s, ["wait", "crash"])).stdout).toBe("137\n");
+    // The leak check after this test asserts that cgroups, mounts and state are gone.
+    expect((await box(t.s, ["rm", "crash"])).code).toBe(0);
+  });
+
+  test("a recorded pid that now belongs to another process is not trusted", async () => {
+    const id = await runD(["--name", "dead"], "exec sleep 30");
+    const other = await runD(["--name", "bystander"], "exec sleep 30");
+    const stateFile = join(t.s.runroot, "containers", id, "state.json");
+    const state = JSON.parse(readFileSync(stateFile, "utf8"));
+    process.kill(state.pid, "SIGKILL");
+    await eventually(() => !existsSync(`/proc/${state.pid}`));
+    // As if the dead init's pid had been reused, by the worst candidate: another init of this
+    // store. Only its start time differs.
+    writeFileSync(stateFile, JSON.stringify({ ...state, pid: initPid(other) }));
+    expect((await box(t.s, ["inspect", "-f", "{{.State.Running}}", "dead"])).stdout).toBe("false\n");
+    expect((await box(t.s, ["kill", "dead"])).code).toBe(125);
+    expect((await box(t.s, ["rm", "-f", "dead"])).code).toBe(0);
+    expect((await box(t.s, ["inspect", "-f", "{{.State.Status}}", "bystander"])).stdout).toBe("running\n");
+    await box(t.s, ["rm", "-f", "bystander"]);
+  });
+});
