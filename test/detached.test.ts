@@ -259,3 +259,59 @@ describe("crash recovery", () => {
     await box(t.s, ["rm", "-f", "bystander"]);
   });
 });
+
+describe("create, start, restart", () => {
+  test("create makes a container that start -a runs attached; start runs it again detached, keeping its files", async () => {
+    const created = await box(t.s, ["create", "--name", "job", "--rootfs", copyRootfs(t.s), "sh", "-c", "echo run >> /count; wc -l < /count; exit 3"]);
+    expect(created.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect((await box(t.s, ["ps", "-a", "--format", "json"])).stdout).toContain('"Status":"Created"');
+    const first = await box(t.s, ["start", "-a", "job"]);
+    expect([first.code, first.stdout]).toEqual([3, "1\n"]);
+    expect((await box(t.s, ["start", "job"])).stdout).toBe("job\n");
+    expect((await box(t.s, ["wait", "job"])).stdout).toBe("3\n");
+    expect((await logsOf("job")).stdout).toBe("2\n");
+    expect((await box(t.s, ["restart", "job"])).stdout).toBe("job\n");
+    expect((await box(t.s, ["wait", "job"])).stdout).toBe("3\n");
+    expect((await logsOf("job")).stdout).toBe("2\n3\n");
+    await box(t.s, ["rm", "job"]);
+  });
+
+  test("two starts at once start one init; two rm -f at once both end with the container gone", async () => {
+    await box(t.s, ["create", "--name", "once", "--rootfs", copyRootfs(t.s), "sh", "-c", "echo started; exec sleep 30"]);
+    const starts = await Promise.all([box(t.s, ["start", "once"]), box(t.s, ["start", "once"])]);
+    expect(starts.map((r) => r.code)).toEqual([0, 0]);
+    await eventually(async () => (await logsOf("once")).stdout === "started\n");
+    await Bun.sleep(200);
+    expect((await logsOf("once")).stdout).toBe("started\n");
+    const removals = await Promise.all([box(t.s, ["rm", "-f", "once"]), box(t.s, ["rm", "-f", "once"])]);
+    expect(removals.map((r) => r.code).sort()).toEqual([0, 125]);
+    expect(removals.find((r) => r.code === 125)!.stderr).toBe("box: no such container: once\n");
+  });
+});
+
+describe("--restart", () => {
+  test("on-failure:N restarts a failing payload N times, then it stays exited", async () => {
+    await runD(["--name", "flaky", "--restart", "on-failure:2"], "echo try; exit 1");
+    expect((await box(t.s, ["wait", "flaky"])).stdout).toBe("1\n");
+    expect((await box(t.s, ["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"])).stdout).toBe("2 exited\n");
+    expect((await logsOf("flaky")).stdout).toBe("try\ntry\ntry\n");
+    // A payload that succeeds is not restarted by on-failure.
+    await runD(["--name", "fine", "--restart", "on-failure"], "exit 0");
+    expect((await box(t.s, ["wait", "fine"])).stdout).toBe("0\n");
+    expect((await box(t.s, ["inspect", "-f", "{{.RestartCount}}", "fine"])).stdout).toBe("0\n");
+    await box(t.s, ["rm", "flaky", "fine"]);
+  });
+
+  test("always restarts after a clean exit too; box stop ends it for good", async () => {
+    await runD(["--name", "loop", "--restart", "always"], "echo up; sleep 0.2");
+    await eventually(async () => Number((await box(t.s, ["inspect", "-f", "{{.RestartCount}}", "loop"])).stdout) >= 2);
+    expect((await box(t.s, ["stop", "loop"])).code).toBe(0);
+    expect((await box(t.s, ["inspect", "-f", "{{.State.Status}}", "loop"])).stdout).toBe("exited\n");
+    const count = (await box(t.s, ["inspect", "-f", "{{.RestartCount}}", "loop"])).stdout;
+    await Bun.sleep(600);
+    expect((await box(t.s, ["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "loop"])).stdout).toBe(`${count.trim()} exited\n`);
+    const bad = await box(t.s, ["run", "--rm", "--restart", "always", "--rootfs", copyRootfs(t.s), "true"]);
+    expect([bad.code, bad.stderr]).toEqual([125, "box: conflicting options: --restart and --rm\n"]);
+    await box(t.s, ["rm", "loop"]);
+  });
+});

@@ -26,7 +26,7 @@ function emit(entries: LogEntry[], timestamps: boolean): void {
 }
 
 export const logsCommand = defineCommand({
-  meta: { name: "logs", description: "Print the output of a detached container" },
+  meta: { name: "logs", description: "Print what a container started with -d (or box start) wrote" },
   args: {
     follow: { type: "boolean", alias: "f", description: "Keep printing new output until the container stops" },
     tail: { type: "string", alias: "n", description: "Only the last N lines (default: all)", valueHint: "N" },
@@ -44,7 +44,6 @@ export const logsCommand = defineCommand({
     const timestamps = flags.values.timestamps === true;
     const { store } = globals();
     const spec = findContainer(store, flags.positionals[0]!);
-    if (!spec.detach) throw new UserError(`container ${spec.name} was not started with -d: its output went to the terminal that ran it`);
     const dir = liveContainer(store, spec).paths.dir;
 
     const first = readLog(dir, spec.log.maxFiles);

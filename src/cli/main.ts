@@ -37,6 +37,9 @@ const rootCommand = defineCommand({
     wait: () => import("./control.ts").then((m) => m.waitCommand),
     inspect: () => import("./inspect.ts").then((m) => m.inspectCommand),
     exec: () => import("./exec.ts").then((m) => m.execCommand),
+    create: () => import("./run.ts").then((m) => m.createCommand),
+    start: () => import("./start.ts").then((m) => m.startCommand),
+    restart: () => import("./start.ts").then((m) => m.restartCommand),
   },
 });
 

@@ -10,7 +10,7 @@ import { ago, table } from "./format.ts";
 import { printHelp } from "./help.ts";
 
 const FILTER_KEYS = ["id", "name", "status", "label"] as const;
-const STATES = ["created", "running", "paused", "exited"];
+const STATES = ["created", "running", "paused", "restarting", "exited"];
 
 /** Docker's rules: values of one key are alternatives, different keys must all match. */
 function parseFilters(entries: string[]): Map<string, string[]> {
@@ -66,7 +66,7 @@ export const psCommand = defineCommand({
     const now = Date.now();
     const shown = listContainers(store)
       .map((spec) => liveContainer(store, spec))
-      .filter((c) => (flags.values.all === true || filters.has("status") || stateOf(c) === "running" || stateOf(c) === "paused") && matches(c, filters))
+      .filter((c) => (flags.values.all === true || filters.has("status") || stateOf(c) !== "created" && stateOf(c) !== "exited") && matches(c, filters))
       .sort((a, b) => Date.parse(b.spec.created) - Date.parse(a.spec.created));
     const id = (c: LiveContainer) => (full ? c.spec.id : shortId(c.spec.id));
     if (flags.values.quiet) return void process.stdout.write(shown.map((c) => `${id(c)}\n`).join(""));

@@ -11,6 +11,7 @@ import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
+import { parseRestart } from "../container/restart.ts";
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -121,6 +122,9 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
   const user = str(v.user) ?? image.User ?? "";
   if (/[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
 
+  const restart = parseRestart(str(v.restart));
+  if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
+
   return {
     id,
     name,
@@ -142,6 +146,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
     detach: v.detach === true,
     labels: parseLabels(list(v.label)),
     log: parseLogOptions(list(v["log-opt"])),
+    restart,
     created: new Date().toISOString(),
   };
 }

@@ -11,36 +11,41 @@ import { write } from "../sys/fs.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { UserError } from "../container/errors.ts";
 
+const RUN_ARGS = {
+  image: { type: "positional", description: "Image to run (omit with --rootfs)", required: false },
+  command: { type: "positional", description: "Command and its arguments (default: the image's)", required: false, valueHint: "ARG..." },
+  rootfs: { type: "string", description: "Run from this directory instead of an image", valueHint: "DIR" },
+  name: { type: "string", description: "Assign a name to the container" },
+  hostname: { type: "string", description: "Container host name (default: the short id)" },
+  env: { type: "string", alias: "e", description: "Set an environment variable (KEY=VALUE, or KEY to copy it)", valueHint: "KEY=VALUE" },
+  "env-file": { type: "string", description: "Read environment variables from a file", valueHint: "FILE" },
+  workdir: { type: "string", alias: "w", description: "Working directory inside the container", valueHint: "DIR" },
+  user: { type: "string", alias: "u", description: "User: name|uid[:group|gid]", valueHint: "USER" },
+  entrypoint: { type: "string", description: "Override the image's entrypoint", valueHint: "CMD" },
+  volume: { type: "string", alias: "v", description: "Bind mount a host path", valueHint: "HOST:CONTAINER[:ro]" },
+  "read-only": { type: "boolean", description: "Mount the container's root filesystem read-only" },
+  rm: { type: "boolean", description: "Remove the container when it exits" },
+  interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
+  tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
+  network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "MODE" },
+  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
+  "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
+  restart: { type: "string", description: "Restart policy: no, on-failure[:N], always, unless-stopped", valueHint: "POLICY" },
+  replace: { type: "boolean", description: "Remove a container with the same --name first (podman's)" },
+  ...RESOURCE_ARGS,
+} as const;
+
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", ...RESOURCE_LISTS];
+
 export const runCommand = defineCommand({
   meta: {
     name: "run",
     description: "Run a command in a new container",
   },
-  args: {
-    image: { type: "positional", description: "Image to run (omit with --rootfs)", required: false },
-    command: { type: "positional", description: "Command and its arguments (default: the image's)", required: false, valueHint: "ARG..." },
-    rootfs: { type: "string", description: "Run from this directory instead of an image", valueHint: "DIR" },
-    name: { type: "string", description: "Assign a name to the container" },
-    hostname: { type: "string", description: "Container host name (default: the short id)" },
-    env: { type: "string", alias: "e", description: "Set an environment variable (KEY=VALUE, or KEY to copy it)", valueHint: "KEY=VALUE" },
-    "env-file": { type: "string", description: "Read environment variables from a file", valueHint: "FILE" },
-    workdir: { type: "string", alias: "w", description: "Working directory inside the container", valueHint: "DIR" },
-    user: { type: "string", alias: "u", description: "User: name|uid[:group|gid]", valueHint: "USER" },
-    entrypoint: { type: "string", description: "Override the image's entrypoint", valueHint: "CMD" },
-    volume: { type: "string", alias: "v", description: "Bind mount a host path", valueHint: "HOST:CONTAINER[:ro]" },
-    "read-only": { type: "boolean", description: "Mount the container's root filesystem read-only" },
-    rm: { type: "boolean", description: "Remove the container when it exits" },
-    interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
-    tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
-    network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "MODE" },
-    detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
-    label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
-    "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
-    replace: { type: "boolean", description: "Remove a container with the same --name first (podman's)" },
-    ...RESOURCE_ARGS,
-  },
+  args: RUN_ARGS,
   async run({ rawArgs, cmd }) {
-    const flags = parseFlags(rawArgs, cmd.args as never, ["env", "env-file", "volume", "label", "log-opt", ...RESOURCE_LISTS]);
+    const flags = parseFlags(rawArgs, cmd.args as never, RUN_LISTS);
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
     // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
@@ -70,6 +75,21 @@ export const runCommand = defineCommand({
     trace("cli", "done");
     // Nothing of box's is buffered (the payload wrote to our stdio itself): skip Bun's teardown.
     exitNow(code);
+  },
+});
+
+export const createCommand = defineCommand({
+  meta: { name: "create", description: "Create a container without starting it (box start runs it)" },
+  args: RUN_ARGS,
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, RUN_LISTS);
+    if (flags.help) return printHelp(cmd, ["box create --name job --rootfs ./rootfs /bin/sh -c 'echo hi'", "box start -a job"]);
+    const { store } = globals();
+    const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
+    const spec = buildRunSpec(store.root, flags, process.env);
+    if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
+    createContainer(store, spec);
+    write(1, `${spec.id}\n`);
   },
 });
 

@@ -6,6 +6,10 @@ import { SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { kill } from "../sys/process.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { UserError } from "./errors.ts";
+import { touch } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { STOP_REQUESTED } from "./restart.ts";
+import { withContainerLock } from "./lock.ts";
 import { liveContainer, requireRunning, runningInit, type LiveContainer } from "./live.ts";
 import { recordEnd } from "./start.ts";
 import type { Store } from "./store.ts";
@@ -47,26 +51,37 @@ export function settleEnd(store: Store, spec: ContainerSpec): void {
   recordEnd(store, spec, c.paths, KILLED);
 }
 
+/** A stop or kill by box ends the container for good: its init restarts nothing after it. */
+function requestStop(c: LiveContainer): void {
+  touch(join(c.paths.runDir, STOP_REQUESTED), 0o600);
+}
+
 /** `box kill -s SIG`: SIGKILL ends the container; other signals go to the payload through the init. */
-export async function signalContainer(store: Store, spec: ContainerSpec, signal: number): Promise<void> {
-  const c = requireRunning(store, spec);
-  if (signal === SIGKILL) return killContainer(store, c);
-  kill(c.pid, signal);
+export function signalContainer(store: Store, found: ContainerSpec, signal: number): Promise<void> {
+  return withContainerLock(store, found, async (spec) => {
+    const c = requireRunning(store, spec);
+    requestStop(c);
+    if (signal === SIGKILL) return killContainer(store, c);
+    kill(c.pid, signal);
+  });
 }
 
 /**
  * `box stop`: `signal` (SIGTERM) to the payload, then after `timeoutSeconds` SIGKILL. Stopping a
  * container that is not running is no error (Docker's behaviour).
  */
-export async function stopContainer(store: Store, spec: ContainerSpec, timeoutSeconds: number, signal = SIGTERM): Promise<void> {
-  const c = liveContainer(store, spec);
-  if (c.pid === undefined) return settleEnd(store, spec);
-  if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
-  if (timeoutSeconds > 0) {
-    kill(c.pid, signal);
-    if (await waitGone(store, c, timeoutSeconds * 1000)) return settleEnd(store, spec);
-  }
-  await killContainer(store, c);
+export function stopContainer(store: Store, found: ContainerSpec, timeoutSeconds: number, signal = SIGTERM): Promise<void> {
+  return withContainerLock(store, found, async (spec) => {
+    const c = liveContainer(store, spec);
+    if (c.pid === undefined) return settleEnd(store, spec);
+    requestStop(c);
+    if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+    if (timeoutSeconds > 0) {
+      kill(c.pid, signal);
+      if (await waitGone(store, c, timeoutSeconds * 1000)) return settleEnd(store, spec);
+    }
+    await killContainer(store, c);
+  });
 }
 
 /** `box wait`: blocks until the container has stopped; its exit code. */

@@ -5,11 +5,11 @@ import type { LiveContainer } from "./live.ts";
 /** An init that died without recording (SIGKILL, a crash) took the payload with it. */
 export const UNRECORDED_EXIT = 137;
 
-export type State = "created" | "running" | "paused" | "exited";
+export type State = "created" | "running" | "paused" | "restarting" | "exited";
 
 export function stateOf(c: LiveContainer): State {
   if (c.pid === undefined) return c.state.status === "created" ? "created" : "exited";
-  return c.state.status === "paused" ? "paused" : "running";
+  return c.state.status === "paused" || c.state.status === "restarting" ? c.state.status : "running";
 }
 
 export function exitCodeOf(c: LiveContainer): number {
@@ -43,6 +43,8 @@ export function statusLine(c: LiveContainer, now = Date.now()): string {
       return `Up ${since(c.state.startedAt)}`;
     case "paused":
       return `Up ${since(c.state.startedAt)} (Paused)`;
+    case "restarting":
+      return `Restarting (${exitCodeOf(c)}) ${since(c.state.finishedAt)} ago`;
     case "exited":
       return `Exited (${exitCodeOf(c)}) ${c.state.finishedAt ? `${since(c.state.finishedAt)} ago` : ""}`.trimEnd();
   }
@@ -62,19 +64,20 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
     Args: spec.command.slice(1),
     State: {
       Status: st,
-      Running: st === "running" || st === "paused",
+      Running: st === "running" || st === "paused" || st === "restarting",
       Paused: st === "paused",
-      Restarting: false,
+      Restarting: st === "restarting",
       OOMKilled: state.oomKilled === true,
       Dead: false,
       Pid: c.pid ?? 0,
-      ExitCode: st === "exited" ? exitCodeOf(c) : 0,
+      ExitCode: st === "exited" || st === "restarting" ? exitCodeOf(c) : 0,
       Error: "",
       StartedAt: state.startedAt ?? ZERO_TIME,
       FinishedAt: state.finishedAt ?? ZERO_TIME,
     },
     Image: spec.rootfs.kind === "image" ? `sha256:${spec.rootfs.id}` : "",
     Name: `/${spec.name}`,
+    RestartCount: state.restartCount ?? 0,
     Config: {
       Hostname: spec.hostname,
       User: spec.user,
@@ -90,6 +93,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
       NetworkMode: spec.network,
       AutoRemove: spec.remove,
+      RestartPolicy: { Name: spec.restart.name, MaximumRetryCount: spec.restart.maxRetries },
       ReadonlyRootfs: spec.readOnly,
       CapAdd: null,
       CapDrop: null,
@@ -104,7 +108,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
     },
     Mounts: spec.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: "rprivate" })),
     NetworkSettings: { Networks: spec.network === "host" ? { host: {} } : {} },
-    LogPath: spec.detach ? `${c.paths.dir}/json.log` : "",
+    LogPath: `${c.paths.dir}/json.log`,
     Rootfs: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined,
   };
 }

@@ -5,12 +5,15 @@ import type { Store } from "./store.ts";
 import { liveContainer } from "./live.ts";
 import { killContainer } from "./control.ts";
 import type { ContainerSpec } from "./spec.ts";
+import { withContainerLock } from "./lock.ts";
 
-export async function removeStoredContainer(store: Store, spec: ContainerSpec, force: boolean): Promise<void> {
-  const c = liveContainer(store, spec);
-  if (c.pid !== undefined) {
-    if (!force) throw new UserError(`cannot remove container ${spec.name}: it is running (stop it first, or use -f)`);
-    await killContainer(store, c);
-  }
-  removeContainer(store, spec, c.paths);
+export function removeStoredContainer(store: Store, found: ContainerSpec, force: boolean): Promise<void> {
+  return withContainerLock(store, found, async (spec) => {
+    const c = liveContainer(store, spec);
+    if (c.pid !== undefined) {
+      if (!force) throw new UserError(`cannot remove container ${spec.name}: it is running (stop it first, or use -f)`);
+      await killContainer(store, c);
+    }
+    removeContainer(store, spec, c.paths);
+  });
 }

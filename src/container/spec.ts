@@ -1,3 +1,5 @@
+import type { RestartSpec } from "./restart.ts";
+
 // The one validated description of a container. The CLI builds it from flags; the engine and
 // the init read it; nothing downstream re-parses user input.
 
@@ -76,6 +78,7 @@ export interface ContainerSpec {
   detach: boolean;
   labels: Record<string, string>;
   log: LogSpec;
+  restart: RestartSpec;
   created: string;
 }
 

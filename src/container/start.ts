@@ -1,6 +1,11 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { close, open, write } from "../sys/fs.ts";
+import { close, isErrno, mkdirs, open, unlink, write } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { join } from "../path.ts";
+import { lockContainer } from "./lock.ts";
+import { liveContainer } from "./live.ts";
+import { STOP_REQUESTED } from "./restart.ts";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_RDONLY } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, kill, pipe, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
@@ -23,7 +28,7 @@ const NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CL
  * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
  * start): the first message (started or failed) and the exit code it reported, if any.
  */
-async function readInit(fd: number, untilStarted = false): Promise<{ first?: InitMessage; exit?: number }> {
+async function readInit(fd: number, untilStarted = false, onFirst?: () => void): Promise<{ first?: InitMessage; exit?: number }> {
   let text = "";
   const messages: InitMessage[] = [];
   // Not `for await`: leaving that loop cancels the stream, and Bun closes the fd on a thread pool
@@ -35,6 +40,10 @@ async function readInit(fd: number, untilStarted = false): Promise<{ first?: Ini
     for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
       messages.push(JSON.parse(text.slice(0, nl)) as InitMessage);
       text = text.slice(nl + 1);
+    }
+    if (messages.length && onFirst) {
+      onFirst();
+      onFirst = undefined;
     }
     const last = messages.at(-1);
     if (last && "exit" in last) return { first: messages[0], exit: last.exit };
@@ -111,8 +120,8 @@ export function abandonInit(init: PendingInit): void {
   waitPid(init.pid, false);
 }
 
-function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): void {
-  const plan: InitPlan = { id: spec.id, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
+function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean): void {
+  const plan: InitPlan = { id: spec.id, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
   write(init.planWrite, JSON.stringify(plan));
   close(init.planWrite);
 }
@@ -122,7 +131,7 @@ function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: C
  * the exit); a failed start is reported and cleaned up as for an attached run.
  */
 export async function runDetached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<void> {
-  sendPlan(init, store, spec, paths);
+  sendPlan(init, store, spec, paths, true);
   const { first } = await readInit(init.syncRead, true);
   if (first && "pid" in first) return;
   const status = waitPid(init.pid, false);
@@ -132,8 +141,13 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 
 /** What the init records when it can, done here now that its namespaces are gone. */
 export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove">, paths: ContainerPaths, code: number): void {
-  if (spec.remove) removeContainer(store, spec, paths);
-  else writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
+  if (spec.remove) return removeContainer(store, spec, paths);
+  try {
+    writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
+  } catch (e) {
+    // Removed meanwhile (box rm -f of a container whose end this process saw): nothing to record.
+    if (!isErrno(e, Errno.ENOENT)) throw e;
+  }
 }
 
 /** The init died or reported an error before the payload ran: clean up, then say why. */
@@ -145,10 +159,11 @@ function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, m
   throw new UserError(`container init exited with status ${code} before starting the payload`);
 }
 
-export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<number> {
+/** `started` runs once the init has reported the payload's start (or its failure). */
+export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void): Promise<number> {
   const { pid, syncRead, lifelineWrite } = init;
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
-  sendPlan(init, store, spec, paths);
+  sendPlan(init, store, spec, paths, false);
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => kill(pid, num);
     try {
@@ -157,7 +172,8 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
     return [name, h] as const;
   });
 
-  const { first: message, exit } = await readInit(syncRead);
+  const { first: message, exit } = await readInit(syncRead, false, started);
+  started?.();
   // After its exit report the init only tears itself down; otherwise it died: wait for that.
   const status = exit === undefined ? waitPid(pid, false) : undefined;
   trace("cli", "init-exited");
@@ -173,4 +189,30 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   const code = status?.code ?? EXIT_BOX_ERROR;
   recordEnd(store, spec, paths, code);
   return code;
+}
+
+/**
+ * `box start`: a container that was created, or has exited, runs again (its upper layer, logs
+ * and cgroups kept). Detached it returns once the payload runs; with `attach` it returns the
+ * exit code. A container that is running already is left as it is. The lock is held until the
+ * init has reported, so that two starts at once start one init.
+ */
+export async function startStored(store: Store, found: ContainerSpec, attach: boolean): Promise<number> {
+  const { spec, unlock } = lockContainer(store, found);
+  try {
+    const c = liveContainer(store, spec);
+    if (c.pid !== undefined) return 0;
+    try {
+      unlink(join(c.paths.runDir, STOP_REQUESTED));
+    } catch {}
+    mkdirs(c.paths.runDir, 0o700);
+    const init = launchInit(store);
+    if (!attach) {
+      await runDetached(init, store, spec, c.paths);
+      return 0;
+    }
+    return await runAttached(init, store, spec, c.paths, unlock);
+  } finally {
+    unlock();
+  }
 }

@@ -76,7 +76,7 @@ export function readConfig(dir: string): ContainerSpec {
   return JSON.parse(readFile(join(dir, "config.json"))) as ContainerSpec;
 }
 
-export type ContainerStatus = "created" | "running" | "paused" | "exited";
+export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "exited";
 
 export interface ContainerState {
   status: ContainerStatus;
@@ -89,6 +89,8 @@ export interface ContainerState {
   oomKilled?: boolean;
   startedAt?: string;
   finishedAt?: string;
+  /** Times the init started the payload again (--restart). */
+  restartCount?: number;
 }
 
 export function readState(paths: Pick<ContainerPaths, "runDir">): ContainerState | undefined {

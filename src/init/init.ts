@@ -1,7 +1,8 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, fchown, open, readAll, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, open, readAll, write, writeFile } from "../sys/fs.ts";
+import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
@@ -56,8 +57,15 @@ function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
   };
 }
 
-/** Sets up the container and starts the payload; returns its pid, its output and the pty, if any. */
-function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): { pid: number; output: PayloadOutput; pty?: Pty } {
+/** What it takes to start the payload, once the container is set up; each restart uses it again. */
+interface Launcher {
+  pty?: Pty;
+  /** Starts the payload; its pid and where its output goes. */
+  launch(): { pid: number; output: PayloadOutput };
+}
+
+/** Builds the container (rootfs, hostname, pty, cgroupfs) and resolves user, env and command. */
+function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
   close(INIT_FDS.hostNet);
@@ -68,7 +76,7 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   let pty: Pty | undefined;
   if (spec.tty) {
     pty = openPty("/dev/ptmx");
-    if (!spec.detach) copyWindowSize(0, pty.master);
+    if (!plan.detach) copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
   const cgroupMounts = prepareCgroupfs(detectCgroups());
@@ -77,28 +85,37 @@ function startPayload(spec: ContainerSpec, plan: InitPlan, host: HostHandles): {
   if (pty) fchown(pty.slave, user.uid, TTY_GID);
   const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
-  const output = spec.detach ? detachedOutput(spec, pty, join(host.bases.root, layout.container(plan.id))) : attachedOutput(spec, pty);
-
-  const pid = spawn({
-    path: exe,
-    argv: spec.command,
-    env,
-    fds: output.fds,
-    cgroupJoin: host.cgroupJoin,
-    // A new time namespace: the payload enters it at exec (Linux 6.x; on older kernels only the
-    // processes it starts do).
-    unshareFlags: CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0),
-    setsid: true,
-    controllingTty: spec.tty,
-    user,
-    capabilities: { keep: capabilityMask(spec.capabilities), last: host.lastCapability },
-    cwd: spec.workdir,
-    mounts: cgroupMounts,
-  });
-  trace("init", "payload-started");
-  output.started();
-  for (const fd of host.cgroupJoin) close(fd);
-  return { pid, output, pty };
+  const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
+  let first = true;
+  return {
+    pty,
+    launch() {
+      const output = plan.detach ? detachedOutput(spec, pty, join(host.bases.root, layout.container(plan.id))) : attachedOutput(spec, pty);
+      const pid = spawn({
+        path: exe,
+        argv: spec.command,
+        env,
+        fds: output.fds,
+        cgroupJoin: host.cgroupJoin,
+        // A new time namespace: the payload enters it at exec (Linux 6.x; on older kernels only
+        // the processes it starts do).
+        unshareFlags,
+        setsid: true,
+        controllingTty: spec.tty,
+        user,
+        capabilities: { keep: capabilityMask(spec.capabilities), last: host.lastCapability },
+        cwd: spec.workdir,
+        // cgroupfs stays mounted for the payloads after the first.
+        mounts: first ? cgroupMounts : [],
+      });
+      first = false;
+      trace("init", "payload-started");
+      output.started();
+      // Without a restart policy nothing will join again.
+      if (spec.restart.name === "no") for (const fd of host.cgroupJoin.splice(0)) close(fd);
+      return { pid, output };
+    },
+  };
 }
 
 
@@ -153,6 +170,7 @@ export async function runInit(): Promise<never> {
   libc.umask(0o022);
   const spec = readConfig(join(plan.root, layout.container(plan.id)));
   let host: HostHandles | undefined;
+  let restarts: RestartPolicy | undefined;
   let payload: number | undefined;
   let payloadExit: WaitResult | undefined;
   let onPayloadExit: (() => void) | undefined;
@@ -172,6 +190,7 @@ export async function runInit(): Promise<never> {
         // With a pty, resizing it makes the kernel send SIGWINCH to the payload itself.
         if (name === "SIGWINCH" && pty) copyWindowSize(0, pty.master);
         else if (payload !== undefined) kill(payload, num);
+        else if (name === "SIGTERM" || name === "SIGINT") restarts?.interrupt();
       });
     } catch {
       // Bun does not let JavaScript handle this one.
@@ -180,10 +199,13 @@ export async function runInit(): Promise<never> {
 
   let pty: Pty | undefined;
   let output: PayloadOutput | undefined;
+  let launcher: Launcher;
   try {
     loadSpawn();
     host = openHostHandles(plan, lastCap || lastCapability());
-    ({ pid: payload, output, pty } = startPayload(spec, plan, host));
+    launcher = prepareContainer(spec, plan, host);
+    pty = launcher.pty;
+    ({ pid: payload, output } = launcher.launch());
     // Written here, before the CLI hears of the start, so that no later "running" can overwrite
     // the "exited" this process writes when the payload ends.
     writeState(runPaths(host, plan), { status: "running", pid: host.self.pid, pidStart: host.self.start, startedAt: new Date().toISOString() });
@@ -198,7 +220,7 @@ export async function runInit(): Promise<never> {
   report({ pid: payload! });
 
   // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
-  if (!spec.detach) void (async () => {
+  if (!plan.detach) void (async () => {
     for await (const _ of Bun.file(INIT_FDS.lifeline).stream());
     if (payload !== undefined && !payloadExit) {
       kill(payload, SIGKILL);
@@ -207,15 +229,28 @@ export async function runInit(): Promise<never> {
     }
   })().catch(() => {});
 
-  reap();
-  if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
-  // The container never outlives its payload: whatever it left running dies now.
-  trace("init", "payload-exited");
-  kill(-1, SIGKILL);
-  while (waitPid(-1, false));
-  const oomKilled = oomKills(host!.cgroupDirs) > 0;
-  await output!.drained();
-  finish(spec, plan, host!, payloadExit!.code, oomKilled);
+  restarts = new RestartPolicy(spec.restart, () => exists(join(runPaths(host!, plan).runDir, STOP_REQUESTED)));
+  for (;;) {
+    const startedAt = Date.now();
+    reap();
+    if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
+    // The container never outlives its payload: whatever it left running dies now.
+    trace("init", "payload-exited");
+    kill(-1, SIGKILL);
+    while (waitPid(-1, false));
+    await output!.drained();
+    const delay = restarts.next(payloadExit!.code, Date.now() - startedAt);
+    if (delay === undefined) break;
+    const paths = runPaths(host!, plan);
+    writeState(paths, { ...readState(paths), status: "restarting", exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
+    // A stop during the pause (SIGTERM to this process, no payload to forward it to) ends it.
+    payload = undefined;
+    if (!(await restarts.pause(delay))) break;
+    payloadExit = undefined;
+    ({ pid: payload, output } = launcher!.launch());
+    writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
+  }
+  finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
 }
 
 /**

@@ -28,6 +28,8 @@ export const INIT_FDS = {
 /** What the CLI hands the init: where the container's state is. */
 export interface InitPlan {
   id: string;
+  /** The payload's output goes to the container's log, and the CLI does not wait (run -d, start). */
+  detach: boolean;
   root: string;
   runroot: string;
   cgroups: string[];

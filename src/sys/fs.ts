@@ -282,8 +282,18 @@ export function removeTree(path: string): void {
     throw e;
   }
   if (st.isDirectory()) {
-    for (const name of readdir(path)) removeTree(`${path}/${name}`);
-    rmdir(path);
+    // Another process may still add a file (its last state write) while this one empties the
+    // directory: empty it again.
+    for (let attempt = 0; ; attempt++) {
+      for (const name of readdir(path)) removeTree(`${path}/${name}`);
+      try {
+        rmdir(path);
+        return;
+      } catch (e) {
+        if (isErrno(e, Errno.ENOENT)) return;
+        if (!isErrno(e, Errno.ENOTEMPTY) || attempt >= 10) throw e;
+      }
+    }
   } else {
     unlink(path);
   }
@@ -317,6 +327,16 @@ export function readFileInRoot(rootFd: number, path: string): string {
     return readAll(fd, path).toString("utf8");
   } finally {
     libc.close(fd);
+  }
+}
+
+const LOCK_EX = 2;
+
+/** An exclusive flock(2) on an open file or directory, waiting for it; released when fd closes. */
+export function lockExclusive(fd: number, path: string): void {
+  for (;;) {
+    if (libc.flock(fd, LOCK_EX) === 0) return;
+    if (errno() !== Errno.EINTR) throw new SyscallError("flock", errno(), path);
   }
 }
 

@@ -44,6 +44,7 @@ const lib = dlopen("libc.so.6", {
   rename: { args: [P, P], returns: i32 },
   fsync: { args: [i32], returns: i32 },
   dup3: { args: [i32, i32, i32], returns: i32 },
+  flock: { args: [i32, i32], returns: i32 },
   getdents64: { args: [i32, P, u64], returns: i64f },
 });
 
