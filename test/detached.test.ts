@@ -315,3 +315,41 @@ describe("--restart", () => {
     await box(t.s, ["rm", "loop"]);
   });
 });
+
+describe("top, rename, container prune", () => {
+  test("top lists the init and every process of the container, with host and container pids", async () => {
+    const id = await runD(["--name", "busy"], "sleep 30 & exec sleep 31");
+    await box(t.s, ["exec", "-d", "busy", "sleep", "32"]);
+    await eventually(async () => (await box(t.s, ["top", "--format", "json", "busy"])).stdout.includes("sleep 32"));
+    const rows = JSON.parse((await box(t.s, ["top", "--format", "json", "busy"])).stdout) as { pid: number; containerPid: number; command: string }[];
+    expect(rows[0]).toMatchObject({ pid: initPid(id), containerPid: 1, command: "box __init" });
+    expect(rows.map((r) => r.command).sort()).toEqual(["box __init", "sleep 30", "sleep 31", "sleep 32"]);
+    for (const r of rows) expect(readFileSync(`/proc/${r.pid}/status`, "utf8")).toMatch(new RegExp(`^NSpid:\\s+${r.pid}\\s+${r.containerPid}$`, "m"));
+    expect((await box(t.s, ["top", "busy"])).stdout).toMatch(/^PID\s+CONTAINER PID\s+UID\s+COMMAND\n/);
+    await box(t.s, ["rm", "-f", "busy"]);
+  });
+
+  test("rename moves the name; a taken or invalid name is refused", async () => {
+    await runD(["--name", "old"], "exec sleep 30");
+    await runD(["--name", "taken"], "exec sleep 30");
+    expect((await box(t.s, ["rename", "old", "new"])).code).toBe(0);
+    expect((await box(t.s, ["inspect", "-f", "{{.Name}}", "new"])).stdout).toBe("/new\n");
+    expect((await box(t.s, ["inspect", "old"])).code).toBe(125);
+    expect((await box(t.s, ["rename", "new", "taken"])).stderr).toMatch(/^box: the container name "taken" is already in use/);
+    expect((await box(t.s, ["rename", "new", "a/b"])).stderr).toMatch(/^box: invalid container name "a\/b"/);
+    await box(t.s, ["rm", "-f", "new", "taken"]);
+  });
+
+  test("container prune removes what is not running, asks for -f without a terminal", async () => {
+    await runD(["--name", "alive"], "exec sleep 30");
+    await box(t.s, ["run", "--name", "ended", "--rootfs", copyRootfs(t.s), "true"]);
+    await box(t.s, ["create", "--name", "unstarted", "--rootfs", copyRootfs(t.s), "true"]);
+    const refused = await box(t.s, ["container", "prune"]);
+    expect([refused.code, refused.stderr]).toEqual([125, "box: box container prune removes every stopped container: confirm with -f\n"]);
+    const pruned = await box(t.s, ["container", "prune", "-f"]);
+    expect(pruned.stdout.trim().split("\n")).toHaveLength(3);
+    expect((await box(t.s, ["ps", "-a", "--format", "json"])).stdout).toContain('"Names":"alive"');
+    expect((await box(t.s, ["ps", "-a", "-q"])).stdout.trim().split("\n")).toHaveLength(1);
+    await box(t.s, ["rm", "-f", "alive"]);
+  });
+});

@@ -40,6 +40,9 @@ const rootCommand = defineCommand({
     create: () => import("./run.ts").then((m) => m.createCommand),
     start: () => import("./start.ts").then((m) => m.startCommand),
     restart: () => import("./start.ts").then((m) => m.restartCommand),
+    rename: () => import("./manage.ts").then((m) => m.renameCommand),
+    top: () => import("./manage.ts").then((m) => m.topCommand),
+    container: () => import("./manage.ts").then((m) => m.containerCommand),
   },
 });
 
