@@ -1,0 +1,108 @@
+// The lifecycle part of the benchmark (issue: detached containers): `exec` into a running
+// container against crun and runc, the memory box holds per idle detached container, and the
+// time to start and to remove 50 detached containers. Called by bench/run.ts, which owns the
+// temporary directory, the rootfs and the crun wrapper, and writes BENCHMARKS.md.
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface LifecycleContext {
+  box: string;
+  tmp: string;
+  rootfs: string;
+  env: Record<string, string>;
+  /** crun on this host needs the cgroup2 mount hidden (see the run benchmark's method). */
+  crunWrapped: boolean;
+  unified: string;
+  writeBundle(dir: string, args: string[]): void;
+  runs: number;
+}
+
+export interface LifecycleResult {
+  exec: Record<"box" | "crun" | "runc", number[]>;
+  idle: { containers: number; pssKiB: number; perContainerKiB: number; processes: number };
+  fifty: Record<"box" | "crun", { start: number; remove: number }>;
+}
+
+const TIMER = `t0=$EPOCHREALTIME; "$@" </dev/null >/dev/null 2>&1; rc=$?; t1=$EPOCHREALTIME; echo "T $t0 $t1 $rc"`;
+
+function elapsedMs(a: string, b: string): number {
+  return (Number(b) - Number(a)) * 1000;
+}
+
+export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResult> {
+  const store = { root: join(o.tmp, "lc-box-root"), runroot: join(o.tmp, "lc-box-run") };
+  const boxCmd = (...args: string[]) => [o.box, "--root", store.root, "--runroot", store.runroot, ...args];
+  const crunState = join(o.tmp, "lc-crun");
+  const runcState = join(o.tmp, "lc-runc");
+  const bundle = join(o.tmp, "lc-bundle");
+  o.writeBundle(bundle, ["/bin/sleep", "100000"]);
+  for (const d of [store.root, store.runroot, crunState, runcState]) mkdirSync(d, { recursive: true });
+  const wrap = (rt: "crun" | "runc" | "box", inner: string[], script = TIMER): string[] =>
+    rt === "crun" && o.crunWrapped
+      ? ["unshare", "-m", "--propagation", "private", "bash", "-c", `mount -t tmpfs none ${o.unified} || exit 97; ${script}`, "bash", ...inner]
+      : ["bash", "-c", script, "bash", ...inner];
+  const timed = (rt: "crun" | "runc" | "box", inner: string[]): number => {
+    const r = Bun.spawnSync(wrap(rt, inner), { env: o.env, stdout: "pipe", stderr: "pipe" });
+    const m = /T (\S+) (\S+) (\d+)/.exec(r.stdout.toString());
+    if (!m || m[3] !== "0") throw new Error(`${inner.join(" ")} failed: ${r.stdout}${r.stderr}`);
+    return elapsedMs(m[1]!, m[2]!);
+  };
+  const crun = (...args: string[]) => ["crun", "--root", crunState, ...args];
+  const runc = (...args: string[]) => ["runc", "--root", runcState, ...args];
+
+  // exec: one running container each, then interleaved `exec … /bin/true`.
+  const boxId = Bun.spawnSync(boxCmd("run", "-d", "--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"), { env: o.env, stdout: "pipe" }).stdout.toString().trim();
+  if (!/^[0-9a-f]{64}$/.test(boxId)) throw new Error("box run -d for the exec benchmark failed");
+  timed("crun", crun("run", "-d", "--bundle", bundle, "lc-exec"));
+  timed("runc", runc("run", "-d", "--bundle", bundle, "lc-exec"));
+  const exec = { box: [] as number[], crun: [] as number[], runc: [] as number[] };
+  for (let i = 0; i < o.runs + 3; i++) {
+    const b = timed("box", boxCmd("exec", "lc-exec", "/bin/true"));
+    const c = timed("crun", crun("exec", "lc-exec", "/bin/true"));
+    const r = timed("runc", runc("exec", "lc-exec", "/bin/true"));
+    if (i >= 3) {
+      exec.box.push(b);
+      exec.crun.push(c);
+      exec.runc.push(r);
+    }
+  }
+  timed("box", boxCmd("rm", "-f", "lc-exec"));
+  timed("crun", crun("delete", "-f", "lc-exec"));
+  timed("runc", runc("delete", "-f", "lc-exec"));
+
+  // Memory held per idle detached container, 20 running: every box process of this store.
+  const IDLE = 20;
+  for (let i = 0; i < IDLE; i++) timed("box", boxCmd("run", "-d", "--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+  await Bun.sleep(1000);
+  const pids = boxProcesses(store.root);
+  const pssKiB = pids.reduce((sum, pid) => sum + pss(pid), 0);
+  const idle = { containers: IDLE, pssKiB, perContainerKiB: pssKiB / IDLE, processes: pids.length };
+  timed("box", boxCmd("rm", "-f", ...Array.from({ length: IDLE }, (_, i) => `lc-idle-${i}`)));
+
+  // 50 detached starts, then 50 removals (one command each, sequential, as a script does).
+  const FIFTY = 50;
+  const fifty = { box: { start: 0, remove: 0 }, crun: { start: 0, remove: 0 } };
+  for (let i = 0; i < FIFTY; i++) fifty.box.start += timed("box", boxCmd("run", "-d", "--name", `lc-50-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+  for (let i = 0; i < FIFTY; i++) fifty.box.remove += timed("box", boxCmd("rm", "-f", `lc-50-${i}`));
+  for (let i = 0; i < FIFTY; i++) fifty.crun.start += timed("crun", crun("run", "-d", "--bundle", bundle, `lc-50-${i}`));
+  for (let i = 0; i < FIFTY; i++) fifty.crun.remove += timed("crun", crun("delete", "-f", `lc-50-${i}`));
+  return { exec, idle, fifty };
+}
+
+function boxProcesses(root: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readFileSync(`/proc/${p}/environ`, "utf8").split("\0").includes(`BOX_ROOT=${root}`)) out.push(Number(p));
+    } catch {}
+  }
+  return out;
+}
+
+function pss(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
