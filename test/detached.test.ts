@@ -1,7 +1,7 @@
 // Detached containers and the commands that manage them, driven as a shell script would:
 // run -d, ps, logs, stop, kill, wait, inspect, exec, rm, and recovery after a crash.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, copyRootfs, hostNamespace, storePerTest } from "./helpers/box.ts";
 
@@ -351,5 +351,52 @@ describe("top, rename, container prune", () => {
     expect((await box(t.s, ["ps", "-a", "--format", "json"])).stdout).toContain('"Names":"alive"');
     expect((await box(t.s, ["ps", "-a", "-q"])).stdout.trim().split("\n")).toHaveLength(1);
     await box(t.s, ["rm", "-f", "alive"]);
+  });
+});
+
+describe("cp", () => {
+  test("host → container and back, files and trees; links are copied as links", async () => {
+    const src = join(t.s.dir, "src");
+    mkdirSync(join(src, "sub"), { recursive: true });
+    writeFileSync(join(src, "a.txt"), "hello\n");
+    writeFileSync(join(src, "sub", "b.txt"), "deep\n", { mode: 0o640 });
+    symlinkSync("a.txt", join(src, "link"));
+    await runD(["--name", "cpy"], "exec sleep 30");
+    expect((await box(t.s, ["cp", src, "cpy:/tmp/"])).code).toBe(0);
+    const inside = await box(t.s, ["exec", "cpy", "sh", "-c", "cat /tmp/src/a.txt /tmp/src/sub/b.txt; readlink /tmp/src/link; stat -c %a /tmp/src/sub/b.txt"]);
+    expect(inside.stdout).toBe("hello\ndeep\na.txt\n640\n");
+    await box(t.s, ["exec", "cpy", "sh", "-c", "mkdir /out && echo made > /out/f"]);
+    const back = join(t.s.dir, "back");
+    expect((await box(t.s, ["cp", "cpy:/out", back])).code).toBe(0);
+    expect(readFileSync(join(back, "f"), "utf8")).toBe("made\n");
+    expect((await box(t.s, ["cp", "cpy:/out/f", join(t.s.dir, "single")])).code).toBe(0);
+    expect(readFileSync(join(t.s.dir, "single"), "utf8")).toBe("made\n");
+    const missing = await box(t.s, ["cp", "cpy:/nope", back]);
+    expect([missing.code, missing.stderr]).toEqual([125, "box: cannot copy cpy:/nope: no such file or directory\n"]);
+    expect((await box(t.s, ["cp", src, back])).stderr).toBe("box: box cp copies between a container and the host: exactly one of SRC and DEST must be CONTAINER:PATH\n");
+    await box(t.s, ["rm", "-f", "cpy"]);
+  });
+
+  test("symlinks in the container never lead to the host's files, either way", async () => {
+    const rootfs = copyRootfs(t.s);
+    symlinkSync("/", join(rootfs, "etc", "toroot"));
+    symlinkSync("/etc/shadow", join(rootfs, "tmp", "shadow"));
+    const id = await runD(["--name", "trap"], "exec sleep 30");
+    const file = join(t.s.dir, "payload.txt");
+    writeFileSync(file, "x\n");
+    const marker = `box-cp-escape-${id.slice(0, 12)}`;
+    // Into the container through a link to "/": it lands in the container's /tmp, not the host's.
+    expect((await box(t.s, ["cp", file, `trap:/etc/toroot/tmp/${marker}`])).code).toBe(0);
+    expect(existsSync(`/tmp/${marker}`)).toBe(false);
+    expect(readFileSync(join(rootfs, "tmp", marker), "utf8")).toBe("x\n");
+    // Out of the container: the link is copied, not the host's /etc/shadow behind it.
+    const out = join(t.s.dir, "shadow-out");
+    expect((await box(t.s, ["cp", "trap:/tmp/shadow", out])).code).toBe(0);
+    expect(lstatSync(out).isSymbolicLink()).toBe(true);
+    // A file written over an existing link is refused, not written through it.
+    const over = await box(t.s, ["cp", file, "trap:/tmp/shadow"]);
+    expect(over.code).toBe(125);
+    expect(over.stderr).toContain("ELOOP");
+    await box(t.s, ["rm", "-f", "trap"]);
   });
 });

@@ -43,6 +43,7 @@ const rootCommand = defineCommand({
     rename: () => import("./manage.ts").then((m) => m.renameCommand),
     top: () => import("./manage.ts").then((m) => m.topCommand),
     container: () => import("./manage.ts").then((m) => m.containerCommand),
+    cp: () => import("./cp.ts").then((m) => m.cpCommand),
   },
 });
 

@@ -330,6 +330,39 @@ export function readFileInRoot(rootFd: number, path: string): string {
   }
 }
 
+// *at variants for walking a tree by descriptors: nothing is resolved by path twice, so a
+// symlink swapped in meanwhile cannot redirect the walk (box cp into a running container).
+
+export function statAtFd(dirfd: number, name: string): FileStat {
+  return statAt(dirfd, name, AT_SYMLINK_NOFOLLOW, "lstat");
+}
+
+export function openAt(dirfd: number, name: string, flags: number, mode = 0o666): number {
+  return check(libc.openat(dirfd, cpath(name), flags | O_CLOEXEC, mode), "open", name);
+}
+
+export function mkdirAt(dirfd: number, name: string, mode: number): void {
+  check(libc.mkdirat(dirfd, cpath(name), mode), "mkdir", name);
+}
+
+export function symlinkAt(target: string, dirfd: number, name: string): void {
+  check(libc.symlinkat(cpath(target), dirfd, cpath(name, 1)), "symlink", name);
+}
+
+export function readlinkAt(dirfd: number, name: string): string {
+  const buf = Buffer.allocUnsafe(4096);
+  const n = check(libc.readlinkat(dirfd, cpath(name), buf, buf.length), "readlink", name);
+  return buf.toString("utf8", 0, n);
+}
+
+export function unlinkAt(dirfd: number, name: string): void {
+  check(libc.unlinkat(dirfd, cpath(name), 0), "unlink", name);
+}
+
+export function fchmod(fd: number, mode: number): void {
+  check(libc.fchmod(fd, mode), "fchmod", String(fd));
+}
+
 const LOCK_EX = 2;
 
 /** An exclusive flock(2) on an open file or directory, waiting for it; released when fd closes. */
