@@ -145,6 +145,17 @@ describe("stop, kill, wait, inspect", () => {
     await box(t.s, ["rm", "polite", "stubborn"]);
   });
 
+  test("stop sends the container's --stop-signal first", async () => {
+    await runD(["--name", "usr", "--stop-signal", "USR1"], 'trap "echo usr1; exit 3" USR1; while true; do sleep 0.1; done');
+    await Bun.sleep(200);
+    expect((await box(t.s, ["stop", "-t", "5", "usr"])).code).toBe(0);
+    expect((await box(t.s, ["wait", "usr"])).stdout).toBe("3\n");
+    expect((await box(t.s, ["inspect", "-f", "{{.Config.StopSignal}}", "usr"])).stdout).toBe("USR1\n");
+    const bad = await box(t.s, ["run", "-d", "--stop-signal", "SIGNOPE", "--rootfs", copyRootfs(t.s), "true"]);
+    expect([bad.code, bad.stderr]).toEqual([125, 'box: invalid signal "SIGNOPE" for --stop-signal\n']);
+    await box(t.s, ["rm", "usr"]);
+  });
+
   test("kill -s delivers the signal to the payload; kill on a stopped container is an error", async () => {
     await runD(["--name", "kk"], 'trap "echo usr1; exit 0" USR1; while true; do sleep 0.1; done');
     await Bun.sleep(200);
@@ -212,6 +223,13 @@ describe("exec", () => {
     expect([detached.code, detached.stdout]).toEqual([0, ""]);
     await eventually(async () => (await box(t.s, ["exec", "uu", "test", "-e", "/tmp/done"])).code === 0);
     await box(t.s, ["rm", "-f", "uu"]);
+  });
+
+  test("runs as the container's user unless -u says otherwise", async () => {
+    await runD(["--name", "asnobody", "-u", "nobody"], "exec sleep 30");
+    expect((await box(t.s, ["exec", "asnobody", "id", "-u"])).stdout).toBe("65534\n");
+    expect((await box(t.s, ["exec", "-u", "0", "asnobody", "id", "-u"])).stdout).toBe("0\n");
+    await box(t.s, ["rm", "-f", "asnobody"]);
   });
 
   test("-t gets a pty of the container's devpts with the caller's window size", async () => {
@@ -312,7 +330,8 @@ describe("--restart", () => {
     expect((await box(t.s, ["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "loop"])).stdout).toBe(`${count.trim()} exited\n`);
     const bad = await box(t.s, ["run", "--rm", "--restart", "always", "--rootfs", copyRootfs(t.s), "true"]);
     expect([bad.code, bad.stderr]).toEqual([125, "box: conflicting options: --restart and --rm\n"]);
-    await box(t.s, ["rm", "loop"]);
+    const rm = await box(t.s, ["rm", "loop"]);
+    expect(rm.stderr).toBe("");
   });
 });
 

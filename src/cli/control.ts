@@ -2,16 +2,13 @@
 import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { signalContainer, stopContainer, waitExit } from "../container/control.ts";
-import { signalNumbers } from "../sys/process.ts";
+import { signalNumber } from "../sys/process.ts";
 import { onEachContainer } from "./each.ts";
 
 const CONTAINERS = { type: "positional", description: "Container name or id (prefix), one or more", required: false } as const;
 
-/** SIGTERM, TERM, or 15. */
 export function parseSignal(text: string): number {
-  if (/^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 64) return Number(text);
-  const upper = text.toUpperCase();
-  const n = signalNumbers()[upper.startsWith("SIG") ? upper : `SIG${upper}`];
+  const n = signalNumber(text);
   if (n === undefined) throw new UserError(`invalid signal "${text}"`);
   return n;
 }
@@ -32,7 +29,8 @@ export const stopCommand = defineCommand({
   run: ({ rawArgs, cmd }) =>
     onEachContainer("stop", cmd, rawArgs, ["box stop web", "box stop -t 2 web worker"], async (flags, store, spec, ref) => {
       const timeout = parseTimeout(flags.values.time as string | undefined);
-      const signal = flags.values.signal === undefined ? undefined : parseSignal(flags.values.signal as string);
+      // -s, else the container's --stop-signal or its image's STOPSIGNAL, else SIGTERM.
+      const signal = parseSignal((flags.values.signal as string | undefined) ?? spec.stopSignal ?? "SIGTERM");
       await stopContainer(store, spec, timeout, signal);
       return ref;
     }),

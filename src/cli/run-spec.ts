@@ -12,6 +12,7 @@ import { resolveImage } from "../image/store.ts";
 import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
 import { parseRestart } from "../container/restart.ts";
+import { signalNumber } from "../sys/process.ts";
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -68,6 +69,11 @@ function parseLogOptions(entries: string[]): LogSpec {
   }
   if (log.maxFiles > 1 && log.maxSize === undefined) throw new UserError("--log-opt max-file needs max-size");
   return log;
+}
+
+function parseStopSignal(text: string | undefined): string | undefined {
+  if (text !== undefined && signalNumber(text) === undefined) throw new UserError(`invalid signal "${text}" for --stop-signal`);
+  return text;
 }
 
 function parseNetwork(v: ParsedFlags["values"][string]): NetworkMode {
@@ -147,6 +153,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
     labels: parseLabels(list(v.label)),
     log: parseLogOptions(list(v["log-opt"])),
     restart,
+    stopSignal: parseStopSignal(str(v["stop-signal"]) ?? image.StopSignal),
     created: new Date().toISOString(),
   };
 }

@@ -31,6 +31,7 @@ const RUN_ARGS = {
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
   label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
   "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
+  "stop-signal": { type: "string", description: "Signal box stop sends first (default: the image's STOPSIGNAL, else SIGTERM)", valueHint: "SIGNAL" },
   restart: { type: "string", description: "Restart policy: no, on-failure[:N], always, unless-stopped", valueHint: "POLICY" },
   replace: { type: "boolean", description: "Remove a container with the same --name first (podman's)" },
   ...RESOURCE_ARGS,

@@ -88,6 +88,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       Image: spec.imageName,
       WorkingDir: spec.workdir,
       Labels: spec.labels,
+      StopSignal: spec.stopSignal ?? "",
     },
     HostConfig: {
       Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),

@@ -79,6 +79,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   log: LogSpec;
   restart: RestartSpec;
+  /** What `box stop` sends first (--stop-signal, or the image's STOPSIGNAL). */
+  stopSignal?: string;
   created: string;
 }
 

@@ -122,7 +122,12 @@ export function abandonInit(init: PendingInit): void {
 
 function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean): void {
   const plan: InitPlan = { id: spec.id, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
-  write(init.planWrite, JSON.stringify(plan));
+  try {
+    write(init.planWrite, JSON.stringify(plan));
+  } catch (e) {
+    // EPIPE: the init died before reading it; its sync pipe's EOF says so next.
+    if (!isErrno(e, Errno.EPIPE)) throw e;
+  }
   close(init.planWrite);
 }
 

@@ -1,6 +1,7 @@
 // The part of an image's configuration box uses to start a container, and the Dockerfile-style
 // `--change` instructions (`docker import --change 'CMD ["sh"]'`) that set it.
 import { UserError } from "../container/errors.ts";
+import { signalNumber } from "../sys/process.ts";
 
 export interface ImageConfig {
   Env?: string[];
@@ -8,9 +9,11 @@ export interface ImageConfig {
   Entrypoint?: string[];
   WorkingDir?: string;
   User?: string;
+  /** The signal `box stop` sends first (Dockerfile STOPSIGNAL). */
+  StopSignal?: string;
 }
 
-const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR"];
+const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL"];
 
 /** Applies `--change` lines in order. The result has a fixed key order, so equal configs
  * serialise (and hash into image ids) identically. */
@@ -38,6 +41,10 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
         break;
       case "WORKDIR":
         config.WorkingDir = args;
+        break;
+      case "STOPSIGNAL":
+        if (signalNumber(args) === undefined) throw bad(`unknown signal ${JSON.stringify(args)}`);
+        config.StopSignal = args;
         break;
     }
   }
@@ -101,5 +108,6 @@ function canonical(c: ImageConfig): ImageConfig {
   if (c.Entrypoint !== undefined) out.Entrypoint = c.Entrypoint;
   if (c.WorkingDir !== undefined) out.WorkingDir = c.WorkingDir;
   if (c.User !== undefined) out.User = c.User;
+  if (c.StopSignal !== undefined) out.StopSignal = c.StopSignal;
   return out;
 }

@@ -12,6 +12,13 @@ export const FORWARDED_SIGNALS = Object.entries(signalNumbers()).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
 );
 
+/** SIGTERM, TERM, term or 15; undefined for anything else. */
+export function signalNumber(text: string): number | undefined {
+  if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 64 ? Number(text) : undefined;
+  const upper = text.toUpperCase();
+  return signalNumbers()[upper.startsWith("SIG") ? upper : `SIG${upper}`];
+}
+
 /** Linux's signal names (x86_64) and numbers, without aliases such as SIGIOT and SIGPOLL. */
 export function signalNumbers(): Record<string, number> {
   const names = [
