@@ -21,6 +21,18 @@ export async function pump(from: number, sink: (chunk: Uint8Array) => void): Pro
   });
 }
 
+/**
+ * The same for a pipe, through Bun's own non-blocking reader: no node:fs to load (a detached
+ * start is on a script's critical path). Pipes only: the reader's pread fails on a pty.
+ */
+export async function pumpPipe(from: number, sink: (chunk: Uint8Array) => void): Promise<void> {
+  try {
+    for await (const chunk of Bun.file(from).stream()) sink(chunk);
+  } catch {
+    // A read error ends it like EOF.
+  }
+}
+
 /** A sink writing to fd; once a write fails (the reader went away) it drops data, so that the payload never blocks. */
 export function fdSink(to: number): (chunk: Uint8Array) => void {
   let writable = true;

@@ -2,7 +2,7 @@
 // stdio.ts), or a pty relayed to them. Detached (-d): pipes (or the pty) read by the init into
 // the container's json-file log, and the init lets go of the terminal it was started from.
 import { close, open } from "../sys/fs.ts";
-import { fdSink, pump } from "../container/relay.ts";
+import { fdSink, pump, pumpPipe } from "../container/relay.ts";
 import { O_RDONLY, O_RDWR } from "../sys/constants.ts";
 import { pipe, redirectFd } from "../sys/process.ts";
 import type { Pty } from "../sys/tty.ts";
@@ -60,8 +60,8 @@ export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: s
     fds: pty ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]] : [[stdinRead, 0], [outWrite, 1], [errWrite, 2]],
     started() {
       for (const fd of new Set([stdinRead, outWrite, errWrite])) close(fd);
-      pumps.push(pump(outRead, logSink(log, "stdout")));
-      if (!pty) pumps.push(pump(errRead, logSink(log, "stderr")));
+      if (pty) pumps.push(pump(outRead, logSink(log, "stdout")));
+      else pumps.push(pumpPipe(outRead, logSink(log, "stdout")), pumpPipe(errRead, logSink(log, "stderr")));
       // The terminal `box run -d` was typed in may close: the init holds nothing of it.
       const devNull = open("/dev/null", O_RDWR);
       for (const fd of [0, 1, 2]) redirectFd(devNull, fd);
