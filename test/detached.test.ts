@@ -419,3 +419,43 @@ describe("cp", () => {
     await box(t.s, ["rm", "-f", "trap"]);
   });
 });
+
+describe("found by trying it out", () => {
+  test("a paused container whose init was killed is still removed completely by rm -f", async () => {
+    const id = await runD(["--name", "iced"], "exec sleep 30");
+    expect((await box(t.s, ["pause", "iced"])).code).toBe(0);
+    process.kill(initPid(id), "SIGKILL");
+    const rm = await box(t.s, ["rm", "-f", "iced"]);
+    expect([rm.code, rm.stderr]).toEqual([0, ""]);
+    // The leak check after the test: no process, no cgroup, no state left.
+  });
+
+  test("exec into a paused container fails at once", async () => {
+    await runD(["--name", "cold"], "exec sleep 30");
+    await box(t.s, ["pause", "cold"]);
+    const r = await box(t.s, ["exec", "cold", "true"]);
+    expect([r.code, r.stderr]).toEqual([125, "box: container cold is paused, unpause the container before exec\n"]);
+    await box(t.s, ["rm", "-f", "cold"]);
+  });
+
+  test("logs -f loses no line across rotations", async () => {
+    await runD(["--name", "rot", "--log-opt", "max-size=4k", "--log-opt", "max-file=4"], 'i=0; while [ $i -lt 150 ]; do echo "line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); usleep 5000; done');
+    const follow = await logsOf("rot", ["-f"]);
+    const lines = follow.stdout.trim().split("\n");
+    expect(lines).toEqual(Array.from({ length: 150 }, (_, i) => `line ${i} xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`));
+    await box(t.s, ["rm", "rot"]);
+  });
+
+  test("ps: name filters are regular expressions, --format takes a template; logs into a closed pipe is quiet", async () => {
+    await runD(["--name", "fl"], "echo a; echo b; exec sleep 30");
+    await runD(["--name", "flx"], "exec sleep 30");
+    expect((await box(t.s, ["ps", "--filter", "name=^fl$", "--format", "{{.Names}} {{.State}}"])).stdout).toBe("fl running\n");
+    expect((await box(t.s, ["container", "ls", "-q", "--filter", "name=flx"])).stdout.trim()).toHaveLength(12);
+    expect((await box(t.s, ["rename", "fl", "fl"])).code).toBe(125);
+    await eventually(async () => (await logsOf("fl")).stdout === "a\nb\n");
+    const piped = Bun.spawnSync(["sh", "-c", `${boxArgs(t.s, ["logs", "fl"]).map((a) => `'${a}'`).join(" ")} | head -1`], { stdout: "pipe", stderr: "pipe" });
+    expect(piped.stdout.toString()).toBe("a\n");
+    expect(piped.stderr.toString()).toBe("");
+    await box(t.s, ["rm", "-f", "fl", "flx"]);
+  });
+});

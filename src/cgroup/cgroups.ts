@@ -3,6 +3,8 @@
 import { exists, isErrno, mkdir, readFile, rmdir, writeFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
+import { kill } from "../sys/process.ts";
+import { SIGKILL } from "../sys/constants.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
 import { applyDeviceRules } from "./devices.ts";
 
@@ -67,6 +69,7 @@ export function joinFile(dir: string): string {
 
 /** Removes cgroup directories; the kernel may report EBUSY for a moment after the last task is reaped. */
 export function removeCgroups(dirs: string[]): void {
+  killLeftovers(dirs);
   for (const dir of dirs) {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -74,9 +77,34 @@ export function removeCgroups(dirs: string[]): void {
         break;
       } catch (e) {
         if (isErrno(e, Errno.ENOENT)) break;
-        if (!isErrno(e, Errno.EBUSY) || attempt >= 50) throw e;
+        if (!isErrno(e, Errno.EBUSY) || attempt >= 250) throw e;
         Bun.sleepSync(2);
       }
     }
+  }
+}
+
+/**
+ * Kills what is still in the container's cgroups: normally nothing (the pid namespace took it
+ * along), but a payload frozen by `box pause` outlives an init killed meanwhile. It is thawed
+ * first: a frozen process cannot die.
+ */
+function killLeftovers(dirs: string[]): void {
+  for (const dir of dirs) {
+    let pids: number[];
+    try {
+      pids = readFile(join(dir, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
+    } catch {
+      continue;
+    }
+    if (pids.length === 0) continue;
+    for (const [file, thawed] of [["freezer.state", "THAWED"], ["cgroup.freeze", "0"]]) {
+      try {
+        writeFile(join(dir, file!), thawed!);
+      } catch {
+        // Not this hierarchy's controller.
+      }
+    }
+    for (const pid of pids) kill(pid, SIGKILL);
   }
 }

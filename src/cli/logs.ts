@@ -1,5 +1,7 @@
 import { defineCommand } from "citty";
-import { write } from "../sys/fs.ts";
+import { isErrno, write } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { exitNow } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { liveContainer } from "../container/live.ts";
@@ -21,7 +23,13 @@ export function parseSince(text: string, now = Date.now()): number {
 function emit(entries: LogEntry[], timestamps: boolean): void {
   for (const e of entries) {
     const text = timestamps ? `${e.time} ${e.log}` : e.log;
-    write(e.stream === "stderr" ? 2 : 1, text);
+    try {
+      write(e.stream === "stderr" ? 2 : 1, text);
+    } catch (err) {
+      // `box logs web | head`: the reader has what it wanted.
+      if (isErrno(err, Errno.EPIPE)) exitNow(0);
+      throw err;
+    }
   }
 }
 
@@ -53,12 +61,12 @@ export const logsCommand = defineCommand({
     emit(entries, timestamps);
     if (flags.values.follow !== true) return;
 
-    for (let offset = first.offset; ; ) {
+    for (let position = first.position; ; ) {
       const running = liveContainer(store, spec).pid !== undefined;
-      const more = readLogSince(dir, offset);
+      const more = readLogSince(dir, position);
       if (!more) return; // removed (rm, or --rm)
       emit(more.entries, timestamps);
-      offset = more.offset;
+      position = more.position;
       // The init writes the last lines before it records the exit: this read had them.
       if (!running) return;
       await Bun.sleep(50);

@@ -62,11 +62,13 @@ const pruneCommand = defineCommand({
 });
 
 export const containerCommand = defineCommand({
-  meta: { name: "container", description: "Manage containers (prune)" },
-  args: { command: { type: "positional", description: "prune", required: false } },
+  meta: { name: "container", description: "Manage containers (prune, ls)" },
+  args: { command: { type: "positional", description: "prune or ls", required: false } },
   async run({ rawArgs, cmd }) {
     const [sub, ...rest] = rawArgs;
     if (sub === "prune") return pruneCommand.run!({ rawArgs: rest, cmd: pruneCommand, args: {} as never, data: undefined });
+    // Docker's long forms of the commands box has at the top level.
+    if (sub === "ls" || sub === "list") return (await import("./ps.ts")).psCommand.run!({ rawArgs: rest, cmd: (await import("./ps.ts")).psCommand, args: {} as never, data: undefined });
     if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box container prune -f"]);
     throw new UserError(`unknown command "${sub}" for "box container"; see 'box container --help'`);
   },

@@ -8,6 +8,7 @@ import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { ago, table } from "./format.ts";
 import { printHelp } from "./help.ts";
+import { renderTemplate } from "./template.ts";
 
 const FILTER_KEYS = ["id", "name", "status", "label"] as const;
 const STATES = ["created", "running", "paused", "restarting", "exited"];
@@ -29,7 +30,14 @@ function parseFilters(entries: string[]): Map<string, string[]> {
 function matches(c: LiveContainer, filters: Map<string, string[]>): boolean {
   const test: Record<string, (v: string) => boolean> = {
     id: (v) => c.spec.id.startsWith(v),
-    name: (v) => c.spec.name.includes(v),
+    // Docker's: a regular expression (`name=^web$`); text that is none matches as a substring.
+    name: (v) => {
+      try {
+        return new RegExp(v).test(c.spec.name);
+      } catch {
+        return c.spec.name.includes(v);
+      }
+    },
     status: (v) => stateOf(c) === v,
     label: (v) => {
       const eq = v.indexOf("=");
@@ -51,7 +59,7 @@ export const psCommand = defineCommand({
     all: { type: "boolean", alias: "a", description: "Show all containers (default: only running ones)" },
     quiet: { type: "boolean", alias: "q", description: "Only print container ids" },
     filter: { type: "string", alias: "f", description: "Filter: id=, name=, status=, label=KEY[=VALUE] (repeatable)", valueHint: "KEY=VALUE" },
-    format: { type: "string", description: "table (default) or json (one object per line)", valueHint: "FORMAT" },
+    format: { type: "string", description: "table (default), json (one object per line), or a template: '{{.Names}}'", valueHint: "FORMAT" },
     "no-trunc": { type: "boolean", description: "Do not truncate ids and commands" },
   },
   async run({ rawArgs, cmd }) {
@@ -59,7 +67,8 @@ export const psCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box ps", "box ps -a --filter status=exited -q", "box ps --filter label=app=web --format json"]);
     if (flags.positionals.length) throw new UserError(`"box ps" accepts no arguments`);
     const format = (flags.values.format as string | undefined) ?? "table";
-    if (format !== "table" && format !== "json") throw new UserError(`unknown format "${format}": use table or json`);
+    // Anything else is a Go template over each row: --format '{{.Names}} {{.Status}}'.
+    if (format !== "table" && format !== "json" && !format.includes("{{")) throw new UserError(`unknown format "${format}": use table, json or a template like '{{.Names}}'`);
     const filters = parseFilters((flags.values.filter as string[] | undefined) ?? []);
     const { store } = globals();
     const full = flags.values["no-trunc"] === true;
@@ -70,9 +79,8 @@ export const psCommand = defineCommand({
       .sort((a, b) => Date.parse(b.spec.created) - Date.parse(a.spec.created));
     const id = (c: LiveContainer) => (full ? c.spec.id : shortId(c.spec.id));
     if (flags.values.quiet) return void process.stdout.write(shown.map((c) => `${id(c)}\n`).join(""));
-    if (format === "json") {
-      const lines = shown.map((c) =>
-        JSON.stringify({
+    if (format !== "table") {
+      const rows = shown.map((c) => ({
           ID: id(c),
           Image: c.spec.imageName,
           Command: commandColumn(c.spec.command, true),
@@ -83,9 +91,9 @@ export const psCommand = defineCommand({
           Names: c.spec.name,
           Labels: Object.entries(c.spec.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(","),
           Pid: c.pid ?? 0,
-        }),
-      );
-      return void process.stdout.write(lines.map((l) => `${l}\n`).join(""));
+      }));
+      const line = (row: Record<string, unknown>) => (format === "json" ? JSON.stringify(row) : renderTemplate(format, row));
+      return void process.stdout.write(rows.map((r) => `${line(r)}\n`).join(""));
     }
     const rows = shown.map((c) => [id(c), c.spec.imageName, commandColumn(c.spec.command, full), ago(c.spec.created, now), statusLine(c, now), c.spec.name]);
     process.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows));

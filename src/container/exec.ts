@@ -53,6 +53,8 @@ function describeSpawnFailure(e: SpawnError, name: string, cwd: string): UserErr
 /** Runs the command; its exit code (or 0 at once with detach). */
 export async function execInContainer(store: Store, spec: ContainerSpec, o: ExecOptions): Promise<number> {
   const c = requireRunning(store, spec);
+  // Its processes are frozen: a new one would be too, and exec would wait for ever.
+  if (c.state.status === "paused") throw new UserError(`container ${spec.name} is paused, unpause the container before exec`);
   const opened: number[] = [];
   const keep = (fd: number) => (opened.push(fd), fd);
   let pid: number;

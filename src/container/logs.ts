@@ -1,7 +1,7 @@
 // The log of a detached container, in Docker's json-file format: one JSON object per line,
 // {"log": "text\n", "stream": "stdout"|"stderr", "time": RFC 3339 with ns}. The init writes it
 // (from the payload's pipes); `box logs` reads it. Rotation keeps json.log.1 … json.log.N-1.
-import { close, exists, fstat, open, readFileBytes, rename, unlink, write } from "../sys/fs.ts";
+import { close, exists, fstat, open, readFileBytes, rename, stat, unlink, write } from "../sys/fs.ts";
 import { O_APPEND, O_CREAT, O_WRONLY } from "../sys/constants.ts";
 import type { LogSpec } from "./spec.ts";
 
@@ -91,13 +91,33 @@ export class LogWriter {
   }
 }
 
+/** Where a follower is: the current file (by inode, which a rotation does not change) and how far. */
+export interface LogPosition {
+  ino: number;
+  offset: number;
+}
+
+function inode(path: string): number {
+  try {
+    return stat(path).ino;
+  } catch {
+    return 0;
+  }
+}
+
+/** Complete lines of `bytes` from `from`; the end of the last one. */
+function linesFrom(bytes: Buffer, from: number): { entries: LogEntry[]; end: number } {
+  const end = Math.max(from, bytes.lastIndexOf(0x0a) + 1);
+  return { entries: parseLog(bytes.subarray(from, end).toString()), end };
+}
+
 /**
- * Every entry still kept, oldest first, and how many bytes of the current file they cover (a
+ * Every entry still kept, oldest first, and the position after them in the current file (a
  * line still being written is left for the next read).
  */
-export function readLog(dir: string, maxFiles: number): { entries: LogEntry[]; offset: number } {
+export function readLog(dir: string, maxFiles: number): { entries: LogEntry[]; position: LogPosition } {
   const entries: LogEntry[] = [];
-  let offset = 0;
+  const position = { ino: inode(logFile(dir)), offset: 0 };
   for (let g = Math.max(0, maxFiles - 1); g >= 0; g--) {
     let bytes: Buffer;
     try {
@@ -105,24 +125,42 @@ export function readLog(dir: string, maxFiles: number): { entries: LogEntry[]; o
     } catch {
       continue;
     }
-    const end = bytes.lastIndexOf(0x0a) + 1;
-    entries.push(...parseLog(bytes.subarray(0, end).toString()));
-    if (g === 0) offset = end;
+    const read = linesFrom(bytes, 0);
+    entries.push(...read.entries);
+    if (g === 0) position.offset = read.end;
   }
-  return { entries, offset };
+  return { entries, position };
 }
 
-/** Entries added to the current file since `offset`; a shorter file was rotated: read from 0. */
-export function readLogSince(dir: string, offset: number): { entries: LogEntry[]; offset: number } | undefined {
+/**
+ * Entries added since `at`. After a rotation the file that was current is json.log.1 (same
+ * inode): its rest comes first, then the new file from its start. Undefined when the log is
+ * gone (the container was removed).
+ */
+export function readLogSince(dir: string, at: LogPosition): { entries: LogEntry[]; position: LogPosition } | undefined {
+  const current = inode(logFile(dir));
+  if (current === 0) return undefined;
+  const entries: LogEntry[] = [];
+  let offset = at.offset;
+  if (current !== at.ino) {
+    if (at.ino !== 0 && inode(logFile(dir, 1)) === at.ino) {
+      try {
+        entries.push(...linesFrom(readFileBytes(logFile(dir, 1)), at.offset).entries);
+      } catch {
+        // Rotated away once more meanwhile: those lines are gone, as with Docker.
+      }
+    }
+    offset = 0;
+  }
   let bytes: Buffer;
   try {
     bytes = readFileBytes(logFile(dir));
   } catch {
     return undefined;
   }
-  const from = bytes.length < offset ? 0 : offset;
-  const end = Math.max(from, bytes.lastIndexOf(0x0a) + 1);
-  return { entries: parseLog(bytes.subarray(from, end).toString()), offset: end };
+  const read = linesFrom(bytes, Math.min(offset, bytes.length));
+  entries.push(...read.entries);
+  return { entries, position: { ino: current, offset: read.end } };
 }
 
 export function parseLog(text: string): LogEntry[] {

@@ -2,6 +2,7 @@
 import { readFile, unlink } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { withContainerLock } from "./lock.ts";
+import { UserError } from "./errors.ts";
 import { liveContainer, requireRunning } from "./live.ts";
 import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
@@ -13,7 +14,7 @@ import type { ContainerSpec } from "./spec.ts";
 export function renameContainer(store: Store, found: ContainerSpec, newName: string): Promise<void> {
   validateName(newName);
   return withContainerLock(store, found, async (spec) => {
-    if (newName === spec.name) return;
+    if (newName === spec.name) throw new UserError(`renaming container ${spec.name}: it already has that name`);
     claimName(store, newName, spec.id);
     writeConfig(liveContainer(store, spec).paths, { ...spec, name: newName });
     unlink(join(store.root, layout.name(spec.name)));
