@@ -459,3 +459,42 @@ describe("found by trying it out", () => {
     await box(t.s, ["rm", "-f", "fl", "flx"]);
   });
 });
+
+describe("the watcher (what a detached init becomes)", () => {
+  function rssKiB(pid: number): number {
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  }
+
+  test("an idle detached container costs its watcher well under a megabyte; ps and top still see box __init", async () => {
+    const id = await runD(["--name", "idle"], "echo up; exec sleep 30");
+    await eventually(async () => (await logsOf("idle")).stdout === "up\n");
+    const pid = initPid(id);
+    expect(rssKiB(pid)).toBeLessThan(1024);
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("box\0__init\0");
+    // Signals still reach the payload, exec still joins the namespaces.
+    expect((await box(t.s, ["exec", "idle", "true"])).code).toBe(0);
+    expect((await box(t.s, ["stop", "idle"])).code).toBe(0);
+    expect((await box(t.s, ["inspect", "-f", "{{.State.ExitCode}} {{.State.FinishedAt}}", "idle"])).stdout).toMatch(/^143 \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    await box(t.s, ["rm", "idle"]);
+  });
+
+  test("it records an OOM kill, and an --rm container goes completely when its payload ends", async () => {
+    await runD(["--name", "hogd", "-m", "16m"], "head -c 200m /dev/zero | tail > /dev/null");
+    expect((await box(t.s, ["wait", "hogd"])).stdout).toBe("137\n");
+    expect((await box(t.s, ["inspect", "-f", "{{.State.OOMKilled}}", "hogd"])).stdout).toBe("true\n");
+    await box(t.s, ["rm", "hogd"]);
+    const id = await runD(["--rm", "--name", "brief"], "echo bye; sleep 0.3");
+    await eventually(() => !existsSync(join(t.s.root, "containers", id)));
+    // The leak check after the test: no cgroup, no state, no name left behind.
+  });
+
+  test("a payload that ends before the hand-over loses no output; -di keeps stdin open", async () => {
+    await runD(["--name", "quick"], "echo fast; exit 4");
+    expect((await box(t.s, ["wait", "quick"])).stdout).toBe("4\n");
+    expect((await logsOf("quick")).stdout).toBe("fast\n");
+    await box(t.s, ["run", "-di", "--name", "reader", "--rootfs", copyRootfs(t.s), "sh"]);
+    await Bun.sleep(500);
+    expect((await box(t.s, ["inspect", "-f", "{{.State.Running}}", "reader"])).stdout).toBe("true\n");
+    await box(t.s, ["rm", "-f", "quick", "reader"]);
+  });
+});

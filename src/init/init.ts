@@ -8,7 +8,7 @@ import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, processIdentity, setns, waitPid, type WaitResult } from "../sys/process.ts";
-import { loadSpawn, spawn } from "../sys/spawn.ts";
+import { loadSpawn, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
@@ -20,13 +20,14 @@ import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
-import { oomKills } from "../cgroup/events.ts";
+import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, detachedOutput, type PayloadOutput } from "./output.ts";
+import { handOver } from "./watch.ts";
 import { trace } from "../trace.ts";
 
 const TTY_GID = 5;
@@ -37,23 +38,31 @@ const TTY_GID = 5;
  */
 export type InitMessage = { pid: number } | { error: string; code: number } | { exit: number };
 
-/** The host-side places the init still needs after pivot_root, reached through fds. */
-interface HostHandles {
+/**
+ * The host-side places the init still needs after pivot_root, reached through fds. Plain data:
+ * it travels through the watcher's exec as JSON, with the fds kept open.
+ */
+export interface HostHandles {
   lastCapability: number;
   /** This process as the host sees it (its /proc is still the host's when this is read). */
   self: { pid: number; start: number };
   bases: Store;
   cgroupDirs: string[];
   cgroupJoin: number[];
+  /** Every descriptor above, to keep across the watcher's exec. */
+  fds: number[];
 }
 
 function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
+  const fds: number[] = [];
+  const keep = (fd: number) => (fds.push(fd), fd);
   return {
     lastCapability: lastCap,
     self: processIdentity("self"),
-    bases: { root: fdPath(openDir(plan.root)), runroot: fdPath(openDir(plan.runroot)) },
-    cgroupDirs: plan.cgroups.map((d) => join(fdPath(openDir(join(d, ".."))), plan.id)),
-    cgroupJoin: plan.cgroups.map((d) => open(joinFile(d), O_WRONLY)),
+    bases: { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) },
+    cgroupDirs: plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id)),
+    cgroupJoin: plan.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
+    fds,
   };
 }
 
@@ -64,7 +73,7 @@ interface Launcher {
   launch(): { pid: number; output: PayloadOutput };
 }
 
-/** Builds the container (rootfs, hostname, pty, cgroupfs) and resolves user, env and command. */
+/** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
 function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
@@ -79,7 +88,14 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     if (!plan.detach) copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
-  const cgroupMounts = prepareCgroupfs(detectCgroups());
+  return makeLauncher(spec, plan, host, pty, prepareCgroupfs(detectCgroups()));
+}
+
+/**
+ * Resolves user, env and command in the container (this process is inside it) and returns what
+ * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
+ */
+function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>): Launcher {
   const user = resolveUser(spec.user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchown(pty.slave, user.uid, TTY_GID);
@@ -90,7 +106,7 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   return {
     pty,
     launch() {
-      const output = plan.detach ? detachedOutput(spec, pty, join(host.bases.root, layout.container(plan.id))) : attachedOutput(spec, pty);
+      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec)) : attachedOutput(spec, pty);
       const pid = spawn({
         path: exe,
         argv: spec.command,
@@ -112,7 +128,12 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
       trace("init", "payload-started");
       output.started();
       // Without a restart policy nothing will join again.
-      if (spec.restart.name === "no") for (const fd of host.cgroupJoin.splice(0)) close(fd);
+      if (spec.restart.name === "no") {
+        for (const fd of host.cgroupJoin.splice(0)) {
+          close(fd);
+          host.fds.splice(host.fds.indexOf(fd), 1);
+        }
+      }
       return { pid, output };
     },
   };
@@ -126,6 +147,19 @@ function timeNamespaceSupported(): boolean {
   } catch {
     return false;
   }
+}
+
+function containerDir(host: HostHandles, plan: InitPlan): string {
+  return join(host.bases.root, layout.container(plan.id));
+}
+
+/**
+ * Whether the watcher takes over once the payload runs (detached containers). Not with a pty or
+ * -i (the pty's master and the held stdin pipe would have to live on in the watcher), and not
+ * with a restart policy, which needs box again to start the payload anew.
+ */
+function watched(spec: ContainerSpec): boolean {
+  return !spec.tty && !spec.interactive && spec.restart.name === "no";
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -232,6 +266,8 @@ export async function runInit(): Promise<never> {
   restarts = new RestartPolicy(spec.restart, () => exists(join(runPaths(host!, plan).runDir, STOP_REQUESTED)));
   for (;;) {
     const startedAt = Date.now();
+    // Unless the payload is gone already (reaped here): then this process finishes the job.
+    if (output!.watch && !payloadExit) watchFromNow(spec, plan, host!, payload!, output!.watch);
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
     // The container never outlives its payload: whatever it left running dies now.
@@ -251,6 +287,30 @@ export async function runInit(): Promise<never> {
     writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
   }
   finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
+}
+
+/**
+ * The payload runs; the watcher takes it from here (this process is replaced). The CLI has had
+ * its answer, and the sync pipe and lifeline mean nothing to a detached container.
+ */
+function watchFromNow(spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
+  for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline]) libc.close(fd);
+  const memory = controllerDir(host.cgroupDirs, "memory");
+  const paths = runPaths(host, plan);
+  return handOver({
+    payload,
+    ...fds,
+    log: spec.log,
+    containerDir: containerDir(host, plan),
+    runDir: paths.runDir,
+    nameFile: join(host.bases.root, layout.name(spec.name)),
+    cgroupDirs: host.cgroupDirs,
+    oomFile: memory === undefined ? "" : join(memory, detectCgroups().version === 1 ? "memory.oom_control" : "memory.events"),
+    state: readState(paths) ?? { status: "running" },
+    remove: spec.remove,
+    id: plan.id,
+    keep: host.fds,
+  });
 }
 
 /**

@@ -17,6 +17,8 @@ export interface PayloadOutput {
   started(): void;
   /** After the payload and everything it left are dead: wait (at most 1 s) for the last bytes. */
   drained(): Promise<void>;
+  /** Left to the watcher (src/sys/watch.c) instead of read here: the ends it reads. */
+  watch?: { stdout: number; stderr: number };
 }
 
 function logSink(log: LogWriter, stream: LogStream): (chunk: Uint8Array) => void {
@@ -46,30 +48,40 @@ export function attachedOutput(spec: ContainerSpec, pty: Pty | undefined): Paylo
   return { fds: [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]], started() {}, drained: async () => {} };
 }
 
-/** `dir` is the container's persistent directory, reached from the init (a /proc/self/fd path). */
-export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: string): PayloadOutput {
-  const log = new LogWriter(dir, spec.log);
+/**
+ * `dir` is the container's persistent directory, reached from the init (a /proc/self/fd path).
+ * `watched`: the watcher will read the pipes (see watch.ts); this process only makes them.
+ */
+export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: string, watched: boolean): PayloadOutput {
   const pumps: Promise<void>[] = [];
+  let log: LogWriter | undefined;
   // -i without a terminal to read from: a pipe that the init holds open, so reads block, as
   // Docker's `run -di` leaves a shell waiting.
   // (The write end stays open, unused, until the init exits.)
   const [stdinRead] = spec.interactive && !pty ? pipe() : [open("/dev/null", O_RDONLY)];
   const [outRead, outWrite] = pty ? [pty.master, pty.slave] : pipe();
   const [errRead, errWrite] = pty ? [pty.master, pty.slave] : pipe();
+  const readHere = () => {
+    log = new LogWriter(dir, spec.log);
+    if (pty) pumps.push(pump(outRead, logSink(log, "stdout")));
+    else pumps.push(pumpPipe(outRead, logSink(log, "stdout")), pumpPipe(errRead, logSink(log, "stderr")));
+  };
   return {
     fds: pty ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]] : [[stdinRead, 0], [outWrite, 1], [errWrite, 2]],
+    watch: watched ? { stdout: outRead, stderr: errRead } : undefined,
     started() {
       for (const fd of new Set([stdinRead, outWrite, errWrite])) close(fd);
-      if (pty) pumps.push(pump(outRead, logSink(log, "stdout")));
-      else pumps.push(pumpPipe(outRead, logSink(log, "stdout")), pumpPipe(errRead, logSink(log, "stderr")));
       // The terminal `box run -d` was typed in may close: the init holds nothing of it.
       const devNull = open("/dev/null", O_RDWR);
       for (const fd of [0, 1, 2]) redirectFd(devNull, fd);
       close(devNull);
+      if (!watched) readHere();
     },
     async drained() {
+      // Watched, but the payload ended before the hand-over: its output is still in the pipes.
+      if (!log) readHere();
       await settle(Promise.all(pumps));
-      log.close();
+      log?.close();
     },
   };
 }

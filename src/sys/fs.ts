@@ -318,7 +318,7 @@ const RESOLVE_NO_MAGICLINKS = 0x02;
  */
 export function openInRoot(rootFd: number, path: string, flags: number): number {
   const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)]);
-  return check(libc.syscall(SYS_openat2, rootFd as never, cpath(path), how, 24 as never), "openat2", path);
+  return check(libc.syscall(SYS_openat2, rootFd as never, cpath(path), how, 24 as never, null), "openat2", path);
 }
 
 export function readFileInRoot(rootFd: number, path: string): string {

@@ -1,5 +1,5 @@
 // The one place that loads libc. Every other module calls the typed wrappers built on this.
-import { dlopen, FFIType, read } from "bun:ffi";
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { SyscallError } from "./errors.ts";
 
 const { i32, i64, i64_fast: i64f, u32, u64, ptr: P, void: V } = FFIType;
@@ -10,7 +10,7 @@ const lib = dlopen("libc.so.6", {
   mount_setattr: { args: [i32, P, u32, P, u64], returns: i32 },
   umount2: { args: [P, i32], returns: i32 },
   // Up to four arguments; numbers go in as "pointers" (raw values).
-  syscall: { args: [i64, P, P, P, P], returns: i64 },
+  syscall: { args: [i64, P, P, P, P, P], returns: i64 },
   sethostname: { args: [P, u64], returns: i32 },
   mknod: { args: [P, i32, u64], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
@@ -62,6 +62,18 @@ export function errno(): number {
 /** A NUL-terminated copy of a string for passing to C. */
 export function cstr(s: string): Buffer {
   return Buffer.from(s + "\0");
+}
+
+/** A NULL-terminated array of C strings (argv, envp); `keep` holds the buffers alive. */
+export function cstrArray(items: string[], keep: unknown[]): BigInt64Array {
+  const arr = new BigInt64Array(items.length + 1);
+  items.forEach((s, i) => {
+    const b = cstr(s);
+    keep.push(b);
+    arr[i] = BigInt(ptr(b));
+  });
+  keep.push(arr);
+  return arr;
 }
 
 /** Throws a SyscallError carrying the call, the path and errno when a libc call returned -1. */

@@ -27,7 +27,7 @@ export function makeReadOnlyRecursive(target: string): void {
 }
 
 export function pivotRoot(newRoot: string, putOld: string): void {
-  check(libc.syscall(SYS_pivot_root, cstr(newRoot), cstr(putOld), null, null), "pivot_root", newRoot);
+  check(libc.syscall(SYS_pivot_root, cstr(newRoot), cstr(putOld), null, null, null), "pivot_root", newRoot);
 }
 
 export function mknod(path: string, mode: number, major: number, minor: number): void {

@@ -1,6 +1,6 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
-import { check, errno, libc } from "./libc.ts";
-import { readFile } from "./fs.ts";
+import { check, cstr, cstrArray, errno, libc } from "./libc.ts";
+import { readFile, write } from "./fs.ts";
 import { Errno, SyscallError } from "./errors.ts";
 import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
 
@@ -42,7 +42,8 @@ export interface WaitResult {
   signal?: number;
 }
 
-function decode(pid: number, status: number): WaitResult {
+/** A wait status as a shell reports it. */
+function decodeStatus(pid: number, status: number): WaitResult {
   const sig = status & 0x7f;
   if (sig === 0) return { pid, code: (status >> 8) & 0xff };
   return { pid, code: 128 + sig, signal: sig };
@@ -54,7 +55,7 @@ const statusBuf = new Int32Array(1);
 export function waitPid(pid: number, nohang: boolean): WaitResult | null {
   for (;;) {
     const r = libc.waitpid(pid, statusBuf, nohang ? WNOHANG : 0);
-    if (r > 0) return decode(r, statusBuf[0]!);
+    if (r > 0) return decodeStatus(r, statusBuf[0]!);
     if (r === 0) return null;
     const e = errno();
     if (e === Errno.EINTR) continue;
@@ -98,6 +99,32 @@ export function processIdentity(pid: number | "self"): { pid: number; start: num
   // The command name (field 2) is in parentheses and may itself contain ") ".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { pid: Number(stat.slice(0, stat.indexOf(" "))), start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
+}
+
+const SYS_memfd_create = 319;
+const SYS_execveat = 322;
+const MFD_CLOEXEC = 1;
+const AT_EMPTY_PATH = 0x1000;
+const F_SETFD = 2;
+
+/** An anonymous file holding `bytes` (an executable to run with execAt). */
+export function memoryFile(name: string, bytes: Uint8Array): number {
+  const fd = check(libc.syscall(SYS_memfd_create, cstr(name), MFD_CLOEXEC as never, null, null, null), "memfd_create", name);
+  write(fd, bytes);
+  return fd;
+}
+
+/** execveat(fd, "", AT_EMPTY_PATH): replaces this process with the executable `fd` refers to. */
+export function execAt(fd: number, argv: string[], env: string[]): never {
+  const keep: unknown[] = [];
+  const r = libc.syscall(SYS_execveat, fd as never, cstr(""), cstrArray(argv, keep), cstrArray(env, keep), AT_EMPTY_PATH as never);
+  check(r, "execveat", argv[0]);
+  throw new Error("unreachable");
+}
+
+/** Lets `fd` survive execve (box's own descriptors are all close-on-exec). */
+export function keepOpenAcrossExec(fd: number): void {
+  check(libc.fcntl(fd, F_SETFD, 0), "fcntl F_SETFD", String(fd));
 }
 
 /** Makes `target` a copy of `fd` (dup2), e.g. to point stdio at /dev/null. */

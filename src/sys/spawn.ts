@@ -6,14 +6,14 @@ import { close, read, write } from "./fs.ts";
 import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
 import { SyscallError } from "./errors.ts";
 import { pipe, waitPid } from "./process.ts";
-import { check, cstr, libc } from "./libc.ts";
+import { check, cstr, cstrArray, libc } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
 
 /** Loads the trampoline (from a memfd: it is no file of its own); call before pivot_root. */
 export function loadSpawn(): void {
   if (trampoline) return;
-  const memfd = check(libc.syscall(319, cstr("box-spawn"), null, null, null), "memfd_create");
+  const memfd = check(libc.syscall(319, cstr("box-spawn"), null, null, null, null), "memfd_create");
   try {
     write(memfd, Buffer.from(library, "base64"));
     const fn = dlopen(`/proc/self/fd/${memfd}`, { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } }).symbols.box_spawn;
@@ -67,17 +67,6 @@ export class SpawnError extends SyscallError {
   constructor(readonly stage: string, errno: number, path?: string) {
     super(stage, errno, path);
   }
-}
-
-function cstrArray(items: string[], keep: unknown[]): BigInt64Array {
-  const arr = new BigInt64Array(items.length + 1);
-  items.forEach((s, i) => {
-    const b = cstr(s);
-    keep.push(b);
-    arr[i] = BigInt(ptr(b));
-  });
-  keep.push(arr);
-  return arr;
 }
 
 /** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */

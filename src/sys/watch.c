@@ -1,50 +1,69 @@
 /*
  * The watcher of a detached container: what its init (PID 1) becomes once the payload runs.
  * The Bun init sets the container up and starts the payload, then execs this (embedded in the
- * executable, run from a memfd) so that an idle container costs ~100 KB instead of a Bun
- * runtime's ~6 MB. It does the init's steady-state work only: forwards every signal to the
- * payload, reaps every child, and writes the payload's stdout and stderr to the json-file log
- * (the format of src/container/logs.ts, rotated the same way). When the payload has exited it
- * kills what is left in the pid namespace, reaps it, drains the pipes, and execs box again
- * (`box __init resume STATUS STATE`), which restarts the payload or records the end.
+ * executable, run from a memfd) so that an idle container costs tens of KB instead of a Bun
+ * runtime's ~6 MB. It does the init's work from there on: forwards every signal to the payload,
+ * reaps every child, writes the payload's stdout and stderr to the json-file log (the format of
+ * src/container/logs.ts, rotated the same way), and when the payload has exited kills what is
+ * left in the pid namespace, records the exit in state.json (or, for --rm, removes the
+ * container's cgroups and files) and exits with the payload's status. (box itself cannot be
+ * exec'd again from here: inside the container's root its dynamic loader does not exist.)
  *
- * argv: box __init watch PAYLOAD OUT_FD ERR_FD LOG_DIR_FD MAX_SIZE MAX_FILES EXE_FD STATE
+ * argv: box __init (what `ps` and `box top` show); the parameters come in the environment as
+ * BOX_W0..BOX_W12: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR RUN_DIR
+ * STATE_TEMPLATE OOM_FILE REMOVE CGROUP_DIRS NAME_FILE ID
+ * The paths reach the host's directories through /proc/self/fd/N (descriptors the init opened
+ * before pivot_root and kept across the exec). STATE_TEMPLATE is state.json with @CODE@, @OOM@
+ * and @TIME@ to fill in; CGROUP_DIRS is newline-separated.
  * Freestanding: no libc, raw system calls, a static executable of a few KB.
  */
 typedef unsigned long size_t;
 
 #define SYS_read 0
 #define SYS_write 1
+#define SYS_open 2
 #define SYS_close 3
 #define SYS_fstat 5
 #define SYS_poll 7
 #define SYS_rt_sigprocmask 14
+#define SYS_nanosleep 35
 #define SYS_kill 62
 #define SYS_wait4 61
+#define SYS_rename 82
+#define SYS_rmdir 84
+#define SYS_unlink 87
+#define SYS_getdents64 217
 #define SYS_exit_group 231
 #define SYS_clock_gettime 228
 #define SYS_openat 257
 #define SYS_unlinkat 263
-#define SYS_renameat 264
 #define SYS_signalfd4 289
-#define SYS_execveat 322
 
+#define ENOENT 2
 #define EINTR 4
 #define ECHILD 10
 #define EAGAIN 11
+#define EBUSY 16
+#define EISDIR 21
 #define SIGKILL 9
 #define SIGCHLD 17
 #define SIGSTOP 19
 #define WNOHANG 1
 #define POLLIN 1
+#define O_RDONLY 0
 #define O_WRONLY 1
 #define O_CREAT 0100
+#define O_TRUNC 01000
 #define O_APPEND 02000
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
 #define O_CLOEXEC 02000000
 #define SFD_NONBLOCK 04000
 #define SFD_CLOEXEC 02000000
-#define AT_EMPTY_PATH 0x1000
+#define AT_FDCWD -100
+#define AT_REMOVEDIR 0x200
 #define MAX_LINE 16384
+#define PATH 4096
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   long r;
@@ -80,10 +99,24 @@ static long parse(const char *s) {
 static char *put_num(char *p, long n, int width) {
   char tmp[24];
   int i = 0;
+  if (n < 0) *p++ = '-', n = -n;
   do tmp[i++] = (char)('0' + n % 10), n /= 10; while (n);
   while (i < width) tmp[i++] = '0';
   while (i) *p++ = tmp[--i];
   return p;
+}
+
+static char *put_str(char *p, const char *s) {
+  while (*s) *p++ = *s++;
+  return p;
+}
+
+/* dir + "/" + name (+ suffix n when n > 0) into buf. */
+static const char *path_of(char *buf, const char *dir, const char *name, long n) {
+  char *p = put_str(put_str(put_str(buf, dir), "/"), name);
+  if (n > 0) *p++ = '.', p = put_num(p, n, 1);
+  *p = 0;
+  return buf;
 }
 
 static void write_all(int fd, const char *p, long n) {
@@ -95,50 +128,18 @@ static void write_all(int fd, const char *p, long n) {
   }
 }
 
-/* ---- the log ---- */
-
-static int log_dir = -1, log_fd = -1;
-static long log_size, max_size, max_files;
-static char entry[MAX_LINE * 6 + 256];
-
-static const char *gen_name(long g, char *buf) {
-  const char *base = "json.log";
-  char *p = buf;
-  while (*base) *p++ = *base++;
-  if (g > 0) *p++ = '.', p = put_num(p, g, 1);
-  *p = 0;
-  return buf;
-}
-
-static void open_log(void) {
-  char name[32];
-  long st[18];
-  log_fd = (int)sys6(SYS_openat, log_dir, (long)gen_name(0, name), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600, 0, 0);
-  log_size = log_fd >= 0 && sys(SYS_fstat, log_fd, st, 0) == 0 ? st[6] : 0; /* st_size */
-}
-
-static void rotate(void) {
-  char a[32], b[32];
-  long g, last = max_files - 1;
-  sys(SYS_close, log_fd, 0, 0);
-  if (last < 1) {
-    sys(SYS_unlinkat, log_dir, gen_name(0, a), 0);
-  } else {
-    sys(SYS_unlinkat, log_dir, gen_name(last, a), 0);
-    for (g = last - 1; g >= 1; g--) sys6(SYS_renameat, log_dir, (long)gen_name(g, a), log_dir, (long)gen_name(g + 1, b), 0, 0);
-    sys6(SYS_renameat, log_dir, (long)gen_name(0, a), log_dir, (long)gen_name(1, b), 0, 0);
-  }
-  open_log();
+static void sleep_ms(long ms) {
+  long ts[2] = {0, ms * 1000000};
+  sys(SYS_nanosleep, ts, 0, 0);
 }
 
 /* RFC 3339 UTC with nanoseconds; days → civil date after Howard Hinnant's algorithm. */
 static char *put_time(char *p) {
-  long ts[2], s, days, sod, y, doe, yoe, doy, mp, d, m;
+  long ts[2], s, days, sod, y, era, doe, yoe, doy, mp, d, m;
   sys(SYS_clock_gettime, 0, ts, 0);
   s = ts[0];
-  days = s / 86400, sod = s % 86400;
-  days += 719468;
-  long era = days / 146097;
+  days = s / 86400 + 719468, sod = s % 86400;
+  era = days / 146097;
   doe = days - era * 146097;
   yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   y = yoe + era * 400;
@@ -153,12 +154,38 @@ static char *put_time(char *p) {
   return p;
 }
 
+/* ---- the log ---- */
+
+static const char *container_dir;
+static int log_fd = -1;
+static long log_size, max_size, max_files;
+static char entry[MAX_LINE * 6 + 256];
+
+static void open_log(void) {
+  char path[PATH];
+  long st[18];
+  log_fd = (int)sys6(SYS_open, (long)path_of(path, container_dir, "json.log", 0), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600, 0, 0, 0);
+  log_size = log_fd >= 0 && sys(SYS_fstat, log_fd, st, 0) == 0 ? st[6] : 0; /* st_size */
+}
+
+static void rotate(void) {
+  char a[PATH], b[PATH];
+  long g, last = max_files - 1;
+  sys(SYS_close, log_fd, 0, 0);
+  if (last < 1) {
+    sys(SYS_unlink, path_of(a, container_dir, "json.log", 0), 0, 0);
+  } else {
+    sys(SYS_unlink, path_of(a, container_dir, "json.log", last), 0, 0);
+    for (g = last - 1; g >= 1; g--) sys(SYS_rename, path_of(a, container_dir, "json.log", g), path_of(b, container_dir, "json.log", g + 1), 0);
+    sys(SYS_rename, path_of(a, container_dir, "json.log", 0), path_of(b, container_dir, "json.log", 1), 0);
+  }
+  open_log();
+}
+
 static void log_entry(const char *stream, const char *text, long n) {
   static const char hex[] = "0123456789abcdef";
-  char *p = entry;
-  const char *k;
+  char *p = put_str(entry, "{\"log\":\"");
   long i;
-  for (k = "{\"log\":\""; *k;) *p++ = *k++;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)text[i];
     if (c == '"' || c == '\\') *p++ = '\\', *p++ = (char)c;
@@ -170,11 +197,9 @@ static void log_entry(const char *stream, const char *text, long n) {
     else if (c < 0x20) *p++ = '\\', *p++ = 'u', *p++ = '0', *p++ = '0', *p++ = hex[c >> 4], *p++ = hex[c & 15];
     else *p++ = (char)c;
   }
-  for (k = "\",\"stream\":\""; *k;) *p++ = *k++;
-  for (k = stream; *k;) *p++ = *k++;
-  for (k = "\",\"time\":\""; *k;) *p++ = *k++;
+  p = put_str(put_str(put_str(p, "\",\"stream\":\""), stream), "\",\"time\":\"");
   p = put_time(p);
-  *p++ = '"', *p++ = '}', *p++ = '\n';
+  p = put_str(p, "\"}\n");
   if (log_fd < 0) return;
   if (max_size > 0 && log_size > 0 && log_size + (p - entry) > max_size) rotate();
   write_all(log_fd, entry, p - entry);
@@ -196,8 +221,6 @@ static void flush(struct stream *s) {
   if (s->len) log_entry(s->name, s->buf, s->len), s->len = 0;
 }
 
-/* ---- the loop ---- */
-
 static struct stream out, err;
 
 static void pump(struct stream *s) {
@@ -210,6 +233,92 @@ static void pump(struct stream *s) {
   s->fd = -1;
 }
 
+/* ---- the end ---- */
+
+static long read_file(const char *path, char *buf, long size) {
+  long fd = sys(SYS_open, path, O_RDONLY | O_CLOEXEC, 0), n, total = 0;
+  if (fd < 0) return -1;
+  while (total < size - 1 && (n = sys(SYS_read, fd, buf + total, size - 1 - total)) > 0) total += n;
+  sys(SYS_close, fd, 0, 0);
+  buf[total] = 0;
+  return total;
+}
+
+/* The "oom_kill N" counter of memory.oom_control (v1) or memory.events (v2). */
+static int oom_killed(const char *file) {
+  char buf[2048];
+  const char *p;
+  if (!*file || read_file(file, buf, sizeof(buf)) < 0) return 0;
+  for (p = buf; *p; p++) {
+    const char *k = "oom_kill ", *q = p;
+    while (*k && *q == *k) k++, q++;
+    if (!*k && (p == buf || p[-1] == '\n')) return parse(q) > 0;
+  }
+  return 0;
+}
+
+/* The state template with @CODE@, @OOM@ and @TIME@ filled in, written atomically. */
+static void record(const char *run_dir, const char *template, long code, int oom) {
+  char doc[8192], tmp[PATH], final[PATH], *p = doc;
+  const char *t = template;
+  long fd;
+  while (*t && p < doc + sizeof(doc) - 64) {
+    if (t[0] == '@' && t[1] == 'C' && t[5] == '@') p = put_num(p, code, 1), t += 6;
+    else if (t[0] == '@' && t[1] == 'O' && t[4] == '@') p = put_str(p, oom ? "true" : "false"), t += 5;
+    else if (t[0] == '@' && t[1] == 'T' && t[5] == '@') p = put_time(p), t += 6;
+    else *p++ = *t++;
+  }
+  fd = sys6(SYS_open, (long)path_of(tmp, run_dir, "state.json.tmp-1", 0), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, 0, 0, 0);
+  if (fd < 0) return;
+  write_all((int)fd, doc, p - doc);
+  sys(SYS_close, fd, 0, 0);
+  sys(SYS_rename, tmp, path_of(final, run_dir, "state.json", 0), 0);
+}
+
+/* rm -rf of `name` in `dir`, by descriptors, never following a symlink. */
+static void remove_at(long dir, const char *name) {
+  char buf[2048];
+  long fd, n, off;
+  if (sys(SYS_unlinkat, dir, name, 0) != -EISDIR) return;
+  fd = sys6(SYS_openat, dir, (long)name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
+  if (fd >= 0) {
+    while ((n = sys(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+      for (off = 0; off < n;) {
+        unsigned short reclen = *(unsigned short *)(buf + off + 16);
+        const char *entry_name = buf + off + 19;
+        if (!(entry_name[0] == '.' && (!entry_name[1] || (entry_name[1] == '.' && !entry_name[2])))) remove_at(fd, entry_name);
+        off += reclen;
+      }
+    }
+    sys(SYS_close, fd, 0, 0);
+  }
+  sys(SYS_unlinkat, dir, name, AT_REMOVEDIR);
+}
+
+/* --rm: the cgroups (busy for a moment after the last task went), the files, the name. */
+static void remove_container(char *cgroups, const char *run_dir, const char *name_file, const char *id) {
+  char buf[128];
+  char *line = cgroups, *p;
+  int tries;
+  for (p = cgroups;; p++) {
+    if (*p && *p != '\n') continue;
+    int last = !*p;
+    *p = 0;
+    if (*line) for (tries = 0; sys(SYS_rmdir, line, 0, 0) == -EBUSY && tries < 250; tries++) sleep_ms(2);
+    if (last) break;
+    line = p + 1;
+  }
+  remove_at(AT_FDCWD, run_dir);
+  remove_at(AT_FDCWD, container_dir);
+  if (read_file(name_file, buf, sizeof(buf)) >= 0) {
+    const char *a = buf, *b = id;
+    while (*a && *a == *b) a++, b++;
+    if (!*a && !*b) sys(SYS_unlink, name_file, 0, 0);
+  }
+}
+
+/* ---- the loop ---- */
+
 static long now_ms(void) {
   long ts[2];
   sys(SYS_clock_gettime, 1 /* CLOCK_MONOTONIC */, ts, 0);
@@ -218,26 +327,48 @@ static long now_ms(void) {
 
 struct pollfd { int fd; short events, revents; };
 
+/* The value of BOX_W<i> in the environment, "" when missing. */
+static char *param(char **envp, int i) {
+  char **e;
+  for (e = envp; *e; e++) {
+    char *p = *e;
+    if (p[0] == 'B' && p[1] == 'O' && p[2] == 'X' && p[3] == '_' && p[4] == 'W') {
+      p += 5;
+      if (parse(p) != i) continue;
+      while (*p >= '0' && *p <= '9') p++;
+      if (*p == '=') return p + 1;
+    }
+  }
+  return "";
+}
+
 int watch_main(long *sp) {
   long argc = sp[0];
-  char **argv = (char **)(sp + 1);
-  char **envp = argv + argc + 1;
+  char **envp = (char **)(sp + 1) + argc + 1;
+  char *argv[16];
+  int i;
   unsigned long all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
-  long payload, status = 0, deadline = 0;
-  int exe, sfd, done = 0, killed = 0;
-  char code[24];
-  if (argc < 11) return 125;
+  long payload, status = 0, deadline = 0, code;
+  int sfd, done = 0, killed = 0;
+  for (i = 0; i < 13; i++) argv[i + 3] = param(envp, i);
   payload = parse(argv[3]);
+  if (payload <= 0) return 125;
   out.fd = (int)parse(argv[4]), out.name = "stdout";
   err.fd = (int)parse(argv[5]), err.name = "stderr";
-  log_dir = (int)parse(argv[6]);
-  max_size = parse(argv[7]);
-  max_files = parse(argv[8]);
-  exe = (int)parse(argv[9]);
+  max_size = parse(argv[6]);
+  max_files = parse(argv[7]);
+  container_dir = argv[8];
   open_log();
   /* Every catchable signal arrives through the signalfd, none by a handler. */
-  sys(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &all, 0 + 8 * 0), sys6(SYS_rt_sigprocmask, 2, (long)&all, 0, 8, 0, 0);
+  sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&all, 0, 8, 0, 0);
   sfd = (int)sys6(SYS_signalfd4, -1, (long)&all, 8, SFD_NONBLOCK | SFD_CLOEXEC, 0, 0);
+  /* A child that ended before the exec left no SIGCHLD for this program: look once. */
+  for (;;) {
+    int st;
+    long pid = sys6(SYS_wait4, -1, (long)&st, WNOHANG, 0, 0, 0);
+    if (pid <= 0) break;
+    if (pid == payload) status = st, done = 1;
+  }
   for (;;) {
     struct pollfd p[3] = {{sfd, POLLIN, 0}, {out.fd, POLLIN, 0}, {err.fd, POLLIN, 0}};
     long timeout = killed ? deadline - now_ms() : -1;
@@ -271,13 +402,11 @@ int watch_main(long *sp) {
   }
   if (out.fd >= 0) flush(&out);
   if (err.fd >= 0) flush(&err);
-  put_num(code, status, 1)[0] = 0;
-  {
-    char *resume[] = {argv[0], argv[1], "resume", code, argv[10], 0};
-    sys6(SYS_execveat, exe, (long)"", (long)resume, (long)envp, AT_EMPTY_PATH, 0);
-  }
-  /* box is gone: end as the payload did. */
-  sys(SYS_exit_group, (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff, 0);
+  if (log_fd >= 0) sys(SYS_close, log_fd, 0, 0);
+  code = (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+  if (argv[12][0] == '1') remove_container(argv[13], argv[9], argv[14], argv[15]);
+  else record(argv[9], argv[10], code, oom_killed(argv[11]));
+  sys(SYS_exit_group, code, 0, 0);
   return 0;
 }
 
