@@ -66,7 +66,7 @@ describe("run -d", () => {
     const runs = await Promise.all(
       Array.from({ length: 20 }, (_, i) => box(t.s, ["run", "-d", "--name", `p${i}`, "--rootfs", copyRootfs(t.s), "sleep", "30"])),
     );
-    expect(runs.map((r) => r.code)).toEqual(Array(20).fill(0));
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual(Array(20).fill([0, ""]));
     expect(new Set(runs.map((r) => r.stdout)).size).toBe(20);
     const ps = await box(t.s, ["ps", "--format", "json"]);
     const rows = ps.stdout.trim().split("\n").map((l) => JSON.parse(l));

@@ -206,13 +206,15 @@ export function mkdir(path: string, mode = 0o777): void {
 
 /** mkdir -p: creates the missing parents too; an existing directory is fine. */
 export function mkdirs(path: string, mode = 0o777): void {
-  if (libc.mkdir(cpath(path), mode) === 0) return;
-  const e = errno();
-  if (e === Errno.EEXIST && stat(path).isDirectory()) return;
-  if (e !== Errno.ENOENT) throw new SyscallError("mkdir", e, path);
-  const parent = path.slice(0, path.lastIndexOf("/"));
-  if (parent) mkdirs(parent, mode);
-  mkdir(path, mode);
+  for (let tries = 0; ; tries++) {
+    if (libc.mkdir(cpath(path), mode) === 0) return;
+    const e = errno();
+    // Made by another process meanwhile (parallel `box run`s): as good as made here.
+    if (e === Errno.EEXIST && stat(path).isDirectory()) return;
+    if (e !== Errno.ENOENT || tries > 0) throw new SyscallError("mkdir", e, path);
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    if (parent) mkdirs(parent, mode);
+  }
 }
 
 export function readlink(path: string): string {
