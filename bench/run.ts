@@ -616,7 +616,8 @@ ${table(["", "median", "p10", "p90", "min", "max", "n"], (["box", "crun", "runc"
 - Target "box exec at most 1.5× crun's": ${yes(e.box.median <= 1.5 * e.crun.median)} (${ms(e.box.median)} vs 1.5 × ${ms(e.crun.median)} = ${ms(1.5 * e.crun.median)} ms).
 
 Memory with ${l.idle.containers} idle detached containers (\`sleep\`) running: PSS of every box process of
-the store (${l.idle.processes} processes: one init per container, which is also its watcher; no CLI stays):
+the store (${l.idle.processes} processes: one init per container, by then the native watcher of
+docs/ARCHITECTURE.md rather than a Bun runtime; no CLI stays):
 ${mb(l.idle.pssKiB)} MiB in all, **${mb(l.idle.perContainerKiB)} MiB per container**. Target "at most 3 MB per idle
 container": ${yes(l.idle.perContainerKiB * 1024 <= 3e6)}. crun keeps no process per container (0 MB); podman's conmon 0.64 MB.
 
