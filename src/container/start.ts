@@ -7,7 +7,7 @@ import { lockContainer } from "./lock.ts";
 import { liveContainer } from "./live.ts";
 import { STOP_REQUESTED } from "./restart.ts";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_RDONLY } from "../sys/constants.ts";
-import { FORWARDED_SIGNALS, kill, pipe, waitPid, type WaitResult } from "../sys/process.ts";
+import { FORWARDED_SIGNALS, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -122,6 +122,13 @@ export function abandonInit(init: PendingInit): void {
 
 function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean): void {
   const plan: InitPlan = { id: spec.id, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
+  // "running" is written here, before the init has its plan, so that it can only come before the
+  // "exited" the init (or its watcher) writes, and while the init still builds the container.
+  try {
+    writeState(paths, { status: "running", pid: init.pid, pidStart: processIdentity(init.pid).start, startedAt: new Date().toISOString() });
+  } catch {
+    // The init is gone already: its sync pipe's EOF reports it.
+  }
   try {
     write(init.planWrite, JSON.stringify(plan));
   } catch (e) {

@@ -7,7 +7,7 @@ import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, processIdentity, setns, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, setns, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -44,8 +44,6 @@ export type InitMessage = { pid: number } | { error: string; code: number } | { 
  */
 export interface HostHandles {
   lastCapability: number;
-  /** This process as the host sees it (its /proc is still the host's when this is read). */
-  self: { pid: number; start: number };
   bases: Store;
   cgroupDirs: string[];
   cgroupJoin: number[];
@@ -58,7 +56,6 @@ function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
   const keep = (fd: number) => (fds.push(fd), fd);
   return {
     lastCapability: lastCap,
-    self: processIdentity("self"),
     bases: { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) },
     cgroupDirs: plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id)),
     cgroupJoin: plan.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
@@ -240,9 +237,6 @@ export async function runInit(): Promise<never> {
     launcher = prepareContainer(spec, plan, host);
     pty = launcher.pty;
     ({ pid: payload, output } = launcher.launch());
-    // Written here, before the CLI hears of the start, so that no later "running" can overwrite
-    // the "exited" this process writes when the payload ends.
-    writeState(runPaths(host, plan), { status: "running", pid: host.self.pid, pidStart: host.self.start, startedAt: new Date().toISOString() });
   } catch (e) {
     // No cleanup here: before pivot_root the rootfs (maybe a bind of the user's directory) is
     // still mounted below the run dir. The CLI removes the container once this namespace is gone.

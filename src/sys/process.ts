@@ -90,15 +90,14 @@ export function setBlocking(fd: number): void {
 }
 
 /**
- * A process's pid and start time (clock ticks after boot, /proc/PID/stat field 22): a pid that was
- * reused belongs to a process with another start time. "self" reads the caller (its pid as the
- * mounted /proc sees it). Throws when there is no such process.
+ * A process's start time (clock ticks after boot, /proc/PID/stat field 22): a pid that was reused
+ * belongs to a process with another start time. Throws when there is no such process.
  */
-export function processIdentity(pid: number | "self"): { pid: number; start: number; zombie: boolean } {
+export function processIdentity(pid: number): { start: number; zombie: boolean } {
   const stat = readFile(`/proc/${pid}/stat`);
   // The command name (field 2) is in parentheses and may itself contain ") ".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { pid: Number(stat.slice(0, stat.indexOf(" "))), start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
+  return { start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
 }
 
 const SYS_memfd_create = 319;
