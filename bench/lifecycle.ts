@@ -2,7 +2,7 @@
 // container against crun and runc, the memory box holds per idle detached container, and the
 // time to start and to remove 50 detached containers. Called by bench/run.ts, which owns the
 // temporary directory, the rootfs and the crun wrapper, and writes BENCHMARKS.md.
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface LifecycleContext {
@@ -18,8 +18,10 @@ export interface LifecycleContext {
 }
 
 export interface LifecycleResult {
-  exec: Record<"box" | "crun" | "runc", number[]>;
+  exec: Record<"box" | "crun" | "runc" | "podman", number[]>;
   idle: { containers: number; pssKiB: number; perContainerKiB: number; processes: number };
+  /** podman's conmon per idle container, measured the same way; undefined without podman. */
+  podmanIdle?: { pssKiB: number; perContainerKiB: number; processes: number };
   fifty: Record<"box" | "crun", { start: number; remove: number }>;
 }
 
@@ -49,26 +51,49 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   };
   const crun = (...args: string[]) => ["crun", "--root", crunState, ...args];
   const runc = (...args: string[]) => ["runc", "--root", runcState, ...args];
+  // podman from Debian (4.3) runs here only with runc (its crun refuses this hybrid cgroup host),
+  // cgroupfs, file events, and ulimits within the hard limits of this machine; --network none
+  // as box's default (and no bridge or firewall rule made on the host).
+  const havePodman = Bun.which("podman") !== null;
+  const podmanDir = join(o.tmp, "lc-podman");
+  mkdirSync(podmanDir, { recursive: true });
+  writeFileSync(join(podmanDir, "containers.conf"), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n');
+  const podmanEnv = { ...o.env, CONTAINERS_CONF: join(podmanDir, "containers.conf") };
+  const podman = (...args: string[]) => [
+    "podman", "--root", join(podmanDir, "root"), "--runroot", join(podmanDir, "run"), "--tmpdir", join(podmanDir, "tmp"),
+    "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc", ...args,
+  ];
+  const timedPodman = (args: string[]) => {
+    const r = Bun.spawnSync(wrap("runc", args), { env: podmanEnv, stdout: "pipe", stderr: "pipe" });
+    const m = /T (\S+) (\S+) (\d+)/.exec(r.stdout.toString());
+    if (!m || m[3] !== "0") throw new Error(`${args.join(" ")} failed: ${r.stdout}${r.stderr}`);
+    return elapsedMs(m[1]!, m[2]!);
+  };
 
   // exec: one running container each, then interleaved `exec … /bin/true`.
   const boxId = Bun.spawnSync(boxCmd("run", "-d", "--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"), { env: o.env, stdout: "pipe" }).stdout.toString().trim();
   if (!/^[0-9a-f]{64}$/.test(boxId)) throw new Error("box run -d for the exec benchmark failed");
   timed("crun", crun("run", "-d", "--bundle", bundle, "lc-exec"));
   timed("runc", runc("run", "-d", "--bundle", bundle, "lc-exec"));
-  const exec = { box: [] as number[], crun: [] as number[], runc: [] as number[] };
+  if (havePodman) timedPodman(podman("run", "-d", "--network", "none", "--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"));
+  const exec = { box: [] as number[], crun: [] as number[], runc: [] as number[], podman: [] as number[] };
   for (let i = 0; i < o.runs + 3; i++) {
     const b = timed("box", boxCmd("exec", "lc-exec", "/bin/true"));
     const c = timed("crun", crun("exec", "lc-exec", "/bin/true"));
     const r = timed("runc", runc("exec", "lc-exec", "/bin/true"));
+    // podman's exec takes ~0.1 s: fewer runs of it.
+    const p = havePodman && i < 23 ? timedPodman(podman("exec", "lc-exec", "/bin/true")) : undefined;
     if (i >= 3) {
       exec.box.push(b);
       exec.crun.push(c);
       exec.runc.push(r);
+      if (p !== undefined) exec.podman.push(p);
     }
   }
   timed("box", boxCmd("rm", "-f", "lc-exec"));
   timed("crun", crun("delete", "-f", "lc-exec"));
   timed("runc", runc("delete", "-f", "lc-exec"));
+  if (havePodman) timedPodman(podman("rm", "-f", "-t", "0", "lc-exec"));
 
   // Memory held per idle detached container, 20 running: every box process of this store.
   const IDLE = 20;
@@ -78,6 +103,23 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   const pssKiB = pids.reduce((sum, pid) => sum + pss(pid), 0);
   const idle = { containers: IDLE, pssKiB, perContainerKiB: pssKiB / IDLE, processes: pids.length };
   timed("box", boxCmd("rm", "-f", ...Array.from({ length: IDLE }, (_, i) => `lc-idle-${i}`)));
+  let podmanIdle: LifecycleResult["podmanIdle"];
+  if (havePodman) {
+    for (let i = 0; i < IDLE; i++) timedPodman(podman("run", "-d", "--network", "none", "--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+    await Bun.sleep(1000);
+    // conmon: one per container, named after the container's directory under this run's root.
+    const conmons = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return cmd.startsWith("/usr/bin/conmon") && cmd.includes(podmanDir);
+      } catch {
+        return false;
+      }
+    });
+    const kib = conmons.reduce((sum, pid) => sum + pss(pid), 0);
+    podmanIdle = { pssKiB: kib, perContainerKiB: kib / IDLE, processes: conmons.length };
+    timedPodman(podman("rm", "-af", "-t", "0"));
+  }
 
   // 50 detached starts, then 50 removals (one command each, sequential, as a script does).
   const FIFTY = 50;
@@ -86,7 +128,7 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   for (let i = 0; i < FIFTY; i++) fifty.box.remove += timed("box", boxCmd("rm", "-f", `lc-50-${i}`));
   for (let i = 0; i < FIFTY; i++) fifty.crun.start += timed("crun", crun("run", "-d", "--bundle", bundle, `lc-50-${i}`));
   for (let i = 0; i < FIFTY; i++) fifty.crun.remove += timed("crun", crun("delete", "-f", `lc-50-${i}`));
-  return { exec, idle, fifty };
+  return { exec, idle, podmanIdle, fifty };
 }
 
 function boxProcesses(root: string): number[] {

@@ -1,4 +1,5 @@
-// Benchmarks `box run` against crun and runc on one busybox rootfs and rewrites BENCHMARKS.md.
+// Benchmarks `box run` against crun and runc (and detached containers against crun, runc and
+// podman: bench/lifecycle.ts) on one busybox rootfs and rewrites BENCHMARKS.md.
 //
 //   bun run build && bun bench/run.ts
 //
@@ -599,18 +600,20 @@ interface ReportInput {
 
 /** The detached-container section: exec, idle memory, 50 starts and removals, with the targets. */
 function lifecycleSection(l: LifecycleResult): string {
-  const e = { box: stats(l.exec.box), crun: stats(l.exec.crun), runc: stats(l.exec.runc) };
+  const e = { box: stats(l.exec.box), crun: stats(l.exec.crun), runc: stats(l.exec.runc), podman: stats(l.exec.podman) };
+  const runtimes = (l.exec.podman.length ? ["box", "crun", "runc", "podman"] : ["box", "crun", "runc"]) as ("box" | "crun" | "runc" | "podman")[];
   const yes = (b: boolean) => (b ? "**met**" : "**not met**");
   const mb = (kib: number) => (kib / 1024).toFixed(2);
   const f = l.fifty;
   return `### Detached containers: exec, idle memory, 50 starts
 
 \`exec CONTAINER /bin/true\` into one running container each (\`box run -d\`, \`crun run -d\`,
-\`runc run -d\` of \`sleep\`), interleaved, ${l.exec.box.length} runs each after 3 warm-ups; same timer as above
-(crun inside the same mount-namespace wrapper). podman is not installed here (Debian's podman
-would add its conmon, measured by the issue at 0.64 MB PSS per container). ms.
+\`runc run -d\`, \`podman run -d\` of \`sleep\`), interleaved, ${l.exec.box.length} runs each after 3 warm-ups (podman:
+${l.exec.podman.length}); same timer as above (crun inside the same mount-namespace wrapper). Debian's podman 4.3
+runs here only with \`--runtime runc --cgroup-manager cgroupfs --events-backend file\` and
+ulimits within this machine's hard limits (containers.conf \`default_ulimits\`). ms.
 
-${table(["", "median", "p10", "p90", "min", "max", "n"], (["box", "crun", "runc"] as const).map((k) => [`${k} exec`, ms(e[k].median), ms(e[k].p10), ms(e[k].p90), ms(e[k].min), ms(e[k].max), String(e[k].n)]), ["l", "r", "r", "r", "r", "r", "r"])}
+${table(["", "median", "p10", "p90", "min", "max", "n"], runtimes.map((k) => [`${k} exec`, ms(e[k].median), ms(e[k].p10), ms(e[k].p90), ms(e[k].min), ms(e[k].max), String(e[k].n)]), ["l", "r", "r", "r", "r", "r", "r"])}
 
 - Target "box exec below runc's": ${yes(e.box.median < e.runc.median)} (${ms(e.box.median)} vs ${ms(e.runc.median)} ms).
 - Target "box exec at most 1.5× crun's": ${yes(e.box.median <= 1.5 * e.crun.median)} (${ms(e.box.median)} vs 1.5 × ${ms(e.crun.median)} = ${ms(1.5 * e.crun.median)} ms).
@@ -619,7 +622,7 @@ Memory with ${l.idle.containers} idle detached containers (\`sleep\`) running: P
 the store (${l.idle.processes} processes: one init per container, by then the native watcher of
 docs/ARCHITECTURE.md rather than a Bun runtime; no CLI stays):
 ${mb(l.idle.pssKiB)} MiB in all, **${mb(l.idle.perContainerKiB)} MiB per container**. Target "at most 3 MB per idle
-container": ${yes(l.idle.perContainerKiB * 1024 <= 3e6)}. crun keeps no process per container (0 MB); podman's conmon 0.64 MB.
+container": ${yes(l.idle.perContainerKiB * 1024 <= 3e6)}. crun keeps no process per container (0 MB); ${l.podmanIdle ? `podman keeps a conmon each: ${mb(l.podmanIdle.pssKiB)} MiB for ${l.podmanIdle.processes} conmons, **${mb(l.podmanIdle.perContainerKiB)} MiB per container**` : "podman is not installed here"}.
 
 50 detached containers started one after the other (\`run -d\`), then removed one by one
 (\`rm -f\` / \`delete -f\`), as a shell loop would; total seconds:
@@ -633,12 +636,15 @@ ${table(["", "50 starts", "50 removals"], [["box", (f.box.start / 1000).toFixed(
 const HEADER = `# Benchmarks
 
 How long \`box run\` takes to start and finish a container, next to crun and runc, how much memory
-box's processes use, and where box's time goes. Run it on a quiet machine, as root:
+box's processes use, and where box's time goes; then detached containers: \`exec\` next to crun,
+runc and podman, the memory held per idle container, and 50 starts and removals. Run it on a
+quiet machine, as root:
 
     bun run build && bun bench/run.ts        # or: bun run build && bun run bench
 
-It needs \`crun\`, \`runc\`, \`bash\` and \`unshare\` (util-linux), creates everything in one temporary
-directory (box store, crun/runc state, OCI bundles, a busybox rootfs) and removes it afterwards.
+It needs \`crun\`, \`runc\`, \`bash\` and \`unshare\` (util-linux), and uses \`podman\` when it is there;
+it creates everything in one temporary directory (box store, crun/runc/podman state, OCI bundles,
+a busybox rootfs) and removes it afterwards.
 \`BENCH_RUNS\`, \`BENCH_TRACE_RUNS\` and \`BENCH_MEM_RUNS\` change the number of runs. Everything
 below this header is written by \`bench/run.ts\`, which rewrites this file on every run: edit the
 script, not the numbers.
