@@ -68,8 +68,9 @@ export function joinFile(dir: string): string {
 }
 
 /** Removes cgroup directories; the kernel may report EBUSY for a moment after the last task is reaped. */
-export function removeCgroups(dirs: string[]): void {
-  killLeftovers(dirs);
+/** `leftovers`: kill what may still be inside first (not needed by an init that reaped everything). */
+export function removeCgroups(dirs: string[], leftovers = true): void {
+  if (leftovers) killLeftovers(dirs);
   for (const dir of dirs) {
     for (let attempt = 0; ; attempt++) {
       try {

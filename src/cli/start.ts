@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
-import { startStored } from "../container/start.ts";
+import { startStored } from "../container/start-stored.ts";
 import { stopContainer } from "../container/control.ts";
 import { exitNow } from "../sys/process.ts";
 import { globals } from "./context.ts";

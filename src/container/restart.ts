@@ -42,9 +42,8 @@ export class RestartPolicy {
 
   /** After the payload ended with `code` having run `ranMs`: the delay before the next start, or undefined for none. */
   next(code: number, ranMs: number): number | undefined {
-    if (this.interrupted || this.stopRequested()) return undefined;
     const { name, maxRetries } = this.spec;
-    if (name === "no") return undefined;
+    if (name === "no" || this.interrupted || this.stopRequested()) return undefined;
     if (name === "on-failure" && (code === 0 || (maxRetries > 0 && this.count >= maxRetries))) return undefined;
     if (ranMs >= RESET_AFTER) this.delay = FIRST_DELAY;
     const delay = this.delay;

@@ -1,11 +1,7 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { close, isErrno, mkdirs, open, unlink, write } from "../sys/fs.ts";
+import { close, isErrno, open, write } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
-import { join } from "../path.ts";
-import { lockContainer } from "./lock.ts";
-import { liveContainer } from "./live.ts";
-import { STOP_REQUESTED } from "./restart.ts";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_RDONLY } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
@@ -120,22 +116,21 @@ export function abandonInit(init: PendingInit): void {
   waitPid(init.pid, false);
 }
 
+/**
+ * Sends the plan, then records "running" while the init builds the container. The init writes
+ * the end only after this closes the plan pipe, so "running" never overwrites "exited".
+ */
 function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean): void {
   const plan: InitPlan = { id: spec.id, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
-  // "running" is written here, before the init has its plan, so that it can only come before the
-  // "exited" the init (or its watcher) writes, and while the init still builds the container.
   try {
+    write(init.planWrite, `${JSON.stringify(plan)}\n`);
     writeState(paths, { status: "running", pid: init.pid, pidStart: processIdentity(init.pid).start, startedAt: new Date().toISOString() });
-  } catch {
-    // The init is gone already: its sync pipe's EOF reports it.
-  }
-  try {
-    write(init.planWrite, JSON.stringify(plan));
   } catch (e) {
-    // EPIPE: the init died before reading it; its sync pipe's EOF says so next.
-    if (!isErrno(e, Errno.EPIPE)) throw e;
+    // EPIPE, or no /proc entry: the init died before reading it; its sync pipe's EOF says so next.
+    if (!isErrno(e, Errno.EPIPE) && !isErrno(e, Errno.ENOENT)) throw e;
+  } finally {
+    close(init.planWrite);
   }
-  close(init.planWrite);
 }
 
 /**
@@ -201,30 +196,4 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   const code = status?.code ?? EXIT_BOX_ERROR;
   recordEnd(store, spec, paths, code);
   return code;
-}
-
-/**
- * `box start`: a container that was created, or has exited, runs again (its upper layer, logs
- * and cgroups kept). Detached it returns once the payload runs; with `attach` it returns the
- * exit code. A container that is running already is left as it is. The lock is held until the
- * init has reported, so that two starts at once start one init.
- */
-export async function startStored(store: Store, found: ContainerSpec, attach: boolean): Promise<number> {
-  const { spec, unlock } = lockContainer(store, found);
-  try {
-    const c = liveContainer(store, spec);
-    if (c.pid !== undefined) return 0;
-    try {
-      unlink(join(c.paths.runDir, STOP_REQUESTED));
-    } catch {}
-    mkdirs(c.paths.runDir, 0o700);
-    const init = launchInit(store);
-    if (!attach) {
-      await runDetached(init, store, spec, c.paths);
-      return 0;
-    }
-    return await runAttached(init, store, spec, c.paths, unlock);
-  } finally {
-    unlock();
-  }
 }

@@ -1,7 +1,7 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, open, readAll, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, open, read, readAll, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
@@ -27,7 +27,6 @@ import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, detachedOutput, type PayloadOutput } from "./output.ts";
-import { handOver } from "./watch.ts";
 import { trace } from "../trace.ts";
 
 const TTY_GID = 5;
@@ -173,10 +172,25 @@ function report(m: InitMessage): void {
 }
 
 /** Blocks until the CLI has sent the plan; undefined when it closed the pipe without one. */
+/**
+ * Blocks until the CLI has sent the plan (one JSON line); undefined when it closed the pipe
+ * without one. The pipe stays open: the CLI closes it once it has recorded the start (see
+ * planDone).
+ */
 function readPlan(): InitPlan | undefined {
-  const text = readAll(INIT_FDS.plan).toString();
-  close(INIT_FDS.plan);
+  let text = "";
+  const buf = new Uint8Array(65536);
+  for (let n; !text.endsWith("\n") && (n = read(INIT_FDS.plan, buf)) > 0; ) text += Buffer.from(buf.subarray(0, n)).toString();
   return text ? (JSON.parse(text) as InitPlan) : undefined;
+}
+
+/**
+ * Waits for the CLI to close the plan pipe, which it does after writing the "running" state: so
+ * the end ("exited", or the container's removal) always comes after it. Long done by then.
+ */
+function planDone(): void {
+  readAll(INIT_FDS.plan);
+  close(INIT_FDS.plan);
 }
 
 export async function runInit(): Promise<never> {
@@ -260,8 +274,12 @@ export async function runInit(): Promise<never> {
   restarts = new RestartPolicy(spec.restart, () => exists(join(runPaths(host!, plan).runDir, STOP_REQUESTED)));
   for (;;) {
     const startedAt = Date.now();
-    // Unless the payload is gone already (reaped here): then this process finishes the job.
-    if (output!.watch && !payloadExit) watchFromNow(spec, plan, host!, payload!, output!.watch);
+    if (output!.watch && !payloadExit) {
+      // Loaded only now: the watcher's bytes are no part of the start of every init.
+      const { handOver } = await import("./watch.ts");
+      // Unless the payload is gone already (reaped meanwhile): then this process finishes the job.
+      if (!payloadExit) watchFromNow(handOver, spec, plan, host!, payload!, output!.watch);
+    }
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
     // The container never outlives its payload: whatever it left running dies now.
@@ -287,7 +305,8 @@ export async function runInit(): Promise<never> {
  * The payload runs; the watcher takes it from here (this process is replaced). The CLI has had
  * its answer, and the sync pipe and lifeline mean nothing to a detached container.
  */
-function watchFromNow(spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
+function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
+  planDone();
   for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline]) libc.close(fd);
   const memory = controllerDir(host.cgroupDirs, "memory");
   const paths = runPaths(host, plan);
@@ -313,9 +332,10 @@ function watchFromNow(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pa
  * never a mount of the container.
  */
 function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
+  planDone();
   try {
     if (spec.remove) {
-      removeCgroups(host.cgroupDirs);
+      removeCgroups(host.cgroupDirs, false);
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {
       const paths = runPaths(host, plan);

@@ -19,7 +19,10 @@ export const INIT_FDS = {
   sync: 3,
   /** CLI → init: never written; EOF means the CLI is gone (attached containers die with it). */
   lifeline: 4,
-  /** CLI → init: the InitPlan as JSON, then EOF; EOF alone means "no container after all". */
+  /**
+   * CLI → init: the InitPlan as one JSON line; EOF after it once the CLI has recorded the start,
+   * and EOF alone means "no container after all".
+   */
   plan: 5,
   /** the CLI's network namespace, joined for --network host (the init starts in a new one) */
   hostNet: 6,

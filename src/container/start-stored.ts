@@ -1,0 +1,36 @@
+// `box start`: a stored container (created, or exited) runs again. Apart from start.ts, which
+// `box run` loads at its very start, so that this module's imports do not slow every run.
+import { mkdirs, unlink } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { lockContainer } from "./lock.ts";
+import { liveContainer } from "./live.ts";
+import { STOP_REQUESTED } from "./restart.ts";
+import { launchInit, runAttached, runDetached } from "./start.ts";
+import type { ContainerSpec } from "./spec.ts";
+import type { Store } from "./store.ts";
+
+/**
+ * `box start`: a container that was created, or has exited, runs again (its upper layer, logs
+ * and cgroups kept). Detached it returns once the payload runs; with `attach` it returns the
+ * exit code. A container that is running already is left as it is. The lock is held until the
+ * init has reported, so that two starts at once start one init.
+ */
+export async function startStored(store: Store, found: ContainerSpec, attach: boolean): Promise<number> {
+  const { spec, unlock } = lockContainer(store, found);
+  try {
+    const c = liveContainer(store, spec);
+    if (c.pid !== undefined) return 0;
+    try {
+      unlink(join(c.paths.runDir, STOP_REQUESTED));
+    } catch {}
+    mkdirs(c.paths.runDir, 0o700);
+    const init = launchInit(store);
+    if (!attach) {
+      await runDetached(init, store, spec, c.paths);
+      return 0;
+    }
+    return await runAttached(init, store, spec, c.paths, unlock);
+  } finally {
+    unlock();
+  }
+}
