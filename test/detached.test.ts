@@ -106,6 +106,11 @@ describe("logs", () => {
     await eventually(async () => (await logsOf("talk")).stdout.includes("line3"));
     expect((await logsOf("talk", ["--tail", "2"])).stdout).toBe("line2\nline3\n");
     expect((await logsOf("talk", ["-t", "--tail", "1"])).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line3\n$/);
+    // --since: a duration, a time, or seconds since 1970.
+    expect((await logsOf("talk", ["--since", "10m"])).stdout).toMatch(/^line1\nline2\nline3\n(late\n)?$/);
+    expect((await logsOf("talk", ["--since", new Date(Date.now() + 60_000).toISOString()])).stdout).toBe("");
+    expect((await logsOf("talk", ["--since", String(Math.floor(Date.now() / 1000) - 600)])).stdout).toMatch(/^line1\nline2\nline3\n(late\n)?$/);
+    expect((await logsOf("talk", ["--since", "yesterday-ish"])).code).toBe(125);
     const follow = await logsOf("talk", ["-f"]);
     expect(follow.code).toBe(0);
     expect(follow.stdout).toBe("line1\nline2\nline3\nlate\n");
