@@ -503,3 +503,18 @@ describe("the watcher (what a detached init becomes)", () => {
     await box(t.s, ["rm", "-f", "quick", "reader"]);
   });
 });
+
+describe("generated names", () => {
+  test("a container without --name is box_<12 hex>, found by it without a name file; the pattern is reserved", async () => {
+    const id = await runD([], "exec sleep 30");
+    const name = `box_${id.slice(0, 12)}`;
+    expect((await box(t.s, ["ps", "--format", "{{.Names}}"])).stdout).toBe(`${name}\n`);
+    expect(existsSync(join(t.s.root, "names", name))).toBe(false);
+    expect((await box(t.s, ["exec", name, "true"])).code).toBe(0);
+    const taken = await box(t.s, ["run", "--name", name, "--rootfs", copyRootfs(t.s), "true"]);
+    expect([taken.code, taken.stderr]).toEqual([125, `box: invalid container name "${name}": box_ and 12 hex digits name containers started without --name\n`]);
+    expect((await box(t.s, ["rename", name, "named"])).code).toBe(0);
+    expect((await box(t.s, ["inspect", name])).code).toBe(125);
+    await box(t.s, ["rm", "-f", "named"]);
+  });
+});

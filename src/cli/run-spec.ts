@@ -4,7 +4,7 @@ import { normalize, resolve } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
-import { newId, shortId, validateName } from "../container/store.ts";
+import { generatedName, newId, validateName } from "../container/store.ts";
 import type { ContainerSpec, LogSpec, NetworkMode, RootfsSpec, VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
@@ -116,7 +116,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
 
   const id = newId();
   const network = parseNetwork(v.network);
-  const name = str(v.name) !== undefined ? validateName(str(v.name)!) : `box_${shortId(id)}`;
+  const name = str(v.name) !== undefined ? validateName(str(v.name)!) : generatedName(id);
   const hostname = str(v.hostname) ?? defaultHostname({ id, network });
   if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
 

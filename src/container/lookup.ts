@@ -2,7 +2,7 @@
 import { exists, readFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { UserError } from "./errors.ts";
-import { layout, listContainerIds, readConfig, type Store } from "./store.ts";
+import { generatedName, isGeneratedName, layout, listContainerIds, readConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
 /** Every container of the store. */
@@ -23,14 +23,22 @@ export function containersUsing(store: Store, imageId: string): ContainerSpec[] 
 }
 
 export function findContainer(store: Store, ref: string): ContainerSpec {
+  const byPrefix = (test: (id: string) => boolean) => {
+    const matches = listContainerIds(store).filter(test);
+    if (matches.length > 1) throw new UserError(`multiple containers match "${ref}": use more of the id`);
+    return matches[0];
+  };
   let id: string | undefined;
   if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref) && exists(join(store.root, layout.name(ref)))) {
     id = readFile(join(store.root, layout.name(ref)));
+  } else if (isGeneratedName(ref)) {
+    // box_<first 12 hex of the id>, claimed by no file (and no longer its name once renamed).
+    id = byPrefix((c) => generatedName(c) === ref);
   } else if (/^[0-9a-f]{1,64}$/.test(ref)) {
-    const matches = listContainerIds(store).filter((c) => c.startsWith(ref));
-    if (matches.length > 1) throw new UserError(`multiple containers match "${ref}": use more of the id`);
-    id = matches[0];
+    id = byPrefix((c) => c.startsWith(ref));
   }
   if (!id || !exists(join(store.root, layout.container(id), "config.json"))) throw new UserError(`no such container: ${ref}`);
-  return readConfig(join(store.root, layout.container(id)));
+  const spec = readConfig(join(store.root, layout.container(id)));
+  if (isGeneratedName(ref) && spec.name !== ref) throw new UserError(`no such container: ${ref}`);
+  return spec;
 }

@@ -7,7 +7,7 @@ import { liveContainer, requireRunning } from "./live.ts";
 import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
 import { stateOf } from "./describe.ts";
-import { claimName, layout, validateName, writeConfig, type Store } from "./store.ts";
+import { claimName, isGeneratedName, layout, validateName, writeConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
 /** `box rename`: the new name is claimed (O_EXCL) before the old one is given up. */
@@ -17,7 +17,7 @@ export function renameContainer(store: Store, found: ContainerSpec, newName: str
     if (newName === spec.name) throw new UserError(`renaming container ${spec.name}: it already has that name`);
     claimName(store, newName, spec.id);
     writeConfig(liveContainer(store, spec).paths, { ...spec, name: newName });
-    unlink(join(store.root, layout.name(spec.name)));
+    if (!isGeneratedName(spec.name)) unlink(join(store.root, layout.name(spec.name)));
   });
 }
 

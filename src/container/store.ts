@@ -28,10 +28,22 @@ export function shortId(id: string): string {
 // Docker's rule; the length cap keeps a name usable as a file name.
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,127}$/;
 
+/** Names box gives containers without --name: made of the id, so unique without a claim. */
+const GENERATED_NAME = /^box_[0-9a-f]{12}$/;
+
+export function generatedName(id: string): string {
+  return `box_${shortId(id)}`;
+}
+
+export function isGeneratedName(name: string): boolean {
+  return GENERATED_NAME.test(name);
+}
+
 export function validateName(name: string): string {
   if (!NAME.test(name)) {
     throw new UserError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, 2 to 128 characters`);
   }
+  if (isGeneratedName(name)) throw new UserError(`invalid container name "${name}": box_ and 12 hex digits name containers started without --name`);
   return name;
 }
 
@@ -51,8 +63,12 @@ export function containerPaths(store: Store, id: string, cgroups: string[]): Con
   };
 }
 
-/** Reserves a name for a container; O_EXCL makes two runs with one name race-free. */
+/**
+ * Reserves a name for a container; O_EXCL makes two runs with one name race-free. A generated
+ * name needs no file: it is the id's (and creating a file costs ~0.4 ms of every `box run`).
+ */
 export function claimName(store: Store, name: string, id: string): void {
+  if (isGeneratedName(name) && name === generatedName(id)) return;
   mkdirs(join(store.root, layout.names), 0o700);
   try {
     writeFile(join(store.root, layout.name(name)), id, { exclusive: true, mode: 0o600 });

@@ -72,7 +72,7 @@ export class SpawnError extends SyscallError {
 /** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
 export function spawn(o: SpawnOptions): number {
   const box_spawn = trampoline;
-  if (!box_spawn) throw new Error("spawn: loadSpawn() was not awaited");
+  if (!box_spawn) throw new Error("spawn: loadSpawn() was not called");
   const keep: unknown[] = [];
   const p = (v: Buffer | Int32Array | Uint32Array | BigInt64Array) => {
     keep.push(v);
