@@ -60,7 +60,7 @@ export const runCommand = defineCommand({
       spec = buildRunSpec(store.root, flags, process.env);
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-      paths = createContainer(store, spec);
+      paths = createContainer(store, spec, false);
       trace("cli", "created");
     } catch (e) {
       abandonInit(init);

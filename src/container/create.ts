@@ -10,7 +10,11 @@ export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">): st
   return spec.network === "host" ? readFile("/proc/sys/kernel/hostname").trim() : spec.id.slice(0, 12);
 }
 
-export function createContainer(store: Store, spec: ContainerSpec): ContainerPaths {
+/**
+ * `config`: false when the caller writes config.json itself later (`box run` does, after it has
+ * sent the init its plan, which carries the spec, so that the write overlaps the init's work).
+ */
+export function createContainer(store: Store, spec: ContainerSpec, config = true): ContainerPaths {
   claimName(store, spec.name, spec.id);
   let paths = containerPaths(store, spec.id, []);
   try {
@@ -25,7 +29,7 @@ export function createContainer(store: Store, spec: ContainerSpec): ContainerPat
     paths = containerPaths(store, spec.id, createContainerCgroups(spec.id));
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
-    writeConfig(paths, spec);
+    if (config) writeConfig(paths, spec);
     return paths;
   } catch (e) {
     removeContainer(store, spec, paths);

@@ -1,6 +1,7 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { close, isErrno, open, write } from "../sys/fs.ts";
+import { close, exists, isErrno, open, write } from "../sys/fs.ts";
+import { join } from "../path.ts";
 import { Errno } from "../sys/errors.ts";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_RDONLY } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
@@ -11,7 +12,7 @@ import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
-import { readState, writeState, type Store } from "./store.ts";
+import { readState, writeConfig, writeState, type Store } from "./store.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 /**
@@ -117,13 +118,15 @@ export function abandonInit(init: PendingInit): void {
 }
 
 /**
- * Sends the plan, then records "running" while the init builds the container. The init writes
- * the end only after this closes the plan pipe, so "running" never overwrites "exited".
+ * Sends the plan, then (while the init builds the container) writes config.json if it is not
+ * there yet (`box run`) and records "running". The init writes the end only after this closes
+ * the plan pipe, so "running" never overwrites "exited".
  */
 function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean): void {
-  const plan: InitPlan = { id: spec.id, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
+  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);
+    if (!exists(join(paths.dir, "config.json"))) writeConfig(paths, spec);
     writeState(paths, { status: "running", pid: init.pid, pidStart: processIdentity(init.pid).start, startedAt: new Date().toISOString() });
   } catch (e) {
     // EPIPE, or no /proc entry: the init died before reading it; its sync pipe's EOF says so next.

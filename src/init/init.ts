@@ -14,7 +14,7 @@ import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { capabilityMask, lastCapability } from "../security/capabilities.ts";
-import { containerPaths, fdPath, openDir, readConfig, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
+import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
@@ -188,9 +188,12 @@ function readPlan(): InitPlan | undefined {
  * Waits for the CLI to close the plan pipe, which it does after writing the "running" state: so
  * the end ("exited", or the container's removal) always comes after it. Long done by then.
  */
-function planDone(): void {
+function planDone(spec: ContainerSpec, host: HostHandles, plan: InitPlan): void {
   readAll(INIT_FDS.plan);
   close(INIT_FDS.plan);
+  // The CLI died before it wrote config.json: without it no box command would find the container.
+  const dir = { dir: containerDir(host, plan), runDir: "", cgroups: [] };
+  if (!exists(join(dir.dir, "config.json"))) writeConfig(dir, spec);
 }
 
 export async function runInit(): Promise<never> {
@@ -213,7 +216,7 @@ export async function runInit(): Promise<never> {
   trace("init", "plan-received");
   if (!plan) exitNow(0);
   libc.umask(0o022);
-  const spec = readConfig(join(plan.root, layout.container(plan.id)));
+  const spec = plan.spec;
   let host: HostHandles | undefined;
   let restarts: RestartPolicy | undefined;
   let payload: number | undefined;
@@ -306,7 +309,7 @@ export async function runInit(): Promise<never> {
  * its answer, and the sync pipe and lifeline mean nothing to a detached container.
  */
 function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
-  planDone();
+  planDone(spec, host, plan);
   for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline]) libc.close(fd);
   const memory = controllerDir(host.cgroupDirs, "memory");
   const paths = runPaths(host, plan);
@@ -332,7 +335,7 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
  * never a mount of the container.
  */
 function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
-  planDone();
+  planDone(spec, host, plan);
   try {
     if (spec.remove) {
       removeCgroups(host.cgroupDirs, false);

@@ -1,3 +1,5 @@
+import type { ContainerSpec } from "../container/spec.ts";
+
 // How box starts itself again (as the container's init): the compiled executable, or Bun with
 // this source tree during development.
 
@@ -31,6 +33,8 @@ export const INIT_FDS = {
 /** What the CLI hands the init: where the container's state is. */
 export interface InitPlan {
   id: string;
+  /** The container's spec (also in its config.json, which the CLI may still be writing). */
+  spec: ContainerSpec;
   /** The payload's output goes to the container's log, and the CLI does not wait (run -d, start). */
   detach: boolean;
   root: string;
