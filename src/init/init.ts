@@ -5,9 +5,9 @@ import { close, exists, fchown, open, read, readAll, write, writeFile } from "..
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
-import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME } from "../sys/constants.ts";
+import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, setns, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -200,7 +200,14 @@ export async function runInit(): Promise<never> {
   // Started as /proc/self/exe, the kernel named this process "exe"; `ps` should say box.
   writeFile("/proc/self/comm", "box");
   trace("init", "start");
-  // What needs no plan is done while the CLI is still creating the container.
+  // What needs no plan is done while the CLI is still creating the container: first the
+  // namespaces this thread (the payload's parent) makes itself (see NAMESPACES in start.ts).
+  let isolation: unknown;
+  try {
+    unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC);
+  } catch (e) {
+    isolation = e; // reported once there is a CLI to tell: no container runs without them
+  }
   let lastCap = 0;
   try {
     loadSpawn();
@@ -249,6 +256,7 @@ export async function runInit(): Promise<never> {
   let output: PayloadOutput | undefined;
   let launcher: Launcher;
   try {
+    if (isolation) throw isolation;
     loadSpawn();
     host = openHostHandles(plan, lastCap || lastCapability());
     launcher = prepareContainer(spec, plan, host);

@@ -22,6 +22,7 @@ const lib = dlopen("libc.so.6", {
   fcntl: { args: [i32, i32, i64], returns: i32 },
   umask: { args: [i32], returns: i32 },
   setns: { args: [i32, i32], returns: i32 },
+  unshare: { args: [i32], returns: i32 },
   chdir: { args: [P], returns: i32 },
   getpid: { args: [], returns: i32 },
   tcgetattr: { args: [i32, P], returns: i32 },

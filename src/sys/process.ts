@@ -131,6 +131,14 @@ export function redirectFd(fd: number, target: number): void {
   if (fd !== target) check(libc.dup3(fd, target, 0), "dup3", String(target));
 }
 
+/**
+ * unshare(2) for the calling thread: new network, UTS and IPC namespaces belong to a thread (its
+ * later children inherit them), so a multi-threaded process may make them; not a mount one.
+ */
+export function unshare(flags: number): void {
+  check(libc.unshare(flags), "unshare");
+}
+
 /** setns(2) for the calling thread (its later children inherit it). */
 export function setns(fd: number, nstype: number, what: string): void {
   check(libc.setns(fd, nstype), "setns", what);
