@@ -1,7 +1,7 @@
 // Detached containers and the commands that manage them, driven as a shell script would:
 // run -d, ps, logs, stop, kill, wait, inspect, exec, rm, and recovery after a crash.
 import { describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, copyRootfs, hostNamespace, storePerTest } from "./helpers/box.ts";
 
@@ -417,10 +417,11 @@ describe("cp", () => {
     const out = join(t.s.dir, "shadow-out");
     expect((await box(t.s, ["cp", "trap:/tmp/shadow", out])).code).toBe(0);
     expect(lstatSync(out).isSymbolicLink()).toBe(true);
-    // A file written over an existing link is refused, not written through it.
-    const over = await box(t.s, ["cp", file, "trap:/tmp/shadow"]);
-    expect(over.code).toBe(125);
-    expect(over.stderr).toContain("ELOOP");
+    // A file copied onto an existing link replaces the link; nothing is written through it.
+    const shadow = readFileSync("/etc/shadow");
+    expect((await box(t.s, ["cp", file, "trap:/tmp/shadow"])).code).toBe(0);
+    expect(lstatSync(join(rootfs, "tmp", "shadow")).isFile()).toBe(true);
+    expect(readFileSync("/etc/shadow")).toEqual(shadow);
     await box(t.s, ["rm", "-f", "trap"]);
   });
 });
@@ -516,5 +517,37 @@ describe("generated names", () => {
     expect((await box(t.s, ["rename", name, "named"])).code).toBe(0);
     expect((await box(t.s, ["inspect", name])).code).toBe(125);
     await box(t.s, ["rm", "-f", "named"]);
+  });
+});
+
+describe("hostile containers against box's own commands", () => {
+  test("cp never opens a device node or FIFO of the container, and drops setuid bits on the way out", async () => {
+    const rootfs = copyRootfs(t.s);
+    await runD(["--name", "nodes"], "mknod /tmp/disk b 7 0; mkfifo /tmp/fifo; cp /bin/busybox /tmp/suid; chmod 4755 /tmp/suid; exec sleep 30");
+    await eventually(() => existsSync(join(rootfs, "tmp", "suid")) && (statSync(join(rootfs, "tmp", "suid")).mode & 0o4000) !== 0);
+    // Out of the container: a FIFO or device is skipped (no hang, no read of the device).
+    const fifo = await box(t.s, ["cp", "nodes:/tmp/fifo", join(t.s.dir, "fifo-out")]);
+    expect(fifo.stderr).toContain("skipped");
+    expect(existsSync(join(t.s.dir, "fifo-out"))).toBe(false);
+    // Into the container, onto a block device node: the node is replaced, never opened.
+    const file = join(t.s.dir, "data");
+    writeFileSync(file, "data\n");
+    expect((await box(t.s, ["cp", file, "nodes:/tmp/disk"])).code).toBe(0);
+    expect(lstatSync(join(rootfs, "tmp", "disk")).isFile()).toBe(true);
+    // setuid out of a container: gone.
+    expect((await box(t.s, ["cp", "nodes:/tmp/suid", join(t.s.dir, "suid-out")])).code).toBe(0);
+    expect(statSync(join(t.s.dir, "suid-out")).mode & 0o7777).toBe(0o755);
+    await box(t.s, ["rm", "-f", "nodes"]);
+  });
+
+  test("exec refuses a container's /etc/passwd that is no regular file instead of hanging on it", async () => {
+    await runD(["--name", "fifo"], "rm /etc/passwd; mkfifo /etc/passwd; exec sleep 30");
+    await Bun.sleep(300);
+    const started = Date.now();
+    const r = await box(t.s, ["exec", "fifo", "true"]);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Without a passwd file to read, box runs as uid 0 (Docker's default), as if the file were missing.
+    expect(r.code).toBe(0);
+    await box(t.s, ["rm", "-f", "fifo"]);
   });
 });

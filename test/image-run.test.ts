@@ -79,3 +79,13 @@ describe("run from an image", () => {
     expect((await box(s, ["rmi", "used"])).code).toBe(0);
   });
 });
+
+describe("the watcher's cleanup of a hostile --rm container", () => {
+  test("a directory tree 3000 levels deep in the upper layer is removed completely", async () => {
+    const r = await box(s, ["run", "-d", "--rm", "busybox", "/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; echo deep > f"]);
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    for (let i = 0; i < 500 && existsSync(join(s.root, "containers", id)); i++) await Bun.sleep(20);
+    expect(existsSync(join(s.root, "containers", id))).toBe(false);
+  }, 30000);
+});

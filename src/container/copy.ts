@@ -4,10 +4,11 @@
 // walked by descriptors with O_NOFOLLOW, so a link swapped in meanwhile (CVE-2021-30465 class)
 // redirects nothing. Symlinks are copied as links; device nodes, fifos and sockets are skipped.
 import {
-  close, fchmod, mkdirAt, open, openAt, openInRoot, read, readdir, readlinkAt, statAtFd, symlinkAt, unlinkAt, write,
-  isErrno, type FileStat,
+  close, fchmod, fstat, mkdirAt, open, openAt, openInRoot, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
+  write, isErrno, type FileStat,
 } from "../sys/fs.ts";
-import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } from "../sys/constants.ts";
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
+import { randomHex } from "../random.ts";
 import { Errno } from "../sys/errors.ts";
 import { basename, dirname, normalize } from "../path.ts";
 import { log } from "../log.ts";
@@ -15,8 +16,6 @@ import { UserError } from "./errors.ts";
 import { requireRunning } from "./live.ts";
 import type { ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
-
-const O_PATH = 0o10000000;
 
 /** One side of a copy: where paths are resolved (the host's root, or the container's). */
 interface Side {
@@ -33,25 +32,44 @@ function containerSide(root: number, name: string): Side {
   return { open: (path, flags) => openInRoot(root, path, flags), describe: (path) => `${name}:${path}` };
 }
 
-function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: string, st: FileStat): void {
-  const input = openAt(srcDir, srcName, O_RDONLY | O_NOFOLLOW);
+/**
+ * Neither side ever opens what the other put at a path: the source is opened as a path and
+ * read only once fstat says it is a regular file (not a FIFO, not a disk's device node); the copy
+ * is written under a new name and renamed over the target, which replaces whatever is there (a
+ * file, a link, a device node) without opening it.
+ */
+function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: string, modeMask: number, shown: string): void {
+  const handle = openAt(srcDir, srcName, O_PATH | O_NOFOLLOW);
   try {
-    // O_NOFOLLOW: an existing symlink at the target is refused (ELOOP), not written through.
-    const output = openAt(dstDir, dstName, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+    const st = fstat(handle);
+    if (!st.isFile()) return log.warn(`skipped ${shown}: not a regular file any more`);
+    const input = open(`/proc/self/fd/${handle}`, O_RDONLY | O_NONBLOCK);
+    const temp = `.box-cp-${randomHex(6)}`;
     try {
-      const buf = new Uint8Array(65536);
-      for (let n = read(input, buf); n > 0; n = read(input, buf)) write(output, buf.subarray(0, n));
-      fchmod(output, st.mode & 0o7777);
+      const output = openAt(dstDir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        const buf = new Uint8Array(65536);
+        for (let n = read(input, buf); n > 0; n = read(input, buf)) write(output, buf.subarray(0, n));
+        fchmod(output, st.mode & modeMask);
+      } finally {
+        close(output);
+      }
+      renameAt(dstDir, temp, dstDir, dstName);
+    } catch (e) {
+      try {
+        unlinkAt(dstDir, temp);
+      } catch {}
+      throw e;
     } finally {
-      close(output);
+      close(input);
     }
   } finally {
-    close(input);
+    close(handle);
   }
 }
 
 /** Copies the entry `srcName` of directory `srcDir` to `dstName` in `dstDir`, recursively. */
-function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, shown: string): void {
+function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, modeMask: number, shown: string): void {
   const st = statAtFd(srcDir, srcName);
   if (st.isSymbolicLink()) {
     const target = readlinkAt(srcDir, srcName);
@@ -63,7 +81,7 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
     symlinkAt(target, dstDir, dstName);
   } else if (st.isDirectory()) {
     try {
-      mkdirAt(dstDir, dstName, st.mode & 0o7777);
+      mkdirAt(dstDir, dstName, st.mode & modeMask);
     } catch (e) {
       if (!isErrno(e, Errno.EEXIST)) throw e;
     }
@@ -71,7 +89,7 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
     try {
       const to = openAt(dstDir, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
-        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, `${shown}/${name}`);
+        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, modeMask, `${shown}/${name}`);
       } finally {
         close(to);
       }
@@ -79,14 +97,17 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
       close(from);
     }
   } else if (st.isFile()) {
-    copyFile(srcDir, srcName, dstDir, dstName, st);
+    copyFile(srcDir, srcName, dstDir, dstName, modeMask, shown);
   } else {
     log.warn(`skipped ${shown}: not a regular file, directory or symlink`);
   }
 }
 
-/** Docker's rules for where SRC lands: into DEST when that is a directory, else as DEST. */
-function copyPath(src: Side, srcPath: string, dst: Side, dstPath: string): void {
+/**
+ * Docker's rules for where SRC lands: into DEST when that is a directory, else as DEST.
+ * `modeMask`: the mode bits copies keep.
+ */
+function copyPath(src: Side, srcPath: string, dst: Side, dstPath: string, modeMask: number): void {
   const srcParent = src.open(dirname(srcPath), O_PATH | O_DIRECTORY);
   try {
     let st: FileStat;
@@ -108,7 +129,7 @@ function copyPath(src: Side, srcPath: string, dst: Side, dstPath: string): void 
     try {
       const name = into !== undefined ? basename(srcPath) : basename(dstPath);
       if (!name) throw new UserError(`cannot copy ${src.describe(srcPath)} over ${dst.describe(dstPath)}`);
-      copyEntry(srcParent, basename(srcPath) || ".", dstDir, name, src.describe(srcPath));
+      copyEntry(srcParent, basename(srcPath) || ".", dstDir, name, modeMask, src.describe(srcPath));
     } finally {
       close(dstDir);
     }
@@ -132,8 +153,9 @@ export function copyWithContainer(store: Store, spec: ContainerSpec, containerPa
   try {
     const inside = containerSide(root, spec.name);
     const keepSlash = (p: string, original: string) => (original.endsWith("/") && p !== "/" ? `${p}/` : p);
-    if (toContainer) copyPath(hostSide(), hostPath, inside, keepSlash(absolute, containerPath));
-    else copyPath(inside, absolute, hostSide(), hostPath);
+    // Out of a container, no setuid, setgid or sticky bit: it must not plant a setuid-root file.
+    if (toContainer) copyPath(hostSide(), hostPath, inside, keepSlash(absolute, containerPath), 0o7777);
+    else copyPath(inside, absolute, hostSide(), hostPath, 0o777);
   } catch (e) {
     if (isErrno(e, Errno.ENOENT)) throw new UserError(`cannot copy: ${(e as Error).message}`);
     throw e;

@@ -3,8 +3,8 @@
 // container's cgroups, a cgroup namespace rooted there, the container's user, capabilities and
 // environment. Files of the container (passwd, ptmx) are opened from the host through
 // /proc/PID/root with openat2(RESOLVE_IN_ROOT): a hostile symlink cannot lead to the host's.
-import { close, open, openInRoot, readFileInRoot } from "../sys/fs.ts";
-import { CLONE_NEWCGROUP, O_DIRECTORY, O_NOCTTY, O_RDONLY, O_RDWR, O_WRONLY } from "../sys/constants.ts";
+import { close, fstat, open, openInRoot, readFileInRoot } from "../sys/fs.ts";
+import { CLONE_NEWCGROUP, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY } from "../sys/constants.ts";
 import { Errno, SyscallError } from "../sys/errors.ts";
 import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
@@ -20,7 +20,8 @@ import { resolveUser } from "./user.ts";
 import type { ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
 
-const O_PATH = 0o10000000;
+/** makedev(5, 2), as the kernel reports /dev/pts/ptmx. */
+const PTMX_DEVICE = (5 << 8) | 2;
 /** Joined in this order; the cgroup namespace is made anew at the container's cgroup instead. */
 const NAMESPACES = ["ipc", "uts", "net", "pid", "mnt"];
 
@@ -71,8 +72,12 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     const [path, ...alternatives] = candidates(o.command[0]!, envValue(env, "PATH"), cwd);
     let fds: [number, number][];
     if (o.tty) {
-      // The container's own devpts (its /dev/ptmx → pts/ptmx), resolved inside its root.
-      const pty = openPtyPeer(keep(openInRoot(root, "/dev/ptmx", O_RDWR | O_NOCTTY)));
+      // The container's own devpts (its /dev/ptmx → pts/ptmx), resolved inside its root, and
+      // opened only once it is a ptmx (5:2), not a device the container put there instead.
+      const ptmx = keep(openInRoot(root, "/dev/ptmx", O_PATH));
+      const st = fstat(ptmx);
+      if (!st.isCharacterDevice() || st.rdev !== PTMX_DEVICE) throw new UserError(`container ${spec.name}: its /dev/ptmx is not the pty multiplexer`);
+      const pty = openPtyPeer(keep(open(`/proc/self/fd/${ptmx}`, O_RDWR | O_NOCTTY)));
       master = pty.master;
       // Before the process starts: it may ask for its size at once.
       copyWindowSize(0, master);

@@ -7,7 +7,7 @@ import { join } from "../path.ts";
 import { buildRootfs } from "../rootfs/setup.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -199,6 +199,7 @@ function planDone(spec: ContainerSpec, host: HostHandles, plan: InitPlan): void 
 export async function runInit(): Promise<never> {
   // Started as /proc/self/exe, the kernel named this process "exe"; `ps` should say box.
   writeFile("/proc/self/comm", "box");
+  setNotDumpable();
   trace("init", "start");
   // What needs no plan is done while the CLI is still creating the container: first the
   // namespaces this thread (the payload's parent) makes itself (see NAMESPACES in start.ts).

@@ -38,6 +38,7 @@ export function handOver(w: Watched): never {
     w.containerDir, w.runDir, template, w.oomFile, w.remove ? 1 : 0, w.cgroupDirs.join("\n"), w.nameFile, w.id,
   ];
   // Parameters in the environment, so that the command line stays `box __init` (ps, box top).
-  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  // Without any BOX_W* of box's own environment: the watcher takes the first of a name.
+  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined || k.startsWith("BOX_W") ? [] : [`${k}=${v}`]));
   return execAt(exe, ["box", "__init"], [...env, ...params.map((v, i) => `BOX_W${i}=${v}`)]);
 }

@@ -3,7 +3,7 @@
 // binary; see docs/ARCHITECTURE.md). Errors are SyscallErrors: `open /etc/hosts: ENOENT`.
 import { check, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
-import { O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND } from "./constants.ts";
+import { O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND, O_NONBLOCK, O_PATH } from "./constants.ts";
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -127,10 +127,11 @@ export function write(fd: number, data: string | Uint8Array, path?: string): voi
 /** Everything left to read from fd, until EOF. */
 const readBuf = Buffer.allocUnsafe(65536);
 
-export function readAll(fd: number, path?: string): Buffer {
+/** Everything left to read from fd, until EOF; more than `limit` bytes is an EFBIG error. */
+export function readAll(fd: number, path?: string, limit = Infinity): Buffer {
   const chunks: Buffer[] = [];
   const buf = readBuf;
-  for (;;) {
+  for (let total = 0; ; ) {
     let n: number;
     try {
       n = read(fd, buf);
@@ -139,6 +140,7 @@ export function readAll(fd: number, path?: string): Buffer {
     }
     if (n === 0) break;
     chunks.push(Buffer.from(buf.subarray(0, n)));
+    if ((total += n) > limit) throw new SyscallError("read", Errno.EFBIG, path ?? String(fd));
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
@@ -323,10 +325,22 @@ export function openInRoot(rootFd: number, path: string, flags: number): number 
   return check(libc.syscall(SYS_openat2, rootFd as never, cpath(path), how, 24 as never, null), "openat2", path);
 }
 
-export function readFileInRoot(rootFd: number, path: string): string {
-  const fd = openInRoot(rootFd, path, O_RDONLY);
+/**
+ * A regular file of a container, read from the host, at most `limit` bytes: whatever the
+ * container put at that path (a FIFO, /dev/zero, a disk's device node) is refused, not opened
+ * for real (O_NONBLOCK keeps a FIFO's open from waiting, O_PATH would not let fstat see less).
+ */
+export function readFileInRoot(rootFd: number, path: string, limit = 1 << 20): string {
+  const fd = openInRoot(rootFd, path, O_PATH);
   try {
-    return readAll(fd, path).toString("utf8");
+    if (!fstat(fd).isFile()) throw new SyscallError("open", Errno.EINVAL, `${path} (not a regular file)`);
+    // Reopened through the checked descriptor: the same file, now for reading.
+    const readable = open(`/proc/self/fd/${fd}`, O_RDONLY | O_NONBLOCK);
+    try {
+      return readAll(readable, path, limit).toString("utf8");
+    } finally {
+      libc.close(readable);
+    }
   } finally {
     libc.close(fd);
   }
@@ -359,6 +373,10 @@ export function readlinkAt(dirfd: number, name: string): string {
 
 export function unlinkAt(dirfd: number, name: string): void {
   check(libc.unlinkat(dirfd, cpath(name), 0), "unlink", name);
+}
+
+export function renameAt(fromDir: number, from: string, toDir: number, to: string): void {
+  check(libc.renameat(fromDir, cpath(from), toDir, cpath(to, 1)), "rename", to);
 }
 
 export function fchmod(fd: number, mode: number): void {

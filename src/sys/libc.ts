@@ -51,6 +51,7 @@ const lib = dlopen("libc.so.6", {
   symlinkat: { args: [P, i32, P], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64f },
   fchmod: { args: [i32, u32], returns: i32 },
+  renameat: { args: [i32, P, i32, P], returns: i32 },
   getdents64: { args: [i32, P, u64], returns: i64f },
 });
 

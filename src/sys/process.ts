@@ -121,6 +121,17 @@ export function execAt(fd: number, argv: string[], env: string[]): never {
   throw new Error("unreachable");
 }
 
+const SYS_prctl = 157;
+const PR_SET_DUMPABLE = 4;
+
+/**
+ * Not dumpable: no process of the container may ptrace this one or open its /proc/PID/fd, where
+ * descriptors of host directories are.
+ */
+export function setNotDumpable(): void {
+  check(libc.syscall(SYS_prctl, PR_SET_DUMPABLE as never, null, null, null, null), "prctl PR_SET_DUMPABLE");
+}
+
 /** Lets `fd` survive execve (box's own descriptors are all close-on-exec). */
 export function keepOpenAcrossExec(fd: number): void {
   check(libc.fcntl(fd, F_SETFD, 0), "fcntl F_SETFD", String(fd));

@@ -46,6 +46,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define F_DUPFD_CLOEXEC 1030
 #define TIOCSCTTY 0x540E
 #define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
 #define PR_CAPBSET_DROP 24
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
@@ -169,8 +170,19 @@ static int child(void *arg) {
     if ((r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
+  /* Until execve, this child holds box's descriptors with the payload's credentials: nobody in
+   * the container may read them through /proc/PID/fd (execve makes it dumpable again). */
+  syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   r = SC(SYS_execve, s->path, s->argv, s->envp);
-  for (i = 0; i < s->npaths && r == -2 /* ENOENT */; i++) r = SC(SYS_execve, ((long *)s->paths)[i], s->argv, s->envp);
+  /* $PATH, as execvp searches it: on past missing, non-directory and forbidden entries. */
+  {
+    long denied = 0;
+    for (i = 0; i < s->npaths && (r == -2 /* ENOENT */ || r == -20 /* ENOTDIR */ || r == -13 /* EACCES */); i++) {
+      if (r == -13) denied = r;
+      r = SC(SYS_execve, ((long *)s->paths)[i], s->argv, s->envp);
+    }
+    if ((r == -2 || r == -20) && denied) r = denied;
+  }
   fail(s->errfd, 13, r);
   return 0;
 }

@@ -38,6 +38,9 @@ typedef unsigned long size_t;
 #define SYS_openat 257
 #define SYS_unlinkat 263
 #define SYS_signalfd4 289
+#define SYS_prctl 157
+#define SYS_lseek 8
+#define PR_SET_DUMPABLE 4
 
 #define ENOENT 2
 #define EINTR 4
@@ -45,6 +48,7 @@ typedef unsigned long size_t;
 #define EAGAIN 11
 #define EBUSY 16
 #define EISDIR 21
+#define ENOTEMPTY 39
 #define SIGKILL 9
 #define SIGCHLD 17
 #define SIGSTOP 19
@@ -275,23 +279,53 @@ static void record(const char *run_dir, const char *template, long code, int oom
   sys(SYS_rename, tmp, path_of(final, run_dir, "state.json", 0), 0);
 }
 
-/* rm -rf of `name` in `dir`, by descriptors, never following a symlink. */
-static void remove_at(long dir, const char *name) {
-  char buf[2048];
-  long fd, n, off;
-  if (sys(SYS_unlinkat, dir, name, 0) != -EISDIR) return;
-  fd = sys6(SYS_openat, dir, (long)name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
-  if (fd >= 0) {
-    while ((n = sys(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-      for (off = 0; off < n;) {
-        unsigned short reclen = *(unsigned short *)(buf + off + 16);
-        const char *entry_name = buf + off + 19;
-        if (!(entry_name[0] == '.' && (!entry_name[1] || (entry_name[1] == '.' && !entry_name[2])))) remove_at(fd, entry_name);
-        off += reclen;
-      }
+/* The first entry of directory `fd` other than . and .., read from the start; 0 when empty. */
+static const char *first_entry(long fd) {
+  static char buf[4096];
+  long n, off;
+  sys(SYS_lseek, fd, 0, 0);
+  while ((n = sys(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+    for (off = 0; off < n; off += *(unsigned short *)(buf + off + 16)) {
+      const char *e = buf + off + 19;
+      if (!(e[0] == '.' && (!e[1] || (e[1] == '.' && !e[2])))) return e;
     }
-    sys(SYS_close, fd, 0, 0);
   }
+  return 0;
+}
+
+/*
+ * rm -rf of `name` in `dir`, by descriptors, never following a symlink. Iterative, with one
+ * directory open at a time (going back up through ".."): the container wrote this tree (its
+ * overlay upper dir), so its depth is no limit on this program's stack or descriptors.
+ */
+static void remove_at(long dir, const char *name) {
+  long cur, depth = 0;
+  const char *e;
+  if (sys(SYS_unlinkat, dir, name, 0) != -EISDIR) return;
+  cur = sys6(SYS_openat, dir, (long)name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
+  while (cur >= 0) {
+    if ((e = first_entry(cur))) {
+      long next, r = sys(SYS_unlinkat, cur, e, 0);
+      if (r == 0) continue;
+      if (r != -EISDIR) break; /* cannot remove it: leave the rest rather than loop */
+      r = sys(SYS_unlinkat, cur, e, AT_REMOVEDIR);
+      if (r == 0) continue;
+      if (r != -ENOTEMPTY) break;
+      next = sys6(SYS_openat, cur, (long)e, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
+      if (next < 0) break; /* cannot go on: leave the rest */
+      sys(SYS_close, cur, 0, 0);
+      cur = next, depth++;
+      continue;
+    }
+    if (depth == 0) break;
+    /* Empty: back to the parent, where it is now the one directory rmdir takes. */
+    {
+      long parent = sys6(SYS_openat, cur, (long)"..", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+      sys(SYS_close, cur, 0, 0);
+      cur = parent, depth--;
+    }
+  }
+  if (cur >= 0) sys(SYS_close, cur, 0, 0);
   sys(SYS_unlinkat, dir, name, AT_REMOVEDIR);
 }
 
@@ -358,6 +392,9 @@ int watch_main(long *sp) {
   max_size = parse(argv[6]);
   max_files = parse(argv[7]);
   container_dir = argv[8];
+  /* It holds descriptors of host directories: nobody in the container may ptrace it or reach them
+   * through /proc/1/fd. */
+  sys(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
   open_log();
   /* Every catchable signal arrives through the signalfd, none by a handler. */
   sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&all, 0, 8, 0, 0);
@@ -371,7 +408,16 @@ int watch_main(long *sp) {
   }
   for (;;) {
     struct pollfd p[3] = {{sfd, POLLIN, 0}, {out.fd, POLLIN, 0}, {err.fd, POLLIN, 0}};
-    long timeout = killed ? deadline - now_ms() : -1;
+    long timeout;
+    if (done && !killed) {
+      int st;
+      /* The container never outlives its payload. */
+      sys(SYS_kill, -1, SIGKILL, 0);
+      while (sys6(SYS_wait4, -1, (long)&st, 0, 0, 0, 0) != -ECHILD) {}
+      killed = 1;
+      deadline = now_ms() + 1000;
+    }
+    timeout = killed ? deadline - now_ms() : -1;
     if (killed && ((out.fd < 0 && err.fd < 0) || timeout <= 0)) break;
     sys(SYS_poll, p, 3, timeout);
     if (p[0].revents) {
@@ -391,14 +437,6 @@ int watch_main(long *sp) {
     }
     if (out.fd >= 0 && p[1].revents) pump(&out);
     if (err.fd >= 0 && p[2].revents) pump(&err);
-    if (done && !killed) {
-      int st;
-      /* The container never outlives its payload. */
-      sys(SYS_kill, -1, SIGKILL, 0);
-      while (sys6(SYS_wait4, -1, (long)&st, 0, 0, 0, 0) != -ECHILD) {}
-      killed = 1;
-      deadline = now_ms() + 1000;
-    }
   }
   if (out.fd >= 0) flush(&out);
   if (err.fd >= 0) flush(&err);
