@@ -6,6 +6,7 @@ import * as nodepath from "node:path";
 import { tmpdir } from "node:os";
 import * as fs from "../src/sys/fs.ts";
 import { SyscallError } from "../src/sys/errors.ts";
+import { O_CREAT, O_DIRECTORY, O_RDONLY, O_WRONLY } from "../src/sys/constants.ts";
 import { basename, dirname, join, normalize } from "../src/path.ts";
 
 let dir: string;
@@ -53,6 +54,23 @@ describe("sys/fs", () => {
     expect(nodefs.existsSync(`${dir}/tree`)).toBe(false);
     expect(nodefs.readFileSync(`${outside}/keep`, "utf8")).toBe("k");
     fs.removeTree(`${dir}/tree`); // missing: fine
+  });
+
+  test("removeTree takes a tree nested deeper than any path can name", () => {
+    // 3000 levels of "d/": 6000 bytes, beyond PATH_MAX, built by descriptors.
+    nodefs.mkdirSync(`${dir}/deep`);
+    let cur = fs.open(`${dir}/deep`, O_RDONLY | O_DIRECTORY);
+    for (let i = 0; i < 3000; i++) {
+      fs.mkdirAt(cur, "d", 0o755);
+      const next = fs.openAt(cur, "d", O_RDONLY | O_DIRECTORY);
+      fs.close(cur);
+      cur = next;
+    }
+    fs.close(fs.openAt(cur, "f", O_WRONLY | O_CREAT, 0o644));
+    fs.close(cur);
+    expect(() => nodefs.rmSync(`${dir}/deep/${"d/".repeat(3000)}f`)).toThrow();
+    fs.removeTree(`${dir}/deep`);
+    expect(nodefs.existsSync(`${dir}/deep`)).toBe(false);
   });
 
   test("writeFileAtomic replaces the content and leaves no temporary file", () => {

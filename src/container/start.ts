@@ -175,7 +175,8 @@ function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, m
 export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void): Promise<number> {
   const { pid, syncRead, lifelineWrite } = init;
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
-  sendPlan(init, store, spec, paths, false);
+  // Before the plan: from then on the payload may run, and a signal must reach it, not end this
+  // process (and with it the container).
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => kill(pid, num);
     try {
@@ -183,6 +184,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
     } catch {}
     return [name, h] as const;
   });
+  sendPlan(init, store, spec, paths, false);
 
   const { first: message, exit } = await readInit(syncRead, false, started);
   started?.();

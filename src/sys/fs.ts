@@ -3,7 +3,7 @@
 // binary; see docs/ARCHITECTURE.md). Errors are SyscallErrors: `open /etc/hosts: ENOENT`.
 import { check, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
-import { O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND, O_NONBLOCK, O_PATH } from "./constants.ts";
+import { O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND, O_NONBLOCK, O_NOFOLLOW, O_PATH } from "./constants.ts";
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -285,21 +285,52 @@ export function removeTree(path: string): void {
     if (isErrno(e, Errno.ENOENT)) return;
     throw e;
   }
-  if (st.isDirectory()) {
-    // Another process may still add a file (its last state write) while this one empties the
-    // directory: empty it again.
-    for (let attempt = 0; ; attempt++) {
-      for (const name of readdir(path)) removeTree(`${path}/${name}`);
-      try {
-        rmdir(path);
-        return;
-      } catch (e) {
-        if (isErrno(e, Errno.ENOENT)) return;
-        if (!isErrno(e, Errno.ENOTEMPTY) || attempt >= 10) throw e;
-      }
+  if (!st.isDirectory()) return unlink(path);
+  // Another process may still add a file (its last state write) while this one empties the
+  // directory: empty it again.
+  for (let attempt = 0; ; attempt++) {
+    emptyDirectory(path);
+    try {
+      rmdir(path);
+      return;
+    } catch (e) {
+      if (isErrno(e, Errno.ENOENT)) return;
+      if (!isErrno(e, Errno.ENOTEMPTY) || attempt >= 10) throw e;
     }
-  } else {
-    unlink(path);
+  }
+}
+
+/**
+ * Removes everything below `path` by descriptors, one open directory at a time (down into a
+ * subdirectory, back up through ".."): a container's upper layer can be nested deeper than any
+ * path or stack would allow.
+ */
+function emptyDirectory(path: string): void {
+  let cur = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  let depth = 0;
+  try {
+    descend: for (;;) {
+      for (const name of readdir(`/proc/self/fd/${cur}`)) {
+        // ENOENT: gone meanwhile (another process's temporary file, renamed into place).
+        if (libc.unlinkat(cur, cpath(name), 0) === 0 || errno() === Errno.ENOENT) continue;
+        if (errno() !== Errno.EISDIR) throw new SyscallError("unlink", errno(), name);
+        if (libc.unlinkat(cur, cpath(name), AT_REMOVEDIR) === 0 || errno() === Errno.ENOENT) continue;
+        if (errno() !== Errno.ENOTEMPTY) throw new SyscallError("rmdir", errno(), name);
+        const next = openAt(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        libc.close(cur);
+        cur = next;
+        depth++;
+        continue descend;
+      }
+      if (depth === 0) return;
+      // Emptied: back up, where it is now an empty directory the next pass removes.
+      const parent = openAt(cur, "..", O_RDONLY | O_DIRECTORY);
+      libc.close(cur);
+      cur = parent;
+      depth--;
+    }
+  } finally {
+    libc.close(cur);
   }
 }
 
