@@ -1,5 +1,5 @@
 // box rename / top / container prune.
-import { defineCommand } from "citty";
+import { defineCommand, runCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { containerProcesses, pruneContainers, renameContainer } from "../container/manage.ts";
@@ -66,9 +66,9 @@ export const containerCommand = defineCommand({
   args: { command: { type: "positional", description: "prune or ls", required: false } },
   async run({ rawArgs, cmd }) {
     const [sub, ...rest] = rawArgs;
-    if (sub === "prune") return pruneCommand.run!({ rawArgs: rest, cmd: pruneCommand, args: {} as never, data: undefined });
+    if (sub === "prune") return void (await runCommand(pruneCommand, { rawArgs: rest }));
     // Docker's long forms of the commands box has at the top level.
-    if (sub === "ls" || sub === "list") return (await import("./ps.ts")).psCommand.run!({ rawArgs: rest, cmd: (await import("./ps.ts")).psCommand, args: {} as never, data: undefined });
+    if (sub === "ls" || sub === "list") return void (await runCommand((await import("./ps.ts")).psCommand, { rawArgs: rest }));
     if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box container prune -f"]);
     throw new UserError(`unknown command "${sub}" for "box container"; see 'box container --help'`);
   },

@@ -12,11 +12,10 @@ import { STOP_REQUESTED } from "./restart.ts";
 import { withContainerLock } from "./lock.ts";
 import { liveContainer, requireRunning, runningInit, type LiveContainer } from "./live.ts";
 import { recordEnd } from "./start.ts";
+import { UNRECORDED_EXIT } from "./describe.ts";
 import type { Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
-/** Exit code of a payload that died with its pid namespace (SIGKILL). */
-const KILLED = 128 + SIGKILL;
 
 function alive(store: Store, c: LiveContainer): boolean {
   return runningInit(store, c.pid, c.state.pidStart) !== undefined;
@@ -48,7 +47,7 @@ export async function killContainer(store: Store, c: LiveContainer): Promise<voi
 export function settleEnd(store: Store, spec: ContainerSpec): void {
   const c = liveContainer(store, spec);
   if (c.pid !== undefined || c.state.exitCode !== undefined || c.state.status === "created") return;
-  recordEnd(store, spec, c.paths, KILLED);
+  recordEnd(store, spec, c.paths, UNRECORDED_EXIT);
 }
 
 /** A stop or kill by box ends the container for good: its init restarts nothing after it. */

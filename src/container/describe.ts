@@ -2,7 +2,7 @@
 // and the JSON of `box inspect`, shaped like `docker inspect`'s so that scripts carry over.
 import type { LiveContainer } from "./live.ts";
 
-/** An init that died without recording (SIGKILL, a crash) took the payload with it. */
+/** An init that died without recording (SIGKILL, a crash) took the payload with it: 128 + SIGKILL. */
 export const UNRECORDED_EXIT = 137;
 
 export type State = "created" | "running" | "paused" | "restarting" | "exited";

@@ -84,7 +84,7 @@ export function claimName(store: Store, name: string, id: string): void {
   }
 }
 
-export function writeConfig(paths: ContainerPaths, spec: ContainerSpec): void {
+export function writeConfig(paths: Pick<ContainerPaths, "dir">, spec: ContainerSpec): void {
   writeFileAtomic(join(paths.dir, "config.json"), JSON.stringify(spec, null, 2), 0o600);
 }
 

@@ -192,8 +192,8 @@ function planDone(spec: ContainerSpec, host: HostHandles, plan: InitPlan): void 
   readAll(INIT_FDS.plan);
   close(INIT_FDS.plan);
   // The CLI died before it wrote config.json: without it no box command would find the container.
-  const dir = { dir: containerDir(host, plan), runDir: "", cgroups: [] };
-  if (!exists(join(dir.dir, "config.json"))) writeConfig(dir, spec);
+  const dir = containerDir(host, plan);
+  if (!exists(join(dir, "config.json"))) writeConfig({ dir }, spec);
 }
 
 export async function runInit(): Promise<never> {
