@@ -42,7 +42,12 @@ describe("hostname", () => {
   test("--hostname sets the hostname, /etc/hostname and HOSTNAME", async () => {
     const r = await sh(t.s, "hostname; cat /etc/hostname; echo $HOSTNAME; grep web /etc/hosts", ["--hostname", "web"]);
     expect(r.stdout.split("\n").slice(0, 3)).toEqual(["web", "web", "web"]);
-    expect(r.stdout).toMatch(/127\.0\.1\.1\s+web/);
+    // Docker's: on a bridge network the name resolves to the container's own address.
+    const ip = (await sh(t.s, "hostname -i", ["--hostname", "web"])).stdout.trim();
+    expect(r.stdout).toMatch(/^10\.\d+\.\d+\.\d+\s+web$/m);
+    expect(ip).toMatch(/^10\./);
+    const none = await sh(t.s, "grep web /etc/hosts", ["--hostname", "web", "--network", "none"]);
+    expect(none.stdout).toMatch(/127\.0\.1\.1\s+web/);
   });
 
   test("the default hostname is the short id", async () => {
@@ -52,8 +57,8 @@ describe("hostname", () => {
 });
 
 describe("network", () => {
-  test("only lo, and it is up", async () => {
-    const r = await sh(t.s, "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok");
+  test("--network none: only lo, and it is up", async () => {
+    const r = await sh(t.s, "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok", ["--network", "none"]);
     expect(r.stdout.trim().split("\n")).toEqual(["lo", "0x9", "ping-ok"]);
   });
 

@@ -44,6 +44,7 @@ const rootCommand = defineCommand({
     top: () => import("./manage.ts").then((m) => m.topCommand),
     container: () => import("./manage.ts").then((m) => m.containerCommand),
     cp: () => import("./cp.ts").then((m) => m.cpCommand),
+    network: () => import("./network.ts").then((m) => m.networkCommand),
   },
 });
 

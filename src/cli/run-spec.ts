@@ -5,7 +5,7 @@ import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
 import { generatedName, newId, validateName } from "../container/store.ts";
-import type { ContainerSpec, LogSpec, NetworkMode, RootfsSpec, VolumeSpec } from "../container/spec.ts";
+import type { ContainerSpec, LogSpec, NetworkMode, PortSpec, RootfsSpec, VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
@@ -77,8 +77,44 @@ function parseStopSignal(text: string | undefined): string | undefined {
 }
 
 function parseNetwork(v: ParsedFlags["values"][string]): NetworkMode {
-  if (v === undefined || v === "none" || v === "host") return v ?? "none";
-  throw new UserError(`network ${v} not found: use none or host`);
+  if (v === undefined || v === "default") return "bridge";
+  if (v === "none" || v === "host" || v === "bridge") return v;
+  throw new UserError(`network ${v} not found: use bridge, none or host`);
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function parsePort(text: string, what: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new UserError(`invalid port "${text}" in --publish ${what}: a number from 1 to 65535`);
+  return Number(text);
+}
+
+/** -p [IP:]HOST:CONTAINER[/tcp|udp] (a host port is required: box picks none at random). */
+export function parsePublish(text: string): PortSpec {
+  const [ports, protocol = "tcp", ...rest] = text.split("/");
+  if (rest.length || (protocol !== "tcp" && protocol !== "udp")) throw new UserError(`invalid protocol in --publish ${text}: tcp or udp`);
+  const parts = ports!.split(":");
+  if (parts.length < 2 || parts.length > 3) throw new UserError(`invalid --publish ${text}: [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
+  const hostIp = parts.length === 3 ? parts[0] : undefined;
+  if (hostIp !== undefined && hostIp !== "" && !IPV4.test(hostIp)) throw new UserError(`invalid IP address "${hostIp}" in --publish ${text}`);
+  return {
+    protocol,
+    ...(hostIp && hostIp !== "0.0.0.0" ? { hostIp } : {}),
+    hostPort: parsePort(parts.at(-2)!, text),
+    containerPort: parsePort(parts.at(-1)!, text),
+  };
+}
+
+function parsePorts(texts: string[], network: NetworkMode): PortSpec[] {
+  const ports = texts.map(parsePublish);
+  if (ports.length && network !== "bridge") throw new UserError(`--publish needs the bridge network (not --network ${network})`);
+  const seen = new Set<string>();
+  for (const p of ports) {
+    const key = `${p.protocol}/${p.hostPort}`;
+    if (seen.has(key)) throw new UserError(`--publish: host port ${p.hostPort}/${p.protocol} is given twice`);
+    seen.add(key);
+  }
+  return ports;
 }
 
 /** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]. */
@@ -147,6 +183,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
     interactive: v.interactive === true,
     tty: v.tty === true,
     network,
+    ports: parsePorts(list(v.publish), network),
     resources: buildResources(v),
     capabilities: deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"),
     detach: v.detach === true,

@@ -27,7 +27,8 @@ const RUN_ARGS = {
   rm: { type: "boolean", description: "Remove the container when it exits" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
   tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
-  network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "MODE" },
+  network: { type: "string", alias: "net", description: "Network: bridge (the default: box0, with NAT), none (only lo) or host", valueHint: "MODE" },
+  publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge network)", valueHint: "[IP:]HOST:CONTAINER[/tcp|udp]" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
   label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
   "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
@@ -37,7 +38,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", ...RESOURCE_LISTS];
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

@@ -5,6 +5,7 @@ import { claimName, containerPaths, removeContainerFiles, writeConfig, type Stor
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
+import { attachContainer, releaseEndpoint } from "../net/network.ts";
 
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">): string {
   return spec.network === "host" ? readFile("/proc/sys/kernel/hostname").trim() : spec.id.slice(0, 12);
@@ -29,6 +30,9 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
     paths = containerPaths(store, spec.id, createContainerCgroups(spec.id));
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
+    // Its address and published ports belong to it from now until it is removed (as Docker's
+    // leases, which outlive a stop); the init connects it at each start.
+    if (spec.network === "bridge") spec.endpoint = attachContainer(store, spec.id, spec.ports);
     if (config) writeConfig(paths, spec);
     return paths;
   } catch (e) {
@@ -37,7 +41,8 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
   }
 }
 
-export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name">, paths: ContainerPaths): void {
+export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint">, paths: ContainerPaths): void {
   removeCgroups(paths.cgroups);
+  if (spec.endpoint) releaseEndpoint(store, spec.id, spec.endpoint);
   removeContainerFiles(store, spec.id, spec.name);
 }

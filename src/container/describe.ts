@@ -1,6 +1,7 @@
 // How a container is shown: Docker's status line ("Up 3 minutes", "Exited (137) 2 seconds ago")
 // and the JSON of `box inspect`, shaped like `docker inspect`'s so that scripts carry over.
 import type { LiveContainer } from "./live.ts";
+import type { ContainerSpec, PortSpec } from "./spec.ts";
 
 /** An init that died without recording (SIGKILL, a crash) took the payload with it: 128 + SIGKILL. */
 export const UNRECORDED_EXIT = 137;
@@ -93,6 +94,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
     HostConfig: {
       Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
       NetworkMode: spec.network,
+      PortBindings: portBindings(spec.ports ?? []),
       AutoRemove: spec.remove,
       RestartPolicy: { Name: spec.restart.name, MaximumRetryCount: spec.restart.maxRetries },
       ReadonlyRootfs: spec.readOnly,
@@ -108,10 +110,24 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       LogConfig: { Type: "json-file", Config: logConfig(c) },
     },
     Mounts: spec.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: "rprivate" })),
-    NetworkSettings: { Networks: spec.network === "host" ? { host: {} } : {} },
+    NetworkSettings: networkSettings(spec),
     LogPath: `${c.paths.dir}/json.log`,
     Rootfs: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined,
   };
+}
+
+/** Docker's shape: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. */
+function portBindings(ports: PortSpec[]): Record<string, Array<{ HostIp: string; HostPort: string }>> {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? "", HostPort: String(p.hostPort) });
+  return out;
+}
+
+function networkSettings(spec: ContainerSpec): Record<string, unknown> {
+  const e = spec.endpoint;
+  if (!e) return { IPAddress: "", Ports: {}, Networks: spec.network === "host" ? { host: {} } : {} };
+  const address = { IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway };
+  return { ...address, Bridge: e.bridge, Ports: portBindings(e.ports), Networks: { [e.network]: { ...address, NetworkID: e.network } } };
 }
 
 function logConfig(c: LiveContainer): Record<string, string> {

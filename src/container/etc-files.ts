@@ -17,7 +17,8 @@ function hostsFile(spec: ContainerSpec): string {
     "ff00::0\tip6-mcastprefix",
     "ff02::1\tip6-allnodes",
     "ff02::2\tip6-allrouters",
-    `127.0.1.1\t${spec.hostname}`,
+    // Docker's: the name resolves to the container's own address on a bridge network.
+    `${spec.endpoint?.ip ?? "127.0.1.1"}\t${spec.hostname}`,
     "",
   ].join("\n");
 }

@@ -15,7 +15,29 @@ export type RootfsSpec =
   | { kind: "dir"; path: string }
   | { kind: "image"; ref: string; id: string; layerDirs: string[] };
 
-export type NetworkMode = "none" | "host";
+/** bridge: the store's default bridge network (Docker's default); none: only lo; host: the host's. */
+export type NetworkMode = "none" | "host" | "bridge";
+
+/** One -p/--publish: traffic to the host's port (on hostIp, or any of its addresses) reaches the container's. */
+export interface PortSpec {
+  protocol: "tcp" | "udp";
+  hostIp?: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+/** The container's place on a bridge network, decided by the engine when it creates the container. */
+export interface Endpoint {
+  network: string;
+  bridge: string;
+  ip: string;
+  prefix: number;
+  gateway: string;
+  mtu: number;
+  /** The host's end of its veth pair (the container's is eth0). */
+  hostVeth: string;
+  ports: PortSpec[];
+}
 
 /** A throttle on one block device (--device-read-bps and friends). */
 export interface DeviceRate {
@@ -71,6 +93,10 @@ export interface ContainerSpec {
   interactive: boolean;
   tty: boolean;
   network: NetworkMode;
+  /** -p/--publish (bridge only). */
+  ports: PortSpec[];
+  /** Set by the engine at create for bridge networking; absent otherwise. */
+  endpoint?: Endpoint;
   resources: ResourceSpec;
   /** Capability names (without CAP_) the payload keeps. */
   capabilities: string[];

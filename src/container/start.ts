@@ -152,7 +152,7 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 }
 
 /** What the init records when it can, done here now that its namespaces are gone. */
-export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove">, paths: ContainerPaths, code: number): void {
+export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint">, paths: ContainerPaths, code: number): void {
   if (spec.remove) return removeContainer(store, spec, paths);
   try {
     writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });

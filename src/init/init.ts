@@ -13,6 +13,10 @@ import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
+import { connectContainer } from "../net/endpoint.ts";
+import { deleteLinkIfPresent } from "../net/links.ts";
+import { releaseEndpoint } from "../net/network.ts";
+import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { capabilityMask, lastCapability } from "../security/capabilities.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
@@ -70,10 +74,15 @@ interface Launcher {
 }
 
 /** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
-function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles): Launcher {
+function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | undefined): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-  close(INIT_FDS.hostNet);
+  // --rm on a bridge network: kept to give the address and ports back from the host's namespace.
+  if (!(spec.endpoint && spec.remove)) close(INIT_FDS.hostNet);
+  if (spec.endpoint) {
+    if (!hostRoute) throw new Error("no netlink socket in the host's network namespace");
+    connectContainer(hostRoute, spec.endpoint);
+  }
   buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups));
   trace("init", "rootfs-built");
   sethostname(spec.hostname);
@@ -152,10 +161,11 @@ function containerDir(host: HostHandles, plan: InitPlan): string {
 /**
  * Whether the watcher takes over once the payload runs (detached containers). Not with a pty or
  * -i (the pty's master and the held stdin pipe would have to live on in the watcher), and not
- * with a restart policy, which needs box again to start the payload anew.
+ * with a restart policy, which needs box again to start the payload anew, nor with --rm on a
+ * bridge network, whose address and nftables rules box gives back at the end.
  */
 function watched(spec: ContainerSpec): boolean {
-  return !spec.tty && !spec.interactive && spec.restart.name === "no";
+  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint);
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -204,6 +214,12 @@ export async function runInit(): Promise<never> {
   // What needs no plan is done while the CLI is still creating the container: first the
   // namespaces this thread (the payload's parent) makes itself (see NAMESPACES in start.ts).
   let isolation: unknown;
+  // Opened in the host's network namespace, before this thread leaves it: the host's end of a
+  // bridge network's veth pair is made (and removed) through it.
+  let hostRoute: NetlinkSocket | undefined;
+  try {
+    hostRoute = new NetlinkSocket(NETLINK_ROUTE);
+  } catch {}
   try {
     unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC);
   } catch (e) {
@@ -260,7 +276,7 @@ export async function runInit(): Promise<never> {
     if (isolation) throw isolation;
     loadSpawn();
     host = openHostHandles(plan, lastCap || lastCapability());
-    launcher = prepareContainer(spec, plan, host);
+    launcher = prepareContainer(spec, plan, host, hostRoute);
     pty = launcher.pty;
     ({ pid: payload, output } = launcher.launch());
   } catch (e) {
@@ -310,7 +326,7 @@ export async function runInit(): Promise<never> {
     ({ pid: payload, output } = launcher!.launch());
     writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
   }
-  finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
+  finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0, hostRoute);
 }
 
 /**
@@ -343,10 +359,16 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
  * detached with everything mounted on it, so these fd paths reach the host's directories and
  * never a mount of the container.
  */
-function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
+function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean, hostRoute: NetlinkSocket | undefined): never {
   planDone(spec, host, plan);
   try {
+    // Now, not whenever the kernel gets round to this namespace: gone when box run returns.
+    if (spec.endpoint && hostRoute) deleteLinkIfPresent(hostRoute, spec.endpoint.hostVeth);
     if (spec.remove) {
+      if (spec.endpoint) {
+        setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+        releaseEndpoint(host.bases, plan.id, spec.endpoint);
+      }
       removeCgroups(host.cgroupDirs, false);
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {

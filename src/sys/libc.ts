@@ -18,6 +18,8 @@ const lib = dlopen("libc.so.6", {
   pipe2: { args: [P, i32], returns: i32 },
   ioctl: { args: [i32, u64, P], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },
+  bind: { args: [i32, P, u32], returns: i32 },
+  setsockopt: { args: [i32, i32, i32, P, u32], returns: i32 },
   close: { args: [i32], returns: i32 },
   fcntl: { args: [i32, i32, i64], returns: i32 },
   umask: { args: [i32], returns: i32 },

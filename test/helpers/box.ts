@@ -88,6 +88,14 @@ export interface Snapshot {
   mounts: string[];
   cgroups: string[];
   links: string[];
+  /** Comments of the rules in box's nftables table (each names its network or container). */
+  rules: string[];
+}
+
+/** The rules of box's table, by comment (`nft` only inspects: box itself never runs it). */
+export function nftRules(): string[] {
+  const out = Bun.spawnSync(["nft", "list", "table", "ip", "box"], { stderr: "ignore" }).stdout.toString();
+  return [...out.matchAll(/comment "([^"]*)"/g)].map((m) => m[1]!);
 }
 
 function cgroupDirs(): string[] {
@@ -100,7 +108,19 @@ export function snapshot(): Snapshot {
     mounts: readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ").slice(3, 5).join(" ")).sort(),
     cgroups: cgroupDirs(),
     links: readdirSync("/sys/class/net").sort(),
+    rules: nftRules(),
   };
+}
+
+/** The store's bridge networks (its default one, made on first use), removed as a user would. */
+export async function removeNetworks(s: Store): Promise<void> {
+  const dir = join(s.root, "networks");
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir).filter((n) => existsSync(join(dir, n, "config.json")))) {
+    const r = await box(s, ["network", "rm", name]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  }
 }
 
 /** Processes whose environment names this store: every init of its containers carries it. */
@@ -128,15 +148,23 @@ export async function expectNoLeaks(s: Store, before: Snapshot): Promise<void> {
   for (let i = 0; i < 100 && storeProcesses(s).length; i++) await Bun.sleep(20);
   expect(storeProcesses(s)).toEqual([]);
   expect(containerDirs(s)).toEqual([]);
+  // Fails while a container still holds an address: every lease must have been given back.
+  await removeNetworks(s);
   // What appeared during the test and is still there (others may remove theirs meanwhile). Other
   // box users of this machine may create containers meanwhile: only this store's ids count.
   noteContainers(s);
   const ours = seenIds.get(s.root) ?? new Set<string>();
-  const after = snapshot();
+  let after = snapshot();
   const added = (key: keyof Snapshot) => after[key].filter((x) => !before[key].includes(x));
+  // A veth goes with its network namespace, which the kernel tears down in the background.
+  for (let i = 0; i < 100 && added("links").length; i++) {
+    await Bun.sleep(20);
+    after = snapshot();
+  }
   expect(added("mounts")).toEqual([]);
   expect(added("cgroups").filter((d) => ours.has(d.split("/").pop()!))).toEqual([]);
   expect(added("links")).toEqual([]);
+  expect(added("rules").filter((tag) => [...ours].some((id) => tag.endsWith(id)) || /^box network /.test(tag))).toEqual([]);
 }
 
 export function hostNamespace(kind: string): string {

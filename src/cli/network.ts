@@ -1,0 +1,76 @@
+// `box network ls|inspect|rm`: the bridge networks of the store.
+import { defineCommand, runCommand, type CommandDef } from "citty";
+import { UserError } from "../container/errors.ts";
+import { listNetworks, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { globals } from "./context.ts";
+import { parseFlags } from "./flags.ts";
+import { printHelp } from "./help.ts";
+import { table } from "./format.ts";
+
+function describe(n: NetworkConfig): Record<string, unknown> {
+  return {
+    Name: n.name,
+    Driver: "bridge",
+    Options: { "com.docker.network.bridge.name": n.bridge, "com.docker.network.driver.mtu": String(n.mtu) },
+    IPAM: { Driver: "default", Config: [{ Subnet: `${n.subnet}/${n.prefix}`, Gateway: n.gateway }] },
+  };
+}
+
+const lsCommand = defineCommand({
+  meta: { name: "ls", description: "List networks" },
+  args: {
+    quiet: { type: "boolean", alias: "q", description: "Only names" },
+    format: { type: "string", description: "table (default) or json", valueHint: "FORMAT" },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box network ls"]);
+    const nets = listNetworks(globals().store);
+    if (flags.values.quiet) return void process.stdout.write(nets.map((n) => `${n.name}\n`).join(""));
+    if (flags.values.format === "json") return void process.stdout.write(nets.map((n) => `${JSON.stringify(describe(n))}\n`).join(""));
+    process.stdout.write(table(["NAME", "BRIDGE", "SUBNET", "GATEWAY"], nets.map((n) => [n.name, n.bridge, `${n.subnet}/${n.prefix}`, n.gateway])));
+  },
+});
+
+const inspectCommand = defineCommand({
+  meta: { name: "inspect", description: "Show networks as JSON" },
+  args: { network: { type: "positional", description: "Network names", required: false } },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box network inspect bridge"]);
+    if (!flags.positionals.length) throw new UserError(`"box network inspect" requires at least 1 argument`);
+    const nets = listNetworks(globals().store);
+    const found = flags.positionals.map((name) => nets.find((n) => n.name === name) ?? undefined);
+    const missing = flags.positionals.filter((_, i) => !found[i]);
+    if (missing.length) throw new UserError(`no such network: ${missing.join(", ")}`);
+    process.stdout.write(`${JSON.stringify(found.map((n) => describe(n!)), null, 4)}\n`);
+  },
+});
+
+const rmCommand = defineCommand({
+  meta: { name: "rm", description: "Remove networks no container uses (the bridge, its rules; box's nftables table with the last one)" },
+  args: { network: { type: "positional", description: "Network names", required: false } },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box network rm bridge"]);
+    if (!flags.positionals.length) throw new UserError(`"box network rm" requires at least 1 argument`);
+    for (const name of flags.positionals) {
+      removeNetwork(globals().store, name);
+      process.stdout.write(`${name}\n`);
+    }
+  },
+});
+
+const SUBCOMMANDS: Record<string, CommandDef<any>> = { ls: lsCommand, list: lsCommand, inspect: inspectCommand, rm: rmCommand, remove: rmCommand };
+
+export const networkCommand = defineCommand({
+  meta: { name: "network", description: "Manage networks (ls, inspect, rm)" },
+  args: { command: { type: "positional", description: "ls, inspect or rm", required: false } },
+  async run({ rawArgs, cmd }) {
+    const [sub, ...rest] = rawArgs;
+    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box network ls", "box network inspect bridge", "box network rm bridge"]);
+    const command = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+    if (!command) throw new UserError(`unknown command "${sub}" for "box network"; see 'box network --help'`);
+    await runCommand(command, { rawArgs: rest });
+  },
+});

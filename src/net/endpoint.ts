@@ -1,0 +1,31 @@
+// The container's side of a bridge network, made by its init: a veth pair whose host end joins
+// the bridge and whose other end is the container's eth0, with its address and default route.
+import { close, open } from "../sys/fs.ts";
+import { O_RDONLY } from "../sys/constants.ts";
+import { withNetlink, NETLINK_ROUTE, type NetlinkSocket } from "../sys/netlink.ts";
+import { UserError } from "../container/errors.ts";
+import type { Endpoint } from "../container/spec.ts";
+import { addAddress, addDefaultRoute, createVeth, deleteLinkIfPresent, linkIndex, setLinkUp } from "./links.ts";
+
+/**
+ * `host` is a socket opened in the host's network namespace; the calling thread is in the
+ * container's.
+ */
+export function connectContainer(host: NetlinkSocket, e: Endpoint): void {
+  const master = linkIndex(host, e.bridge);
+  if (master === undefined) throw new UserError(`network ${e.network}: its bridge ${e.bridge} is gone (run a new container to make it again)`);
+  // The veth of an earlier start goes with its namespace, which the kernel may still be tearing down.
+  deleteLinkIfPresent(host, e.hostVeth);
+  const netns = open("/proc/thread-self/ns/net", O_RDONLY);
+  try {
+    createVeth(host, e.hostVeth, "eth0", netns, master, e.mtu);
+  } finally {
+    close(netns);
+  }
+  withNetlink(NETLINK_ROUTE, (nl) => {
+    const eth0 = linkIndex(nl, "eth0")!;
+    addAddress(nl, eth0, e.ip, e.prefix, "eth0");
+    setLinkUp(nl, eth0, "eth0");
+    addDefaultRoute(nl, eth0, e.gateway);
+  });
+}

@@ -1,0 +1,117 @@
+// Links, addresses and routes through rtnetlink: the bridge, each container's veth pair, and
+// what the container's end needs (its name, address, default route).
+import { attr, attrNest, attrStr, attrU32, message, parseAttrs, NetlinkError, NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "../sys/netlink.ts";
+import { Errno } from "../sys/errors.ts";
+
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_GETLINK = 18;
+const RTM_NEWADDR = 20;
+const RTM_NEWROUTE = 24;
+const AF_UNSPEC = 0;
+const AF_INET = 2;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_MASTER = 10;
+const IFLA_LINKINFO = 18;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_NET_NS_FD = 28;
+const VETH_INFO_PEER = 1;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_BROADCAST = 4;
+const RTA_GATEWAY = 5;
+const RTA_OIF = 4;
+const IFF_UP = 0x1;
+const RT_TABLE_MAIN = 254;
+const RTPROT_BOOT = 3;
+const RTN_UNICAST = 1;
+
+/** struct ifinfomsg: family, type, index, flags, change. */
+function ifinfo(index = 0, up = false): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt8(AF_UNSPEC, 0);
+  b.writeInt32LE(index, 4);
+  b.writeUInt32LE(up ? IFF_UP : 0, 8);
+  b.writeUInt32LE(up ? IFF_UP : 0, 12);
+  return b;
+}
+
+export function ipv4Bytes(ip: string): Buffer {
+  return Buffer.from(ip.split(".").map(Number));
+}
+
+/** The index of the link called `name`, or undefined when there is none. */
+export function linkIndex(nl: NetlinkSocket, name: string): number | undefined {
+  try {
+    const [reply] = nl.query(message(RTM_GETLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name)), "find link", name);
+    return reply?.payload.readInt32LE(4);
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return undefined;
+    throw e;
+  }
+}
+
+/** A link's MTU. */
+export function linkMtu(nl: NetlinkSocket, name: string): number | undefined {
+  const [reply] = nl.query(message(RTM_GETLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name)), "find link", name);
+  return reply && parseAttrs(reply.payload, 16).get(IFLA_MTU)?.readUInt32LE(0);
+}
+
+/** A new bridge, up; EEXIST when one of that name is there already. */
+export function createBridge(nl: NetlinkSocket, name: string, mtu: number): number {
+  nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu), attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "bridge")))], () => ["create bridge", name]);
+  return linkIndex(nl, name)!;
+}
+
+/**
+ * A veth pair: `hostName` up on the bridge `master`, its peer called `peerName` already inside
+ * the network namespace `netnsFd` (down until the container side configures it).
+ */
+export function createVeth(nl: NetlinkSocket, hostName: string, peerName: string, netnsFd: number, master: number, mtu: number): void {
+  const peer = Buffer.concat([ifinfo(), attrStr(IFLA_IFNAME, peerName), attrU32(IFLA_NET_NS_FD, netnsFd), attrU32(IFLA_MTU, mtu)]);
+  const linkinfo = attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "veth"), attrNest(IFLA_INFO_DATA, attrNest(VETH_INFO_PEER, peer)));
+  try {
+    nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, hostName), attrU32(IFLA_MTU, mtu), attrU32(IFLA_MASTER, master), linkinfo)], () => ["create veth", hostName]);
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === Errno.EEXIST) throw new Error(`create veth: a link named ${hostName} already exists`);
+    throw e;
+  }
+}
+
+export function deleteLink(nl: NetlinkSocket, name: string): void {
+  nl.request([message(RTM_DELLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name))], () => ["delete link", name]);
+}
+
+/** Deletes it if it is there; true if it was. */
+export function deleteLinkIfPresent(nl: NetlinkSocket, name: string): boolean {
+  try {
+    deleteLink(nl, name);
+    return true;
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return false;
+    throw e;
+  }
+}
+
+export function setLinkUp(nl: NetlinkSocket, index: number, name: string): void {
+  nl.request([message(RTM_NEWLINK, 0, ifinfo(index, true))], () => ["set link up", name]);
+}
+
+/** Adds `ip/prefix` to the link (with its broadcast address); one already there is fine. */
+export function addAddress(nl: NetlinkSocket, index: number, ip: string, prefix: number, name: string): void {
+  const header = Buffer.from([AF_INET, prefix, 0, 0, 0, 0, 0, 0]);
+  header.writeUInt32LE(index, 4);
+  const bytes = ipv4Bytes(ip);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const broadcast = Buffer.alloc(4);
+  broadcast.writeUInt32BE((bytes.readUInt32BE(0) | ~mask) >>> 0);
+  nl.request([message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, header, attr(IFA_LOCAL, bytes), attr(IFA_ADDRESS, bytes), attr(IFA_BROADCAST, broadcast))], () => ["add address", `${ip}/${prefix} to ${name}`]);
+}
+
+/** The default route through `gateway` on the link. */
+export function addDefaultRoute(nl: NetlinkSocket, index: number, gateway: string): void {
+  const header = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0, 0, 0, 0]);
+  nl.request([message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, header, attr(RTA_GATEWAY, ipv4Bytes(gateway)), attrU32(RTA_OIF, index))], () => ["add default route via", gateway]);
+}
