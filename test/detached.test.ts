@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, hostNamespace, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, copyRootfs, eventually, hostNamespace, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -13,15 +13,6 @@ async function runD(flags: string[], script: string): Promise<string> {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
   return r.stdout.trim();
-}
-
-/** Until `check` holds (polling), or fail after `ms`. */
-async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("condition not reached in time");
-    await Bun.sleep(20);
-  }
 }
 
 async function logsOf(name: string, flags: string[] = []) {

@@ -82,6 +82,15 @@ export function sh(s: Store, script: string, flags: string[] = []): Promise<Resu
   return run(s, flags, ["/bin/sh", "-c", script]);
 }
 
+/** Until `check` holds (polling), or fail after `ms`. */
+export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not reached in time");
+    await Bun.sleep(20);
+  }
+}
+
 // ---- leak checks ----
 
 export interface Snapshot {

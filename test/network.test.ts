@@ -1,0 +1,247 @@
+// Bridge networking: real traffic between the host and containers on this machine only (the
+// loopback range, box's bridge and the containers' own namespaces), published ports, address
+// leases, and what is left afterwards (links, nftables rules and leases are checked after every
+// test by the store's leak check).
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { box, copyRootfs, eventually, nftRules, storePerTest } from "./helpers/box.ts";
+
+const t = storePerTest();
+
+async function runD(flags: string[], script: string): Promise<string> {
+  const r = await box(t.s, ["run", "-d", "--rootfs", copyRootfs(t.s), ...flags, "/bin/sh", "-c", script]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+async function inspect(id: string, template: string): Promise<string> {
+  const r = await box(t.s, ["inspect", "-f", template, id]);
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+/** A port above the usual ephemeral range's start that nothing here listens on (probabilistic, checked by bind). */
+function freePort(): number {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    try {
+      Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } }).stop(true);
+      return port;
+    } catch {}
+  }
+}
+
+/** httpd in the container serving `text` at /index.html. */
+const HTTPD = "mkdir -p /www && echo \"$TEXT\" > /www/index.html && exec httpd -f -p 80 -h /www";
+
+async function get(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return (await res.text()).trim();
+}
+
+/** An IPv4 address of the host other than loopback and box's bridges (the host "as other hosts see it"). */
+function hostAddress(): string | undefined {
+  const out = Bun.spawnSync(["ip", "-4", "-o", "addr", "show", "scope", "global"]).stdout.toString();
+  return out
+    .split("\n")
+    .filter((l) => l && !/\bbox\d+\b/.test(l))
+    .map((l) => l.split(/\s+/)[3]?.split("/")[0])
+    .find(Boolean);
+}
+
+const REPO = resolve(import.meta.dir, "..");
+
+/** busybox's nc speaks no UDP: a tiny static echo server, built once (freestanding C, like box's watcher). */
+function udpEcho(): string {
+  const out = join(REPO, "dist", "test-udp-echo");
+  if (!existsSync(out)) {
+    mkdirSync(join(REPO, "dist"), { recursive: true });
+    const cc = Bun.spawnSync(["cc", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", out, join(REPO, "test/helpers/udp-echo.c")]);
+    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+  }
+  return out;
+}
+
+describe("bridge network (the default)", () => {
+  test("eth0 has an address of the bridge's subnet, a default route via the gateway, the host's MTU", async () => {
+    const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "ls /sys/class/net; cat /sys/class/net/eth0/mtu; ip -4 -o addr show eth0; ip route"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [links1, links2, mtu, addr, ...routes] = r.stdout.trim().split("\n");
+    expect([links1, links2]).toEqual(["eth0", "lo"]);
+    const net = JSON.parse(await Bun.file(join(t.s.root, "networks/bridge/config.json")).text());
+    expect(Number(mtu)).toBe(Number(readHostMtu()));
+    expect(addr).toContain(`inet ${net.subnet.split(".").slice(0, 2).join(".")}.`);
+    expect(routes[0]).toBe(`default via ${net.gateway} dev eth0 `);
+    // The bridge on the host: up, with the gateway's address.
+    const bridge = Bun.spawnSync(["ip", "-4", "-o", "addr", "show", "dev", net.bridge]).stdout.toString();
+    expect(bridge).toContain(`inet ${net.gateway}/16`);
+  });
+
+  test("the host reaches the container by its address, and the container a server on the host's bridge address", async () => {
+    const id = await runD(["-e", "TEXT=from-container"], HTTPD);
+    const ip = await inspect(id, "{{.NetworkSettings.IPAddress}}");
+    const gateway = await inspect(id, "{{.NetworkSettings.Gateway}}");
+    await eventually(async () => (await get(`http://${ip}/index.html`).catch(() => "")) === "from-container");
+    const server = Bun.serve({ hostname: gateway, port: 0, fetch: () => new Response("from-host") });
+    try {
+      const r = await box(t.s, ["exec", id, "wget", "-qO-", `http://${gateway}:${server.port}/`]);
+      expect(r.stdout).toBe("from-host");
+    } finally {
+      server.stop(true);
+    }
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+
+  test("containers on the bridge reach each other by address", async () => {
+    const a = await runD(["-e", "TEXT=from-a"], HTTPD);
+    const ipA = await inspect(a, "{{.NetworkSettings.IPAddress}}");
+    const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", `for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://${ipA}/index.html && break; sleep 0.2; done`]);
+    expect(r.stdout.trim()).toBe("from-a");
+    expect((await box(t.s, ["rm", "-f", a])).code).toBe(0);
+  });
+
+  test("20 containers started in parallel get 20 different addresses, and give them back", async () => {
+    const ids = await Promise.all(Array.from({ length: 20 }, () => runD([], "exec sleep 30")));
+    const ips = await Promise.all(ids.map((id) => inspect(id, "{{.NetworkSettings.IPAddress}}")));
+    expect(new Set(ips).size).toBe(20);
+    expect(readdirSync(join(t.s.root, "networks/bridge/leases")).sort()).toEqual([...ips].sort());
+    expect((await box(t.s, ["rm", "-f", ...ids])).code).toBe(0);
+    expect(readdirSync(join(t.s.root, "networks/bridge/leases"))).toEqual([]);
+  });
+
+  test("--network none has only lo, and makes no bridge", async () => {
+    const r = await box(t.s, ["run", "--rm", "--network", "none", "--rootfs", copyRootfs(t.s), "ls", "/sys/class/net"]);
+    expect(r.stdout).toBe("lo\n");
+    expect(existsSync(join(t.s.root, "networks/bridge"))).toBe(false);
+  });
+});
+
+describe("published ports", () => {
+  test("-p HOST:CONTAINER: reachable on 127.0.0.1 and on the host's address; the rules go with rm", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `${port}:80`, "-e", "TEXT=published"], HTTPD);
+    expect(await inspect(id, "{{json .NetworkSettings.Ports}}")).toBe(`{"80/tcp":[{"HostIp":"","HostPort":"${port}"}]}`);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "published");
+    const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
+    expect(await get(`http://${host}:${port}/index.html`)).toBe("published");
+    expect(nftRules().filter((r) => r === `box container ${id}`)).toHaveLength(2);
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+    expect(nftRules()).not.toContain(`box container ${id}`);
+    await expect(get(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
+  });
+
+  test("-p IP:HOST:CONTAINER/udp: datagrams to 127.0.0.1 reach the container and its answers come back", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `127.0.0.1:${port}:5000/udp`, "-v", `${udpEcho()}:/udp-echo:ro`], "exec /udp-echo 5000");
+    const answers: string[] = [];
+    const socket = await Bun.udpSocket({ socket: { data: (_s, data) => void answers.push(Buffer.from(data).toString()) } });
+    try {
+      await eventually(() => {
+        socket.send("ping", port, "127.0.0.1");
+        return answers.length > 0;
+      });
+      expect(answers[0]).toBe("echo:ping");
+    } finally {
+      socket.close();
+    }
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+
+  test("100 MB through a published port arrive intact", async () => {
+    const port = freePort();
+    const rootfs = copyRootfs(t.s);
+    const data = Buffer.alloc(100 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    mkdirSync(join(rootfs, "www"), { recursive: true });
+    writeFileSync(join(rootfs, "www/big"), data);
+    const r = await box(t.s, ["run", "-d", "--rootfs", rootfs, "-p", `${port}:80`, "httpd", "-f", "-p", "80", "-h", "/www"]);
+    const id = r.stdout.trim();
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/nothing`).catch(() => undefined)) !== undefined);
+    const body = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/big`)).arrayBuffer());
+    expect(body.length).toBe(data.length);
+    expect(createHash("sha256").update(body).digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  }, 60000);
+
+  test("a port another container publishes, or a host program listens on, is refused before the container starts", async () => {
+    const port = freePort();
+    const first = await runD(["-p", `${port}:80`], "exec sleep 30");
+    const clash = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${port}:80`, "true"]);
+    expect(clash.code).toBe(125);
+    expect(clash.stderr).toBe(`box: bind for 0.0.0.0:${port}/tcp failed: port is already allocated to container ${first.slice(0, 12)}\n`);
+    expect((await box(t.s, ["rm", "-f", first])).code).toBe(0);
+
+    const busy = freePort();
+    const listener = Bun.listen({ hostname: "0.0.0.0", port: busy, socket: { data() {} } });
+    try {
+      const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${busy}:80`, "true"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe(`box: bind for 0.0.0.0:${busy}/tcp failed: port is already in use on the host\n`);
+    } finally {
+      listener.stop(true);
+    }
+    expect((await box(t.s, ["ps", "-aq"])).stdout).toBe("");
+  });
+
+  test("bad --publish values and modes: one line each, exit 125", async () => {
+    const cases: Array<[string[], string]> = [
+      [["-p", "80"], "invalid --publish 80: [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]"],
+      [["-p", "0:80"], `invalid port "0" in --publish 0:80: a number from 1 to 65535`],
+      [["-p", "70000:80"], `invalid port "70000" in --publish 70000:80: a number from 1 to 65535`],
+      [["-p", "8080:80/sctp"], "invalid protocol in --publish 8080:80/sctp: tcp or udp"],
+      [["-p", "300.1.1.1:8080:80"], `invalid IP address "300.1.1.1" in --publish 300.1.1.1:8080:80`],
+      [["-p", "8080:80", "-p", "8080:81"], "--publish: host port 8080/tcp is given twice"],
+      [["--network", "none", "-p", "8080:80"], "--publish needs the bridge network (not --network none)"],
+      [["--network", "nosuch"], "network nosuch not found: use bridge, none or host"],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), ...flags, "true"]);
+      expect(r.stderr).toBe(`box: ${message}\n`);
+      expect(r.code).toBe(125);
+    }
+  });
+});
+
+describe("cleanup", () => {
+  test("a failed start gives back the address and ports; nothing of it is left", async () => {
+    const port = freePort();
+    const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${port}:80`, "/no/such/command"]);
+    expect(r.code).toBe(127);
+    expect(readdirSync(join(t.s.root, "networks/bridge/leases"))).toEqual([]);
+    expect(readdirSync(join(t.s.root, "networks/ports"))).toEqual([]);
+  });
+
+  test("a container whose init was SIGKILLed: box rm gives everything back", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `${port}:80`, "--rm"], "exec sleep 30");
+    const pid = JSON.parse(await Bun.file(join(t.s.runroot, "containers", id, "state.json")).text()).pid;
+    process.kill(pid, "SIGKILL");
+    await eventually(async () => (await box(t.s, ["ps", "-a", "--format", "{{.Status}}"])).stdout.startsWith("Exited"));
+    expect(nftRules()).toContain(`box container ${id}`);
+    expect((await box(t.s, ["rm", id])).code).toBe(0);
+    expect(nftRules()).not.toContain(`box container ${id}`);
+  });
+
+  test("box network rm refuses while a container holds an address, then removes the bridge and its rules", async () => {
+    const id = await runD([], "exec sleep 30");
+    const bridge = JSON.parse(await Bun.file(join(t.s.root, "networks/bridge/config.json")).text()).bridge;
+    const busy = await box(t.s, ["network", "rm", "bridge"]);
+    expect(busy.stderr).toBe("box: network bridge has active endpoints (1 container)\n");
+    expect(busy.code).toBe(125);
+    expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+    expect((await box(t.s, ["network", "rm", "bridge"])).code).toBe(0);
+    expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
+    expect(nftRules()).not.toContain(`box network ${bridge}`);
+  });
+});
+
+function readHostMtu(): string {
+  const route = Bun.spawnSync(["ip", "-4", "route", "show", "default"]).stdout.toString();
+  const dev = route.match(/dev (\S+)/)?.[1];
+  return dev ? Bun.spawnSync(["cat", `/sys/class/net/${dev}/mtu`]).stdout.toString().trim() : "1500";
+}
