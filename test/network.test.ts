@@ -195,13 +195,92 @@ describe("published ports", () => {
       [["-p", "8080:80/sctp"], "invalid protocol in --publish 8080:80/sctp: tcp or udp"],
       [["-p", "300.1.1.1:8080:80"], `invalid IP address "300.1.1.1" in --publish 300.1.1.1:8080:80`],
       [["-p", "8080:80", "-p", "8080:81"], "--publish: host port 8080/tcp is given twice"],
-      [["--network", "none", "-p", "8080:80"], "--publish needs the bridge network (not --network none)"],
-      [["--network", "nosuch"], "network nosuch not found: use bridge, none or host"],
+      [["--network", "none", "-p", "8080:80"], "--publish needs a bridge network (not --network none)"],
+      [["--network", "nosuch"], "network nosuch not found"],
+      [["--network", "a/b"], `invalid --network "a/b": bridge, none, host, container:NAME or a network's name`],
     ];
     for (const [flags, message] of cases) {
       const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), ...flags, "true"]);
       expect(r.stderr).toBe(`box: ${message}\n`);
       expect(r.code).toBe(125);
+    }
+  });
+});
+
+describe("user-defined networks", () => {
+  test("containers find each other by name through /etc/hosts, kept current as they come and go", async () => {
+    expect((await box(t.s, ["network", "create", "--subnet", "10.77.0.0/24", "backend"])).stdout).toBe("backend\n");
+    const a = await runD(["--name", "alpha", "--network", "backend", "-e", "TEXT=from-alpha"], HTTPD);
+    expect(await inspect(a, "{{.NetworkSettings.IPAddress}}")).toBe("10.77.0.2");
+    const b = await runD(["--name", "beta", "--network", "backend"], "exec sleep 30");
+    // The newcomer knows alpha; alpha, running already, learnt of beta.
+    const fromBeta = await box(t.s, ["exec", b, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://alpha/index.html && break; sleep 0.2; done"]);
+    expect(fromBeta.stdout.trim()).toBe("from-alpha");
+    expect((await box(t.s, ["exec", a, "ping", "-c1", "-W1", "beta"])).stdout).toContain("10.77.0.3");
+    // The default bridge does no such thing (as Docker's): its containers are not in the list.
+    const other = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "cat", "/etc/hosts"]);
+    expect(other.stdout).not.toContain("alpha");
+    expect((await box(t.s, ["rm", "-f", b])).code).toBe(0);
+    expect((await box(t.s, ["exec", a, "cat", "/etc/hosts"])).stdout).not.toContain("beta");
+    expect((await box(t.s, ["rm", "-f", a])).code).toBe(0);
+  });
+
+  test("ls, inspect; bad names and subnets are refused with one line", async () => {
+    expect((await box(t.s, ["network", "create", "front"])).code).toBe(0);
+    const ls = await box(t.s, ["network", "ls"]);
+    expect(ls.stdout).toMatch(/^NAME +BRIDGE +SUBNET +GATEWAY\nfront +box\d+ +10\.\d+\.0\.0\/16 +10\.\d+\.0\.1\n$/);
+    const [info] = JSON.parse((await box(t.s, ["network", "inspect", "front"])).stdout);
+    expect(info.Name).toBe("front");
+    expect(info.IPAM.Config[0].Subnet).toMatch(/^10\.\d+\.0\.0\/16$/);
+    const cases: Array<[string[], string]> = [
+      [["create", "front"], "network with name front already exists"],
+      [["create", "bridge"], `network name "bridge" is reserved`],
+      [["create", "a/b"], `invalid network name "a/b": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`],
+      [["create", "--subnet", "10.77.0.1/24", "x"], `invalid subnet "10.77.0.1/24": it has host bits set (the network is 10.77.0.0/24)`],
+      [["create", "--subnet", "10.77.0.0/31", "x"], `invalid subnet "10.77.0.0/31": an IPv4 network like 10.50.0.0/24 (prefix 8 to 29)`],
+      [["create", "--subnet", "10.77.0.0/24", "--gateway", "10.78.0.1", "x"], `invalid gateway "10.78.0.1": an address of 10.77.0.0/24`],
+      [["create", "--subnet", info.IPAM.Config[0].Subnet, "x"], `subnet ${info.IPAM.Config[0].Subnet} overlaps a route of the host (${info.IPAM.Config[0].Subnet})`],
+      [["inspect", "nosuch"], "no such network: nosuch"],
+      [["rm", "nosuch"], "network nosuch not found"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await box(t.s, ["network", ...args]);
+      expect(r.stderr).toBe(`box: ${message}\n`);
+      expect(r.code).toBe(125);
+    }
+  });
+});
+
+describe("other modes and resolver settings", () => {
+  test("--network container:NAME shares that container's network namespace and hostname", async () => {
+    const a = await runD(["--name", "alpha", "--hostname", "alpha-host"], "exec sleep 30");
+    const netns = (await box(t.s, ["exec", a, "readlink", "/proc/self/ns/net"])).stdout;
+    const r = await box(t.s, ["run", "--rm", "--network", "container:alpha", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "readlink /proc/self/ns/net; hostname"]);
+    expect(r.stdout).toBe(`${netns}alpha-host\n`);
+    const conflict = await box(t.s, ["run", "--rm", "--network", "container:alpha", "--hostname", "x", "--rootfs", copyRootfs(t.s), "true"]);
+    expect(conflict.stderr).toBe("box: conflicting options: --hostname and --network container:NAME\n");
+    expect((await box(t.s, ["stop", "-t", "0", a])).code).toBe(0);
+    const stopped = await box(t.s, ["run", "--rm", "--network", "container:alpha", "--rootfs", copyRootfs(t.s), "true"]);
+    expect(stopped.stderr).toBe(`box: cannot join the network of container ${a.slice(0, 12)}: it is not running\n`);
+    expect(stopped.code).toBe(125);
+    expect((await box(t.s, ["rm", a])).code).toBe(0);
+  });
+
+  test("--dns, --dns-search, --dns-option and --add-host (host-gateway is the bridge's address)", async () => {
+    const r = await box(t.s, ["run", "--rm", "--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:2", "--add-host", "db:10.1.2.3", "--add-host", "gw:host-gateway", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "cat /etc/resolv.conf; tail -2 /etc/hosts; ip route | head -1"]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["search example.com", "nameserver 192.0.2.53", "options ndots:2"]);
+    expect(lines[3]).toBe("10.1.2.3\tdb");
+    const gateway = lines[5]!.split(" ")[2];
+    expect(lines[4]).toBe(`${gateway}\tgw`);
+    for (const [flags, message] of [
+      [["--dns", "not-an-ip"], `invalid --dns "not-an-ip": an IP address`],
+      [["--add-host", "db"], `invalid --add-host "db": NAME:IP (IP may be host-gateway)`],
+      [["--add-host", "bad name:1.2.3.4"], `invalid --add-host "bad name:1.2.3.4": NAME:IP (IP may be host-gateway)`],
+    ] as Array<[string[], string]>) {
+      const bad = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), ...flags, "true"]);
+      expect(bad.stderr).toBe(`box: ${message}\n`);
+      expect(bad.code).toBe(125);
     }
   });
 });

@@ -1,7 +1,7 @@
 // `box network ls|inspect|rm`: the bridge networks of the store.
 import { defineCommand, runCommand, type CommandDef } from "citty";
 import { UserError } from "../container/errors.ts";
-import { listNetworks, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { createNetwork, listNetworks, parseSubnet, removeNetwork, type NetworkConfig } from "../net/network.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -47,6 +47,25 @@ const inspectCommand = defineCommand({
   },
 });
 
+const createCommand = defineCommand({
+  meta: { name: "create", description: "Create a bridge network whose containers reach each other by name" },
+  args: {
+    subnet: { type: "string", description: "Its IPv4 subnet (default: a free 10.x.0.0/16)", valueHint: "CIDR" },
+    gateway: { type: "string", description: "The bridge's address (default: the subnet's first)", valueHint: "IP" },
+    network: { type: "positional", description: "Network name", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box network create backend", "box network create --subnet 10.50.0.0/24 backend"]);
+    if (flags.positionals.length !== 1) throw new UserError(`"box network create" requires exactly 1 argument`);
+    const subnet = flags.values.subnet as string | undefined;
+    const gateway = flags.values.gateway as string | undefined;
+    if (gateway !== undefined && subnet === undefined) throw new UserError("--gateway needs --subnet");
+    createNetwork(globals().store, flags.positionals[0]!, subnet === undefined ? undefined : parseSubnet(subnet, gateway));
+    process.stdout.write(`${flags.positionals[0]}\n`);
+  },
+});
+
 const rmCommand = defineCommand({
   meta: { name: "rm", description: "Remove networks no container uses (the bridge, its rules; box's nftables table with the last one)" },
   args: { network: { type: "positional", description: "Network names", required: false } },
@@ -61,14 +80,14 @@ const rmCommand = defineCommand({
   },
 });
 
-const SUBCOMMANDS: Record<string, CommandDef<any>> = { ls: lsCommand, list: lsCommand, inspect: inspectCommand, rm: rmCommand, remove: rmCommand };
+const SUBCOMMANDS: Record<string, CommandDef<any>> = { create: createCommand, ls: lsCommand, list: lsCommand, inspect: inspectCommand, rm: rmCommand, remove: rmCommand };
 
 export const networkCommand = defineCommand({
-  meta: { name: "network", description: "Manage networks (ls, inspect, rm)" },
-  args: { command: { type: "positional", description: "ls, inspect or rm", required: false } },
+  meta: { name: "network", description: "Manage networks (create, ls, inspect, rm)" },
+  args: { command: { type: "positional", description: "create, ls, inspect or rm", required: false } },
   async run({ rawArgs, cmd }) {
     const [sub, ...rest] = rawArgs;
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box network ls", "box network inspect bridge", "box network rm bridge"]);
+    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box network create backend", "box network ls", "box network inspect backend", "box network rm backend"]);
     const command = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
     if (!command) throw new UserError(`unknown command "${sub}" for "box network"; see 'box network --help'`);
     await runCommand(command, { rawArgs: rest });

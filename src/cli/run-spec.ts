@@ -4,8 +4,9 @@ import { normalize, resolve } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
-import { generatedName, newId, validateName } from "../container/store.ts";
-import type { ContainerSpec, LogSpec, NetworkMode, PortSpec, RootfsSpec, VolumeSpec } from "../container/spec.ts";
+import { generatedName, newId, validateName, type Store } from "../container/store.ts";
+import { findContainer } from "../container/lookup.ts";
+import { bridgeNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
@@ -76,10 +77,32 @@ function parseStopSignal(text: string | undefined): string | undefined {
   return text;
 }
 
-function parseNetwork(v: ParsedFlags["values"][string]): NetworkMode {
+/** A mode, or a network's name (that it exists is checked when the container is created). */
+function parseNetwork(v: ParsedFlags["values"][string], store: Store): NetworkMode {
   if (v === undefined || v === "default") return "bridge";
-  if (v === "none" || v === "host" || v === "bridge") return v;
-  throw new UserError(`network ${v} not found: use bridge, none or host`);
+  if (typeof v !== "string") throw new UserError("--network is given more than once");
+  if (v.startsWith("container:")) return `container:${findContainer(store, v.slice("container:".length)).id}`;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(v)) throw new UserError(`invalid --network "${v}": bridge, none, host, container:NAME or a network's name`);
+  return v;
+}
+
+function parseExtraHost(text: string): string {
+  const colon = text.indexOf(":");
+  const [name, ip] = [text.slice(0, colon), text.slice(colon + 1)];
+  if (colon < 1 || !HOSTNAME.test(name) || !(IPV4.test(ip) || ip === "host-gateway" || /^[0-9a-fA-F:]+$/.test(ip))) throw new UserError(`invalid --add-host "${text}": NAME:IP (IP may be host-gateway)`);
+  return text;
+}
+
+function parseDns(text: string): string {
+  if (!IPV4.test(text) && !/^[0-9a-fA-F:]+:[0-9a-fA-F:]*$/.test(text)) throw new UserError(`invalid --dns "${text}": an IP address`);
+  return text;
+}
+
+function resolverWord(flag: string) {
+  return (text: string): string => {
+    if (!/^[^\s#;]+$/.test(text)) throw new UserError(`invalid ${flag} "${text}"`);
+    return text;
+  };
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -107,7 +130,7 @@ export function parsePublish(text: string): PortSpec {
 
 function parsePorts(texts: string[], network: NetworkMode): PortSpec[] {
   const ports = texts.map(parsePublish);
-  if (ports.length && network !== "bridge") throw new UserError(`--publish needs the bridge network (not --network ${network})`);
+  if (ports.length && bridgeNetwork({ network }) === undefined) throw new UserError(`--publish needs a bridge network (not --network ${network.replace(/^container:(.{12}).*/, "container:$1")})`);
   const seen = new Set<string>();
   for (const p of ports) {
     const key = `${p.protocol}/${p.hostPort}`;
@@ -118,7 +141,7 @@ function parsePorts(texts: string[], network: NetworkMode): PortSpec[] {
 }
 
 /** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]. */
-export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<string, string | undefined>): ContainerSpec {
+export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<string, string | undefined>): ContainerSpec {
   const v = flags.values;
   const args = [...flags.positionals];
   let rootfs: RootfsSpec;
@@ -137,7 +160,7 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
   } else {
     const ref = args.shift();
     if (ref === undefined) throw new UserError(`"box run" requires an image or --rootfs DIR; see 'box run --help'`);
-    const img = resolveImage(root, ref);
+    const img = resolveImage(store.root, ref);
     rootfs = { kind: "image", ref: img.ref, id: img.id, layerDirs: img.layerDirs };
     imageName = img.ref;
     image = img.config;
@@ -151,9 +174,10 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
   if (command.length === 0 || command[0] === "") throw new UserError("no command specified");
 
   const id = newId();
-  const network = parseNetwork(v.network);
+  const network = parseNetwork(v.network, store);
   const name = str(v.name) !== undefined ? validateName(str(v.name)!) : generatedName(id);
-  const hostname = str(v.hostname) ?? defaultHostname({ id, network });
+  if (network.startsWith("container:") && str(v.hostname) !== undefined) throw new UserError("conflicting options: --hostname and --network container:NAME");
+  const hostname = str(v.hostname) ?? defaultHostname({ id, network }, store);
   if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
 
   const workdir = str(v.workdir) ?? (image.WorkingDir || "/");
@@ -184,6 +208,10 @@ export function buildRunSpec(root: string, flags: ParsedFlags, hostEnv: Record<s
     tty: v.tty === true,
     network,
     ports: parsePorts(list(v.publish), network),
+    extraHosts: list(v["add-host"]).map(parseExtraHost),
+    dns: list(v.dns).map(parseDns),
+    dnsSearch: list(v["dns-search"]).map(resolverWord("--dns-search")),
+    dnsOptions: list(v["dns-option"]).map(resolverWord("--dns-option")),
     resources: buildResources(v),
     capabilities: deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"),
     detach: v.detach === true,

@@ -27,7 +27,11 @@ const RUN_ARGS = {
   rm: { type: "boolean", description: "Remove the container when it exits" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
   tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
-  network: { type: "string", alias: "net", description: "Network: bridge (the default: box0, with NAT), none (only lo) or host", valueHint: "MODE" },
+  network: { type: "string", alias: "net", description: "Network: bridge (the default: box0, with NAT), none (only lo), host, container:NAME, or a network from box network create", valueHint: "NETWORK" },
+  "add-host": { type: "string", description: "Add a line to /etc/hosts (IP may be host-gateway: the host's bridge address)", valueHint: "NAME:IP" },
+  dns: { type: "string", description: "A nameserver for /etc/resolv.conf (replaces the host's)", valueHint: "IP" },
+  "dns-search": { type: "string", description: "A search domain for /etc/resolv.conf", valueHint: "DOMAIN" },
+  "dns-option": { type: "string", description: "An option for /etc/resolv.conf", valueHint: "OPTION" },
   publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge network)", valueHint: "[IP:]HOST:CONTAINER[/tcp|udp]" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
   label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
@@ -38,7 +42,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", ...RESOURCE_LISTS];
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "add-host", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {
@@ -58,7 +62,7 @@ export const runCommand = defineCommand({
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
-      spec = buildRunSpec(store.root, flags, process.env);
+      spec = buildRunSpec(store, flags, process.env);
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
       paths = createContainer(store, spec, false);
@@ -88,7 +92,7 @@ export const createCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box create --name job --rootfs ./rootfs /bin/sh -c 'echo hi'", "box start -a job"]);
     const { store } = globals();
     const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
-    const spec = buildRunSpec(store.root, flags, process.env);
+    const spec = buildRunSpec(store, flags, process.env);
     if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
     createContainer(store, spec);
     write(1, `${spec.id}\n`);

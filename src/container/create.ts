@@ -1,14 +1,18 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
 import { mkdir, mkdirs, readFile } from "../sys/fs.ts";
-import { claimName, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
+import { claimName, containerPaths, layout, readConfig, removeContainerFiles, writeConfig, type Store } from "./store.ts";
+import { join } from "../path.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
 import { applyLimits } from "../cgroup/limits.ts";
-import type { ContainerPaths, ContainerSpec } from "./spec.ts";
+import { bridgeNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
 import { attachContainer, releaseEndpoint } from "../net/network.ts";
 
-export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">): string {
-  return spec.network === "host" ? readFile("/proc/sys/kernel/hostname").trim() : spec.id.slice(0, 12);
+/** Docker's: the host's name with its network, the other container's with container:NAME, else the short id. */
+export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, store: Store): string {
+  if (spec.network === "host") return readFile("/proc/sys/kernel/hostname").trim();
+  if (spec.network.startsWith("container:")) return readConfig(join(store.root, layout.container(spec.network.slice("container:".length)))).hostname;
+  return spec.id.slice(0, 12);
 }
 
 /**
@@ -32,7 +36,8 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
     applyLimits(spec.resources, paths.cgroups);
     // Its address and published ports belong to it from now until it is removed (as Docker's
     // leases, which outlive a stop); the init connects it at each start.
-    if (spec.network === "bridge") spec.endpoint = attachContainer(store, spec.id, spec.ports);
+    const network = bridgeNetwork(spec);
+    if (network !== undefined) spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports);
     if (config) writeConfig(paths, spec);
     return paths;
   } catch (e) {
@@ -43,6 +48,6 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
 
 export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint">, paths: ContainerPaths): void {
   removeCgroups(paths.cgroups);
-  if (spec.endpoint) releaseEndpoint(store, spec.id, spec.endpoint);
+  if (spec.endpoint) releaseEndpoint(store, spec, spec.endpoint);
   removeContainerFiles(store, spec.id, spec.name);
 }

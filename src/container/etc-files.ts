@@ -4,10 +4,15 @@ import type { ContainerSpec } from "./spec.ts";
 
 export const ETC_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 
-function hostsFile(spec: ContainerSpec): string {
+function hostsFile(spec: ContainerSpec, peers: string[]): string {
+  // --add-host NAME:host-gateway means the host, as its bridge's address (Docker's).
+  const extra = (spec.extraHosts ?? []).map((h) => {
+    const [name, ip] = [h.slice(0, h.indexOf(":")), h.slice(h.indexOf(":") + 1)];
+    return `${ip === "host-gateway" ? (spec.endpoint?.gateway ?? "127.0.0.1") : ip}\t${name}`;
+  });
   if (spec.network === "host") {
     try {
-      return readFile("/etc/hosts");
+      return [readFile("/etc/hosts").trimEnd(), ...extra, ""].join("\n");
     } catch {}
   }
   return [
@@ -19,11 +24,14 @@ function hostsFile(spec: ContainerSpec): string {
     "ff02::2\tip6-allrouters",
     // Docker's: the name resolves to the container's own address on a bridge network.
     `${spec.endpoint?.ip ?? "127.0.1.1"}\t${spec.hostname}`,
+    ...peers,
+    ...extra,
     "",
   ].join("\n");
 }
 
 function resolvConf(spec: ContainerSpec): string {
+  if (spec.dns?.length || spec.dnsSearch?.length || spec.dnsOptions?.length) return customResolvConf(spec);
   let text = "";
   try {
     text = readFile("/etc/resolv.conf");
@@ -36,7 +44,19 @@ function resolvConf(spec: ContainerSpec): string {
     .join("\n");
 }
 
+/** --dns, --dns-search, --dns-option replace what they name; the rest comes from the host's (Docker's). */
+function customResolvConf(spec: ContainerSpec): string {
+  const host = resolvConf({ ...spec, dns: [], dnsSearch: [], dnsOptions: [] }).split("\n");
+  const fromHost = (key: string) => host.filter((l) => l.trim().split(/\s+/)[0] === key);
+  return [
+    ...(spec.dnsSearch?.length ? [`search ${spec.dnsSearch.join(" ")}`] : fromHost("search")),
+    ...(spec.dns?.length ? spec.dns.map((d) => `nameserver ${d}`) : fromHost("nameserver")),
+    ...(spec.dnsOptions?.length ? [`options ${spec.dnsOptions.join(" ")}`] : fromHost("options")),
+    "",
+  ].join("\n");
+}
+
 /** Their contents; reads the host's /etc, so call it before pivot_root. */
-export function etcFiles(spec: ContainerSpec): Record<(typeof ETC_FILES)[number], string> {
-  return { hostname: `${spec.hostname}\n`, hosts: hostsFile(spec), "resolv.conf": resolvConf(spec) };
+export function etcFiles(spec: ContainerSpec, peers: string[] = []): Record<(typeof ETC_FILES)[number], string> {
+  return { hostname: `${spec.hostname}\n`, hosts: hostsFile(spec, peers), "resolv.conf": resolvConf(spec) };
 }

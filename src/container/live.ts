@@ -32,6 +32,22 @@ export function runningInit(store: Store, pid: number | undefined, pidStart?: nu
   return undefined;
 }
 
+/**
+ * The running init of container `id` by its state alone: its recorded pid, still the process
+ * started at the recorded time and no zombie. `proc` is where the host's /proc is (an init
+ * reaches it through a descriptor after pivot_root, and `store` then holds descriptor paths).
+ */
+export function stateInit(store: Store, id: string, proc = "/proc"): number | undefined {
+  const state = readState(containerPaths(store, id, []));
+  if (!state?.pid || state.status === "exited" || state.status === "created") return undefined;
+  try {
+    const who = processIdentity(state.pid, proc);
+    return who.start === state.pidStart && !who.zombie ? state.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function liveContainer(store: Store, spec: ContainerSpec): LiveContainer {
   const paths = containerPaths(store, spec.id, containerCgroupDirs(spec.id));
   const state = readState(paths) ?? { status: "created" };

@@ -15,8 +15,16 @@ export type RootfsSpec =
   | { kind: "dir"; path: string }
   | { kind: "image"; ref: string; id: string; layerDirs: string[] };
 
-/** bridge: the store's default bridge network (Docker's default); none: only lo; host: the host's. */
-export type NetworkMode = "none" | "host" | "bridge";
+/**
+ * bridge: the store's default bridge network (Docker's default); none: only lo; host: the host's;
+ * container:ID: another container's; any other name: a network made by `box network create`.
+ */
+export type NetworkMode = string;
+
+/** The bridge network a container joins (its own address and veth), if its mode has one. */
+export function bridgeNetwork(spec: Pick<ContainerSpec, "network">): string | undefined {
+  return spec.network === "none" || spec.network === "host" || spec.network.startsWith("container:") ? undefined : spec.network;
+}
 
 /** One -p/--publish: traffic to the host's port (on hostIp, or any of its addresses) reaches the container's. */
 export interface PortSpec {
@@ -95,6 +103,11 @@ export interface ContainerSpec {
   network: NetworkMode;
   /** -p/--publish (bridge only). */
   ports: PortSpec[];
+  /** --add-host NAME:IP (IP may be host-gateway); --dns, --dns-search, --dns-option. */
+  extraHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
   /** Set by the engine at create for bridge networking; absent otherwise. */
   endpoint?: Endpoint;
   resources: ResourceSpec;

@@ -15,11 +15,12 @@ import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
 import { deleteLinkIfPresent } from "../net/links.ts";
-import { releaseEndpoint } from "../net/network.ts";
+import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { capabilityMask, lastCapability } from "../security/capabilities.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
+import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
@@ -48,6 +49,8 @@ export type InitMessage = { pid: number } | { error: string; code: number } | { 
 export interface HostHandles {
   lastCapability: number;
   bases: Store;
+  /** The host's /proc (other containers' /etc/hosts are reached through it). */
+  proc: string;
   cgroupDirs: string[];
   cgroupJoin: number[];
   /** Every descriptor above, to keep across the watcher's exec. */
@@ -60,6 +63,7 @@ function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
   return {
     lastCapability: lastCap,
     bases: { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) },
+    proc: fdPath(keep(openDir("/proc"))),
     cgroupDirs: plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id)),
     cgroupJoin: plan.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
     fds,
@@ -73,17 +77,31 @@ interface Launcher {
   launch(): { pid: number; output: PayloadOutput };
 }
 
+/** --network container:ID: the other container's network namespace, through its init (checked to be the same process). */
+function joinContainerNetwork(host: HostHandles, id: string): void {
+  const pid = stateInit(host.bases, id, host.proc);
+  if (pid === undefined) throw new UserError(`cannot join the network of container ${id.slice(0, 12)}: it is not running`);
+  const fd = open(`${host.proc}/${pid}/ns/net`, O_RDONLY);
+  try {
+    setns(fd, CLONE_NEWNET, `network namespace of container ${id.slice(0, 12)}`);
+  } finally {
+    close(fd);
+  }
+}
+
 /** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
 function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | undefined): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+  if (spec.network.startsWith("container:")) joinContainerNetwork(host, spec.network.slice("container:".length));
   // --rm on a bridge network: kept to give the address and ports back from the host's namespace.
   if (!(spec.endpoint && spec.remove)) close(INIT_FDS.hostNet);
   if (spec.endpoint) {
     if (!hostRoute) throw new Error("no netlink socket in the host's network namespace");
     connectContainer(hostRoute, spec.endpoint);
   }
-  buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups));
+  const peers = spec.endpoint ? peerHosts(host.bases, spec.endpoint, plan.id) : [];
+  buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), peers);
   trace("init", "rootfs-built");
   sethostname(spec.hostname);
 
@@ -367,7 +385,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
     if (spec.remove) {
       if (spec.endpoint) {
         setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-        releaseEndpoint(host.bases, plan.id, spec.endpoint);
+        releaseEndpoint(host.bases, spec, spec.endpoint, host.proc);
       }
       removeCgroups(host.cgroupDirs, false);
       removeContainerFiles(host.bases, plan.id, spec.name);

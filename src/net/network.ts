@@ -13,6 +13,7 @@ import type { Store } from "../container/store.ts";
 import type { Endpoint, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, linkIndex } from "./links.ts";
 import { addRules, deleteRules, masqueradeRules, publishRules } from "./nftables.ts";
+import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
 
 /** Docker's name for the default network. */
 export const DEFAULT_NETWORK = "bridge";
@@ -24,6 +25,8 @@ export interface NetworkConfig {
   prefix: number;
   gateway: string;
   mtu: number;
+  /** Its containers find each other by name (user-defined networks, as Docker's). */
+  dns: boolean;
 }
 
 const NETWORKS = "networks";
@@ -117,21 +120,51 @@ function bringUpBridge(net: NetworkConfig): void {
   addRules(masqueradeRules(net.bridge, net.subnet, net.prefix, networkTag(net.bridge)));
 }
 
-/** The default network, made on first use: bridge `box0` (or the next free `boxN`) and a /16 no host route covers. */
-function ensureDefaultNetwork(store: Store): NetworkConfig {
-  const known = readNetwork(store, DEFAULT_NETWORK);
-  if (known) {
-    // After a reboot the bridge and rules are gone while the store remembers them.
-    if (withNetlink(NETLINK_ROUTE, (nl) => linkIndex(nl, known.bridge)) === undefined) bringUpBridge(known);
-    return known;
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+/** Names that mean a mode, not a network. */
+const RESERVED = new Set(["none", "host", "default", DEFAULT_NETWORK]);
+
+export interface SubnetRequest {
+  subnet: string;
+  prefix: number;
+  gateway?: string;
+}
+
+/** `10.50.0.0/24` as given to --subnet: the network's own address, a prefix from 8 to 29. */
+export function parseSubnet(text: string, gateway?: string): SubnetRequest {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
+  const prefix = Number(m?.[2]);
+  if (!m || m[1]!.split(".").some((o) => Number(o) > 255) || prefix < 8 || prefix > 29) throw new UserError(`invalid subnet "${text}": an IPv4 network like 10.50.0.0/24 (prefix 8 to 29)`);
+  const net = toInt(m[1]!);
+  if (((net & ~maskOf(prefix)) >>> 0) !== 0) throw new UserError(`invalid subnet "${text}": it has host bits set (the network is ${toIp((net & maskOf(prefix)) >>> 0)}/${prefix})`);
+  if (gateway !== undefined) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(gateway) || !overlaps(toInt(gateway), 32, net, prefix) || toInt(gateway) === net || toInt(gateway) === net + 2 ** (32 - prefix) - 1) throw new UserError(`invalid gateway "${gateway}": an address of ${text}`);
   }
+  return { subnet: m[1]!, prefix, gateway };
+}
+
+function maskOf(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/**
+ * Makes a network's bridge: the first free name `boxN`, and the requested subnet or the first
+ * 10.(90+N).0.0/16 that no host route covers (each bridge's subnet is a host route too).
+ */
+function makeNetwork(store: Store, name: string, requested: SubnetRequest | undefined, dns: boolean): NetworkConfig {
   const routes = hostRoutes();
   const mtu = hostMtu();
+  if (requested) {
+    const clash = routes.find(([dest, prefix]) => overlaps(dest, prefix, toInt(requested.subnet), requested.prefix));
+    if (clash) throw new UserError(`subnet ${requested.subnet}/${requested.prefix} overlaps a route of the host (${toIp(clash[0])}/${clash[1]})`);
+  }
   for (let n = 0; n < 100; n++) {
     const bridge = `box${n}`;
-    const subnet = toInt(`10.${90 + n}.0.0`);
-    if (routes.some(([dest, prefix]) => overlaps(dest, prefix, subnet, 16))) continue;
-    const net: NetworkConfig = { name: DEFAULT_NETWORK, bridge, subnet: toIp(subnet), prefix: 16, gateway: toIp(subnet + 1), mtu };
+    let subnet = requested ? toInt(requested.subnet) : toInt(`10.${90 + n}.0.0`);
+    const prefix = requested?.prefix ?? 16;
+    if (!requested && routes.some(([dest, p]) => overlaps(dest, p, subnet, prefix))) continue;
+    const gateway = requested?.gateway ?? toIp(subnet + 1);
+    const net: NetworkConfig = { name, bridge, subnet: toIp(subnet), prefix, gateway, mtu, dns };
     try {
       bringUpBridge(net);
     } catch (e) {
@@ -140,11 +173,37 @@ function ensureDefaultNetwork(store: Store): NetworkConfig {
       withNetlink(NETLINK_ROUTE, (nl) => deleteLinkIfPresent(nl, bridge));
       throw e;
     }
-    mkdirs(leaseDir(store, DEFAULT_NETWORK), 0o700);
-    writeFileAtomic(join(networkDir(store, DEFAULT_NETWORK), "config.json"), JSON.stringify(net), 0o600);
+    mkdirs(leaseDir(store, name), 0o700);
+    writeFileAtomic(join(networkDir(store, name), "config.json"), JSON.stringify(net), 0o600);
     return net;
   }
-  throw new UserError("no free bridge name and subnet for the default network (box0..box99, 10.90-189.0.0/16)");
+  throw new UserError(`no free bridge name${requested ? "" : " and subnet"} for network ${name} (box0..box99${requested ? "" : ", 10.90-189.0.0/16"})`);
+}
+
+/** `box network create`: a bridge network whose containers find each other by name. */
+export function createNetwork(store: Store, name: string, subnet?: SubnetRequest): NetworkConfig {
+  if (!NETWORK_NAME.test(name)) throw new UserError(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (RESERVED.has(name)) throw new UserError(`network name "${name}" is reserved`);
+  return withNetworkLock(store, () => {
+    if (readNetwork(store, name)) throw new UserError(`network with name ${name} already exists`);
+    return makeNetwork(store, name, subnet, true);
+  });
+}
+
+/** The network a container joins: the default one (made on first use) or a user-defined one. */
+function findNetwork(store: Store, name: string): NetworkConfig {
+  const known = readNetwork(store, name);
+  if (!known) {
+    if (name === DEFAULT_NETWORK) return makeNetwork(store, name, undefined, false);
+    throw new UserError(`network ${name} not found`);
+  }
+  // After a reboot the bridge and rules are gone while the store remembers them.
+  if (withNetlink(NETLINK_ROUTE, (nl) => linkIndex(nl, known.bridge)) === undefined) bringUpBridge(known);
+  return known;
+}
+
+export function networkExists(store: Store, name: string): boolean {
+  return name === DEFAULT_NETWORK || readNetwork(store, name) !== undefined;
 }
 
 /** The networks a store has made. */
@@ -230,22 +289,28 @@ function claimPorts(store: Store, ports: PortSpec[], id: string): void {
   }
 }
 
-/** The container's place on the default network: an address, its published ports and their rules. */
-export function attachContainer(store: Store, id: string, ports: PortSpec[]): Endpoint {
+/** The container's place on a network: an address, its published ports and their rules. */
+export function attachContainer(store: Store, id: string, name: string, network: string, ports: PortSpec[]): Endpoint {
   return withNetworkLock(store, () => {
-    const net = ensureDefaultNetwork(store);
+    const net = findNetwork(store, network);
     claimPorts(store, ports, id);
     let ip: string | undefined;
     try {
       ip = leaseAddress(store, net, id);
       const endpoint: Endpoint = { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, hostVeth: hostVethName(id), ports };
       if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip: ip!, port: p.containerPort }, containerTag(id))));
+      if (net.dns) announce(store, peers(store, leaseDir(store, net.name), id), { id, name, ip });
       return endpoint;
     } catch (e) {
-      releaseEndpoint(store, id, { network: net.name, ip, ports });
+      releaseEndpoint(store, { id, name }, { network: net.name, ip, ports });
       throw e;
     }
   });
+}
+
+/** The /etc/hosts lines a container of a user-defined network starts with: one per other container on it. */
+export function peerHosts(store: Store, e: Endpoint, id: string): string[] {
+  return readNetwork(store, e.network)?.dns ? peers(store, leaseDir(store, e.network), id).map(hostsLine) : [];
 }
 
 /** The host's end of the container's veth pair (15 characters at most, like every link name). */
@@ -253,9 +318,14 @@ export function hostVethName(id: string): string {
   return `veth${id.slice(0, 11)}`;
 }
 
-/** Gives back what attachContainer took (each part only if it is still the container's). */
-export function releaseEndpoint(store: Store, id: string, e: { network: string; ip?: string; ports: PortSpec[] }): void {
+/**
+ * Gives back what attachContainer took (each part only if it is still the container's). `proc`
+ * is where the host's /proc is (the init, after pivot_root, reaches it through a descriptor).
+ */
+export function releaseEndpoint(store: Store, who: { id: string; name: string }, e: { network: string; ip?: string; ports: PortSpec[] }, proc = "/proc"): void {
+  const { id } = who;
   deleteRules(containerTag(id));
+  if (e.ip && readNetwork(store, e.network)?.dns) withdraw(store, peers(store, leaseDir(store, e.network), id), { id, name: who.name, ip: e.ip }, proc);
   withNetlink(NETLINK_ROUTE, (nl) => deleteLinkIfPresent(nl, hostVethName(id)));
   const owned = (file: string) => {
     try {

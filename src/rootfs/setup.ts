@@ -93,17 +93,20 @@ function populateDev(dev: string, tty: boolean): void {
  * A tmpfs over the container's run dir, seen only in this mount namespace, holds the rootfs
  * mount point and the /etc files: nothing to write to the host's disk, nothing to remove.
  */
-function stage(spec: ContainerSpec, runDir: string): void {
+function stage(spec: ContainerSpec, runDir: string, peerHosts: string[]): void {
   mount("tmpfs", runDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700,size=256k");
   mkdir(`${runDir}/rootfs`, 0o700);
-  for (const [name, text] of Object.entries(etcFiles(spec))) writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
+  for (const [name, text] of Object.entries(etcFiles(spec, peerHosts))) writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
 }
 
-/** Mounts everything below the rootfs mount point, then pivot_roots into it. */
-export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths): void {
+/**
+ * Mounts everything below the rootfs mount point, then pivot_roots into it. `peerHosts`: the
+ * /etc/hosts lines of the other containers on its user-defined network.
+ */
+export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = []): void {
   // Nothing below may propagate back to the host.
   mount(null, "/", null, MS_REC | MS_PRIVATE);
-  stage(spec, paths.runDir);
+  stage(spec, paths.runDir, peerHosts);
   const root = `${paths.runDir}/rootfs`;
   mountRootfs(spec, paths, root);
   for (const m of SPECIAL_MOUNTS) {

@@ -93,8 +93,9 @@ export function setBlocking(fd: number): void {
  * A process's start time (clock ticks after boot, /proc/PID/stat field 22): a pid that was reused
  * belongs to a process with another start time. Throws when there is no such process.
  */
-export function processIdentity(pid: number): { start: number; zombie: boolean } {
-  const stat = readFile(`/proc/${pid}/stat`);
+/** `proc`: where the host's /proc is (an init reaches it through a descriptor after pivot_root). */
+export function processIdentity(pid: number, proc = "/proc"): { start: number; zombie: boolean } {
+  const stat = readFile(`${proc}/${pid}/stat`);
   // The command name (field 2) is in parentheses and may itself contain ") ".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
