@@ -187,9 +187,35 @@ describe("published ports", () => {
     expect((await box(t.s, ["ps", "-aq"])).stdout).toBe("");
   });
 
+  test("-p CONTAINER and -P (the image's EXPOSE, --expose) publish on free host ports; box port lists them", async () => {
+    const rootfs = copyRootfs(t.s);
+    const tar = join(t.s.dir, "web.tar");
+    expect(Bun.spawnSync(["tar", "-C", rootfs, "-cf", tar, "."]).exitCode).toBe(0);
+    expect((await box(t.s, ["import", "--change", "EXPOSE 80", "--change", "EXPOSE 5000/udp", tar, "web"])).code).toBe(0);
+    const r = await box(t.s, ["run", "-d", "-P", "--expose", "81", "-p", "127.0.0.1::82", "-e", "TEXT=any-port", "web", "/bin/sh", "-c", HTTPD]);
+    expect(r.stderr).toBe("");
+    const id = r.stdout.trim();
+    const lines = (await box(t.s, ["port", id])).stdout.trim().split("\n").sort();
+    expect(lines).toHaveLength(4);
+    const published = Object.fromEntries(lines.map((l) => l.split(" -> ") as [string, string]));
+    expect(Object.keys(published).sort()).toEqual(["5000/udp", "80/tcp", "81/tcp", "82/tcp"]);
+    expect(published["82/tcp"]).toMatch(/^127\.0\.0\.1:\d+$/);
+    for (const hostPort of Object.values(published)) expect(Number(hostPort.split(":")[1])).toBeGreaterThanOrEqual(32768);
+    const port80 = (await box(t.s, ["port", id, "80"])).stdout.trim();
+    expect(port80).toBe(published["80/tcp"]!);
+    await eventually(async () => (await get(`http://127.0.0.1:${port80.split(":")[1]}/index.html`).catch(() => "")) === "any-port");
+    expect(await inspect(id, "{{json .HostConfig.PortBindings}}")).toBe(`{"82/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}],"80/tcp":[{"HostIp":"","HostPort":"0"}],"5000/udp":[{"HostIp":"","HostPort":"0"}],"81/tcp":[{"HostIp":"","HostPort":"0"}]}`);
+    const none = await box(t.s, ["port", id, "9999"]);
+    expect(none.stderr).toBe(`box: no public port '9999/tcp' published for ${(await inspect(id, "{{.Name}}")).slice(1)}\n`);
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+    expect(readdirSync(join(t.s.root, "networks/ports"))).toEqual([]);
+    expect((await box(t.s, ["rmi", "web"])).code).toBe(0);
+  });
+
   test("bad --publish values and modes: one line each, exit 125", async () => {
     const cases: Array<[string[], string]> = [
-      [["-p", "80"], "invalid --publish 80: [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]"],
+      [["-p", "1:2:3:4"], "invalid --publish 1:2:3:4: [[IP:]HOST_PORT:]CONTAINER_PORT[/tcp|udp]"],
+      [["--expose", "80/sctp"], `invalid --expose "80/sctp": PORT or PORT/tcp|udp`],
       [["-p", "0:80"], `invalid port "0" in --publish 0:80: a number from 1 to 65535`],
       [["-p", "70000:80"], `invalid port "70000" in --publish 70000:80: a number from 1 to 65535`],
       [["-p", "8080:80/sctp"], "invalid protocol in --publish 8080:80/sctp: tcp or udp"],
@@ -286,6 +312,22 @@ describe("other modes and resolver settings", () => {
 });
 
 describe("cleanup", () => {
+  test("box system prune removes stopped containers and unused networks, and box's table with the last", async () => {
+    expect((await box(t.s, ["network", "create", "spare"])).code).toBe(0);
+    const kept = await runD([], "exec sleep 30");
+    const gone = (await box(t.s, ["create", "--rootfs", copyRootfs(t.s), "--network", "spare", "true"])).stdout.trim();
+    const refused = await box(t.s, ["system", "prune"]);
+    expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses: confirm with -f\n");
+    const r = await box(t.s, ["system", "prune", "-f"]);
+    expect(r.stdout).toBe(`Deleted Containers:\n${gone}\n\nDeleted Networks:\nspare\n\n`);
+    expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
+    expect((await box(t.s, ["rm", "-f", kept])).code).toBe(0);
+    const bridge = JSON.parse(await Bun.file(join(t.s.root, "networks/bridge/config.json")).text()).bridge;
+    expect((await box(t.s, ["system", "prune", "-f"])).stdout).toBe("Deleted Networks:\nbridge\n\n");
+    expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
+    if (!nftRules().length) expect(Bun.spawnSync(["nft", "list", "table", "ip", "box"], { stderr: "ignore" }).exitCode).not.toBe(0);
+  });
+
   test("a failed start gives back the address and ports; nothing of it is left", async () => {
     const port = freePort();
     const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${port}:80`, "/no/such/command"]);

@@ -45,6 +45,8 @@ const rootCommand = defineCommand({
     container: () => import("./manage.ts").then((m) => m.containerCommand),
     cp: () => import("./cp.ts").then((m) => m.cpCommand),
     network: () => import("./network.ts").then((m) => m.networkCommand),
+    port: () => import("./network.ts").then((m) => m.portCommand),
+    system: () => import("./manage.ts").then((m) => m.systemCommand),
   },
 });
 

@@ -3,6 +3,7 @@ import { defineCommand, runCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { containerProcesses, pruneContainers, renameContainer } from "../container/manage.ts";
+import { pruneNetworks } from "../net/network.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
@@ -43,21 +44,52 @@ export const topCommand = defineCommand({
   },
 });
 
+/** Docker's question before a prune; without a terminal to answer it, scripts must say -f. */
+function confirmed(force: unknown, command: string, what: string): boolean {
+  if (force === true) return true;
+  if (!isTerminal(0)) throw new UserError(`${command} removes ${what}: confirm with -f`);
+  process.stdout.write(`WARNING! This will remove:\n  - ${what.replace(/, /g, "\n  - ")}\nAre you sure you want to continue? [y/N] `);
+  const answer = (prompt("") ?? "").trim().toLowerCase();
+  return answer === "y" || answer === "yes";
+}
+
+const FORCE = { force: { type: "boolean", alias: "f", description: "Do not ask for confirmation" } } as const;
+
 const pruneCommand = defineCommand({
   meta: { name: "prune", description: "Remove every container that is not running" },
-  args: { force: { type: "boolean", alias: "f", description: "Do not ask for confirmation" } },
+  args: FORCE,
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box container prune -f"]);
-    if (flags.values.force !== true) {
-      // No prompt without a terminal to answer it: scripts say -f.
-      if (!isTerminal(0)) throw new UserError("box container prune removes every stopped container: confirm with -f");
-      process.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
-      const answer = (prompt("") ?? "").trim().toLowerCase();
-      if (answer !== "y" && answer !== "yes") return;
-    }
+    if (!confirmed(flags.values.force, "box container prune", "every stopped container")) return;
     const removed = await pruneContainers(globals().store);
     process.stdout.write(removed.length ? `Deleted Containers:\n${removed.join("\n")}\n` : "");
+  },
+});
+
+const systemPruneCommand = defineCommand({
+  meta: { name: "prune", description: "Remove stopped containers and the networks no container uses (with the last one, box's nftables table)" },
+  args: FORCE,
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box system prune -f"]);
+    if (!confirmed(flags.values.force, "box system prune", "every stopped container, every network no container uses")) return;
+    const { store } = globals();
+    const containers = await pruneContainers(store);
+    const networks = pruneNetworks(store);
+    if (containers.length) process.stdout.write(`Deleted Containers:\n${containers.join("\n")}\n\n`);
+    if (networks.length) process.stdout.write(`Deleted Networks:\n${networks.join("\n")}\n\n`);
+  },
+});
+
+export const systemCommand = defineCommand({
+  meta: { name: "system", description: "Manage box's state (prune)" },
+  args: { command: { type: "positional", description: "prune", required: false } },
+  async run({ rawArgs, cmd }) {
+    const [sub, ...rest] = rawArgs;
+    if (sub === "prune") return void (await runCommand(systemPruneCommand, { rawArgs: rest }));
+    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box system prune -f"]);
+    throw new UserError(`unknown command "${sub}" for "box system"; see 'box system --help'`);
   },
 });
 

@@ -6,6 +6,8 @@ import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { table } from "./format.ts";
+import { findContainer } from "../container/lookup.ts";
+import { exposedPort } from "../image/config.ts";
 
 function describe(n: NetworkConfig): Record<string, unknown> {
   return {
@@ -77,6 +79,28 @@ const rmCommand = defineCommand({
       removeNetwork(globals().store, name);
       process.stdout.write(`${name}\n`);
     }
+  },
+});
+
+/** `box port CONTAINER [PORT[/PROTO]]`: where the container's ports are published (Docker's output). */
+export const portCommand = defineCommand({
+  meta: { name: "port", description: "List a container's published ports" },
+  args: {
+    container: { type: "positional", description: "Container name or id (prefix)", required: false },
+    port: { type: "positional", description: "Only this port of the container", required: false, valueHint: "PORT[/tcp|udp]" },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box port web", "box port web 80/tcp"]);
+    const [ref, only] = flags.positionals;
+    if (ref === undefined || flags.positionals.length > 2) throw new UserError(`"box port" requires 1 or 2 arguments`);
+    const wanted = only === undefined ? undefined : exposedPort(only);
+    if (only !== undefined && wanted === undefined) throw new UserError(`invalid port "${only}": PORT or PORT/tcp|udp`);
+    const spec = findContainer(globals().store, ref);
+    const ports = (spec.endpoint?.ports ?? []).filter((p) => wanted === undefined || `${p.containerPort}/${p.protocol}` === wanted);
+    if (wanted !== undefined && !ports.length) throw new UserError(`no public port '${wanted}' published for ${spec.name}`);
+    const lines = ports.map((p) => `${wanted === undefined ? `${p.containerPort}/${p.protocol} -> ` : ""}${p.hostIp ?? "0.0.0.0"}:${p.hostPort}`);
+    process.stdout.write(lines.map((l) => `${l}\n`).join(""));
   },
 });
 

@@ -10,6 +10,7 @@ import { bridgeNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
+import { exposedPort } from "../image/config.ts";
 import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
 import { parseRestart } from "../container/restart.ts";
@@ -112,27 +113,43 @@ function parsePort(text: string, what: string): number {
   return Number(text);
 }
 
-/** -p [IP:]HOST:CONTAINER[/tcp|udp] (a host port is required: box picks none at random). */
+/** -p [[IP:]HOST:]CONTAINER[/tcp|udp]; without a host port (or with an empty one) box picks a free one. */
 export function parsePublish(text: string): PortSpec {
   const [ports, protocol = "tcp", ...rest] = text.split("/");
   if (rest.length || (protocol !== "tcp" && protocol !== "udp")) throw new UserError(`invalid protocol in --publish ${text}: tcp or udp`);
   const parts = ports!.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new UserError(`invalid --publish ${text}: [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
+  if (parts.length > 3) throw new UserError(`invalid --publish ${text}: [[IP:]HOST_PORT:]CONTAINER_PORT[/tcp|udp]`);
   const hostIp = parts.length === 3 ? parts[0] : undefined;
   if (hostIp !== undefined && hostIp !== "" && !IPV4.test(hostIp)) throw new UserError(`invalid IP address "${hostIp}" in --publish ${text}`);
+  const hostPort = parts.length > 1 && parts.at(-2) !== "" ? parsePort(parts.at(-2)!, text) : 0;
   return {
     protocol,
     ...(hostIp && hostIp !== "0.0.0.0" ? { hostIp } : {}),
-    hostPort: parsePort(parts.at(-2)!, text),
+    hostPort,
     containerPort: parsePort(parts.at(-1)!, text),
   };
 }
 
-function parsePorts(texts: string[], network: NetworkMode): PortSpec[] {
-  const ports = texts.map(parsePublish);
+/** -P: every exposed port (the image's EXPOSE and --expose) not published otherwise, on a free host port. */
+function publishAll(exposed: string[], given: PortSpec[]): PortSpec[] {
+  return exposed
+    .map((e) => ({ containerPort: Number(e.split("/")[0]), protocol: e.split("/")[1] as PortSpec["protocol"] }))
+    .filter((e) => !given.some((p) => p.containerPort === e.containerPort && p.protocol === e.protocol))
+    .map((e) => ({ ...e, hostPort: 0 }));
+}
+
+function parseExpose(text: string): string {
+  const port = exposedPort(text);
+  if (port === undefined) throw new UserError(`invalid --expose "${text}": PORT or PORT/tcp|udp`);
+  return port;
+}
+
+function parsePorts(texts: string[], network: NetworkMode, all: boolean, exposed: string[]): PortSpec[] {
+  const given = texts.map(parsePublish);
+  const ports = [...given, ...(all ? publishAll(exposed, given) : [])];
   if (ports.length && bridgeNetwork({ network }) === undefined) throw new UserError(`--publish needs a bridge network (not --network ${network.replace(/^container:(.{12}).*/, "container:$1")})`);
   const seen = new Set<string>();
-  for (const p of ports) {
+  for (const p of ports.filter((p) => p.hostPort !== 0)) {
     const key = `${p.protocol}/${p.hostPort}`;
     if (seen.has(key)) throw new UserError(`--publish: host port ${p.hostPort}/${p.protocol} is given twice`);
     seen.add(key);
@@ -188,6 +205,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const user = str(v.user) ?? image.User ?? "";
   if (/[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
 
+  const exposed = [...new Set([...Object.keys(image.ExposedPorts ?? {}), ...list(v.expose).map(parseExpose)])];
   const restart = parseRestart(str(v.restart));
   if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
 
@@ -207,7 +225,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     interactive: v.interactive === true,
     tty: v.tty === true,
     network,
-    ports: parsePorts(list(v.publish), network),
+    exposed,
+    ports: parsePorts(list(v.publish), network, v["publish-all"] === true, exposed),
     extraHosts: list(v["add-host"]).map(parseExtraHost),
     dns: list(v.dns).map(parseDns),
     dnsSearch: list(v["dns-search"]).map(resolverWord("--dns-search")),

@@ -32,7 +32,9 @@ const RUN_ARGS = {
   dns: { type: "string", description: "A nameserver for /etc/resolv.conf (replaces the host's)", valueHint: "IP" },
   "dns-search": { type: "string", description: "A search domain for /etc/resolv.conf", valueHint: "DOMAIN" },
   "dns-option": { type: "string", description: "An option for /etc/resolv.conf", valueHint: "OPTION" },
-  publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge network)", valueHint: "[IP:]HOST:CONTAINER[/tcp|udp]" },
+  publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge networks); no host port: a free one", valueHint: "[[IP:]HOST:]CONTAINER[/tcp|udp]" },
+  "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
+  expose: { type: "string", description: "Expose a port (published by -P)", valueHint: "PORT[/tcp|udp]" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
   label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
   "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
@@ -42,7 +44,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "add-host", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

@@ -44,6 +44,7 @@ export interface Endpoint {
   mtu: number;
   /** The host's end of its veth pair (the container's is eth0). */
   hostVeth: string;
+  /** As published: every host port is the one box chose. */
   ports: PortSpec[];
 }
 
@@ -101,8 +102,10 @@ export interface ContainerSpec {
   interactive: boolean;
   tty: boolean;
   network: NetworkMode;
-  /** -p/--publish (bridge only). */
+  /** -p/--publish and -P (bridge networks); hostPort 0: any free one, chosen at create. */
   ports: PortSpec[];
+  /** The image's EXPOSE and --expose, as "80/tcp". */
+  exposed?: string[];
   /** --add-host NAME:IP (IP may be host-gateway); --dns, --dns-search, --dns-option. */
   extraHosts?: string[];
   dns?: string[];

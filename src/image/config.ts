@@ -11,9 +11,17 @@ export interface ImageConfig {
   User?: string;
   /** The signal `box stop` sends first (Dockerfile STOPSIGNAL). */
   StopSignal?: string;
+  /** Dockerfile EXPOSE, in Docker's shape: {"80/tcp": {}}; `box run -P` publishes them. */
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
-const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL"];
+const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE"];
+
+/** `80`, `53/udp` as EXPOSE and --expose take them: "80/tcp", "53/udp"; undefined when malformed. */
+export function exposedPort(text: string): string | undefined {
+  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(text);
+  return m && Number(m[1]) >= 1 && Number(m[1]) <= 65535 ? `${Number(m[1])}/${m[2] ?? "tcp"}` : undefined;
+}
 
 /** Applies `--change` lines in order. The result has a fixed key order, so equal configs
  * serialise (and hash into image ids) identically. */
@@ -41,6 +49,13 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
         break;
       case "WORKDIR":
         config.WorkingDir = args;
+        break;
+      case "EXPOSE":
+        for (const word of args.split(/\s+/)) {
+          const port = exposedPort(word);
+          if (port === undefined) throw bad(`invalid port ${JSON.stringify(word)}: PORT or PORT/tcp|udp`);
+          config.ExposedPorts = { ...config.ExposedPorts, [port]: {} };
+        }
         break;
       case "STOPSIGNAL":
         if (signalNumber(args) === undefined) throw bad(`unknown signal ${JSON.stringify(args)}`);
@@ -109,5 +124,6 @@ function canonical(c: ImageConfig): ImageConfig {
   if (c.WorkingDir !== undefined) out.WorkingDir = c.WorkingDir;
   if (c.User !== undefined) out.User = c.User;
   if (c.StopSignal !== undefined) out.StopSignal = c.StopSignal;
+  if (c.ExposedPorts !== undefined) out.ExposedPorts = c.ExposedPorts;
   return out;
 }

@@ -22,7 +22,7 @@ export interface ImageRecord {
 }
 
 export interface ImportOptions {
-  /** Dockerfile-style instructions, as `docker import --change`: CMD, ENTRYPOINT, ENV, USER, WORKDIR. */
+  /** Dockerfile-style instructions, as `docker import --change`: CMD, ENTRYPOINT, ENV, USER, WORKDIR, STOPSIGNAL, EXPOSE. */
   changes?: string[];
   /** Upper bound on archive entries (default 1,000,000). */
   maxEntries?: number;

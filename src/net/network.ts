@@ -226,6 +226,16 @@ export function removeNetwork(store: Store, name: string): void {
   });
 }
 
+/** Removes every network no container is on; their names. */
+export function pruneNetworks(store: Store): string[] {
+  return listNetworks(store)
+    .filter((n) => !exists(leaseDir(store, n.name)) || readdir(leaseDir(store, n.name)).length === 0)
+    .map((n) => {
+      removeNetwork(store, n.name);
+      return n.name;
+    });
+}
+
 // ---- endpoints ----
 
 /** The next free address of the network, claimed for the container by an O_EXCL file. */
@@ -268,23 +278,56 @@ function hostPortFree(p: PortSpec): boolean {
 
 const portFile = (store: Store, p: PortSpec) => join(portsDir(store), `${p.protocol}-${p.hostPort}`);
 
-function claimPorts(store: Store, ports: PortSpec[], id: string): void {
+/** Claims one host port for the container: its port file (O_EXCL), then a test bind. */
+function claimPort(store: Store, p: PortSpec, id: string): void {
+  const what = `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}/${p.protocol}`;
+  try {
+    writeFile(portFile(store, p), id, { exclusive: true, mode: 0o600 });
+  } catch (e) {
+    if (isErrno(e, Errno.EEXIST)) throw new UserError(`bind for ${what} failed: port is already allocated to container ${readFile(portFile(store, p)).slice(0, 12)}`);
+    throw e;
+  }
+  if (!hostPortFree(p)) {
+    unlink(portFile(store, p));
+    throw new UserError(`bind for ${what} failed: port is already in use on the host`);
+  }
+}
+
+/** Docker's range for ports it picks (the kernel's default ephemeral range). */
+const FIRST_FREE_PORT = 32768;
+const LAST_FREE_PORT = 60999;
+
+/** A free host port for `p` (hostPort 0), tried from a random place in the range on. */
+function claimAnyPort(store: Store, p: PortSpec, id: string): PortSpec {
+  const span = LAST_FREE_PORT - FIRST_FREE_PORT + 1;
+  const start = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i++) {
+    const chosen = { ...p, hostPort: FIRST_FREE_PORT + ((start + i) % span) };
+    try {
+      claimPort(store, chosen, id);
+      return chosen;
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+    }
+  }
+  throw new UserError(`no free host port left for ${p.containerPort}/${p.protocol} (${FIRST_FREE_PORT}-${LAST_FREE_PORT})`);
+}
+
+/** Claims the ports (choosing those given as 0); returns them as published, or claims none. */
+function claimPorts(store: Store, ports: PortSpec[], id: string): PortSpec[] {
   mkdirs(portsDir(store), 0o700);
-  const claimed: string[] = [];
+  const claimed: PortSpec[] = [];
   try {
     for (const p of ports) {
-      const what = `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}/${p.protocol}`;
-      try {
-        writeFile(portFile(store, p), id, { exclusive: true, mode: 0o600 });
-      } catch (e) {
-        if (isErrno(e, Errno.EEXIST)) throw new UserError(`bind for ${what} failed: port is already allocated to container ${readFile(portFile(store, p)).slice(0, 12)}`);
-        throw e;
+      if (p.hostPort === 0) claimed.push(claimAnyPort(store, p, id));
+      else {
+        claimPort(store, p, id);
+        claimed.push(p);
       }
-      claimed.push(portFile(store, p));
-      if (!hostPortFree(p)) throw new UserError(`bind for ${what} failed: port is already in use on the host`);
     }
+    return claimed;
   } catch (e) {
-    claimed.forEach(unlink);
+    for (const p of claimed) unlink(portFile(store, p));
     throw e;
   }
 }
@@ -293,7 +336,7 @@ function claimPorts(store: Store, ports: PortSpec[], id: string): void {
 export function attachContainer(store: Store, id: string, name: string, network: string, ports: PortSpec[]): Endpoint {
   return withNetworkLock(store, () => {
     const net = findNetwork(store, network);
-    claimPorts(store, ports, id);
+    ports = claimPorts(store, ports, id);
     let ip: string | undefined;
     try {
       ip = leaseAddress(store, net, id);
