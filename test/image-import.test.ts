@@ -517,7 +517,10 @@ describe("the image store", () => {
     expect(configured.id).not.toBe(plain.id);
     expect((await importImage(root, file, "cfg:again")).id).toBe(plain.id);
 
-    await expect(importImage(root, file, "cfg:bad", { changes: ["EXPOSE 80"] })).rejects.toThrow(/^invalid --change "EXPOSE 80": unsupported instruction/);
+    expect((await importImage(root, file, "cfg:ports", { changes: ["EXPOSE 80 53/udp", "expose 80/tcp"] })).id).not.toBe(plain.id);
+    expect(resolveImage(root, "cfg:ports").config).toEqual({ ExposedPorts: { "80/tcp": {}, "53/udp": {} } });
+    await expect(importImage(root, file, "cfg:bad", { changes: ["EXPOSE 80/sctp"] })).rejects.toThrow(`invalid --change "EXPOSE 80/sctp": invalid port "80/sctp": PORT or PORT/tcp|udp`);
+    await expect(importImage(root, file, "cfg:bad", { changes: ["VOLUME /data"] })).rejects.toThrow(/^invalid --change "VOLUME \/data": unsupported instruction/);
     await expect(importImage(root, file, "cfg:bad", { changes: ["CMD [1, 2]"] })).rejects.toThrow("must be a JSON array of strings");
   });
 });
