@@ -34,6 +34,8 @@ function elapsedMs(a: string, b: string): number {
 export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResult> {
   const store = { root: join(o.tmp, "lc-box-root"), runroot: join(o.tmp, "lc-box-run") };
   const boxCmd = (...args: string[]) => [o.box, "--root", store.root, "--runroot", store.runroot, ...args];
+  // Like crun's bundle and podman's --network none here: a network namespace with only lo.
+  const boxRunD = (...args: string[]) => boxCmd("run", "-d", "--network", "none", ...args);
   const crunState = join(o.tmp, "lc-crun");
   const runcState = join(o.tmp, "lc-runc");
   const bundle = join(o.tmp, "lc-bundle");
@@ -53,7 +55,7 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   const runc = (...args: string[]) => ["runc", "--root", runcState, ...args];
   // podman from Debian (4.3) runs here only with runc (its crun refuses this hybrid cgroup host),
   // cgroupfs, file events, and ulimits within the hard limits of this machine; --network none
-  // as box's default (and no bridge or firewall rule made on the host).
+  // as box's here (bridge networking is compared in bench/network.ts).
   const havePodman = Bun.which("podman") !== null;
   const podmanDir = join(o.tmp, "lc-podman");
   mkdirSync(podmanDir, { recursive: true });
@@ -67,7 +69,7 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   const timedPodman = (args: string[]) => timed("runc", args, podmanEnv);
 
   // exec: one running container each, then interleaved `exec … /bin/true`.
-  const boxId = Bun.spawnSync(boxCmd("run", "-d", "--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"), { env: o.env, stdout: "pipe" }).stdout.toString().trim();
+  const boxId = Bun.spawnSync(boxRunD("--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"), { env: o.env, stdout: "pipe" }).stdout.toString().trim();
   if (!/^[0-9a-f]{64}$/.test(boxId)) throw new Error("box run -d for the exec benchmark failed");
   timed("crun", crun("run", "-d", "--bundle", bundle, "lc-exec"));
   timed("runc", runc("run", "-d", "--bundle", bundle, "lc-exec"));
@@ -93,7 +95,7 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
 
   // Memory held per idle detached container, 20 running: every box process of this store.
   const IDLE = 20;
-  for (let i = 0; i < IDLE; i++) timed("box", boxCmd("run", "-d", "--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+  for (let i = 0; i < IDLE; i++) timed("box", boxRunD("--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
   await Bun.sleep(1000);
   const pids = boxProcesses(store.root);
   const pssKiB = pids.reduce((sum, pid) => sum + pss(pid), 0);
@@ -120,7 +122,7 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   // 50 detached starts, then 50 removals (one command each, sequential, as a script does).
   const FIFTY = 50;
   const fifty = { box: { start: 0, remove: 0 }, crun: { start: 0, remove: 0 } };
-  for (let i = 0; i < FIFTY; i++) fifty.box.start += timed("box", boxCmd("run", "-d", "--name", `lc-50-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+  for (let i = 0; i < FIFTY; i++) fifty.box.start += timed("box", boxRunD("--name", `lc-50-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
   for (let i = 0; i < FIFTY; i++) fifty.box.remove += timed("box", boxCmd("rm", "-f", `lc-50-${i}`));
   for (let i = 0; i < FIFTY; i++) fifty.crun.start += timed("crun", crun("run", "-d", "--bundle", bundle, `lc-50-${i}`));
   for (let i = 0; i < FIFTY; i++) fifty.crun.remove += timed("crun", crun("delete", "-f", `lc-50-${i}`));

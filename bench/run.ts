@@ -217,6 +217,12 @@ const HIDE_UNIFIED = `mount -t tmpfs none ${UNIFIED} || exit 97; `;
 let crunWrapped = true;
 let runSeq = 0;
 
+/**
+ * What crun's and runc's bundle has: a network namespace with only lo. box's default, a bridge
+ * with a veth per container, has a benchmark of its own (bench/network.ts).
+ */
+const BOX_NETWORK = ["--network", "none"];
+
 type Runtime = "box" | "crun" | "runc" | "box +limits" | "crun +limits" | "box --version" | "/bin/true";
 
 function runtimeCommand(rt: Runtime, payload: "true" | "sleep"): string[] {
@@ -225,13 +231,13 @@ function runtimeCommand(rt: Runtime, payload: "true" | "sleep"): string[] {
   const cmd = payload === "true" ? ["/bin/true"] : ["/bin/sleep", SLEEP_PAYLOAD];
   switch (rt) {
     case "box":
-      return [BOX, "--root", STORE.root, "--runroot", STORE.runroot, "run", "--rm", "--rootfs", ROOTFS, ...cmd];
+      return [BOX, "--root", STORE.root, "--runroot", STORE.runroot, "run", "--rm", ...BOX_NETWORK, "--rootfs", ROOTFS, ...cmd];
     case "crun":
       return ["crun", "--root", CRUN_STATE, "run", "--bundle", bundle, id];
     case "runc":
       return ["runc", "--root", RUNC_STATE, "run", "--bundle", bundle, id];
     case "box +limits":
-      return [BOX, "--root", STORE.root, "--runroot", STORE.runroot, "run", "--rm", ...LIMIT_FLAGS, "--rootfs", ROOTFS, ...cmd];
+      return [BOX, "--root", STORE.root, "--runroot", STORE.runroot, "run", "--rm", ...BOX_NETWORK, ...LIMIT_FLAGS, "--rootfs", ROOTFS, ...cmd];
     case "crun +limits":
       return ["crun", "--root", CRUN_STATE, "run", "--bundle", BUNDLE_LIMITS, id];
     case "box --version":
@@ -699,8 +705,9 @@ ${table(["", "version / value"], r.machine.map(([k, v]) => [k, v]), ["l", "l"])}
 ### Method
 
 - One busybox rootfs (Debian's busybox-static, built by \`test/helpers/rootfs.ts\` in the temporary
-  directory) for all three. box runs \`box --root T/box-root --runroot T/box-run run --rm --rootfs
-  T/rootfs /bin/true\`. crun and runc run the same OCI bundle: \`runc spec\`, then process.terminal =
+  directory) for all three. box runs \`box --root T/box-root --runroot T/box-run run --rm --network
+  none --rootfs T/rootfs /bin/true\` (a network namespace with only lo, as the bundle's; what box's
+  default bridge network adds is measured separately below). crun and runc run the same OCI bundle: \`runc spec\`, then process.terminal =
   false, args = ["/bin/true"], root = {path: T/rootfs, readonly: false}, namespaces = pid, network,
   ipc, uts, mount, cgroup (box's set); everything else as \`runc spec\` writes it. Commands:
   \`crun --root T/crun-state run --bundle B <id>\`, \`runc --root T/runc-state run --bundle B <id>\`,

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { box, copyRootfs, eventually, nftRules, storePerTest } from "./helpers/box.ts";
+import { box, copyRootfs, eventually, nftRules, removeNetworks, removeStore, storePerTest, tempStore } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -128,9 +128,9 @@ describe("published ports", () => {
     await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "published");
     const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
     expect(await get(`http://${host}:${port}/index.html`)).toBe("published");
-    expect(nftRules().filter((r) => r === `box container ${id}`)).toHaveLength(2);
+    expect(nftRules().filter((r) => r === `box container ${id} tcp/${port}`)).toHaveLength(2);
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
-    expect(nftRules()).not.toContain(`box container ${id}`);
+    expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
     await expect(get(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
   });
 
@@ -173,6 +173,16 @@ describe("published ports", () => {
     const clash = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${port}:80`, "true"]);
     expect(clash.code).toBe(125);
     expect(clash.stderr).toBe(`box: bind for 0.0.0.0:${port}/tcp failed: port is already allocated to container ${first.slice(0, 12)}\n`);
+    // Another store on the machine sees it too: box's nftables table is the record all share.
+    const other = tempStore();
+    try {
+      const r = await box(other, ["run", "--rm", "--rootfs", copyRootfs(other), "-p", `${port}:80`, "true"]);
+      expect(r.stderr).toBe(`box: bind for 0.0.0.0:${port}/tcp failed: port is already allocated to container ${first.slice(0, 12)}\n`);
+      expect(r.code).toBe(125);
+    } finally {
+      await removeNetworks(other);
+      removeStore(other);
+    }
     expect((await box(t.s, ["rm", "-f", first])).code).toBe(0);
 
     const busy = freePort();
@@ -342,9 +352,9 @@ describe("cleanup", () => {
     const pid = JSON.parse(await Bun.file(join(t.s.runroot, "containers", id, "state.json")).text()).pid;
     process.kill(pid, "SIGKILL");
     await eventually(async () => (await box(t.s, ["ps", "-a", "--format", "{{.Status}}"])).stdout.startsWith("Exited"));
-    expect(nftRules()).toContain(`box container ${id}`);
+    expect(nftRules()).toContain(`box container ${id} tcp/${port}`);
     expect((await box(t.s, ["rm", id])).code).toBe(0);
-    expect(nftRules()).not.toContain(`box container ${id}`);
+    expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
   });
 
   test("box network rm refuses while a container holds an address, then removes the bridge and its rules", async () => {

@@ -12,7 +12,7 @@ import { UserError } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import type { Endpoint, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, linkIndex } from "./links.ts";
-import { addRules, deleteRules, masqueradeRules, publishRules } from "./nftables.ts";
+import { addRules, deleteRules, masqueradeRules, publishRules, ruleTags } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
 
 /** Docker's name for the default network. */
@@ -36,6 +36,19 @@ const portsDir = (store: Store) => join(store.root, NETWORKS, "ports");
 
 export const networkTag = (bridge: string) => `box network ${bridge}`;
 export const containerTag = (id: string) => `box container ${id}`;
+/** A published port's rules say whose and which port: "box container ID tcp/8080". */
+const portTag = (id: string, p: PortSpec) => `${containerTag(id)} ${p.protocol}/${p.hostPort}`;
+
+/**
+ * The container that publishes this host port already, in any store of the machine: the rules
+ * in box's table are the one record all of them share.
+ */
+function portOwner(p: PortSpec): string | undefined {
+  const suffix = ` ${p.protocol}/${p.hostPort}`;
+  return ruleTags()
+    .find((t) => t.startsWith("box container ") && t.endsWith(suffix))
+    ?.split(" ")[2];
+}
 
 /** One box process at a time creates networks or claims ports in a store. */
 function withNetworkLock<T>(store: Store, fn: () => T): T {
@@ -281,6 +294,8 @@ const portFile = (store: Store, p: PortSpec) => join(portsDir(store), `${p.proto
 /** Claims one host port for the container: its port file (O_EXCL), then a test bind. */
 function claimPort(store: Store, p: PortSpec, id: string): void {
   const what = `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}/${p.protocol}`;
+  const owner = portOwner(p);
+  if (owner !== undefined) throw new UserError(`bind for ${what} failed: port is already allocated to container ${owner.slice(0, 12)}`);
   try {
     writeFile(portFile(store, p), id, { exclusive: true, mode: 0o600 });
   } catch (e) {
@@ -341,7 +356,7 @@ export function attachContainer(store: Store, id: string, name: string, network:
     try {
       ip = leaseAddress(store, net, id);
       const endpoint: Endpoint = { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, hostVeth: hostVethName(id), ports };
-      if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip: ip!, port: p.containerPort }, containerTag(id))));
+      if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip: ip!, port: p.containerPort }, portTag(id, p))));
       if (net.dns) announce(store, peers(store, leaseDir(store, net.name), id), { id, name, ip });
       return endpoint;
     } catch (e) {

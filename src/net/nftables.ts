@@ -217,11 +217,14 @@ function listRules(nl: NetlinkSocket): ListedRule[] {
   });
 }
 
-/** Removes the rules whose tag is `tag`; with `dropTableIfEmpty`, the table too when no rule is left. */
+/**
+ * Removes the rules whose tag is `tag` or starts with it and a space; with `dropTableIfEmpty`,
+ * the table too when no rule is left.
+ */
 export function deleteRules(tag: string, dropTableIfEmpty = false): void {
   withNetlink(NETLINK_NETFILTER, (nl) => {
     const rules = listRules(nl);
-    const doomed = rules.filter((r) => r.tag === tag);
+    const doomed = rules.filter((r) => r.tag === tag || r.tag?.startsWith(`${tag} `));
     const messages = doomed.map((r) => nft(NFT_MSG_DELRULE, 0, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrBe64(NFTA_RULE_HANDLE, r.handle)));
     const dropTable = dropTableIfEmpty && rules.length === doomed.length && tableExists(nl);
     if (dropTable) messages.push(nft(NFT_MSG_DELTABLE, 0, attrStr(NFTA_TABLE_NAME, TABLE)));
