@@ -109,6 +109,8 @@ mount -t bpf bpf "$N/sys/fs/bpf" 2>/dev/null
 mkdir -p "$N/lib/modules" && ln -s "$CACHE/kernel/lib/modules/$(uname -r)" "$N/lib/modules/$(uname -r)"
 ln -s "$BUSYBOX" "$N/run/modprobe" && echo /run/modprobe >"$N/proc/sys/kernel/modprobe"
 hostname box-vm
+# A machine's loopback is up (the network tests talk to 127.0.0.1); it has no other link.
+ip link set lo up || fail "lo up"
 # PID 1 in the new root: run the command in its own cgroup (as under systemd), record its
 # exit code in the shared run directory, power off.
 exec switch_root "$N" /bin/sh -c '
