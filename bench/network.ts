@@ -71,6 +71,8 @@ async function push(port: number, bytes: number): Promise<number> {
               else resolve(bytes / 1e6 / ((performance.now() - started) / 1000));
             },
             error: (_s, e) => reject(e),
+            // Nothing listens yet (the DNAT'd port answers with a reset): try again.
+            connectError: (_s, e) => reject(e),
           },
         }).catch(reject);
       });
@@ -114,7 +116,9 @@ export async function networkBench(o: NetworkContext): Promise<NetworkResult> {
   // Throughput: a sink (busybox nc) behind a published port; the host pushes through 127.0.0.1.
   const BYTES = 1 << 30;
   const throughput: NetworkResult["throughput"] = { box: [], podman: [] };
-  const sink = ["/bin/sh", "-c", "nc -l -p 5201 >/dev/null"];
+  // nc hands the connection to `cat`, which reads to the end and exits: the close the sender times.
+  // (Plain `nc -l` would quit at once on its own stdin's EOF, /dev/null in a detached container.)
+  const sink = ["/bin/sh", "-c", "nc -l -p 5201 -e sh -c 'cat >/dev/null'"];
   for (let i = 0; i < 3; i++) {
     const port = 41000 + i;
     const id = run(box("run", "-d", "-p", `127.0.0.1:${port}:5201`, "--rootfs", o.rootfs, ...sink), o.env);

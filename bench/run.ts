@@ -12,6 +12,7 @@ import { basename, join, resolve } from "node:path";
 import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
 import { lifecycleBench, type LifecycleResult } from "./lifecycle.ts";
+import { networkBench, type NetworkResult } from "./network.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const BOX = join(REPO, "dist/box");
@@ -567,6 +568,10 @@ async function main(): Promise<void> {
   const lifecycle = await lifecycleBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV, crunWrapped, unified: UNIFIED, writeBundle, runs: Math.min(RUNS, 50) });
   console.log("lifecycle runs done");
 
+  // 7: the bridge network's cost and a published port's throughput, next to podman's.
+  const network = await networkBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV, runs: Math.min(RUNS, 20) });
+  console.log("network runs done");
+
   // Leak checks.
   await Bun.sleep(100);
   const procs = ourProcesses();
@@ -588,7 +593,7 @@ async function main(): Promise<void> {
   }
 
   const elapsed = (nowMs() - started) / 1000;
-  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle });
+  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network });
   writeFileSync(OUT, doc);
   console.log(`\n${doc}\nwrote ${OUT} (${elapsed.toFixed(1)} s)`);
 }
@@ -602,6 +607,31 @@ interface ReportInput {
   traces: TraceRun[];
   elapsed: number;
   lifecycle: LifecycleResult;
+  network: NetworkResult;
+}
+
+/** The bridge network's section: what it adds to a run, and a published port's throughput. */
+function networkSection(n: NetworkResult): string {
+  const keys = (Object.keys(n.run) as (keyof NetworkResult["run"])[]).filter((k) => n.run[k].length);
+  const st = Object.fromEntries(keys.map((k) => [k, stats(n.run[k])])) as Record<keyof NetworkResult["run"], ReturnType<typeof stats>>;
+  const added = (engine: "box" | "podman") => st[`${engine} bridge`].median - st[`${engine} none`].median;
+  const mbps = (xs: number[]) => (xs.length ? stats(xs).median.toFixed(0) : "–");
+  return `### Bridge networking: its cost per run, and a published port's throughput
+
+\`run --rm /bin/true\` with \`--network none\` and with the default bridge network (box: \`box0\`, a veth
+pair, an address lease; podman: netavark's \`podman\` network), interleaved, ${n.run["box none"].length} runs each after 2
+warm-ups, same timer as above. podman as in the lifecycle runs (runc, cgroupfs, file events). ms.
+
+${table(["", "median", "p10", "p90", "n"], keys.map((k) => [`${k.split(" ")[0]} run, ${k.split(" ")[1]}`, ms(st[k].median), ms(st[k].p10), ms(st[k].p90), String(st[k].n)]), ["l", "r", "r", "r", "r"])}
+
+- What the bridge network adds (median with − median without): box **${ms(added("box"))} ms**${n.podman ? `, podman **${ms(added("podman"))} ms**` : " (podman is not installed here)"}.
+
+Throughput of a published port, host → container: \`run -d -p 127.0.0.1:PORT:5201\` of busybox
+\`nc -l -p 5201 -e sh -c 'cat >/dev/null'\`; the benchmark (Bun) connects to 127.0.0.1:PORT, writes ${(n.bytes / 2 ** 30).toFixed(0)} GiB and
+times until the container's side closes; median of ${n.throughput.box.length} transfers, MB/s (10^6 bytes/s):
+box **${mbps(n.throughput.box)}**${n.podman ? `, podman **${mbps(n.throughput.podman)}**` : ""}. Both go through the kernel's NAT
+(box's nftables rule, podman's iptables rules via netavark); neither runs a proxy process here.
+`;
 }
 
 /** The detached-container section: exec, idle memory, 50 starts and removals, with the targets. */
@@ -643,14 +673,16 @@ const HEADER = `# Benchmarks
 
 How long \`box run\` takes to start and finish a container, next to crun and runc, how much memory
 box's processes use, and where box's time goes; then detached containers: \`exec\` next to crun,
-runc and podman, the memory held per idle container, and 50 starts and removals. Run it on a
-quiet machine, as root:
+runc and podman, the memory held per idle container, and 50 starts and removals; then what the
+default bridge network adds to a run and a published port's throughput, next to podman. Run it
+on a quiet machine, as root:
 
     bun run build && bun bench/run.ts        # or: bun run build && bun run bench
 
 It needs \`crun\`, \`runc\`, \`bash\` and \`unshare\` (util-linux), and uses \`podman\` when it is there;
 it creates everything in one temporary directory (box store, crun/runc/podman state, OCI bundles,
-a busybox rootfs) and removes it afterwards.
+a busybox rootfs) and removes it afterwards; box's bridge goes with \`box system prune\`, podman's
+default network (netavark's \`podman0\` and its iptables chains) is podman's and stays.
 \`BENCH_RUNS\`, \`BENCH_TRACE_RUNS\` and \`BENCH_MEM_RUNS\` change the number of runs. Everything
 below this header is written by \`bench/run.ts\`, which rewrites this file on every run: edit the
 script, not the numbers.
@@ -765,6 +797,7 @@ ${table(["proc", "step", "median", "p10", "p90", "what happens"], stepRows, ["l"
 - Two Bun runtime starts (CLI + init) take ${ms(runtimeStarts, 2)} ms of it; the init's preparation before its plan arrives (trampoline, cgroup detection, lo), ${ms(prepared, 2)} ms.
 ${r.timings.get("box --version")?.length ? `- For scale: one whole \`box --version\` process takes ${ms(s.get("box --version")!.median)} ms (median), crun's whole container run ${ms(crun.median)} ms.\n` : ""}
 ${lifecycleSection(r.lifecycle)}
+${networkSection(r.network)}
 ### Notes
 
 ${notes.length ? notes.map((n) => `- ${n}`).join("\n") : "- No leaks: after the runs no process, container state, host mount or cgroup of this benchmark was left."}

@@ -29,4 +29,4 @@ trap 'rm -rf "$image_dir"' EXIT
 bun build/busybox-rootfs.ts "$image_dir/rootfs" >/dev/null
 tar -C "$image_dir/rootfs" -cf "$image_dir/busybox.tar" .
 ./dist/box import "$image_dir/busybox.tar" busybox >/dev/null
-./dist/box run --rm --hostname first busybox /bin/sh -c 'echo "hello from $(hostname), a box container: $(ls /sys/class/net) is its only network link"'
+./dist/box run --rm --hostname first busybox /bin/sh -c 'echo "hello from $(hostname), a box container at $(hostname -i) on box'"'"'s bridge network"'

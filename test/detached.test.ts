@@ -436,7 +436,9 @@ describe("found by trying it out", () => {
   });
 
   test("logs -f loses no line across rotations", async () => {
-    await runD(["--name", "rot", "--log-opt", "max-size=4k", "--log-opt", "max-file=4"], 'i=0; while [ $i -lt 150 ]; do echo "line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); usleep 5000; done');
+    // ~14 KB of log in 4 KB files: 3 rotations, and room for all of it (a slow machine may start
+    // following only after the payload has finished).
+    await runD(["--name", "rot", "--log-opt", "max-size=4k", "--log-opt", "max-file=8"], 'i=0; while [ $i -lt 150 ]; do echo "line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); usleep 5000; done');
     const follow = await logsOf("rot", ["-f"]);
     const lines = follow.stdout.trim().split("\n");
     expect(lines).toEqual(Array.from({ length: 150 }, (_, i) => `line ${i} xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`));

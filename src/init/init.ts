@@ -14,7 +14,6 @@ import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
-import { deleteLinkIfPresent } from "../net/links.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { capabilityMask, lastCapability } from "../security/capabilities.ts";
@@ -344,7 +343,7 @@ export async function runInit(): Promise<never> {
     ({ pid: payload, output } = launcher!.launch());
     writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
   }
-  finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0, hostRoute);
+  finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
 }
 
 /**
@@ -377,11 +376,9 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
  * detached with everything mounted on it, so these fd paths reach the host's directories and
  * never a mount of the container.
  */
-function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean, hostRoute: NetlinkSocket | undefined): never {
+function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
   planDone(spec, host, plan);
   try {
-    // Now, not whenever the kernel gets round to this namespace: gone when box run returns.
-    if (spec.endpoint && hostRoute) deleteLinkIfPresent(hostRoute, spec.endpoint.hostVeth);
     if (spec.remove) {
       if (spec.endpoint) {
         setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
