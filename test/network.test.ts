@@ -134,20 +134,32 @@ describe("published ports", () => {
     await expect(get(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
   });
 
-  test("-p IP:HOST:CONTAINER/udp: datagrams to 127.0.0.1 reach the container and its answers come back", async () => {
+  test("-p HOST:CONTAINER/udp: datagrams to 127.0.0.1 and to the host's address reach the container, and its answers come back", async () => {
     const port = freePort();
-    const id = await runD(["-p", `127.0.0.1:${port}:5000/udp`, "-v", `${udpEcho()}:/udp-echo:ro`], "exec /udp-echo 5000");
-    const answers: string[] = [];
-    const socket = await Bun.udpSocket({ socket: { data: (_s, data) => void answers.push(Buffer.from(data).toString()) } });
-    try {
-      await eventually(() => {
-        socket.send("ping", port, "127.0.0.1");
-        return answers.length > 0;
-      });
-      expect(answers[0]).toBe("echo:ping");
-    } finally {
-      socket.close();
+    const id = await runD(["-p", `${port}:5000/udp`, "-v", `${udpEcho()}:/udp-echo:ro`], "exec /udp-echo 5000");
+    const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
+    for (const address of ["127.0.0.1", host]) {
+      const answers: string[] = [];
+      const socket = await Bun.udpSocket({ socket: { data: (_s, data) => void answers.push(Buffer.from(data).toString()) } });
+      try {
+        await eventually(() => {
+          socket.send(`ping ${address}`, port, address);
+          return answers.length > 0;
+        });
+        expect(answers[0]).toBe(`echo:ping ${address}`);
+      } finally {
+        socket.close();
+      }
     }
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+
+  test("-p IP:HOST:CONTAINER publishes on that address only", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `127.0.0.1:${port}:80`, "-e", "TEXT=local-only"], HTTPD);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "local-only");
+    const gateway = await inspect(id, "{{.NetworkSettings.Gateway}}");
+    await expect(get(`http://${gateway}:${port}/index.html`)).rejects.toThrow();
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
   });
 
@@ -346,16 +358,38 @@ describe("cleanup", () => {
     expect(readdirSync(join(t.s.root, "networks/ports"))).toEqual([]);
   });
 
-  test("a container whose init was SIGKILLed: box rm gives everything back", async () => {
-    const port = freePort();
-    const id = await runD(["-p", `${port}:80`, "--rm"], "exec sleep 30");
-    const pid = JSON.parse(await Bun.file(join(t.s.runroot, "containers", id, "state.json")).text()).pid;
-    process.kill(pid, "SIGKILL");
-    await eventually(async () => (await box(t.s, ["ps", "-a", "--format", "{{.Status}}"])).stdout.startsWith("Exited"));
-    expect(nftRules()).toContain(`box container ${id} tcp/${port}`);
+  test("a link of the veth's name that is not box's is left alone: the start fails with one line", async () => {
+    const id = (await box(t.s, ["create", "--rootfs", copyRootfs(t.s), "true"])).stdout.trim();
+    const name = `veth${id.slice(0, 11)}`;
+    // A bridge: this kernel has no dummy links, and any kind of link will do.
+    expect(Bun.spawnSync(["ip", "link", "add", name, "type", "bridge"]).exitCode).toBe(0);
+    try {
+      const r = await box(t.s, ["start", "-a", id]);
+      expect(r.stderr).toBe(`box: create veth: a link named ${name} already exists\n`);
+      expect(r.code).toBe(125);
+      expect(existsSync(`/sys/class/net/${name}`)).toBe(true);
+    } finally {
+      Bun.spawnSync(["ip", "link", "del", name]);
+    }
     expect((await box(t.s, ["rm", id])).code).toBe(0);
-    expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
   });
+
+  for (const [what, flags] of [["native watcher (-d)", []], ["init (-d --rm, which keeps a Bun init)", ["--rm"]]] as const) {
+    test(`a container whose ${what} was SIGKILLed: the veth goes, and box rm gives back address, port and rules`, async () => {
+      const port = freePort();
+      const id = await runD(["-p", `${port}:80`, ...flags], "exec sleep 30");
+      await Bun.sleep(100);
+    const pid = JSON.parse(await Bun.file(join(t.s.runroot, "containers", id, "state.json")).text()).pid;
+      process.kill(pid, "SIGKILL");
+      await eventually(async () => (await box(t.s, ["ps", "-a", "--format", "{{.Status}}"])).stdout.startsWith("Exited"));
+      await eventually(() => !existsSync(`/sys/class/net/veth${id.slice(0, 11)}`));
+      expect(nftRules()).toContain(`box container ${id} tcp/${port}`);
+      expect((await box(t.s, ["rm", id])).code).toBe(0);
+      expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
+      expect(readdirSync(join(t.s.root, "networks/bridge/leases"))).toEqual([]);
+      expect(readdirSync(join(t.s.root, "networks/ports"))).toEqual([]);
+    });
+  }
 
   test("box network rm refuses while a container holds an address, then removes the bridge and its rules", async () => {
     const id = await runD([], "exec sleep 30");

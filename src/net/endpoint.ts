@@ -5,7 +5,7 @@ import { O_RDONLY } from "../sys/constants.ts";
 import { withNetlink, NETLINK_ROUTE, type NetlinkSocket } from "../sys/netlink.ts";
 import { UserError } from "../container/errors.ts";
 import type { Endpoint } from "../container/spec.ts";
-import { addAddress, addDefaultRoute, createVeth, deleteLinkIfPresent, linkIndex, setLinkUp } from "./links.ts";
+import { addAddress, addDefaultRoute, createVeth, linkIndex, LinkExists, setLinkUp } from "./links.ts";
 
 /**
  * `host` is a socket opened in the host's network namespace; the calling thread is in the
@@ -14,11 +14,19 @@ import { addAddress, addDefaultRoute, createVeth, deleteLinkIfPresent, linkIndex
 export function connectContainer(host: NetlinkSocket, e: Endpoint): void {
   const master = linkIndex(host, e.bridge);
   if (master === undefined) throw new UserError(`network ${e.network}: its bridge ${e.bridge} is gone (run a new container to make it again)`);
-  // The veth of an earlier start goes with its namespace, which the kernel may still be tearing down.
-  deleteLinkIfPresent(host, e.hostVeth);
   const netns = open("/proc/thread-self/ns/net", O_RDONLY);
   try {
-    createVeth(host, e.hostVeth, "eth0", netns, master, e.mtu);
+    // The veth of an earlier start goes with its namespace, which the kernel may still be
+    // tearing down: wait for that a little. A link of that name that stays is not box's to delete.
+    for (let waited = 0; ; waited += 20) {
+      try {
+        createVeth(host, e.hostVeth, "eth0", netns, master, e.mtu);
+        break;
+      } catch (err) {
+        if (!(err instanceof LinkExists) || waited >= 2000) throw err;
+        Bun.sleepSync(20);
+      }
+    }
   } finally {
     close(netns);
   }

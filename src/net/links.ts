@@ -59,6 +59,13 @@ export function linkMtu(nl: NetlinkSocket, name: string): number | undefined {
   return reply && parseAttrs(reply.payload, 16).get(IFLA_MTU)?.readUInt32LE(0);
 }
 
+/** EEXIST from creating a link, in words. */
+export class LinkExists extends Error {
+  constructor(readonly name: string) {
+    super(`create veth: a link named ${name} already exists`);
+  }
+}
+
 /** A new bridge, up; EEXIST when one of that name is there already. */
 export function createBridge(nl: NetlinkSocket, name: string, mtu: number): number {
   nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu), attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "bridge")))], () => ["create bridge", name]);
@@ -75,7 +82,7 @@ export function createVeth(nl: NetlinkSocket, hostName: string, peerName: string
   try {
     nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, hostName), attrU32(IFLA_MTU, mtu), attrU32(IFLA_MASTER, master), linkinfo)], () => ["create veth", hostName]);
   } catch (e) {
-    if (e instanceof NetlinkError && e.errno === Errno.EEXIST) throw new Error(`create veth: a link named ${hostName} already exists`);
+    if (e instanceof NetlinkError && e.errno === Errno.EEXIST) throw new LinkExists(hostName);
     throw e;
   }
 }
