@@ -124,7 +124,7 @@ describe("published ports", () => {
   test("-p HOST:CONTAINER: reachable on 127.0.0.1 and on the host's address; the rules go with rm", async () => {
     const port = freePort();
     const id = await runD(["-p", `${port}:80`, "-e", "TEXT=published"], HTTPD);
-    expect(await inspect(id, "{{json .NetworkSettings.Ports}}")).toBe(`{"80/tcp":[{"HostIp":"","HostPort":"${port}"}]}`);
+    expect(await inspect(id, "{{json .NetworkSettings.Ports}}")).toBe(`{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"${port}"}]}`);
     await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "published");
     const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
     expect(await get(`http://${host}:${port}/index.html`)).toBe("published");
@@ -287,7 +287,12 @@ describe("user-defined networks", () => {
       [["create", "--subnet", "10.77.0.1/24", "x"], `invalid subnet "10.77.0.1/24": it has host bits set (the network is 10.77.0.0/24)`],
       [["create", "--subnet", "10.77.0.0/31", "x"], `invalid subnet "10.77.0.0/31": an IPv4 network like 10.50.0.0/24 (prefix 8 to 29)`],
       [["create", "--subnet", "10.77.0.0/24", "--gateway", "10.78.0.1", "x"], `invalid gateway "10.78.0.1": an address of 10.77.0.0/24`],
-      [["create", "--subnet", info.IPAM.Config[0].Subnet, "x"], `subnet ${info.IPAM.Config[0].Subnet} overlaps a route of the host (${info.IPAM.Config[0].Subnet})`],
+      [["create", "--subnet", info.IPAM.Config[0].Subnet, "x"], `subnet ${info.IPAM.Config[0].Subnet} cannot be used: it overlaps a route of the host (${info.IPAM.Config[0].Subnet})`],
+      [["create", "--subnet", "127.0.0.0/8", "x"], "subnet 127.0.0.0/8 cannot be used: it overlaps 127.0.0.0/8, which is no network for containers"],
+      [["create", "--subnet", "224.0.0.0/24", "x"], "subnet 224.0.0.0/24 cannot be used: it overlaps 224.0.0.0/4, which is no network for containers"],
+      [["create", "--subnet", "169.254.0.0/16", "x"], "subnet 169.254.0.0/16 cannot be used: it overlaps 169.254.0.0/16, which is no network for containers"],
+      [["create", "ports"], `network name "ports" is reserved`],
+      [["rm", "../containers"], "network ../containers not found"],
       [["inspect", "nosuch"], "no such network: nosuch"],
       [["rm", "nosuch"], "network nosuch not found"],
     ];
@@ -299,14 +304,54 @@ describe("user-defined networks", () => {
   });
 });
 
+describe("isolation and restarts", () => {
+  test("a container of one network cannot open connections into another's bridge; its own still can", async () => {
+    const a = await runD(["-e", "TEXT=on-default"], HTTPD);
+    const ipA = await inspect(a, "{{.NetworkSettings.IPAddress}}");
+    await eventually(async () => (await get(`http://${ipA}/index.html`).catch(() => "")) === "on-default");
+    expect((await box(t.s, ["network", "create", "isolated"])).code).toBe(0);
+    const r = await box(t.s, ["run", "--rm", "--network", "isolated", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", `echo | nc -w 2 ${ipA} 80 && echo reached || echo refused`]);
+    expect(r.stdout.trim()).toBe("refused");
+    const same = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", `echo | nc -w 2 ${ipA} 80 >/dev/null && echo reached`]);
+    expect(same.stdout.trim()).toBe("reached");
+    expect((await box(t.s, ["rm", "-f", a])).code).toBe(0);
+  });
+
+  test("a restarted container keeps its address and MAC, and is reachable again at once", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `${port}:80`, "-e", "TEXT=again"], HTTPD);
+    const ip = await inspect(id, "{{.NetworkSettings.IPAddress}}");
+    const mac = await inspect(id, "{{.NetworkSettings.MacAddress}}");
+    expect(mac).toBe(`02:42:${ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}`);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "again");
+    expect((await box(t.s, ["restart", "-t", "0", id])).code).toBe(0);
+    expect(await inspect(id, "{{.NetworkSettings.IPAddress}}")).toBe(ip);
+    expect((await box(t.s, ["exec", id, "cat", "/sys/class/net/eth0/address"])).stdout.trim()).toBe(mac);
+    // Within a second or two (a new MAC would leave the host's neighbour entry stale for far longer).
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "again", 3000);
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+
+  test("box's guard rules are in place: packets from a bridge to 127.0.0.0/8 are dropped before any NAT", async () => {
+    const id = await runD([], "exec sleep 30");
+    const bridge = await inspect(id, "{{.NetworkSettings.Bridge}}");
+    const guard = Bun.spawnSync(["nft", "list", "chain", "ip", "box", "guard"]).stdout.toString();
+    expect(guard).toContain("type filter hook prerouting priority mangle");
+    expect(guard).toContain(`iifname "${bridge}" ip daddr 127.0.0.0/8 drop comment "box network ${bridge}"`);
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+});
+
 describe("other modes and resolver settings", () => {
   test("--network container:NAME shares that container's network namespace and hostname", async () => {
     const a = await runD(["--name", "alpha", "--hostname", "alpha-host"], "exec sleep 30");
     const netns = (await box(t.s, ["exec", a, "readlink", "/proc/self/ns/net"])).stdout;
     const r = await box(t.s, ["run", "--rm", "--network", "container:alpha", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "readlink /proc/self/ns/net; hostname"]);
     expect(r.stdout).toBe(`${netns}alpha-host\n`);
-    const conflict = await box(t.s, ["run", "--rm", "--network", "container:alpha", "--hostname", "x", "--rootfs", copyRootfs(t.s), "true"]);
-    expect(conflict.stderr).toBe("box: conflicting options: --hostname and --network container:NAME\n");
+    for (const flags of [["--hostname", "x"], ["--dns", "192.0.2.53"], ["-p", "8080:80"]]) {
+      const conflict = await box(t.s, ["run", "--rm", "--network", "container:alpha", ...flags, "--rootfs", copyRootfs(t.s), "true"]);
+      expect(conflict.stderr).toBe(`box: conflicting options: ${flags[0] === "-p" ? "--publish" : flags[0]} and --network container:NAME\n`);
+    }
     expect((await box(t.s, ["stop", "-t", "0", a])).code).toBe(0);
     const stopped = await box(t.s, ["run", "--rm", "--network", "container:alpha", "--rootfs", copyRootfs(t.s), "true"]);
     expect(stopped.stderr).toBe(`box: cannot join the network of container ${a.slice(0, 12)}: it is not running\n`);

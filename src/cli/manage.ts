@@ -68,7 +68,7 @@ const pruneCommand = defineCommand({
 });
 
 const systemPruneCommand = defineCommand({
-  meta: { name: "prune", description: "Remove stopped containers and the networks no container uses (with the last one, box's nftables table)" },
+  meta: { name: "system prune", description: "Remove stopped containers and the networks no container uses (with the last one, box's nftables table)" },
   args: FORCE,
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);

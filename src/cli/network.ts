@@ -1,7 +1,8 @@
 // `box network ls|inspect|rm`: the bridge networks of the store.
 import { defineCommand, runCommand, type CommandDef } from "citty";
 import { UserError } from "../container/errors.ts";
-import { createNetwork, listNetworks, parseSubnet, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { createNetwork, listNetworks, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { parseSubnet } from "../net/ipam.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -19,7 +20,7 @@ function describe(n: NetworkConfig): Record<string, unknown> {
 }
 
 const lsCommand = defineCommand({
-  meta: { name: "ls", description: "List networks" },
+  meta: { name: "network ls", description: "List networks" },
   args: {
     quiet: { type: "boolean", alias: "q", description: "Only names" },
     format: { type: "string", description: "table (default) or json", valueHint: "FORMAT" },
@@ -35,7 +36,7 @@ const lsCommand = defineCommand({
 });
 
 const inspectCommand = defineCommand({
-  meta: { name: "inspect", description: "Show networks as JSON" },
+  meta: { name: "network inspect", description: "Show networks as JSON" },
   args: { network: { type: "positional", description: "Network names", required: false } },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
@@ -50,7 +51,7 @@ const inspectCommand = defineCommand({
 });
 
 const createCommand = defineCommand({
-  meta: { name: "create", description: "Create a bridge network whose containers reach each other by name" },
+  meta: { name: "network create", description: "Create a bridge network whose containers reach each other by name" },
   args: {
     subnet: { type: "string", description: "Its IPv4 subnet (default: a free 10.x.0.0/16)", valueHint: "CIDR" },
     gateway: { type: "string", description: "The bridge's address (default: the subnet's first)", valueHint: "IP" },
@@ -69,7 +70,7 @@ const createCommand = defineCommand({
 });
 
 const rmCommand = defineCommand({
-  meta: { name: "rm", description: "Remove networks no container uses (the bridge, its rules; box's nftables table with the last one)" },
+  meta: { name: "network rm", description: "Remove networks no container uses (the bridge, its rules; box's nftables table with the last one)" },
   args: { network: { type: "positional", description: "Network names", required: false } },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);

@@ -11,6 +11,7 @@ import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import { exposedPort } from "../image/config.ts";
+import { IPV4 } from "../net/ipv4.ts";
 import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
 import { parseRestart } from "../container/restart.ts";
@@ -106,8 +107,6 @@ function resolverWord(flag: string) {
   };
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 function parsePort(text: string, what: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new UserError(`invalid port "${text}" in --publish ${what}: a number from 1 to 65535`);
   return Number(text);
@@ -193,7 +192,11 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const id = newId();
   const network = parseNetwork(v.network, store);
   const name = str(v.name) !== undefined ? validateName(str(v.name)!) : generatedName(id);
-  if (network.startsWith("container:") && str(v.hostname) !== undefined) throw new UserError("conflicting options: --hostname and --network container:NAME");
+  if (network.startsWith("container:")) {
+    // Docker's rule: the other container's network comes with its name and resolver settings.
+    const given = ["hostname", "dns", "dns-search", "dns-option", "add-host", "publish", "expose"].find((f) => v[f] !== undefined && !(Array.isArray(v[f]) && v[f].length === 0));
+    if (given) throw new UserError(`conflicting options: --${given} and --network container:NAME`);
+  }
   const hostname = str(v.hostname) ?? defaultHostname({ id, network }, store);
   if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
 

@@ -38,7 +38,9 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
     // leases, which outlive a stop); the init connects it at each start.
     const network = bridgeNetwork(spec);
     if (network !== undefined) spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports);
-    if (config) writeConfig(paths, spec);
+    // With an address and ports held, the config must exist at once: were this process killed
+    // before `box run` writes it, nothing would know what to give back.
+    if (config || spec.endpoint) writeConfig(paths, spec);
     return paths;
   } catch (e) {
     removeContainer(store, spec, paths);

@@ -2,6 +2,7 @@
 // and the JSON of `box inspect`, shaped like `docker inspect`'s so that scripts carry over.
 import type { LiveContainer } from "./live.ts";
 import type { ContainerSpec, PortSpec } from "./spec.ts";
+import { macFor } from "../net/endpoint.ts";
 
 /** An init that died without recording (SIGKILL, a crash) took the payload with it: 128 + SIGKILL. */
 export const UNRECORDED_EXIT = 137;
@@ -90,6 +91,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       WorkingDir: spec.workdir,
       Labels: spec.labels,
       StopSignal: spec.stopSignal ?? "",
+      ExposedPorts: Object.fromEntries((spec.exposed ?? []).map((p) => [p, {}])),
     },
     HostConfig: {
       Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
@@ -127,7 +129,9 @@ function networkSettings(spec: ContainerSpec): Record<string, unknown> {
   const e = spec.endpoint;
   if (!e) return { IPAddress: "", Ports: {}, Networks: spec.network === "host" ? { host: {} } : {} };
   const address = { IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway };
-  return { ...address, Bridge: e.bridge, Ports: portBindings(e.ports), Networks: { [e.network]: { ...address, NetworkID: e.network } } };
+  // The ports as published: Docker names the host address even when it is every one.
+  const ports = portBindings(e.ports.map((p) => ({ ...p, hostIp: p.hostIp ?? "0.0.0.0" })));
+  return { ...address, MacAddress: macFor(e.ip), Bridge: e.bridge, Ports: ports, Networks: { [e.network]: { ...address, MacAddress: macFor(e.ip), NetworkID: e.network } } };
 }
 
 function logConfig(c: LiveContainer): Record<string, string> {

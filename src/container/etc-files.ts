@@ -23,7 +23,7 @@ function hostsFile(spec: ContainerSpec, peers: string[]): string {
     "ff02::1\tip6-allnodes",
     "ff02::2\tip6-allrouters",
     // Docker's: the name resolves to the container's own address on a bridge network.
-    `${spec.endpoint?.ip ?? "127.0.1.1"}\t${spec.hostname}`,
+    `${spec.endpoint?.ip ?? "127.0.1.1"}\t${[spec.hostname, ...(spec.endpoint?.names && spec.name !== spec.hostname ? [spec.name] : [])].join(" ")}`,
     ...peers,
     ...extra,
     "",
@@ -38,10 +38,10 @@ function resolvConf(spec: ContainerSpec): string {
   } catch {}
   if (spec.network === "host") return text;
   // Docker drops loopback resolvers: from a private network namespace they point at nothing.
-  return text
-    .split("\n")
-    .filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
-    .join("\n");
+  const lines = text.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  // None left (a host with only a local stub resolver): Docker's public fallback.
+  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push("nameserver 8.8.8.8", "nameserver 8.8.4.4", "");
+  return lines.join("\n");
 }
 
 /** --dns, --dns-search, --dns-option replace what they name; the rest comes from the host's (Docker's). */

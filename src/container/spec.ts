@@ -46,6 +46,8 @@ export interface Endpoint {
   hostVeth: string;
   /** As published: every host port is the one box chose. */
   ports: PortSpec[];
+  /** A user-defined network: containers find each other (and themselves) by name. */
+  names?: boolean;
 }
 
 /** A throttle on one block device (--device-read-bps and friends). */

@@ -8,6 +8,7 @@ import { STOP_REQUESTED } from "./restart.ts";
 import { launchInit, runAttached, runDetached } from "./start.ts";
 import type { ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
+import { ensureEndpoint } from "../net/network.ts";
 
 /**
  * `box start`: a container that was created, or has exited, runs again (its upper layer, logs
@@ -24,6 +25,7 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
       unlink(join(c.paths.runDir, STOP_REQUESTED));
     } catch {}
     mkdirs(c.paths.runDir, 0o700);
+    if (spec.endpoint) ensureEndpoint(store, spec.id, spec.endpoint);
     const init = launchInit(store);
     if (!attach) {
       await runDetached(init, store, spec, c.paths);

@@ -89,15 +89,17 @@ function joinContainerNetwork(host: HostHandles, id: string): void {
 }
 
 /** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
-function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | undefined): Launcher {
+function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | Error): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
   if (spec.network.startsWith("container:")) joinContainerNetwork(host, spec.network.slice("container:".length));
   // --rm on a bridge network: kept to give the address and ports back from the host's namespace.
   if (!(spec.endpoint && spec.remove)) close(INIT_FDS.hostNet);
-  if (spec.endpoint) {
-    if (!hostRoute) throw new Error("no netlink socket in the host's network namespace");
-    connectContainer(hostRoute, spec.endpoint);
+  if (hostRoute instanceof Error) {
+    if (spec.endpoint) throw hostRoute;
+  } else {
+    if (spec.endpoint) connectContainer(hostRoute, spec.endpoint);
+    hostRoute.close();
   }
   const peers = spec.endpoint ? peerHosts(host.bases, spec.endpoint, plan.id) : [];
   buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), peers);
@@ -233,10 +235,12 @@ export async function runInit(): Promise<never> {
   let isolation: unknown;
   // Opened in the host's network namespace, before this thread leaves it: the host's end of a
   // bridge network's veth pair is made (and removed) through it.
-  let hostRoute: NetlinkSocket | undefined;
+  let hostRoute: NetlinkSocket | Error;
   try {
     hostRoute = new NetlinkSocket(NETLINK_ROUTE);
-  } catch {}
+  } catch (e) {
+    hostRoute = e as Error; // reported if the container needs it
+  }
   try {
     unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC);
   } catch (e) {

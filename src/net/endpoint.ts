@@ -8,6 +8,14 @@ import type { Endpoint } from "../container/spec.ts";
 import { addAddress, addDefaultRoute, createVeth, linkIndex, LinkExists, setLinkUp } from "./links.ts";
 
 /**
+ * Docker's way: a MAC made of the address, so a restarted container keeps it and no neighbour
+ * cache has to forget the old one (with a new random MAC it is cut off for up to a minute).
+ */
+export function macFor(ip: string): string {
+  return ["02", "42", ...ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0"))].join(":");
+}
+
+/**
  * `host` is a socket opened in the host's network namespace; the calling thread is in the
  * container's.
  */
@@ -20,7 +28,7 @@ export function connectContainer(host: NetlinkSocket, e: Endpoint): void {
     // tearing down: wait for that a little. A link of that name that stays is not box's to delete.
     for (let waited = 0; ; waited += 20) {
       try {
-        createVeth(host, e.hostVeth, "eth0", netns, master, e.mtu);
+        createVeth(host, e.hostVeth, { name: "eth0", mac: macFor(e.ip), netnsFd: netns }, master, e.mtu);
         break;
       } catch (err) {
         if (!(err instanceof LinkExists) || waited >= 2000) throw err;

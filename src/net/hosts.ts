@@ -1,10 +1,11 @@
 // Name resolution on user-defined networks, through /etc/hosts (box has no daemon to answer DNS):
 // a container starts with a line for every other container of its networks, and the running ones
 // get a line for it when it joins and lose it when it leaves. The other containers' /etc/hosts is
-// reached through /proc/PID/root and opened with openat2(RESOLVE_IN_ROOT): whatever a container
-// puts there (a symlink, a FIFO) stays inside its own root and is never followed out of it.
-import { close, exists, fstat, openInRoot, readdir, readFile, readFileInRoot, write, open } from "../sys/fs.ts";
-import { O_APPEND, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY } from "../sys/constants.ts";
+// reached through /proc/PID/root, resolved with openat2(RESOLVE_IN_ROOT) and opened only once it
+// is known to be a regular file: whatever a container puts there instead (a symlink out, a FIFO,
+// a device node) stays inside its own root and is never opened by the host.
+import { close, exists, open, readdir, readFile, readFileInRoot, writeFileInRoot } from "../sys/fs.ts";
+import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { layout, readConfig, type Store } from "../container/store.ts";
 import { stateInit } from "../container/live.ts";
@@ -31,22 +32,19 @@ export function peers(store: Store, leases: string, self: string): Peer[] {
   });
 }
 
-/** Rewrites one running container's /etc/hosts through `edit`; a container that is gone or hostile is skipped. */
-function editHosts(store: Store, peer: Peer, proc: string, edit: (text: string) => { append?: string; replace?: string }): void {
+/** Rewrites one running container's /etc/hosts; a container that is gone or hostile is skipped. */
+function editHosts(store: Store, peer: Peer, proc: string, edit: (text: string) => { append: string } | { replace: string }): void {
   const pid = stateInit(store, peer.id, proc);
   if (pid === undefined) return;
   let root: number | undefined;
-  let fd: number | undefined;
   try {
     root = open(`${proc}/${pid}/root`, O_RDONLY | O_DIRECTORY);
     const change = edit(readFileInRoot(root, "/etc/hosts"));
-    fd = openInRoot(root, "/etc/hosts", O_WRONLY | O_NONBLOCK | (change.append === undefined ? O_TRUNC : O_APPEND));
-    if (!fstat(fd).isFile()) return;
-    write(fd, change.append ?? change.replace ?? "");
+    if ("append" in change) writeFileInRoot(root, "/etc/hosts", change.append, true);
+    else writeFileInRoot(root, "/etc/hosts", change.replace);
   } catch {
     // Exited meanwhile, or its /etc/hosts is no regular file: nothing to keep current.
   } finally {
-    if (fd !== undefined) close(fd);
     if (root !== undefined) close(root);
   }
 }
@@ -56,8 +54,7 @@ export function announce(store: Store, all: Peer[], self: Peer, proc = "/proc"):
   for (const p of all) editHosts(store, p, proc, () => ({ append: `${hostsLine(self)}\n` }));
 }
 
-/** Takes `self`'s line out of the running peers' /etc/hosts. */
-export function withdraw(store: Store, all: Peer[], self: Peer, proc = "/proc"): void {
-  const line = hostsLine(self);
-  for (const p of all) editHosts(store, p, proc, (text) => ({ replace: text.split("\n").filter((l) => l !== line).join("\n") }));
+/** Takes the line of the container with address `ip` out of the running peers' /etc/hosts (whatever its name became since). */
+export function withdraw(store: Store, all: Peer[], ip: string, proc = "/proc"): void {
+  for (const p of all) editHosts(store, p, proc, (text) => ({ replace: text.split("\n").filter((l) => !l.startsWith(`${ip}\t`)).join("\n") }));
 }

@@ -1,6 +1,7 @@
 // Links, addresses and routes through rtnetlink: the bridge, each container's veth pair, and
 // what the container's end needs (its name, address, default route).
-import { attr, attrNest, attrStr, attrU32, message, parseAttrs, NetlinkError, NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "../sys/netlink.ts";
+import { attr, attrNest, attrStr, attrU32, message, NetlinkError, NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "../sys/netlink.ts";
+import { broadcastOf, ipv4Bytes, toInt, toIp } from "./ipv4.ts";
 import { Errno } from "../sys/errors.ts";
 
 const RTM_NEWLINK = 16;
@@ -10,6 +11,7 @@ const RTM_NEWADDR = 20;
 const RTM_NEWROUTE = 24;
 const AF_UNSPEC = 0;
 const AF_INET = 2;
+const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_MASTER = 10;
@@ -38,10 +40,6 @@ function ifinfo(index = 0, up = false): Buffer {
   return b;
 }
 
-export function ipv4Bytes(ip: string): Buffer {
-  return Buffer.from(ip.split(".").map(Number));
-}
-
 /** The index of the link called `name`, or undefined when there is none. */
 export function linkIndex(nl: NetlinkSocket, name: string): number | undefined {
   try {
@@ -53,38 +51,42 @@ export function linkIndex(nl: NetlinkSocket, name: string): number | undefined {
   }
 }
 
-/** A link's MTU. */
-export function linkMtu(nl: NetlinkSocket, name: string): number | undefined {
-  const [reply] = nl.query(message(RTM_GETLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name)), "find link", name);
-  return reply && parseAttrs(reply.payload, 16).get(IFLA_MTU)?.readUInt32LE(0);
-}
-
 /** EEXIST from creating a link, in words. */
 export class LinkExists extends Error {
-  constructor(readonly name: string) {
-    super(`create veth: a link named ${name} already exists`);
+  constructor(kind: string, readonly name: string) {
+    super(`create ${kind}: a link named ${name} already exists`);
   }
 }
 
-/** A new bridge, up; EEXIST when one of that name is there already. */
+function orLinkExists(kind: string, name: string, create: () => void): void {
+  try {
+    create();
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === Errno.EEXIST) throw new LinkExists(kind, name);
+    throw e;
+  }
+}
+
+/** A new bridge, up; LinkExists when a link of that name is there already. */
 export function createBridge(nl: NetlinkSocket, name: string, mtu: number): number {
-  nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu), attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "bridge")))], () => ["create bridge", name]);
+  orLinkExists("bridge", name, () =>
+    nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu), attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "bridge")))], () => ["create bridge", name]),
+  );
   return linkIndex(nl, name)!;
 }
 
 /**
- * A veth pair: `hostName` up on the bridge `master`, its peer called `peerName` already inside
- * the network namespace `netnsFd` (down until the container side configures it).
+ * A veth pair: `hostName` up on the bridge `master`, its peer called `peerName` with the MAC
+ * `peerMac` already inside the network namespace `netnsFd` (down until the container side
+ * configures it).
  */
-export function createVeth(nl: NetlinkSocket, hostName: string, peerName: string, netnsFd: number, master: number, mtu: number): void {
-  const peer = Buffer.concat([ifinfo(), attrStr(IFLA_IFNAME, peerName), attrU32(IFLA_NET_NS_FD, netnsFd), attrU32(IFLA_MTU, mtu)]);
-  const linkinfo = attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "veth"), attrNest(IFLA_INFO_DATA, attrNest(VETH_INFO_PEER, peer)));
-  try {
-    nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, hostName), attrU32(IFLA_MTU, mtu), attrU32(IFLA_MASTER, master), linkinfo)], () => ["create veth", hostName]);
-  } catch (e) {
-    if (e instanceof NetlinkError && e.errno === Errno.EEXIST) throw new LinkExists(hostName);
-    throw e;
-  }
+export function createVeth(nl: NetlinkSocket, hostName: string, peer: { name: string; mac: string; netnsFd: number }, master: number, mtu: number): void {
+  const mac = Buffer.from(peer.mac.split(":").map((h) => parseInt(h, 16)));
+  const peerInfo = Buffer.concat([ifinfo(), attrStr(IFLA_IFNAME, peer.name), attr(IFLA_ADDRESS, mac), attrU32(IFLA_NET_NS_FD, peer.netnsFd), attrU32(IFLA_MTU, mtu)]);
+  const linkinfo = attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "veth"), attrNest(IFLA_INFO_DATA, attrNest(VETH_INFO_PEER, peerInfo)));
+  orLinkExists("veth", hostName, () =>
+    nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, hostName), attrU32(IFLA_MTU, mtu), attrU32(IFLA_MASTER, master), linkinfo)], () => ["create veth", hostName]),
+  );
 }
 
 export function deleteLink(nl: NetlinkSocket, name: string): void {
@@ -111,9 +113,7 @@ export function addAddress(nl: NetlinkSocket, index: number, ip: string, prefix:
   const header = Buffer.from([AF_INET, prefix, 0, 0, 0, 0, 0, 0]);
   header.writeUInt32LE(index, 4);
   const bytes = ipv4Bytes(ip);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const broadcast = Buffer.alloc(4);
-  broadcast.writeUInt32BE((bytes.readUInt32BE(0) | ~mask) >>> 0);
+  const broadcast = ipv4Bytes(toIp(broadcastOf(toInt(ip), prefix)));
   nl.request([message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, header, attr(IFA_LOCAL, bytes), attr(IFA_ADDRESS, bytes), attr(IFA_BROADCAST, broadcast))], () => ["add address", `${ip}/${prefix} to ${name}`]);
 }
 

@@ -4,7 +4,7 @@
 // ever read or written.
 import { attr, attrBe32, attrBe64, attrNest, attrStr, attrString, message, parseAttrs, withNetlink, NETLINK_NETFILTER, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, type Message, type NetlinkSocket } from "../sys/netlink.ts";
 import { Errno } from "../sys/errors.ts";
-import { ipv4Bytes } from "./links.ts";
+import { ipv4Bytes, maskBytes } from "./ipv4.ts";
 
 export const TABLE = "box";
 
@@ -42,16 +42,27 @@ const NF_ACCEPT = 1;
 const NFTNL_UDATA_RULE_COMMENT = 0;
 
 const NF_INET_PRE_ROUTING = 0;
+const NF_INET_FORWARD = 2;
 const NF_INET_LOCAL_OUT = 3;
 const NF_INET_POST_ROUTING = 4;
+const NF_IP_PRI_MANGLE = -150;
 const NF_IP_PRI_NAT_DST = -100;
+const NF_IP_PRI_FILTER = 0;
 const NF_IP_PRI_NAT_SRC = 100;
 
-/** The base chains: where published ports are translated (from outside, and from the host itself), and masquerading. */
+/**
+ * The base chains: published ports are translated in prerouting (from outside) and output (from
+ * the host itself); masquerading in postrouting; `guard` (before any NAT) drops what a container
+ * sends to 127.0.0.0/8, which route_localnet would otherwise let through to the host's
+ * loopback-only services (CVE-2020-8558); `forward` lets into a bridge only what belongs to a
+ * connection from inside, a published port, or the bridge itself.
+ */
 export const CHAINS = {
-  prerouting: { hook: NF_INET_PRE_ROUTING, priority: NF_IP_PRI_NAT_DST },
-  output: { hook: NF_INET_LOCAL_OUT, priority: NF_IP_PRI_NAT_DST },
-  postrouting: { hook: NF_INET_POST_ROUTING, priority: NF_IP_PRI_NAT_SRC },
+  guard: { hook: NF_INET_PRE_ROUTING, priority: NF_IP_PRI_MANGLE, type: "filter" },
+  prerouting: { hook: NF_INET_PRE_ROUTING, priority: NF_IP_PRI_NAT_DST, type: "nat" },
+  output: { hook: NF_INET_LOCAL_OUT, priority: NF_IP_PRI_NAT_DST, type: "nat" },
+  forward: { hook: NF_INET_FORWARD, priority: NF_IP_PRI_FILTER, type: "filter" },
+  postrouting: { hook: NF_INET_POST_ROUTING, priority: NF_IP_PRI_NAT_SRC, type: "nat" },
 } as const;
 export type Chain = keyof typeof CHAINS;
 
@@ -66,7 +77,18 @@ const PAYLOAD_NETWORK = 1;
 const PAYLOAD_TRANSPORT = 2;
 const CMP_EQ = 0;
 const CMP_NEQ = 1;
+const META_IIFNAME = 6;
 const META_OIFNAME = 7;
+const CT_STATE = 0;
+const CT_STATUS = 2;
+/** ct state bits (host order): established, related. */
+const CT_ESTABLISHED_RELATED = 0x2 | 0x4;
+/** ct status bit IPS_DST_NAT: the connection was DNAT'd (a published port). */
+const IPS_DST_NAT = 0x20;
+const NF_DROP = 0;
+const NFT_REG_VERDICT = 0;
+const NFTA_DATA_VERDICT = 2;
+const NFTA_VERDICT_CODE = 1;
 const META_L4PROTO = 16;
 const FIB_RESULT_ADDRTYPE = 3;
 const FIB_F_DADDR = 2;
@@ -98,15 +120,24 @@ function ifname(name: string): Buffer {
   b.write(name);
   return b;
 }
-function prefixMask(prefix: number): Buffer {
+
+function verdict(code: number): Buffer {
+  return expr("immediate", attrBe32(1, NFT_REG_VERDICT), attrNest(2, attrNest(NFTA_DATA_VERDICT, attrBe32(NFTA_VERDICT_CODE, code))));
+}
+function hostOrder32(n: number): Buffer {
   const b = Buffer.alloc(4);
-  b.writeUInt32BE(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+  b.writeUInt32LE(n);
   return b;
 }
+/** `ct KEY & MASK != 0` */
+function ctHas(key: number, mask: number): Buffer[] {
+  return [expr("ct", attrBe32(1, REG1), attrBe32(2, key)), masked(hostOrder32(mask)), cmp(CMP_NEQ, Buffer.alloc(4))];
+}
+const interfaceIs = (key: number, name: string, op = CMP_EQ) => [meta(key), cmp(op, ifname(name))];
 
 /** `ip saddr NET/PREFIX` */
 function sourceIn(net: string, prefix: number): Buffer[] {
-  return [load(PAYLOAD_NETWORK, 12, 4), masked(prefixMask(prefix)), cmp(CMP_EQ, ipv4Bytes(net))];
+  return [load(PAYLOAD_NETWORK, 12, 4), masked(maskBytes(prefix)), cmp(CMP_EQ, ipv4Bytes(net))];
 }
 
 // ---- rules ----
@@ -118,9 +149,19 @@ export interface Rule {
   tag: string;
 }
 
-/** Containers of the bridge's subnet reaching out: masquerade unless they stay on the bridge. */
-export function masqueradeRules(bridge: string, subnet: string, prefix: number, tag: string): Rule[] {
+/**
+ * A network's own rules: masquerading for its subnet (unless it stays on the bridge) and for
+ * 127.0.0.1 reaching a published port; the guard against its containers' packets to
+ * 127.0.0.0/8; and what may be forwarded into its bridge.
+ */
+export function networkRules(bridge: string, subnet: string, prefix: number, tag: string): Rule[] {
+  const into = interfaceIs(META_OIFNAME, bridge);
   return [
+    { chain: "guard", tag, expressions: [...interfaceIs(META_IIFNAME, bridge), load(PAYLOAD_NETWORK, 16, 4), masked(maskBytes(8)), cmp(CMP_EQ, ipv4Bytes("127.0.0.0")), verdict(NF_DROP)] },
+    { chain: "forward", tag, expressions: [...into, ...ctHas(CT_STATE, CT_ESTABLISHED_RELATED), verdict(NF_ACCEPT)] },
+    { chain: "forward", tag, expressions: [...into, ...ctHas(CT_STATUS, IPS_DST_NAT), verdict(NF_ACCEPT)] },
+    { chain: "forward", tag, expressions: [...into, ...interfaceIs(META_IIFNAME, bridge), verdict(NF_ACCEPT)] },
+    { chain: "forward", tag, expressions: [...into, verdict(NF_DROP)] },
     { chain: "postrouting", tag, expressions: [...sourceIn(subnet, prefix), meta(META_OIFNAME), cmp(CMP_NEQ, ifname(bridge)), expr("masq")] },
     // Published ports reached at 127.0.0.1: the answer must come back to the bridge's address.
     { chain: "postrouting", tag, expressions: [...sourceIn("127.0.0.0", 8), meta(META_OIFNAME), cmp(CMP_EQ, ifname(bridge)), expr("masq")] },
@@ -167,12 +208,23 @@ function nfgen(family: number, resId = 0): Buffer {
 }
 const nft = (type: number, flags: number, ...attrs: Buffer[]): Message => message((NFNL_SUBSYS_NFTABLES << 8) | type, flags, nfgen(NFPROTO_IPV4), ...attrs);
 
-/** A transaction: all or nothing. */
-function batch(nl: NetlinkSocket, messages: Message[], describe: (i: number) => [string, string?]): void {
-  const begin = message(NFNL_MSG_BATCH_BEGIN, 0, nfgen(0, NFNL_SUBSYS_NFTABLES));
+const NFNL_BATCH_GENID = 1;
+const NFT_MSG_GETGEN = 16;
+const NFTA_GEN_ID = 1;
+/** The kernel's answer to a batch made for a ruleset generation that is gone. */
+const ERESTART = 85;
+
+/** A transaction: all or nothing; with `genid`, only if nobody changed the ruleset since. */
+function batch(nl: NetlinkSocket, messages: Message[], describe: (i: number) => [string, string?], genid?: number): void {
+  const begin = message(NFNL_MSG_BATCH_BEGIN, 0, nfgen(0, NFNL_SUBSYS_NFTABLES), ...(genid === undefined ? [] : [attrBe32(NFNL_BATCH_GENID, genid)]));
   const end = message(NFNL_MSG_BATCH_END, 0, nfgen(0, NFNL_SUBSYS_NFTABLES));
   // The kernel acknowledges the messages between begin and end, not these two.
-  nl.request([{ ...begin, noAck: true }, ...messages, { ...end, noAck: true }], (i) => describe(i - 1));
+  nl.request([{ ...begin, noAck: true }, ...messages, { ...end, noAck: true }], (i) => (i === 0 ? ["nftables transaction", TABLE] : describe(i - 1)));
+}
+
+function generation(nl: NetlinkSocket): number {
+  const [reply] = nl.query(nft(NFT_MSG_GETGEN, 0), "read nftables generation");
+  return parseAttrs(reply!.payload, 4).get(NFTA_GEN_ID)!.readUInt32BE(0);
 }
 
 function comment(tag: string): Buffer {
@@ -186,7 +238,7 @@ export function addRules(rules: Rule[]): void {
     const setup = [
       nft(NFT_MSG_NEWTABLE, NLM_F_CREATE, attrStr(NFTA_TABLE_NAME, TABLE)),
       ...Object.entries(CHAINS).map(([name, c]) =>
-        nft(NFT_MSG_NEWCHAIN, NLM_F_CREATE, attrStr(NFTA_CHAIN_TABLE, TABLE), attrStr(NFTA_CHAIN_NAME, name), attrNest(NFTA_CHAIN_HOOK, attrBe32(NFTA_HOOK_HOOKNUM, c.hook), attrBe32(NFTA_HOOK_PRIORITY, c.priority)), attrBe32(NFTA_CHAIN_POLICY, NF_ACCEPT), attrStr(NFTA_CHAIN_TYPE, "nat")),
+        nft(NFT_MSG_NEWCHAIN, NLM_F_CREATE, attrStr(NFTA_CHAIN_TABLE, TABLE), attrStr(NFTA_CHAIN_NAME, name), attrNest(NFTA_CHAIN_HOOK, attrBe32(NFTA_HOOK_HOOKNUM, c.hook), attrBe32(NFTA_HOOK_PRIORITY, c.priority)), attrBe32(NFTA_CHAIN_POLICY, NF_ACCEPT), attrStr(NFTA_CHAIN_TYPE, c.type)),
       ),
     ];
     const adds = rules.map((r) => nft(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrNest(NFTA_RULE_EXPRESSIONS, ...r.expressions), attr(NFTA_RULE_USERDATA, comment(r.tag))));
@@ -219,22 +271,32 @@ function listRules(nl: NetlinkSocket): ListedRule[] {
 
 /**
  * Removes the rules whose tag is `tag` or starts with it and a space; with `dropTableIfEmpty`,
- * the table too when no rule is left.
+ * the table too when no rule is left. Read and delete are one transaction of the generation
+ * read: another box adding or removing rules meanwhile makes the kernel refuse it, and it is
+ * done again.
  */
 export function deleteRules(tag: string, dropTableIfEmpty = false): void {
   withNetlink(NETLINK_NETFILTER, (nl) => {
-    const rules = listRules(nl);
-    const doomed = rules.filter((r) => r.tag === tag || r.tag?.startsWith(`${tag} `));
-    const messages = doomed.map((r) => nft(NFT_MSG_DELRULE, 0, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrBe64(NFTA_RULE_HANDLE, r.handle)));
-    const dropTable = dropTableIfEmpty && rules.length === doomed.length && tableExists(nl);
-    if (dropTable) messages.push(nft(NFT_MSG_DELTABLE, 0, attrStr(NFTA_TABLE_NAME, TABLE)));
-    if (messages.length) batch(nl, messages, (i) => (i < doomed.length ? ["delete nftables rule", tag] : ["delete nftables table", TABLE]));
+    for (let attempt = 0; ; attempt++) {
+      const genid = generation(nl);
+      const rules = listRules(nl);
+      const doomed = rules.filter((r) => r.tag === tag || r.tag?.startsWith(`${tag} `));
+      const messages = doomed.map((r) => nft(NFT_MSG_DELRULE, 0, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrBe64(NFTA_RULE_HANDLE, r.handle)));
+      if (dropTableIfEmpty && rules.length === doomed.length && tableExists(nl)) messages.push(nft(NFT_MSG_DELTABLE, 0, attrStr(NFTA_TABLE_NAME, TABLE)));
+      if (!messages.length) return;
+      try {
+        return batch(nl, messages, (i) => (i < doomed.length ? ["delete nftables rule", tag] : ["delete nftables table", TABLE]), genid);
+      } catch (e) {
+        const raced = e instanceof NetlinkError && (e.errno === ERESTART || e.errno === Errno.ENOENT);
+        if (!raced || attempt >= 10) throw e;
+      }
+    }
   });
 }
 
-/** The tags of every rule in the table (for the leak checks and `box network inspect`). */
-export function ruleTags(): string[] {
-  return withNetlink(NETLINK_NETFILTER, (nl) => listRules(nl).map((r) => r.tag ?? ""));
+/** Every rule in the table: its owner's tag and its handle (later rules have larger ones). */
+export function tableRules(): Array<{ tag: string; handle: bigint }> {
+  return withNetlink(NETLINK_NETFILTER, (nl) => listRules(nl).map((r) => ({ tag: r.tag ?? "", handle: r.handle })));
 }
 
 const NFT_MSG_GETTABLE = 1;

@@ -12,7 +12,7 @@ const ERRNO_NAMES: Record<number, string> = {
 export const Errno = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, ENOEXEC: 8, ECHILD: 10, EAGAIN: 11, EACCES: 13,
   EBUSY: 16, EEXIST: 17, ENOTEMPTY: 39, ENAMETOOLONG: 36, EPIPE: 32, EFBIG: 27, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ELOOP: 40, ENOSYS: 38,
-  ENODEV: 19, EADDRINUSE: 98, EOPNOTSUPP: 95,
+  ENODEV: 19, EADDRINUSE: 98, EADDRNOTAVAIL: 99, EOPNOTSUPP: 95,
 } as const;
 
 export function errnoName(errno: number): string {

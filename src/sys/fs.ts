@@ -362,15 +362,27 @@ export function openInRoot(rootFd: number, path: string, flags: number): number 
  * for real (O_NONBLOCK keeps a FIFO's open from waiting, O_PATH would not let fstat see less).
  */
 export function readFileInRoot(rootFd: number, path: string, limit = 1 << 20): string {
+  return withRegularFileInRoot(rootFd, path, O_RDONLY, (fd) => readAll(fd, path, limit).toString("utf8"));
+}
+
+/**
+ * Writes (O_TRUNC, or with `append` O_APPEND) a regular file of a container from the host; as
+ * readFileInRoot, anything else there is refused before it is opened for real.
+ */
+export function writeFileInRoot(rootFd: number, path: string, data: string, append = false): void {
+  withRegularFileInRoot(rootFd, path, O_WRONLY | (append ? O_APPEND : O_TRUNC), (fd) => write(fd, data, path));
+}
+
+function withRegularFileInRoot<T>(rootFd: number, path: string, flags: number, use: (fd: number) => T): T {
   const fd = openInRoot(rootFd, path, O_PATH);
   try {
     if (!fstat(fd).isFile()) throw new SyscallError("open", Errno.EINVAL, `${path} (not a regular file)`);
-    // Reopened through the checked descriptor: the same file, now for reading.
-    const readable = open(`/proc/self/fd/${fd}`, O_RDONLY | O_NONBLOCK);
+    // Reopened through the checked descriptor: the same file, now for real.
+    const opened = open(`/proc/self/fd/${fd}`, flags | O_NONBLOCK);
     try {
-      return readAll(readable, path, limit).toString("utf8");
+      return use(opened);
     } finally {
-      libc.close(readable);
+      libc.close(opened);
     }
   } finally {
     libc.close(fd);

@@ -16,9 +16,7 @@ export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
-export const NLM_F_ECHO = 0x8;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
@@ -51,7 +49,6 @@ export function attr(type: number, payload: Uint8Array): Buffer {
 }
 
 export const attrStr = (type: number, s: string) => attr(type, Buffer.from(`${s}\0`));
-export const attrU8 = (type: number, n: number) => attr(type, Buffer.from([n]));
 export function attrU32(type: number, n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
@@ -143,7 +140,8 @@ export class NetlinkSocket {
     const buf = new Uint8Array(1 << 16);
     for (;;) {
       const n = read(this.fd, buf);
-      if (n <= 0) throw new SyscallError("recv", 5, "netlink");
+      // read() throws on an error; a netlink socket has no end of file.
+      if (n === 0) throw new Error("netlink: the kernel closed the socket");
       const data = Buffer.from(buf.buffer, 0, n);
       for (let off = 0; off + HEADER <= n; ) {
         const len = data.readUInt32LE(off);
@@ -158,31 +156,26 @@ export class NetlinkSocket {
 
   /**
    * Sends the messages and waits for every acknowledgement; the first refusal becomes a
-   * NetlinkError named by `describe` (which message failed, by index). With NLM_F_ECHO in a
-   * message's flags, the kernel's copy of it comes back in the result.
+   * NetlinkError named by `describe` (which message failed, by index), and ends the wait: a
+   * refused nfnetlink batch is answered on its begin message alone, the rest never.
    */
-  request(messages: Message[], describe: (index: number) => [string, string?]): Reply[] {
-    const flagged = messages.map((m) => (m.noAck ? m : { ...m, flags: m.flags | NLM_F_ACK }));
-    const seqs = this.send(flagged);
+  request(messages: Message[], describe: (index: number) => [string, string?]): void {
+    const seqs = this.send(messages.map((m) => (m.noAck ? m : { ...m, flags: m.flags | NLM_F_ACK })));
     const pending = new Set(seqs.filter((_, i) => !messages[i]!.noAck));
-    const echoes: Reply[] = [];
+    if (pending.size === 0) return;
     let failure: NetlinkError | undefined;
-    if (pending.size === 0) return echoes;
     this.receive(new Set(seqs), (m) => {
-      if (m.type !== NLMSG_ERROR) {
-        echoes.push(m);
-        return false;
-      }
+      if (m.type !== NLMSG_ERROR) return false;
       const err = -m.payload.readInt32LE(0);
       pending.delete(m.seq);
-      if (err !== 0 && !failure) {
+      if (err !== 0) {
         const [what, object] = describe(seqs.indexOf(m.seq));
         failure = new NetlinkError(what, err, object, m.flags & NLM_F_ACK_TLVS ? extAckMessage(m.payload) : undefined);
+        return true;
       }
       return pending.size === 0;
     });
     if (failure) throw failure;
-    return echoes;
   }
 
   /** One request (a dump or a get) and every answer until the kernel says it is done. */

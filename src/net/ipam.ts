@@ -1,0 +1,102 @@
+// Addresses for bridge networks: a subnet no host route covers, and leases of single addresses,
+// each an O_EXCL file named by the address and holding the container's id, so that two box
+// processes (parallel runs, even of other stores' networks) never hand out one address twice.
+import { isErrno, mkdirs, readFile, unlink, writeFile } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { join } from "../path.ts";
+import { UserError } from "../container/errors.ts";
+import { broadcastOf, IPV4, maskOf, overlaps, toInt, toIp } from "./ipv4.ts";
+
+export interface SubnetRequest {
+  subnet: string;
+  prefix: number;
+  gateway?: string;
+}
+
+/** `10.50.0.0/24` as given to --subnet: the network's own address, a prefix from 8 to 29. */
+export function parseSubnet(text: string, gateway?: string): SubnetRequest {
+  const [address = "", prefixText = ""] = text.split("/");
+  const prefix = Number(prefixText);
+  if (!IPV4.test(address) || !/^\d{1,2}$/.test(prefixText) || prefix < 8 || prefix > 29) throw new UserError(`invalid subnet "${text}": an IPv4 network like 10.50.0.0/24 (prefix 8 to 29)`);
+  const net = toInt(address);
+  if (((net & ~maskOf(prefix)) >>> 0) !== 0) throw new UserError(`invalid subnet "${text}": it has host bits set (the network is ${toIp((net & maskOf(prefix)) >>> 0)}/${prefix})`);
+  if (gateway !== undefined) {
+    const g = IPV4.test(gateway) ? toInt(gateway) : -1;
+    if (g < 0 || !overlaps(g, 32, net, prefix) || g === net || g === broadcastOf(net, prefix)) throw new UserError(`invalid gateway "${gateway}": an address of ${text}`);
+  }
+  return { subnet: address, prefix, gateway };
+}
+
+/** The host's IPv4 routes (destination, prefix) from /proc/net/route: a new subnet must miss them all. */
+export function hostRoutes(): Array<[number, number]> {
+  return readFile("/proc/net/route")
+    .split("\n")
+    .slice(1)
+    .flatMap((line) => {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8) return [];
+      // The kernel prints the network-order words as native (little-endian) hex.
+      const le = (h: string) => Buffer.from(h, "hex").readUInt32LE(0);
+      const mask = le(f[7]!);
+      if (mask === 0) return []; // the default route covers everything and blocks nothing
+      return [[le(f[1]!), popcount(mask)] as [number, number]];
+    });
+}
+
+function popcount(n: number): number {
+  let c = 0;
+  for (; n; n &= n - 1) c++;
+  return c;
+}
+
+/** The first route of `routes` that the network shares an address with. */
+export function routeClash(routes: Array<[number, number]>, subnet: string, prefix: number): string | undefined {
+  const clash = routes.find(([dest, p]) => overlaps(dest, p, toInt(subnet), prefix));
+  return clash && `${toIp(clash[0])}/${clash[1]}`;
+}
+
+/** The MTU of the host's default route's device, which bridges and veths take on. */
+export function hostMtu(): number {
+  const line = readFile("/proc/net/route")
+    .split("\n")
+    .find((l) => l.split(/\s+/)[1] === "00000000");
+  const dev = line?.split(/\s+/)[0];
+  if (dev) {
+    try {
+      return Number(readFile(`/sys/class/net/${dev}/mtu`).trim()) || 1500;
+    } catch {}
+  }
+  return 1500;
+}
+
+/** The next free address of the subnet (not its own, its broadcast or the gateway), leased to `id`. */
+export function leaseAddress(dir: string, net: { name: string; subnet: string; prefix: number; gateway: string }, id: string): string {
+  mkdirs(dir, 0o700);
+  const first = toInt(net.subnet) + 1;
+  const last = broadcastOf(toInt(net.subnet), net.prefix) - 1;
+  for (let n = first; n <= last; n++) {
+    const ip = toIp(n);
+    if (ip === net.gateway) continue;
+    try {
+      writeFile(join(dir, ip), id, { exclusive: true, mode: 0o600 });
+      return ip;
+    } catch (e) {
+      if (!isErrno(e, Errno.EEXIST)) throw e;
+    }
+  }
+  throw new UserError(`no free address left in network ${net.name} (${net.subnet}/${net.prefix})`);
+}
+
+/** Whether `file` (a lease or a port claim) holds `id`. */
+export function heldBy(file: string, id: string): boolean {
+  try {
+    return readFile(file) === id;
+  } catch {
+    return false;
+  }
+}
+
+/** Gives a file claim (a lease, a port) back if it is still `id`'s. */
+export function giveBack(file: string, id: string): void {
+  if (heldBy(file, id)) unlink(file);
+}

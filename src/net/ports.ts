@@ -1,0 +1,115 @@
+// Published host ports: a claim file per protocol and port in the store (O_EXCL), a look at the
+// rules of every store in box's nftables table, and a test bind() against the host's own
+// listeners; after the container's rules are in, the earliest rule for a port wins, so two
+// stores publishing one port at the same moment cannot both keep it.
+import { close, isErrno, mkdirs, readFile, unlink, writeFile } from "../sys/fs.ts";
+import { Errno, SyscallError } from "../sys/errors.ts";
+import { check, errno, libc } from "../sys/libc.ts";
+import { join } from "../path.ts";
+import { UserError } from "../container/errors.ts";
+import type { PortSpec } from "../container/spec.ts";
+import { giveBack } from "./ipam.ts";
+import { ipv4Bytes } from "./ipv4.ts";
+import { tableRules } from "./nftables.ts";
+
+export const containerTag = (id: string) => `box container ${id}`;
+/** A published port's rules say whose and which port: "box container ID tcp/8080". */
+export const portTag = (id: string, p: PortSpec) => `${containerTag(id)} ${p.protocol}/${p.hostPort}`;
+
+const portFile = (dir: string, p: PortSpec) => join(dir, `${p.protocol}-${p.hostPort}`);
+const shown = (p: PortSpec) => `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}/${p.protocol}`;
+
+/** The containers whose rules publish this host port, earliest rule first, in any store. */
+function publishers(p: PortSpec): string[] {
+  const suffix = ` ${p.protocol}/${p.hostPort}`;
+  return tableRules()
+    .filter((r) => r.tag.startsWith("box container ") && r.tag.endsWith(suffix))
+    .sort((a, b) => (a.handle < b.handle ? -1 : 1))
+    .map((r) => r.tag.split(" ")[2]!);
+}
+
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** Binds the host port for a moment: a program of the host listening there already would never get its traffic. */
+function checkHostPort(p: PortSpec): void {
+  const fd = check(libc.socket(AF_INET, (p.protocol === "tcp" ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0), "socket");
+  try {
+    const addr = Buffer.alloc(16);
+    addr.writeUInt16LE(AF_INET, 0);
+    addr.writeUInt16BE(p.hostPort, 2);
+    ipv4Bytes(p.hostIp ?? "0.0.0.0").copy(addr, 4);
+    if (libc.bind(fd, addr, 16) === 0) return;
+    const e = errno();
+    if (e === Errno.EADDRINUSE) throw new UserError(`bind for ${shown(p)} failed: port is already in use on the host`);
+    if (e === Errno.EADDRNOTAVAIL) throw new UserError(`bind for ${shown(p)} failed: the host has no address ${p.hostIp}`);
+    throw new SyscallError("bind", e, shown(p));
+  } finally {
+    close(fd);
+  }
+}
+
+/** Claims one host port for the container. */
+function claimPort(dir: string, p: PortSpec, id: string): void {
+  const owner = publishers(p)[0];
+  if (owner !== undefined && owner !== id) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${owner.slice(0, 12)}`);
+  try {
+    writeFile(portFile(dir, p), id, { exclusive: true, mode: 0o600 });
+  } catch (e) {
+    if (isErrno(e, Errno.EEXIST)) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${readFile(portFile(dir, p)).slice(0, 12)}`);
+    throw e;
+  }
+  try {
+    checkHostPort(p);
+  } catch (e) {
+    unlink(portFile(dir, p));
+    throw e;
+  }
+}
+
+/** Docker's range for ports it picks (the kernel's default ephemeral range). */
+const FIRST_FREE_PORT = 32768;
+const LAST_FREE_PORT = 60999;
+
+/** A free host port for `p` (hostPort 0), tried from a random place in the range on. */
+function claimAnyPort(dir: string, p: PortSpec, id: string): PortSpec {
+  const span = LAST_FREE_PORT - FIRST_FREE_PORT + 1;
+  const start = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i++) {
+    const chosen = { ...p, hostPort: FIRST_FREE_PORT + ((start + i) % span) };
+    try {
+      claimPort(dir, chosen, id);
+      return chosen;
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+    }
+  }
+  throw new UserError(`no free host port left for ${p.containerPort}/${p.protocol} (${FIRST_FREE_PORT}-${LAST_FREE_PORT})`);
+}
+
+/** Claims the ports (choosing those given as 0) in the store's port directory; all, or none. */
+export function claimPorts(dir: string, ports: PortSpec[], id: string): PortSpec[] {
+  mkdirs(dir, 0o700);
+  const claimed: PortSpec[] = [];
+  try {
+    for (const p of ports) claimed.push(p.hostPort === 0 ? claimAnyPort(dir, p, id) : (claimPort(dir, p, id), p));
+    return claimed;
+  } catch (e) {
+    releasePorts(dir, claimed, id);
+    throw e;
+  }
+}
+
+/** Once the container's rules are in: a port whose earliest rule is another container's was lost to it. */
+export function checkPortsWon(ports: PortSpec[], id: string): void {
+  for (const p of ports) {
+    const first = publishers(p)[0];
+    if (first !== undefined && first !== id) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${first.slice(0, 12)}`);
+  }
+}
+
+export function releasePorts(dir: string, ports: PortSpec[], id: string): void {
+  for (const p of ports) giveBack(portFile(dir, p), id);
+}
