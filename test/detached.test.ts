@@ -75,7 +75,7 @@ describe("ps", () => {
     expect(done.code).toBe(3);
     const table = await box(t.s, ["ps"]);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+NAMES$/);
+    expect(lines[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
     expect(lines.length).toBe(2);
     expect(lines[1]).toMatch(/ Up .* up$/);
     const all = await box(t.s, ["ps", "-a"]);

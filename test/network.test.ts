@@ -128,6 +128,7 @@ describe("published ports", () => {
     await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "published");
     const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
     expect(await get(`http://${host}:${port}/index.html`)).toBe("published");
+    expect((await box(t.s, ["ps", "--format", "{{.Ports}}"])).stdout).toBe(`0.0.0.0:${port}->80/tcp\n`);
     expect(nftRules().filter((r) => r === `box container ${id} tcp/${port}`)).toHaveLength(2);
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
     expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
@@ -265,6 +266,10 @@ describe("user-defined networks", () => {
     const fromBeta = await box(t.s, ["exec", b, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://alpha/index.html && break; sleep 0.2; done"]);
     expect(fromBeta.stdout.trim()).toBe("from-alpha");
     expect((await box(t.s, ["exec", a, "ping", "-c1", "-W1", "beta"])).stdout).toContain("10.77.0.3");
+    // Its own name resolves too, and network inspect lists both.
+    expect((await box(t.s, ["exec", a, "ping", "-c1", "-W1", "alpha"])).stdout).toContain("10.77.0.2");
+    const [net] = JSON.parse((await box(t.s, ["network", "inspect", "backend"])).stdout);
+    expect(Object.values(net.Containers).map((c: any) => `${c.Name} ${c.IPv4Address}`).sort()).toEqual(["alpha 10.77.0.2/24", "beta 10.77.0.3/24"]);
     // The default bridge does no such thing (as Docker's): its containers are not in the list.
     const other = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "cat", "/etc/hosts"]);
     expect(other.stdout).not.toContain("alpha");

@@ -1,7 +1,8 @@
 // `box network ls|inspect|rm`: the bridge networks of the store.
 import { defineCommand, runCommand, type CommandDef } from "citty";
 import { UserError } from "../container/errors.ts";
-import { createNetwork, listNetworks, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { createNetwork, listNetworks, networkMembers, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { macFor } from "../net/endpoint.ts";
 import { parseSubnet } from "../net/ipam.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
@@ -11,11 +12,13 @@ import { findContainer } from "../container/lookup.ts";
 import { exposedPort } from "../image/config.ts";
 
 function describe(n: NetworkConfig): Record<string, unknown> {
+  const members = networkMembers(globals().store, n.name);
   return {
     Name: n.name,
     Driver: "bridge",
     Options: { "com.docker.network.bridge.name": n.bridge, "com.docker.network.driver.mtu": String(n.mtu) },
     IPAM: { Driver: "default", Config: [{ Subnet: `${n.subnet}/${n.prefix}`, Gateway: n.gateway }] },
+    Containers: Object.fromEntries(members.map((m) => [m.id, { Name: m.name, IPv4Address: `${m.ip}/${n.prefix}`, MacAddress: macFor(m.ip) }])),
   };
 }
 

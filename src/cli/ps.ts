@@ -53,6 +53,12 @@ function commandColumn(command: string[], full: boolean): string {
   return JSON.stringify(full || text.length <= 20 ? text : `${text.slice(0, 19)}…`);
 }
 
+/** Docker's PORTS: where a running container's ports are published ("0.0.0.0:8080->80/tcp"). */
+function portsColumn(c: LiveContainer): string {
+  if (c.pid === undefined) return "";
+  return (c.spec.endpoint?.ports ?? []).map((p) => `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(", ");
+}
+
 export const psCommand = defineCommand({
   meta: { name: "ps", description: "List containers" },
   args: {
@@ -88,6 +94,7 @@ export const psCommand = defineCommand({
           RunningFor: ago(c.spec.created, now),
           State: stateOf(c),
           Status: statusLine(c, now),
+          Ports: portsColumn(c),
           Names: c.spec.name,
           Labels: Object.entries(c.spec.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(","),
           Pid: c.pid ?? 0,
@@ -95,7 +102,7 @@ export const psCommand = defineCommand({
       const line = (row: Record<string, unknown>) => (format === "json" ? JSON.stringify(row) : renderTemplate(format, row));
       return void process.stdout.write(rows.map((r) => `${line(r)}\n`).join(""));
     }
-    const rows = shown.map((c) => [id(c), c.spec.imageName, commandColumn(c.spec.command, full), ago(c.spec.created, now), statusLine(c, now), c.spec.name]);
-    process.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows));
+    const rows = shown.map((c) => [id(c), c.spec.imageName, commandColumn(c.spec.command, full), ago(c.spec.created, now), statusLine(c, now), portsColumn(c), c.spec.name]);
+    process.stdout.write(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows));
   },
 });

@@ -242,6 +242,11 @@ export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
   });
 }
 
+/** The containers holding an address on the network (stopped ones too: the address is theirs until rm). */
+export function networkMembers(store: Store, name: string): Array<{ id: string; name: string; ip: string }> {
+  return peers(store, leaseDir(store, name), "");
+}
+
 /** The /etc/hosts lines a container of a user-defined network starts with: one per other container on it. */
 export function peerHosts(store: Store, e: Endpoint, id: string): string[] {
   return readNetwork(store, e.network)?.dns ? peers(store, leaseDir(store, e.network), id).map(hostsLine) : [];
