@@ -287,7 +287,7 @@ describe("user-defined networks", () => {
     expect(info.IPAM.Config[0].Subnet).toMatch(/^10\.\d+\.0\.0\/16$/);
     const cases: Array<[string[], string]> = [
       [["create", "front"], "network with name front already exists"],
-      [["create", "bridge"], `network name "bridge" is reserved`],
+      [["create", "bridge"], `network name "bridge" is reserved (with --subnet it sets the default network's subnet, before its first use)`],
       [["create", "a/b"], `invalid network name "a/b": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`],
       [["create", "--subnet", "10.77.0.1/24", "x"], `invalid subnet "10.77.0.1/24": it has host bits set (the network is 10.77.0.0/24)`],
       [["create", "--subnet", "10.77.0.0/31", "x"], `invalid subnet "10.77.0.0/31": an IPv4 network like 10.50.0.0/24 (prefix 8 to 29)`],
@@ -306,6 +306,19 @@ describe("user-defined networks", () => {
       expect(r.stderr).toBe(`box: ${message}\n`);
       expect(r.code).toBe(125);
     }
+  });
+});
+
+describe("the default network's subnet", () => {
+  test("box network create --subnet CIDR bridge sets it before its first use; names do not resolve there", async () => {
+    expect((await box(t.s, ["network", "create", "--subnet", "10.78.0.0/24", "bridge"])).code).toBe(0);
+    const a = await runD(["--name", "first"], "exec sleep 30");
+    expect(await inspect(a, "{{.NetworkSettings.IPAddress}}")).toBe("10.78.0.2");
+    const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "cat", "/etc/hosts"]);
+    expect(r.stdout).not.toContain("first");
+    const again = await box(t.s, ["network", "create", "--subnet", "10.79.0.0/24", "bridge"]);
+    expect(again.stderr).toBe("box: network with name bridge already exists\n");
+    expect((await box(t.s, ["rm", "-f", a])).code).toBe(0);
   });
 });
 

@@ -148,13 +148,17 @@ function makeNetwork(store: Store, name: string, requested: SubnetRequest | unde
   throw new UserError(`no free bridge name${requested ? "" : " and subnet"} for network ${name} (box0..box99${requested ? "" : ", 10.90-189.0.0/16"})`);
 }
 
-/** `box network create`: a bridge network whose containers find each other by name. */
+/**
+ * `box network create`: a bridge network whose containers find each other by name; or, named
+ * `bridge` with --subnet, the default network made ahead with a subnet of the operator's choice.
+ */
 export function createNetwork(store: Store, name: string, subnet?: SubnetRequest): NetworkConfig {
   if (!NETWORK_NAME.test(name)) throw new UserError(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  if (RESERVED.has(name)) throw new UserError(`network name "${name}" is reserved`);
+  const asDefault = name === DEFAULT_NETWORK && subnet !== undefined;
+  if (RESERVED.has(name) && !asDefault) throw new UserError(`network name "${name}" is reserved${name === DEFAULT_NETWORK ? " (with --subnet it sets the default network's subnet, before its first use)" : ""}`);
   return withNetworkLock(store, () => {
     if (readNetwork(store, name)) throw new UserError(`network with name ${name} already exists`);
-    return makeNetwork(store, name, subnet, true);
+    return makeNetwork(store, name, subnet, !asDefault);
   });
 }
 
