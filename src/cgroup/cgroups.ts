@@ -38,8 +38,11 @@ export function containerCgroupDirs(id: string): string[] {
   return detectCgroups().hierarchies.map((h) => join(h.mountpoint, CGROUP_PARENT, id));
 }
 
-/** Makes the container's cgroup in every hierarchy; returns their directories. */
-export function createContainerCgroups(id: string): string[] {
+/**
+ * Makes the container's cgroup in every hierarchy; returns their directories. `allDevices`
+ * (--privileged) leaves the devices cgroup as it is made: every device allowed.
+ */
+export function createContainerCgroups(id: string, allDevices = false): string[] {
   const layout = detectCgroups();
   const dirs = containerCgroupDirs(id);
   const made: string[] = [];
@@ -49,7 +52,7 @@ export function createContainerCgroups(id: string): string[] {
       const dir = dirs[i]!;
       mkdir(dir);
       made.push(dir);
-      if (h.controllers.includes("devices")) applyDeviceRules(dir);
+      if (h.controllers.includes("devices") && !allDevices) applyDeviceRules(dir);
     }
   } catch (e) {
     removeCgroups(made);

@@ -8,6 +8,7 @@ import { generatedName, newId, validateName, type Store } from "../container/sto
 import { findContainer } from "../container/lookup.ts";
 import { bridgeNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
+import { parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities } from "../security/options.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import { exposedPort } from "../image/config.ts";
@@ -235,7 +236,11 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     dnsSearch: list(v["dns-search"]).map(resolverWord("--dns-search")),
     dnsOptions: list(v["dns-option"]).map(resolverWord("--dns-option")),
     resources: buildResources(v),
-    capabilities: deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"),
+    capabilities: resolveCapabilities(deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"), list(v["cap-add"]), list(v["cap-drop"]), v.privileged === true),
+    privileged: v.privileged === true,
+    noNewPrivileges: parseSecurityOpts(list(v["security-opt"])).noNewPrivileges,
+    ulimits: list(v.ulimit).map(parseUlimit),
+    sysctls: Object.fromEntries(list(v.sysctl).map((s) => parseSysctl(s, network === "host" || network.startsWith("container:")))),
     detach: v.detach === true,
     labels: parseLabels(list(v.label)),
     log: parseLogOptions(list(v["log-opt"])),

@@ -32,6 +32,12 @@ const RUN_ARGS = {
   dns: { type: "string", description: "A nameserver for /etc/resolv.conf (replaces the host's)", valueHint: "IP" },
   "dns-search": { type: "string", description: "A search domain for /etc/resolv.conf", valueHint: "DOMAIN" },
   "dns-option": { type: "string", description: "An option for /etc/resolv.conf", valueHint: "OPTION" },
+  "cap-add": { type: "string", description: "Add a capability (NAME, CAP_NAME or ALL)", valueHint: "CAP" },
+  "cap-drop": { type: "string", description: "Drop a capability (NAME, CAP_NAME or ALL)", valueHint: "CAP" },
+  privileged: { type: "boolean", description: "Every capability, every device, no masked /proc paths, /sys writable" },
+  "security-opt": { type: "string", description: "no-new-privileges[:true|false], seccomp=unconfined", valueHint: "OPT" },
+  ulimit: { type: "string", description: "A resource limit: nofile=1024[:2048], nproc=..., core=0, ...", valueHint: "NAME=SOFT[:HARD]" },
+  sysctl: { type: "string", description: "A namespaced sysctl: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*", valueHint: "KEY=VALUE" },
   publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge networks); no host port: a free one", valueHint: "[[IP:]HOST:]CONTAINER[/tcp|udp]" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   expose: { type: "string", description: "Expose a port (published by -P)", valueHint: "PORT[/tcp|udp]" },
@@ -44,7 +50,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

@@ -1,4 +1,5 @@
 import type { RestartSpec } from "./restart.ts";
+import type { Ulimit } from "../security/options.ts";
 
 // The one validated description of a container. The CLI builds it from flags; the engine and
 // the init read it; nothing downstream re-parses user input.
@@ -118,6 +119,14 @@ export interface ContainerSpec {
   resources: ResourceSpec;
   /** Capability names (without CAP_) the payload keeps. */
   capabilities: string[];
+  /** --privileged: every capability and device, no masked or read-only /proc paths, /sys writable. */
+  privileged?: boolean;
+  /** --security-opt no-new-privileges: execve grants nothing (setuid bits, file capabilities). */
+  noNewPrivileges?: boolean;
+  /** --ulimit, as Docker's names; -1 is unlimited. */
+  ulimits?: Ulimit[];
+  /** --sysctl, namespaced ones only (checked when the spec is built). */
+  sysctls?: Record<string, string>;
   /** -d: the CLI returns once the payload runs; its output goes to the container's log. */
   detach: boolean;
   labels: Record<string, string>;

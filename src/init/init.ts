@@ -16,7 +16,8 @@ import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
-import { capabilityMask, lastCapability } from "../security/capabilities.ts";
+import { boundingSet, capabilityMask, lastCapability } from "../security/capabilities.ts";
+import { RLIMITS } from "../security/options.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
@@ -143,8 +144,12 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
         setsid: true,
         controllingTty: spec.tty,
         user,
-        capabilities: { keep: capabilityMask(spec.capabilities), last: host.lastCapability },
+        // Only what box has itself can be given (a host may have taken some from it already):
+        // --privileged and --cap-add ALL mean every capability box has.
+        capabilities: { keep: capabilityMask(spec.capabilities) & boundingSet(), last: host.lastCapability },
         cwd: spec.workdir,
+        rlimits: (spec.ulimits ?? []).map((u) => ({ resource: RLIMITS[u.name]!, soft: u.soft, hard: u.hard })),
+        noNewPrivileges: spec.noNewPrivileges === true,
         // cgroupfs stays mounted for the payloads after the first.
         mounts: first ? cgroupMounts : [],
       });

@@ -1,7 +1,7 @@
 // Builds the container's filesystem inside the init's private mount namespace, then
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
-import { chmod, exists, mkdir, mkdirs, stat, symlink, touch, writeFile } from "../sys/fs.ts";
+import { chmod, exists, lstat, mkdir, mkdirs, readdir, stat, symlink, touch, writeFile } from "../sys/fs.ts";
 import { dirname } from "../path.ts";
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
@@ -112,9 +112,12 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   for (const m of SPECIAL_MOUNTS) {
     const target = secureJoin(root, m.target);
     ensureDir(target);
-    mount(m.fstype, target, m.fstype, m.flags, m.data);
+    // --privileged: /sys writable, as Docker's.
+    const flags = spec.privileged && m.fstype === "sysfs" ? m.flags & ~MS_RDONLY : m.flags;
+    mount(m.fstype, target, m.fstype, flags, m.data);
   }
   populateDev(secureJoin(root, "/dev"), spec.tty);
+  if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
   for (const v of spec.volumes) {
     const target = secureJoin(root, v.target);
     ensureTarget(target, stat(v.source).isDirectory(), v.target);
@@ -136,11 +139,31 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   // The old root now sits on top of the new one; detach it so the host is out of reach.
   umount(".", MNT_DETACH);
   chdir("/");
-  for (const p of MASKED_PATHS) mask(p);
-  for (const p of READONLY_PATHS) {
-    if (exists(p)) bind(p, p, true);
+  // Written through the container's own /proc, so they land in its namespaces; before /proc/sys
+  // turns read-only. The keys were checked to be namespaced ones when the spec was built.
+  for (const [key, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+  if (!spec.privileged) {
+    for (const p of MASKED_PATHS) mask(p);
+    for (const p of READONLY_PATHS) {
+      if (exists(p)) bind(p, p, true);
+    }
   }
   if (spec.readOnly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+}
+
+/** --privileged: the host's device nodes (the top level of its /dev), as Docker gives them. */
+function copyHostDevices(dev: string): void {
+  for (const name of readdir("/dev")) {
+    let st;
+    try {
+      st = lstat(`/dev/${name}`);
+    } catch {
+      continue;
+    }
+    if (!st.isCharacterDevice() && !st.isBlockDevice()) continue;
+    if (exists(`${dev}/${name}`)) continue;
+    mknod(`${dev}/${name}`, st.mode, st.rdevMajor, st.rdevMinor);
+  }
 }
 
 function mask(path: string): void {

@@ -35,3 +35,9 @@ export function lastCapability(): number {
     return 40;
   }
 }
+
+/** The capabilities this process may still pass on (its bounding set): all that --privileged can give. */
+export function boundingSet(): bigint {
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFile("/proc/self/status"))?.[1];
+  return hex === undefined ? 0n : BigInt(`0x${hex}`);
+}

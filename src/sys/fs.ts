@@ -20,8 +20,10 @@ export interface FileStat {
   ino: number;
   /** The device the file is on, as makedev(major, minor). */
   dev: number;
-  /** For device nodes: the device, as makedev(major, minor). */
+  /** For device nodes: the device, as makedev(major, minor), and its two numbers. */
   rdev: number;
+  rdevMajor: number;
+  rdevMinor: number;
   mtimeMs: number;
   isDirectory(): boolean;
   isFile(): boolean;
@@ -66,6 +68,8 @@ function statAt(dirfd: number, path: string, flags: number, name: string): FileS
     size: w[10]! + w[11]! * 2 ** 32,
     mtimeMs: (w[28]! + w[29]! * 2 ** 32) * 1000 + w[30]! / 1e6,
     rdev: makedev(w[32]!, w[33]!),
+    rdevMajor: w[32]!,
+    rdevMinor: w[33]!,
     dev: makedev(w[34]!, w[35]!),
     isDirectory: () => type === 0o040000,
     isFile: () => type === 0o100000,

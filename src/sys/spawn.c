@@ -50,6 +50,8 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define PR_CAPBSET_DROP 24
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
+#define PR_SET_NO_NEW_PRIVS 38
+#define SYS_prlimit64 302
 #define CLOSE_RANGE_CLOEXEC 4
 #define CAPS_V3 0x20080522
 
@@ -85,6 +87,9 @@ struct spawn_spec {
   long inner_pid;        /* out: the pid of that inner child, written by the outer one */
   long npaths;           /* more executables to try after `path` while execve says ENOENT ($PATH) */
   long paths;            /* char** */
+  long nrlimits;         /* resource limits set before the user switch (--ulimit) */
+  long rlimits;          /* long* : resource, soft, hard for each */
+  long no_new_privs;     /* PR_SET_NO_NEW_PRIVS: execve grants no privileges (setuid bits, file caps) */
 };
 
 struct cap_header { unsigned int version; int pid; };
@@ -152,6 +157,11 @@ static int child(void *arg) {
     for (i = 0; i <= s->cap_last; i++)
       if (!((s->cap_keep >> i) & 1) && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
   }
+  /* Before the user switch: raising a hard limit needs CAP_SYS_RESOURCE, which may go with it. */
+  for (i = 0; i < s->nrlimits; i++) {
+    long *l = (long *)s->rlimits + 3 * i;
+    if ((r = SC(SYS_prlimit64, 0, l[0], &l[1], 0)) < 0) fail(s->errfd, 17, r);
+  }
   if (s->set_user) {
     if ((r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
     if ((r = SC(SYS_setresgid, s->gid, s->gid, s->gid)) < 0) fail(s->errfd, 9, r);
@@ -170,6 +180,7 @@ static int child(void *arg) {
     if ((r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
+  if (s->no_new_privs && (r = SC(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) fail(s->errfd, 18, r);
   /* Until execve, this child holds box's descriptors with the payload's credentials: nobody in
    * the container may read them through /proc/PID/fd (execve makes it dumpable again). */
   syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -54,13 +54,17 @@ export interface SpawnOptions {
   forkInner?: boolean;
   /** Further executables to try, in order, while execve of the previous says ENOENT ($PATH). */
   alternatives?: string[];
+  /** setrlimit before the user switch: RLIMIT_* number, soft, hard (-1: unlimited). */
+  rlimits?: { resource: number; soft: number; hard: number }[];
+  /** PR_SET_NO_NEW_PRIVS before execve. */
+  noNewPrivileges?: boolean;
 }
 
 /** Stages reported by the child, in spawn.c's order. */
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
-  "setns", "clone",
+  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS",
 ];
 
 export class SpawnError extends SyscallError {
@@ -115,6 +119,10 @@ export function spawn(o: SpawnOptions): number {
     0n,
     BigInt(o.alternatives?.length ?? 0),
     o.alternatives?.length ? p(cstrArray(o.alternatives, keep)) : 0n,
+    BigInt(o.rlimits?.length ?? 0),
+    // -1 is RLIM_INFINITY (all ones) as a 64-bit value.
+    o.rlimits?.length ? p(BigInt64Array.from(o.rlimits.flatMap((l) => [BigInt(l.resource), BigInt(l.soft), BigInt(l.hard)]))) : 0n,
+    o.noNewPrivileges ? 1n : 0n,
   ]);
   const INNER_PID = 27;
   const outer = Number(box_spawn(spec));

@@ -1,0 +1,140 @@
+// Security flags (--cap-add/--cap-drop, --privileged, --security-opt no-new-privileges,
+// --ulimit, --sysctl), what they change as seen from inside, and attacks from inside a default
+// container that must fail while the host stays untouched.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { box, copyRootfs, sh, storePerTest } from "./helpers/box.ts";
+
+const t = storePerTest();
+
+const CAPS: Record<string, number> = { CHOWN: 0, DAC_OVERRIDE: 1, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6, SETUID: 7, SETPCAP: 8, NET_BIND_SERVICE: 10, NET_ADMIN: 12, NET_RAW: 13, SYS_CHROOT: 18, MKNOD: 27, AUDIT_WRITE: 29, SETFCAP: 31 };
+const mask = (names: string[]) => names.reduce((m, n) => m | (1n << BigInt(CAPS[n]!)), 0n);
+const status = (text: string, field: string) => new RegExp(`^${field}:\\s*(\\S+)$`, "m").exec(text)?.[1];
+const hostStatus = () => readFileSync("/proc/self/status", "utf8");
+/** Whether the host's devices cgroup (v1) enforces the allow-list, so the default set has MKNOD. */
+const withMknod = readFileSync("/proc/self/cgroup", "utf8").includes(":devices:");
+
+describe("capabilities", () => {
+  const DOCKER = ["CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "SETGID", "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE", "NET_RAW", ...(withMknod ? ["MKNOD"] : [])];
+
+  test("root gets Docker's default set; a non-root user none", async () => {
+    const root = await sh(t.s, "cat /proc/self/status", ["--network", "none"]);
+    expect(BigInt(`0x${status(root.stdout, "CapEff")}`)).toBe(mask(DOCKER));
+    expect(BigInt(`0x${status(root.stdout, "CapBnd")}`)).toBe(mask(DOCKER));
+    const user = await sh(t.s, "cat /proc/self/status", ["--network", "none", "-u", "1000"]);
+    expect(status(user.stdout, "CapEff")).toBe("0000000000000000");
+  });
+
+  test("--cap-drop ALL --cap-add net_admin keeps exactly that one, and it works", async () => {
+    const r = await sh(t.s, "grep CapEff /proc/self/status; ip link set lo down && echo admin-ok; chown 1000 /tmp || echo chown-denied", ["--network", "none", "--cap-drop", "ALL", "--cap-add", "net_admin"]);
+    expect(r.stdout.split("\n").slice(0, 3)).toEqual([`CapEff:\t${mask(["NET_ADMIN"]).toString(16).padStart(16, "0")}`, "admin-ok", "chown-denied"]);
+  });
+
+  test("--cap-drop CAP_CHOWN takes one away; --cap-add ALL --cap-drop X gives all but X", async () => {
+    const one = await sh(t.s, "chown 1000 /tmp && echo chown-ok || echo chown-denied", ["--network", "none", "--cap-drop", "CAP_CHOWN"]);
+    expect(one.stdout.trim()).toBe("chown-denied");
+    const most = await sh(t.s, "grep CapEff /proc/self/status", ["--network", "none", "--cap-add", "ALL", "--cap-drop", "sys_admin"]);
+    const eff = BigInt(`0x${status(most.stdout, "CapEff")}`);
+    expect(eff & (1n << 21n)).toBe(0n);
+    expect(eff & mask(["NET_ADMIN", "CHOWN"])).toBe(mask(["NET_ADMIN", "CHOWN"]));
+  });
+
+  test("--privileged: every capability box has, host devices, mounts allowed, /proc unmasked, /proc/sys writable", async () => {
+    const r = await sh(t.s, "grep CapEff /proc/self/status; test -c /dev/kmsg && echo kmsg; mount -t tmpfs none /tmp && echo mounted; echo 1 > /proc/sys/kernel/shm_rmid_forced && echo sysctl-written; grep -c ' /proc/' /proc/self/mounts", ["--network", "none", "--privileged"]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 4)).toEqual([`CapEff:\t${status(hostStatus(), "CapBnd")}`, "kmsg", "mounted", "sysctl-written"]);
+    // No masked or read-only /proc paths mounted over (Docker's --privileged).
+    expect(lines[4]).toBe("0");
+    // The container's IPC namespace took the write, not the host.
+    expect(readFileSync("/proc/sys/kernel/shm_rmid_forced", "utf8").trim()).toBe("0");
+  });
+});
+
+describe("no-new-privileges, ulimits, sysctls", () => {
+  test("--security-opt no-new-privileges sets the flag; without it, it is off", async () => {
+    const on = await sh(t.s, "grep NoNewPrivs /proc/self/status", ["--network", "none", "--security-opt", "no-new-privileges"]);
+    expect(on.stdout).toBe("NoNewPrivs:\t1\n");
+    const off = await sh(t.s, "grep NoNewPrivs /proc/self/status", ["--network", "none", "--security-opt", "no-new-privileges:false"]);
+    expect(off.stdout).toBe("NoNewPrivs:\t0\n");
+  });
+
+  test("--ulimit sets soft and hard limits, also for a non-root user", async () => {
+    const r = await sh(t.s, "ulimit -n; ulimit -Hn; ulimit -c; ulimit -Hc", ["--network", "none", "--ulimit", "nofile=512:1024", "--ulimit", "core=0", "-u", "1000"]);
+    expect(r.stdout).toBe("512\n1024\n0\n0\n");
+  });
+
+  test("--sysctl sets namespaced sysctls inside, and the host's stay as they were", async () => {
+    const hostPort = readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8");
+    const hostShm = readFileSync("/proc/sys/kernel/shmmax", "utf8");
+    const r = await sh(t.s, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmax", ["--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "--sysctl", "kernel.shmmax=1000000"]);
+    expect(r.stdout).toBe("80\n1000000\n");
+    expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).toBe(hostPort);
+    expect(readFileSync("/proc/sys/kernel/shmmax", "utf8")).toBe(hostShm);
+  });
+
+  test("bad values are refused with one line, exit 125, before anything runs", async () => {
+    const cases: Array<[string[], string]> = [
+      [["--cap-add", "FOO"], `invalid --cap-add "FOO": unknown capability`],
+      [["--cap-drop", "CAP_"], `invalid --cap-drop "CAP_": unknown capability`],
+      [["--ulimit", "nofile=2:1"], `invalid --ulimit "nofile=2:1": the soft limit is above the hard one`],
+      [["--ulimit", "nofile=abc"], `invalid --ulimit "nofile=abc": abc is no number`],
+      [["--sysctl", "kernel.hostname=x"], "--sysctl kernel.hostname: not a namespaced sysctl (it would change the host)"],
+      [["--sysctl", "vm.swappiness=1"], "--sysctl vm.swappiness: not a namespaced sysctl (it would change the host)"],
+      [["--sysctl", "../../etc/x=1"], `invalid --sysctl "../../etc/x=1": KEY=VALUE`],
+      [["--network", "host", "--sysctl", "net.ipv4.ip_forward=0"], "--sysctl net.ipv4.ip_forward: not allowed with --network host (it would change the host)"],
+      [["--security-opt", "seccomp=/x.json"], "--security-opt seccomp=/x.json: seccomp profiles are not supported yet (box loads no seccomp filter)"],
+      [["--security-opt", "apparmor=x"], `invalid --security-opt "apparmor=x": no-new-privileges[:true|false] or seccomp=unconfined`],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), ...flags, "true"]);
+      expect(r.stderr).toBe(`box: ${message}\n`);
+      expect(r.code).toBe(125);
+    }
+    expect((await box(t.s, ["ps", "-aq"])).stdout).toBe("");
+  });
+});
+
+describe("attacks from inside a default container fail, and the host is untouched", () => {
+  test("mount, reboot, the clock, kernel modules, sysrq, /sys and /proc/sys writes are refused", async () => {
+    const hostTime = Date.now();
+    const r = await sh(
+      t.s,
+      [
+        "mount -t tmpfs none /tmp 2>/dev/null && echo MOUNTED",
+        "reboot -f 2>/dev/null; echo still-here",
+        // busybox's date says so on stderr but exits 0: look at the clock instead.
+        "date -s '2000-01-01 00:00:00' >/dev/null 2>&1; date +%Y | grep -qx 2000 && echo CLOCK-SET",
+        "insmod /nonexistent.ko 2>/dev/null; modprobe dummy 2>/dev/null && echo MODULE",
+        "echo b > /proc/sysrq-trigger 2>/dev/null && echo SYSRQ",
+        "echo 1 > /sys/kernel/profiling 2>/dev/null && echo SYS-WRITTEN",
+        "echo 1 > /proc/sys/kernel/shm_rmid_forced 2>/dev/null && echo PROCSYS-WRITTEN",
+        "cat /proc/kcore 2>/dev/null | head -c 1 | wc -c",
+        "echo done",
+      ].join("; "),
+      ["--network", "none"],
+    );
+    expect(r.stdout).toBe("still-here\n0\ndone\n");
+    expect(Math.abs(Date.now() - hostTime)).toBeLessThan(60_000);
+  });
+
+  test("PID 1 (box's init, which holds host descriptors) cannot be read through /proc/1/fd or /proc/1/environ by a root payload", async () => {
+    // The names of its descriptors can be listed (the directory is root's); none can be followed.
+    const script = "n=0; for fd in $(ls /proc/1/fd); do readlink /proc/1/fd/$fd >/dev/null 2>&1 && n=$((n+1)); ls /proc/1/fd/$fd/ >/dev/null 2>&1 && n=$((n+1)); done; echo $n; cat /proc/1/environ 2>/dev/null | wc -c; ls /proc/1/root/ 2>/dev/null | wc -l; ls /proc/1/fd | wc -l";
+    const r = await sh(t.s, script, ["--network", "none"]);
+    const [followed, environ, root, listed] = r.stdout.trim().split("\n").map(Number);
+    expect([followed, environ, root]).toEqual([0, 0, 0]);
+    expect(listed).toBeGreaterThan(3);
+  });
+
+  test("a block device made with mknod cannot be opened (v1: the devices cgroup; v2: no CAP_MKNOD)", async () => {
+    const r = await sh(t.s, "mknod /tmp/disk b 8 0 2>/dev/null; head -c 1 /tmp/disk 2>/dev/null | wc -c", ["--network", "none"]);
+    expect(r.stdout).toBe("0\n");
+  });
+
+  test("only descriptors 0-2 are open in the payload; its cwd is inside the rootfs", async () => {
+    const r = await sh(t.s, "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; readlink /proc/self/cwd", ["--network", "none", "-w", "/tmp"]);
+    // 0, 1, 2, and the descriptor ls uses to read the directory.
+    expect(r.stdout.split("\n")[0]!.trim().split(" ").map(Number).filter((n) => n > 3)).toEqual([]);
+    expect(r.stdout.split("\n")[1]).toBe("/tmp");
+  });
+});
