@@ -2,8 +2,38 @@
 // --ulimit, --sysctl), what they change as seen from inside, and attacks from inside a default
 // container that must fail while the host stays untouched.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { box, copyRootfs, sh, storePerTest } from "./helpers/box.ts";
+
+const REPO = resolve(import.meta.dir, "..");
+
+/** A tiny static program that makes one system call and prints "ok N" or "errno E" (busybox has no tool for most calls). */
+function trySyscall(): string {
+  const out = join(REPO, "dist", "test-try-syscall");
+  if (!existsSync(out)) {
+    mkdirSync(join(REPO, "dist"), { recursive: true });
+    const cc = Bun.spawnSync(["cc", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", out, join(REPO, "test/helpers/try-syscall.c")]);
+    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+  }
+  return out;
+}
+
+/** Runs try-syscall for each call in one container; its answers, one per call. */
+async function calls(flags: string[], list: string[][]): Promise<string[]> {
+  const script = list.map((args) => `/t ${args.join(" ")}`).join("; ");
+  const r = await sh(t.s, script, ["--network", "none", "-v", `${trySyscall()}:/t:ro`, ...flags]);
+  expect(r.stderr).toBe("");
+  return r.stdout.trim().split("\n");
+}
+
+// x86_64 numbers
+const UNSHARE = "272";
+const CLONE3 = "435";
+const SOCKET = "41";
+const PERSONALITY = "135";
+const KEYCTL = "250";
+const CLONE_NEWUSER = "0x10000000";
 
 const t = storePerTest();
 
@@ -82,8 +112,8 @@ describe("no-new-privileges, ulimits, sysctls", () => {
       [["--sysctl", "vm.swappiness=1"], "--sysctl vm.swappiness: not a namespaced sysctl (it would change the host)"],
       [["--sysctl", "../../etc/x=1"], `invalid --sysctl "../../etc/x=1": KEY=VALUE`],
       [["--network", "host", "--sysctl", "net.ipv4.ip_forward=0"], "--sysctl net.ipv4.ip_forward: not allowed with --network host (it would change the host)"],
-      [["--security-opt", "seccomp=/x.json"], "--security-opt seccomp=/x.json: seccomp profiles are not supported yet (box loads no seccomp filter)"],
-      [["--security-opt", "apparmor=x"], `invalid --security-opt "apparmor=x": no-new-privileges[:true|false] or seccomp=unconfined`],
+      [["--security-opt", "seccomp=/nonexistent.json"], "--security-opt seccomp=/nonexistent.json: open /nonexistent.json: ENOENT"],
+      [["--security-opt", "apparmor=x"], `invalid --security-opt "apparmor=x": no-new-privileges[:true|false], seccomp=unconfined or seccomp=PROFILE.json`],
     ];
     for (const [flags, message] of cases) {
       const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), ...flags, "true"]);
@@ -91,6 +121,59 @@ describe("no-new-privileges, ulimits, sysctls", () => {
       expect(r.code).toBe(125);
     }
     expect((await box(t.s, ["ps", "-aq"])).stdout).toBe("");
+  });
+});
+
+describe("seccomp", () => {
+  test("Docker's default profile: namespaces, clone3, vsock, odd personalities and keyrings are refused with EPERM (ENOSYS for clone3)", async () => {
+    const answers = await calls([], [[UNSHARE, CLONE_NEWUSER], [CLONE3, "0", "0"], [SOCKET, "40", "1", "0"], [SOCKET, "2", "1", "0"], [PERSONALITY, "8"], [PERSONALITY, "0x400"], [KEYCTL, "0"]]);
+    expect(answers.map((a) => a.split(" ")[0] === "ok" ? "ok" : a)).toEqual(["errno 1", "errno 38", "errno 1", "ok", "ok", "errno 1", "errno 1"]);
+    const status = await sh(t.s, "grep Seccomp: /proc/self/status", ["--network", "none"]);
+    expect(status.stdout).toBe("Seccomp:\t2\n");
+  });
+
+  test("CAP_SYS_ADMIN brings its calls back (as Docker's profile); unconfined and --privileged load no filter", async () => {
+    expect(await calls(["--cap-add", "SYS_ADMIN"], [[UNSHARE, CLONE_NEWUSER]])).toEqual(["ok 0"]);
+    expect(await calls(["--security-opt", "seccomp=unconfined"], [[UNSHARE, CLONE_NEWUSER]])).toEqual(["ok 0"]);
+    for (const flags of [["--security-opt", "seccomp=unconfined"], ["--privileged"]]) {
+      expect((await sh(t.s, "grep Seccomp: /proc/self/status", ["--network", "none", ...flags])).stdout).toBe("Seccomp:\t0\n");
+    }
+  });
+
+  test("a process started by box exec has the container's filter", async () => {
+    const r = await box(t.s, ["run", "-d", "--network", "none", "-v", `${trySyscall()}:/t:ro`, "--rootfs", copyRootfs(t.s), "sleep", "30"]);
+    const id = r.stdout.trim();
+    expect((await box(t.s, ["exec", id, "/t", UNSHARE, CLONE_NEWUSER])).stdout).toBe("errno 1\n");
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+
+  test("a profile in Docker's JSON format: actions, errnoRet, argument checks, capability conditions", async () => {
+    const profile = join(t.s.dir, "profile.json");
+    writeFileSync(profile, JSON.stringify({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [
+        { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+        { names: ["personality"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }] },
+        { names: ["keyctl"], action: "SCMP_ACT_ERRNO", errnoRet: 95, includes: { caps: ["CAP_SYS_ADMIN"] } },
+      ],
+    }));
+    const r = await sh(t.s, `mkdir /tmp/x 2>&1; /t ${PERSONALITY} 8; /t ${PERSONALITY} 0; /t ${KEYCTL} 0 0 0 0 0`, ["--network", "none", "-v", `${trySyscall()}:/t:ro`, "--security-opt", `seccomp=${profile}`]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toContain("Permission denied");
+    expect(lines[1]).toBe("errno 1");
+    expect(lines[2]).toStartWith("ok ");
+    // Without CAP_SYS_ADMIN the keyctl rule does not apply: the default action (allow) does.
+    expect(lines[3]).not.toBe("errno 95");
+    for (const [text, message] of [
+      ["{", "seccomp profile: not valid JSON"],
+      [JSON.stringify({ defaultAction: "SCMP_ACT_NOPE" }), `seccomp profile: unsupported action "SCMP_ACT_NOPE" in defaultAction`],
+      [JSON.stringify({ syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW", args: [{ index: 9, value: 0, op: "SCMP_CMP_EQ" }] }] }), "seccomp profile: bad argument check in syscalls[0]"],
+    ]) {
+      writeFileSync(profile, text!);
+      const bad = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "--security-opt", `seccomp=${profile}`, "true"]);
+      expect(bad.stderr).toStartWith(`box: ${message}`);
+      expect(bad.code).toBe(125);
+    }
   });
 });
 
@@ -108,6 +191,8 @@ describe("attacks from inside a default container fail, and the host is untouche
         "echo b > /proc/sysrq-trigger 2>/dev/null && echo SYSRQ",
         "echo 1 > /sys/kernel/profiling 2>/dev/null && echo SYS-WRITTEN",
         "echo 1 > /proc/sys/kernel/shm_rmid_forced 2>/dev/null && echo PROCSYS-WRITTEN",
+        // A new user namespace would give the payload every capability inside it (seccomp).
+        "unshare -U true 2>/dev/null && echo USERNS",
         "cat /proc/kcore 2>/dev/null | head -c 1 | wc -c",
         "echo done",
       ].join("; "),

@@ -1,5 +1,5 @@
 // `box run` flags → one validated ContainerSpec. Every check on user input happens here, once.
-import { stat } from "../sys/fs.ts";
+import { readFile, stat } from "../sys/fs.ts";
 import { normalize, resolve } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
@@ -8,7 +8,10 @@ import { generatedName, newId, validateName, type Store } from "../container/sto
 import { findContainer } from "../container/lookup.ts";
 import { bridgeNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
-import { parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities } from "../security/options.ts";
+import { parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities, type SecurityOptions } from "../security/options.ts";
+import { compile, defaultFilterCompiled, profileFilter } from "../security/seccomp.ts";
+import PREBUILT_DEFAULT_FILTER from "../../dist/seccomp-default.b64" with { type: "text" };
+import { describeError } from "../sys/errors.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
 import { resolveImage } from "../image/store.ts";
 import { exposedPort } from "../image/config.ts";
@@ -78,6 +81,22 @@ function parseLogOptions(entries: string[]): LogSpec {
 function parseStopSignal(text: string | undefined): string | undefined {
   if (text !== undefined && signalNumber(text) === undefined) throw new UserError(`invalid signal "${text}" for --stop-signal`);
   return text;
+}
+
+/**
+ * The payload's seccomp filter, compiled now (base64 of struct sock_filter[]): Docker's default
+ * profile for its capabilities, a profile file, or none (unconfined, --privileged).
+ */
+function seccompFor(choice: SecurityOptions["seccomp"], capabilities: string[], privileged: boolean): string | undefined {
+  if (privileged || choice === "unconfined") return undefined;
+  if (choice === "default") return defaultFilterCompiled(capabilities, PREBUILT_DEFAULT_FILTER);
+  let text: string;
+  try {
+    text = readFile(choice.path);
+  } catch (e) {
+    throw new UserError(`--security-opt seccomp=${choice.path}: ${describeError(e)}`);
+  }
+  return compile(profileFilter(text, capabilities)).toString("base64");
 }
 
 /** A mode, or a network's name (that it exists is checked when the container is created). */
@@ -209,6 +228,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const user = str(v.user) ?? image.User ?? "";
   if (/[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
 
+  const capabilities = resolveCapabilities(deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"), list(v["cap-add"]), list(v["cap-drop"]), v.privileged === true);
+  const security = parseSecurityOpts(list(v["security-opt"]));
   const exposed = [...new Set([...Object.keys(image.ExposedPorts ?? {}), ...list(v.expose).map(parseExpose)])];
   const restart = parseRestart(str(v.restart));
   if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
@@ -236,9 +257,10 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     dnsSearch: list(v["dns-search"]).map(resolverWord("--dns-search")),
     dnsOptions: list(v["dns-option"]).map(resolverWord("--dns-option")),
     resources: buildResources(v),
-    capabilities: resolveCapabilities(deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"), list(v["cap-add"]), list(v["cap-drop"]), v.privileged === true),
+    capabilities,
     privileged: v.privileged === true,
-    noNewPrivileges: parseSecurityOpts(list(v["security-opt"])).noNewPrivileges,
+    noNewPrivileges: security.noNewPrivileges,
+    seccomp: seccompFor(security.seccomp, capabilities, v.privileged === true),
     ulimits: list(v.ulimit).map(parseUlimit),
     sysctls: Object.fromEntries(list(v.sysctl).map((s) => parseSysctl(s, network === "host" || network.startsWith("container:")))),
     detach: v.detach === true,

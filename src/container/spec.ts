@@ -123,6 +123,8 @@ export interface ContainerSpec {
   privileged?: boolean;
   /** --security-opt no-new-privileges: execve grants nothing (setuid bits, file capabilities). */
   noNewPrivileges?: boolean;
+  /** The payload's seccomp filter (base64 struct sock_filter[]); absent: none (unconfined, --privileged). */
+  seccomp?: string;
   /** --ulimit, as Docker's names; -1 is unlimited. */
   ulimits?: Ulimit[];
   /** --sysctl, namespaced ones only (checked when the spec is built). */

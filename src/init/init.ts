@@ -17,7 +17,7 @@ import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { boundingSet, capabilityMask, lastCapability } from "../security/capabilities.ts";
-import { RLIMITS } from "../security/options.ts";
+import { rlimitsOf } from "../security/options.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
@@ -127,6 +127,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
   const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
+  const seccomp = spec.seccomp === undefined ? undefined : Buffer.from(spec.seccomp, "base64");
   let first = true;
   return {
     pty,
@@ -148,8 +149,9 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
         // --privileged and --cap-add ALL mean every capability box has.
         capabilities: { keep: capabilityMask(spec.capabilities) & boundingSet(), last: host.lastCapability },
         cwd: spec.workdir,
-        rlimits: (spec.ulimits ?? []).map((u) => ({ resource: RLIMITS[u.name]!, soft: u.soft, hard: u.hard })),
+        rlimits: rlimitsOf(spec.ulimits),
         noNewPrivileges: spec.noNewPrivileges === true,
+        seccomp: seccomp,
         // cgroupfs stays mounted for the payloads after the first.
         mounts: first ? cgroupMounts : [],
       });

@@ -27,17 +27,19 @@ export function resolveCapabilities(defaults: string[], add: string[], drop: str
 
 export interface SecurityOptions {
   noNewPrivileges: boolean;
+  /** Docker's default profile, none, or the path of a profile in Docker's JSON format. */
+  seccomp: "default" | "unconfined" | { path: string };
 }
 
-/** --security-opt: no-new-privileges[:true|false]; seccomp=unconfined (box loads no filter yet). */
+/** --security-opt: no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json. */
 export function parseSecurityOpts(opts: string[]): SecurityOptions {
-  const out: SecurityOptions = { noNewPrivileges: false };
+  const out: SecurityOptions = { noNewPrivileges: false, seccomp: "default" };
   for (const opt of opts) {
     const m = /^no-new-privileges(?:[:=](true|false))?$/.exec(opt);
+    const sc = /^seccomp[=:](.+)$/.exec(opt);
     if (m) out.noNewPrivileges = m[1] !== "false";
-    else if (opt === "seccomp=unconfined" || opt === "seccomp:unconfined") continue;
-    else if (/^seccomp[=:]/.test(opt)) throw new UserError(`--security-opt ${opt}: seccomp profiles are not supported yet (box loads no seccomp filter)`);
-    else throw new UserError(`invalid --security-opt "${opt}": no-new-privileges[:true|false] or seccomp=unconfined`);
+    else if (sc) out.seccomp = sc[1] === "unconfined" ? "unconfined" : { path: sc[1]! };
+    else throw new UserError(`invalid --security-opt "${opt}": no-new-privileges[:true|false], seccomp=unconfined or seccomp=PROFILE.json`);
   }
   return out;
 }
@@ -53,6 +55,11 @@ export interface Ulimit {
   /** -1: unlimited */
   soft: number;
   hard: number;
+}
+
+/** As the spawn trampoline takes them. */
+export function rlimitsOf(ulimits: Ulimit[] | undefined): { resource: number; soft: number; hard: number }[] {
+  return (ulimits ?? []).map((u) => ({ resource: RLIMITS[u.name]!, soft: u.soft, hard: u.hard }));
 }
 
 /** --ulimit NAME=SOFT[:HARD] (-1 or unlimited: no limit). */

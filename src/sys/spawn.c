@@ -52,6 +52,8 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #define PR_SET_NO_NEW_PRIVS 38
 #define SYS_prlimit64 302
+#define SYS_seccomp 317
+#define SECCOMP_SET_MODE_FILTER 1
 #define CLOSE_RANGE_CLOEXEC 4
 #define CAPS_V3 0x20080522
 
@@ -90,7 +92,11 @@ struct spawn_spec {
   long nrlimits;         /* resource limits set before the user switch (--ulimit) */
   long rlimits;          /* long* : resource, soft, hard for each */
   long no_new_privs;     /* PR_SET_NO_NEW_PRIVS: execve grants no privileges (setuid bits, file caps) */
+  long seccomp_len;      /* instructions of the seccomp filter, or 0 for none */
+  long seccomp_filter;   /* struct sock_filter* */
 };
+
+struct sock_fprog { unsigned short len; void *filter; };
 
 struct cap_header { unsigned int version; int pid; };
 struct cap_data { unsigned int effective, permitted, inheritable; };
@@ -153,6 +159,12 @@ static int child(void *arg) {
   }
   if (s->setsid && (r = SC(SYS_setsid)) < 0) fail(s->errfd, 5, r);
   if (s->ctty && (r = SC(SYS_ioctl, 0, TIOCSCTTY, 0)) < 0) fail(s->errfd, 6, r);
+  /* While every capability is still there (no no_new_privs needed); what runs after it here
+   * (prctl, prlimit64, setgroups, setres[ug]id, capset, chdir, execve) the filter allows. */
+  if (s->seccomp_len) {
+    struct sock_fprog prog = { (unsigned short)s->seccomp_len, (void *)s->seccomp_filter };
+    if ((r = SC(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) < 0) fail(s->errfd, 19, r);
+  }
   if (s->set_caps) {
     for (i = 0; i <= s->cap_last; i++)
       if (!((s->cap_keep >> i) & 1) && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);

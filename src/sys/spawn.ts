@@ -58,13 +58,15 @@ export interface SpawnOptions {
   rlimits?: { resource: number; soft: number; hard: number }[];
   /** PR_SET_NO_NEW_PRIVS before execve. */
   noNewPrivileges?: boolean;
+  /** A compiled seccomp filter (struct sock_filter[]), loaded before the capabilities go. */
+  seccomp?: Buffer;
 }
 
 /** Stages reported by the child, in spawn.c's order. */
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
-  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS",
+  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp",
 ];
 
 export class SpawnError extends SyscallError {
@@ -123,6 +125,8 @@ export function spawn(o: SpawnOptions): number {
     // -1 is RLIM_INFINITY (all ones) as a 64-bit value.
     o.rlimits?.length ? p(BigInt64Array.from(o.rlimits.flatMap((l) => [BigInt(l.resource), BigInt(l.soft), BigInt(l.hard)]))) : 0n,
     o.noNewPrivileges ? 1n : 0n,
+    BigInt(o.seccomp ? o.seccomp.length / 8 : 0),
+    o.seccomp ? p(o.seccomp) : 0n,
   ]);
   const INNER_PID = 27;
   const outer = Number(box_spawn(spec));
