@@ -5,8 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { box, copyRootfs, eventually, nftRules, removeNetworks, removeStore, storePerTest, tempStore } from "./helpers/box.ts";
+import { join } from "node:path";
+import { box, copyRootfs, eventually, nftRules, removeNetworks, removeStore, staticHelper, storePerTest, tempStore } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -52,18 +52,8 @@ function hostAddress(): string | undefined {
     .find(Boolean);
 }
 
-const REPO = resolve(import.meta.dir, "..");
-
-/** busybox's nc speaks no UDP: a tiny static echo server, built once (freestanding C, like box's watcher). */
-function udpEcho(): string {
-  const out = join(REPO, "dist", "test-udp-echo");
-  if (!existsSync(out)) {
-    mkdirSync(join(REPO, "dist"), { recursive: true });
-    const cc = Bun.spawnSync(["cc", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", out, join(REPO, "test/helpers/udp-echo.c")]);
-    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
-  }
-  return out;
-}
+/** busybox's nc speaks no UDP: a tiny static echo server. */
+const udpEcho = () => staticHelper("udp-echo");
 
 describe("bridge network (the default)", () => {
   test("eth0 has an address of the bridge's subnet, a default route via the gateway, the host's MTU", async () => {

@@ -2,22 +2,11 @@
 // --ulimit, --sysctl), what they change as seen from inside, and attacks from inside a default
 // container that must fail while the host stays untouched.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { box, copyRootfs, sh, storePerTest } from "./helpers/box.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { box, copyRootfs, sh, staticHelper, storePerTest } from "./helpers/box.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-
-/** A tiny static program that makes one system call and prints "ok N" or "errno E" (busybox has no tool for most calls). */
-function trySyscall(): string {
-  const out = join(REPO, "dist", "test-try-syscall");
-  if (!existsSync(out)) {
-    mkdirSync(join(REPO, "dist"), { recursive: true });
-    const cc = Bun.spawnSync(["cc", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", out, join(REPO, "test/helpers/try-syscall.c")]);
-    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
-  }
-  return out;
-}
+const trySyscall = () => staticHelper("try-syscall");
 
 /** Runs try-syscall for each call in one container; its answers, one per call. */
 async function calls(flags: string[], list: string[][]): Promise<string[]> {

@@ -1,5 +1,5 @@
 // Runs box as a user would, against a temporary store, and checks that nothing leaks.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, expect } from "bun:test";
@@ -99,6 +99,20 @@ export function run(s: Store, flags: string[], cmd: string[], opts: { stdin?: st
 
 export function sh(s: Store, script: string, flags: string[] = []): Promise<Result> {
   return run(s, flags, ["/bin/sh", "-c", script]);
+}
+
+/**
+ * A small static program of test/helpers/NAME.c for use inside containers (busybox lacks the
+ * tool), built once into dist/: freestanding, like box's watcher, so no libc headers are needed.
+ */
+export function staticHelper(name: string): string {
+  const out = join(REPO, "dist", `test-${name}`);
+  if (!existsSync(out)) {
+    mkdirSync(join(REPO, "dist"), { recursive: true });
+    const cc = Bun.spawnSync(["cc", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", out, join(REPO, `test/helpers/${name}.c`)]);
+    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+  }
+  return out;
 }
 
 /** Until `check` holds (polling), or fail after `ms`. */
