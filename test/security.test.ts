@@ -3,10 +3,11 @@
 // container that must fail while the host stays untouched.
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { box, copyRootfs, sh, staticHelper, storePerTest } from "./helpers/box.ts";
 
 const trySyscall = () => staticHelper("try-syscall");
+const REPO_ROOT = resolve(import.meta.dir, "..");
 
 /** Runs try-syscall for each call in one container; its answers, one per call. */
 async function calls(flags: string[], list: string[][]): Promise<string[]> {
@@ -113,6 +114,36 @@ describe("no-new-privileges, ulimits, sysctls", () => {
   });
 });
 
+describe("--device", () => {
+  test("a host device appears at the path asked for, and its rule is in the devices cgroup (v1)", async () => {
+    const r = await box(t.s, ["run", "-d", "--network", "none", "--device", "/dev/zero:/dev/zero2:r", "--device", "/dev/null:/opt/dev/null2", "--device", "/dev/kmsg:/dev/k:r", "--rootfs", copyRootfs(t.s), "sleep", "30"]);
+    const id = r.stdout.trim();
+    const inside = await box(t.s, ["exec", id, "sh", "-c", "ls -l /dev/zero2 /opt/dev/null2 | cut -c1; head -c 4 /dev/zero2 | wc -c; echo x > /opt/dev/null2 && echo null-ok"]);
+    expect(inside.stdout).toBe("c\nc\n4\nnull-ok\n");
+    if (withMknod) {
+      const list = readFileSync(`/sys/fs/cgroup/devices/box/${id}/devices.list`, "utf8");
+      // kmsg (1:11) is in no default rule: readable, and nothing more.
+      expect(list).toContain("c 1:11 r\n");
+      expect(list).not.toContain("a *:* rwm");
+    }
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+
+  test("a path that is no device, and malformed values, are refused", async () => {
+    for (const [value, message] of [
+      ["/etc/passwd", "--device /etc/passwd: not a device node"],
+      ["/dev/nonexistent", "--device /dev/nonexistent: stat /dev/nonexistent: ENOENT"],
+      ["dev/null", `invalid --device "dev/null": HOST_PATH[:CONTAINER_PATH][:rwm], absolute paths`],
+      ["/dev/null:relative", `invalid --device "/dev/null:relative": HOST_PATH[:CONTAINER_PATH][:rwm], absolute paths`],
+      ["/dev/null:/dev/../../x", `invalid --device "/dev/null:/dev/../../x": HOST_PATH[:CONTAINER_PATH][:rwm], absolute paths`],
+    ]) {
+      const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "--device", value!, "true"]);
+      expect(r.stderr).toBe(`box: ${message}\n`);
+      expect(r.code).toBe(125);
+    }
+  });
+});
+
 describe("seccomp", () => {
   test("Docker's default profile: namespaces, clone3, vsock, odd personalities and keyrings are refused with EPERM (ENOSYS for clone3)", async () => {
     const answers = await calls([], [[UNSHARE, CLONE_NEWUSER], [CLONE3, "0", "0"], [SOCKET, "40", "1", "0"], [SOCKET, "2", "1", "0"], [PERSONALITY, "8"], [PERSONALITY, "0x400"], [KEYCTL, "0"]]);
@@ -198,6 +229,14 @@ describe("attacks from inside a default container fail, and the host is untouche
     const [followed, environ, root, listed] = r.stdout.trim().split("\n").map(Number);
     expect([followed, environ, root]).toEqual([0, 0, 0]);
     expect(listed).toBeGreaterThan(3);
+  });
+
+  test("the host's box binary cannot be read or overwritten through /proc/1/exe (CVE-2019-5736 class)", async () => {
+    const bin = process.env.BOX_BIN ? resolve(REPO_ROOT, process.env.BOX_BIN) : undefined;
+    const before = bin ? new Bun.CryptoHasher("sha256").update(readFileSync(bin)).digest("hex") : "";
+    const r = await sh(t.s, "readlink /proc/1/exe 2>/dev/null || echo no-link; head -c 4 /proc/1/exe 2>/dev/null | wc -c; echo x > /proc/1/exe 2>/dev/null && echo WRITTEN; ls -l /proc/1/exe >/dev/null 2>&1; echo done", ["--network", "none"]);
+    expect(r.stdout).toBe("no-link\n0\ndone\n");
+    if (bin) expect(new Bun.CryptoHasher("sha256").update(readFileSync(bin)).digest("hex")).toBe(before);
   });
 
   test("a block device made with mknod cannot be opened (v1: the devices cgroup; v2: no CAP_MKNOD)", async () => {

@@ -6,7 +6,7 @@ import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
-import { applyDeviceRules } from "./devices.ts";
+import { applyDeviceRules, DEFAULT_DEVICE_RULES } from "./devices.ts";
 
 export const CGROUP_PARENT = "box";
 
@@ -39,10 +39,11 @@ export function containerCgroupDirs(id: string): string[] {
 }
 
 /**
- * Makes the container's cgroup in every hierarchy; returns their directories. `allDevices`
- * (--privileged) leaves the devices cgroup as it is made: every device allowed.
+ * Makes the container's cgroup in every hierarchy; returns their directories. The devices
+ * cgroup (v1) gets Docker's allow-list and `extraDevices` rules (--device); with `allDevices`
+ * (--privileged) it is left as it is made: every device allowed.
  */
-export function createContainerCgroups(id: string, allDevices = false): string[] {
+export function createContainerCgroups(id: string, allDevices = false, extraDevices: string[] = []): string[] {
   const layout = detectCgroups();
   const dirs = containerCgroupDirs(id);
   const made: string[] = [];
@@ -52,7 +53,7 @@ export function createContainerCgroups(id: string, allDevices = false): string[]
       const dir = dirs[i]!;
       mkdir(dir);
       made.push(dir);
-      if (h.controllers.includes("devices") && !allDevices) applyDeviceRules(dir);
+      if (h.controllers.includes("devices") && !allDevices) applyDeviceRules(dir, [...DEFAULT_DEVICE_RULES, ...extraDevices]);
     }
   } catch (e) {
     removeCgroups(made);

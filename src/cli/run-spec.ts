@@ -8,7 +8,7 @@ import { generatedName, newId, validateName, type Store } from "../container/sto
 import { findContainer } from "../container/lookup.ts";
 import { bridgeNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
-import { parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities, type SecurityOptions } from "../security/options.ts";
+import { parseDevice, parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities, type SecurityOptions } from "../security/options.ts";
 import { compile, defaultFilterCompiled, profileFilter } from "../security/seccomp.ts";
 import PREBUILT_DEFAULT_FILTER from "../../dist/seccomp-default.b64" with { type: "text" };
 import { describeError } from "../sys/errors.ts";
@@ -262,6 +262,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     noNewPrivileges: security.noNewPrivileges,
     seccomp: seccompFor(security.seccomp, capabilities, v.privileged === true),
     ulimits: list(v.ulimit).map(parseUlimit),
+    devices: list(v.device).map(parseDevice),
     sysctls: Object.fromEntries(list(v.sysctl).map((s) => parseSysctl(s, network === "host" || network.startsWith("container:")))),
     detach: v.detach === true,
     labels: parseLabels(list(v.label)),

@@ -36,6 +36,7 @@ const RUN_ARGS = {
   "cap-drop": { type: "string", description: "Drop a capability (NAME, CAP_NAME or ALL)", valueHint: "CAP" },
   privileged: { type: "boolean", description: "Every capability, every device, no masked /proc paths, /sys writable" },
   "security-opt": { type: "string", description: "no-new-privileges[:true|false], seccomp=unconfined", valueHint: "OPT" },
+  device: { type: "string", description: "Give the container a host device", valueHint: "HOST[:CONTAINER][:rwm]" },
   ulimit: { type: "string", description: "A resource limit: nofile=1024[:2048], nproc=..., core=0, ...", valueHint: "NAME=SOFT[:HARD]" },
   sysctl: { type: "string", description: "A namespaced sysctl: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*", valueHint: "KEY=VALUE" },
   publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge networks); no host port: a free one", valueHint: "[[IP:]HOST:]CONTAINER[/tcp|udp]" },
@@ -50,7 +51,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

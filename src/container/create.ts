@@ -31,7 +31,7 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
       mkdir(`${paths.dir}/upper`, 0o755);
       mkdir(`${paths.dir}/work`, 0o700);
     }
-    paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged === true));
+    paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged === true, (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
     // Its address and published ports belong to it from now until it is removed (as Docker's

@@ -1,5 +1,5 @@
 import type { RestartSpec } from "./restart.ts";
-import type { Ulimit } from "../security/options.ts";
+import type { DeviceSpec, Ulimit } from "../security/options.ts";
 
 // The one validated description of a container. The CLI builds it from flags; the engine and
 // the init read it; nothing downstream re-parses user input.
@@ -125,6 +125,8 @@ export interface ContainerSpec {
   noNewPrivileges?: boolean;
   /** The payload's seccomp filter (base64 struct sock_filter[]); absent: none (unconfined, --privileged). */
   seccomp?: string;
+  /** --device: host device nodes made in the container, allowed in its devices cgroup (v1). */
+  devices?: DeviceSpec[];
   /** --ulimit, as Docker's names; -1 is unlimited. */
   ulimits?: Ulimit[];
   /** --sysctl, namespaced ones only (checked when the spec is built). */

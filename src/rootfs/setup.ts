@@ -5,7 +5,7 @@ import { chmod, exists, lstat, mkdir, mkdirs, readdir, stat, symlink, touch, wri
 import { dirname } from "../path.ts";
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-  MS_STRICTATIME, S_IFCHR,
+  MS_STRICTATIME, S_IFBLK, S_IFCHR,
 } from "../sys/constants.ts";
 import { chdir, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
@@ -118,6 +118,13 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   }
   populateDev(secureJoin(root, "/dev"), spec.tty);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
+  for (const d of spec.devices ?? []) {
+    // Resolved inside the rootfs: a target under a symlink of the image stays in it.
+    const target = secureJoin(root, d.target);
+    ensureDir(dirname(target));
+    mknod(target, (d.type === "c" ? S_IFCHR : S_IFBLK) | d.mode, d.major, d.minor);
+    chmod(target, d.mode);
+  }
   for (const v of spec.volumes) {
     const target = secureJoin(root, v.target);
     ensureTarget(target, stat(v.source).isDirectory(), v.target);

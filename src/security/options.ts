@@ -1,6 +1,8 @@
 // The security flags of `box run` in Docker's terms, checked and turned into spec values:
-// --cap-add/--cap-drop, --privileged, --security-opt, --ulimit, --sysctl.
+// --cap-add/--cap-drop, --privileged, --security-opt, --ulimit, --sysctl, --device.
 import { UserError } from "../container/errors.ts";
+import { stat } from "../sys/fs.ts";
+import { describeError } from "../sys/errors.ts";
 import { CAPABILITIES } from "./capabilities.ts";
 
 /** A capability name as Docker takes it: any case, with or without CAP_, or ALL. */
@@ -92,4 +94,33 @@ export function parseSysctl(text: string, hostNetwork: boolean): [string, string
   if (net && hostNetwork) throw new UserError(`--sysctl ${key}: not allowed with --network host (it would change the host)`);
   if (!ipc && !net) throw new UserError(`--sysctl ${key}: not a namespaced sysctl (it would change the host)`);
   return [key, value];
+}
+
+export interface DeviceSpec {
+  /** The host's node, and where it appears in the container. */
+  source: string;
+  target: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  /** Permission bits of the node (the host's). */
+  mode: number;
+  /** What the devices cgroup (v1) allows: some of r, w, m. */
+  access: string;
+}
+
+/** --device HOST[:CONTAINER][:PERMISSIONS]: a host device node made in the container's /dev. */
+export function parseDevice(text: string): DeviceSpec {
+  const parts = text.split(":");
+  const access = parts.length > 1 && /^[rwm]+$/.test(parts.at(-1)!) ? parts.pop()! : "rwm";
+  const [source = "", target = source, ...rest] = parts;
+  if (rest.length || !source.startsWith("/") || !target.startsWith("/") || target.split("/").includes("..")) throw new UserError(`invalid --device "${text}": HOST_PATH[:CONTAINER_PATH][:rwm], absolute paths`);
+  let st;
+  try {
+    st = stat(source);
+  } catch (e) {
+    throw new UserError(`--device ${source}: ${describeError(e)}`);
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new UserError(`--device ${source}: not a device node`);
+  return { source, target, type: st.isCharacterDevice() ? "c" : "b", major: st.rdevMajor, minor: st.rdevMinor, mode: st.mode & 0o7777, access };
 }
