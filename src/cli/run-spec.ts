@@ -228,7 +228,11 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const user = str(v.user) ?? image.User ?? "";
   if (/[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
 
-  const capabilities = resolveCapabilities(deviceRulesEnforced() ? DEFAULT_CAPABILITIES : DEFAULT_CAPABILITIES.filter((c) => c !== "MKNOD"), list(v["cap-add"]), list(v["cap-drop"]), v.privileged === true);
+  // Where no devices cgroup stops a made node from being opened (cgroup v2, for now), no
+  // container but a --privileged one gets CAP_MKNOD, not even when asked for.
+  const capabilities = resolveCapabilities(DEFAULT_CAPABILITIES, list(v["cap-add"]), list(v["cap-drop"]), v.privileged === true).filter(
+    (c) => c !== "MKNOD" || deviceRulesEnforced() || v.privileged === true,
+  );
   const security = parseSecurityOpts(list(v["security-opt"]));
   const exposed = [...new Set([...Object.keys(image.ExposedPorts ?? {}), ...list(v.expose).map(parseExpose)])];
   const restart = parseRestart(str(v.restart));

@@ -1,7 +1,7 @@
 // Builds the container's filesystem inside the init's private mount namespace, then
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
-import { chmod, exists, lstat, mkdir, mkdirs, readdir, stat, symlink, touch, writeFile } from "../sys/fs.ts";
+import { chmod, exists, lstat, mkdir, mkdirs, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
 import { dirname } from "../path.ts";
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
@@ -122,6 +122,8 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
     // Resolved inside the rootfs: a target under a symlink of the image stays in it.
     const target = secureJoin(root, d.target);
     ensureDir(dirname(target));
+    // One that is there (a node --privileged copied, the image's own) gives way, as in Docker.
+    if (exists(target) || isSymlink(target)) unlink(target);
     mknod(target, (d.type === "c" ? S_IFCHR : S_IFBLK) | d.mode, d.major, d.minor);
     chmod(target, d.mode);
   }
@@ -148,7 +150,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   chdir("/");
   // Written through the container's own /proc, so they land in its namespaces; before /proc/sys
   // turns read-only. The keys were checked to be namespaced ones when the spec was built.
-  for (const [key, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+  for (const [path, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${path}`, value);
   if (!spec.privileged) {
     for (const p of MASKED_PATHS) mask(p);
     for (const p of READONLY_PATHS) {
@@ -156,6 +158,14 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
     }
   }
   if (spec.readOnly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstat(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** --privileged: the host's device nodes (the top level of its /dev), as Docker gives them. */

@@ -86,14 +86,18 @@ export function parseUlimit(text: string): Ulimit {
  */
 export function parseSysctl(text: string, hostNetwork: boolean): [string, string] {
   const eq = text.indexOf("=");
-  const key = eq > 0 ? text.slice(0, eq).replace(/\//g, ".") : "";
+  // Dots separate the parts, or slashes (then a part may hold a dot: an interface like eth0.100).
+  const raw = eq > 0 ? text.slice(0, eq) : "";
+  const parts = raw.includes("/") ? raw.split("/") : raw.split(".");
+  const key = parts.join(".");
   const value = text.slice(eq + 1);
-  if (!/^[a-z0-9_]+(\.[a-zA-Z0-9_-]+)+$/.test(key) || /[\n\0]/.test(value) || eq < 0) throw new UserError(`invalid --sysctl "${text}": KEY=VALUE`);
+  if (parts.length < 2 || !parts.every((p) => /^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(p) && p !== "..") || /[\n\0]/.test(value)) throw new UserError(`invalid --sysctl "${text}": KEY=VALUE`);
   const ipc = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\..+)$/.test(key);
   const net = key.startsWith("net.");
   if (net && hostNetwork) throw new UserError(`--sysctl ${key}: not allowed with --network host (it would change the host)`);
   if (!ipc && !net) throw new UserError(`--sysctl ${key}: not a namespaced sysctl (it would change the host)`);
-  return [key, value];
+  // The /proc/sys path, parts joined by "/".
+  return [parts.join("/"), value];
 }
 
 export interface DeviceSpec {

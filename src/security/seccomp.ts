@@ -3,6 +3,7 @@
 // here, loaded by the spawn trampoline just before the payload's capabilities are dropped.
 // Refused calls fail with EPERM (Docker's defaultErrnoRet), they do not kill.
 import { UserError } from "../container/errors.ts";
+import { readFile } from "../sys/fs.ts";
 import { SYSCALLS_X86_64 } from "./syscalls-x86_64.ts";
 import { DEFAULT_CAPABILITIES } from "./capabilities.ts";
 
@@ -17,6 +18,8 @@ const ENOSYS = 38;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 /** x32 calls are x86_64 numbers with this bit; Docker allows them as a sub-architecture, box does not. */
 const X32_SYSCALL_BIT = 0x40000000;
+/** The highest call number box knows (its table is Linux 6.1's). */
+const LAST_KNOWN = Math.max(...Object.values(SYSCALLS_X86_64));
 
 export type Op = "EQ" | "NE" | "LT" | "LE" | "GT" | "GE" | "MASKED_EQ";
 
@@ -109,19 +112,24 @@ function resolve(code: Insn[], label: "pass" | "next"): Insn[] {
 
 /** The filter as struct sock_filter[] (8 bytes each), ready for seccomp(SECCOMP_SET_MODE_FILTER). */
 export function compile(f: Filter): Buffer {
+  // Another architecture's calls (i386 through int 0x80) and x32 calls have other numbers: no
+  // rule here is about them, and letting them take the default action would let a deny-list
+  // profile be bypassed. They end the process.
   const code: Insn[] = [
     ld(4),
     jmp(JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
-    ret(f.defaultAction),
+    ret(RET_KILL_PROCESS),
     ld(0),
     jmp(JGE_K, X32_SYSCALL_BIT, 0, 1),
-    ret(f.defaultAction),
+    ret(RET_KILL_PROCESS),
   ];
-  // Rules without checks first: after a rule with checks the accumulator holds an argument, and
-  // the call's number must be loaded again.
-  const ordered = [...f.rules.filter((r) => !r.checks.length), ...f.rules.filter((r) => r.checks.length)];
+  // Calls newer than box's table: ENOSYS (as runc), so that C libraries fall back to older
+  // calls, unless the profile lets everything it does not name through.
+  if (f.defaultAction !== RET_ALLOW) code.push(jmp(JGT_K, LAST_KNOWN, 0, 1), ret(RET_ERRNO | ENOSYS));
+  // In the profile's order (the first rule that matches decides). After a rule with checks the
+  // accumulator holds an argument: the call's number is loaded again.
   let dirty = false;
-  for (const r of ordered) {
+  for (const r of f.rules) {
     const body = [...r.checks.flatMap((c) => resolve(checkCode(c), "pass")), ret(r.action)];
     if (dirty) code.push(ld(0));
     code.push(...resolve([jmp(JEQ_K, r.nr, 0, "next"), ...body], "next"));
@@ -131,7 +139,7 @@ export function compile(f: Filter): Buffer {
   if (code.length > 4096) throw new UserError(`the seccomp profile is too large (${code.length} BPF instructions, at most 4096)`);
   const out = Buffer.alloc(code.length * 8);
   code.forEach((insn, i) => {
-    for (const j of [insn.jt, insn.jf]) if (typeof j !== "number" || j > 255) throw new Error(`seccomp: jump out of range at instruction ${i}`);
+    for (const j of [insn.jt, insn.jf]) if (typeof j !== "number" || j > 255) throw new UserError(`the seccomp profile has a rule too large to compile (instruction ${i})`);
     out.writeUInt16LE(insn.code, i * 8);
     out.writeUInt8(insn.jt as number, i * 8 + 2);
     out.writeUInt8(insn.jf as number, i * 8 + 3);
@@ -153,8 +161,7 @@ const ALWAYS = `accept accept4 access adjtimex alarm bind brk capget capset chdi
   getpgid getpgrp getpid getppid getpriority getrandom getresgid getresuid getrlimit get_robust_list
   getrusage getsid getsockname getsockopt get_thread_area gettid gettimeofday getuid getxattr
   inotify_add_watch inotify_init inotify_init1 inotify_rm_watch io_cancel ioctl io_destroy
-  io_getevents io_pgetevents ioprio_get ioprio_set io_setup io_submit io_uring_enter
-  io_uring_register io_uring_setup kill landlock_add_rule landlock_create_ruleset
+  io_getevents io_pgetevents ioprio_get ioprio_set io_setup io_submit kill landlock_add_rule landlock_create_ruleset
   landlock_restrict_self lchown lgetxattr link linkat listen listxattr llistxattr lremovexattr lseek
   lsetxattr lstat madvise membarrier memfd_create memfd_secret mincore mkdir mkdirat mknod mknodat
   mlock mlock2 mlockall mmap mprotect mq_getsetattr mq_notify mq_open mq_timedreceive mq_timedsend
@@ -246,7 +253,15 @@ export function defaultFilter(capabilities: string[]): Filter {
 interface JsonProfile {
   defaultAction?: string;
   defaultErrnoRet?: number;
-  syscalls?: Array<{ names?: string[]; name?: string; action?: string; errnoRet?: number; args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>; includes?: { caps?: string[] }; excludes?: { caps?: string[] } }>;
+  syscalls?: Array<{
+    names?: string[];
+    name?: string;
+    action?: string;
+    errnoRet?: number;
+    args?: Array<{ index: number; value: unknown; valueTwo?: unknown; op: string }>;
+    includes?: { caps?: string[]; arches?: string[]; minKernel?: string };
+    excludes?: { caps?: string[]; arches?: string[] };
+  }>;
 }
 
 function action(name: string | undefined, errnoRet: number | undefined, where: string): number {
@@ -264,7 +279,34 @@ function action(name: string | undefined, errnoRet: number | undefined, where: s
 
 const OPS: Record<string, Op> = { SCMP_CMP_EQ: "EQ", SCMP_CMP_NE: "NE", SCMP_CMP_LT: "LT", SCMP_CMP_LE: "LE", SCMP_CMP_GT: "GT", SCMP_CMP_GE: "GE", SCMP_CMP_MASKED_EQ: "MASKED_EQ" };
 
-/** A profile in Docker's format (defaultAction, syscalls with names, action, errnoRet, args, includes/excludes caps). */
+/** Whether an entry's "includes"/"excludes" (caps, arches, minKernel) leave it in for this payload. */
+function applies(s: NonNullable<JsonProfile["syscalls"]>[number], capabilities: string[]): boolean {
+  const caps = (list: string[] | undefined) => (list ?? []).map((c) => c.replace(/^CAP_/, ""));
+  const ours = (arches: string[] | undefined) => (arches ?? []).some((a) => ["amd64", "x86_64", "SCMP_ARCH_X86_64"].includes(a));
+  if (s.includes?.caps && !caps(s.includes.caps).every((c) => capabilities.includes(c))) return false;
+  if (s.excludes?.caps && caps(s.excludes.caps).some((c) => capabilities.includes(c))) return false;
+  if (s.includes?.arches && !ours(s.includes.arches)) return false;
+  if (s.excludes?.arches && ours(s.excludes.arches)) return false;
+  if (s.includes?.minKernel && kernelBelow(s.includes.minKernel)) return false;
+  return true;
+}
+
+function kernelBelow(min: string): boolean {
+  const [major = 0, minor = 0] = readFile("/proc/sys/kernel/osrelease").split(".").map((n) => parseInt(n, 10));
+  const [wantMajor = 0, wantMinor = 0] = min.split(".").map((n) => parseInt(n, 10));
+  return major < wantMajor || (major === wantMajor && minor < wantMinor);
+}
+
+function integer(v: unknown, where: string): bigint {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new UserError(`seccomp profile: ${JSON.stringify(v)} in ${where} is no integer box can read exactly (0 to 2^53)`);
+  return BigInt(v);
+}
+
+/**
+ * A profile in Docker's format (defaultAction, syscalls with names, action, errnoRet, args,
+ * includes/excludes of caps, arches and minKernel). As runc: several checks of one argument
+ * make several rules (any of them may match); the others in an entry must all hold.
+ */
 export function profileFilter(text: string, capabilities: string[]): Filter {
   let p: JsonProfile;
   try {
@@ -273,22 +315,24 @@ export function profileFilter(text: string, capabilities: string[]): Filter {
     throw new UserError(`seccomp profile: not valid JSON (${(e as Error).message})`);
   }
   if (typeof p !== "object" || p === null || Array.isArray(p)) throw new UserError("seccomp profile: not a JSON object");
-  const has = (caps: string[] | undefined) => (caps ?? []).map((c) => c.replace(/^CAP_/, ""));
   const rules: Rule[] = [];
   for (const [i, s] of (p.syscalls ?? []).entries()) {
     const where = `syscalls[${i}]`;
-    if (s.includes?.caps && !has(s.includes.caps).every((c) => capabilities.includes(c))) continue;
-    if (s.excludes?.caps && has(s.excludes.caps).some((c) => capabilities.includes(c))) continue;
+    if (!applies(s, capabilities)) continue;
     const checks = (s.args ?? []).map((a): ArgCheck => {
       const op = OPS[a.op];
       if (!op || !Number.isInteger(a.index) || a.index < 0 || a.index > 5) throw new UserError(`seccomp profile: bad argument check in ${where}`);
-      return { index: a.index, op, value: BigInt(a.value), valueTwo: BigInt(a.valueTwo ?? 0) };
+      return { index: a.index, op, value: integer(a.value, where), valueTwo: integer(a.valueTwo ?? 0, where) };
     });
-    const act = action(s.action, s.errnoRet ?? p.defaultErrnoRet, where);
+    const repeated = checks.filter((c) => checks.filter((d) => d.index === c.index).length > 1);
+    const single = checks.filter((c) => !repeated.includes(c));
+    const alternatives = repeated.length ? repeated.map((c) => [...single, c]) : [checks];
+    // Docker: an entry's errnoRet, else EPERM (defaultErrnoRet is for the default action only).
+    const act = action(s.action, s.errnoRet, where);
     // Names this kernel's table lacks (other architectures', newer calls) are skipped, as Docker does.
     for (const name of [...(s.names ?? []), ...(s.name ? [s.name] : [])]) {
       const n = nr(name);
-      if (n !== undefined) rules.push({ nr: n, checks, action: act });
+      if (n !== undefined) for (const c of alternatives) rules.push({ nr: n, checks: c, action: act });
     }
   }
   return { rules, defaultAction: action(p.defaultAction ?? "SCMP_ACT_ALLOW", p.defaultErrnoRet, "defaultAction") };

@@ -112,6 +112,12 @@ static void fail(long errfd, int stage, long ret) {
 /* The kernel's struct sigaction on x86_64. */
 struct kernel_sigaction { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
 
+static void load_seccomp(struct spawn_spec *s) {
+  struct sock_fprog prog = { (unsigned short)s->seccomp_len, (void *)s->seccomp_filter };
+  long r = SC(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  if (r < 0) fail(s->errfd, 19, r);
+}
+
 static int child(void *arg) {
   struct spawn_spec *s = (struct spawn_spec *)arg;
   long r;
@@ -159,12 +165,11 @@ static int child(void *arg) {
   }
   if (s->setsid && (r = SC(SYS_setsid)) < 0) fail(s->errfd, 5, r);
   if (s->ctty && (r = SC(SYS_ioctl, 0, TIOCSCTTY, 0)) < 0) fail(s->errfd, 6, r);
-  /* While every capability is still there (no no_new_privs needed); what runs after it here
-   * (prctl, prlimit64, setgroups, setres[ug]id, capset, chdir, execve) the filter allows. */
-  if (s->seccomp_len) {
-    struct sock_fprog prog = { (unsigned short)s->seccomp_len, (void *)s->seccomp_filter };
-    if ((r = SC(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) < 0) fail(s->errfd, 19, r);
-  }
+  /* Without no_new_privs the filter must go in while every capability is still there (loading
+   * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, prlimit64, setgroups,
+   * setres[ug]id, capset, chdir, execve) Docker's profile allows. With no_new_privs it goes in
+   * last, just before execve, so that a profile refusing any of those cannot stop the start. */
+  if (s->seccomp_len && !s->no_new_privs) load_seccomp(s);
   if (s->set_caps) {
     for (i = 0; i <= s->cap_last; i++)
       if (!((s->cap_keep >> i) & 1) && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
@@ -196,6 +201,7 @@ static int child(void *arg) {
   /* Until execve, this child holds box's descriptors with the payload's credentials: nobody in
    * the container may read them through /proc/PID/fd (execve makes it dumpable again). */
   syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (s->seccomp_len && s->no_new_privs) load_seccomp(s);
   r = SC(SYS_execve, s->path, s->argv, s->envp);
   /* $PATH, as execvp searches it: on past missing, non-directory and forbidden entries. */
   {
