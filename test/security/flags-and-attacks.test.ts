@@ -4,10 +4,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { box, copyRootfs, sh, staticHelper, storePerTest } from "./helpers/box.ts";
+import { box, copyRootfs, sh, staticHelper, storePerTest } from "../helpers/box.ts";
 
 const trySyscall = () => staticHelper("try-syscall");
-const REPO_ROOT = resolve(import.meta.dir, "..");
+const REPO_ROOT = resolve(import.meta.dir, "../..");
 
 /** Runs try-syscall for each call in one container; its answers, one per call. */
 async function calls(flags: string[], list: string[][]): Promise<string[]> {
@@ -167,9 +167,9 @@ describe("seccomp", () => {
   });
 
   test("the default profile built into box is the one compiled from the source", async () => {
-    const { compile, defaultFilter } = await import("../src/security/seccomp.ts");
-    const { DEFAULT_CAPABILITIES } = await import("../src/security/capabilities.ts");
-    const prebuilt = readFileSync(join(import.meta.dir, "../dist/seccomp-default.b64"), "utf8");
+    const { compile, defaultFilter } = await import("../../src/security/seccomp.ts");
+    const { DEFAULT_CAPABILITIES } = await import("../../src/security/capabilities.ts");
+    const prebuilt = readFileSync(join(import.meta.dir, "../../dist/seccomp-default.b64"), "utf8");
     expect(compile(defaultFilter(DEFAULT_CAPABILITIES)).toString("base64")).toBe(prebuilt);
   });
 
