@@ -4,6 +4,7 @@
 // temporary directory, the rootfs and the crun wrapper, and writes BENCHMARKS.md.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { unmountPodmanStorage } from "./podman.ts";
 
 export interface LifecycleContext {
   box: string;
@@ -117,6 +118,7 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
     const kib = conmons.reduce((sum, pid) => sum + pss(pid), 0);
     podmanIdle = { pssKiB: kib, perContainerKiB: kib / IDLE, processes: conmons.length };
     timedPodman(podman("rm", "-af", "-t", "0"));
+    unmountPodmanStorage(podmanDir);
   }
 
   // 50 detached starts, then 50 removals (one command each, sequential, as a script does).

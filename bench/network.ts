@@ -4,6 +4,7 @@
 // 127.0.0.1 and the containers' own addresses. Called by bench/run.ts.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { unmountPodmanStorage } from "./podman.ts";
 
 export interface NetworkContext {
   box: string;
@@ -130,6 +131,7 @@ export async function networkBench(o: NetworkContext): Promise<NetworkResult> {
       run(podman("rm", "-f", "-t", "0", pid), podmanEnv);
     }
   }
+  if (havePodman) unmountPodmanStorage(podmanDir);
   // box's bridge and its table go as a user would remove them; podman's default network stays (it cannot be removed).
   run(box("system", "prune", "-f"), o.env);
   return { run: runs, throughput, bytes: BYTES, podman: havePodman };

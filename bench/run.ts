@@ -13,6 +13,8 @@ import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
 import { lifecycleBench, type LifecycleResult } from "./lifecycle.ts";
 import { networkBench, type NetworkResult } from "./network.ts";
+import { defaultProfileJson } from "../src/security/seccomp.ts";
+import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const BOX = join(REPO, "dist/box");
@@ -201,6 +203,8 @@ function writeBundle(dir: string, args: string[], resources?: object): void {
   for (const t of wanted) if (!have.has(t)) config.linux.namespaces.push({ type: t });
   config.linux.namespaces = config.linux.namespaces.filter((n) => wanted.includes(n.type));
   if (resources) config.linux.resources = { ...config.linux.resources, ...resources };
+  // The seccomp filter box gives every container (Docker's default profile): the same for all three.
+  (config.linux as { seccomp?: object }).seccomp = defaultProfileJson(DEFAULT_CAPABILITIES);
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
 }
 
@@ -741,7 +745,9 @@ ${table(["", "version / value"], r.machine.map(([k, v]) => [k, v]), ["l", "l"])}
   none --rootfs T/rootfs /bin/true\` (a network namespace with only lo, as the bundle's; what box's
   default bridge network adds is measured separately below). crun and runc run the same OCI bundle: \`runc spec\`, then process.terminal =
   false, args = ["/bin/true"], root = {path: T/rootfs, readonly: false}, namespaces = pid, network,
-  ipc, uts, mount, cgroup (box's set); everything else as \`runc spec\` writes it. Commands:
+  ipc, uts, mount, cgroup (box's set), linux.seccomp = Docker's default profile (box's own, in the
+  OCI format: \`defaultProfileJson\` in src/security/seccomp.ts), so that all three filter alike;
+  everything else as \`runc spec\` writes it. Commands:
   \`crun --root T/crun-state run --bundle B <id>\`, \`runc --root T/runc-state run --bundle B <id>\`,
   a fresh id per run.
 - crun on this host, run directly: ${r.crunBare}.
