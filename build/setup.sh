@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 BUN_VERSION=1.4.5
 # gcc: builds the spawn trampoline; busybox-static: the test image; util-linux: script/ipcmk/
 # mount for tests; tar: to pack the demo image; runc/crun/podman: the benchmark's reference runtimes;
-# qemu-system-x86, cpio, xz-utils: the cgroup2 VM of `bun run test` (test/vm/).
-PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils)
+# qemu-system-x86, cpio, xz-utils: the cgroup2 VM of `bun run test` (test/vm/); iproute2, nftables:
+# the network tests inspect links and rules with ip and nft (box itself runs neither).
+PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ! command -v bun >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi

@@ -104,13 +104,21 @@ export function processIdentity(pid: number, proc = "/proc"): { start: number; z
 const SYS_memfd_create = 319;
 const SYS_execveat = 322;
 const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+/** F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the file stays as written, for good. */
+const ALL_SEALS = 0x1 | 0x2 | 0x4 | 0x8;
 const AT_EMPTY_PATH = 0x1000;
 const F_SETFD = 2;
 
-/** An anonymous file holding `bytes` (an executable to run with execAt). */
+/**
+ * An anonymous file holding `bytes` (an executable to run with execAt), sealed: neither box nor
+ * a container that reaches it can change it afterwards (the CVE-2019-5736 class).
+ */
 export function memoryFile(name: string, bytes: Uint8Array): number {
-  const fd = check(libc.syscall(SYS_memfd_create, cstr(name), MFD_CLOEXEC as never, null, null, null), "memfd_create", name);
+  const fd = check(libc.syscall(SYS_memfd_create, cstr(name), (MFD_CLOEXEC | MFD_ALLOW_SEALING) as never, null, null, null), "memfd_create", name);
   write(fd, bytes);
+  check(libc.fcntl(fd, F_ADD_SEALS, ALL_SEALS), "fcntl F_ADD_SEALS", name);
   return fd;
 }
 

@@ -2,7 +2,7 @@
 // --ulimit, --sysctl), what they change as seen from inside, and attacks from inside a default
 // container that must fail while the host stays untouched.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { box, copyRootfs, sh, staticHelper, storePerTest } from "../helpers/box.ts";
 
@@ -268,6 +268,25 @@ describe("attacks from inside a default container fail, and the host is untouche
     const r = await sh(t.s, "readlink /proc/1/exe 2>/dev/null || echo no-link; head -c 4 /proc/1/exe 2>/dev/null | wc -c; echo x > /proc/1/exe 2>/dev/null && echo WRITTEN; ls -l /proc/1/exe >/dev/null 2>&1; echo done", ["--network", "none"]);
     expect(r.stdout).toBe("no-link\n0\ndone\n");
     if (bin) expect(new Bun.CryptoHasher("sha256").update(readFileSync(bin)).digest("hex")).toBe(before);
+  });
+
+  test("a detached container's PID 1 runs a sealed copy of the watcher, not the box binary", async () => {
+    const r = await box(t.s, ["run", "-d", "--network", "none", "--rootfs", copyRootfs(t.s), "sleep", "30"]);
+    const id = r.stdout.trim();
+    const pid = JSON.parse(readFileSync(join(t.s.runroot, "containers", id, "state.json"), "utf8")).pid;
+    // Once the payload runs, the init has handed over: give it a moment.
+    let exe = "";
+    for (let i = 0; i < 100 && !exe.includes("memfd:box-watch"); i++, await Bun.sleep(20)) exe = readlinkSync(`/proc/${pid}/exe`);
+    expect(exe).toBe("/memfd:box-watch (deleted)");
+    // F_GET_SEALS: seal, shrink, grow and write, all four.
+    const { libc } = await import("../../src/sys/libc.ts");
+    const fd = openSync(`/proc/${pid}/exe`, "r");
+    try {
+      expect(libc.fcntl(fd, 1034 /* F_GET_SEALS */, 0)).toBe(15);
+    } finally {
+      closeSync(fd);
+    }
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
   });
 
   test("a block device made with mknod cannot be opened (v1: the devices cgroup; v2: no CAP_MKNOD)", async () => {
