@@ -168,18 +168,29 @@ function isSymlink(path: string): boolean {
   }
 }
 
-/** --privileged: the host's device nodes (the top level of its /dev), as Docker gives them. */
-function copyHostDevices(dev: string): void {
-  for (const name of readdir("/dev")) {
+/** Host directories under /dev that are mounts of their own, made anew in the container. */
+const OWN_MOUNTS = new Set(["pts", "shm", "mqueue"]);
+
+/**
+ * --privileged: the host's device nodes, its whole /dev tree (as Docker: /dev/net/tun, /dev/dri/*),
+ * but not the pseudo-filesystems the container has its own of.
+ */
+function copyHostDevices(dev: string, from = "/dev", depth = 0): void {
+  for (const name of readdir(from)) {
+    if (depth === 0 && OWN_MOUNTS.has(name)) continue;
     let st;
     try {
-      st = lstat(`/dev/${name}`);
+      st = lstat(`${from}/${name}`);
     } catch {
       continue;
     }
-    if (!st.isCharacterDevice() && !st.isBlockDevice()) continue;
-    if (exists(`${dev}/${name}`)) continue;
-    mknod(`${dev}/${name}`, st.mode, st.rdevMajor, st.rdevMinor);
+    const target = `${dev}/${name}`;
+    if (st.isDirectory() && depth < 4) {
+      if (!exists(target)) mkdir(target, 0o755);
+      copyHostDevices(target, `${from}/${name}`, depth + 1);
+    } else if ((st.isCharacterDevice() || st.isBlockDevice()) && !exists(target)) {
+      mknod(target, st.mode, st.rdevMajor, st.rdevMinor);
+    }
   }
 }
 

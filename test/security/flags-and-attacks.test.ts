@@ -2,7 +2,7 @@
 // --ulimit, --sysctl), what they change as seen from inside, and attacks from inside a default
 // container that must fail while the host stays untouched.
 import { describe, expect, test } from "bun:test";
-import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { box, copyRootfs, sh, staticHelper, storePerTest } from "../helpers/box.ts";
 
@@ -60,11 +60,13 @@ describe("capabilities", () => {
   });
 
   test("--privileged: every capability box has, host devices, mounts allowed, /proc unmasked, /proc/sys writable", async () => {
-    const r = await sh(t.s, "grep CapEff /proc/self/status; test -c /dev/kmsg && echo kmsg; mount -t tmpfs none /tmp && echo mounted; echo 1 > /proc/sys/kernel/shm_rmid_forced && echo sysctl-written; grep -c ' /proc/' /proc/self/mounts", ["--network", "none", "--privileged"]);
+    const r = await sh(t.s, "grep CapEff /proc/self/status; test -c /dev/kmsg && echo kmsg; mount -t tmpfs none /tmp && echo mounted; echo 1 > /proc/sys/kernel/shm_rmid_forced && echo sysctl-written; grep -c ' /proc/' /proc/self/mounts; test -c /dev/net/tun && echo tun", ["--network", "none", "--privileged"]);
     const lines = r.stdout.trim().split("\n");
     expect(lines.slice(0, 4)).toEqual([`CapEff:\t${status(hostStatus(), "CapBnd")}`, "kmsg", "mounted", "sysctl-written"]);
     // No masked or read-only /proc paths mounted over (Docker's --privileged).
     expect(lines[4]).toBe("0");
+    // The host's /dev tree, not only its top level.
+    if (existsSync("/dev/net/tun")) expect(lines[5]).toBe("tun");
     // The container's IPC namespace took the write, not the host.
     expect(readFileSync("/proc/sys/kernel/shm_rmid_forced", "utf8").trim()).toBe("0");
   });
