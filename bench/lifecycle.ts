@@ -2,9 +2,9 @@
 // container against crun and runc, the memory box holds per idle detached container, and the
 // time to start and to remove 50 detached containers. Called by bench/run.ts, which owns the
 // temporary directory, the rootfs and the crun wrapper, and writes BENCHMARKS.md.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { unmountPodmanStorage } from "./podman.ts";
+import { podmanIn, unmountPodmanStorage } from "./podman.ts";
 
 export interface LifecycleContext {
   box: string;
@@ -54,18 +54,8 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   };
   const crun = (...args: string[]) => ["crun", "--root", crunState, ...args];
   const runc = (...args: string[]) => ["runc", "--root", runcState, ...args];
-  // podman from Debian (4.3) runs here only with runc (its crun refuses this hybrid cgroup host),
-  // cgroupfs, file events, and ulimits within the hard limits of this machine; --network none
-  // as box's here (bridge networking is compared in bench/network.ts).
-  const havePodman = Bun.which("podman") !== null;
-  const podmanDir = join(o.tmp, "lc-podman");
-  mkdirSync(podmanDir, { recursive: true });
-  writeFileSync(join(podmanDir, "containers.conf"), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n');
-  const podmanEnv = { ...o.env, CONTAINERS_CONF: join(podmanDir, "containers.conf") };
-  const podman = (...args: string[]) => [
-    "podman", "--root", join(podmanDir, "root"), "--runroot", join(podmanDir, "run"), "--tmpdir", join(podmanDir, "tmp"),
-    "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc", ...args,
-  ];
+  // podman with --network none, as box here (bridge networking is compared in bench/network.ts).
+  const { available: havePodman, dir: podmanDir, env: podmanEnv, command: podman } = podmanIn(join(o.tmp, "lc-podman"), o.env);
   // podman runs the runtime itself (runc): its timer needs no wrapper of its own.
   const timedPodman = (args: string[]) => timed("runc", args, podmanEnv);
 

@@ -2,9 +2,8 @@
 // network adds to `box run --rm /bin/true` next to podman's (netavark, Debian's podman 4.3), and
 // the throughput of a published port, host → container, for both. Traffic stays on this machine:
 // 127.0.0.1 and the containers' own addresses. Called by bench/run.ts.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { unmountPodmanStorage } from "./podman.ts";
+import { podmanIn, unmountPodmanStorage } from "./podman.ts";
 
 export interface NetworkContext {
   box: string;
@@ -87,16 +86,8 @@ async function push(port: number, bytes: number): Promise<number> {
 export async function networkBench(o: NetworkContext): Promise<NetworkResult> {
   const store = { root: join(o.tmp, "net-box-root"), runroot: join(o.tmp, "net-box-run") };
   const box = (...args: string[]) => [o.box, "--root", store.root, "--runroot", store.runroot, ...args];
-  const podmanDir = join(o.tmp, "net-podman");
-  mkdirSync(podmanDir, { recursive: true });
-  writeFileSync(join(podmanDir, "containers.conf"), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n');
-  const podmanEnv = { ...o.env, CONTAINERS_CONF: join(podmanDir, "containers.conf") };
-  // As in the lifecycle benchmark: Debian's podman runs here with runc, cgroupfs, file events.
-  const podman = (...args: string[]) => [
-    "podman", "--root", join(podmanDir, "root"), "--runroot", join(podmanDir, "run"), "--tmpdir", join(podmanDir, "tmp"),
-    "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc", ...args,
-  ];
-  const havePodman = Bun.which("podman") !== null;
+  // As in the lifecycle benchmark.
+  const { available: havePodman, dir: podmanDir, env: podmanEnv, command: podman } = podmanIn(join(o.tmp, "net-podman"), o.env);
 
   const runs: NetworkResult["run"] = { "box none": [], "box bridge": [], "podman none": [], "podman bridge": [] };
   const commands: Array<[keyof NetworkResult["run"], () => number]> = [

@@ -1,7 +1,33 @@
+// Debian's podman (4.3) as the benchmarks run it, in a directory of their own. It runs here only
+// with runc (its crun refuses this hybrid cgroup host), cgroupfs, file events, and ulimits within
+// the hard limits of this machine.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface Podman {
+  available: boolean;
+  dir: string;
+  env: Record<string, string>;
+  /** podman's argv for these arguments. */
+  command(...args: string[]): string[];
+}
+
+export function podmanIn(dir: string, env: Record<string, string>): Podman {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "containers.conf"), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n');
+  return {
+    available: Bun.which("podman") !== null,
+    dir,
+    env: { ...env, CONTAINERS_CONF: join(dir, "containers.conf") },
+    command: (...args) => [
+      "podman", "--root", join(dir, "root"), "--runroot", join(dir, "run"), "--tmpdir", join(dir, "tmp"),
+      "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc", ...args,
+    ],
+  };
+}
+
 // podman keeps its storage's overlay directory mounted (a private bind onto itself) after its
 // containers are gone; the benchmark's temporary directory can only go once that is unmounted.
-import { readFileSync } from "node:fs";
-
 export function unmountPodmanStorage(dir: string): void {
   const mounts = readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")

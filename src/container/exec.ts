@@ -10,8 +10,8 @@ import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } fr
 import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
 import { copyWindowSize, isTerminal, makeRaw, openPtyPeer } from "../sys/tty.ts";
 import { joinFile } from "../cgroup/cgroups.ts";
-import { rlimitsOf } from "../security/options.ts";
-import { boundingSet, capabilityMask, lastCapability } from "../security/capabilities.ts";
+import { payloadRestrictions } from "../security/payload.ts";
+import { lastCapability } from "../security/capabilities.ts";
 import { reopenStdio } from "../init/stdio.ts";
 import { requireRunning } from "./live.ts";
 import { containerEnv, envValue } from "./env.ts";
@@ -104,12 +104,9 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         setsid: true,
         controllingTty: o.tty,
         user,
-        capabilities: { keep: capabilityMask(spec.capabilities) & boundingSet(), last: lastCapability() },
-        cwd,
         // What the container's payload has, the exec'd process has too (Docker's).
-        noNewPrivileges: spec.noNewPrivileges === true,
-        seccomp: spec.seccomp === undefined ? undefined : Buffer.from(spec.seccomp, "base64"),
-        rlimits: rlimitsOf(spec.ulimits),
+        ...payloadRestrictions(spec, lastCapability()),
+        cwd,
       });
     } catch (e) {
       if (e instanceof SpawnError) throw describeSpawnFailure(e, o.command[0]!, cwd);

@@ -16,8 +16,8 @@ import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
-import { boundingSet, capabilityMask, lastCapability } from "../security/capabilities.ts";
-import { rlimitsOf } from "../security/options.ts";
+import { lastCapability } from "../security/capabilities.ts";
+import { payloadRestrictions } from "../security/payload.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
@@ -127,7 +127,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
   const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
-  const seccomp = spec.seccomp === undefined ? undefined : Buffer.from(spec.seccomp, "base64");
+  const restrictions = payloadRestrictions(spec, host.lastCapability);
   let first = true;
   return {
     pty,
@@ -145,13 +145,8 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
         setsid: true,
         controllingTty: spec.tty,
         user,
-        // Only what box has itself can be given (a host may have taken some from it already):
-        // --privileged and --cap-add ALL mean every capability box has.
-        capabilities: { keep: capabilityMask(spec.capabilities) & boundingSet(), last: host.lastCapability },
+        ...restrictions,
         cwd: spec.workdir,
-        rlimits: rlimitsOf(spec.ulimits),
-        noNewPrivileges: spec.noNewPrivileges === true,
-        seccomp: seccomp,
         // cgroupfs stays mounted for the payloads after the first.
         mounts: first ? cgroupMounts : [],
       });

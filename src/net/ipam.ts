@@ -27,20 +27,29 @@ export function parseSubnet(text: string, gateway?: string): SubnetRequest {
   return { subnet: address, prefix, gateway };
 }
 
-/** The host's IPv4 routes (destination, prefix) from /proc/net/route: a new subnet must miss them all. */
-export function hostRoutes(): Array<[number, number]> {
+/** One IPv4 route of the host's main table, from /proc/net/route. */
+export interface HostRoute {
+  device: string;
+  destination: number;
+  gateway: number;
+  prefix: number;
+}
+
+export function hostRouteTable(): HostRoute[] {
+  // The kernel prints the network-order words as native (little-endian) hex.
+  const word = (h: string) => Buffer.from(h, "hex").readUInt32LE(0);
   return readFile("/proc/net/route")
     .split("\n")
     .slice(1)
     .flatMap((line) => {
       const f = line.trim().split(/\s+/);
-      if (f.length < 8) return [];
-      // The kernel prints the network-order words as native (little-endian) hex.
-      const le = (h: string) => Buffer.from(h, "hex").readUInt32LE(0);
-      const mask = le(f[7]!);
-      if (mask === 0) return []; // the default route covers everything and blocks nothing
-      return [[le(f[1]!), popcount(mask)] as [number, number]];
+      return f.length < 8 ? [] : [{ device: f[0]!, destination: word(f[1]!), gateway: word(f[2]!), prefix: popcount(word(f[7]!)) }];
     });
+}
+
+/** The routes a new subnet must miss: all but the default one, which covers everything and blocks nothing. */
+export function hostRoutes(routes = hostRouteTable()): Array<[number, number]> {
+  return routes.filter((r) => r.prefix > 0).map((r) => [r.destination, r.prefix]);
 }
 
 function popcount(n: number): number {
@@ -56,11 +65,8 @@ export function routeClash(routes: Array<[number, number]>, subnet: string, pref
 }
 
 /** The MTU of the host's default route's device, which bridges and veths take on. */
-export function hostMtu(): number {
-  const line = readFile("/proc/net/route")
-    .split("\n")
-    .find((l) => l.split(/\s+/)[1] === "00000000");
-  const dev = line?.split(/\s+/)[0];
+export function hostMtu(routes = hostRouteTable()): number {
+  const dev = routes.find((r) => r.prefix === 0)?.device;
   if (dev) {
     try {
       return Number(readFile(`/sys/class/net/${dev}/mtu`).trim()) || 1500;

@@ -3,6 +3,7 @@
 import { attr, attrNest, attrStr, attrU32, message, NetlinkError, NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "../sys/netlink.ts";
 import { broadcastOf, ipv4Bytes, toInt, toIp } from "./ipv4.ts";
 import { Errno } from "../sys/errors.ts";
+import { AF_INET } from "../sys/constants.ts";
 
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -10,7 +11,6 @@ const RTM_GETLINK = 18;
 const RTM_NEWADDR = 20;
 const RTM_NEWROUTE = 24;
 const AF_UNSPEC = 0;
-const AF_INET = 2;
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;

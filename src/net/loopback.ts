@@ -1,9 +1,7 @@
 // A new network namespace starts with `lo` down; containers expect it up.
 import { check, libc } from "../sys/libc.ts";
+import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM } from "../sys/constants.ts";
 
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const IFF_UP = 0x1;

@@ -12,7 +12,7 @@ import type { Endpoint, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, linkIndex, LinkExists } from "./links.ts";
 import { addRules, deleteRules, networkRules, publishRules, tableRules } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
-import { giveBack, hostMtu, hostRoutes, leaseAddress, routeClash, type SubnetRequest } from "./ipam.ts";
+import { giveBack, hostMtu, hostRoutes, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
 import { checkPortsWon, claimPorts, containerTag, portTag, releasePorts } from "./ports.ts";
 import { IPV4, overlaps, toInt, toIp } from "./ipv4.ts";
 
@@ -62,19 +62,27 @@ function readNetwork(store: Store, name: string): NetworkConfig | undefined {
 }
 
 /**
- * The network's bridge with its gateway address, what the kernel must allow, and its rules; each
- * made only if missing (a reboot takes links and rules, and keeps the store).
+ * What a new bridge needs besides its name: the gateway address, what the kernel must allow, and
+ * the network's rules (those of an earlier bridge of that name, if any, replaced).
  */
-function ensureBridge(net: NetworkConfig): void {
-  withNetlink(NETLINK_ROUTE, (nl) => {
-    const index = linkIndex(nl, net.bridge) ?? createBridge(nl, net.bridge, net.mtu);
-    addAddress(nl, index, net.gateway, net.prefix, net.bridge);
-  });
+function setUpBridge(net: NetworkConfig, index: number): void {
+  withNetlink(NETLINK_ROUTE, (nl) => addAddress(nl, index, net.gateway, net.prefix, net.bridge));
   // Published ports reached at 127.0.0.1 are routed to the bridge (as Docker without its proxy).
   writeFile(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, "1");
   if (readFile("/proc/sys/net/ipv4/ip_forward").trim() !== "1") writeFile("/proc/sys/net/ipv4/ip_forward", "1");
   const tag = networkTag(net.bridge);
-  if (!tableRules().some((r) => r.tag === tag)) addRules(networkRules(net.bridge, net.subnet, net.prefix, tag));
+  deleteRules(tag);
+  addRules(networkRules(net.bridge, net.subnet, net.prefix, tag));
+}
+
+/**
+ * The network's bridge, made again (with the rest of setUpBridge) when it is missing: a reboot
+ * takes links and rules and keeps the store. A bridge that is there has all of it already, so
+ * every other container start costs one netlink question.
+ */
+function ensureBridge(net: NetworkConfig): void {
+  const made = withNetlink(NETLINK_ROUTE, (nl) => (linkIndex(nl, net.bridge) === undefined ? createBridge(nl, net.bridge, net.mtu) : undefined));
+  if (made !== undefined) setUpBridge(net, made);
 }
 
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -85,11 +93,8 @@ const RESERVED = new Set(["none", "host", "default", DEFAULT_NETWORK, PORTS]);
 const SPECIAL: Array<[string, number]> = [["0.0.0.0", 8], ["127.0.0.0", 8], ["169.254.0.0", 16], ["224.0.0.0", 4], ["240.0.0.0", 4]];
 
 /** The host's default gateway and nameservers: a bridge subnet holding one would cut the host off it. */
-function hostEssentials(): string[] {
-  const gateways = readFile("/proc/net/route")
-    .split("\n")
-    .filter((l) => l.split(/\s+/)[1] === "00000000")
-    .map((l) => toIp(Buffer.from(l.split(/\s+/)[2]!, "hex").readUInt32LE(0)));
+function hostEssentials(routes: HostRoute[]): string[] {
+  const gateways = routes.filter((r) => r.prefix === 0).map((r) => toIp(r.gateway));
   let resolvers: string[] = [];
   try {
     resolvers = [...readFile("/etc/resolv.conf").matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!).filter((ip) => IPV4.test(ip));
@@ -98,13 +103,13 @@ function hostEssentials(): string[] {
 }
 
 /** Why a requested subnet cannot be a bridge's, or undefined. */
-function unusableSubnet(r: SubnetRequest): string | undefined {
+function unusableSubnet(r: SubnetRequest, routes: HostRoute[]): string | undefined {
   const net = toInt(r.subnet);
   const special = SPECIAL.find(([a, p]) => overlaps(toInt(a), p, net, r.prefix));
   if (special) return `it overlaps ${special[0]}/${special[1]}, which is no network for containers`;
-  const clash = routeClash(hostRoutes(), r.subnet, r.prefix);
+  const clash = routeClash(hostRoutes(routes), r.subnet, r.prefix);
   if (clash) return `it overlaps a route of the host (${clash})`;
-  const essential = hostEssentials().find((ip) => overlaps(toInt(ip), 32, net, r.prefix));
+  const essential = hostEssentials(routes).find((ip) => overlaps(toInt(ip), 32, net, r.prefix));
   if (essential) return `it holds ${essential}, the host's gateway or nameserver`;
   return undefined;
 }
@@ -114,26 +119,27 @@ function unusableSubnet(r: SubnetRequest): string | undefined {
  * 10.(90+N).0.0/16 no host route covers (each bridge's subnet is a host route too).
  */
 function makeNetwork(store: Store, name: string, requested: SubnetRequest | undefined, dns: boolean): NetworkConfig {
+  const routes = hostRouteTable();
   if (requested) {
-    const why = unusableSubnet(requested);
+    const why = unusableSubnet(requested, routes);
     if (why) throw new UserError(`subnet ${requested.subnet}/${requested.prefix} cannot be used: ${why}`);
   }
-  const routes = hostRoutes();
-  const mtu = hostMtu();
+  const mtu = hostMtu(routes);
   for (let n = 0; n < 100; n++) {
     const subnet = requested?.subnet ?? `10.${90 + n}.0.0`;
     const prefix = requested?.prefix ?? 16;
-    if (!requested && (routeClash(routes, subnet, prefix) || unusableSubnet({ subnet, prefix }))) continue;
+    if (!requested && unusableSubnet({ subnet, prefix }, routes)) continue;
     const net: NetworkConfig = { name, bridge: `box${n}`, subnet, prefix, gateway: requested?.gateway ?? toIp(toInt(subnet) + 1), mtu, dns };
+    let index: number;
     try {
-      withNetlink(NETLINK_ROUTE, (nl) => createBridge(nl, net.bridge, net.mtu));
+      index = withNetlink(NETLINK_ROUTE, (nl) => createBridge(nl, net.bridge, net.mtu));
     } catch (e) {
       // Another store's bridge: take the next name.
       if (e instanceof LinkExists) continue;
       throw e;
     }
     try {
-      ensureBridge(net);
+      setUpBridge(net, index);
       mkdirs(leaseDir(store, name), 0o700);
       writeFileAtomic(join(networkDir(store, name), "config.json"), JSON.stringify(net), 0o600);
     } catch (e) {
@@ -229,7 +235,7 @@ export function attachContainer(store: Store, id: string, name: string, network:
       if (net.dns) announce(store, peers(store, leaseDir(store, net.name), id), { id, name, ip });
       return { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, hostVeth: hostVethName(id), ports, names: net.dns };
     } catch (e) {
-      release(store, { id, name }, { network: net.name, ip, ports }, "/proc");
+      release(store, { id, name }, { network: net.name, ip, ports, names: net.dns }, "/proc");
       throw e;
     }
   });
@@ -253,21 +259,24 @@ export function networkMembers(store: Store, name: string): Array<{ id: string; 
 
 /** The /etc/hosts lines a container of a user-defined network starts with: one per other container on it. */
 export function peerHosts(store: Store, e: Endpoint, id: string): string[] {
-  return readNetwork(store, e.network)?.dns ? peers(store, leaseDir(store, e.network), id).map(hostsLine) : [];
+  return e.names ? peers(store, leaseDir(store, e.network), id).map(hostsLine) : [];
 }
+
+/** What a container holds on a network (an endpoint, or as much of one as was taken before a failure). */
+type Held = Pick<Endpoint, "network" | "ports" | "names"> & { ip?: string };
 
 /**
  * Gives back what attachContainer took (each part only if it is still the container's). `proc`
  * is where the host's /proc is (the init, after pivot_root, reaches it through a descriptor).
  */
-export function releaseEndpoint(store: Store, who: { id: string; name: string }, e: { network: string; ip?: string; ports: PortSpec[] }, proc = "/proc"): void {
+export function releaseEndpoint(store: Store, who: { id: string; name: string }, e: Held, proc = "/proc"): void {
   withNetworkLock(store, () => release(store, who, e, proc));
 }
 
-function release(store: Store, who: { id: string; name: string }, e: { network: string; ip?: string; ports: PortSpec[] }, proc: string): void {
+function release(store: Store, who: { id: string; name: string }, e: Held, proc: string): void {
   const { id } = who;
   deleteRules(containerTag(id));
-  if (e.ip && readNetwork(store, e.network)?.dns) withdraw(store, peers(store, leaseDir(store, e.network), id), e.ip, proc);
+  if (e.ip && e.names) withdraw(store, peers(store, leaseDir(store, e.network), id), e.ip, proc);
   // Its veth needs nothing: it goes with the container's network namespace, which the kernel
   // tears down in the background once the last process in it is gone (deleting it here would
   // wait ~25 ms for an RCU grace period, on every run --rm).

@@ -11,6 +11,7 @@ import type { PortSpec } from "../container/spec.ts";
 import { giveBack } from "./ipam.ts";
 import { ipv4Bytes } from "./ipv4.ts";
 import { tableRules } from "./nftables.ts";
+import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_STREAM } from "../sys/constants.ts";
 
 export const containerTag = (id: string) => `box container ${id}`;
 /** A published port's rules say whose and which port: "box container ID tcp/8080". */
@@ -19,19 +20,16 @@ export const portTag = (id: string, p: PortSpec) => `${containerTag(id)} ${p.pro
 const portFile = (dir: string, p: PortSpec) => join(dir, `${p.protocol}-${p.hostPort}`);
 const shown = (p: PortSpec) => `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}/${p.protocol}`;
 
+type Rules = ReturnType<typeof tableRules>;
+
 /** The containers whose rules publish this host port, earliest rule first, in any store. */
-function publishers(p: PortSpec): string[] {
+function publishers(p: PortSpec, rules: Rules): string[] {
   const suffix = ` ${p.protocol}/${p.hostPort}`;
-  return tableRules()
+  return rules
     .filter((r) => r.tag.startsWith("box container ") && r.tag.endsWith(suffix))
     .sort((a, b) => (a.handle < b.handle ? -1 : 1))
     .map((r) => r.tag.split(" ")[2]!);
 }
-
-const AF_INET = 2;
-const SOCK_STREAM = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 
 /** Binds the host port for a moment: a program of the host listening there already would never get its traffic. */
 function checkHostPort(p: PortSpec): void {
@@ -51,9 +49,9 @@ function checkHostPort(p: PortSpec): void {
   }
 }
 
-/** Claims one host port for the container. */
-function claimPort(dir: string, p: PortSpec, id: string): void {
-  const owner = publishers(p)[0];
+/** Claims one host port for the container; `rules`: box's table as it was read once for the claims. */
+function claimPort(dir: string, p: PortSpec, id: string, rules: Rules): void {
+  const owner = publishers(p, rules)[0];
   if (owner !== undefined && owner !== id) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${owner.slice(0, 12)}`);
   try {
     writeFile(portFile(dir, p), id, { exclusive: true, mode: 0o600 });
@@ -74,13 +72,13 @@ const FIRST_FREE_PORT = 32768;
 const LAST_FREE_PORT = 60999;
 
 /** A free host port for `p` (hostPort 0), tried from a random place in the range on. */
-function claimAnyPort(dir: string, p: PortSpec, id: string): PortSpec {
+function claimAnyPort(dir: string, p: PortSpec, id: string, rules: Rules): PortSpec {
   const span = LAST_FREE_PORT - FIRST_FREE_PORT + 1;
   const start = Math.floor(Math.random() * span);
   for (let i = 0; i < span; i++) {
     const chosen = { ...p, hostPort: FIRST_FREE_PORT + ((start + i) % span) };
     try {
-      claimPort(dir, chosen, id);
+      claimPort(dir, chosen, id, rules);
       return chosen;
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -91,10 +89,12 @@ function claimAnyPort(dir: string, p: PortSpec, id: string): PortSpec {
 
 /** Claims the ports (choosing those given as 0) in the store's port directory; all, or none. */
 export function claimPorts(dir: string, ports: PortSpec[], id: string): PortSpec[] {
+  if (!ports.length) return [];
   mkdirs(dir, 0o700);
+  const rules = tableRules();
   const claimed: PortSpec[] = [];
   try {
-    for (const p of ports) claimed.push(p.hostPort === 0 ? claimAnyPort(dir, p, id) : (claimPort(dir, p, id), p));
+    for (const p of ports) claimed.push(p.hostPort === 0 ? claimAnyPort(dir, p, id, rules) : (claimPort(dir, p, id, rules), p));
     return claimed;
   } catch (e) {
     releasePorts(dir, claimed, id);
@@ -104,8 +104,10 @@ export function claimPorts(dir: string, ports: PortSpec[], id: string): PortSpec
 
 /** Once the container's rules are in: a port whose earliest rule is another container's was lost to it. */
 export function checkPortsWon(ports: PortSpec[], id: string): void {
+  if (!ports.length) return;
+  const rules = tableRules();
   for (const p of ports) {
-    const first = publishers(p)[0];
+    const first = publishers(p, rules)[0];
     if (first !== undefined && first !== id) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${first.slice(0, 12)}`);
   }
 }

@@ -59,11 +59,6 @@ export interface Ulimit {
   hard: number;
 }
 
-/** As the spawn trampoline takes them. */
-export function rlimitsOf(ulimits: Ulimit[] | undefined): { resource: number; soft: number; hard: number }[] {
-  return (ulimits ?? []).map((u) => ({ resource: RLIMITS[u.name]!, soft: u.soft, hard: u.hard }));
-}
-
 /** --ulimit NAME=SOFT[:HARD] (-1 or unlimited: no limit). */
 export function parseUlimit(text: string): Ulimit {
   const [name = "", values = ""] = text.split("=");

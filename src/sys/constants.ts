@@ -39,3 +39,11 @@ export const O_NOFOLLOW = 0o400000;
 export const O_PATH = 0o10000000;
 export const O_NOCTTY = 0o400;
 export const O_CLOEXEC = 0o2000000;
+
+// Sockets
+export const AF_INET = 2;
+export const AF_NETLINK = 16;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;

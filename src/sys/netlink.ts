@@ -4,10 +4,8 @@
 import { check, libc } from "./libc.ts";
 import { close, read, write } from "./fs.ts";
 import { SyscallError, errnoName } from "./errors.ts";
+import { AF_NETLINK, SOCK_CLOEXEC, SOCK_RAW } from "./constants.ts";
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
