@@ -13,6 +13,7 @@ import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
 import { lifecycleBench, type LifecycleResult } from "./lifecycle.ts";
 import { networkBench, type NetworkResult } from "./network.ts";
+import { exeProtectionBench, exeProtectionSection, type ExeProtectionResult } from "./exe-protection.ts";
 import { defaultProfileJson } from "../src/security/seccomp.ts";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 
@@ -576,6 +577,10 @@ async function main(): Promise<void> {
   const network = await networkBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV, runs: Math.min(RUNS, 20) });
   console.log("network runs done");
 
+  // 8: what keeping box's binary out of the container's reach costs, next to the alternatives.
+  const exeProtection = exeProtectionBench({ box: BOX, tmp: TMP, runs: Math.min(RUNS, 30) });
+  console.log("exe protection runs done");
+
   // Leak checks.
   await Bun.sleep(100);
   const procs = ourProcesses();
@@ -597,7 +602,7 @@ async function main(): Promise<void> {
   }
 
   const elapsed = (nowMs() - started) / 1000;
-  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network });
+  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection });
   writeFileSync(OUT, doc);
   console.log(`\n${doc}\nwrote ${OUT} (${elapsed.toFixed(1)} s)`);
 }
@@ -612,6 +617,7 @@ interface ReportInput {
   elapsed: number;
   lifecycle: LifecycleResult;
   network: NetworkResult;
+  exeProtection: ExeProtectionResult;
 }
 
 /** The bridge network's section: what it adds to a run, and a published port's throughput. */
@@ -678,7 +684,8 @@ const HEADER = `# Benchmarks
 How long \`box run\` takes to start and finish a container, next to crun and runc, how much memory
 box's processes use, and where box's time goes; then detached containers: \`exec\` next to crun,
 runc and podman, the memory held per idle container, and 50 starts and removals; then what the
-default bridge network adds to a run and a published port's throughput, next to podman. Run it
+default bridge network adds to a run and a published port's throughput, next to podman; and
+what keeping box's binary out of a container's reach costs per start. Run it
 on a quiet machine, as root:
 
     bun run build && bun bench/run.ts        # or: bun run build && bun run bench
@@ -804,6 +811,7 @@ ${table(["proc", "step", "median", "p10", "p90", "what happens"], stepRows, ["l"
 ${r.timings.get("box --version")?.length ? `- For scale: one whole \`box --version\` process takes ${ms(s.get("box --version")!.median)} ms (median), crun's whole container run ${ms(crun.median)} ms.\n` : ""}
 ${lifecycleSection(r.lifecycle)}
 ${networkSection(r.network)}
+${exeProtectionSection(r.exeProtection)}
 ### Notes
 
 ${notes.length ? notes.map((n) => `- ${n}`).join("\n") : "- No leaks: after the runs no process, container state, host mount or cgroup of this benchmark was left."}

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 export const SPAWN_LIB = "dist/libboxspawn.so";
 export const WATCHER = "dist/box-watch";
+export const SHIM = "dist/box-shim";
 
 export async function buildSpawnLib(): Promise<void> {
   mkdirSync("dist", { recursive: true });
@@ -19,6 +20,10 @@ export async function buildSpawnLib(): Promise<void> {
   // The watcher of detached containers: a static executable without libc, a few KB.
   await $`cc -Os -static -nostdlib -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie -Wall -Werror -o ${WATCHER} src/sys/watch.c`;
   writeFileSync(`${WATCHER}.b64`, readFileSync(WATCHER).toString("base64"));
+  // The exec shim of every process started in a container (src/sys/shim.c), as small.
+  await $`cc -Os -static -nostdlib -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie -Wall -Werror -o ${SHIM} src/sys/shim.c`;
+  await $`strip ${SHIM}`;
+  writeFileSync(`${SHIM}.b64`, readFileSync(SHIM).toString("base64"));
 }
 
 if (import.meta.main) await buildSpawnLib();

@@ -1,6 +1,8 @@
 // `box run` flags → one validated ContainerSpec. Every check on user input happens here, once.
 import { readFile, stat } from "../sys/fs.ts";
 import { normalize, resolve } from "../path.ts";
+import { parseUserns } from "../security/userns.ts";
+import { log } from "../log.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
@@ -235,6 +237,13 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   );
   const security = parseSecurityOpts(list(v["security-opt"]));
   const exposed = [...new Set([...Object.keys(image.ExposedPorts ?? {}), ...list(v.expose).map(parseExpose)])];
+  const userns = parseUserns(str(v.userns), list(v.uidmap), list(v.gidmap));
+  if (userns && v.privileged === true) throw new UserError("conflicting options: --privileged and a user namespace (--userns, --uidmap)");
+  // The init (PID 1, box itself, with box's privileges) is in the payload's pid namespace; only a
+  // user namespace of the payload's own puts it out of reach of a tracer (docs/SECURITY.md).
+  if (!userns && v.privileged !== true && capabilities.includes("SYS_PTRACE")) {
+    log.warn("with CAP_SYS_PTRACE the container's processes can trace box's init (PID 1), which has box's privileges: add --userns=auto to keep it out of their reach");
+  }
   const restart = parseRestart(str(v.restart));
   if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
 
@@ -267,7 +276,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     seccomp: seccompFor(security.seccomp, capabilities, v.privileged === true),
     ulimits: list(v.ulimit).map(parseUlimit),
     devices: list(v.device).map(parseDevice),
-    sysctls: Object.fromEntries(list(v.sysctl).map((s) => parseSysctl(s, network === "host" || network.startsWith("container:")))),
+    userns,
+    sysctls: sysctlsFor(network, list(v.sysctl)),
     detach: v.detach === true,
     labels: parseLabels(list(v.label)),
     log: parseLogOptions(list(v["log-opt"])),
@@ -275,4 +285,17 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     stopSignal: parseStopSignal(str(v["stop-signal"]) ?? image.StopSignal),
     created: new Date().toISOString(),
   };
+}
+
+/**
+ * Docker's (20.10+) defaults in a network namespace of the container's own: any user may bind a
+ * port below 1024 and ping (ICMP datagram sockets), which also makes both work for the root of
+ * a user namespace, whose capabilities do not reach the network namespace. --sysctl wins.
+ */
+const OWN_NETWORK_SYSCTLS = { "net/ipv4/ip_unprivileged_port_start": "0", "net/ipv4/ping_group_range": "0 2147483647" };
+
+function sysctlsFor(network: string, flags: string[]): Record<string, string> {
+  const shared = network === "host" || network.startsWith("container:");
+  const given = Object.fromEntries(flags.map((s) => parseSysctl(s, shared)));
+  return shared ? given : { ...OWN_NETWORK_SYSCTLS, ...given };
 }

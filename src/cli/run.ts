@@ -38,6 +38,9 @@ const RUN_ARGS = {
   "security-opt": { type: "string", description: "no-new-privileges[:true|false], seccomp=unconfined", valueHint: "OPT" },
   device: { type: "string", description: "Give the container a host device", valueHint: "HOST[:CONTAINER][:rwm]" },
   ulimit: { type: "string", description: "A resource limit: nofile=1024[:2048], nproc=..., core=0, ...", valueHint: "NAME=SOFT[:HARD]" },
+  userns: { type: "string", description: "User namespace: host (the default), or auto[:size=N] (root inside is an unprivileged range of host ids)", valueHint: "MODE" },
+  uidmap: { type: "string", description: "Map container uids to host uids in a user namespace of the container's own", valueHint: "CONTAINER:HOST:SIZE" },
+  gidmap: { type: "string", description: "Map container gids to host gids (default: as --uidmap)", valueHint: "CONTAINER:HOST:SIZE" },
   sysctl: { type: "string", description: "A namespaced sysctl: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*", valueHint: "KEY=VALUE" },
   publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge networks); no host port: a free one", valueHint: "[[IP:]HOST:]CONTAINER[/tcp|udp]" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
@@ -51,7 +54,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

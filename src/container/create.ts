@@ -1,6 +1,8 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
-import { mkdir, mkdirs, readFile } from "../sys/fs.ts";
+import { fchown, mkdir, mkdirs, open, readFile, close } from "../sys/fs.ts";
+import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { hostId, leaseIdRange } from "../security/userns.ts";
 import { claimName, containerPaths, layout, readConfig, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { join } from "../path.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
@@ -27,9 +29,12 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
     // Only the directory: the init stages the rootfs mount point and the /etc files on a tmpfs
     // over it, in its own mount namespace (file creation on the host's disk costs ~0.7 ms each).
     mkdirs(paths.runDir, 0o700);
+    if (spec.userns?.mode === "auto") leaseIdRange(store.root, join(store.root, layout.containers), paths.dir, spec.userns);
     if (spec.rootfs.kind === "image") {
       mkdir(`${paths.dir}/upper`, 0o755);
       mkdir(`${paths.dir}/work`, 0o700);
+      // The rootfs's own directory is the upper one's: its owner is the container's root.
+      if (spec.userns) ownByContainerRoot(`${paths.dir}/upper`, spec);
     }
     paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged === true, (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
     // Before the payload exists: it never runs unlimited.
@@ -52,4 +57,14 @@ export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "
   removeCgroups(paths.cgroups);
   if (spec.endpoint) releaseEndpoint(store, spec, spec.endpoint);
   removeContainerFiles(store, spec.id, spec.name);
+}
+
+function ownByContainerRoot(dir: string, spec: ContainerSpec): void {
+  const fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  try {
+    // (uid_t)-1: that one stays, when the maps leave the container's root out.
+    fchown(fd, hostId(spec.userns!.uidMap, 0) ?? 0xffffffff, hostId(spec.userns!.gidMap, 0) ?? 0xffffffff);
+  } finally {
+    close(fd);
+  }
 }

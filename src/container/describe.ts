@@ -3,6 +3,7 @@
 import type { LiveContainer } from "./live.ts";
 import type { ContainerSpec, PortSpec } from "./spec.ts";
 import { macFor } from "../net/endpoint.ts";
+import type { IdRange } from "../sys/userns.ts";
 
 /** An init that died without recording (SIGKILL, a crash) took the payload with it: 128 + SIGKILL. */
 export const UNRECORDED_EXIT = 137;
@@ -102,6 +103,9 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       ReadonlyRootfs: spec.readOnly,
       CapAdd: null,
       CapDrop: null,
+      // Podman's names: the mode, and the maps as --uidmap/--gidmap take them.
+      UsernsMode: spec.userns?.mode === "auto" ? "auto" : spec.userns ? "private" : "",
+      IDMappings: spec.userns ? { UidMap: spec.userns.uidMap.map(idRange), GidMap: spec.userns.gidMap.map(idRange) } : undefined,
       Memory: r.memory ?? 0,
       MemorySwap: r.memorySwap ?? 0,
       MemoryReservation: r.memoryReservation ?? 0,
@@ -116,6 +120,10 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
     LogPath: `${c.paths.dir}/json.log`,
     Rootfs: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined,
   };
+}
+
+function idRange(r: IdRange): string {
+  return `${r.container}:${r.host}:${r.size}`;
 }
 
 /** Docker's shape: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. */

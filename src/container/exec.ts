@@ -3,7 +3,9 @@
 // container's cgroups, a cgroup namespace rooted there, the container's user, capabilities and
 // environment. Files of the container (passwd, ptmx) are opened from the host through
 // /proc/PID/root with openat2(RESOLVE_IN_ROOT): a hostile symlink cannot lead to the host's.
-import { close, fstat, open, openInRoot, readFileInRoot } from "../sys/fs.ts";
+import { close, fchown, fstat, open, openInRoot, readFile, readFileInRoot } from "../sys/fs.ts";
+import { hostId } from "../security/userns.ts";
+import { TTY_GID } from "../rootfs/setup.ts";
 import { CLONE_NEWCGROUP, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY } from "../sys/constants.ts";
 import { Errno, SyscallError } from "../sys/errors.ts";
 import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
@@ -52,6 +54,27 @@ function describeSpawnFailure(e: SpawnError, name: string, cwd: string): UserErr
   return new UserError(`exec: ${e.message}`);
 }
 
+/**
+ * The container's user namespace: its payload's, the init's child (the init itself stays in the
+ * host's, which owns every other namespace of the container). Any process of it will do.
+ */
+function payloadUserNamespace(init: number, name: string): number {
+  const self = open("/proc/self/ns/user", O_RDONLY);
+  const own = fstat(self).ino;
+  close(self);
+  for (const child of readFile(`/proc/${init}/task/${init}/children`).split(" ").filter(Boolean)) {
+    let fd: number;
+    try {
+      fd = open(`/proc/${child}/ns/user`, O_RDONLY);
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (fstat(fd).ino !== own) return fd;
+    close(fd);
+  }
+  throw new UserError(`container ${name} is not running`);
+}
+
 /** Runs the command; its exit code (or 0 at once with detach). */
 export async function execInContainer(store: Store, spec: ContainerSpec, o: ExecOptions): Promise<number> {
   const c = requireRunning(store, spec);
@@ -65,6 +88,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
   try {
     const root = keep(open(`/proc/${c.pid}/root`, O_PATH | O_DIRECTORY));
     const namespaces = NAMESPACES.map((ns) => keep(open(`/proc/${c.pid}/ns/${ns}`, O_RDONLY)));
+    const userns = spec.userns ? keep(payloadUserNamespace(c.pid, spec.name)) : undefined;
     // Opened first, checked after: these descriptors belong to the init the state names, not to
     // a process that got its pid since.
     if (c.state.pidStart !== undefined && processIdentity(c.pid).start !== c.state.pidStart) throw new UserError(`container ${spec.name} is not running`);
@@ -80,6 +104,9 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
       if (!st.isCharacterDevice() || st.rdev !== PTMX_DEVICE) throw new UserError(`container ${spec.name}: its /dev/ptmx is not the pty multiplexer`);
       const pty = openPtyPeer(keep(open(`/proc/self/fd/${ptmx}`, O_RDWR | O_NOCTTY)));
       master = pty.master;
+      // Its terminal is the user's, group tty, as the payload's is; in a user namespace, by their host ids.
+      const [uid, gid] = spec.userns ? [hostId(spec.userns.uidMap, user.uid), hostId(spec.userns.gidMap, TTY_GID)] : [user.uid, TTY_GID];
+      fchown(pty.slave, uid ?? 0xffffffff, gid ?? 0xffffffff);
       // Before the process starts: it may ask for its size at once.
       copyWindowSize(0, master);
       fds = [[keep(pty.slave), 0], [pty.slave, 1], [pty.slave, 2]];
@@ -93,6 +120,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     try {
       pid = spawn({
         path: path!,
+        shim: true,
         alternatives,
         argv: o.command,
         env,
@@ -100,6 +128,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         cgroupJoin: c.paths.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
         setns: namespaces,
         forkInner: true,
+        userns,
         unshareFlags: CLONE_NEWCGROUP,
         setsid: true,
         controllingTty: o.tty,

@@ -1,5 +1,6 @@
 import type { RestartSpec } from "./restart.ts";
 import type { DeviceSpec, Ulimit } from "../security/options.ts";
+import type { UsernsSpec } from "../security/userns.ts";
 
 // The one validated description of a container. The CLI builds it from flags; the engine and
 // the init read it; nothing downstream re-parses user input.
@@ -129,6 +130,8 @@ export interface ContainerSpec {
   devices?: DeviceSpec[];
   /** --ulimit, as Docker's names; -1 is unlimited. */
   ulimits?: Ulimit[];
+  /** --userns=auto, --uidmap/--gidmap: the payload's own user namespace; absent: the host's. */
+  userns?: UsernsSpec;
   /** --sysctl, namespaced ones only (checked when the spec is built). */
   sysctls?: Record<string, string>;
   /** -d: the CLI returns once the payload runs; its output goes to the container's log. */

@@ -4,7 +4,9 @@
 import { close, exists, fchown, open, read, readAll, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
-import { buildRootfs } from "../rootfs/setup.ts";
+import { buildRootfs, TTY_GID, type UserNamespace } from "../rootfs/setup.ts";
+import { openUserNamespace } from "../sys/userns.ts";
+import { hostId } from "../security/userns.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
@@ -33,8 +35,6 @@ import type { ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { trace } from "../trace.ts";
-
-const TTY_GID = 5;
 
 /**
  * Messages to the CLI on the sync pipe, one JSON line each. `exit` comes last, once the
@@ -103,7 +103,9 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     hostRoute.close();
   }
   const peers = spec.endpoint ? peerHosts(host.bases, spec.endpoint, plan.id) : [];
-  buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), peers);
+  // The payload's user namespace, made here: the idmapped mounts of the rootfs need it first.
+  const userns = spec.userns && { fd: openUserNamespace(spec.userns.uidMap, spec.userns.gidMap), spec: spec.userns };
+  buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), peers, userns);
   trace("init", "rootfs-built");
   sethostname(spec.hostname);
 
@@ -113,17 +115,18 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     if (!plan.detach) copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
-  return makeLauncher(spec, plan, host, pty, prepareCgroupfs(detectCgroups()));
+  return makeLauncher(spec, plan, host, pty, prepareCgroupfs(detectCgroups()), userns);
 }
 
 /**
  * Resolves user, env and command in the container (this process is inside it) and returns what
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
-function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>): Launcher {
+function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined): Launcher {
   const user = resolveUser(spec.user);
+  if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
-  if (pty) fchown(pty.slave, user.uid, TTY_GID);
+  if (pty) fchown(pty.slave, userns ? hostId(userns.spec.uidMap, user.uid)! : user.uid, (userns ? hostId(userns.spec.gidMap, TTY_GID) : TTY_GID) ?? 0xffffffff);
   const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
   const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
@@ -149,6 +152,8 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
         cwd: spec.workdir,
         // cgroupfs stays mounted for the payloads after the first.
         mounts: first ? cgroupMounts : [],
+        userns: userns?.fd,
+        shim: true,
       });
       first = false;
       trace("init", "payload-started");
@@ -165,6 +170,13 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   };
 }
 
+/** The kernel would refuse the user switch with a bare EINVAL; say which id is not mapped. */
+function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; groups: number[] }): void {
+  if (hostId(userns.spec.uidMap, user.uid) === undefined) throw new UserError(`the user's uid ${user.uid} is not mapped in the container's user namespace (--uidmap)`);
+  for (const gid of [user.gid, ...user.groups]) {
+    if (hostId(userns.spec.gidMap, gid) === undefined) throw new UserError(`the user's gid ${gid} is not mapped in the container's user namespace (--gidmap)`);
+  }
+}
 
 function timeNamespaceSupported(): boolean {
   try {

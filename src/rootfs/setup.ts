@@ -7,13 +7,17 @@ import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_STRICTATIME, S_IFBLK, S_IFCHR,
 } from "../sys/constants.ts";
-import { chdir, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import { chdir, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import { close, fchown, open } from "../sys/fs.ts";
+import { O_CLOEXEC, O_NOFOLLOW, O_RDONLY } from "../sys/constants.ts";
+import { hostId, type UsernsSpec } from "../security/userns.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
 import { ETC_FILES, etcFiles } from "../container/etc-files.ts";
 
 const NO_EXEC_SUID_DEV = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+export const TTY_GID = 5;
 
 /** The kernel filesystems every container gets (as runc's default spec). */
 const SPECIAL_MOUNTS: { target: string; fstype: string; flags: number; data?: string }[] = [
@@ -68,13 +72,60 @@ function bind(source: string, target: string, readOnly: boolean): void {
   if (readOnly) makeReadOnlyRecursive(target);
 }
 
-function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string): void {
+/** The container's own user namespace: its descriptor, its maps. */
+export interface UserNamespace {
+  fd: number;
+  spec: UsernsSpec;
+}
+
+/**
+ * With a user namespace the image's files are seen through idmapped mounts: a file of host uid
+ * 0 in a layer (or the rootfs dir) is owned by the container's root inside. The upper dir is
+ * not idmapped: what the container writes lands there as its host ids (as with Docker's
+ * userns-remap), so a copied-up file keeps the owner it had inside.
+ */
+function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, userns: UserNamespace | undefined): void {
   if (spec.rootfs.kind === "dir") {
-    mount(spec.rootfs.path, at, null, MS_BIND | MS_REC);
+    if (userns) idmappedBind(spec.rootfs.path, at, userns.fd, true);
+    else mount(spec.rootfs.path, at, null, MS_BIND | MS_REC);
     return;
   }
-  const options = `lowerdir=${spec.rootfs.layerDirs.join(":")},upperdir=${paths.dir}/upper,workdir=${paths.dir}/work`;
+  let lower = spec.rootfs.layerDirs;
+  if (userns) {
+    // Short mount points on the run dir's tmpfs, which only this mount namespace sees.
+    lower = lower.map((dir, i) => {
+      const point = `${paths.runDir}/l${i}`;
+      mkdir(point, 0o700);
+      idmappedBind(dir, point, userns.fd, false);
+      return point;
+    });
+  }
+  const options = `lowerdir=${lower.join(":")},upperdir=${paths.dir}/upper,workdir=${paths.dir}/work`;
   mount("overlay", at, "overlay", 0, options);
+}
+
+/** Makes a file or directory box made inside the container its root's (a user namespace's host ids). */
+function ownByContainerRoot(path: string, userns: UserNamespace | undefined): void {
+  if (!userns) return;
+  const fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  try {
+    fchown(fd, hostId(userns.spec.uidMap, 0) ?? 0xffffffff, hostId(userns.spec.gidMap, 0) ?? 0xffffffff);
+  } finally {
+    close(fd);
+  }
+}
+
+/** /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's. */
+function specialMountData(m: (typeof SPECIAL_MOUNTS)[number], userns: UserNamespace | undefined): string | undefined {
+  if (!userns) return m.data;
+  const uid = hostId(userns.spec.uidMap, 0);
+  const gid = hostId(userns.spec.gidMap, 0);
+  if (m.fstype === "tmpfs" && m.target === "/dev" && uid !== undefined && gid !== undefined) return `${m.data},uid=${uid},gid=${gid}`;
+  if (m.fstype === "devpts") {
+    const tty = hostId(userns.spec.gidMap, TTY_GID);
+    return m.data!.replace(/,gid=\d+/, tty === undefined ? "" : `,gid=${tty}`);
+  }
+  return m.data;
 }
 
 /** `dev` is the container's /dev as resolved inside the rootfs (never through a host symlink). */
@@ -93,28 +144,49 @@ function populateDev(dev: string, tty: boolean): void {
  * A tmpfs over the container's run dir, seen only in this mount namespace, holds the rootfs
  * mount point and the /etc files: nothing to write to the host's disk, nothing to remove.
  */
-function stage(spec: ContainerSpec, runDir: string, peerHosts: string[]): void {
+function stage(spec: ContainerSpec, runDir: string, peerHosts: string[], userns: UserNamespace | undefined): void {
   mount("tmpfs", runDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700,size=256k");
   mkdir(`${runDir}/rootfs`, 0o700);
-  for (const [name, text] of Object.entries(etcFiles(spec, peerHosts))) writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
+  for (const [name, text] of Object.entries(etcFiles(spec, peerHosts))) {
+    writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
+    // The container's root may edit its /etc/hosts, as anywhere.
+    ownByContainerRoot(`${runDir}/${name}`, userns);
+  }
 }
 
 /**
- * Mounts everything below the rootfs mount point, then pivot_roots into it. `peerHosts`: the
- * /etc/hosts lines of the other containers on its user-defined network.
+ * box (host root) cannot create files on an idmapped mount: the kernel has no id for it there
+ * (EOVERFLOW). So for a --rootfs directory the mount points that buildRootfs would make in it
+ * are made first, through a plain bind, in the same order (one that will end up in a volume or
+ * on /dev's tmpfs is made there again, and this one stays an empty, unused entry).
  */
-export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = []): void {
+function makeMountPointsFirst(spec: ContainerSpec, source: string, root: string): void {
+  mount(source, root, null, MS_BIND | MS_REC);
+  try {
+    for (const m of SPECIAL_MOUNTS) ensureDir(secureJoin(root, m.target));
+    for (const d of spec.devices ?? []) ensureDir(dirname(secureJoin(root, d.target)));
+    for (const v of spec.volumes) ensureTarget(secureJoin(root, v.target), stat(v.source).isDirectory(), v.target);
+    for (const f of ETC_FILES) ensureTarget(secureJoin(root, `/etc/${f}`), false, `/etc/${f}`);
+    const workdir = secureJoin(root, spec.workdir);
+    if (!exists(workdir)) ensureDir(workdir);
+  } finally {
+    umount(root, MNT_DETACH);
+  }
+}
+
+export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = [], userns?: UserNamespace): void {
   // Nothing below may propagate back to the host.
   mount(null, "/", null, MS_REC | MS_PRIVATE);
-  stage(spec, paths.runDir, peerHosts);
+  stage(spec, paths.runDir, peerHosts, userns);
   const root = `${paths.runDir}/rootfs`;
-  mountRootfs(spec, paths, root);
+  if (userns && spec.rootfs.kind === "dir") makeMountPointsFirst(spec, spec.rootfs.path, root);
+  mountRootfs(spec, paths, root, userns);
   for (const m of SPECIAL_MOUNTS) {
     const target = secureJoin(root, m.target);
     ensureDir(target);
     // --privileged: /sys writable, as Docker's.
     const flags = spec.privileged && m.fstype === "sysfs" ? m.flags & ~MS_RDONLY : m.flags;
-    mount(m.fstype, target, m.fstype, flags, m.data);
+    mount(m.fstype, target, m.fstype, flags, specialMountData(m, userns));
   }
   populateDev(secureJoin(root, "/dev"), spec.tty);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
@@ -142,7 +214,10 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   if (exists(workdir) && !stat(workdir).isDirectory()) {
     throw new UserError(`the working directory ${spec.workdir} is not a directory in the container`);
   }
-  ensureDir(workdir);
+  if (!exists(workdir)) {
+    ensureDir(workdir);
+    ownByContainerRoot(workdir, userns);
+  }
   chdir(root);
   pivotRoot(".", ".");
   // The old root now sits on top of the new one; detach it so the host is out of reach.

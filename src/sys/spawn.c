@@ -35,11 +35,16 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_setns 308
 #define SYS_clone 56
 #define SYS_getpid 39
+#define SYS_execveat 322
+#define AT_EMPTY_PATH 0x1000
+#define F_SETFD 2
+#define SYS_pause 34
 
 #define SIGCHLD 17
 #define CLONE_VM 0x100
 #define CLONE_VFORK 0x4000
 #define CLONE_PARENT 0x8000
+#define CLONE_NEWUSER 0x10000000
 #define SIG_BLOCK 0
 #define SIG_SETMASK 2
 #define NSIG 64
@@ -87,13 +92,14 @@ struct spawn_spec {
   long setns_fds;        /* int* */
   long fork_inner;       /* after setns: fork once more (a joined pid namespace takes only children) */
   long inner_pid;        /* out: the pid of that inner child, written by the outer one */
-  long npaths;           /* more executables to try after `path` while execve says ENOENT ($PATH) */
-  long paths;            /* char** */
+  long shim_fd;          /* the exec shim (shim.c) in a sealed memfd, or -1: exec `path` directly */
+  long shim_argv;        /* char** : the shim's argv (error fd, candidate paths, the payload's argv) */
   long nrlimits;         /* resource limits set before the user switch (--ulimit) */
   long rlimits;          /* long* : resource, soft, hard for each */
   long no_new_privs;     /* PR_SET_NO_NEW_PRIVS: execve grants no privileges (setuid bits, file caps) */
   long seccomp_len;      /* instructions of the seccomp filter, or 0 for none */
   long seccomp_filter;   /* struct sock_filter* */
+  long userns_fd;        /* a user namespace to enter last (after the mounts), or -1; needs fork_inner */
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -124,6 +130,7 @@ static int child(void *arg) {
   int i;
   int *fds = (int *)s->fds;
   int moved[64];
+  long shim;
   char zero = '0';
   unsigned long empty = 0;
   struct kernel_sigaction dfl = {0, 0, 0, 0};
@@ -138,6 +145,9 @@ static int child(void *arg) {
     moved[i] = (int)syscall(SYS_fcntl, fds[2 * i], F_DUPFD_CLOEXEC, 100);
     if (moved[i] < 0) fail(s->errfd, 2, -(long)*__errno_location());
   }
+  /* Out of the targets' way too; close-on-exec, as execveat of a static ELF allows. */
+  shim = s->shim_fd >= 0 ? syscall(SYS_fcntl, s->shim_fd, F_DUPFD_CLOEXEC, 100) : -1;
+  if (s->shim_fd >= 0 && shim < 0) fail(s->errfd, 2, -(long)*__errno_location());
   /* Everything above fd 2 closes at exec, but for the targets dup3 makes below. */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   for (i = 0; i < s->nfds && i < 64; i++)
@@ -163,21 +173,26 @@ static int child(void *arg) {
     long *m = (long *)s->mounts + 5 * i;
     if ((r = SC(SYS_mount, m[0], m[1], m[2], m[3], m[4])) < 0) fail(s->errfd, 14, r);
   }
+  /* Before the user switch and the user namespace: raising a hard limit needs CAP_SYS_RESOURCE
+   * in the host's user namespace, which either takes away. */
+  for (i = 0; i < s->nrlimits; i++) {
+    long *l = (long *)s->rlimits + 3 * i;
+    if ((r = SC(SYS_prlimit64, 0, l[0], &l[1], 0)) < 0) fail(s->errfd, 17, r);
+  }
+  /* Last of the namespaces: every one above is owned by the host's user namespace and needs its
+   * capabilities to enter or mount in. The kernel lets only a process with a memory of its own
+   * enter a user namespace: this is the inner child (fork_inner), never the one sharing Bun's. */
+  if (s->userns_fd >= 0 && (r = SC(SYS_setns, s->userns_fd, CLONE_NEWUSER)) < 0) fail(s->errfd, 20, r);
   if (s->setsid && (r = SC(SYS_setsid)) < 0) fail(s->errfd, 5, r);
   if (s->ctty && (r = SC(SYS_ioctl, 0, TIOCSCTTY, 0)) < 0) fail(s->errfd, 6, r);
   /* Without no_new_privs the filter must go in while every capability is still there (loading
    * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, prlimit64, setgroups,
-   * setres[ug]id, capset, chdir, execve) Docker's profile allows. With no_new_privs it goes in
+   * setres[ug]id, capset, chdir, execveat, execve) Docker's profile allows. With no_new_privs it goes in
    * last, just before execve, so that a profile refusing any of those cannot stop the start. */
   if (s->seccomp_len && !s->no_new_privs) load_seccomp(s);
   if (s->set_caps) {
     for (i = 0; i <= s->cap_last; i++)
       if (!((s->cap_keep >> i) & 1) && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
-  }
-  /* Before the user switch: raising a hard limit needs CAP_SYS_RESOURCE, which may go with it. */
-  for (i = 0; i < s->nrlimits; i++) {
-    long *l = (long *)s->rlimits + 3 * i;
-    if ((r = SC(SYS_prlimit64, 0, l[0], &l[1], 0)) < 0) fail(s->errfd, 17, r);
   }
   if (s->set_user) {
     if ((r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
@@ -202,15 +217,12 @@ static int child(void *arg) {
    * the container may read them through /proc/PID/fd (execve makes it dumpable again). */
   syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (s->seccomp_len && s->no_new_privs) load_seccomp(s);
-  r = SC(SYS_execve, s->path, s->argv, s->envp);
-  /* $PATH, as execvp searches it: on past missing, non-directory and forbidden entries. */
-  {
-    long denied = 0;
-    for (i = 0; i < s->npaths && (r == -2 /* ENOENT */ || r == -20 /* ENOTDIR */ || r == -13 /* EACCES */); i++) {
-      if (r == -13) denied = r;
-      r = SC(SYS_execve, ((long *)s->paths)[i], s->argv, s->envp);
-    }
-    if ((r == -2 || r == -20) && denied) r = denied;
+  if (shim >= 0) {
+    /* The shim reports a failed execve of the payload itself, on the same pipe. */
+    if ((r = SC(SYS_fcntl, s->errfd, F_SETFD, 0)) < 0) fail(s->errfd, 2, r);
+    r = SC(SYS_execveat, shim, "", s->shim_argv, s->envp, AT_EMPTY_PATH);
+  } else {
+    r = SC(SYS_execve, s->path, s->argv, s->envp);
   }
   fail(s->errfd, 13, r);
   return 0;
@@ -231,6 +243,28 @@ long box_spawn(struct spawn_spec *s) {
   long pid;
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
   pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD), s);
+  if (pid < 0) pid = -(long)*__errno_location();
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
+  return pid;
+}
+
+/*
+ * A process that only holds a new user namespace until it is SIGKILLed: the caller writes its
+ * uid_map and gid_map (the kernel takes maps only for a live process), opens
+ * /proc/PID/ns/user, then kills and reaps it. A copy of the caller's memory rather than
+ * CLONE_VM, because a child in a new user namespace that shares its memory would leave the
+ * parent blocked (CLONE_VFORK) or running on the child's stack. Every signal stays blocked in
+ * it, so no handler of Bun's runs in the copy; it dies with its parent.
+ */
+long box_userns_holder(void) {
+  unsigned long all = ~0UL, saved;
+  long pid;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
+  pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) {
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    for (;;) syscall(SYS_pause);
+  }
   if (pid < 0) pid = -(long)*__errno_location();
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
   return pid;

@@ -4,11 +4,14 @@ import { dlopen, FFIType, ptr } from "bun:ffi";
 import { close, read, write } from "./fs.ts";
 // Built by `bun run build` (build/spawn-lib.ts) and embedded in the executable.
 import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
+// The exec shim (src/sys/shim.c), a static executable of a few hundred bytes.
+import shimExecutable from "../../dist/box-shim.b64" with { type: "text" };
 import { SyscallError } from "./errors.ts";
-import { pipe, waitPid } from "./process.ts";
+import { memoryFile, pipe, waitPid } from "./process.ts";
 import { check, cstr, cstrArray, libc } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
+let holder: (() => bigint) | undefined;
 
 /** Loads the trampoline (from a memfd: it is no file of its own); call before pivot_root. */
 export function loadSpawn(): void {
@@ -16,8 +19,12 @@ export function loadSpawn(): void {
   const memfd = check(libc.syscall(319, cstr("box-spawn"), null, null, null, null), "memfd_create");
   try {
     write(memfd, Buffer.from(library, "base64"));
-    const fn = dlopen(`/proc/self/fd/${memfd}`, { box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 } }).symbols.box_spawn;
-    trampoline = (spec) => fn(spec) as bigint;
+    const lib = dlopen(`/proc/self/fd/${memfd}`, {
+      box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 },
+      box_userns_holder: { args: [], returns: FFIType.i64 },
+    }).symbols;
+    trampoline = (spec) => lib.box_spawn(spec) as bigint;
+    holder = () => lib.box_userns_holder() as bigint;
   } finally {
     close(memfd);
   }
@@ -52,7 +59,13 @@ export interface SpawnOptions {
    * a pid namespace applies to children only). The returned pid is that inner process's.
    */
   forkInner?: boolean;
-  /** Further executables to try, in order, while execve of the previous says ENOENT ($PATH). */
+  /**
+   * Exec through the shim (src/sys/shim.c) from a sealed memfd, so that the new process never
+   * runs box's own binary (a `#!/proc/self/exe` payload would: CVE-2019-5736). For everything
+   * started in a container.
+   */
+  shim?: boolean;
+  /** With the shim: further executables to try, in order, while execve of the previous says ENOENT ($PATH). */
   alternatives?: string[];
   /** setrlimit before the user switch: RLIMIT_* number, soft, hard (-1: unlimited). */
   rlimits?: { resource: number; soft: number; hard: number }[];
@@ -60,13 +73,25 @@ export interface SpawnOptions {
   noNewPrivileges?: boolean;
   /** A compiled seccomp filter (struct sock_filter[]), loaded before the capabilities go. */
   seccomp?: Buffer;
+  /**
+   * A user namespace (an open /proc/PID/ns/user) entered after every other namespace and mount,
+   * before the user switch; the child forks once more for it (as with forkInner).
+   */
+  userns?: number;
+}
+
+let shimFd: number | undefined;
+
+/** The shim in a sealed memfd, made once per process (close-on-exec: box's own execs drop it). */
+function shimFile(): number {
+  return (shimFd ??= memoryFile("box-shim", Buffer.from(shimExecutable, "base64")));
 }
 
 /** Stages reported by the child, in spawn.c's order. */
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
-  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp",
+  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace",
 ];
 
 export class SpawnError extends SyscallError {
@@ -117,21 +142,23 @@ export function spawn(o: SpawnOptions): number {
       : 0n,
     BigInt(o.setns?.length ?? 0),
     o.setns?.length ? p(Int32Array.from(o.setns)) : 0n,
-    o.forkInner ? 1n : 0n,
+    o.forkInner || o.userns !== undefined ? 1n : 0n,
     0n,
-    BigInt(o.alternatives?.length ?? 0),
-    o.alternatives?.length ? p(cstrArray(o.alternatives, keep)) : 0n,
+    BigInt(o.shim ? shimFile() : -1),
+    // The shim's argv: the error pipe, the candidate paths, the payload's argv.
+    o.shim ? p(cstrArray([String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv], keep)) : 0n,
     BigInt(o.rlimits?.length ?? 0),
     // -1 is RLIM_INFINITY (all ones) as a 64-bit value.
     o.rlimits?.length ? p(BigInt64Array.from(o.rlimits.flatMap((l) => [BigInt(l.resource), BigInt(l.soft), BigInt(l.hard)]))) : 0n,
     o.noNewPrivileges ? 1n : 0n,
     BigInt(o.seccomp ? o.seccomp.length / 8 : 0),
     o.seccomp ? p(o.seccomp) : 0n,
+    BigInt(o.userns ?? -1),
   ]);
   const INNER_PID = 27;
   const outer = Number(box_spawn(spec));
   // With forkInner the outer child exits at once (after the fork, or failing before it).
-  const pid = o.forkInner && outer > 0 ? (waitPid(outer, false), Number(spec[INNER_PID])) : outer;
+  const pid = (o.forkInner || o.userns !== undefined) && outer > 0 ? (waitPid(outer, false), Number(spec[INNER_PID])) : outer;
   close(errWrite);
   try {
     if (outer < 0) throw new SpawnError("clone", -outer);
@@ -147,4 +174,15 @@ export function spawn(o: SpawnOptions): number {
     close(errRead);
     keep.length = 0;
   }
+}
+
+/**
+ * Starts a process in a new user namespace that does nothing until it is SIGKILLed (spawn.c's
+ * box_userns_holder); its pid, or a SpawnError. Call loadSpawn() first.
+ */
+export function userNamespaceHolder(): number {
+  if (!holder) throw new Error("spawn: loadSpawn() was not called");
+  const pid = Number(holder());
+  if (pid < 0) throw new SpawnError("clone CLONE_NEWUSER", -pid);
+  return pid;
 }

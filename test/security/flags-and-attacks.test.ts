@@ -208,7 +208,7 @@ describe("seccomp", () => {
         { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 40, op: "SCMP_CMP_EQ" }] },
         { names: ["socket"], action: "SCMP_ACT_ALLOW" },
         { names: ["personality"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }, { index: 0, value: 8, op: "SCMP_CMP_EQ" }] },
-        { names: ["execve", "brk", "arch_prctl", "write", "exit_group", "exit", "mmap", "munmap", "prctl", "capset", "capget", "setgroups", "setresuid", "setresgid", "prlimit64", "chdir", "rt_sigaction", "rt_sigprocmask", "set_tid_address", "getpid", "read", "close"], action: "SCMP_ACT_ALLOW" },
+        { names: ["execve", "execveat", "fcntl", "brk", "arch_prctl", "write", "exit_group", "exit", "mmap", "munmap", "prctl", "capset", "capget", "setgroups", "setresuid", "setresgid", "prlimit64", "chdir", "rt_sigaction", "rt_sigprocmask", "set_tid_address", "getpid", "read", "close"], action: "SCMP_ACT_ALLOW" },
       ],
     }));
     const ordered = await box(t.s, ["run", "--rm", "--network", "none", "-v", `${trySyscall()}:/t:ro`, "--rootfs", copyRootfs(t.s), "--security-opt", "no-new-privileges", "--security-opt", `seccomp=${profile}`, "/t", SOCKET, "40", "1", "0"]);
