@@ -10,7 +10,7 @@ import { hostId } from "../security/userns.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
-import { loadSpawn, spawn, type SpawnOptions } from "../sys/spawn.ts";
+import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
@@ -263,6 +263,7 @@ export async function runInit(): Promise<never> {
   let lastCap = 0;
   try {
     loadSpawn();
+    shimFile();
     detectCgroups();
     lastCap = lastCapability();
     // The init's own network namespace; with --network host the payload's is the host's instead.

@@ -82,8 +82,11 @@ export interface SpawnOptions {
 
 let shimFd: number | undefined;
 
-/** The shim in a sealed memfd, made once per process (close-on-exec: box's own execs drop it). */
-function shimFile(): number {
+/**
+ * The shim in a sealed memfd, made once per process (close-on-exec: box's own execs drop it);
+ * the init makes it ahead, while it waits for its plan.
+ */
+export function shimFile(): number {
   return (shimFd ??= memoryFile("box-shim", Buffer.from(shimExecutable, "base64")));
 }
 
