@@ -63,19 +63,23 @@ describe("CVE-2019-5736: a #!/proc/self/exe executable cannot reach box's binary
     const rootfs = hostileRootfs(bin[0]!);
     const before = sha(bin[0]!);
     expect((await run([...bin, "run", "-d", "--name", "target", "--network", "none", "--rootfs", rootfs, "sh", "/attacker.sh"])).code).toBe(0);
-    await Bun.sleep(200);
-    // What an admin does with a container: exec into it, here running the image's /evil.
-    const exec = await run([...bin, "exec", "target", "/evil"]);
-    // As the payload of a new container too (the init's spawn).
-    const payload = await run([...bin, "run", "--rm", "--network", "none", "--rootfs", rootfs, "/evil"]);
-    // The shim, as /evil's interpreter, refuses an argv it did not make: nothing runs.
-    expect(exec.code).toBe(127);
-    expect(payload.code).toBe(127);
-    const waited = await run([...bin, "wait", "target"]);
-    expect(waited.stdout.trim()).toBe("0");
-    const logs = await box(t.s, ["logs", "target"]);
-    expect(logs.stdout).toBe("nothing-found\n");
-    expect(sha(bin[0]!)).toBe(before);
-    expect((await box(t.s, ["rm", "target"])).code).toBe(0);
+    try {
+      await Bun.sleep(200);
+      // What an admin does with a container: exec into it, here running the image's /evil.
+      const exec = await run([...bin, "exec", "target", "/evil"]);
+      // As the payload of a new container too (the init's spawn).
+      const payload = await run([...bin, "run", "--rm", "--network", "none", "--rootfs", rootfs, "/evil"]);
+      // The shim, as /evil's interpreter, refuses an argv it did not make: nothing runs.
+      expect(exec.code).toBe(127);
+      expect(payload.code).toBe(127);
+      const waited = await run([...bin, "wait", "target"]);
+      expect(waited.stdout.trim()).toBe("0");
+      const logs = await box(t.s, ["logs", "target"]);
+      expect(logs.stdout).toBe("nothing-found\n");
+      expect(sha(bin[0]!)).toBe(before);
+    } finally {
+      // Also when an assertion failed: the store must be left empty.
+      await box(t.s, ["rm", "-f", "target"]);
+    }
   });
 });
