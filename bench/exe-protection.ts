@@ -3,6 +3,7 @@
 // more exec of a few-hundred-byte program from a sealed memfd). Called by bench/run.ts.
 import { join, resolve } from "node:path";
 import { statSync } from "node:fs";
+import { compileFreestanding } from "../build/freestanding.ts";
 
 export interface ExeProtectionResult {
   binaryBytes: number;
@@ -18,8 +19,7 @@ const REPO = resolve(import.meta.dir, "..");
 
 export function exeProtectionBench(o: { box: string; tmp: string; runs: number }): ExeProtectionResult {
   const exe = join(o.tmp, "exe-protection");
-  const cc = Bun.spawnSync(["cc", "-O2", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", exe, join(REPO, "bench/exe-protection.c")], { stderr: "pipe" });
-  if (cc.exitCode !== 0) throw new Error(`cc bench/exe-protection.c: ${cc.stderr}`);
+  compileFreestanding(join(REPO, "bench/exe-protection.c"), exe, { optimize: "-O2" });
   const r = Bun.spawnSync([exe, o.box, join(REPO, "dist/box-shim"), String(o.runs)], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`exe-protection exited ${r.exitCode}`);
   const v = Object.fromEntries(r.stdout.toString().trim().split("\n").map((l) => l.split(" ")).map(([k, n]) => [k, Number(n)]));

@@ -4,10 +4,8 @@ import { writeFileSync } from "node:fs";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 import { compile, defaultFilter } from "../src/security/seccomp.ts";
 
-export const SECCOMP_DEFAULT = "dist/seccomp-default.b64";
-
 export function buildSeccompDefault(): void {
-  writeFileSync(SECCOMP_DEFAULT, compile(defaultFilter(DEFAULT_CAPABILITIES)).toString("base64"));
+  writeFileSync("dist/seccomp-default.b64", compile(defaultFilter(DEFAULT_CAPABILITIES)).toString("base64"));
 }
 
 if (import.meta.main) buildSeccompDefault();

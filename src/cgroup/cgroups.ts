@@ -6,7 +6,8 @@ import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
-import { applyDeviceRules, DEFAULT_DEVICE_RULES } from "./devices.ts";
+import { applyDeviceRules } from "./devices.ts";
+import { thaw } from "./freezer.ts";
 
 export const CGROUP_PARENT = "box";
 
@@ -40,10 +41,10 @@ export function containerCgroupDirs(id: string): string[] {
 
 /**
  * Makes the container's cgroup in every hierarchy; returns their directories. The devices
- * cgroup (v1) gets Docker's allow-list and `extraDevices` rules (--device); with `allDevices`
+ * cgroup (v1) gets Docker's allow-list and the `devices` rules (--device); without `devices`
  * (--privileged) it is left as it is made: every device allowed.
  */
-export function createContainerCgroups(id: string, allDevices = false, extraDevices: string[] = []): string[] {
+export function createContainerCgroups(id: string, devices: string[] | undefined): string[] {
   const layout = detectCgroups();
   const dirs = containerCgroupDirs(id);
   const made: string[] = [];
@@ -53,10 +54,10 @@ export function createContainerCgroups(id: string, allDevices = false, extraDevi
       const dir = dirs[i]!;
       mkdir(dir);
       made.push(dir);
-      if (h.controllers.includes("devices") && !allDevices) applyDeviceRules(dir, [...DEFAULT_DEVICE_RULES, ...extraDevices]);
+      if (h.controllers.includes("devices") && devices) applyDeviceRules(dir, devices);
     }
   } catch (e) {
-    removeCgroups(made);
+    removeCgroups(made, false);
     throw new Error(`creating cgroup for ${id}: ${describeError(e)}`);
   }
   return made;
@@ -71,8 +72,11 @@ export function joinFile(dir: string): string {
   return join(dir, detectCgroups().version === 1 ? "tasks" : "cgroup.procs");
 }
 
-/** Removes cgroup directories; the kernel may report EBUSY for a moment after the last task is reaped. */
-/** `leftovers`: kill what may still be inside first (not needed by an init that reaped everything). */
+/**
+ * Removes cgroup directories; the kernel may report EBUSY for a moment after the last task is
+ * reaped. `leftovers`: kill what may still be inside first (not needed by an init that reaped
+ * everything, nor for cgroups just made).
+ */
 export function removeCgroups(dirs: string[], leftovers = true): void {
   if (leftovers) killLeftovers(dirs);
   for (const dir of dirs) {
@@ -95,21 +99,15 @@ export function removeCgroups(dirs: string[], leftovers = true): void {
  * first: a frozen process cannot die.
  */
 function killLeftovers(dirs: string[]): void {
-  for (const dir of dirs) {
-    let pids: number[];
-    try {
-      pids = readFile(join(dir, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
-    } catch {
-      continue;
-    }
-    if (pids.length === 0) continue;
-    for (const [file, thawed] of [["freezer.state", "THAWED"], ["cgroup.freeze", "0"]]) {
-      try {
-        writeFile(join(dir, file!), thawed!);
-      } catch {
-        // Not this hierarchy's controller.
-      }
-    }
-    for (const pid of pids) kill(pid, SIGKILL);
+  // A process is in one cgroup of every hierarchy, and box's processes join all of the
+  // container's: any one of them lists every process.
+  let pids: number[];
+  try {
+    pids = readFile(join(dirs[0]!, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return; // none made, or gone
   }
+  if (pids.length === 0) return;
+  thaw(dirs);
+  for (const pid of pids) kill(pid, SIGKILL);
 }

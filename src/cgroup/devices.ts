@@ -4,7 +4,7 @@ import { writeFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { detectCgroups } from "./detect.ts";
 
-export const DEFAULT_DEVICE_RULES = [
+const DEFAULT_DEVICE_RULES = [
   "c *:* m", // mknod of any node is allowed, using it is not
   "b *:* m",
   "c 1:3 rwm", // null
@@ -28,8 +28,8 @@ export function deviceRulesEnforced(): boolean {
   return layout.version === 1 && layout.hierarchies.some((h) => h.controllers.includes("devices"));
 }
 
-/** v1: deny everything, then allow the list, in a new container's devices cgroup. */
-export function applyDeviceRules(dir: string, rules = DEFAULT_DEVICE_RULES): void {
+/** v1: deny everything, then allow Docker's list and `extra` (--device), in a new container's devices cgroup. */
+export function applyDeviceRules(dir: string, extra: string[]): void {
   writeFile(join(dir, "devices.deny"), "a");
-  for (const rule of rules) writeFile(join(dir, "devices.allow"), rule);
+  for (const rule of [...DEFAULT_DEVICE_RULES, ...extra]) writeFile(join(dir, "devices.allow"), rule);
 }

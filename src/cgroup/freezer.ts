@@ -13,6 +13,16 @@ function freezerFile(dirs: string[], layout: CgroupLayout): { path: string; froz
   return { path: join(dir, "freezer.state"), frozen: "FROZEN", thawed: "THAWED" };
 }
 
+/** Thaws at once, without waiting (a kill follows); without a freezer nothing was frozen. */
+export function thaw(dirs: string[]): void {
+  try {
+    const f = freezerFile(dirs, detectCgroups());
+    writeFile(f.path, f.thawed);
+  } catch {
+    // No freezer controller, or the cgroup is gone.
+  }
+}
+
 /** Freezes (or thaws) every process of the container and waits until the kernel says it is done. */
 export async function setFrozen(dirs: string[], frozen: boolean, layout: CgroupLayout = detectCgroups()): Promise<void> {
   const f = freezerFile(dirs, layout);

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { readFile } from "../sys/fs.ts";
+import { kernelRelease } from "../sys/kernel.ts";
 import { flagSupport } from "../cgroup/capabilities.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { UserError } from "../container/errors.ts";
@@ -20,7 +20,7 @@ export const infoCommand = defineCommand({
     const layout = detectCgroups();
     const info = {
       version: pkg.version,
-      kernel: readFile("/proc/sys/kernel/osrelease").trim(),
+      kernel: kernelRelease(),
       store: globals().store,
       cgroups: { version: layout.version, hybrid: layout.hybrid, hierarchies: layout.hierarchies },
       flags: flagSupport(layout),

@@ -8,7 +8,8 @@ import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
 import { generatedName, newId, validateName, type Store } from "../container/store.ts";
 import { findContainer } from "../container/lookup.ts";
-import { bridgeNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
+import { bridgeNetwork, sharedNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
+import { DEFAULT_NETWORK, NETWORK_NAME } from "../net/network.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { parseDevice, parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities, type SecurityOptions } from "../security/options.ts";
 import { compile, defaultFilterCompiled, profileFilter } from "../security/seccomp.ts";
@@ -103,10 +104,11 @@ function seccompFor(choice: SecurityOptions["seccomp"], capabilities: string[], 
 
 /** A mode, or a network's name (that it exists is checked when the container is created). */
 function parseNetwork(v: ParsedFlags["values"][string], store: Store): NetworkMode {
-  if (v === undefined || v === "default") return "bridge";
+  if (v === undefined || v === "default") return DEFAULT_NETWORK;
   if (typeof v !== "string") throw new UserError("--network is given more than once");
-  if (v.startsWith("container:")) return `container:${findContainer(store, v.slice("container:".length)).id}`;
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(v)) throw new UserError(`invalid --network "${v}": bridge, none, host, container:NAME or a network's name`);
+  const other = sharedNetwork(v);
+  if (other !== undefined) return `container:${findContainer(store, other).id}`;
+  if (!NETWORK_NAME.test(v)) throw new UserError(`invalid --network "${v}": bridge, none, host, container:NAME or a network's name`);
   return v;
 }
 
@@ -135,7 +137,7 @@ function parsePort(text: string, what: string): number {
 }
 
 /** -p [[IP:]HOST:]CONTAINER[/tcp|udp]; without a host port (or with an empty one) box picks a free one. */
-export function parsePublish(text: string): PortSpec {
+function parsePublish(text: string): PortSpec {
   const [ports, protocol = "tcp", ...rest] = text.split("/");
   if (rest.length || (protocol !== "tcp" && protocol !== "udp")) throw new UserError(`invalid protocol in --publish ${text}: tcp or udp`);
   const parts = ports!.split(":");
@@ -214,7 +216,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const id = newId();
   const network = parseNetwork(v.network, store);
   const name = str(v.name) !== undefined ? validateName(str(v.name)!) : generatedName(id);
-  if (network.startsWith("container:")) {
+  if (sharedNetwork(network) !== undefined) {
     // Docker's rule: the other container's network comes with its name and resolver settings.
     const given = ["hostname", "dns", "dns-search", "dns-option", "add-host", "publish", "expose"].find((f) => v[f] !== undefined && !(Array.isArray(v[f]) && v[f].length === 0));
     if (given) throw new UserError(`conflicting options: --${given} and --network container:NAME`);
@@ -295,7 +297,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
 const OWN_NETWORK_SYSCTLS = { "net/ipv4/ip_unprivileged_port_start": "0", "net/ipv4/ping_group_range": "0 2147483647" };
 
 function sysctlsFor(network: string, flags: string[]): Record<string, string> {
-  const shared = network === "host" || network.startsWith("container:");
+  const shared = network === "host" || sharedNetwork(network) !== undefined;
   const given = Object.fromEntries(flags.map((s) => parseSysctl(s, shared)));
   return shared ? given : { ...OWN_NETWORK_SYSCTLS, ...given };
 }

@@ -1,19 +1,18 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
-import { fchown, mkdir, mkdirs, open, readFile, close } from "../sys/fs.ts";
-import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
-import { hostId, leaseIdRange } from "../security/userns.ts";
-import { claimName, containerPaths, layout, readConfig, removeContainerFiles, writeConfig, type Store } from "./store.ts";
-import { join } from "../path.ts";
+import { mkdir, mkdirs, readFile } from "../sys/fs.ts";
+import { leaseIdRange, ownByContainerRoot } from "../security/userns.ts";
+import { claimName, containerConfig, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
 import { applyLimits } from "../cgroup/limits.ts";
-import { bridgeNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
+import { bridgeNetwork, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
 import { attachContainer, releaseEndpoint } from "../net/network.ts";
 
 /** Docker's: the host's name with its network, the other container's with container:NAME, else the short id. */
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, store: Store): string {
   if (spec.network === "host") return readFile("/proc/sys/kernel/hostname").trim();
-  if (spec.network.startsWith("container:")) return readConfig(join(store.root, layout.container(spec.network.slice("container:".length)))).hostname;
+  const other = sharedNetwork(spec.network);
+  if (other !== undefined) return containerConfig(store, other).hostname;
   return spec.id.slice(0, 12);
 }
 
@@ -29,14 +28,14 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
     // Only the directory: the init stages the rootfs mount point and the /etc files on a tmpfs
     // over it, in its own mount namespace (file creation on the host's disk costs ~0.7 ms each).
     mkdirs(paths.runDir, 0o700);
-    if (spec.userns?.mode === "auto") leaseIdRange(store.root, join(store.root, layout.containers), paths.dir, spec.userns);
+    if (spec.userns?.mode === "auto") leaseIdRange(store, paths.dir, spec.userns);
     if (spec.rootfs.kind === "image") {
       mkdir(`${paths.dir}/upper`, 0o755);
       mkdir(`${paths.dir}/work`, 0o700);
       // The rootfs's own directory is the upper one's: its owner is the container's root.
-      if (spec.userns) ownByContainerRoot(`${paths.dir}/upper`, spec);
+      if (spec.userns) ownByContainerRoot(`${paths.dir}/upper`, spec.userns);
     }
-    paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged === true, (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
+    paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged ? undefined : (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
     // Its address and published ports belong to it from now until it is removed (as Docker's
@@ -55,16 +54,6 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
 
 export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint">, paths: ContainerPaths): void {
   removeCgroups(paths.cgroups);
-  if (spec.endpoint) releaseEndpoint(store, spec, spec.endpoint);
+  if (spec.endpoint) releaseEndpoint(store, spec.id, spec.endpoint);
   removeContainerFiles(store, spec.id, spec.name);
-}
-
-function ownByContainerRoot(dir: string, spec: ContainerSpec): void {
-  const fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  try {
-    // (uid_t)-1: that one stays, when the maps leave the container's root out.
-    fchown(fd, hostId(spec.userns!.uidMap, 0) ?? 0xffffffff, hostId(spec.userns!.gidMap, 0) ?? 0xffffffff);
-  } finally {
-    close(fd);
-  }
 }

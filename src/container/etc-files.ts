@@ -30,13 +30,13 @@ function hostsFile(spec: ContainerSpec, peers: string[]): string {
   ].join("\n");
 }
 
-function resolvConf(spec: ContainerSpec): string {
-  if (spec.dns?.length || spec.dnsSearch?.length || spec.dnsOptions?.length) return customResolvConf(spec);
+/** The host's resolv.conf as a container on this network sees it (Docker's rules). */
+function hostResolvConf(network: ContainerSpec["network"]): string {
   let text = "";
   try {
     text = readFile("/etc/resolv.conf");
   } catch {}
-  if (spec.network === "host") return text;
+  if (network === "host") return text;
   // Docker drops loopback resolvers: from a private network namespace they point at nothing.
   const lines = text.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
   // None left (a host with only a local stub resolver): Docker's public fallback.
@@ -45,9 +45,11 @@ function resolvConf(spec: ContainerSpec): string {
 }
 
 /** --dns, --dns-search, --dns-option replace what they name; the rest comes from the host's (Docker's). */
-function customResolvConf(spec: ContainerSpec): string {
-  const host = resolvConf({ ...spec, dns: [], dnsSearch: [], dnsOptions: [] }).split("\n");
-  const fromHost = (key: string) => host.filter((l) => l.trim().split(/\s+/)[0] === key);
+function resolvConf(spec: ContainerSpec): string {
+  const host = hostResolvConf(spec.network);
+  if (!spec.dns?.length && !spec.dnsSearch?.length && !spec.dnsOptions?.length) return host;
+  const lines = host.split("\n");
+  const fromHost = (key: string) => lines.filter((l) => l.trim().split(/\s+/)[0] === key);
   return [
     ...(spec.dnsSearch?.length ? [`search ${spec.dnsSearch.join(" ")}`] : fromHost("search")),
     ...(spec.dns?.length ? spec.dns.map((d) => `nameserver ${d}`) : fromHost("nameserver")),

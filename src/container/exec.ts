@@ -4,7 +4,7 @@
 // environment. Files of the container (passwd, ptmx) are opened from the host through
 // /proc/PID/root with openat2(RESOLVE_IN_ROOT): a hostile symlink cannot lead to the host's.
 import { close, fchown, fstat, open, openInRoot, readFile, readFileInRoot } from "../sys/fs.ts";
-import { hostId } from "../security/userns.ts";
+import { hostOwner } from "../security/userns.ts";
 import { TTY_GID } from "../rootfs/setup.ts";
 import { CLONE_NEWCGROUP, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY } from "../sys/constants.ts";
 import { Errno, SyscallError } from "../sys/errors.ts";
@@ -13,7 +13,6 @@ import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
 import { copyWindowSize, isTerminal, makeRaw, openPtyPeer } from "../sys/tty.ts";
 import { joinFile } from "../cgroup/cgroups.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { lastCapability } from "../security/capabilities.ts";
 import { reopenStdio } from "../init/stdio.ts";
 import { requireRunning } from "./live.ts";
 import { containerEnv, envValue } from "./env.ts";
@@ -105,8 +104,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
       const pty = openPtyPeer(keep(open(`/proc/self/fd/${ptmx}`, O_RDWR | O_NOCTTY)));
       master = pty.master;
       // Its terminal is the user's, group tty, as the payload's is; in a user namespace, by their host ids.
-      const [uid, gid] = spec.userns ? [hostId(spec.userns.uidMap, user.uid), hostId(spec.userns.gidMap, TTY_GID)] : [user.uid, TTY_GID];
-      fchown(pty.slave, uid ?? 0xffffffff, gid ?? 0xffffffff);
+      fchown(pty.slave, ...hostOwner(spec.userns, user.uid, TTY_GID));
       // Before the process starts: it may ask for its size at once.
       copyWindowSize(0, master);
       fds = [[keep(pty.slave), 0], [pty.slave, 1], [pty.slave, 2]];
@@ -134,7 +132,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         controllingTty: o.tty,
         user,
         // What the container's payload has, the exec'd process has too (Docker's).
-        ...payloadRestrictions(spec, lastCapability()),
+        ...payloadRestrictions(spec),
         cwd,
       });
     } catch (e) {

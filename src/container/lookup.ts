@@ -2,14 +2,14 @@
 import { exists, readFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { UserError } from "./errors.ts";
-import { generatedName, isGeneratedName, layout, listContainerIds, readConfig, type Store } from "./store.ts";
+import { containerConfig, generatedName, isGeneratedName, layout, listContainerIds, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
 /** Every container of the store. */
 export function listContainers(store: Store): ContainerSpec[] {
   return listContainerIds(store).flatMap((id) => {
     try {
-      return [readConfig(join(store.root, layout.container(id)))];
+      return [containerConfig(store, id)];
     } catch {
       // Being created or removed right now: no config yet, or no more.
       return [];
@@ -38,7 +38,7 @@ export function findContainer(store: Store, ref: string): ContainerSpec {
     id = byPrefix((c) => c.startsWith(ref));
   }
   if (!id || !exists(join(store.root, layout.container(id), "config.json"))) throw new UserError(`no such container: ${ref}`);
-  const spec = readConfig(join(store.root, layout.container(id)));
+  const spec = containerConfig(store, id);
   if (isGeneratedName(ref) && spec.name !== ref) throw new UserError(`no such container: ${ref}`);
   return spec;
 }

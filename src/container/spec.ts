@@ -23,9 +23,16 @@ export type RootfsSpec =
  */
 export type NetworkMode = string;
 
+const CONTAINER_MODE = "container:";
+
+/** --network container:ID: the other container's id (or, as the user typed it, its name); else undefined. */
+export function sharedNetwork(network: NetworkMode): string | undefined {
+  return network.startsWith(CONTAINER_MODE) ? network.slice(CONTAINER_MODE.length) : undefined;
+}
+
 /** The bridge network a container joins (its own address and veth), if its mode has one. */
 export function bridgeNetwork(spec: Pick<ContainerSpec, "network">): string | undefined {
-  return spec.network === "none" || spec.network === "host" || spec.network.startsWith("container:") ? undefined : spec.network;
+  return spec.network === "none" || spec.network === "host" || sharedNetwork(spec.network) !== undefined ? undefined : spec.network;
 }
 
 /** One -p/--publish: traffic to the host's port (on hostIp, or any of its addresses) reaches the container's. */
@@ -44,8 +51,6 @@ export interface Endpoint {
   prefix: number;
   gateway: string;
   mtu: number;
-  /** The host's end of its veth pair (the container's is eth0). */
-  hostVeth: string;
   /** As published: every host port is the one box chose. */
   ports: PortSpec[];
   /** A user-defined network: containers find each other (and themselves) by name. */

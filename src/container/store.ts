@@ -92,6 +92,11 @@ export function readConfig(dir: string): ContainerSpec {
   return JSON.parse(readFile(join(dir, "config.json"))) as ContainerSpec;
 }
 
+/** The config of container `id` of the store. */
+export function containerConfig(store: Store, id: string): ContainerSpec {
+  return readConfig(join(store.root, layout.container(id)));
+}
+
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "exited";
 
 export interface ContainerState {

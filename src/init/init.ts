@@ -6,7 +6,7 @@ import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
-import { hostId } from "../security/userns.ts";
+import { hostId, hostOwner } from "../security/userns.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
@@ -18,7 +18,6 @@ import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
-import { lastCapability } from "../security/capabilities.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
 import { resolveUser } from "../container/user.ts";
@@ -31,7 +30,7 @@ import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
-import type { ContainerSpec } from "../container/spec.ts";
+import { sharedNetwork, type ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { trace } from "../trace.ts";
@@ -47,7 +46,6 @@ export type InitMessage = { pid: number } | { error: string; code: number } | { 
  * it travels through the watcher's exec as JSON, with the fds kept open.
  */
 export interface HostHandles {
-  lastCapability: number;
   bases: Store;
   /** The host's /proc (other containers' /etc/hosts are reached through it). */
   proc: string;
@@ -57,11 +55,10 @@ export interface HostHandles {
   fds: number[];
 }
 
-function openHostHandles(plan: InitPlan, lastCap: number): HostHandles {
+function openHostHandles(plan: InitPlan): HostHandles {
   const fds: number[] = [];
   const keep = (fd: number) => (fds.push(fd), fd);
   return {
-    lastCapability: lastCap,
     bases: { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) },
     proc: fdPath(keep(openDir("/proc"))),
     cgroupDirs: plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id)),
@@ -89,17 +86,23 @@ function joinContainerNetwork(host: HostHandles, id: string): void {
   }
 }
 
+/** An --rm container whose end deletes nftables rules (its published ports'), in the host's network namespace. */
+function releasesRules(spec: ContainerSpec): boolean {
+  return spec.remove && (spec.endpoint?.ports.length ?? 0) > 0;
+}
+
 /** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
 function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | Error): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-  if (spec.network.startsWith("container:")) joinContainerNetwork(host, spec.network.slice("container:".length));
-  // --rm on a bridge network: kept to give the address and ports back from the host's namespace.
-  if (!(spec.endpoint && spec.remove)) close(INIT_FDS.hostNet);
+  const other = sharedNetwork(spec.network);
+  if (other !== undefined) joinContainerNetwork(host, other);
+  // --rm with published ports: kept to delete their rules from the host's namespace.
+  if (!releasesRules(spec)) close(INIT_FDS.hostNet);
   if (hostRoute instanceof Error) {
     if (spec.endpoint) throw hostRoute;
   } else {
-    if (spec.endpoint) connectContainer(hostRoute, spec.endpoint);
+    if (spec.endpoint) connectContainer(hostRoute, plan.id, spec.endpoint);
     hostRoute.close();
   }
   const peers = spec.endpoint ? peerHosts(host.bases, spec.endpoint, plan.id) : [];
@@ -126,11 +129,11 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   const user = resolveUser(spec.user);
   if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
-  if (pty) fchown(pty.slave, userns ? hostId(userns.spec.uidMap, user.uid)! : user.uid, (userns ? hostId(userns.spec.gidMap, TTY_GID) : TTY_GID) ?? 0xffffffff);
+  if (pty) fchown(pty.slave, ...hostOwner(userns?.spec, user.uid, TTY_GID));
   const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
   const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
-  const restrictions = payloadRestrictions(spec, host.lastCapability);
+  const restrictions = payloadRestrictions(spec);
   let first = true;
   return {
     pty,
@@ -260,12 +263,10 @@ export async function runInit(): Promise<never> {
   } catch (e) {
     isolation = e; // reported once there is a CLI to tell: no container runs without them
   }
-  let lastCap = 0;
   try {
     loadSpawn();
     shimFile();
     detectCgroups();
-    lastCap = lastCapability();
     // The init's own network namespace; with --network host the payload's is the host's instead.
     bringUpLoopback();
   } catch {
@@ -311,7 +312,7 @@ export async function runInit(): Promise<never> {
   try {
     if (isolation) throw isolation;
     loadSpawn();
-    host = openHostHandles(plan, lastCap || lastCapability());
+    host = openHostHandles(plan);
     launcher = prepareContainer(spec, plan, host, hostRoute);
     pty = launcher.pty;
     ({ pid: payload, output } = launcher.launch());
@@ -399,10 +400,8 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
   planDone(spec, host, plan);
   try {
     if (spec.remove) {
-      if (spec.endpoint) {
-        setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-        releaseEndpoint(host.bases, spec, spec.endpoint, host.proc);
-      }
+      if (releasesRules(spec)) setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+      if (spec.endpoint) releaseEndpoint(host.bases, plan.id, spec.endpoint, host.proc);
       removeCgroups(host.cgroupDirs, false);
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {

@@ -5,7 +5,7 @@ import { O_RDONLY } from "../sys/constants.ts";
 import { withNetlink, NETLINK_ROUTE, type NetlinkSocket } from "../sys/netlink.ts";
 import { UserError } from "../container/errors.ts";
 import type { Endpoint } from "../container/spec.ts";
-import { addAddress, addDefaultRoute, createVeth, linkIndex, LinkExists, setLinkUp } from "./links.ts";
+import { configureLink, createVeth, linkIndex, LinkExists } from "./links.ts";
 
 /**
  * Docker's way: a MAC made of the address, so a restarted container keeps it and no neighbour
@@ -15,11 +15,16 @@ export function macFor(ip: string): string {
   return ["02", "42", ...ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0"))].join(":");
 }
 
+/** The host's end of container `id`'s veth pair (15 characters at most, like every link name). */
+function hostVethName(id: string): string {
+  return `veth${id.slice(0, 11)}`;
+}
+
 /**
  * `host` is a socket opened in the host's network namespace; the calling thread is in the
  * container's.
  */
-export function connectContainer(host: NetlinkSocket, e: Endpoint): void {
+export function connectContainer(host: NetlinkSocket, id: string, e: Endpoint): void {
   const master = linkIndex(host, e.bridge);
   if (master === undefined) throw new UserError(`network ${e.network}: its bridge ${e.bridge} is gone (run a new container to make it again)`);
   const netns = open("/proc/thread-self/ns/net", O_RDONLY);
@@ -28,7 +33,7 @@ export function connectContainer(host: NetlinkSocket, e: Endpoint): void {
     // tearing down: wait for that a little. A link of that name that stays is not box's to delete.
     for (let waited = 0; ; waited += 20) {
       try {
-        createVeth(host, e.hostVeth, { name: "eth0", mac: macFor(e.ip), netnsFd: netns }, master, e.mtu);
+        createVeth(host, hostVethName(id), { name: "eth0", mac: macFor(e.ip), netnsFd: netns }, master, e.mtu);
         break;
       } catch (err) {
         if (!(err instanceof LinkExists) || waited >= 2000) throw err;
@@ -38,10 +43,5 @@ export function connectContainer(host: NetlinkSocket, e: Endpoint): void {
   } finally {
     close(netns);
   }
-  withNetlink(NETLINK_ROUTE, (nl) => {
-    const eth0 = linkIndex(nl, "eth0")!;
-    addAddress(nl, eth0, e.ip, e.prefix, "eth0");
-    setLinkUp(nl, eth0, "eth0");
-    addDefaultRoute(nl, eth0, e.gateway);
-  });
+  withNetlink(NETLINK_ROUTE, (nl) => configureLink(nl, linkIndex(nl, "eth0")!, "eth0", e.ip, e.prefix, e.gateway));
 }

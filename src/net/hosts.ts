@@ -4,13 +4,13 @@
 // reached through /proc/PID/root, resolved with openat2(RESOLVE_IN_ROOT) and opened only once it
 // is known to be a regular file: whatever a container puts there instead (a symlink out, a FIFO,
 // a device node) stays inside its own root and is never opened by the host.
-import { close, exists, open, readdir, readFile, readFileInRoot, writeFileInRoot } from "../sys/fs.ts";
+import { close, open, readdir, readFile, readFileInRoot, writeFileInRoot } from "../sys/fs.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
-import { layout, readConfig, type Store } from "../container/store.ts";
+import { containerConfig, type Store } from "../container/store.ts";
 import { stateInit } from "../container/live.ts";
 
-export interface Peer {
+interface Peer {
   id: string;
   name: string;
   ip: string;
@@ -18,23 +18,32 @@ export interface Peer {
 
 export const hostsLine = (p: Pick<Peer, "ip" | "name">) => `${p.ip}\t${p.name}`;
 
-/** The containers holding a lease in the lease directory, but `self`. */
-export function peers(store: Store, leases: string, self: string): Peer[] {
-  if (!exists(leases)) return [];
+/** The containers holding a lease in the lease directory, but `self`: their ids and addresses. */
+export function leaseHolders(leases: string, self: string): Array<Pick<Peer, "id" | "ip">> {
   return readdir(leases).flatMap((ip) => {
     try {
       const id = readFile(join(leases, ip));
-      if (id === self) return [];
-      return [{ id, ip, name: readConfig(join(store.root, layout.container(id))).name }];
+      return id === self ? [] : [{ id, ip }];
     } catch {
       return []; // released meanwhile
     }
   });
 }
 
+/** The lease holders with their names as they are now (a container may have been renamed). */
+export function peers(store: Store, leases: string, self: string): Peer[] {
+  return leaseHolders(leases, self).flatMap((h) => {
+    try {
+      return [{ ...h, name: containerConfig(store, h.id).name }];
+    } catch {
+      return []; // removed meanwhile
+    }
+  });
+}
+
 /** Rewrites one running container's /etc/hosts; a container that is gone or hostile is skipped. */
-function editHosts(store: Store, peer: Peer, proc: string, edit: (text: string) => { append: string } | { replace: string }): void {
-  const pid = stateInit(store, peer.id, proc);
+function editHosts(store: Store, id: string, proc: string, edit: (text: string) => { append: string } | { replace: string }): void {
+  const pid = stateInit(store, id, proc);
   if (pid === undefined) return;
   let root: number | undefined;
   try {
@@ -49,12 +58,12 @@ function editHosts(store: Store, peer: Peer, proc: string, edit: (text: string) 
   }
 }
 
-/** Tells the running peers that `self` is on the network now. */
-export function announce(store: Store, all: Peer[], self: Peer, proc = "/proc"): void {
-  for (const p of all) editHosts(store, p, proc, () => ({ append: `${hostsLine(self)}\n` }));
+/** Tells the running holders of `leases` that `self` is on the network now. */
+export function announce(store: Store, leases: string, self: Peer): void {
+  for (const p of leaseHolders(leases, self.id)) editHosts(store, p.id, "/proc", () => ({ append: `${hostsLine(self)}\n` }));
 }
 
-/** Takes the line of the container with address `ip` out of the running peers' /etc/hosts (whatever its name became since). */
-export function withdraw(store: Store, all: Peer[], ip: string, proc = "/proc"): void {
-  for (const p of all) editHosts(store, p, proc, (text) => ({ replace: text.split("\n").filter((l) => !l.startsWith(`${ip}\t`)).join("\n") }));
+/** Takes the line of container `id` (address `ip`) out of the running holders' /etc/hosts (whatever its name became since). */
+export function withdraw(store: Store, leases: string, id: string, ip: string, proc: string): void {
+  for (const p of leaseHolders(leases, id)) editHosts(store, p.id, proc, (text) => ({ replace: text.split("\n").filter((l) => !l.startsWith(`${ip}\t`)).join("\n") }));
 }

@@ -1,7 +1,7 @@
 // Addresses for bridge networks: a subnet no host route covers, and leases of single addresses,
 // each an O_EXCL file named by the address and holding the container's id, so that two box
 // processes (parallel runs, even of other stores' networks) never hand out one address twice.
-import { isErrno, mkdirs, readFile, unlink, writeFile } from "../sys/fs.ts";
+import { isErrno, readdir, readFile, unlink, writeFile } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
@@ -47,25 +47,23 @@ export function hostRouteTable(): HostRoute[] {
     });
 }
 
-/** The routes a new subnet must miss: all but the default one, which covers everything and blocks nothing. */
-export function hostRoutes(routes = hostRouteTable()): Array<[number, number]> {
-  return routes.filter((r) => r.prefix > 0).map((r) => [r.destination, r.prefix]);
-}
-
 function popcount(n: number): number {
   let c = 0;
   for (; n; n &= n - 1) c++;
   return c;
 }
 
-/** The first route of `routes` that the network shares an address with. */
-export function routeClash(routes: Array<[number, number]>, subnet: string, prefix: number): string | undefined {
-  const clash = routes.find(([dest, p]) => overlaps(dest, p, toInt(subnet), prefix));
-  return clash && `${toIp(clash[0])}/${clash[1]}`;
+/**
+ * The first route of `routes` that the network shares an address with; not the default route,
+ * which covers everything and blocks nothing.
+ */
+export function routeClash(routes: HostRoute[], subnet: string, prefix: number): string | undefined {
+  const clash = routes.find((r) => r.prefix > 0 && overlaps(r.destination, r.prefix, toInt(subnet), prefix));
+  return clash && `${toIp(clash.destination)}/${clash.prefix}`;
 }
 
 /** The MTU of the host's default route's device, which bridges and veths take on. */
-export function hostMtu(routes = hostRouteTable()): number {
+export function hostMtu(routes: HostRoute[]): number {
   const dev = routes.find((r) => r.prefix === 0)?.device;
   if (dev) {
     try {
@@ -77,12 +75,13 @@ export function hostMtu(routes = hostRouteTable()): number {
 
 /** The next free address of the subnet (not its own, its broadcast or the gateway), leased to `id`. */
 export function leaseAddress(dir: string, net: { name: string; subnet: string; prefix: number; gateway: string }, id: string): string {
-  mkdirs(dir, 0o700);
+  const taken = new Set(readdir(dir));
   const first = toInt(net.subnet) + 1;
   const last = broadcastOf(toInt(net.subnet), net.prefix) - 1;
   for (let n = first; n <= last; n++) {
     const ip = toIp(n);
-    if (ip === net.gateway) continue;
+    if (ip === net.gateway || taken.has(ip)) continue;
+    // O_EXCL: another box process may have taken it since the look above.
     try {
       writeFile(join(dir, ip), id, { exclusive: true, mode: 0o600 });
       return ip;
@@ -94,7 +93,7 @@ export function leaseAddress(dir: string, net: { name: string; subnet: string; p
 }
 
 /** Whether `file` (a lease or a port claim) holds `id`. */
-export function heldBy(file: string, id: string): boolean {
+function heldBy(file: string, id: string): boolean {
   try {
     return readFile(file) === id;
   } catch {

@@ -53,7 +53,7 @@ export function linkIndex(nl: NetlinkSocket, name: string): number | undefined {
 
 /** EEXIST from creating a link, in words. */
 export class LinkExists extends Error {
-  constructor(kind: string, readonly name: string) {
+  constructor(kind: string, name: string) {
     super(`create ${kind}: a link named ${name} already exists`);
   }
 }
@@ -89,36 +89,41 @@ export function createVeth(nl: NetlinkSocket, hostName: string, peer: { name: st
   );
 }
 
-export function deleteLink(nl: NetlinkSocket, name: string): void {
-  nl.request([message(RTM_DELLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name))], () => ["delete link", name]);
-}
-
-/** Deletes it if it is there; true if it was. */
-export function deleteLinkIfPresent(nl: NetlinkSocket, name: string): boolean {
+/** Deletes the link if it is there. */
+export function deleteLinkIfPresent(nl: NetlinkSocket, name: string): void {
   try {
-    deleteLink(nl, name);
-    return true;
+    nl.request([message(RTM_DELLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name))], () => ["delete link", name]);
   } catch (e) {
-    if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return false;
-    throw e;
+    if (!(e instanceof NetlinkError && e.errno === Errno.ENODEV)) throw e;
   }
 }
 
-export function setLinkUp(nl: NetlinkSocket, index: number, name: string): void {
-  nl.request([message(RTM_NEWLINK, 0, ifinfo(index, true))], () => ["set link up", name]);
-}
-
-/** Adds `ip/prefix` to the link (with its broadcast address); one already there is fine. */
-export function addAddress(nl: NetlinkSocket, index: number, ip: string, prefix: number, name: string): void {
+/** `ip/prefix` on the link (with its broadcast address); one already there is fine. */
+function addressMessage(index: number, ip: string, prefix: number) {
   const header = Buffer.from([AF_INET, prefix, 0, 0, 0, 0, 0, 0]);
   header.writeUInt32LE(index, 4);
   const bytes = ipv4Bytes(ip);
   const broadcast = ipv4Bytes(toIp(broadcastOf(toInt(ip), prefix)));
-  nl.request([message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, header, attr(IFA_LOCAL, bytes), attr(IFA_ADDRESS, bytes), attr(IFA_BROADCAST, broadcast))], () => ["add address", `${ip}/${prefix} to ${name}`]);
+  return message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, header, attr(IFA_LOCAL, bytes), attr(IFA_ADDRESS, bytes), attr(IFA_BROADCAST, broadcast));
 }
 
-/** The default route through `gateway` on the link. */
-export function addDefaultRoute(nl: NetlinkSocket, index: number, gateway: string): void {
-  const header = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0, 0, 0, 0]);
-  nl.request([message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, header, attr(RTA_GATEWAY, ipv4Bytes(gateway)), attrU32(RTA_OIF, index))], () => ["add default route via", gateway]);
+/** Adds `ip/prefix` to the link (with its broadcast address); one already there is fine. */
+export function addAddress(nl: NetlinkSocket, index: number, ip: string, prefix: number, name: string): void {
+  nl.request([addressMessage(index, ip, prefix)], () => ["add address", `${ip}/${prefix} to ${name}`]);
+}
+
+/**
+ * A link's address, the link up, and the default route through `gateway` on it: one write, whose
+ * messages the kernel takes in order (the route needs the link up and the address's subnet).
+ */
+export function configureLink(nl: NetlinkSocket, index: number, name: string, ip: string, prefix: number, gateway: string): void {
+  const routeHeader = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0, 0, 0, 0]);
+  nl.request(
+    [
+      addressMessage(index, ip, prefix),
+      message(RTM_NEWLINK, 0, ifinfo(index, true)),
+      message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routeHeader, attr(RTA_GATEWAY, ipv4Bytes(gateway)), attrU32(RTA_OIF, index)),
+    ],
+    (i) => [["add address", `${ip}/${prefix} to ${name}`], ["set link up", name], ["add default route via", gateway]][i] as [string, string],
+  );
 }

@@ -2,8 +2,7 @@
 // address and its rules (made on first use, remade after a reboot), an address lease and the
 // published ports of each container (ipam.ts, ports.ts), their DNAT rules, and the names on
 // user-defined networks (hosts.ts).
-import { close, exists, lockExclusive, mkdirs, open, readdir, readFile, removeTree, writeFile, writeFileAtomic } from "../sys/fs.ts";
-import { O_CLOEXEC, O_CREAT, O_RDONLY } from "../sys/constants.ts";
+import { exists, mkdirs, readdir, readFile, removeTree, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
@@ -12,7 +11,7 @@ import type { Endpoint, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, linkIndex, LinkExists } from "./links.ts";
 import { addRules, deleteRules, networkRules, publishRules, tableRules } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
-import { giveBack, hostMtu, hostRoutes, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
+import { giveBack, hostMtu, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
 import { checkPortsWon, claimPorts, containerTag, portTag, releasePorts } from "./ports.ts";
 import { IPV4, overlaps, toInt, toIp } from "./ipv4.ts";
 
@@ -37,20 +36,11 @@ const leaseDir = (store: Store, name: string) => join(networkDir(store, name), "
 const PORTS = "ports";
 const portsDir = (store: Store) => join(store.root, NETWORKS, PORTS);
 
-export const networkTag = (bridge: string) => `box network ${bridge}`;
+const networkTag = (bridge: string) => `box network ${bridge}`;
 
 /** One box process at a time makes networks, leases, claims ports in a store. */
 function withNetworkLock<T>(store: Store, fn: () => T): T {
-  const dir = join(store.root, NETWORKS);
-  mkdirs(dir, 0o700);
-  const lock = join(dir, ".lock");
-  const fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600);
-  try {
-    lockExclusive(fd, lock);
-    return fn();
-  } finally {
-    close(fd);
-  }
+  return withLockFile(join(store.root, NETWORKS, ".lock"), fn);
 }
 
 // ---- networks ----
@@ -102,14 +92,20 @@ function hostEssentials(routes: HostRoute[]): string[] {
   return [...gateways, ...resolvers];
 }
 
+/** What a bridge's subnet must keep clear of on this host: its routes, gateway and nameservers. */
+interface HostNetwork {
+  routes: HostRoute[];
+  essentials: string[];
+}
+
 /** Why a requested subnet cannot be a bridge's, or undefined. */
-function unusableSubnet(r: SubnetRequest, routes: HostRoute[]): string | undefined {
+function unusableSubnet(r: SubnetRequest, host: HostNetwork): string | undefined {
   const net = toInt(r.subnet);
   const special = SPECIAL.find(([a, p]) => overlaps(toInt(a), p, net, r.prefix));
   if (special) return `it overlaps ${special[0]}/${special[1]}, which is no network for containers`;
-  const clash = routeClash(hostRoutes(routes), r.subnet, r.prefix);
+  const clash = routeClash(host.routes, r.subnet, r.prefix);
   if (clash) return `it overlaps a route of the host (${clash})`;
-  const essential = hostEssentials(routes).find((ip) => overlaps(toInt(ip), 32, net, r.prefix));
+  const essential = host.essentials.find((ip) => overlaps(toInt(ip), 32, net, r.prefix));
   if (essential) return `it holds ${essential}, the host's gateway or nameserver`;
   return undefined;
 }
@@ -120,15 +116,16 @@ function unusableSubnet(r: SubnetRequest, routes: HostRoute[]): string | undefin
  */
 function makeNetwork(store: Store, name: string, requested: SubnetRequest | undefined, dns: boolean): NetworkConfig {
   const routes = hostRouteTable();
+  const host = { routes, essentials: hostEssentials(routes) };
   if (requested) {
-    const why = unusableSubnet(requested, routes);
+    const why = unusableSubnet(requested, host);
     if (why) throw new UserError(`subnet ${requested.subnet}/${requested.prefix} cannot be used: ${why}`);
   }
   const mtu = hostMtu(routes);
   for (let n = 0; n < 100; n++) {
     const subnet = requested?.subnet ?? `10.${90 + n}.0.0`;
     const prefix = requested?.prefix ?? 16;
-    if (!requested && unusableSubnet({ subnet, prefix }, routes)) continue;
+    if (!requested && unusableSubnet({ subnet, prefix }, host)) continue;
     const net: NetworkConfig = { name, bridge: `box${n}`, subnet, prefix, gateway: requested?.gateway ?? toIp(toInt(subnet) + 1), mtu, dns };
     let index: number;
     try {
@@ -204,7 +201,7 @@ export function removeNetwork(store: Store, name: string): void {
 /** Removes every network no container is on; their names. */
 export function pruneNetworks(store: Store): string[] {
   return listNetworks(store)
-    .filter((n) => !exists(leaseDir(store, n.name)) || readdir(leaseDir(store, n.name)).length === 0)
+    .filter((n) => readdir(leaseDir(store, n.name)).length === 0)
     .map((n) => {
       removeNetwork(store, n.name);
       return n.name;
@@ -212,11 +209,6 @@ export function pruneNetworks(store: Store): string[] {
 }
 
 // ---- endpoints ----
-
-/** The host's end of the container's veth pair (15 characters at most, like every link name). */
-export function hostVethName(id: string): string {
-  return `veth${id.slice(0, 11)}`;
-}
 
 function addPortRules(id: string, ip: string, ports: PortSpec[]): void {
   if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip, port: p.containerPort }, portTag(id, p))));
@@ -232,10 +224,10 @@ export function attachContainer(store: Store, id: string, name: string, network:
       ip = leaseAddress(leaseDir(store, net.name), net, id);
       addPortRules(id, ip, ports);
       checkPortsWon(ports, id);
-      if (net.dns) announce(store, peers(store, leaseDir(store, net.name), id), { id, name, ip });
-      return { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, hostVeth: hostVethName(id), ports, names: net.dns };
+      if (net.dns) announce(store, leaseDir(store, net.name), { id, name, ip });
+      return { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, ports, names: net.dns };
     } catch (e) {
-      release(store, { id, name }, { network: net.name, ip, ports, names: net.dns }, "/proc");
+      release(store, id, { network: net.name, ip, ports, names: net.dns }, "/proc");
       throw e;
     }
   });
@@ -245,6 +237,7 @@ export function attachContainer(store: Store, id: string, name: string, network:
 export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
   withNetworkLock(store, () => {
     findNetwork(store, e.network);
+    if (!e.ports.length) return;
     const tags = new Set(tableRules().map((r) => r.tag));
     const missing = e.ports.filter((p) => !tags.has(portTag(id, p)));
     addPortRules(id, e.ip, missing);
@@ -269,14 +262,14 @@ type Held = Pick<Endpoint, "network" | "ports" | "names"> & { ip?: string };
  * Gives back what attachContainer took (each part only if it is still the container's). `proc`
  * is where the host's /proc is (the init, after pivot_root, reaches it through a descriptor).
  */
-export function releaseEndpoint(store: Store, who: { id: string; name: string }, e: Held, proc = "/proc"): void {
-  withNetworkLock(store, () => release(store, who, e, proc));
+export function releaseEndpoint(store: Store, id: string, e: Held, proc = "/proc"): void {
+  withNetworkLock(store, () => release(store, id, e, proc));
 }
 
-function release(store: Store, who: { id: string; name: string }, e: Held, proc: string): void {
-  const { id } = who;
-  deleteRules(containerTag(id));
-  if (e.ip && e.names) withdraw(store, peers(store, leaseDir(store, e.network), id), e.ip, proc);
+function release(store: Store, id: string, e: Held, proc: string): void {
+  // Its only rules are its published ports' (all added in one batch, or none).
+  if (e.ports.length) deleteRules(containerTag(id));
+  if (e.ip && e.names) withdraw(store, leaseDir(store, e.network), id, e.ip, proc);
   // Its veth needs nothing: it goes with the container's network namespace, which the kernel
   // tears down in the background once the last process in it is gone (deleting it here would
   // wait ~25 ms for an RCU grace period, on every run --rm).

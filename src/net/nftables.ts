@@ -6,7 +6,7 @@ import { attr, attrBe32, attrBe64, attrNest, attrStr, attrString, message, parse
 import { Errno } from "../sys/errors.ts";
 import { ipv4Bytes, maskBytes } from "./ipv4.ts";
 
-export const TABLE = "box";
+const TABLE = "box";
 
 const NFPROTO_IPV4 = 2;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -57,14 +57,14 @@ const NF_IP_PRI_NAT_SRC = 100;
  * loopback-only services (CVE-2020-8558); `forward` lets into a bridge only what belongs to a
  * connection from inside, a published port, or the bridge itself.
  */
-export const CHAINS = {
+const CHAINS = {
   guard: { hook: NF_INET_PRE_ROUTING, priority: NF_IP_PRI_MANGLE, type: "filter" },
   prerouting: { hook: NF_INET_PRE_ROUTING, priority: NF_IP_PRI_NAT_DST, type: "nat" },
   output: { hook: NF_INET_LOCAL_OUT, priority: NF_IP_PRI_NAT_DST, type: "nat" },
   forward: { hook: NF_INET_FORWARD, priority: NF_IP_PRI_FILTER, type: "filter" },
   postrouting: { hook: NF_INET_POST_ROUTING, priority: NF_IP_PRI_NAT_SRC, type: "nat" },
 } as const;
-export type Chain = keyof typeof CHAINS;
+type Chain = keyof typeof CHAINS;
 
 // ---- expressions (registers: 1 and 2, the 16-byte ones) ----
 
@@ -178,11 +178,9 @@ export interface PortRule {
 
 /** A published port: traffic to one of the host's own addresses (or the given one) goes to the container. */
 export function publishRules(p: PortRule, tag: string): Rule[] {
-  const rtnLocal = Buffer.alloc(4);
-  rtnLocal.writeUInt32LE(RTN_LOCAL);
   const expressions = [
     expr("fib", attrBe32(1, REG1), attrBe32(2, FIB_RESULT_ADDRTYPE), attrBe32(3, FIB_F_DADDR)),
-    cmp(CMP_EQ, rtnLocal),
+    cmp(CMP_EQ, hostOrder32(RTN_LOCAL)),
     ...(p.hostIp ? [load(PAYLOAD_NETWORK, 16, 4), cmp(CMP_EQ, ipv4Bytes(p.hostIp))] : []),
     meta(META_L4PROTO),
     cmp(CMP_EQ, Buffer.from([p.protocol === "tcp" ? 6 : 17])),

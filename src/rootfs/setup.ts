@@ -8,9 +8,7 @@ import {
   MS_STRICTATIME, S_IFBLK, S_IFCHR,
 } from "../sys/constants.ts";
 import { chdir, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
-import { close, fchown, open } from "../sys/fs.ts";
-import { O_CLOEXEC, O_NOFOLLOW, O_RDONLY } from "../sys/constants.ts";
-import { hostId, type UsernsSpec } from "../security/userns.ts";
+import { hostId, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
@@ -104,17 +102,6 @@ function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, use
   mount("overlay", at, "overlay", 0, options);
 }
 
-/** Makes a file or directory box made inside the container its root's (a user namespace's host ids). */
-function ownByContainerRoot(path: string, userns: UserNamespace | undefined): void {
-  if (!userns) return;
-  const fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  try {
-    fchown(fd, hostId(userns.spec.uidMap, 0) ?? 0xffffffff, hostId(userns.spec.gidMap, 0) ?? 0xffffffff);
-  } finally {
-    close(fd);
-  }
-}
-
 /** /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's. */
 function specialMountData(m: (typeof SPECIAL_MOUNTS)[number], userns: UserNamespace | undefined): string | undefined {
   if (!userns) return m.data;
@@ -150,7 +137,7 @@ function stage(spec: ContainerSpec, runDir: string, peerHosts: string[], userns:
   for (const [name, text] of Object.entries(etcFiles(spec, peerHosts))) {
     writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
     // The container's root may edit its /etc/hosts, as anywhere.
-    ownByContainerRoot(`${runDir}/${name}`, userns);
+    if (userns) ownByContainerRoot(`${runDir}/${name}`, userns.spec);
   }
 }
 
@@ -216,7 +203,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   }
   if (!exists(workdir)) {
     ensureDir(workdir);
-    ownByContainerRoot(workdir, userns);
+    if (userns) ownByContainerRoot(workdir, userns.spec);
   }
   chdir(root);
   pivotRoot(".", ".");

@@ -1,5 +1,4 @@
 // Capability names and numbers; Docker's default set for container payloads.
-import { readFile } from "../sys/fs.ts";
 
 export const CAPABILITIES: Record<string, number> = {
   CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6,
@@ -25,19 +24,4 @@ export function capabilityMask(names: string[]): bigint {
     mask |= 1n << BigInt(bit);
   }
   return mask;
-}
-
-/** The highest capability this kernel knows; the bounding set is dropped up to it. */
-export function lastCapability(): number {
-  try {
-    return Number(readFile("/proc/sys/kernel/cap_last_cap").trim());
-  } catch {
-    return 40;
-  }
-}
-
-/** The capabilities this process may still pass on (its bounding set): all that --privileged can give. */
-export function boundingSet(): bigint {
-  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFile("/proc/self/status"))?.[1];
-  return hex === undefined ? 0n : BigInt(`0x${hex}`);
 }

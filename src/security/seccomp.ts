@@ -3,7 +3,7 @@
 // here, loaded by the spawn trampoline just before the payload's capabilities are dropped.
 // Refused calls fail with EPERM (Docker's defaultErrnoRet), they do not kill.
 import { UserError } from "../container/errors.ts";
-import { readFile } from "../sys/fs.ts";
+import { kernelRelease } from "../sys/kernel.ts";
 import { SYSCALLS_X86_64 } from "./syscalls-x86_64.ts";
 import { DEFAULT_CAPABILITIES } from "./capabilities.ts";
 
@@ -152,7 +152,8 @@ export function compile(f: Filter): Buffer {
   // The rest in the profile's order (the first rule that matches decides). After a rule with
   // checks the accumulator holds an argument: the call's number is loaded again.
   let dirty = false;
-  for (const r of f.rules.filter((r) => !free.includes(r))) {
+  const freeSet = new Set(free);
+  for (const r of f.rules.filter((r) => !freeSet.has(r))) {
     const body = [...r.checks.flatMap((c) => resolve(checkCode(c), "pass")), ret(r.action)];
     if (dirty) code.push(ld(0));
     code.push(...resolve([jmp(JEQ_K, r.nr, 0, "next"), ...body], "next"));
@@ -257,16 +258,35 @@ export function defaultFilterCompiled(capabilities: string[], prebuilt: string):
   return compile(defaultFilter(capabilities)).toString("base64");
 }
 
+/** The calls Docker's default profile allows outright for a payload with these capabilities. */
+function defaultNames(capabilities: string[]): string[] {
+  return [...new Set([...ALWAYS, ...capabilities.flatMap((c) => WITH_CAPABILITY[c] ?? [])])].filter((n) => nr(n) !== undefined);
+}
+
+/**
+ * The default profile's calls with conditions, in one place for both of its forms (box's filter
+ * and the JSON the benchmark gives runc and crun): allowed when argument 0 passes `check`
+ * (`int`: a C int, whose high word the kernel ignores), or refused with `errno`.
+ */
+function defaultArgumentRules(capabilities: string[]): Array<{ name: string; check?: { op: Op; value: bigint; int: boolean }; errno?: number }> {
+  const rules: ReturnType<typeof defaultArgumentRules> = [
+    { name: "socket", check: { op: "NE", value: AF_VSOCK, int: true } },
+    ...PERSONALITIES.map((p) => ({ name: "personality", check: { op: "EQ" as Op, value: p, int: true } })),
+  ];
+  if (!capabilities.includes("SYS_ADMIN")) {
+    rules.push({ name: "clone", check: { op: "MASKED_EQ", value: CLONE_NAMESPACES, int: false } });
+    // ENOSYS, not EPERM: the C library then falls back to clone, which is checked above.
+    rules.push({ name: "clone3", errno: ENOSYS });
+  }
+  return rules;
+}
+
 /** Docker's default profile for a payload with these capabilities. */
 export function defaultFilter(capabilities: string[]): Filter {
-  const names = new Set([...ALWAYS, ...capabilities.flatMap((c) => WITH_CAPABILITY[c] ?? [])]);
-  const rules = [...names].flatMap((n) => allow(n));
-  rules.push(...allow("socket", [{ index: 0, op: "NE", value: AF_VSOCK, valueTwo: 0n, low32: true }]));
-  for (const p of PERSONALITIES) rules.push(...allow("personality", [{ index: 0, op: "EQ", value: p, valueTwo: 0n, low32: true }]));
-  if (!capabilities.includes("SYS_ADMIN")) {
-    rules.push(...allow("clone", [{ index: 0, op: "MASKED_EQ", value: CLONE_NAMESPACES, valueTwo: 0n }]));
-    // ENOSYS, not EPERM: the C library then falls back to clone, which is checked above.
-    rules.push({ nr: nr("clone3")!, checks: [], action: RET_ERRNO | ENOSYS });
+  const rules = defaultNames(capabilities).flatMap((n) => allow(n));
+  for (const r of defaultArgumentRules(capabilities)) {
+    if (r.check) rules.push(...allow(r.name, [{ index: 0, op: r.check.op, value: r.check.value, valueTwo: 0n, ...(r.check.int ? { low32: true } : {}) }]));
+    else rules.push({ nr: nr(r.name)!, checks: [], action: RET_ERRNO | r.errno! });
   }
   return { rules, defaultAction: RET_ERRNO | EPERM };
 }
@@ -276,16 +296,14 @@ export function defaultFilter(capabilities: string[]): Filter {
  * take it in config.json): the benchmark gives it to them, so that all three filter alike.
  */
 export function defaultProfileJson(capabilities: string[]): object {
-  const names = [...new Set([...ALWAYS, ...capabilities.flatMap((c) => WITH_CAPABILITY[c] ?? [])])].filter((n) => nr(n) !== undefined);
   const syscalls: object[] = [
-    { names, action: "SCMP_ACT_ALLOW" },
-    { names: ["socket"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: Number(AF_VSOCK), op: "SCMP_CMP_NE" }] },
-    ...PERSONALITIES.map((p) => ({ names: ["personality"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: Number(p), op: "SCMP_CMP_EQ" }] })),
+    { names: defaultNames(capabilities), action: "SCMP_ACT_ALLOW" },
+    ...defaultArgumentRules(capabilities).map((r) =>
+      r.check
+        ? { names: [r.name], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: Number(r.check.value), valueTwo: 0, op: `SCMP_CMP_${r.check.op}` }] }
+        : { names: [r.name], action: "SCMP_ACT_ERRNO", errnoRet: r.errno },
+    ),
   ];
-  if (!capabilities.includes("SYS_ADMIN")) {
-    syscalls.push({ names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: Number(CLONE_NAMESPACES), valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }] });
-    syscalls.push({ names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: ENOSYS });
-  }
   return { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: EPERM, architectures: ["SCMP_ARCH_X86_64"], syscalls };
 }
 
@@ -333,7 +351,7 @@ function applies(s: NonNullable<JsonProfile["syscalls"]>[number], capabilities: 
 }
 
 function kernelBelow(min: string): boolean {
-  const [major = 0, minor = 0] = readFile("/proc/sys/kernel/osrelease").split(".").map((n) => parseInt(n, 10));
+  const [major = 0, minor = 0] = kernelRelease().split(".").map((n) => parseInt(n, 10));
   const [wantMajor = 0, wantMinor = 0] = min.split(".").map((n) => parseInt(n, 10));
   return major < wantMajor || (major === wantMajor && minor < wantMinor);
 }

@@ -2,8 +2,9 @@
 // CONTAINER:HOST:SIZE. Checked into a UsernsSpec once; the ids of an `auto` range are leased
 // from box's pool at create and go with the container's directory.
 import { UserError } from "../container/errors.ts";
-import { close, open, readFile, readdir, writeFile, lockExclusive, mkdirs } from "../sys/fs.ts";
-import { O_CLOEXEC, O_CREAT, O_RDONLY } from "../sys/constants.ts";
+import { close, fchown, open, readFile, writeFile, withLockFile } from "../sys/fs.ts";
+import { O_CLOEXEC, O_NOFOLLOW, O_RDONLY } from "../sys/constants.ts";
+import { layout, listContainerIds, type Store } from "../container/store.ts";
 import { join } from "../path.ts";
 import type { IdRange } from "../sys/userns.ts";
 
@@ -25,7 +26,7 @@ const BLOCK = 65536;
  * above the ranges useradd hands out in /etc/subuid (100000–600100000) and below 2^31, which
  * some tools still read as signed.
  */
-export const POOL = { start: 1_000_000_000, blocks: 16384 };
+const POOL = { start: 1_000_000_000, blocks: 16384 };
 
 function idNumber(text: string, what: string): number {
   if (!/^\d{1,10}$/.test(text) || Number(text) >= MAX_ID) throw new UserError(`${what}: "${text}" is not an id (0 to ${MAX_ID - 1})`);
@@ -78,6 +79,28 @@ export function hostId(ranges: IdRange[], id: number): number | undefined {
   return r && r.host + (id - r.container);
 }
 
+/** uid_t -1: fchown leaves that id as it is. */
+const UNCHANGED = 0xffffffff;
+
+/**
+ * What fchown takes for a container's uid and gid: themselves without a user namespace, else
+ * their host ids (one the maps leave out stays unchanged).
+ */
+export function hostOwner(userns: UsernsSpec | undefined, uid: number, gid: number): [number, number] {
+  if (!userns) return [uid, gid];
+  return [hostId(userns.uidMap, uid) ?? UNCHANGED, hostId(userns.gidMap, gid) ?? UNCHANGED];
+}
+
+/** Gives a file or directory that box made for the container to the container's root. */
+export function ownByContainerRoot(path: string, userns: UsernsSpec): void {
+  const fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  try {
+    fchown(fd, ...hostOwner(userns, 0, 0));
+  } finally {
+    close(fd);
+  }
+}
+
 const LEASE = "userns";
 
 /**
@@ -85,17 +108,14 @@ const LEASE = "userns";
  * in that directory, so the lease goes with it whoever removes it (box rm, an --rm init, the
  * watcher). Chosen under the store's lock, against every other container's lease.
  */
-export function leaseIdRange(root: string, containersDir: string, dir: string, userns: UsernsSpec): void {
+export function leaseIdRange(store: Store, dir: string, userns: UsernsSpec): void {
   const size = userns.size ?? BLOCK;
-  mkdirs(root, 0o700);
-  const lock = open(join(root, "userns.lock"), O_CREAT | O_RDONLY | O_CLOEXEC, 0o600);
-  try {
-    lockExclusive(lock, join(root, "userns.lock"));
+  withLockFile(join(store.root, "userns.lock"), () => {
     const taken = new Set<number>();
-    for (const id of safeReaddir(containersDir)) {
+    for (const id of listContainerIds(store)) {
       let text: string;
       try {
-        text = readFile(join(containersDir, id, LEASE));
+        text = readFile(join(store.root, layout.container(id), LEASE));
       } catch {
         continue;
       }
@@ -112,15 +132,5 @@ export function leaseIdRange(root: string, containersDir: string, dir: string, u
       return;
     }
     throw new UserError(`--userns=auto: no ${need * BLOCK} free ids left in box's pool`);
-  } finally {
-    close(lock);
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdir(dir);
-  } catch {
-    return [];
-  }
+  });
 }

@@ -40,6 +40,10 @@ export const O_PATH = 0o10000000;
 export const O_NOCTTY = 0o400;
 export const O_CLOEXEC = 0o2000000;
 
+// The *at() calls' flags
+export const AT_FDCWD = -100;
+export const AT_EMPTY_PATH = 0x1000;
+
 // Sockets
 export const AF_INET = 2;
 export const AF_NETLINK = 16;

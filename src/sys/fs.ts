@@ -3,12 +3,10 @@
 // binary; see docs/ARCHITECTURE.md). Errors are SyscallErrors: `open /etc/hosts: ENOENT`.
 import { check, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
-import { O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND, O_NONBLOCK, O_NOFOLLOW, O_PATH } from "./constants.ts";
+import { AT_EMPTY_PATH, AT_FDCWD, O_CLOEXEC, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_APPEND, O_NONBLOCK, O_NOFOLLOW, O_PATH } from "./constants.ts";
 
-const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_REMOVEDIR = 0x200;
-const AT_EMPTY_PATH = 0x1000;
 const STATX_BASIC_STATS = 0x7ff;
 const S_IFMT = 0o170000;
 
@@ -437,6 +435,28 @@ export function lockExclusive(fd: number, path: string): void {
   for (;;) {
     if (libc.flock(fd, LOCK_EX) === 0) return;
     if (errno() !== Errno.EINTR) throw new SyscallError("flock", errno(), path);
+  }
+}
+
+/**
+ * Runs `fn` holding an exclusive flock on the file `path`, made (with its directory) when it is
+ * missing: one box process at a time in what the lock guards.
+ */
+export function withLockFile<T>(path: string, fn: () => T): T {
+  const openLock = () => open(path, O_RDONLY | O_CREAT, 0o600);
+  let fd: number;
+  try {
+    fd = openLock();
+  } catch (e) {
+    if (!isErrno(e, Errno.ENOENT)) throw e;
+    mkdirs(path.slice(0, path.lastIndexOf("/")), 0o700);
+    fd = openLock();
+  }
+  try {
+    lockExclusive(fd, path);
+    return fn();
+  } finally {
+    close(fd);
   }
 }
 

@@ -1,8 +1,9 @@
 // mount(2), umount2(2), pivot_root(2), mknod(2), sethostname(2) as throwing wrappers.
 import { check, cstr, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
-import { close, open, readFile } from "./fs.ts";
-import { O_CLOEXEC, O_DIRECTORY, O_PATH } from "./constants.ts";
+import { close, open } from "./fs.ts";
+import { kernelRelease } from "./kernel.ts";
+import { AT_EMPTY_PATH, AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH } from "./constants.ts";
 
 const SYS_pivot_root = 155;
 
@@ -18,7 +19,6 @@ export function umount(target: string, flags: number): void {
   check(libc.umount2(cstr(target), flags), "umount2", target);
 }
 
-const AT_FDCWD = -100;
 const AT_RECURSIVE = 0x8000;
 const MOUNT_ATTR_RDONLY = 0x1;
 
@@ -32,8 +32,6 @@ export function makeReadOnlyRecursive(target: string): void {
 const SYS_open_tree = 428;
 const SYS_move_mount = 429;
 const OPEN_TREE_CLONE = 1;
-const OPEN_TREE_CLOEXEC = 0o2000000;
-const AT_EMPTY_PATH = 0x1000;
 const MOUNT_ATTR_IDMAP = 0x100000;
 const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
@@ -49,12 +47,12 @@ export function idmappedBind(source: string, target: string, usernsFd: number, r
   let tree = -1;
   try {
     const rec = recursive ? AT_RECURSIVE : 0;
-    tree = check(libc.syscall(SYS_open_tree, from as never, cstr(""), (OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec) as never, null, null), "open_tree", source);
+    tree = check(libc.syscall(SYS_open_tree, from as never, cstr(""), (OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | rec) as never, null, null), "open_tree", source);
     const attr = new BigUint64Array([BigInt(MOUNT_ATTR_IDMAP), 0n, 0n, BigInt(usernsFd)]);
     if (libc.mount_setattr(tree, cstr(""), AT_EMPTY_PATH | rec, attr, attr.byteLength) !== 0) {
       const e = new SyscallError("mount_setattr MOUNT_ATTR_IDMAP", errno(), source);
       // The filesystem does not take idmapped mounts on this kernel (e.g. tmpfs before 6.3).
-      if (e.errno === Errno.EINVAL) throw new Error(`a user namespace needs idmapped mounts, and the filesystem of ${source} has none on this kernel (Linux ${release()}): ext4, xfs and btrfs have them from 5.12, tmpfs from 6.3`);
+      if (e.errno === Errno.EINVAL) throw new Error(`a user namespace needs idmapped mounts, and the filesystem of ${source} has none on this kernel (Linux ${kernelRelease()}): ext4, xfs and btrfs have them from 5.12, tmpfs from 6.3`);
       throw e;
     }
     check(libc.syscall(SYS_move_mount, tree as never, cstr(""), to as never, cstr(""), (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) as never), "move_mount", target);
@@ -82,8 +80,4 @@ export function sethostname(name: string): void {
 
 export function chdir(path: string): void {
   check(libc.chdir(cstr(path)), "chdir", path);
-}
-
-function release(): string {
-  return readFile("/proc/sys/kernel/osrelease").trim();
 }

@@ -99,6 +99,8 @@ export interface Reply {
 }
 
 let sequence = Math.floor(Math.random() * 0x7fffffff);
+/** One buffer for every read: each message's payload is copied out of it. */
+const receiveBuffer = new Uint8Array(1 << 16);
 
 export class NetlinkSocket {
   readonly fd: number;
@@ -135,7 +137,7 @@ export class NetlinkSocket {
 
   /** Reads until `done` says so, handing each message (of ours) to it. */
   private receive(seqs: Set<number>, onMessage: (m: Reply & { seq: number; flags: number }) => boolean): void {
-    const buf = new Uint8Array(1 << 16);
+    const buf = receiveBuffer;
     for (;;) {
       const n = read(this.fd, buf);
       // read() throws on an error; a netlink socket has no end of file.
@@ -164,14 +166,9 @@ export class NetlinkSocket {
     let failure: NetlinkError | undefined;
     this.receive(new Set(seqs), (m) => {
       if (m.type !== NLMSG_ERROR) return false;
-      const err = -m.payload.readInt32LE(0);
       pending.delete(m.seq);
-      if (err !== 0) {
-        const [what, object] = describe(seqs.indexOf(m.seq));
-        failure = new NetlinkError(what, err, object, m.flags & NLM_F_ACK_TLVS ? extAckMessage(m.payload) : undefined);
-        return true;
-      }
-      return pending.size === 0;
+      failure = errorOf(m, () => describe(seqs.indexOf(m.seq)));
+      return failure !== undefined || pending.size === 0;
     });
     if (failure) throw failure;
   }
@@ -184,8 +181,7 @@ export class NetlinkSocket {
     this.receive(new Set([seq!]), (r) => {
       if (r.type === NLMSG_DONE) return true;
       if (r.type === NLMSG_ERROR) {
-        const err = -r.payload.readInt32LE(0);
-        if (err !== 0) failure = new NetlinkError(what, err, object, r.flags & NLM_F_ACK_TLVS ? extAckMessage(r.payload) : undefined);
+        failure = errorOf(r, () => [what, object]);
         return true;
       }
       replies.push(r);
@@ -195,6 +191,14 @@ export class NetlinkSocket {
     if (failure) throw failure;
     return replies;
   }
+}
+
+/** An acknowledgement's refusal, named by `describe`; undefined when it says yes. */
+function errorOf(m: Reply & { flags: number }, describe: () => [string, string?]): NetlinkError | undefined {
+  const err = -m.payload.readInt32LE(0);
+  if (err === 0) return undefined;
+  const [what, object] = describe();
+  return new NetlinkError(what, err, object, m.flags & NLM_F_ACK_TLVS ? extAckMessage(m.payload) : undefined);
 }
 
 /** The kernel's text in an error (NETLINK_CAP_ACK: after the error code and our header). */

@@ -2,13 +2,21 @@
 import { check, cstr, cstrArray, errno, libc } from "./libc.ts";
 import { readFile, write } from "./fs.ts";
 import { Errno, SyscallError } from "./errors.ts";
-import { O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
+import { AT_EMPTY_PATH, O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
+
+/** Linux's signal names (x86_64) and numbers, without aliases such as SIGIOT and SIGPOLL. */
+const SIGNALS: Record<string, number> = Object.fromEntries(
+  [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+    "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+  ].map((n, i) => [`SIG${n}`, i + 1]),
+);
 
 /**
  * What box passes on (CLI → init → payload): every signal but the uncatchable two, SIGCHLD (each
  * process's own business) and SIGPIPE (a write of box's own failed, not the payload's).
  */
-export const FORWARDED_SIGNALS = Object.entries(signalNumbers()).filter(
+export const FORWARDED_SIGNALS = Object.entries(SIGNALS).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
 );
 
@@ -16,17 +24,9 @@ export const FORWARDED_SIGNALS = Object.entries(signalNumbers()).filter(
 export function signalNumber(text: string): number | undefined {
   if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 64 ? Number(text) : undefined;
   const upper = text.toUpperCase();
-  return signalNumbers()[upper.startsWith("SIG") ? upper : `SIG${upper}`];
+  return SIGNALS[upper.startsWith("SIG") ? upper : `SIG${upper}`];
 }
 
-/** Linux's signal names (x86_64) and numbers, without aliases such as SIGIOT and SIGPOLL. */
-export function signalNumbers(): Record<string, number> {
-  const names = [
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
-    "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-  ];
-  return Object.fromEntries(names.map((n, i) => [`SIG${n}`, i + 1]));
-}
 
 export function kill(pid: number, signal: number): boolean {
   if (libc.kill(pid, signal) === 0) return true;
@@ -108,7 +108,6 @@ const MFD_ALLOW_SEALING = 2;
 const F_ADD_SEALS = 1033;
 /** F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the file stays as written, for good. */
 const ALL_SEALS = 0x1 | 0x2 | 0x4 | 0x8;
-const AT_EMPTY_PATH = 0x1000;
 const F_SETFD = 2;
 
 /**

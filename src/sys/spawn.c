@@ -52,6 +52,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define TIOCSCTTY 0x540E
 #define PR_SET_PDEATHSIG 1
 #define PR_SET_DUMPABLE 4
+#define PR_CAPBSET_READ 23
 #define PR_CAPBSET_DROP 24
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
@@ -81,8 +82,7 @@ struct spawn_spec {
   long ngroups;
   long groups;           /* unsigned int* */
   long set_caps;         /* limit capabilities to cap_keep */
-  long cap_keep;         /* bit mask of capabilities to keep */
-  long cap_last;         /* highest capability number the kernel knows */
+  long cap_keep;         /* bit mask of capabilities to keep (those box itself lacks are left out) */
   long cwd;              /* char* or 0 */
   long errfd;            /* close-on-exec pipe: the child reports {stage, errno} here */
   long pdeathsig;        /* signal when the parent dies, or 0 */
@@ -131,6 +131,7 @@ static int child(void *arg) {
   int *fds = (int *)s->fds;
   int moved[64];
   long shim;
+  unsigned long keep = 0;
   char zero = '0';
   unsigned long empty = 0;
   struct kernel_sigaction dfl = {0, 0, 0, 0};
@@ -190,9 +191,15 @@ static int child(void *arg) {
    * setres[ug]id, capset, chdir, execveat, execve) Docker's profile allows. With no_new_privs it goes in
    * last, just before execve, so that a profile refusing any of those cannot stop the start. */
   if (s->seccomp_len && !s->no_new_privs) load_seccomp(s);
+  /* What is kept is what was asked for and is still in the bounding set: a capability box itself
+   * lacks (a host may have taken some from it) is never given. Reading past the last one the
+   * kernel knows says EINVAL. */
   if (s->set_caps) {
-    for (i = 0; i <= s->cap_last; i++)
-      if (!((s->cap_keep >> i) & 1) && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
+    for (i = 0; i < 64 && (r = syscall(SYS_prctl, PR_CAPBSET_READ, i, 0, 0, 0)) >= 0; i++) {
+      if (r == 1 && ((s->cap_keep >> i) & 1)) keep |= 1UL << i;
+      else if (r == 1 && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
+    }
+    if (s->set_user && s->uid != 0) keep = 0;
   }
   if (s->set_user) {
     if ((r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
@@ -202,7 +209,6 @@ static int child(void *arg) {
   if (s->set_caps) {
     struct cap_header h;
     struct cap_data d[2];
-    unsigned long keep = s->uid == 0 || !s->set_user ? (unsigned long)s->cap_keep : 0;
     h.version = CAPS_V3;
     h.pid = 0;
     d[0].effective = d[0].permitted = (unsigned int)keep;

@@ -1,14 +1,14 @@
 // Starts a process through the C trampoline in spawn.c: namespaces, cgroup, session,
 // credentials and capabilities are set in the child between fork and exec.
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { close, read, write } from "./fs.ts";
+import { close, read } from "./fs.ts";
 // Built by `bun run build` (build/spawn-lib.ts) and embedded in the executable.
 import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
-// The exec shim (src/sys/shim.c), a static executable of a few hundred bytes.
+// The exec shim (src/sys/shim.c), a static executable of about 1 KB.
 import shimExecutable from "../../dist/box-shim.b64" with { type: "text" };
 import { SyscallError } from "./errors.ts";
 import { memoryFile, pipe, waitPid } from "./process.ts";
-import { check, cstr, cstrArray, libc } from "./libc.ts";
+import { cstr, cstrArray } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
 let holder: (() => bigint) | undefined;
@@ -16,9 +16,8 @@ let holder: (() => bigint) | undefined;
 /** Loads the trampoline (from a memfd: it is no file of its own); call before pivot_root. */
 export function loadSpawn(): void {
   if (trampoline) return;
-  const memfd = check(libc.syscall(319, cstr("box-spawn"), null, null, null, null), "memfd_create");
+  const memfd = memoryFile("box-spawn", Buffer.from(library, "base64"));
   try {
-    write(memfd, Buffer.from(library, "base64"));
     const lib = dlopen(`/proc/self/fd/${memfd}`, {
       box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 },
       box_userns_holder: { args: [], returns: FFIType.i64 },
@@ -47,7 +46,7 @@ export interface SpawnOptions {
   controllingTty?: boolean;
   user?: { uid: number; gid: number; groups: number[] };
   /** Capabilities kept in the bounding set, and for uid 0 in the permitted and effective sets. */
-  capabilities?: { keep: bigint; last: number };
+  capabilities?: { keep: bigint };
   cwd?: string;
   parentDeathSignal?: number;
   /** Mounts the child makes once in its namespaces (after unshareFlags), before anything else. */
@@ -116,10 +115,13 @@ export function spawn(o: SpawnOptions): number {
   const cgroups = Int32Array.from(o.cgroupJoin ?? []);
   const groups = Uint32Array.from(o.user?.groups ?? []);
   const [errRead, errWrite] = pipe();
+  // A user namespace can only be entered by a child with a memory of its own: the inner one.
+  const forkInner = o.forkInner || o.userns !== undefined;
   const spec = new BigInt64Array([
     BigInt(o.cloneFlags ?? 0),
     p(cstr(o.path)),
-    p(cstrArray(o.argv, keep)),
+    // With the shim, the payload's argv goes in the shim's (below).
+    o.shim ? 0n : p(cstrArray(o.argv, keep)),
     p(cstrArray(o.env, keep)),
     BigInt(fdPairs.length / 2),
     fdPairs.length ? p(fdPairs) : 0n,
@@ -135,7 +137,6 @@ export function spawn(o: SpawnOptions): number {
     groups.length ? p(groups) : 0n,
     o.capabilities ? 1n : 0n,
     BigInt.asIntN(64, o.capabilities?.keep ?? 0n),
-    BigInt(o.capabilities?.last ?? 0),
     o.cwd ? p(cstr(o.cwd)) : 0n,
     BigInt(errWrite),
     BigInt(o.parentDeathSignal ?? 0),
@@ -145,7 +146,7 @@ export function spawn(o: SpawnOptions): number {
       : 0n,
     BigInt(o.setns?.length ?? 0),
     o.setns?.length ? p(Int32Array.from(o.setns)) : 0n,
-    o.forkInner || o.userns !== undefined ? 1n : 0n,
+    forkInner ? 1n : 0n,
     0n,
     BigInt(o.shim ? shimFile() : -1),
     // The shim's argv: the error pipe, the candidate paths, the payload's argv.
@@ -158,10 +159,10 @@ export function spawn(o: SpawnOptions): number {
     o.seccomp ? p(o.seccomp) : 0n,
     BigInt(o.userns ?? -1),
   ]);
-  const INNER_PID = 27;
+  const INNER_PID = 26;
   const outer = Number(box_spawn(spec));
   // With forkInner the outer child exits at once (after the fork, or failing before it).
-  const pid = (o.forkInner || o.userns !== undefined) && outer > 0 ? (waitPid(outer, false), Number(spec[INNER_PID])) : outer;
+  const pid = forkInner && outer > 0 ? (waitPid(outer, false), Number(spec[INNER_PID])) : outer;
   close(errWrite);
   try {
     if (outer < 0) throw new SpawnError("clone", -outer);

@@ -12,7 +12,7 @@ export interface IdRange {
   size: number;
 }
 
-export function mapText(ranges: IdRange[]): string {
+function mapText(ranges: IdRange[]): string {
   return ranges.map((r) => `${r.container} ${r.host} ${r.size}\n`).join("");
 }
 

@@ -1,10 +1,11 @@
 // Runs box as a user would, against a temporary store, and checks that nothing leaks.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, expect } from "bun:test";
 import { busyboxRootfs } from "./rootfs.ts";
 import { subdirs } from "./dirs.ts";
+import { compileFreestanding } from "../../build/freestanding.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 
@@ -107,10 +108,11 @@ export function sh(s: Store, script: string, flags: string[] = []): Promise<Resu
  */
 export function staticHelper(name: string): string {
   const out = join(REPO, "dist", `test-${name}`);
-  if (!existsSync(out)) {
+  const source = join(REPO, `test/helpers/${name}.c`);
+  // Built again when its source changed since.
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(source).mtimeMs) {
     mkdirSync(join(REPO, "dist"), { recursive: true });
-    const cc = Bun.spawnSync(["cc", "-Os", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", out, join(REPO, `test/helpers/${name}.c`)]);
-    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+    compileFreestanding(source, out);
   }
   return out;
 }
