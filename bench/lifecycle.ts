@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { podmanIn, unmountPodmanStorage } from "./podman.ts";
+import { hidingUnified, timed } from "./timer.ts";
 
 export interface LifecycleContext {
   box: string;
@@ -26,12 +27,6 @@ export interface LifecycleResult {
   fifty: Record<"box" | "crun", { start: number; remove: number }>;
 }
 
-const TIMER = `t0=$EPOCHREALTIME; "$@" </dev/null >/dev/null 2>&1; rc=$?; t1=$EPOCHREALTIME; echo "T $t0 $t1 $rc"`;
-
-function elapsedMs(a: string, b: string): number {
-  return (Number(b) - Number(a)) * 1000;
-}
-
 export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResult> {
   const store = { root: join(o.tmp, "lc-box-root"), runroot: join(o.tmp, "lc-box-run") };
   const boxCmd = (...args: string[]) => [o.box, "--root", store.root, "--runroot", store.runroot, ...args];
@@ -42,34 +37,26 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   const bundle = join(o.tmp, "lc-bundle");
   o.writeBundle(bundle, ["/bin/sleep", "100000"]);
   for (const d of [store.root, store.runroot, crunState, runcState]) mkdirSync(d, { recursive: true });
-  const wrap = (rt: "crun" | "runc" | "box", inner: string[], script = TIMER): string[] =>
-    rt === "crun" && o.crunWrapped
-      ? ["unshare", "-m", "--propagation", "private", "bash", "-c", `mount -t tmpfs none ${o.unified} || exit 97; ${script}`, "bash", ...inner]
-      : ["bash", "-c", script, "bash", ...inner];
-  const timed = (rt: "crun" | "runc" | "box", inner: string[], env = o.env): number => {
-    const r = Bun.spawnSync(wrap(rt, inner), { env, stdout: "pipe", stderr: "pipe" });
-    const m = /T (\S+) (\S+) (\d+)/.exec(r.stdout.toString());
-    if (!m || m[3] !== "0") throw new Error(`${inner.join(" ")} failed: ${r.stdout}${r.stderr}`);
-    return elapsedMs(m[1]!, m[2]!);
-  };
+  const time = (rt: "crun" | "runc" | "box", inner: string[], env = o.env): number =>
+    timed(inner, env, rt === "crun" && o.crunWrapped ? (script, args) => hidingUnified(o.unified, "bash", script, args) : undefined);
   const crun = (...args: string[]) => ["crun", "--root", crunState, ...args];
   const runc = (...args: string[]) => ["runc", "--root", runcState, ...args];
   // podman with --network none, as box here (bridge networking is compared in bench/network.ts).
   const { available: havePodman, dir: podmanDir, env: podmanEnv, command: podman } = podmanIn(join(o.tmp, "lc-podman"), o.env);
   // podman runs the runtime itself (runc): its timer needs no wrapper of its own.
-  const timedPodman = (args: string[]) => timed("runc", args, podmanEnv);
+  const timedPodman = (args: string[]) => time("runc", args, podmanEnv);
 
   // exec: one running container each, then interleaved `exec … /bin/true`.
   const boxId = Bun.spawnSync(boxRunD("--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"), { env: o.env, stdout: "pipe" }).stdout.toString().trim();
   if (!/^[0-9a-f]{64}$/.test(boxId)) throw new Error("box run -d for the exec benchmark failed");
-  timed("crun", crun("run", "-d", "--bundle", bundle, "lc-exec"));
-  timed("runc", runc("run", "-d", "--bundle", bundle, "lc-exec"));
+  time("crun", crun("run", "-d", "--bundle", bundle, "lc-exec"));
+  time("runc", runc("run", "-d", "--bundle", bundle, "lc-exec"));
   if (havePodman) timedPodman(podman("run", "-d", "--network", "none", "--name", "lc-exec", "--rootfs", o.rootfs, "sleep", "100000"));
   const exec = { box: [] as number[], crun: [] as number[], runc: [] as number[], podman: [] as number[] };
   for (let i = 0; i < o.runs + 3; i++) {
-    const b = timed("box", boxCmd("exec", "lc-exec", "/bin/true"));
-    const c = timed("crun", crun("exec", "lc-exec", "/bin/true"));
-    const r = timed("runc", runc("exec", "lc-exec", "/bin/true"));
+    const b = time("box", boxCmd("exec", "lc-exec", "/bin/true"));
+    const c = time("crun", crun("exec", "lc-exec", "/bin/true"));
+    const r = time("runc", runc("exec", "lc-exec", "/bin/true"));
     // podman's exec takes ~0.1 s: fewer runs of it.
     const p = havePodman && i < 23 ? timedPodman(podman("exec", "lc-exec", "/bin/true")) : undefined;
     if (i >= 3) {
@@ -79,19 +66,19 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
       if (p !== undefined) exec.podman.push(p);
     }
   }
-  timed("box", boxCmd("rm", "-f", "lc-exec"));
-  timed("crun", crun("delete", "-f", "lc-exec"));
-  timed("runc", runc("delete", "-f", "lc-exec"));
+  time("box", boxCmd("rm", "-f", "lc-exec"));
+  time("crun", crun("delete", "-f", "lc-exec"));
+  time("runc", runc("delete", "-f", "lc-exec"));
   if (havePodman) timedPodman(podman("rm", "-f", "-t", "0", "lc-exec"));
 
   // Memory held per idle detached container, 20 running: every box process of this store.
   const IDLE = 20;
-  for (let i = 0; i < IDLE; i++) timed("box", boxRunD("--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+  for (let i = 0; i < IDLE; i++) time("box", boxRunD("--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
   await Bun.sleep(1000);
   const pids = boxProcesses(store.root);
   const pssKiB = pids.reduce((sum, pid) => sum + pss(pid), 0);
   const idle = { containers: IDLE, pssKiB, perContainerKiB: pssKiB / IDLE, processes: pids.length };
-  timed("box", boxCmd("rm", "-f", ...Array.from({ length: IDLE }, (_, i) => `lc-idle-${i}`)));
+  time("box", boxCmd("rm", "-f", ...Array.from({ length: IDLE }, (_, i) => `lc-idle-${i}`)));
   let podmanIdle: LifecycleResult["podmanIdle"];
   if (havePodman) {
     for (let i = 0; i < IDLE; i++) timedPodman(podman("run", "-d", "--network", "none", "--name", `lc-idle-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
@@ -114,10 +101,10 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
   // 50 detached starts, then 50 removals (one command each, sequential, as a script does).
   const FIFTY = 50;
   const fifty = { box: { start: 0, remove: 0 }, crun: { start: 0, remove: 0 } };
-  for (let i = 0; i < FIFTY; i++) fifty.box.start += timed("box", boxRunD("--name", `lc-50-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
-  for (let i = 0; i < FIFTY; i++) fifty.box.remove += timed("box", boxCmd("rm", "-f", `lc-50-${i}`));
-  for (let i = 0; i < FIFTY; i++) fifty.crun.start += timed("crun", crun("run", "-d", "--bundle", bundle, `lc-50-${i}`));
-  for (let i = 0; i < FIFTY; i++) fifty.crun.remove += timed("crun", crun("delete", "-f", `lc-50-${i}`));
+  for (let i = 0; i < FIFTY; i++) fifty.box.start += time("box", boxRunD("--name", `lc-50-${i}`, "--rootfs", o.rootfs, "sleep", "100000"));
+  for (let i = 0; i < FIFTY; i++) fifty.box.remove += time("box", boxCmd("rm", "-f", `lc-50-${i}`));
+  for (let i = 0; i < FIFTY; i++) fifty.crun.start += time("crun", crun("run", "-d", "--bundle", bundle, `lc-50-${i}`));
+  for (let i = 0; i < FIFTY; i++) fifty.crun.remove += time("crun", crun("delete", "-f", `lc-50-${i}`));
   return { exec, idle, podmanIdle, fifty };
 }
 

@@ -4,6 +4,7 @@
 // 127.0.0.1 and the containers' own addresses. Called by bench/run.ts.
 import { join } from "node:path";
 import { podmanIn, unmountPodmanStorage } from "./podman.ts";
+import { timed } from "./timer.ts";
 
 export interface NetworkContext {
   box: string;
@@ -20,15 +21,6 @@ export interface NetworkResult {
   throughput: Record<"box" | "podman", number[]>;
   bytes: number;
   podman: boolean;
-}
-
-const TIMER = `t0=$EPOCHREALTIME; "$@" </dev/null >/dev/null 2>&1; rc=$?; t1=$EPOCHREALTIME; echo "T $t0 $t1 $rc"`;
-
-function timed(argv: string[], env: Record<string, string>): number {
-  const r = Bun.spawnSync(["bash", "-c", TIMER, "bash", ...argv], { env, stdout: "pipe", stderr: "pipe" });
-  const m = /T (\S+) (\S+) (\d+)/.exec(r.stdout.toString());
-  if (!m || m[3] !== "0") throw new Error(`${argv.join(" ")} failed: ${r.stdout}${r.stderr}`);
-  return (Number(m[2]) - Number(m[1])) * 1000;
 }
 
 function run(argv: string[], env: Record<string, string>): string {

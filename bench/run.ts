@@ -13,6 +13,7 @@ import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
 import { lifecycleBench, type LifecycleResult } from "./lifecycle.ts";
 import { networkBench, type NetworkResult } from "./network.ts";
+import { diffMs, hidingUnified, timerScript } from "./timer.ts";
 import { exeProtectionBench, exeProtectionSection, type ExeProtectionResult } from "./exe-protection.ts";
 import { defaultProfileJson } from "../src/security/seccomp.ts";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
@@ -216,9 +217,8 @@ function writeBundle(dir: string, args: string[], resources?: object): void {
  * after, so the time covers fork+exec+run+wait of the runtime and nothing of the harness start.
  * The wrapper's own start (and, for crun, unshare and the tmpfs mount) is outside.
  */
-const TIMER = `t0=$EPOCHREALTIME; "$@" </dev/null 1>&2; rc=$?; t1=$EPOCHREALTIME; echo "T $t0 $t1 $rc"`;
+const TIMER = timerScript("stderr");
 /** crun 1.8 refuses a hybrid host; hiding the cgroup2 mount in a private mount namespace fixes it. */
-const HIDE_UNIFIED = `mount -t tmpfs none ${UNIFIED} || exit 97; `;
 
 let crunWrapped = true;
 let runSeq = 0;
@@ -256,14 +256,8 @@ function runtimeCommand(rt: Runtime, payload: "true" | "sleep"): string[] {
 /** The full argv: the timer, and for crun the mount-namespace wrapper around it. */
 function timedArgv(rt: Runtime): string[] {
   const inner = runtimeCommand(rt, "true");
-  if (rt.startsWith("crun") && crunWrapped) return ["unshare", "-m", "--propagation", "private", "bash", "-c", HIDE_UNIFIED + TIMER, "bash", ...inner];
+  if (rt.startsWith("crun") && crunWrapped) return hidingUnified(UNIFIED, "bash", TIMER, inner);
   return ["bash", "-c", TIMER, "bash", ...inner];
-}
-
-function diffMs(a: string, b: string): number {
-  const [as, au = "0"] = a.split(".");
-  const [bs, bu = "0"] = b.split(".");
-  return (Number(bs) - Number(as)) * 1000 + (Number(bu.padEnd(6, "0")) - Number(au.padEnd(6, "0"))) / 1000;
 }
 
 interface Timing {
@@ -337,7 +331,7 @@ type MemRun = Record<string, Mem>;
 async function memRun(rt: "box" | "crun" | "runc"): Promise<MemRun> {
   const inner = runtimeCommand(rt, "sleep");
   const argv =
-    rt === "crun" && crunWrapped ? ["unshare", "-m", "--propagation", "private", "sh", "-c", `${HIDE_UNIFIED}exec "$@"`, "sh", ...inner] : inner;
+    rt === "crun" && crunWrapped ? hidingUnified(UNIFIED, "sh", 'exec "$@"', inner) : inner;
   const proc = Bun.spawn(argv, { env: ENV, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const stderr = new Response(proc.stderr).text();
   const last: MemRun = {};
@@ -495,7 +489,7 @@ function cleanup(): void {
   for (const [bin, state] of [["crun", CRUN_STATE], ["runc", RUNC_STATE]] as const) {
     for (const id of listDir(state)) {
       const del = [bin, "--root", state, "delete", "-f", id];
-      sh(bin === "crun" && crunWrapped ? ["unshare", "-m", "--propagation", "private", "sh", "-c", `${HIDE_UNIFIED}exec "$@"`, "sh", ...del] : del);
+      sh(bin === "crun" && crunWrapped ? hidingUnified(UNIFIED, "sh", 'exec "$@"', del) : del);
     }
   }
   // Cgroups that are ours by name: crun/runc containers of this run, box containers whose id we saw.

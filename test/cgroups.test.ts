@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, sh, storePerTest, type Store } from "./helpers/box.ts";
+import { box, boxArgs, containerState, copyRootfs, sh, storePerTest, type Store } from "./helpers/box.ts";
 import { detectCgroups } from "../src/cgroup/detect.ts";
 import { blkioToIoWeight, checkControllers, limitWrites, sharesToWeight } from "../src/cgroup/limits.ts";
 import type { ResourceSpec } from "../src/container/spec.ts";
@@ -115,7 +115,7 @@ describe("what users rely on", () => {
     const r = await box(t.s, ["run", "--name", "hog", "-m", "16m", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", "head -c 200m /dev/zero | tail > /dev/null"]);
     expect(r.code).toBe(137);
     const [id] = readdirSync(join(t.s.runroot, "containers"));
-    expect(JSON.parse(readFileSync(join(t.s.runroot, "containers", id!, "state.json"), "utf8"))).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(containerState(t.s, id!)).toMatchObject({ exitCode: 137, oomKilled: true });
     expect((await box(t.s, ["rm", "hog"])).code).toBe(0);
   });
 
@@ -200,7 +200,7 @@ describe("pause, unpause, update, info", () => {
     try {
       expect((await box(t.s, ["pause", "ticker"])).code).toBe(0);
       const [id] = readdirSync(join(t.s.root, "containers"));
-      const state = () => JSON.parse(readFileSync(join(t.s.runroot, "containers", id!, "state.json"), "utf8")).status;
+      const state = () => containerState(t.s, id!).status;
       expect(state()).toBe("paused");
       const frozen = v1 ? read(cgroupFile(t.s, "freezer", "freezer.state")) : read(cgroupFile(t.s, "memory", "cgroup.events"));
       expect(frozen).toMatch(v1 ? /^FROZEN$/ : /^frozen 1$/m);

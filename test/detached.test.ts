@@ -3,16 +3,15 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, eventually, hostNamespace, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, containerState, copyRootfs, eventually, runDetached, hostNamespace, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
+/** `run -d` prints the full id, alone on its line. */
 async function runD(flags: string[], script: string): Promise<string> {
-  const r = await box(t.s, ["run", "-d", "--rootfs", copyRootfs(t.s), ...flags, "/bin/sh", "-c", script]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
-  return r.stdout.trim();
+  const id = await runDetached(t.s, flags, script);
+  expect(id).toMatch(/^[0-9a-f]{64}$/);
+  return id;
 }
 
 async function logsOf(name: string, flags: string[] = []) {
@@ -20,7 +19,7 @@ async function logsOf(name: string, flags: string[] = []) {
 }
 
 function initPid(id: string): number {
-  return JSON.parse(readFileSync(join(t.s.runroot, "containers", id, "state.json"), "utf8")).pid;
+  return containerState(t.s, id).pid;
 }
 
 describe("run -d", () => {
@@ -535,7 +534,7 @@ describe("hostile containers against box's own commands", () => {
 
   test("exec refuses a container's /etc/passwd that is no regular file instead of hanging on it", async () => {
     await runD(["--name", "fifo"], "rm /etc/passwd; mkfifo /etc/passwd; exec sleep 30");
-    await Bun.sleep(300);
+    await eventually(() => lstatSync(join(copyRootfs(t.s), "etc/passwd")).isFIFO());
     const started = Date.now();
     const r = await box(t.s, ["exec", "fifo", "true"]);
     expect(Date.now() - started).toBeLessThan(5000);

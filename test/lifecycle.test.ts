@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, containerState, copyRootfs, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -231,7 +231,7 @@ describe("box rm", () => {
     const r = await box(t.s, ["run", "--name", "keep", "--rootfs", rootfs, "/bin/sh", "-c", "exit 3"]);
     expect(r.code).toBe(3);
     const [id] = readdirSync(join(t.s.root, "containers"));
-    const state = JSON.parse(readFileSync(join(t.s.runroot, "containers", id!, "state.json"), "utf8"));
+    const state = containerState(t.s, id!);
     expect(state).toMatchObject({ status: "exited", exitCode: 3, startedAt: expect.any(String), finishedAt: expect.any(String) });
     expect((await box(t.s, ["run", "--name", "keep", "--rootfs", rootfs, "true"])).code).toBe(125);
     expect(await box(t.s, ["rm", "keep"])).toEqual({ code: 0, stdout: "keep\n", stderr: "" });

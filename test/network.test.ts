@@ -6,16 +6,11 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, copyRootfs, eventually, nftRules, removeNetworks, removeStore, staticHelper, storePerTest, tempStore } from "./helpers/box.ts";
+import { box, containerState, copyRootfs, eventually, runDetached, importBusybox, nftRules, removeNetworks, removeStore, staticHelper, storePerTest, tempStore } from "./helpers/box.ts";
 
 const t = storePerTest();
 
-async function runD(flags: string[], script: string): Promise<string> {
-  const r = await box(t.s, ["run", "-d", "--rootfs", copyRootfs(t.s), ...flags, "/bin/sh", "-c", script]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  return r.stdout.trim();
-}
+const runD = (flags: string[], script: string) => runDetached(t.s, flags, script);
 
 async function inspect(id: string, template: string): Promise<string> {
   const r = await box(t.s, ["inspect", "-f", template, id]);
@@ -201,10 +196,7 @@ describe("published ports", () => {
   });
 
   test("-p CONTAINER and -P (the image's EXPOSE, --expose) publish on free host ports; box port lists them", async () => {
-    const rootfs = copyRootfs(t.s);
-    const tar = join(t.s.dir, "web.tar");
-    expect(Bun.spawnSync(["tar", "-C", rootfs, "-cf", tar, "."]).exitCode).toBe(0);
-    expect((await box(t.s, ["import", "--change", "EXPOSE 80", "--change", "EXPOSE 5000/udp", tar, "web"])).code).toBe(0);
+    expect((await importBusybox(t.s, "web", ["--change", "EXPOSE 80", "--change", "EXPOSE 5000/udp"])).code).toBe(0);
     const r = await box(t.s, ["run", "-d", "-P", "--expose", "81", "-p", "127.0.0.1::82", "-e", "TEXT=any-port", "web", "/bin/sh", "-c", HTTPD]);
     expect(r.stderr).toBe("");
     const id = r.stdout.trim();
@@ -432,7 +424,7 @@ describe("cleanup", () => {
       const port = freePort();
       const id = await runD(["-p", `${port}:80`, ...flags], "exec sleep 30");
       await Bun.sleep(100);
-    const pid = JSON.parse(await Bun.file(join(t.s.runroot, "containers", id, "state.json")).text()).pid;
+      const pid = containerState(t.s, id).pid;
       process.kill(pid, "SIGKILL");
       await eventually(async () => (await box(t.s, ["ps", "-a", "--format", "{{.Status}}"])).stdout.startsWith("Exited"));
       await eventually(() => !existsSync(`/sys/class/net/veth${id.slice(0, 11)}`));

@@ -54,7 +54,7 @@ const seenIds = new Map<string, Set<string>>();
 const seenBridges = new Map<string, Set<string>>();
 
 /** Notes the ids of the containers, and the bridges of the networks, the store holds now. */
-export function noteContainers(s: Store): void {
+function noteContainers(s: Store): void {
   const ids = seenIds.get(s.root) ?? new Set<string>();
   seenIds.set(s.root, ids);
   const dir = join(s.root, "containers");
@@ -91,6 +91,43 @@ export async function box(s: Store, args: string[], opts: { stdin?: string } = {
   ]);
   noteContainers(s);
   return { code, stdout, stderr };
+}
+
+let tarball: string | undefined;
+
+/** The test rootfs as a tarball, for `box import`: made once per test process, removed at its exit. */
+export function busyboxTar(): string {
+  if (tarball === undefined) {
+    const tar = `${ROOTFS}.${process.pid}.tar`;
+    const r = Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."], { stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`tar: ${r.stderr.toString()}`);
+    process.on("exit", () => rmSync(tar, { force: true }));
+    tarball = tar;
+  }
+  return tarball;
+}
+
+/** `box import [FLAGS] TAR NAME` of the test rootfs. */
+export function importBusybox(s: Store, name: string, flags: string[] = []): Promise<Result> {
+  return box(s, ["import", ...flags, busyboxTar(), name]);
+}
+
+/** `box run -d --rootfs ROOTFS ...flags /bin/sh -c script`, which must start: the container's id. */
+export async function runDetached(s: Store, flags: string[], script: string): Promise<string> {
+  const r = await box(s, ["run", "-d", "--rootfs", copyRootfs(s), ...flags, "/bin/sh", "-c", script]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+/** The container's state.json, as box wrote it. */
+export function containerState(s: Store, id: string): { status: string; pid: number; exitCode?: number; oomKilled?: boolean } {
+  return JSON.parse(readFileSync(join(s.runroot, "containers", id, "state.json"), "utf8"));
+}
+
+/** A file's sha256, to show it unchanged. */
+export function sha256(path: string): string {
+  return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 }
 
 /** `box run --rm --rootfs ROOTFS ...flags -- cmd...` */
@@ -193,21 +230,18 @@ export async function expectNoLeaks(s: Store, before: Snapshot): Promise<void> {
   expect(storeProcesses(s)).toEqual([]);
   expect(containerDirs(s)).toEqual([]);
   // Fails while a container still holds an address: every lease must have been given back.
-  noteContainers(s);
+  // (box() notes the store's containers and bridges, before and after each command.)
   await removeNetworks(s);
   // What appeared during the test and is still there (others may remove theirs meanwhile). Other
   // box users of this machine may create containers meanwhile: only this store's ids count.
-  noteContainers(s);
   const ours = seenIds.get(s.root) ?? new Set<string>();
-  let after = snapshot();
-  const added = (key: keyof Snapshot) => after[key].filter((x) => !before[key].includes(x));
   // Other box users of this machine may make links meanwhile: only this store's count.
   const ownLinks = storeLinks(s);
   // A veth goes with its network namespace, which the kernel tears down in the background.
-  for (let i = 0; i < 100 && added("links").filter(ownLinks).length; i++) {
-    await Bun.sleep(20);
-    after = snapshot();
-  }
+  const linksLeft = () => readdirSync("/sys/class/net").some((l) => ownLinks(l) && !before.links.includes(l));
+  for (let i = 0; i < 100 && linksLeft(); i++) await Bun.sleep(20);
+  const after = snapshot();
+  const added = (key: keyof Snapshot) => after[key].filter((x) => !before[key].includes(x));
   expect(added("mounts")).toEqual([]);
   expect(added("cgroups").filter((d) => ours.has(d.split("/").pop()!))).toEqual([]);
   expect(added("links").filter(ownLinks)).toEqual([]);

@@ -5,9 +5,9 @@
 // gets box's dynamic loader and libraries, so that box's binary could really start in there
 // (without them the attack fails for a reason that a glibc-based image does not give).
 import { describe, expect, test } from "bun:test";
-import { copyFileSync, chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, chmodSync, cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BOX, box, copyRootfs, storePerTest } from "../helpers/box.ts";
+import { BOX, box, copyRootfs, sha256, storePerTest } from "../helpers/box.ts";
 
 const t = storePerTest();
 
@@ -25,10 +25,6 @@ while [ $(date +%s) -lt $end ]; do
   done
 done
 echo nothing-found`;
-
-function sha(path: string): string {
-  return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
-}
 
 /** A copy of the box under test, named so the attacker can spot it, with its arguments. */
 function victim(): string[] {
@@ -61,7 +57,7 @@ describe("CVE-2019-5736: a #!/proc/self/exe executable cannot reach box's binary
   test("neither box exec nor the payload's start runs box's binary in the container, and the host's binary stays as it was", async () => {
     const bin = victim();
     const rootfs = hostileRootfs(bin[0]!);
-    const before = sha(bin[0]!);
+    const before = sha256(bin[0]!);
     expect((await run([...bin, "run", "-d", "--name", "target", "--network", "none", "--rootfs", rootfs, "sh", "/attacker.sh"])).code).toBe(0);
     try {
       await Bun.sleep(200);
@@ -76,7 +72,7 @@ describe("CVE-2019-5736: a #!/proc/self/exe executable cannot reach box's binary
       expect(waited.stdout.trim()).toBe("0");
       const logs = await box(t.s, ["logs", "target"]);
       expect(logs.stdout).toBe("nothing-found\n");
-      expect(sha(bin[0]!)).toBe(before);
+      expect(sha256(bin[0]!)).toBe(before);
     } finally {
       // Also when an assertion failed: the store must be left empty.
       await box(t.s, ["rm", "-f", "target"]);

@@ -3,11 +3,10 @@
 // container that must fail while the host stays untouched.
 import { describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { box, copyRootfs, sh, staticHelper, storePerTest } from "../helpers/box.ts";
+import { join } from "node:path";
+import { BOX, box, containerState, sha256, copyRootfs, eventually, sh, staticHelper, storePerTest } from "../helpers/box.ts";
 
 const trySyscall = () => staticHelper("try-syscall");
-const REPO_ROOT = resolve(import.meta.dir, "../..");
 
 /** Runs try-syscall for each call in one container; its answers, one per call. */
 async function calls(flags: string[], list: string[][]): Promise<string[]> {
@@ -265,21 +264,21 @@ describe("attacks from inside a default container fail, and the host is untouche
   });
 
   test("the host's box binary cannot be read or overwritten through /proc/1/exe (CVE-2019-5736 class)", async () => {
-    const bin = process.env.BOX_BIN ? resolve(REPO_ROOT, process.env.BOX_BIN) : undefined;
-    const before = bin ? new Bun.CryptoHasher("sha256").update(readFileSync(bin)).digest("hex") : "";
+    // The compiled box (in development, BOX[0] is Bun itself).
+    const bin = process.env.BOX_BIN ? BOX[0]! : undefined;
+    const before = bin ? sha256(bin) : "";
     const r = await sh(t.s, "readlink /proc/1/exe 2>/dev/null || echo no-link; head -c 4 /proc/1/exe 2>/dev/null | wc -c; echo x > /proc/1/exe 2>/dev/null && echo WRITTEN; ls -l /proc/1/exe >/dev/null 2>&1; echo done", ["--network", "none"]);
     expect(r.stdout).toBe("no-link\n0\ndone\n");
-    if (bin) expect(new Bun.CryptoHasher("sha256").update(readFileSync(bin)).digest("hex")).toBe(before);
+    if (bin) expect(sha256(bin)).toBe(before);
   });
 
   test("a detached container's PID 1 runs a sealed copy of the watcher, not the box binary", async () => {
     const r = await box(t.s, ["run", "-d", "--network", "none", "--rootfs", copyRootfs(t.s), "sleep", "30"]);
     const id = r.stdout.trim();
-    const pid = JSON.parse(readFileSync(join(t.s.runroot, "containers", id, "state.json"), "utf8")).pid;
+    const pid = containerState(t.s, id).pid;
     // Once the payload runs, the init has handed over: give it a moment.
-    let exe = "";
-    for (let i = 0; i < 100 && !exe.includes("memfd:box-watch"); i++, await Bun.sleep(20)) exe = readlinkSync(`/proc/${pid}/exe`);
-    expect(exe).toBe("/memfd:box-watch (deleted)");
+    await eventually(() => readlinkSync(`/proc/${pid}/exe`).includes("memfd:box-watch"), 2000);
+    expect(readlinkSync(`/proc/${pid}/exe`)).toBe("/memfd:box-watch (deleted)");
     // F_GET_SEALS: seal, shrink, grow and write, all four.
     const { libc } = await import("../../src/sys/libc.ts");
     const fd = openSync(`/proc/${pid}/exe`, "r");

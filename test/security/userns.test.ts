@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, removeStore, ROOTFS, sh, storePerTest, tempStore, type Store } from "../helpers/box.ts";
+import { box, boxArgs, copyRootfs, removeStore, importBusybox, sh, storePerTest, tempStore, type Store } from "../helpers/box.ts";
 
 const t = storePerTest();
 
@@ -33,9 +33,7 @@ const BLOCK = 65536;
 
 /** The image "bb" (the test rootfs), imported into the store. */
 async function importImage(s: Store): Promise<void> {
-  const tar = join(s.dir, "rootfs.tar");
-  expect(Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."]).exitCode).toBe(0);
-  expect((await box(s, ["import", tar, "bb"])).code).toBe(0);
+  expect((await importBusybox(s, "bb")).code).toBe(0);
 }
 
 function hostUid(pid: number): number {
