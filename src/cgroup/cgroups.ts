@@ -101,6 +101,7 @@ export function removeCgroups(dirs: string[], leftovers = true): void {
 function killLeftovers(dirs: string[]): void {
   // A process is in one cgroup of every hierarchy, and box's processes join all of the
   // container's: any one of them lists every process.
+  if (!dirs.length) return;
   let pids: number[];
   try {
     pids = readFile(join(dirs[0]!, "cgroup.procs")).split("\n").filter(Boolean).map(Number);

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { UserError } from "../container/errors.ts";
-import { requireRunning } from "../container/live.ts";
+import { cgroupsFor, requireRunning } from "../container/live.ts";
 import { writeState } from "../container/store.ts";
 import { onEachContainer } from "./each.ts";
 
@@ -14,7 +14,7 @@ function freezeCommand(name: "pause" | "unpause", description: string) {
       onEachContainer(name, cmd, rawArgs, [`box ${name} web`], async (_flags, store, spec, ref) => {
         const c = requireRunning(store, spec, ref);
         if ((c.state.status === "paused") === frozen) throw new UserError(`container ${ref} is ${frozen ? "already paused" : "not paused"}`);
-        await setFrozen(c.paths.cgroups, frozen);
+        await setFrozen(cgroupsFor(c, name), frozen);
         writeState(c.paths, { ...c.state, status: frozen ? "paused" : "running" });
         return ref;
       }),

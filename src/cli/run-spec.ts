@@ -2,6 +2,7 @@
 import { readFile, stat } from "../sys/fs.ts";
 import { normalize, resolve } from "../path.ts";
 import { parseUserns } from "../security/userns.ts";
+import { RESOURCE_ARGS } from "./resource-args.ts";
 import { log } from "../log.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
@@ -22,7 +23,7 @@ import { IPV4 } from "../net/ipv4.ts";
 import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
 import { parseRestart } from "../container/restart.ts";
-import { signalNumber } from "../sys/process.ts";
+import { isRootless, signalNumber } from "../sys/process.ts";
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -214,7 +215,9 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   if (command.length === 0 || command[0] === "") throw new UserError("no command specified");
 
   const id = newId();
-  const network = parseNetwork(v.network, store);
+  const rootless = isRootless();
+  if (rootless) refuseInRootless(v);
+  const network = rootless ? "none" : parseNetwork(v.network, store);
   const name = str(v.name) !== undefined ? validateName(str(v.name)!) : generatedName(id);
   if (sharedNetwork(network) !== undefined) {
     // Docker's rule: the other container's network comes with its name and resolver settings.
@@ -279,7 +282,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     ulimits: list(v.ulimit).map(parseUlimit),
     devices: list(v.device).map(parseDevice),
     userns,
-    sysctls: sysctlsFor(network, list(v.sysctl)),
+    ...(rootless ? { rootless } : {}),
+    sysctls: sysctlsFor(network, list(v.sysctl), rootless),
     detach: v.detach === true,
     labels: parseLabels(list(v.label)),
     log: parseLogOptions(list(v["log-opt"])),
@@ -296,8 +300,32 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
  */
 const OWN_NETWORK_SYSCTLS = { "net/ipv4/ip_unprivileged_port_start": "0", "net/ipv4/ping_group_range": "0 2147483647" };
 
-function sysctlsFor(network: string, flags: string[]): Record<string, string> {
+function sysctlsFor(network: string, flags: string[], rootless: boolean): Record<string, string> {
   const shared = network === "host" || sharedNetwork(network) !== undefined;
   const given = Object.fromEntries(flags.map((s) => parseSysctl(s, shared)));
-  return shared ? given : { ...OWN_NETWORK_SYSCTLS, ...given };
+  if (shared) return given;
+  // Rootless: its root has CAP_NET_RAW in its own network namespace anyway, and no group range
+  // but root's is mapped in it (the kernel refuses the write).
+  const defaults = rootless ? { "net/ipv4/ip_unprivileged_port_start": "0" } : OWN_NETWORK_SYSCTLS;
+  return { ...defaults, ...given };
+}
+
+/**
+ * What a rootless box cannot do yet, each refused with one line: a network other than its own lo
+ * (no user-mode networking), cgroup limits (no delegated cgroup), host devices, --privileged,
+ * user namespace flags (its user namespace is the one mapping root to the caller).
+ */
+function refuseInRootless(v: ParsedFlags["values"]): void {
+  const given = (flag: string) => v[flag] !== undefined && v[flag] !== false && !(Array.isArray(v[flag]) && v[flag].length === 0);
+  const why: Array<[string[], string]> = [
+    [Object.keys(RESOURCE_ARGS), "needs cgroups, which a rootless box does not use yet"],
+    [["publish", "publish-all"], "needs a bridge network, which a rootless box cannot make yet"],
+    [["privileged", "device"], "needs root"],
+    [["userns", "uidmap", "gidmap"], "needs root (a rootless container's user namespace maps root to you)"],
+  ];
+  for (const [flags, reason] of why) {
+    const flag = flags.find(given);
+    if (flag) throw new UserError(`rootless: --${flag} ${reason}`);
+  }
+  if (given("network") && v.network !== "none") throw new UserError(`rootless: --network ${String(v.network)} needs root (a rootless box has no user-mode networking yet); its containers have --network none`);
 }

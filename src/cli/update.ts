@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { applyLimits } from "../cgroup/limits.ts";
 import { UserError } from "../container/errors.ts";
-import { findRunning } from "../container/live.ts";
+import { cgroupsFor, findRunning } from "../container/live.ts";
 import { writeConfig } from "../container/store.ts";
 import type { ResourceSpec } from "../container/spec.ts";
 import { globals } from "./context.ts";
@@ -27,7 +27,7 @@ export const updateCommand = defineCommand({
     const { store } = globals();
     await forEachArgument(flags.positionals, (ref) => {
       const c = findRunning(store, ref);
-      applyLimits(changes, c.paths.cgroups);
+      applyLimits(changes, cgroupsFor(c, "update"));
       // Later runs and inspect see the limits now in force.
       const merged: ResourceSpec = { ...c.spec.resources };
       for (const [k, v] of Object.entries(changes) as [keyof ResourceSpec, never][]) {

@@ -35,7 +35,8 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
       // The rootfs's own directory is the upper one's: its owner is the container's root.
       if (spec.userns) ownByContainerRoot(`${paths.dir}/upper`, spec.userns);
     }
-    paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged ? undefined : (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
+    // Rootless: no cgroup of its own (nothing delegated to this user; its limits are refused).
+    if (!spec.rootless) paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged ? undefined : (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
     // Its address and published ports belong to it from now until it is removed (as Docker's

@@ -18,7 +18,7 @@ import { requireRunning } from "./live.ts";
 import { containerEnv, envValue } from "./env.ts";
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, UserError } from "./errors.ts";
 import { fdSink, pump } from "./relay.ts";
-import { resolveUser } from "./user.ts";
+import { forContainer, resolveUser } from "./user.ts";
 import type { ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
 
@@ -91,7 +91,9 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     // Opened first, checked after: these descriptors belong to the init the state names, not to
     // a process that got its pid since.
     if (c.state.pidStart !== undefined && processIdentity(c.pid).start !== c.state.pidStart) throw new UserError(`container ${spec.name} is not running`);
-    const user = resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p));
+    const user = forContainer(spec, resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p)), o.user ?? spec.user);
+    // Rootless: its user namespace owns the others, so it is entered first.
+    const userFirst = spec.rootless ? keep(open(`/proc/${c.pid}/ns/user`, O_RDONLY)) : undefined;
     const env = containerEnv(spec, o.tty, user.home, o.env);
     const [path, ...alternatives] = candidates(o.command[0]!, envValue(env, "PATH"), cwd);
     let fds: [number, number][];
@@ -104,7 +106,8 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
       const pty = openPtyPeer(keep(open(`/proc/self/fd/${ptmx}`, O_RDWR | O_NOCTTY)));
       master = pty.master;
       // Its terminal is the user's, group tty, as the payload's is; in a user namespace, by their host ids.
-      fchown(pty.slave, ...hostOwner(spec.userns, user.uid, TTY_GID));
+      // (Rootless, this process is the container's root already, and its pty is its own.)
+      if (!spec.rootless) fchown(pty.slave, ...hostOwner(spec.userns, user.uid, TTY_GID));
       // Before the process starts: it may ask for its size at once.
       copyWindowSize(0, master);
       fds = [[keep(pty.slave), 0], [pty.slave, 1], [pty.slave, 2]];
@@ -127,6 +130,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         setns: namespaces,
         forkInner: true,
         userns,
+        joinUserNamespaceFirst: userFirst,
         unshareFlags: CLONE_NEWCGROUP,
         setsid: true,
         controllingTty: o.tty,

@@ -49,7 +49,7 @@ export function stateInit(store: Store, id: string, proc = "/proc"): number | un
 }
 
 export function liveContainer(store: Store, spec: ContainerSpec): LiveContainer {
-  const paths = containerPaths(store, spec.id, containerCgroupDirs(spec.id));
+  const paths = containerPaths(store, spec.id, spec.rootless ? [] : containerCgroupDirs(spec.id));
   const state = readState(paths) ?? { status: "created" };
   const pid = runningInit(store, state.pid, state.pidStart);
   return { spec, paths, state: pid === undefined && state.status !== "created" ? { ...state, status: "exited" } : state, pid };
@@ -60,6 +60,12 @@ export function requireRunning(store: Store, spec: ContainerSpec, shown = spec.n
   const c = liveContainer(store, spec);
   if (c.pid === undefined) throw new UserError(`container ${shown} is not running`);
   return c as LiveContainer & { pid: number };
+}
+
+/** The container's cgroups, for `box COMMAND`, which needs them: a rootless container has none. */
+export function cgroupsFor(c: LiveContainer, command: string): string[] {
+  if (c.spec.rootless) throw new UserError(`rootless: box ${command} needs cgroups, which a rootless box does not use yet`);
+  return c.paths.cgroups;
 }
 
 export function findRunning(store: Store, ref: string): LiveContainer & { pid: number } {

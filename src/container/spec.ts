@@ -135,6 +135,11 @@ export interface ContainerSpec {
   devices?: DeviceSpec[];
   /** --ulimit, as Docker's names; -1 is unlimited. */
   ulimits?: Ulimit[];
+  /**
+   * Started by a user other than root: the init and everything of the container are in a user
+   * namespace that maps root to that user; no cgroups, no network but its own lo.
+   */
+  rootless?: boolean;
   /** --userns=auto, --uidmap/--gidmap: the payload's own user namespace; absent: the host's. */
   userns?: UsernsSpec;
   /** --sysctl, namespaced ones only (checked when the spec is built). */

@@ -3,8 +3,8 @@
 import { close, exists, isErrno, open, write } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { Errno } from "../sys/errors.ts";
-import { CLONE_NEWNS, CLONE_NEWPID, O_RDONLY } from "../sys/constants.ts";
-import { FORWARDED_SIGNALS, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
+import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY } from "../sys/constants.ts";
+import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -77,7 +77,10 @@ export function launchInit(store: Store): PendingInit {
       argv: [...self.argv, INIT_COMMAND],
       // The store in its environment tells anyone looking (`ps e`, the tests) whose init it is.
       env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `BOX_ROOT=${store.root}`, `BOX_RUNROOT=${store.runroot}`, ...traceEnv()],
-      cloneFlags: NAMESPACES,
+      // Rootless: in a user namespace of its own (made with it, so it owns the others), whose root
+      // is this user.
+      cloneFlags: NAMESPACES | (isRootless() ? CLONE_NEWUSER : 0),
+      ownMaps: isRootless() ? { uid: process.getuid!(), gid: process.getgid!() } : undefined,
       fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet]],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,

@@ -5,6 +5,7 @@ import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { UserError } from "./errors.ts";
 import { randomHex } from "../random.ts";
+import { isRootless } from "../sys/process.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 /** The two movable roots: persistent state and runtime state. */
@@ -13,8 +14,11 @@ export interface Store {
   runroot: string;
 }
 
+/** root's store is the machine's; another user's is in its home, as Podman's rootless one. */
 export function defaultStore(env = process.env): Store {
-  return { root: env.BOX_ROOT || "/var/lib/box", runroot: env.BOX_RUNROOT || "/run/box" };
+  if (!isRootless()) return { root: env.BOX_ROOT || "/var/lib/box", runroot: env.BOX_RUNROOT || "/run/box" };
+  const root = env.BOX_ROOT || `${env.XDG_DATA_HOME || `${env.HOME}/.local/share`}/box`;
+  return { root, runroot: env.BOX_RUNROOT || (env.XDG_RUNTIME_DIR ? `${env.XDG_RUNTIME_DIR}/box` : `${root}/run`) };
 }
 
 export function newId(): string {

@@ -2,6 +2,17 @@
 import { readFile } from "../sys/fs.ts";
 import { UserError } from "./errors.ts";
 
+/**
+ * The user as the trampoline takes it. Rootless: root is the one id there is (the caller's,
+ * outside), and the user namespace refuses setgroups, so the process keeps its groups as they
+ * are (root's only). `asked`: the user as given, for the error.
+ */
+export function forContainer(spec: { rootless?: boolean }, user: ResolvedUser, asked: string): Omit<ResolvedUser, "groups"> & { groups?: number[] } {
+  if (!spec.rootless) return user;
+  if (user.uid !== 0 || user.gid !== 0) throw new UserError(`rootless: user ${asked} (${user.uid}:${user.gid}) does not exist in the container, whose only user is root (you, outside)`);
+  return { ...user, groups: undefined };
+}
+
 export interface ResolvedUser {
   uid: number;
   gid: number;

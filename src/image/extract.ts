@@ -4,6 +4,7 @@
 // Only this process writes the directory while it is extracted, so every directory in it is one
 // we made and recorded in a tree. A parent component that is not in the tree is, therefore, a
 // symlink or file from the archive; refusing it is what keeps writes inside.
+import { isRootless } from "../sys/process.ts";
 import {
   closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
   mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
@@ -125,7 +126,7 @@ class Extractor {
         return writeFile(entry, path);
       case "symlink":
         symlinkSync(entry.linkname, path);
-        lchownSync(path, entry.uid, entry.gid);
+        if (OWNERS_KEPT) lchownSync(path, entry.uid, entry.gid);
         lutimesSync(path, asDate(entry.mtime), asDate(entry.mtime));
         return;
       case "hardlink":
@@ -225,9 +226,15 @@ function makeFifo(entry: TarHeader, path: string): void {
   }
 }
 
+/**
+ * Only root can give files away. A rootless box keeps them its user's, which its containers see
+ * as root's (their user namespace maps root to that user), as a single-id rootless Podman does.
+ */
+const OWNERS_KEPT = !isRootless();
+
 // chown before chmod: changing the owner clears setuid/setgid bits.
 function setMetadata(fd: number, meta: Metadata): void {
-  fchownSync(fd, meta.uid, meta.gid);
+  if (OWNERS_KEPT) fchownSync(fd, meta.uid, meta.gid);
   fchmodSync(fd, meta.mode);
   if (meta.mtime !== undefined) futimesSync(fd, asDate(meta.mtime), asDate(meta.mtime));
 }

@@ -6,7 +6,7 @@ import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
-import { hostId, hostOwner } from "../security/userns.ts";
+import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
@@ -20,7 +20,7 @@ import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
-import { resolveUser } from "../container/user.ts";
+import { forContainer, resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
@@ -118,7 +118,8 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     if (!plan.detach) copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
   }
-  return makeLauncher(spec, plan, host, pty, prepareCgroupfs(detectCgroups()), userns);
+  // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
+  return makeLauncher(spec, plan, host, pty, spec.rootless ? [] : prepareCgroupfs(detectCgroups()), userns);
 }
 
 /**
@@ -126,10 +127,10 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
 function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined): Launcher {
-  const user = resolveUser(spec.user);
+  const user = forContainer(spec, resolveUser(spec.user), spec.user);
   if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
-  if (pty) fchown(pty.slave, ...hostOwner(userns?.spec, user.uid, TTY_GID));
+  if (pty) fchown(pty.slave, ...hostOwner(initIds(spec), user.uid, TTY_GID));
   const env = containerEnv(spec, spec.tty, user.home);
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
   const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
@@ -174,9 +175,9 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
 }
 
 /** The kernel would refuse the user switch with a bare EINVAL; say which id is not mapped. */
-function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; groups: number[] }): void {
+function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; groups?: number[] }): void {
   if (hostId(userns.spec.uidMap, user.uid) === undefined) throw new UserError(`the user's uid ${user.uid} is not mapped in the container's user namespace (--uidmap)`);
-  for (const gid of [user.gid, ...user.groups]) {
+  for (const gid of [user.gid, ...(user.groups ?? [])]) {
     if (hostId(userns.spec.gidMap, gid) === undefined) throw new UserError(`the user's gid ${gid} is not mapped in the container's user namespace (--gidmap)`);
   }
 }

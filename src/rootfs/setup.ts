@@ -8,7 +8,7 @@ import {
   MS_STRICTATIME, S_IFBLK, S_IFCHR,
 } from "../sys/constants.ts";
 import { chdir, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
-import { hostId, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
+import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
@@ -102,23 +102,34 @@ function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, use
   mount("overlay", at, "overlay", 0, options);
 }
 
-/** /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's. */
-function specialMountData(m: (typeof SPECIAL_MOUNTS)[number], userns: UserNamespace | undefined): string | undefined {
-  if (!userns) return m.data;
-  const uid = hostId(userns.spec.uidMap, 0);
-  const gid = hostId(userns.spec.gidMap, 0);
+/**
+ * /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's (none,
+ * when its user namespace leaves gid 5 out: the kernel refuses the option then).
+ */
+function specialMountData(m: (typeof SPECIAL_MOUNTS)[number], ids: UsernsSpec | undefined): string | undefined {
+  if (!ids) return m.data;
+  const uid = hostId(ids.uidMap, 0);
+  const gid = hostId(ids.gidMap, 0);
   if (m.fstype === "tmpfs" && m.target === "/dev" && uid !== undefined && gid !== undefined) return `${m.data},uid=${uid},gid=${gid}`;
   if (m.fstype === "devpts") {
-    const tty = hostId(userns.spec.gidMap, TTY_GID);
+    const tty = hostId(ids.gidMap, TTY_GID);
     return m.data!.replace(/,gid=\d+/, tty === undefined ? "" : `,gid=${tty}`);
   }
   return m.data;
 }
 
-/** `dev` is the container's /dev as resolved inside the rootfs (never through a host symlink). */
-function populateDev(dev: string, tty: boolean): void {
+/**
+ * `dev` is the container's /dev as resolved inside the rootfs (never through a host symlink).
+ * Rootless, the kernel makes no device node in a user namespace: the host's are bound instead.
+ */
+function populateDev(dev: string, tty: boolean, rootless: boolean): void {
   for (const [name, major, minor] of DEVICES) {
     const path = `${dev}/${name}`;
+    if (rootless) {
+      touch(path, 0o666);
+      mount(`/dev/${name}`, path, null, MS_BIND);
+      continue;
+    }
     mknod(path, S_IFCHR | 0o666, major, minor);
     chmod(path, 0o666);
   }
@@ -173,9 +184,9 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
     ensureDir(target);
     // --privileged: /sys writable, as Docker's.
     const flags = spec.privileged && m.fstype === "sysfs" ? m.flags & ~MS_RDONLY : m.flags;
-    mount(m.fstype, target, m.fstype, flags, specialMountData(m, userns));
+    mount(m.fstype, target, m.fstype, flags, specialMountData(m, initIds(spec)));
   }
-  populateDev(secureJoin(root, "/dev"), spec.tty);
+  populateDev(secureJoin(root, "/dev"), spec.tty, spec.rootless === true);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
   for (const d of spec.devices ?? []) {
     // Resolved inside the rootfs: a target under a symlink of the image stays in it.

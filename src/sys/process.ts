@@ -20,6 +20,14 @@ export const FORWARDED_SIGNALS = Object.entries(SIGNALS).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
 );
 
+/**
+ * box runs as a user other than root: its containers are rootless (each in a user namespace of
+ * its own that maps root to that user).
+ */
+export function isRootless(): boolean {
+  return process.getuid!() !== 0;
+}
+
 /** SIGTERM, TERM, term or 15; undefined for anything else. */
 export function signalNumber(text: string): number | undefined {
   if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 64 ? Number(text) : undefined;

@@ -14,6 +14,8 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 
 #define SYS_read 0
 #define SYS_write 1
+#define SYS_open 2
+#define O_WRONLY 1
 #define SYS_close 3
 #define SYS_ioctl 16
 #define SYS_fcntl 72
@@ -79,7 +81,7 @@ struct spawn_spec {
   long set_user;         /* switch to uid/gid/groups */
   long uid;
   long gid;
-  long ngroups;
+  long ngroups;          /* -1: no setgroups (refused in a user namespace whose setgroups is "deny") */
   long groups;           /* unsigned int* */
   long set_caps;         /* limit capabilities to cap_keep */
   long cap_keep;         /* bit mask of capabilities to keep (those box itself lacks are left out) */
@@ -90,8 +92,8 @@ struct spawn_spec {
   long mounts;           /* long* : source, target, fstype, flags, data for each (char* or 0) */
   long nsetns;           /* namespaces to join (box exec): open fds of /proc/PID/ns/... */
   long setns_fds;        /* int* */
-  long fork_inner;       /* after setns: fork once more (a joined pid namespace takes only children) */
-  long inner_pid;        /* out: the pid of that inner child, written by the outer one */
+  long fork_inner;       /* after setns: fork once more (a joined pid namespace takes only children);
+                          * the outer child reports the inner one's pid on errfd as {0, pid} */
   long shim_fd;          /* the exec shim (shim.c) in a sealed memfd, or -1: exec `path` directly */
   long shim_argv;        /* char** : the shim's argv (error fd, candidate paths, the payload's argv) */
   long nrlimits;         /* resource limits set before the user switch (--ulimit) */
@@ -100,6 +102,12 @@ struct spawn_spec {
   long seccomp_len;      /* instructions of the seccomp filter, or 0 for none */
   long seccomp_filter;   /* struct sock_filter* */
   long userns_fd;        /* a user namespace to enter last (after the mounts), or -1; needs fork_inner */
+  long own_maps;         /* char*[3] or 0: with CLONE_NEWUSER, the child writes its own setgroups, uid_map
+                          * and gid_map first (the one id an unprivileged user may map: its own) */
+  long own_memory;       /* clone without CLONE_VM: a child that enters a user namespace before
+                          * anything else (join_userns_first) must not share Bun's memory */
+  long join_userns_first; /* a user namespace to enter before the setns list (rootless exec: it owns
+                          * the other namespaces), or -1; needs own_memory */
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -140,6 +148,17 @@ static int child(void *arg) {
   for (i = 1; i <= NSIG; i++)
     if (i != 9 && i != 19) syscall(SYS_rt_sigaction, i, &dfl, 0, 8);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, 8);
+  if (s->own_maps) {
+    static const char *files[3] = {"/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map"};
+    for (i = 0; i < 3; i++) {
+      const char *text = ((const char **)s->own_maps)[i];
+      long len = 0, fd = syscall(SYS_open, files[i], O_WRONLY, 0);
+      while (text[len]) len++;
+      if (fd < 0) fail(s->errfd, 21, -(long)*__errno_location());
+      if ((r = SC(SYS_write, fd, text, len)) < 0) fail(s->errfd, 21, r);
+      syscall(SYS_close, fd);
+    }
+  }
   if (s->pdeathsig && (r = SC(SYS_prctl, PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0)) < 0) fail(s->errfd, 1, r);
   /* Move every source out of the way first so a source never clobbers another's target. */
   for (i = 0; i < s->nfds && i < 64; i++) {
@@ -155,16 +174,20 @@ static int child(void *arg) {
     if ((r = SC(SYS_dup3, moved[i], fds[2 * i + 1], 0)) < 0) fail(s->errfd, 2, r);
   for (i = 0; i < s->ncgroups; i++)
     if ((r = SC(SYS_write, ((int *)s->cgroups)[i], &zero, 1)) < 0) fail(s->errfd, 3, r);
+  if (s->join_userns_first >= 0 && (r = SC(SYS_setns, s->join_userns_first, CLONE_NEWUSER)) < 0) fail(s->errfd, 20, r);
   for (i = 0; i < s->nsetns; i++)
     if ((r = SC(SYS_setns, ((int *)s->setns_fds)[i], 0)) < 0) fail(s->errfd, 15, r);
   if (s->fork_inner) {
     /* The inner child becomes the caller's child (CLONE_PARENT) in the joined pid namespace;
-     * this outer one, still sharing the caller's memory, hands over its pid and exits, which
-     * lets the caller run on. The inner one has its own copy of memory and only execs. */
+     * this outer one reports its pid and exits, which lets the caller run on. The inner one has
+     * its own copy of memory and only execs. */
     r = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
     if (r < 0) fail(s->errfd, 16, -(long)*__errno_location());
     if (r > 0) {
-      s->inner_pid = r;
+      int report[2];
+      report[0] = 0;
+      report[1] = (int)r;
+      syscall(SYS_write, s->errfd, report, sizeof(report));
       syscall(SYS_exit_group, 0);
     }
   }
@@ -202,7 +225,7 @@ static int child(void *arg) {
     if (s->set_user && s->uid != 0) keep = 0;
   }
   if (s->set_user) {
-    if ((r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
+    if (s->ngroups >= 0 && (r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
     if ((r = SC(SYS_setresgid, s->gid, s->gid, s->gid)) < 0) fail(s->errfd, 9, r);
     if ((r = SC(SYS_setresuid, s->uid, s->uid, s->uid)) < 0) fail(s->errfd, 10, r);
   }
@@ -248,7 +271,7 @@ long box_spawn(struct spawn_spec *s) {
   unsigned long all = ~0UL, saved;
   long pid;
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
-  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD), s);
+  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | (s->own_memory ? 0 : CLONE_VM) | CLONE_VFORK | SIGCHLD), s);
   if (pid < 0) pid = -(long)*__errno_location();
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
   return pid;

@@ -44,7 +44,8 @@ export interface SpawnOptions {
   setsid?: boolean;
   /** Make fd 0 (a terminal) the controlling terminal; needs setsid. */
   controllingTty?: boolean;
-  user?: { uid: number; gid: number; groups: number[] };
+  /** groups undefined: no setgroups (a rootless user namespace refuses it). */
+  user?: { uid: number; gid: number; groups?: number[] };
   /** Capabilities kept in the bounding set, and for uid 0 in the permitted and effective sets. */
   capabilities?: { keep: bigint };
   cwd?: string;
@@ -77,6 +78,16 @@ export interface SpawnOptions {
    * before the user switch; the child forks once more for it (as with forkInner).
    */
   userns?: number;
+  /**
+   * With CLONE_NEWUSER in cloneFlags: the child maps root in it to this host uid and gid itself,
+   * first thing (setgroups "deny", as the kernel requires of an unprivileged writer).
+   */
+  ownMaps?: { uid: number; gid: number };
+  /**
+   * A user namespace to enter before the setns list (a rootless container's: it owns the other
+   * namespaces, which only its root may join). The child then does not share Bun's memory.
+   */
+  joinUserNamespaceFirst?: number;
 }
 
 let shimFd: number | undefined;
@@ -93,7 +104,7 @@ export function shimFile(): number {
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
-  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace",
+  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write uid_map",
 ];
 
 export class SpawnError extends SyscallError {
@@ -133,7 +144,7 @@ export function spawn(o: SpawnOptions): number {
     o.user ? 1n : 0n,
     BigInt(o.user?.uid ?? 0),
     BigInt(o.user?.gid ?? 0),
-    BigInt(groups.length),
+    BigInt(o.user?.groups ? groups.length : -1),
     groups.length ? p(groups) : 0n,
     o.capabilities ? 1n : 0n,
     BigInt.asIntN(64, o.capabilities?.keep ?? 0n),
@@ -147,7 +158,6 @@ export function spawn(o: SpawnOptions): number {
     BigInt(o.setns?.length ?? 0),
     o.setns?.length ? p(Int32Array.from(o.setns)) : 0n,
     forkInner ? 1n : 0n,
-    0n,
     BigInt(o.shim ? shimFile() : -1),
     // The shim's argv: the error pipe, the candidate paths, the payload's argv.
     o.shim ? p(cstrArray([String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv], keep)) : 0n,
@@ -158,17 +168,24 @@ export function spawn(o: SpawnOptions): number {
     BigInt(o.seccomp ? o.seccomp.length / 8 : 0),
     o.seccomp ? p(o.seccomp) : 0n,
     BigInt(o.userns ?? -1),
+    o.ownMaps ? p(cstrArray(["deny", `0 ${o.ownMaps.uid} 1`, `0 ${o.ownMaps.gid} 1`], keep)) : 0n,
+    o.joinUserNamespaceFirst === undefined ? 0n : 1n,
+    BigInt(o.joinUserNamespaceFirst ?? -1),
   ]);
-  const INNER_PID = 26;
   const outer = Number(box_spawn(spec));
-  // With forkInner the outer child exits at once (after the fork, or failing before it).
-  const pid = forkInner && outer > 0 ? (waitPid(outer, false), Number(spec[INNER_PID])) : outer;
+  // With forkInner the outer child exits at once (after the fork, or failing before it) and the
+  // inner child's pid comes as a report {0, pid}.
+  let pid = forkInner ? 0 : outer;
+  if (forkInner && outer > 0) waitPid(outer, false);
   close(errWrite);
   try {
     if (outer < 0) throw new SpawnError("clone", -outer);
     const report = new Int32Array(2);
-    const n = read(errRead, new Uint8Array(report.buffer));
-    if (n === 8) {
+    while (read(errRead, new Uint8Array(report.buffer)) === 8) {
+      if (report[0] === 0) {
+        pid = report[1]!;
+        continue;
+      }
       if (pid > 0) waitPid(pid, false);
       const stage = STAGES[report[0]!] ?? "spawn";
       throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage === "chdir" ? o.cwd : undefined);

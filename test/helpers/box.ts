@@ -1,5 +1,5 @@
 // Runs box as a user would, against a temporary store, and checks that nothing leaks.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, expect } from "bun:test";
@@ -77,9 +77,11 @@ function storeLinks(s: Store): (link: string) => boolean {
   return (link) => veths.has(link) || bridges.has(link);
 }
 
-export async function box(s: Store, args: string[], opts: { stdin?: string } = {}): Promise<Result> {
+/** `as`: run box as this uid (and gid), a rootless box; else as root. */
+export async function box(s: Store, args: string[], opts: { stdin?: string; as?: number } = {}): Promise<Result> {
   noteContainers(s);
   const proc = Bun.spawn(boxArgs(s, args), {
+    ...(opts.as === undefined ? {} : { uid: opts.as, gid: opts.as }),
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: "pipe",
     stderr: "pipe",
@@ -124,6 +126,20 @@ export async function runDetached(s: Store, flags: string[], script: string): Pr
 export function containerState(s: Store, id: string): { status: string; pid: number; exitCode?: number; oomKilled?: boolean } {
   return JSON.parse(readFileSync(join(s.runroot, "containers", id, "state.json"), "utf8"));
 }
+
+/**
+ * A host directory holding `secret`, a file only host root may read ("host-secret\n"), to give a
+ * container as /vol; VOLUME_PROBES try it from inside.
+ */
+export function secretVolume(s: Store): string {
+  const vol = join(s.dir, "vol");
+  mkdirSync(vol);
+  writeFileSync(join(vol, "secret"), "host-secret\n", { mode: 0o600 });
+  return vol;
+}
+
+/** Shell lines that try to read and write the secretVolume at /vol: "read-denied", "write-denied" when refused. */
+export const VOLUME_PROBES = ["cat /vol/secret 2>/dev/null || echo read-denied", "echo x 2>/dev/null > /vol/new || echo write-denied"];
 
 /** A file's sha256, to show it unchanged. */
 export function sha256(path: string): string {

@@ -2,9 +2,9 @@
 // range of host ids; the image's files show their owners inside through idmapped mounts; what
 // the container writes lands on the host as the range's ids; the init is out of a tracer's reach.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, removeStore, importBusybox, sh, storePerTest, tempStore, type Store } from "../helpers/box.ts";
+import { box, boxArgs, copyRootfs, removeStore, importBusybox, secretVolume, sh, storePerTest, tempStore, VOLUME_PROBES, type Store } from "../helpers/box.ts";
 
 const t = storePerTest();
 
@@ -99,13 +99,9 @@ describe("--userns=auto", () => {
   });
 
   test.if(idmapped)("the container's root cannot read or write the host root's files, nor reach box's init, even with CAP_SYS_PTRACE and SYS_ADMIN", async () => {
-    const vol = join(t.s.dir, "vol");
-    mkdirSync(vol);
-    writeFileSync(join(vol, "secret"), "host-secret\n");
-    chmodSync(join(vol, "secret"), 0o600);
+    const vol = secretVolume(t.s);
     const script = [
-      "cat /vol/secret 2>/dev/null || echo read-denied",
-      "echo x 2>/dev/null > /vol/new || echo write-denied",
+      ...VOLUME_PROBES,
       "ls /proc/1/fd >/dev/null 2>&1 || echo fd-denied",
       "cat /proc/1/environ >/dev/null 2>&1 || echo environ-denied",
       "mount -t tmpfs none /mnt 2>/dev/null || echo mount-denied",

@@ -1,0 +1,112 @@
+// Rootless: a user other than root runs box. The container's init and everything in it are in
+// a user namespace that maps root to that user (the one id an unprivileged user may map without
+// a setuid helper), with no cgroups of its own and no network but its own lo.
+import { describe, expect, test } from "bun:test";
+import { chownSync, cpSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { box, busyboxTar, ROOTFS, secretVolume, storePerTest, VOLUME_PROBES, type Store } from "../helpers/box.ts";
+
+const t = storePerTest();
+/** nobody: a user with no privilege on the host. */
+const USER = 65534;
+
+/** The store and a copy of the test rootfs, both the user's. */
+function userStore(s: Store): string {
+  chownSync(s.dir, USER, USER);
+  const rootfs = join(s.dir, "rootfs");
+  cpSync(ROOTFS, rootfs, { recursive: true, verbatimSymlinks: true });
+  Bun.spawnSync(["chown", "-R", `${USER}:${USER}`, rootfs]);
+  return rootfs;
+}
+
+const asUser = (s: Store, args: string[]) => box(s, args, { as: USER });
+
+function status(pid: number, field: string): string {
+  return new RegExp(`^${field}:\\s*(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!.trim();
+}
+
+describe("rootless", () => {
+  test("root inside is the user outside: the payload has no privilege over the host's files, and the init none over the host", async () => {
+    const rootfs = userStore(t.s);
+    const vol = secretVolume(t.s);
+    const script = [
+      "id -u",
+      "cat /proc/self/uid_map",
+      ...VOLUME_PROBES,
+      "mknod /tmp/blk b 8 0 2>/dev/null || echo mknod-denied",
+      "echo made > /made-inside",
+      "hostname",
+    ].join("; ");
+    const r = await asUser(t.s, ["run", "--rm", "--hostname", "inside", "-v", `${vol}:/vol`, "--rootfs", rootfs, "/bin/sh", "-c", script]);
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("0");
+    expect(lines[1]!.trim().split(/\s+/)).toEqual(["0", String(USER), "1"]);
+    expect(lines.slice(2)).toEqual(["read-denied", "write-denied", "mknod-denied", "inside"]);
+    expect(readFileSync(join(vol, "secret"), "utf8")).toBe("host-secret\n");
+    // What root inside writes is the user's on the host.
+    expect(statSync(join(rootfs, "made-inside")).uid).toBe(USER);
+
+    // Detached: the init and the payload run as the user, with no capability in the host's user namespace.
+    const d = await asUser(t.s, ["run", "-d", "--name", "bg", "--rootfs", rootfs, "sleep", "30"]);
+    expect(d.code).toBe(0);
+    const state = JSON.parse(readFileSync(join(t.s.runroot, "containers", d.stdout.trim(), "state.json"), "utf8"));
+    const payload = Number(readFileSync(`/proc/${state.pid}/task/${state.pid}/children`, "utf8").trim().split(" ")[0]);
+    for (const pid of [state.pid, payload]) {
+      expect(status(pid, "Uid").split(/\s+/)[0]).toBe(String(USER));
+      expect(readFileSync(`/proc/${pid}/uid_map`, "utf8").trim().split(/\s+/)).toEqual(["0", String(USER), "1"]);
+    }
+    expect((await asUser(t.s, ["rm", "-f", "bg"])).code).toBe(0);
+  });
+
+  test("an image of the user's: import, run (overlay in the user namespace), -d, ps, logs, exec, stop, rm", async () => {
+    userStore(t.s);
+    const tar = join(t.s.dir, "image.tar");
+    cpSync(busyboxTar(), tar);
+    chownSync(tar, USER, USER);
+    expect((await asUser(t.s, ["import", tar, "bb"])).code).toBe(0);
+    const once = await asUser(t.s, ["run", "--rm", "bb", "sh", "-c", "stat -c %u:%g /bin/busybox; touch /etc/passwd && echo edit-ok; nc -l -p 80 & sleep 0.2; netstat -ltn | grep -c ':80 '"]);
+    expect(once.stderr).toBe("");
+    expect(once.stdout).toBe("0:0\nedit-ok\n1\n");
+
+    const d = await asUser(t.s, ["run", "-d", "--name", "web", "bb", "sh", "-c", "echo data > /root/f; echo started; exec sleep 30"]);
+    try {
+      expect(d.stderr).toBe("");
+      expect((await asUser(t.s, ["ps", "--format", "{{.Names}} {{.Status}}"])).stdout).toMatch(/^web Up /);
+      // In the container's pid namespace, whose PID 1 is box's init.
+      const exec = await asUser(t.s, ["exec", "web", "sh", "-c", "id -u; tr '\\0' ' ' < /proc/1/cmdline; echo"]);
+      expect(exec.stderr).toBe("");
+      expect(exec.stdout).toBe("0\nbox __init \n");
+      expect((await asUser(t.s, ["exec", "-u", "1000", "web", "true"])).stderr).toBe("box: rootless: user 1000 (1000:1000) does not exist in the container, whose only user is root (you, outside)\n");
+      expect((await asUser(t.s, ["logs", "web"])).stdout).toBe("started\n");
+      // Without a cgroup of its own, what needs one says so.
+      expect((await asUser(t.s, ["pause", "web"])).stderr).toBe("box: rootless: box pause needs cgroups, which a rootless box does not use yet\n");
+      expect((await asUser(t.s, ["stop", "-t", "1", "web"])).code).toBe(0);
+      expect((await asUser(t.s, ["ps", "-a", "--format", "{{.Status}}"])).stdout).toMatch(/^Exited \(143\)/);
+      // The upper layer holds what root inside wrote, as the user's files.
+      const id = (await asUser(t.s, ["inspect", "-f", "{{.Id}}", "web"])).stdout.trim();
+      expect(statSync(join(t.s.root, "containers", id, "upper/root/f")).uid).toBe(USER);
+      expect((await asUser(t.s, ["rm", "web"])).code).toBe(0);
+    } finally {
+      await asUser(t.s, ["rm", "-f", "web"]);
+    }
+  });
+
+  test("what needs root is refused with one line and exit 125, and leaves nothing", async () => {
+    const rootfs = userStore(t.s);
+    const cases: [string[], string][] = [
+      [["-m", "64m"], "box: rootless: --memory needs cgroups, which a rootless box does not use yet\n"],
+      [["-p", "8080:80"], "box: rootless: --publish needs a bridge network, which a rootless box cannot make yet\n"],
+      [["--network", "host"], "box: rootless: --network host needs root (a rootless box has no user-mode networking yet); its containers have --network none\n"],
+      [["--privileged"], "box: rootless: --privileged needs root\n"],
+      [["--userns=auto"], "box: rootless: --userns needs root (a rootless container's user namespace maps root to you)\n"],
+      [["-u", "1000"], "box: rootless: user 1000 (1000:1000) does not exist in the container, whose only user is root (you, outside)\n"],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await asUser(t.s, ["run", "--rm", ...flags, "--rootfs", rootfs, "true"]);
+      expect(r.stderr).toBe(message);
+      expect(r.code).toBe(125);
+    }
+    expect((await asUser(t.s, ["ps", "-aq"])).stdout).toBe("");
+  });
+});
