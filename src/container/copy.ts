@@ -4,7 +4,7 @@
 // walked by descriptors with O_NOFOLLOW, so a link swapped in meanwhile (CVE-2021-30465 class)
 // redirects nothing. Symlinks are copied as links; device nodes, fifos and sockets are skipped.
 import {
-  close, fchmod, fstat, mkdirAt, open, openAt, openInRoot, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
+  close, fchmod, fchown, fstat, lchownAt, mkdirAt, open, openAt, openInRoot, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
   write, isErrno, type FileStat,
 } from "../sys/fs.ts";
 import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
@@ -38,7 +38,13 @@ function containerSide(root: number, name: string): Side {
  * is written under a new name and renamed over the target, which replaces whatever is there (a
  * file, a link, a device node) without opening it.
  */
-function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: string, modeMask: number, shown: string): void {
+/** What a copy keeps: the mode bits in `modeMask`; with `owner`, the owner it gives each entry. */
+export interface CopyRules {
+  modeMask: number;
+  owner?: (st: FileStat) => [uid: number, gid: number];
+}
+
+function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
   const handle = openAt(srcDir, srcName, O_PATH | O_NOFOLLOW);
   try {
     const st = fstat(handle);
@@ -50,7 +56,9 @@ function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: stri
       try {
         const buf = new Uint8Array(65536);
         for (let n = read(input, buf); n > 0; n = read(input, buf)) write(output, buf.subarray(0, n));
-        fchmod(output, st.mode & modeMask);
+        // chown before chmod: changing the owner clears setuid and setgid bits.
+        if (rules.owner) fchown(output, ...rules.owner(st));
+        fchmod(output, st.mode & rules.modeMask);
       } finally {
         close(output);
       }
@@ -69,7 +77,7 @@ function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: stri
 }
 
 /** Copies the entry `srcName` of directory `srcDir` to `dstName` in `dstDir`, recursively. */
-function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, modeMask: number, shown: string): void {
+export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
   const st = statAtFd(srcDir, srcName);
   if (st.isSymbolicLink()) {
     const target = readlinkAt(srcDir, srcName);
@@ -79,9 +87,10 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
       if (!isErrno(e, Errno.ENOENT)) throw e;
     }
     symlinkAt(target, dstDir, dstName);
+    if (rules.owner) lchownAt(dstDir, dstName, ...rules.owner(st));
   } else if (st.isDirectory()) {
     try {
-      mkdirAt(dstDir, dstName, st.mode & modeMask);
+      mkdirAt(dstDir, dstName, st.mode & rules.modeMask);
     } catch (e) {
       if (!isErrno(e, Errno.EEXIST)) throw e;
     }
@@ -89,7 +98,11 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
     try {
       const to = openAt(dstDir, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
-        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, modeMask, `${shown}/${name}`);
+        if (rules.owner) {
+          fchown(to, ...rules.owner(st));
+          fchmod(to, st.mode & rules.modeMask);
+        }
+        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`);
       } finally {
         close(to);
       }
@@ -97,7 +110,7 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
       close(from);
     }
   } else if (st.isFile()) {
-    copyFile(srcDir, srcName, dstDir, dstName, modeMask, shown);
+    copyFile(srcDir, srcName, dstDir, dstName, rules, shown);
   } else {
     log.warn(`skipped ${shown}: not a regular file, directory or symlink`);
   }
@@ -107,7 +120,7 @@ function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: str
  * Docker's rules for where SRC lands: into DEST when that is a directory, else as DEST.
  * `modeMask`: the mode bits copies keep.
  */
-function copyPath(src: Side, srcPath: string, dst: Side, dstPath: string, modeMask: number): void {
+function copyPath(src: Side, srcPath: string, dst: Side, dstPath: string, rules: CopyRules): void {
   const srcParent = src.open(dirname(srcPath), O_PATH | O_DIRECTORY);
   try {
     let st: FileStat;
@@ -129,7 +142,7 @@ function copyPath(src: Side, srcPath: string, dst: Side, dstPath: string, modeMa
     try {
       const name = into !== undefined ? basename(srcPath) : basename(dstPath);
       if (!name) throw new UserError(`cannot copy ${src.describe(srcPath)} over ${dst.describe(dstPath)}`);
-      copyEntry(srcParent, basename(srcPath) || ".", dstDir, name, modeMask, src.describe(srcPath));
+      copyEntry(srcParent, basename(srcPath) || ".", dstDir, name, rules, src.describe(srcPath));
     } finally {
       close(dstDir);
     }
@@ -154,8 +167,8 @@ export function copyWithContainer(store: Store, spec: ContainerSpec, containerPa
     const inside = containerSide(root, spec.name);
     const keepSlash = (p: string, original: string) => (original.endsWith("/") && p !== "/" ? `${p}/` : p);
     // Out of a container, no setuid, setgid or sticky bit: it must not plant a setuid-root file.
-    if (toContainer) copyPath(hostSide(), hostPath, inside, keepSlash(absolute, containerPath), 0o7777);
-    else copyPath(inside, absolute, hostSide(), hostPath, 0o777);
+    if (toContainer) copyPath(hostSide(), hostPath, inside, keepSlash(absolute, containerPath), { modeMask: 0o7777 });
+    else copyPath(inside, absolute, hostSide(), hostPath, { modeMask: 0o777 });
   } catch (e) {
     if (isErrno(e, Errno.ENOENT)) throw new UserError(`cannot copy: ${(e as Error).message}`);
     throw e;

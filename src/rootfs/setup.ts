@@ -7,7 +7,8 @@ import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_STRICTATIME, S_IFBLK, S_IFCHR,
 } from "../sys/constants.ts";
-import { chdir, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import { chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import { shiftedLayer } from "./shifted.ts";
 import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
@@ -94,8 +95,13 @@ function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, use
     lower = lower.map((dir, i) => {
       const point = `${paths.runDir}/l${i}`;
       mkdir(point, 0o700);
-      idmappedBind(dir, point, userns.fd, false);
-      return point;
+      try {
+        idmappedBind(dir, point, userns.fd, false);
+        return point;
+      } catch (e) {
+        if (!(e instanceof IdmapUnsupported)) throw e;
+        return shiftedLayer(dir, `${paths.dir}/shifted/${i}`, userns.spec);
+      }
     });
   }
   const options = `lowerdir=${lower.join(":")},upperdir=${paths.dir}/upper,workdir=${paths.dir}/work`;

@@ -239,6 +239,11 @@ export function fchown(fd: number, uid: number, gid: number): void {
   check(libc.fchown(fd, uid, gid), "fchown", String(fd));
 }
 
+/** The owner of `name` in directory `dirfd`, not following a symlink there. */
+export function lchownAt(dirfd: number, name: string, uid: number, gid: number): void {
+  check(libc.fchownat(dirfd, cpath(name), uid, gid, AT_SYMLINK_NOFOLLOW), "fchownat", name);
+}
+
 export function unlink(path: string): void {
   check(libc.unlinkat(AT_FDCWD, cpath(path), 0), "unlink", path);
 }

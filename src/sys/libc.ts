@@ -43,6 +43,7 @@ const lib = dlopen("libc.so.6", {
   symlink: { args: [P, P], returns: i32 },
   chmod: { args: [P, u32], returns: i32 },
   fchown: { args: [i32, u32, u32], returns: i32 },
+  fchownat: { args: [i32, P, u32, u32, i32], returns: i32 },
   unlinkat: { args: [i32, P, i32], returns: i32 },
   rename: { args: [P, P], returns: i32 },
   fsync: { args: [i32], returns: i32 },

@@ -41,6 +41,13 @@ const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
  * through a user namespace's maps (an idmapped mount, Linux 5.12; overlayfs takes them as
  * layers from 5.19): a file of host uid 0 shows as the uid that namespace maps 0 to.
  */
+/** The filesystem of `source` takes no idmapped mount on this kernel. */
+export class IdmapUnsupported extends Error {
+  constructor(source: string) {
+    super(`a user namespace needs idmapped mounts, and the filesystem of ${source} has none on this kernel (Linux ${kernelRelease()}): ext4, xfs and btrfs have them from 5.12, tmpfs from 6.3`);
+  }
+}
+
 export function idmappedBind(source: string, target: string, usernsFd: number, recursive: boolean): void {
   const from = open(source, O_PATH | O_DIRECTORY | O_CLOEXEC);
   const to = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -52,7 +59,7 @@ export function idmappedBind(source: string, target: string, usernsFd: number, r
     if (libc.mount_setattr(tree, cstr(""), AT_EMPTY_PATH | rec, attr, attr.byteLength) !== 0) {
       const e = new SyscallError("mount_setattr MOUNT_ATTR_IDMAP", errno(), source);
       // The filesystem does not take idmapped mounts on this kernel (e.g. tmpfs before 6.3).
-      if (e.errno === Errno.EINVAL) throw new Error(`a user namespace needs idmapped mounts, and the filesystem of ${source} has none on this kernel (Linux ${kernelRelease()}): ext4, xfs and btrfs have them from 5.12, tmpfs from 6.3`);
+      if (e.errno === Errno.EINVAL) throw new IdmapUnsupported(source);
       throw e;
     }
     check(libc.syscall(SYS_move_mount, tree as never, cstr(""), to as never, cstr(""), (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) as never), "move_mount", target);

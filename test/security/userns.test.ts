@@ -2,7 +2,7 @@
 // range of host ids; the image's files show their owners inside through idmapped mounts; what
 // the container writes lands on the host as the range's ids; the init is out of a tracer's reach.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, copyRootfs, removeStore, importBusybox, secretVolume, sh, storePerTest, tempStore, VOLUME_PROBES, type Store } from "../helpers/box.ts";
 
@@ -24,7 +24,7 @@ const probe = (() => {
 })();
 const idmapped = probe.code === 0;
 
-test.if(!idmapped)("without idmapped mounts under the store, a user namespace is refused with one line and exit 125", () => {
+test.if(!idmapped)("without idmapped mounts under the store, a --rootfs directory is refused with one line and exit 125", () => {
   expect(probe.code).toBe(125);
   expect(probe.stderr).toMatch(IDMAP_REFUSED);
 });
@@ -34,6 +34,12 @@ const BLOCK = 65536;
 /** The image "bb" (the test rootfs), imported into the store. */
 async function importImage(s: Store): Promise<void> {
   expect((await importBusybox(s, "bb")).code).toBe(0);
+}
+
+/** `box run --rm FLAGS bb sh -c SCRIPT`, from the imported image (idmapped layers, or their shifted copies). */
+async function shImage(s: Store, script: string, flags: string[]) {
+  await importImage(s);
+  return box(s, ["run", "--rm", ...flags, "bb", "/bin/sh", "-c", script]);
 }
 
 function hostUid(pid: number): number {
@@ -52,7 +58,7 @@ async function inspect(s: Store, name: string): Promise<any> {
 }
 
 describe("--userns=auto", () => {
-  test.if(idmapped)("root inside is an unprivileged range of host ids; the image's files are root's inside; writes land as the range's ids", async () => {
+  test("root inside is an unprivileged range of host ids; the image's files are root's inside; writes land as the range's ids", async () => {
     await importImage(t.s);
     const d = await box(t.s, ["run", "-d", "--name", "uu", "--network", "none", "--userns=auto", "bb", "sh", "-c", "echo data > /root/f; exec sleep 60"]);
     expect(d.code).toBe(0);
@@ -79,10 +85,17 @@ describe("--userns=auto", () => {
     expect(statSync(join(upper, "root/f")).uid).toBe(base);
     expect(statSync(join(upper, "etc/passwd")).uid).toBe(base);
     expect(statSync(upper).uid).toBe(base);
+    const [layer] = readdirSync(join(t.s.root, "layers")).filter((d) => !d.startsWith("."));
+    expect(statSync(join(t.s.root, "layers", layer!, "bin/busybox")).uid).toBe(0);
+    // Where the layers' filesystem takes no idmapped mount (the VM's tmpfs), the container sees a
+    // copy of each with shifted owners, kept in its own directory; otherwise there is none.
+    const shifted = join(t.s.root, "containers", c.Id, "shifted", "0");
+    expect(existsSync(shifted)).toBe(!idmapped);
+    if (!idmapped) expect(statSync(join(shifted, "bin/busybox")).uid).toBe(base);
     expect((await box(t.s, ["rm", "-f", "uu"])).code).toBe(0);
   });
 
-  test.if(idmapped)("two containers get ranges that do not overlap; a range is free again once its container is removed", async () => {
+  test("two containers get ranges that do not overlap; a range is free again once its container is removed", async () => {
     await importImage(t.s);
     const base = async (name: string) => Number((await inspect(t.s, name)).HostConfig.IDMappings.UidMap[0].split(":")[1]);
     for (const n of ["ua", "ub"]) expect((await box(t.s, ["create", "--name", n, "--network", "none", "--userns=auto", "bb", "true"])).code).toBe(0);
@@ -98,7 +111,7 @@ describe("--userns=auto", () => {
     expect((await box(t.s, ["rm", "ub", "big", "uc"])).code).toBe(0);
   });
 
-  test.if(idmapped)("the container's root cannot read or write the host root's files, nor reach box's init, even with CAP_SYS_PTRACE and SYS_ADMIN", async () => {
+  test("the container's root cannot read or write the host root's files, nor reach box's init, even with CAP_SYS_PTRACE and SYS_ADMIN", async () => {
     const vol = secretVolume(t.s);
     const script = [
       ...VOLUME_PROBES,
@@ -109,7 +122,7 @@ describe("--userns=auto", () => {
       "hostname evil 2>/dev/null || echo hostname-denied",
       "nc -l -p 80 & sleep 0.2; netstat -ltn | grep -q ':80 ' && echo port80-ok",
     ].join("; ");
-    const r = await sh(t.s, script, ["--network", "none", "--userns=auto", "--cap-add", "SYS_PTRACE", "--cap-add", "SYS_ADMIN", "-v", `${vol}:/vol`]);
+    const r = await shImage(t.s, script, ["--network", "none", "--userns=auto", "--cap-add", "SYS_PTRACE", "--cap-add", "SYS_ADMIN", "-v", `${vol}:/vol`]);
     expect(r.stdout.trim().split("\n")).toEqual(["read-denied", "write-denied", "fd-denied", "environ-denied", "mount-denied", "mknod-denied", "hostname-denied", "port80-ok"]);
     // No warning: the user namespace keeps the init out of reach.
     expect(r.stderr).toBe("");
@@ -130,15 +143,15 @@ describe("--userns=auto", () => {
 });
 
 describe("--uidmap / --gidmap", () => {
-  test.if(idmapped)("the maps as given; the container's user must be mapped", async () => {
-    const r = await sh(t.s, "cat /proc/self/uid_map /proc/self/gid_map; id", ["--network", "none", "--uidmap", "0:300000000:2000", "--gidmap", "0:300000000:1000", "--gidmap", "1000:300005000:10", "-u", "1000:1000"]);
+  test("the maps as given; the container's user must be mapped", async () => {
+    const r = await shImage(t.s, "cat /proc/self/uid_map /proc/self/gid_map; id", ["--network", "none", "--uidmap", "0:300000000:2000", "--gidmap", "0:300000000:1000", "--gidmap", "1000:300005000:10", "-u", "1000:1000"]);
     expect(r.stderr).toBe("");
     const [uidMap, gid1, gid2, id] = r.stdout.trim().split("\n");
     expect(uidMap!.trim().split(/\s+/)).toEqual(["0", "300000000", "2000"]);
     expect(gid1!.trim().split(/\s+/)).toEqual(["0", "300000000", "1000"]);
     expect(gid2!.trim().split(/\s+/)).toEqual(["1000", "300005000", "10"]);
     expect(id).toMatch(/^uid=1000\b.* gid=1000\b/);
-    const unmapped = await sh(t.s, "true", ["--network", "none", "--uidmap", "0:300000000:100", "-u", "5000"]);
+    const unmapped = await box(t.s, ["run", "--rm", "--network", "none", "--uidmap", "0:300000000:100", "-u", "5000", "bb", "true"]);
     expect(unmapped.code).toBe(125);
     expect(unmapped.stderr).toBe("box: the user's uid 5000 is not mapped in the container's user namespace (--uidmap)\n");
   });
