@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, box, containerState, sha256, copyRootfs, eventually, sh, staticHelper, storePerTest } from "../helpers/box.ts";
+import { BOX, box, containerState, sha256, copyRootfs, eventually, runDetached, sh, staticHelper, storePerTest } from "../helpers/box.ts";
 
 const trySyscall = () => staticHelper("try-syscall");
 
@@ -293,6 +293,29 @@ describe("attacks from inside a default container fail, and the host is untouche
   test("a block device made with mknod cannot be opened (v1: the devices cgroup; v2: no CAP_MKNOD)", async () => {
     const r = await sh(t.s, "mknod /tmp/disk b 8 0 2>/dev/null; head -c 1 /tmp/disk 2>/dev/null | wc -c", ["--network", "none"]);
     expect(r.stdout).toBe("0\n");
+  });
+
+  test("box exec into a hostile container: the new process has only 0-2, a cwd inside, the container's namespaces, and nothing of the host's is readable while it starts", async () => {
+    // The payload watches every process's descriptors for a path of the host's (the test store
+    // lies under /tmp/box-test-*), while box exec starts processes in it.
+    const watch = "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do for d in /proc/[0-9]*/fd/* /proc/[0-9]*/cwd; do case \"$(readlink $d 2>/dev/null)\" in *box-test*) echo LEAK $d;; esac; done; done; echo watched";
+    const id = await runDetached(t.s, ["--network", "none"], watch);
+    try {
+      const init = containerState(t.s, id).pid;
+      for (let i = 0; i < 10; i++) expect((await box(t.s, ["exec", id, "true"])).code).toBe(0);
+      const r = await box(t.s, ["exec", "-w", "/tmp", id, "sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; readlink /proc/self/cwd; for n in ipc mnt net pid uts; do readlink /proc/self/ns/$n; done"]);
+      const [fds, cwd, ...namespaces] = r.stdout.trim().split("\n");
+      // 0, 1, 2, and the descriptor ls uses to read the directory.
+      expect(fds!.trim().split(" ").map(Number).filter((n) => n > 3)).toEqual([]);
+      expect(cwd).toBe("/tmp");
+      const of = (pid: number | "self") => ["ipc", "mnt", "net", "pid", "uts"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
+      expect(namespaces).toEqual(of(init));
+      for (const [i, ns] of namespaces.entries()) expect(ns).not.toBe(of("self")[i]);
+      expect((await box(t.s, ["wait", id])).stdout.trim()).toBe("0");
+      expect((await box(t.s, ["logs", id])).stdout).toBe("watched\n");
+    } finally {
+      await box(t.s, ["rm", "-f", id]);
+    }
   });
 
   test("only descriptors 0-2 are open in the payload; its cwd is inside the rootfs", async () => {
