@@ -13,6 +13,6 @@ export function earlyRunStore(argv: string[]): Store | undefined {
     if (value === undefined) return undefined;
     store[m[1] as keyof Store] = value;
   }
-  if (argv[i] !== "run" || argv.includes("--help") || argv.includes("-h")) return undefined;
+  if (argv[i] !== "run" || argv.includes("--help") || argv.includes("-h") || !store.root || !store.runroot) return undefined;
   return store;
 }

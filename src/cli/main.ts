@@ -58,8 +58,10 @@ export async function runCli(argv: string[]): Promise<void> {
     const env = defaultStore();
     const store = {
       root: (global.values.root as string | undefined) ?? env.root,
-      runroot: (global.values.runroot as string | undefined) ?? env.runroot,
+      // Rootless without a home: the runtime state goes beside the store --root names.
+      runroot: (global.values.runroot as string | undefined) ?? (env.runroot || (global.values.root ? `${global.values.root as string}/run` : "")),
     };
+    if (!store.root || !store.runroot) throw new UserError("rootless: set HOME, XDG_DATA_HOME or BOX_ROOT (or give --root): box keeps your containers and images there");
     for (const [flag, dir] of [["--root", store.root], ["--runroot", store.runroot]] as const) {
       // overlayfs takes its layer paths in one option string, separated by ',' and ':'.
       if (/[,:\s]/.test(dir)) throw new UserError(`${flag} ${dir}: the path must not contain ',', ':' or spaces`);

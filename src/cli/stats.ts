@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { readStats, type CgroupStats } from "../cgroup/stats.ts";
 import { UserError } from "../container/errors.ts";
-import { findRunning, liveContainer, type LiveContainer } from "../container/live.ts";
+import { cgroupsFor, findRunning, liveContainer, type LiveContainer } from "../container/live.ts";
 import { shortId } from "../container/store.ts";
 import { listContainers } from "../container/lookup.ts";
 import { globals } from "./context.ts";
@@ -36,7 +36,7 @@ interface Row {
 
 /** Two readings `interval` ms apart: CPU % is the share of one CPU used in between (Docker's). */
 async function sample(containers: LiveContainer[], interval: number): Promise<Row[]> {
-  const first = containers.map((c) => ({ at: performance.now(), s: readStats(c.paths.cgroups) }));
+  const first = containers.map((c) => ({ at: performance.now(), s: readStats(cgroupsFor(c, "stats")) }));
   await Bun.sleep(interval);
   return containers.map((c, i) => {
     const s: CgroupStats = readStats(c.paths.cgroups);

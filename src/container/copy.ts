@@ -3,12 +3,9 @@
 // the container ("/etc/x -> /") points inside it, never at the host; below that, the tree is
 // walked by descriptors with O_NOFOLLOW, so a link swapped in meanwhile (CVE-2021-30465 class)
 // redirects nothing. Symlinks are copied as links; device nodes, fifos and sockets are skipped.
-import {
-  close, fchmod, fchown, fstat, lchownAt, mkdirAt, open, openAt, openInRoot, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
-  write, isErrno, type FileStat,
-} from "../sys/fs.ts";
-import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
-import { randomHex } from "../random.ts";
+import { close, isErrno, open, openInRoot, statAtFd, type FileStat } from "../sys/fs.ts";
+import { copyEntry, type CopyRules } from "../sys/copy-tree.ts";
+import { O_DIRECTORY, O_PATH } from "../sys/constants.ts";
 import { Errno } from "../sys/errors.ts";
 import { basename, dirname, normalize } from "../path.ts";
 import { log } from "../log.ts";
@@ -16,6 +13,8 @@ import { UserError } from "./errors.ts";
 import { requireRunning } from "./live.ts";
 import type { ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
+
+const skipped = (shown: string, why: string) => log.warn(`skipped ${shown}: ${why}`);
 
 /** One side of a copy: where paths are resolved (the host's root, or the container's). */
 interface Side {
@@ -30,90 +29,6 @@ function hostSide(): Side {
 
 function containerSide(root: number, name: string): Side {
   return { open: (path, flags) => openInRoot(root, path, flags), describe: (path) => `${name}:${path}` };
-}
-
-/**
- * Neither side ever opens what the other put at a path: the source is opened as a path and
- * read only once fstat says it is a regular file (not a FIFO, not a disk's device node); the copy
- * is written under a new name and renamed over the target, which replaces whatever is there (a
- * file, a link, a device node) without opening it.
- */
-/** What a copy keeps: the mode bits in `modeMask`; with `owner`, the owner it gives each entry. */
-export interface CopyRules {
-  modeMask: number;
-  owner?: (st: FileStat) => [uid: number, gid: number];
-}
-
-function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
-  const handle = openAt(srcDir, srcName, O_PATH | O_NOFOLLOW);
-  try {
-    const st = fstat(handle);
-    if (!st.isFile()) return log.warn(`skipped ${shown}: not a regular file any more`);
-    const input = open(`/proc/self/fd/${handle}`, O_RDONLY | O_NONBLOCK);
-    const temp = `.box-cp-${randomHex(6)}`;
-    try {
-      const output = openAt(dstDir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      try {
-        const buf = new Uint8Array(65536);
-        for (let n = read(input, buf); n > 0; n = read(input, buf)) write(output, buf.subarray(0, n));
-        // chown before chmod: changing the owner clears setuid and setgid bits.
-        if (rules.owner) fchown(output, ...rules.owner(st));
-        fchmod(output, st.mode & rules.modeMask);
-      } finally {
-        close(output);
-      }
-      renameAt(dstDir, temp, dstDir, dstName);
-    } catch (e) {
-      try {
-        unlinkAt(dstDir, temp);
-      } catch {}
-      throw e;
-    } finally {
-      close(input);
-    }
-  } finally {
-    close(handle);
-  }
-}
-
-/** Copies the entry `srcName` of directory `srcDir` to `dstName` in `dstDir`, recursively. */
-export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
-  const st = statAtFd(srcDir, srcName);
-  if (st.isSymbolicLink()) {
-    const target = readlinkAt(srcDir, srcName);
-    try {
-      unlinkAt(dstDir, dstName);
-    } catch (e) {
-      if (!isErrno(e, Errno.ENOENT)) throw e;
-    }
-    symlinkAt(target, dstDir, dstName);
-    if (rules.owner) lchownAt(dstDir, dstName, ...rules.owner(st));
-  } else if (st.isDirectory()) {
-    try {
-      mkdirAt(dstDir, dstName, st.mode & rules.modeMask);
-    } catch (e) {
-      if (!isErrno(e, Errno.EEXIST)) throw e;
-    }
-    const from = openAt(srcDir, srcName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    try {
-      const to = openAt(dstDir, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      try {
-        if (rules.owner) {
-          fchown(to, ...rules.owner(st));
-          fchmod(to, st.mode & rules.modeMask);
-        }
-        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`);
-      } finally {
-        close(to);
-      }
-    } finally {
-      close(from);
-    }
-  } else if (st.isFile()) {
-    copyFile(srcDir, srcName, dstDir, dstName, rules, shown);
-  } else {
-    log.warn(`skipped ${shown}: not a regular file, directory or symlink`);
-  }
 }
 
 /**
@@ -167,8 +82,8 @@ export function copyWithContainer(store: Store, spec: ContainerSpec, containerPa
     const inside = containerSide(root, spec.name);
     const keepSlash = (p: string, original: string) => (original.endsWith("/") && p !== "/" ? `${p}/` : p);
     // Out of a container, no setuid, setgid or sticky bit: it must not plant a setuid-root file.
-    if (toContainer) copyPath(hostSide(), hostPath, inside, keepSlash(absolute, containerPath), { modeMask: 0o7777 });
-    else copyPath(inside, absolute, hostSide(), hostPath, { modeMask: 0o777 });
+    if (toContainer) copyPath(hostSide(), hostPath, inside, keepSlash(absolute, containerPath), { modeMask: 0o7777, skipped });
+    else copyPath(inside, absolute, hostSide(), hostPath, { modeMask: 0o777, skipped });
   } catch (e) {
     if (isErrno(e, Errno.ENOENT)) throw new UserError(`cannot copy: ${(e as Error).message}`);
     throw e;

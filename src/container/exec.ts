@@ -88,12 +88,12 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     const root = keep(open(`/proc/${c.pid}/root`, O_PATH | O_DIRECTORY));
     const namespaces = NAMESPACES.map((ns) => keep(open(`/proc/${c.pid}/ns/${ns}`, O_RDONLY)));
     const userns = spec.userns ? keep(payloadUserNamespace(c.pid, spec.name)) : undefined;
+    // Rootless: its user namespace owns the others, so it is entered first.
+    const userFirst = spec.rootless ? keep(open(`/proc/${c.pid}/ns/user`, O_RDONLY)) : undefined;
     // Opened first, checked after: these descriptors belong to the init the state names, not to
     // a process that got its pid since.
     if (c.state.pidStart !== undefined && processIdentity(c.pid).start !== c.state.pidStart) throw new UserError(`container ${spec.name} is not running`);
     const user = forContainer(spec, resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p)), o.user ?? spec.user);
-    // Rootless: its user namespace owns the others, so it is entered first.
-    const userFirst = spec.rootless ? keep(open(`/proc/${c.pid}/ns/user`, O_RDONLY)) : undefined;
     const env = containerEnv(spec, o.tty, user.home, o.env);
     const [path, ...alternatives] = candidates(o.command[0]!, envValue(env, "PATH"), cwd);
     let fds: [number, number][];

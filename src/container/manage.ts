@@ -3,7 +3,7 @@ import { readFile, unlink } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { withContainerLock } from "./lock.ts";
 import { UserError } from "./errors.ts";
-import { liveContainer, requireRunning } from "./live.ts";
+import { cgroupsFor, liveContainer, requireRunning } from "./live.ts";
 import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
 import { stateOf } from "./describe.ts";
@@ -46,7 +46,7 @@ function processRow(pid: number): ProcessRow | undefined {
 export function containerProcesses(store: Store, spec: ContainerSpec): ProcessRow[] {
   const c = requireRunning(store, spec);
   // Every process of the container joined every hierarchy: any one lists them all.
-  const dir = c.paths.cgroups[0];
+  const dir = cgroupsFor(c, "top")[0];
   const pids = dir === undefined ? [] : readFile(join(dir, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
   return [c.pid, ...pids.sort((a, b) => a - b)].flatMap((p) => processRow(p) ?? []);
 }

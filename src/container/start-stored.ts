@@ -1,6 +1,8 @@
 // `box start`: a stored container (created, or exited) runs again. Apart from start.ts, which
 // `box run` loads at its very start, so that this module's imports do not slow every run.
 import { mkdirs, unlink } from "../sys/fs.ts";
+import { isRootless } from "../sys/process.ts";
+import { UserError } from "./errors.ts";
 import { join } from "../path.ts";
 import { lockContainer } from "./lock.ts";
 import { liveContainer } from "./live.ts";
@@ -21,6 +23,10 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
   try {
     const c = liveContainer(store, spec);
     if (c.pid !== undefined) return 0;
+    // Its cgroups, network and user namespace were made for one kind of box: it starts as that.
+    if ((spec.rootless === true) !== isRootless()) {
+      throw new UserError(`container ${spec.name} was created ${spec.rootless ? "rootless" : "by root"}: start it ${spec.rootless ? "as the user who created it" : "as root"}`);
+    }
     try {
       unlink(join(c.paths.runDir, STOP_REQUESTED));
     } catch {}

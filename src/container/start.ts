@@ -80,7 +80,7 @@ export function launchInit(store: Store): PendingInit {
       // Rootless: in a user namespace of its own (made with it, so it owns the others), whose root
       // is this user.
       cloneFlags: NAMESPACES | (isRootless() ? CLONE_NEWUSER : 0),
-      ownMaps: isRootless() ? { uid: process.getuid!(), gid: process.getgid!() } : undefined,
+      ownMaps: isRootless(),
       fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet]],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,

@@ -17,8 +17,10 @@ export interface Store {
 /** root's store is the machine's; another user's is in its home, as Podman's rootless one. */
 export function defaultStore(env = process.env): Store {
   if (!isRootless()) return { root: env.BOX_ROOT || "/var/lib/box", runroot: env.BOX_RUNROOT || "/run/box" };
-  const root = env.BOX_ROOT || `${env.XDG_DATA_HOME || `${env.HOME}/.local/share`}/box`;
-  return { root, runroot: env.BOX_RUNROOT || (env.XDG_RUNTIME_DIR ? `${env.XDG_RUNTIME_DIR}/box` : `${root}/run`) };
+  // "" when there is nowhere to put it: the CLI says so, unless --root names a place.
+  const data = env.XDG_DATA_HOME || (env.HOME ? `${env.HOME}/.local/share` : "");
+  const root = env.BOX_ROOT || (data && `${data}/box`);
+  return { root, runroot: env.BOX_RUNROOT || (env.XDG_RUNTIME_DIR ? `${env.XDG_RUNTIME_DIR}/box` : root && `${root}/run`) };
 }
 
 export function newId(): string {

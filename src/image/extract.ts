@@ -13,11 +13,11 @@ import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describeError } from "../sys/errors.ts";
+import { S_IFIFO } from "../sys/constants.ts";
 import { normalizeEntryPath, quotePath } from "./entry-path.ts";
 import type { TarEntry, TarHeader } from "./tar.ts";
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
-const S_IFIFO = 0o010000;
 const WHITEOUT_PREFIX = ".wh.";
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 

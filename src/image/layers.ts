@@ -1,8 +1,7 @@
 // Extracted layers, one directory each: root/layers/<sha256 of the uncompressed tar>/.
 // A layer appears under its digest only complete (extracted elsewhere, then renamed), and
 // leaves the same way, so a reader never sees half of one.
-import { exists, isErrno, mkdir, mkdirs, removeTree, rename } from "../sys/fs.ts";
-import { Errno } from "../sys/errors.ts";
+import { exists, mkdir, mkdirs, removeTree, rename, renameIntoPlace } from "../sys/fs.ts";
 import { randomHex } from "../random.ts";
 import { join } from "../path.ts";
 import type { ExtractOptions, ExtractResult } from "./extract.ts";
@@ -38,7 +37,9 @@ export async function storeLayer(root: string, archive: string, opts: ExtractOpt
     const reader = await TarReader.open(archive);
     const { skipped } = await extractTar(reader.entries(), temp, opts);
     const digest = reader.digest();
-    const created = moveIntoPlace(temp, layerPath(root, digest));
+    // False when the layer exists already (found first, or put there meanwhile by another import
+    // of the same content); the finally below removes the redundant copy.
+    const created = renameIntoPlace(temp, layerPath(root, digest));
     return { digest, created, skipped };
   } finally {
     removeTree(temp);
@@ -53,15 +54,3 @@ export function deleteLayer(root: string, digest: string): void {
   removeTree(doomed);
 }
 
-// Returns false when the layer already exists (found first, or put there concurrently by
-// another import of the same content); the caller's finally removes the redundant copy.
-function moveIntoPlace(temp: string, final: string): boolean {
-  if (exists(final)) return false;
-  try {
-    rename(temp, final);
-    return true;
-  } catch (err) {
-    if ((isErrno(err, Errno.ENOTEMPTY) || isErrno(err, Errno.EEXIST)) && exists(final)) return false;
-    throw err;
-  }
-}

@@ -83,7 +83,7 @@ export function hostId(ranges: IdRange[], id: number): number | undefined {
  * A rootless container's ids as its init sees them, from inside the user namespace it runs in:
  * root is the only one.
  */
-export const ROOTLESS_IDS: UsernsSpec = { mode: "map", uidMap: [{ container: 0, host: 0, size: 1 }], gidMap: [{ container: 0, host: 0, size: 1 }] };
+const ROOTLESS_IDS: UsernsSpec = { mode: "map", uidMap: [{ container: 0, host: 0, size: 1 }], gidMap: [{ container: 0, host: 0, size: 1 }] };
 
 /** The ids box gives files and mounts of the container, as the init names them (see hostOwner). */
 export function initIds(spec: { rootless?: boolean; userns?: UsernsSpec }): UsernsSpec | undefined {

@@ -20,6 +20,7 @@ export const MS_STRICTATIME = 0x1000000;
 export const MNT_DETACH = 0x2;
 
 export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
 export const S_IFBLK = 0o060000;
 
 export const SIGKILL = 9;

@@ -320,6 +320,12 @@ function emptyDirectory(path: string): void {
       for (const name of readdir(`/proc/self/fd/${cur}`)) {
         // ENOENT: gone meanwhile (another process's temporary file, renamed into place).
         if (libc.unlinkat(cur, cpath(name), 0) === 0 || errno() === Errno.ENOENT) continue;
+        // A directory without write permission (an image's 0555 /usr/bin): for a user other
+        // than root, its owner, who may make it writable (root needs no permission).
+        if (errno() === Errno.EACCES) {
+          fchmod(cur, 0o700);
+          if (libc.unlinkat(cur, cpath(name), 0) === 0 || errno() === Errno.ENOENT) continue;
+        }
         if (errno() !== Errno.EISDIR) throw new SyscallError("unlink", errno(), name);
         if (libc.unlinkat(cur, cpath(name), AT_REMOVEDIR) === 0 || errno() === Errno.ENOENT) continue;
         if (errno() !== Errno.ENOTEMPTY) throw new SyscallError("rmdir", errno(), name);
@@ -462,6 +468,22 @@ export function withLockFile<T>(path: string, fn: () => T): T {
     return fn();
   } finally {
     close(fd);
+  }
+}
+
+/**
+ * Renames the directory `temp` to `final` unless `final` is there already (found first, or put
+ * there meanwhile by another process doing the same): false then, and `temp` is the caller's to
+ * remove.
+ */
+export function renameIntoPlace(temp: string, final: string): boolean {
+  if (exists(final)) return false;
+  try {
+    rename(temp, final);
+    return true;
+  } catch (err) {
+    if ((isErrno(err, Errno.ENOTEMPTY) || isErrno(err, Errno.EEXIST)) && exists(final)) return false;
+    throw err;
   }
 }
 

@@ -36,11 +36,6 @@ const MOUNT_ATTR_IDMAP = 0x100000;
 const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 
-/**
- * Binds `source` (and, `recursive`, the mounts below it) on `target` with its owners shifted
- * through a user namespace's maps (an idmapped mount, Linux 5.12; overlayfs takes them as
- * layers from 5.19): a file of host uid 0 shows as the uid that namespace maps 0 to.
- */
 /** The filesystem of `source` takes no idmapped mount on this kernel. */
 export class IdmapUnsupported extends Error {
   constructor(source: string) {
@@ -48,6 +43,11 @@ export class IdmapUnsupported extends Error {
   }
 }
 
+/**
+ * Binds `source` (and, `recursive`, the mounts below it) on `target` with its owners shifted
+ * through a user namespace's maps (an idmapped mount, Linux 5.12; overlayfs takes them as
+ * layers from 5.19): a file of host uid 0 shows as the uid that namespace maps 0 to.
+ */
 export function idmappedBind(source: string, target: string, usernsFd: number, recursive: boolean): void {
   const from = open(source, O_PATH | O_DIRECTORY | O_CLOEXEC);
   const to = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);

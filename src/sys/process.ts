@@ -1,6 +1,6 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
 import { check, cstr, cstrArray, errno, libc } from "./libc.ts";
-import { readFile, write } from "./fs.ts";
+import { readFile, readlink, write } from "./fs.ts";
 import { Errno, SyscallError } from "./errors.ts";
 import { AT_EMPTY_PATH, O_CLOEXEC, O_NONBLOCK, WNOHANG } from "./constants.ts";
 
@@ -20,12 +20,17 @@ export const FORWARDED_SIGNALS = Object.entries(SIGNALS).filter(
   ([name]) => !["SIGKILL", "SIGSTOP", "SIGCHLD", "SIGPIPE"].includes(name),
 );
 
+/** The host's user namespace, as /proc/PID/ns/user names it (PROC_USER_INIT_INO). */
+const HOST_USER_NAMESPACE = "user:[4026531837]";
+let rootless: boolean | undefined;
+
 /**
- * box runs as a user other than root: its containers are rootless (each in a user namespace of
- * its own that maps root to that user).
+ * box runs without the host's root: as another user, or as root of a user namespace (a
+ * container's, say). Its containers are rootless then, each in a user namespace of its own that
+ * maps root to that user.
  */
 export function isRootless(): boolean {
-  return process.getuid!() !== 0;
+  return (rootless ??= process.geteuid!() !== 0 || readlink("/proc/self/ns/user") !== HOST_USER_NAMESPACE);
 }
 
 /** SIGTERM, TERM, term or 15; undefined for anything else. */

@@ -92,8 +92,9 @@ struct spawn_spec {
   long mounts;           /* long* : source, target, fstype, flags, data for each (char* or 0) */
   long nsetns;           /* namespaces to join (box exec): open fds of /proc/PID/ns/... */
   long setns_fds;        /* int* */
-  long fork_inner;       /* after setns: fork once more (a joined pid namespace takes only children);
-                          * the outer child reports the inner one's pid on errfd as {0, pid} */
+  long fork_inner;       /* after setns: fork once more (a joined pid namespace takes only children) */
+  long pidfd;            /* close-on-exec pipe: with fork_inner, the outer child writes the inner one's
+                          * pid here, and only it (errfd reaches the shim, which a container might read) */
   long shim_fd;          /* the exec shim (shim.c) in a sealed memfd, or -1: exec `path` directly */
   long shim_argv;        /* char** : the shim's argv (error fd, candidate paths, the payload's argv) */
   long nrlimits;         /* resource limits set before the user switch (--ulimit) */
@@ -104,10 +105,9 @@ struct spawn_spec {
   long userns_fd;        /* a user namespace to enter last (after the mounts), or -1; needs fork_inner */
   long own_maps;         /* char*[3] or 0: with CLONE_NEWUSER, the child writes its own setgroups, uid_map
                           * and gid_map first (the one id an unprivileged user may map: its own) */
-  long own_memory;       /* clone without CLONE_VM: a child that enters a user namespace before
-                          * anything else (join_userns_first) must not share Bun's memory */
   long join_userns_first; /* a user namespace to enter before the setns list (rootless exec: it owns
-                          * the other namespaces), or -1; needs own_memory */
+                          * the other namespaces), or -1; the child then has a memory of its own,
+                          * as the kernel requires of a process entering a user namespace */
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -178,16 +178,16 @@ static int child(void *arg) {
   for (i = 0; i < s->nsetns; i++)
     if ((r = SC(SYS_setns, ((int *)s->setns_fds)[i], 0)) < 0) fail(s->errfd, 15, r);
   if (s->fork_inner) {
-    /* The inner child becomes the caller's child (CLONE_PARENT) in the joined pid namespace;
-     * this outer one reports its pid and exits, which lets the caller run on. The inner one has
-     * its own copy of memory and only execs. */
+    /* The inner child becomes the caller's child (CLONE_PARENT) in the joined pid namespace,
+     * where the container's processes see it at once: it is born not dumpable (its memory is a
+     * copy of this one's), so none of them may open its descriptors (box's, until execve). This
+     * outer one reports its pid and exits, which lets the caller run on. */
+    syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
     r = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
     if (r < 0) fail(s->errfd, 16, -(long)*__errno_location());
     if (r > 0) {
-      int report[2];
-      report[0] = 0;
-      report[1] = (int)r;
-      syscall(SYS_write, s->errfd, report, sizeof(report));
+      int inner = (int)r;
+      syscall(SYS_write, s->pidfd, &inner, sizeof(inner));
       syscall(SYS_exit_group, 0);
     }
   }
@@ -271,7 +271,7 @@ long box_spawn(struct spawn_spec *s) {
   unsigned long all = ~0UL, saved;
   long pid;
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
-  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | (s->own_memory ? 0 : CLONE_VM) | CLONE_VFORK | SIGCHLD), s);
+  pid = clone(child, child_stack + sizeof(child_stack), (int)(s->clone_flags | (s->join_userns_first >= 0 ? 0 : CLONE_VM) | CLONE_VFORK | SIGCHLD), s);
   if (pid < 0) pid = -(long)*__errno_location();
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
   return pid;

@@ -6,7 +6,7 @@ import { close, read } from "./fs.ts";
 import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
 // The exec shim (src/sys/shim.c), a static executable of about 1 KB.
 import shimExecutable from "../../dist/box-shim.b64" with { type: "text" };
-import { SyscallError } from "./errors.ts";
+import { Errno, SyscallError } from "./errors.ts";
 import { memoryFile, pipe, waitPid } from "./process.ts";
 import { cstr, cstrArray } from "./libc.ts";
 
@@ -79,10 +79,10 @@ export interface SpawnOptions {
    */
   userns?: number;
   /**
-   * With CLONE_NEWUSER in cloneFlags: the child maps root in it to this host uid and gid itself,
-   * first thing (setgroups "deny", as the kernel requires of an unprivileged writer).
+   * With CLONE_NEWUSER in cloneFlags: the child maps root in it to the caller's effective uid and
+   * gid itself, first thing (setgroups "deny", as the kernel requires of an unprivileged writer).
    */
-  ownMaps?: { uid: number; gid: number };
+  ownMaps?: boolean;
   /**
    * A user namespace to enter before the setns list (a rootless container's: it owns the other
    * namespaces, which only its root may join). The child then does not share Bun's memory.
@@ -104,7 +104,7 @@ export function shimFile(): number {
 const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
-  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write uid_map",
+  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write setgroups, uid_map, gid_map",
 ];
 
 export class SpawnError extends SyscallError {
@@ -128,6 +128,7 @@ export function spawn(o: SpawnOptions): number {
   const [errRead, errWrite] = pipe();
   // A user namespace can only be entered by a child with a memory of its own: the inner one.
   const forkInner = o.forkInner || o.userns !== undefined;
+  const [pidRead, pidWrite] = forkInner ? pipe() : [-1, -1];
   const spec = new BigInt64Array([
     BigInt(o.cloneFlags ?? 0),
     p(cstr(o.path)),
@@ -158,6 +159,7 @@ export function spawn(o: SpawnOptions): number {
     BigInt(o.setns?.length ?? 0),
     o.setns?.length ? p(Int32Array.from(o.setns)) : 0n,
     forkInner ? 1n : 0n,
+    BigInt(pidWrite),
     BigInt(o.shim ? shimFile() : -1),
     // The shim's argv: the error pipe, the candidate paths, the payload's argv.
     o.shim ? p(cstrArray([String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv], keep)) : 0n,
@@ -168,31 +170,32 @@ export function spawn(o: SpawnOptions): number {
     BigInt(o.seccomp ? o.seccomp.length / 8 : 0),
     o.seccomp ? p(o.seccomp) : 0n,
     BigInt(o.userns ?? -1),
-    o.ownMaps ? p(cstrArray(["deny", `0 ${o.ownMaps.uid} 1`, `0 ${o.ownMaps.gid} 1`], keep)) : 0n,
-    o.joinUserNamespaceFirst === undefined ? 0n : 1n,
+    o.ownMaps ? p(cstrArray(["deny", `0 ${process.geteuid!()} 1`, `0 ${process.getegid!()} 1`], keep)) : 0n,
     BigInt(o.joinUserNamespaceFirst ?? -1),
   ]);
   const outer = Number(box_spawn(spec));
-  // With forkInner the outer child exits at once (after the fork, or failing before it) and the
-  // inner child's pid comes as a report {0, pid}.
-  let pid = forkInner ? 0 : outer;
-  if (forkInner && outer > 0) waitPid(outer, false);
   close(errWrite);
+  if (forkInner) close(pidWrite);
   try {
     if (outer < 0) throw new SpawnError("clone", -outer);
+    let pid = outer;
+    if (forkInner) {
+      // The outer child exits at once: after writing the inner one's pid, or failing before the fork.
+      waitPid(outer, false);
+      const inner = new Int32Array(1);
+      pid = read(pidRead, new Uint8Array(inner.buffer)) === 4 ? inner[0]! : 0;
+    }
     const report = new Int32Array(2);
-    while (read(errRead, new Uint8Array(report.buffer)) === 8) {
-      if (report[0] === 0) {
-        pid = report[1]!;
-        continue;
-      }
+    if (read(errRead, new Uint8Array(report.buffer)) === 8) {
       if (pid > 0) waitPid(pid, false);
       const stage = STAGES[report[0]!] ?? "spawn";
       throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage === "chdir" ? o.cwd : undefined);
     }
+    if (pid <= 0) throw new SpawnError("fork into the pid namespace", Errno.ESRCH);
     return pid;
   } finally {
     close(errRead);
+    if (forkInner) close(pidRead);
     keep.length = 0;
   }
 }

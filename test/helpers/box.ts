@@ -1,5 +1,5 @@
 // Runs box as a user would, against a temporary store, and checks that nothing leaks.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, expect } from "bun:test";
@@ -95,18 +95,16 @@ export async function box(s: Store, args: string[], opts: { stdin?: string; as?:
   return { code, stdout, stderr };
 }
 
-let tarball: string | undefined;
-
-/** The test rootfs as a tarball, for `box import`: made once per test process, removed at its exit. */
-export function busyboxTar(): string {
-  if (tarball === undefined) {
-    const tar = `${ROOTFS}.${process.pid}.tar`;
-    const r = Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."], { stderr: "pipe" });
+/** The test rootfs as a tarball, for `box import`: made once beside it, and kept as it is. */
+function busyboxTar(): string {
+  const tar = `${ROOTFS}.tar`;
+  if (!existsSync(tar)) {
+    const temp = `${tar}.tmp-${process.pid}`;
+    const r = Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", temp, "."], { stderr: "pipe" });
     if (r.exitCode !== 0) throw new Error(`tar: ${r.stderr.toString()}`);
-    process.on("exit", () => rmSync(tar, { force: true }));
-    tarball = tar;
+    renameSync(temp, tar);
   }
-  return tarball;
+  return tar;
 }
 
 /** `box import [FLAGS] TAR NAME` of the test rootfs. */

@@ -298,7 +298,8 @@ describe("attacks from inside a default container fail, and the host is untouche
   test("box exec into a hostile container: the new process has only 0-2, a cwd inside, the container's namespaces, and nothing of the host's is readable while it starts", async () => {
     // The payload watches every process's descriptors for a path of the host's (the test store
     // lies under /tmp/box-test-*), while box exec starts processes in it.
-    const watch = "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do for d in /proc/[0-9]*/fd/* /proc/[0-9]*/cwd; do case \"$(readlink $d 2>/dev/null)\" in *box-test*) echo LEAK $d;; esac; done; done; echo watched";
+    // It watches until told to stop (at most a minute: the VM is slow).
+    const watch = "end=$(($(date +%s)+60)); while [ ! -e /tmp/stop ] && [ $(date +%s) -lt $end ]; do for d in /proc/[0-9]*/fd/* /proc/[0-9]*/cwd; do case \"$(readlink $d 2>/dev/null)\" in *box-test*) echo LEAK $d;; esac; done; done; echo watched";
     const id = await runDetached(t.s, ["--network", "none"], watch);
     try {
       const init = containerState(t.s, id).pid;
@@ -311,6 +312,7 @@ describe("attacks from inside a default container fail, and the host is untouche
       const of = (pid: number | "self") => ["ipc", "mnt", "net", "pid", "uts"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
       expect(namespaces).toEqual(of(init));
       for (const [i, ns] of namespaces.entries()) expect(ns).not.toBe(of("self")[i]);
+      expect((await box(t.s, ["exec", id, "touch", "/tmp/stop"])).code).toBe(0);
       expect((await box(t.s, ["wait", id])).stdout.trim()).toBe("0");
       expect((await box(t.s, ["logs", id])).stdout).toBe("watched\n");
     } finally {

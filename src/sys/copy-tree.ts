@@ -1,0 +1,107 @@
+// A tree copied by descriptors: every entry opened with O_NOFOLLOW below its parent's
+// descriptor, so a symlink swapped in meanwhile (CVE-2021-30465 class) redirects nothing.
+// Symlinks are copied as links; device nodes, fifos and sockets are skipped. Used by `box cp` and
+// by the shifted copies of image layers (src/rootfs/shifted.ts).
+import {
+  chmod, close, fchmod, fchown, fstat, lchownAt, mkdirAt, open, openAt, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
+  write, isErrno, type FileStat,
+} from "./fs.ts";
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFIFO } from "./constants.ts";
+import { Errno } from "./errors.ts";
+import { randomHex } from "../random.ts";
+import { mknod } from "./mount.ts";
+
+/**
+ * What a copy keeps: the mode bits in `modeMask`; with `owner`, the owner it gives each entry.
+ * `skipped` hears of each entry left out (shown as the caller named the tree, and why).
+ */
+export interface CopyRules {
+  modeMask: number;
+  owner?: (st: FileStat) => [uid: number, gid: number];
+  /** Make fifos anew (image layers have them); otherwise they are skipped like device nodes. */
+  fifos?: boolean;
+  skipped: (shown: string, why: string) => void;
+}
+
+/**
+ * Neither side ever opens what the other put at a path: the source is opened as a path and
+ * read only once fstat says it is a regular file (not a FIFO, not a disk's device node); the copy
+ * is written under a new name and renamed over the target, which replaces whatever is there (a
+ * file, a link, a device node) without opening it.
+ */
+function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
+  const handle = openAt(srcDir, srcName, O_PATH | O_NOFOLLOW);
+  try {
+    const st = fstat(handle);
+    if (!st.isFile()) return rules.skipped(shown, "not a regular file any more");
+    const input = open(`/proc/self/fd/${handle}`, O_RDONLY | O_NONBLOCK);
+    const temp = `.box-cp-${randomHex(6)}`;
+    try {
+      const output = openAt(dstDir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        const buf = new Uint8Array(65536);
+        for (let n = read(input, buf); n > 0; n = read(input, buf)) write(output, buf.subarray(0, n));
+        // chown before chmod: changing the owner clears setuid and setgid bits.
+        if (rules.owner) fchown(output, ...rules.owner(st));
+        fchmod(output, st.mode & rules.modeMask);
+      } finally {
+        close(output);
+      }
+      renameAt(dstDir, temp, dstDir, dstName);
+    } catch (e) {
+      try {
+        unlinkAt(dstDir, temp);
+      } catch {}
+      throw e;
+    } finally {
+      close(input);
+    }
+  } finally {
+    close(handle);
+  }
+}
+
+/** Copies the entry `srcName` of directory `srcDir` to `dstName` in `dstDir`, recursively. */
+export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
+  const st = statAtFd(srcDir, srcName);
+  if (st.isSymbolicLink()) {
+    const target = readlinkAt(srcDir, srcName);
+    try {
+      unlinkAt(dstDir, dstName);
+    } catch (e) {
+      if (!isErrno(e, Errno.ENOENT)) throw e;
+    }
+    symlinkAt(target, dstDir, dstName);
+    if (rules.owner) lchownAt(dstDir, dstName, ...rules.owner(st));
+  } else if (st.isDirectory()) {
+    try {
+      mkdirAt(dstDir, dstName, st.mode & rules.modeMask);
+    } catch (e) {
+      if (!isErrno(e, Errno.EEXIST)) throw e;
+    }
+    const from = openAt(srcDir, srcName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      const to = openAt(dstDir, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      try {
+        if (rules.owner) {
+          fchown(to, ...rules.owner(st));
+          fchmod(to, st.mode & rules.modeMask);
+        }
+        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`);
+      } finally {
+        close(to);
+      }
+    } finally {
+      close(from);
+    }
+  } else if (st.isFile()) {
+    copyFile(srcDir, srcName, dstDir, dstName, rules, shown);
+  } else if (st.isFIFO() && rules.fifos) {
+    const path = `/proc/self/fd/${dstDir}/${dstName}`;
+    mknod(path, S_IFIFO | 0o600, 0, 0);
+    if (rules.owner) lchownAt(dstDir, dstName, ...rules.owner(st));
+    chmod(path, st.mode & rules.modeMask);
+  } else {
+    rules.skipped(shown, "not a regular file, directory or symlink");
+  }
+}
