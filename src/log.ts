@@ -1,15 +1,14 @@
 // Warnings and progress for people, on stderr as "box: warning: ..."; stdout stays for ids,
 // names and data. consola/core: the full consola costs ~5 ms at every start.
 import { createConsola, type ConsolaReporter } from "consola/core";
-import { write } from "./sys/fs.ts";
+import { stderrLine } from "./stderr.ts";
 
 const LABELS: Record<string, string> = { fatal: "error", error: "error", warn: "warning", info: "", log: "", success: "", debug: "debug", trace: "trace" };
 
 const stderrReporter: ConsolaReporter = {
   log(entry) {
     const label = LABELS[entry.type] ?? entry.type;
-    const text = entry.args.map((a) => (typeof a === "string" ? a : String(a))).join(" ");
-    write(2, `box: ${label ? `${label}: ` : ""}${text}\n`);
+    stderrLine(label, entry.args.map((a) => (typeof a === "string" ? a : String(a))).join(" "));
   },
 };
 

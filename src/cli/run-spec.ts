@@ -3,7 +3,7 @@ import { readFile, stat } from "../sys/fs.ts";
 import { normalize, resolve } from "../path.ts";
 import { parseUserns } from "../security/userns.ts";
 import { RESOURCE_ARGS } from "./resource-args.ts";
-import { log } from "../log.ts";
+import { stderrLine } from "../stderr.ts";
 import { UserError } from "../container/errors.ts";
 import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
@@ -247,7 +247,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   // The init (PID 1, box itself, with box's privileges) is in the payload's pid namespace; only a
   // user namespace of the payload's own puts it out of reach of a tracer (docs/SECURITY.md).
   if (!userns && v.privileged !== true && capabilities.includes("SYS_PTRACE")) {
-    log.warn("with CAP_SYS_PTRACE the container's processes can trace box's init (PID 1), which has box's privileges: add --userns=auto to keep it out of their reach");
+    stderrLine("warning", "with CAP_SYS_PTRACE the container's processes can trace box's init (PID 1), which has box's privileges: add --userns=auto to keep it out of their reach");
   }
   const restart = parseRestart(str(v.restart));
   if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
