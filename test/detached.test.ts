@@ -92,7 +92,8 @@ describe("ps", () => {
 
 describe("logs", () => {
   test("--tail, -t timestamps, and -f follows a live container until it stops", async () => {
-    await runD(["--name", "talk"], "for i in 1 2 3; do echo line$i; done; sleep 0.5; echo late; sleep 0.5");
+    // "late" comes once the test says so (a file): no sleep to race on a slow machine.
+    await runD(["--name", "talk"], "for i in 1 2 3; do echo line$i; done; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo late; sleep 0.5");
     await eventually(async () => (await logsOf("talk")).stdout.includes("line3"));
     expect((await logsOf("talk", ["--tail", "2"])).stdout).toBe("line2\nline3\n");
     expect((await logsOf("talk", ["-t", "--tail", "1"])).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line3\n$/);
@@ -101,7 +102,9 @@ describe("logs", () => {
     expect((await logsOf("talk", ["--since", new Date(Date.now() + 60_000).toISOString()])).stdout).toBe("");
     expect((await logsOf("talk", ["--since", String(Math.floor(Date.now() / 1000) - 600)])).stdout).toMatch(/^line1\nline2\nline3\n(late\n)?$/);
     expect((await logsOf("talk", ["--since", "yesterday-ish"])).code).toBe(125);
-    const follow = await logsOf("talk", ["-f"]);
+    const following = logsOf("talk", ["-f"]);
+    expect((await box(t.s, ["exec", "talk", "touch", "/tmp/go"])).code).toBe(0);
+    const follow = await following;
     expect(follow.code).toBe(0);
     expect(follow.stdout).toBe("line1\nline2\nline3\nlate\n");
     // The log survives the container's exit and goes with rm.
