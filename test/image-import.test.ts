@@ -9,7 +9,16 @@ import {
 import { join } from "node:path";
 import { UserError } from "../src/container/errors.ts";
 import { parseReference } from "../src/image/reference.ts";
-import { importImage, listImages, removeImage, resolveImage, saveImage } from "../src/image/store.ts";
+import { createImage, findImage, listImages, removeImage, resolveImage, untag } from "../src/image/store.ts";
+import { configDocument, importImage as importRecord, type ImportOptions } from "../src/image/ingest.ts";
+import { readBlob } from "../src/image/blobs.ts";
+import { lgetxattr } from "../src/sys/fs.ts";
+
+/** The import back end, as the tests read its result: the name, id, layers and what was skipped. */
+async function importImage(root: string, file: string, ref: string, opts?: ImportOptions) {
+  const { record, skipped } = await importRecord(root, file, ref, opts);
+  return { ref: parseReference(ref).ref, id: record.id, layers: record.layers, skipped };
+}
 
 let tmp: string;
 let root: string;
@@ -175,7 +184,7 @@ describe("importing a rootfs tarball", () => {
     expect(result.ref).toBe("example/rootfs:1.0");
     expect(result.layers).toEqual([sha256(tarFile)]);
     expect(result.id).toMatch(/^[0-9a-f]{64}$/);
-    expect(result.skipped).toEqual({ devices: 0, whiteouts: 0 });
+    expect(result.skipped).toEqual({ devices: 0 });
 
     const dir = layerDir("example/rootfs:1.0");
     expect(dir).toBe(join(root, "layers", result.layers[0]!));
@@ -282,21 +291,33 @@ describe("importing a rootfs tarball", () => {
     expect(readdirSync(outside)).toEqual(["keep"]);
   });
 
-  test("device nodes and whiteouts are skipped and counted", async () => {
+  test("device nodes are skipped and counted; whiteouts become overlayfs whiteouts", async () => {
     const file = writeTar("devices.tar", [
       { name: "dev/", type: "5" },
       { name: "dev/null", type: "3" },
       { name: "dev/sda", type: "4" },
       { name: ".wh.gone", data: "a body the reader must skip" },
       { name: "etc/.wh..wh..opq", data: "" },
+      { name: "etc/.wh..wh.plnk", data: "" },
       { name: "etc/hostname", data: "box\n" },
     ]);
     const result = await importImage(root, file, "devices");
-    expect(result.skipped).toEqual({ devices: 2, whiteouts: 2 });
+    expect(result.skipped).toEqual({ devices: 2 });
     const dir = layerDir("devices");
     expect(readdirSync(join(dir, "dev"))).toEqual([]);
-    expect(readdirSync(dir).sort()).toEqual(["dev", "etc"]);
+    expect(readdirSync(dir).sort()).toEqual(["dev", "etc", "gone"]);
+    // overlayfs' whiteout: a 0/0 character device; an opaque directory: its xattr.
+    const gone = lstatSync(join(dir, "gone"));
+    expect([gone.isCharacterDevice(), gone.rdev]).toEqual([true, 0]);
+    expect(lgetxattr(join(dir, "etc"), "trusted.overlay.opaque")).toBe("y");
     expect(readdirSync(join(dir, "etc"))).toEqual(["hostname"]);
+  });
+
+  test("a whiteout of an invalid name is refused", async () => {
+    for (const name of [".wh.", "etc/.wh.."]) {
+      const file = writeTar("bad-wh.tar", [{ name, data: "" }]);
+      await expect(importImage(root, file, "bad")).rejects.toThrow(/whiteout of an invalid name/);
+    }
   });
 
   test("a later entry replaces an earlier one without following it", async () => {
@@ -432,10 +453,16 @@ describe("hostile archives are refused", () => {
 describe("image references", () => {
   test("valid names get the default tag; registry hosts with ports are allowed", () => {
     expect(parseReference("busybox").ref).toBe("busybox:latest");
-    expect(parseReference("library/busybox:1.36").ref).toBe("library/busybox:1.36");
+    // Docker Hub's names, as Docker shows them.
+    expect(parseReference("library/busybox:1.36").ref).toBe("busybox:1.36");
+    expect(parseReference("docker.io/library/busybox").ref).toBe("busybox:latest");
+    expect(parseReference("busybox")).toMatchObject({ domain: "docker.io", path: "library/busybox" });
+    expect(parseReference("index.docker.io/team/app")).toMatchObject({ ref: "team/app:latest", path: "team/app" });
+    expect(parseReference(`localhost:5000/bb@sha256:${"a".repeat(64)}`)).toMatchObject({ name: "localhost:5000/bb", tag: undefined, ref: `localhost:5000/bb@sha256:${"a".repeat(64)}`, path: "bb" });
     expect(parseReference("localhost:5000/team/app").ref).toBe("localhost:5000/team/app:latest");
     expect(parseReference("registry.example.com/a__b/c-d--e:v1.0_rc-2")).toEqual({
-      name: "registry.example.com/a__b/c-d--e", tag: "v1.0_rc-2", ref: "registry.example.com/a__b/c-d--e:v1.0_rc-2",
+      name: "registry.example.com/a__b/c-d--e", tag: "v1.0_rc-2", digest: undefined, ref: "registry.example.com/a__b/c-d--e:v1.0_rc-2",
+      domain: "registry.example.com", path: "a__b/c-d--e",
     });
   });
 
@@ -449,7 +476,7 @@ describe("image references", () => {
     ["foo:bad tag", /invalid tag "bad tag"/],
     ["foo:-x", /invalid tag/],
     [":tag", /invalid name component ""/],
-    ["foo@sha256:abc", /digest references are not supported/],
+    ["foo@sha256:abc", /a digest must be sha256: and 64 lowercase hex digits/],
     ["a:b:c", /invalid name component "a:b"/],
     [`${"a".repeat(256)}`, /longer than 255 characters/],
   ])("%p is refused", (ref, message) => {
@@ -462,7 +489,7 @@ describe("image references", () => {
     await expect(importImage(root, file, "../../outside/evil")).rejects.toThrow(/^invalid image reference "..\/..\/outside\/evil": /);
     expect(existsSync(root)).toBe(false);
     await importImage(root, file, "team/app:v1");
-    expect(readdirSync(join(root, "images"))).toEqual(["team%2Fapp%3Av1.json"]);
+    expect(readdirSync(join(root, "tags"))).toEqual(["team%2Fapp%3Av1"]);
     expect(readdirSync(outside)).toEqual(["keep"]);
   });
 });
@@ -476,7 +503,13 @@ describe("the image store", () => {
   test("resolveImage lists layer directories top first; a missing image is named", async () => {
     const bottom = await importFiles("bottom", { "etc/os": "bottom" });
     const top = await importFiles("top", { "etc/app": "top" });
-    saveImage(root, "stacked:2", [bottom, top], { Cmd: ["/bin/app"] });
+    const blobs = (ref: string) => JSON.parse(readBlob(root, findImage(root, ref).manifest.digest).toString()).layers;
+    createImage(root, {
+      configBytes: configDocument([bottom, top], { Cmd: ["/bin/app"] }, []),
+      layerBlobs: [...blobs("bottom"), ...blobs("top")],
+      layerSizes: [1, 1],
+      tags: ["stacked:2"],
+    });
     const image = resolveImage(root, "stacked:2");
     expect(image.layerDirs).toEqual([join(root, "layers", top), join(root, "layers", bottom)]);
     expect(image.config).toEqual({ Cmd: ["/bin/app"] });
@@ -484,7 +517,7 @@ describe("the image store", () => {
 
     expect(() => resolveImage(root, "busybox")).toThrow(UserError);
     expect(() => resolveImage(root, "busybox")).toThrow(/^image not found: busybox:latest$/);
-    expect(() => saveImage(root, "broken", ["0".repeat(64)], {})).toThrow("is not in the store");
+    expect(() => createImage(root, { configBytes: configDocument(["0".repeat(64)], {}, []), layerBlobs: blobs("top"), layerSizes: [0], tags: ["broken"] })).toThrow("was removed meanwhile");
   });
 
   test("listImages and removeImage keep layers other images still use", async () => {
@@ -492,15 +525,23 @@ describe("the image store", () => {
     const shared = await importFiles("first", { "etc/os": "same" });
     writeFileSync(join(tmp, "again.tar"), readFileSync(join(tmp, "first.tar")));
     await importImage(root, join(tmp, "again.tar"), "second:v2");
-    expect(listImages(root).map((image) => image.ref).sort()).toEqual(["first:latest", "second:v2"]);
+    // The same tarball is the same image (one id), with two names.
+    expect(listImages(root).flatMap((image) => image.tags).sort()).toEqual(["first:latest", "second:v2"]);
     expect(listImages(root).every((image) => image.layers[0] === shared && !Number.isNaN(Date.parse(image.created)))).toBe(true);
 
-    expect(removeImage(root, "first")).toEqual({ ref: "first:latest", id: expect.any(String), deletedLayers: [] });
+    expect(untag(root, "first")).toEqual({ id: expect.any(String), lastName: false });
     expect(existsSync(join(root, "layers", shared))).toBe(true);
-    expect(removeImage(root, "second:v2").deletedLayers).toEqual([shared]);
+    const { id } = untag(root, "second:v2");
+    // A container's layers stay when the image goes.
+    expect(removeImage(root, id, new Set([shared])).deleted).toEqual([`sha256:${id}`]);
+    expect(layerNames()).toEqual([shared]);
+    const again = await importImage(root, join(tmp, "again.tar"), "third");
+    expect(again.id).toBe(id);
+    expect(removeImage(root, id, new Set()).deleted).toEqual([`sha256:${id}`, `sha256:${shared}`]);
     expect(layerNames()).toEqual([]);
     expect(listImages(root)).toEqual([]);
-    expect(() => removeImage(root, "first")).toThrow(/^image not found: first:latest$/);
+    expect(readdirSync(join(root, "blobs", "sha256"))).toEqual([]);
+    expect(() => untag(root, "first")).toThrow(/^image not found: first:latest$/);
   });
 
   test("--change instructions set the config; the id follows content and config", async () => {

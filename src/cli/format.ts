@@ -16,3 +16,15 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("").trimEnd()).join("\n") + "\n";
 }
+
+/** 1.5MiB, 12.3kB: Docker's short units (binary for memory, decimal for I/O). */
+export function humanSize(n: number, binary: boolean): string {
+  const base = binary ? 1024 : 1000;
+  const units = binary ? ["B", "KiB", "MiB", "GiB", "TiB"] : ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= base && i < units.length - 1) {
+    n /= base;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(n < 10 ? 2 : 1)}${units[i]}`;
+}

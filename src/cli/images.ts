@@ -1,51 +1,195 @@
-import { defineCommand } from "citty";
+// box images / rmi / tag / image (ls, rm, tag, prune, inspect and the long forms of pull, load,
+// save, import).
+import { defineCommand, runCommand, type CommandDef } from "citty";
 import { UserError } from "../container/errors.ts";
-import { listImages, removeImage, resolveImage } from "../image/store.ts";
-import { containersUsing } from "../container/lookup.ts";
-import { shortId } from "../container/store.ts";
-import { forEachArgument, requireArguments } from "./each.ts";
+import { listContainers } from "../container/lookup.ts";
+import { shortId, type Store } from "../container/store.ts";
+import type { ContainerSpec } from "../container/spec.ts";
+import { describeImage } from "../image/describe.ts";
 import { parseReference } from "../image/reference.ts";
+import { danglingImages, findImage, imageTags, listImages, removeImage, tagImage, untag, type ListedImage } from "../image/store.ts";
+import { basename } from "../path.ts";
+import { confirmed, FORCE } from "./confirm.ts";
 import { globals } from "./context.ts";
+import { forEachArgument, requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
-import { ago, table } from "./format.ts";
+import { ago, humanSize, table } from "./format.ts";
 import { printHelp } from "./help.ts";
+import { printInspected } from "./inspect.ts";
 
 export const imagesCommand = defineCommand({
   meta: { name: "images", description: "List images" },
   args: {
     quiet: { type: "boolean", alias: "q", description: "Only show image ids" },
+    all: { type: "boolean", alias: "a", description: "Show all images (box keeps no intermediate images: the same as without)" },
+    digests: { type: "boolean", description: "Show digests" },
     format: { type: "string", description: "table (default) or json", valueHint: "FORMAT" },
+    repository: { type: "positional", description: "Only this REPOSITORY[:TAG]", required: false },
   },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
-    if (flags.help) return printHelp(cmd, ["box images", "box images --format json"]);
+    if (flags.help) return printHelp(cmd, ["box images", "box images busybox", "box images --format json"]);
     const format = (flags.values.format as string | undefined) ?? "table";
     if (format !== "table" && format !== "json") throw new UserError(`unknown format "${format}": use table or json`);
-    const images = listImages(globals().store.root);
-    if (format === "json") return void process.stdout.write(JSON.stringify(images, null, 2) + "\n");
-    if (flags.values.quiet) return void process.stdout.write(images.map((i) => `${i.id.slice(0, 12)}\n`).join(""));
-    const rows = images.map((i) => {
-      const { name, tag } = parseReference(i.ref);
-      return [name, tag, i.id.slice(0, 12), ago(i.created)];
-    });
-    process.stdout.write(table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED"], rows));
+    let images = listImages(globals().store.root);
+    const filter = flags.positionals[0];
+    if (filter !== undefined) {
+      const wanted = parseReference(filter);
+      const exactTag = /:[^/]+$/.test(filter);
+      images = images
+        .map((i) => ({ ...i, tags: i.tags.filter((t) => (exactTag ? t === wanted.ref : parseReference(t).name === wanted.name)) }))
+        .filter((i) => i.tags.length > 0);
+    }
+    if (format === "json") return void process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
+    if (flags.values.quiet) return void process.stdout.write([...new Set(images.map((i) => i.id.slice(0, 12)))].map((id) => `${id}\n`).join(""));
+    const digests = flags.values.digests === true;
+    const rows = images.flatMap((i) => rowsOf(i).map(([name, tag]) => {
+      const digest = i.repoDigests.find((d) => d.startsWith(`${name}@`))?.split("@")[1] ?? "<none>";
+      return [name, tag, ...(digests ? [digest] : []), i.id.slice(0, 12), ago(i.created), humanSize(i.size, false)];
+    }));
+    process.stdout.write(table(["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"], rows));
   },
 });
 
+// A row per name; a nameless image shows its repository if it was pulled by digest, as Docker does.
+function rowsOf(image: ListedImage): [name: string, tag: string][] {
+  if (image.tags.length) return image.tags.map((t) => [parseReference(t).name, parseReference(t).tag!]);
+  const pulled = image.repoDigests[0]?.split("@")[0];
+  return [[pulled ?? "<none>", "<none>"]];
+}
+
 export const rmiCommand = defineCommand({
   meta: { name: "rmi", description: "Remove one or more images" },
-  args: { image: { type: "positional", description: "Image name[:tag], one or more", required: false } },
+  args: {
+    force: { type: "boolean", alias: "f", description: "Remove an image containers use (their layers stay until they are removed), or all names of an image given by id" },
+    image: { type: "positional", description: "Image name[:tag] or id, one or more", required: false },
+  },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
-    if (flags.help) return printHelp(cmd, ["box rmi busybox", "box rmi app:v1 app:v2"]);
+    if (flags.help) return printHelp(cmd, ["box rmi busybox", "box rmi app:v1 app:v2", "box rmi -f 3f57d9401f8d"]);
     requireArguments("rmi", flags.positionals);
     const { store } = globals();
-    await forEachArgument(flags.positionals, (ref) => {
-      const image = resolveImage(store.root, ref);
-      const user = containersUsing(store, image.id)[0];
-      if (user) throw new UserError(`conflict: unable to remove image ${image.ref}: container ${shortId(user.id)} (${user.name}) uses it; remove it first`);
-      const r = removeImage(store.root, ref);
-      return [`Untagged: ${r.ref}`, ...r.deletedLayers.map((l) => `Deleted: sha256:${l}`)].join("\n");
-    });
+    const force = flags.values.force === true;
+    await forEachArgument(flags.positionals, (ref) => removeByReference(store, ref, force).join("\n"));
+  },
+});
+
+/**
+ * Docker's rules: a name goes alone, and the image with its last name; an id takes every name
+ * (with -f when it has several). An image a container uses stays unless forced, and even then its
+ * layers stay for the container.
+ */
+function removeByReference(store: Store, ref: string, force: boolean): string[] {
+  const record = findImage(store.root, ref);
+  const tags = imageTags(store.root, record.id);
+  const byName = tags.includes(parseReferenceOrId(ref));
+  if (!byName && tags.length > 1 && !force) {
+    throw new UserError(`conflict: unable to delete ${record.id.slice(0, 12)} (must be forced): image is referenced in multiple repositories`);
+  }
+  const user = listContainers(store).find((c) => c.rootfs.kind === "image" && c.rootfs.id === record.id);
+  const lastName = !byName || tags.length === 1;
+  if (user && lastName && !force) {
+    throw new UserError(`conflict: unable to remove image ${byName ? parseReferenceOrId(ref) : record.id.slice(0, 12)}: container ${shortId(user.id)} (${user.name}) uses it; remove it first, or use -f`);
+  }
+  if (byName && !lastName) {
+    untag(store.root, ref);
+    return [`Untagged: ${parseReferenceOrId(ref)}`];
+  }
+  const removed = removeImage(store.root, record.id, layersInUse(store));
+  return [...removed.untagged.map((t) => `Untagged: ${t}`), ...removed.deleted.map((d) => `Deleted: ${d}`)];
+}
+
+function parseReferenceOrId(ref: string): string {
+  try {
+    return parseReference(ref).ref;
+  } catch {
+    return ref;
+  }
+}
+
+/** Layers of every container's rootfs: they stay, whatever happens to the image. */
+export function layersInUse(store: Store): Set<string> {
+  const specs: ContainerSpec[] = listContainers(store);
+  return new Set(specs.flatMap((c) => (c.rootfs.kind === "image" ? c.rootfs.layerDirs.map((d) => basename(d)) : [])));
+}
+
+export const tagCommand = defineCommand({
+  meta: { name: "tag", description: "Give an image another name" },
+  args: {
+    source: { type: "positional", description: "Image name[:tag] or id", required: false },
+    target: { type: "positional", description: "New name[:tag]", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box tag busybox localhost:5000/busybox:1"]);
+    const [source, target, extra] = flags.positionals;
+    if (!source || !target || extra !== undefined) throw new UserError(`"box tag" requires exactly 2 arguments: SOURCE_IMAGE TARGET_IMAGE`);
+    tagImage(globals().store.root, source, target);
+  },
+});
+
+const imagePruneCommand = defineCommand({
+  meta: { name: "image prune", description: "Remove images no name points at (with -a: every image no container uses)" },
+  args: { ...FORCE, all: { type: "boolean", alias: "a", description: "Remove every image no container uses, not only nameless ones" } },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box image prune -f", "box image prune -a -f"]);
+    const all = flags.values.all === true;
+    if (!confirmed(flags.values.force, "box image prune", all ? "every image without at least one container associated to it" : "every dangling image")) return;
+    const { store } = globals();
+    const used = new Set(listContainers(store).flatMap((c) => (c.rootfs.kind === "image" ? [c.rootfs.id] : [])));
+    const doomed = (all ? listImages(store.root) : danglingImages(store.root)).filter((i) => !used.has(i.id));
+    const lines: string[] = [];
+    let reclaimed = 0;
+    for (const image of doomed) {
+      const removed = removeImage(store.root, image.id, layersInUse(store));
+      lines.push(...removed.untagged.map((t) => `untagged: ${t}`), ...removed.deleted.map((d) => `deleted: ${d}`));
+      reclaimed += image.size;
+    }
+    if (lines.length) process.stdout.write(`Deleted Images:\n${lines.join("\n")}\n\n`);
+    process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed, false)}\n`);
+  },
+});
+
+const imageInspectCommand = defineCommand({
+  meta: { name: "image inspect", description: "Show images as JSON (docker image inspect's shape)" },
+  args: {
+    format: { type: "string", alias: "f", description: "Go-template field paths, e.g. '{{.Config.Cmd}}'", valueHint: "TEMPLATE" },
+    image: { type: "positional", description: "Image name[:tag] or id, one or more", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box image inspect busybox", "box image inspect -f '{{json .Config}}' busybox"]);
+    requireArguments("image inspect", flags.positionals);
+    const { root } = globals().store;
+    printInspected(flags, (ref) => describeImage(root, findImage(root, ref)));
+  },
+});
+
+type Loader = () => Promise<CommandDef<any>>;
+
+const IMAGE_SUBCOMMANDS: Record<string, Loader> = {
+  ls: async () => imagesCommand,
+  list: async () => imagesCommand,
+  rm: async () => rmiCommand,
+  remove: async () => rmiCommand,
+  tag: async () => tagCommand,
+  prune: async () => imagePruneCommand,
+  inspect: async () => imageInspectCommand,
+  pull: () => import("./pull.ts").then((m) => m.pullCommand),
+  load: () => import("./archive.ts").then((m) => m.loadCommand),
+  save: () => import("./archive.ts").then((m) => m.saveCommand),
+  import: () => import("./import.ts").then((m) => m.importCommand),
+};
+
+export const imageCommand = defineCommand({
+  meta: { name: "image", description: `Manage images (${Object.keys(IMAGE_SUBCOMMANDS).join(", ")})` },
+  args: { command: { type: "positional", description: Object.keys(IMAGE_SUBCOMMANDS).join(", "), required: false } },
+  async run({ rawArgs, cmd }) {
+    const [sub, ...rest] = rawArgs;
+    const load = sub === undefined ? undefined : IMAGE_SUBCOMMANDS[sub];
+    if (load) return void (await runCommand(await load(), { rawArgs: rest }));
+    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box image ls", "box image prune -a -f", "box image inspect busybox"]);
+    throw new UserError(`unknown command "${sub}" for "box image"; see 'box image --help'`);
   },
 });

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
-import { importImage } from "../image/store.ts";
+import { importImage } from "../image/ingest.ts";
 import { globals } from "./context.ts";
 import { log } from "../log.ts";
 import { parseFlags } from "./flags.ts";
@@ -23,6 +23,6 @@ export const importCommand = defineCommand({
     if (!file || !ref || extra !== undefined) throw new UserError(`"box import" requires exactly 2 arguments: FILE NAME[:TAG]`);
     const result = await importImage(globals().store.root, file, ref, { changes: (flags.values.change as string[] | undefined) ?? [] });
     if (result.skipped.devices) log.warn(`skipped ${result.skipped.devices} device node(s) in ${file}: containers get their own /dev`);
-    process.stdout.write(`sha256:${result.id}\n`);
+    process.stdout.write(`sha256:${result.record.id}\n`);
   },
 });

@@ -4,11 +4,11 @@ import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { containerProcesses, pruneContainers, renameContainer } from "../container/manage.ts";
 import { pruneNetworks } from "../net/network.ts";
-import { isTerminal } from "../sys/tty.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { table } from "./format.ts";
 import { printHelp } from "./help.ts";
+import { confirmed, FORCE } from "./confirm.ts";
 
 export const renameCommand = defineCommand({
   meta: { name: "rename", description: "Give a container a new name" },
@@ -43,17 +43,6 @@ export const topCommand = defineCommand({
     process.stdout.write(table(["PID", "CONTAINER PID", "UID", "COMMAND"], rows.map((r) => [String(r.pid), String(r.containerPid), String(r.uid), r.command])));
   },
 });
-
-/** Docker's question before a prune; without a terminal to answer it, scripts must say -f. */
-function confirmed(force: unknown, command: string, what: string): boolean {
-  if (force === true) return true;
-  if (!isTerminal(0)) throw new UserError(`${command} removes ${what}: confirm with -f`);
-  process.stdout.write(`WARNING! This will remove:\n  - ${what.replace(/, /g, "\n  - ")}\nAre you sure you want to continue? [y/N] `);
-  const answer = (prompt("") ?? "").trim().toLowerCase();
-  return answer === "y" || answer === "yes";
-}
-
-const FORCE = { force: { type: "boolean", alias: "f", description: "Do not ask for confirmation" } } as const;
 
 const pruneCommand = defineCommand({
   meta: { name: "prune", description: "Remove every container that is not running" },

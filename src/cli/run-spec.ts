@@ -285,7 +285,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     ...(rootless ? { rootless } : {}),
     sysctls: sysctlsFor(network, list(v.sysctl), rootless),
     detach: v.detach === true,
-    labels: parseLabels(list(v.label)),
+    labels: { ...(image.Labels ?? {}), ...parseLabels(list(v.label)) },
     log: parseLogOptions(list(v["log-opt"])),
     restart,
     stopSignal: parseStopSignal(str(v["stop-signal"]) ?? image.StopSignal),

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { abandonInit, launchInit, runAttached, runDetached, takeEarlyInit } from "../container/start.ts";
 import type { Store } from "../container/store.ts";
 import { globals } from "./context.ts";
-import { parseFlags } from "./flags.ts";
+import { parseFlags, type ParsedFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { RESOURCE_ARGS, RESOURCE_LISTS } from "./resource-args.ts";
 import { trace } from "../trace.ts";
@@ -51,6 +51,8 @@ const RUN_ARGS = {
   "stop-signal": { type: "string", description: "Signal box stop sends first (default: the image's STOPSIGNAL, else SIGTERM)", valueHint: "SIGNAL" },
   restart: { type: "string", description: "Restart policy: no, on-failure[:N], always, unless-stopped", valueHint: "POLICY" },
   replace: { type: "boolean", description: "Remove a container with the same --name first (podman's)" },
+  pull: { type: "string", description: "Pull the image: missing (the default), always, never", valueHint: "POLICY" },
+  platform: { type: "string", description: "OS/ARCH[/VARIANT] to pull (default: this machine's)", valueHint: "PLATFORM" },
   ...RESOURCE_ARGS,
 } as const;
 
@@ -74,6 +76,7 @@ export const runCommand = defineCommand({
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
+      await ensureImage(store, flags);
       spec = buildRunSpec(store, flags, process.env);
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
@@ -104,12 +107,28 @@ export const createCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box create --name job --rootfs ./rootfs /bin/sh -c 'echo hi'", "box start -a job"]);
     const { store } = globals();
     const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
+    await ensureImage(store, flags);
     const spec = buildRunSpec(store, flags, process.env);
     if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
     createContainer(store, spec);
     write(1, `${spec.id}\n`);
   },
 });
+
+/** Docker's --pull: the image is pulled when missing (or always); progress goes to stderr. */
+async function ensureImage(store: Store, flags: ParsedFlags): Promise<void> {
+  const ref = flags.positionals[0];
+  if (flags.values.rootfs !== undefined || ref === undefined) return;
+  const policy = (flags.values.pull as string | undefined) ?? "missing";
+  if (!["missing", "always", "never"].includes(policy)) throw new UserError(`invalid --pull "${policy}": use missing, always or never`);
+  if (policy === "never") return;
+  const { imageExists } = await import("../image/store.ts");
+  if (policy === "missing" && imageExists(store.root, ref)) return;
+  const { pull } = await import("./pull.ts");
+  // Docker's words when it goes to the registry for `run`.
+  if (policy === "missing") write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
+  await pull(ref, { platform: flags.values.platform as string | undefined }, 2);
+}
 
 /** --replace: the container that holds the name goes first, running or not (podman's flag). */
 async function replaceNamed(store: Store, name: string): Promise<void> {

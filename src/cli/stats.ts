@@ -8,19 +8,8 @@ import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { table } from "./format.ts";
 import { printHelp } from "./help.ts";
+import { humanSize as size } from "./format.ts";
 import { isTerminal } from "../sys/tty.ts";
-
-/** 1.5MiB, 12.3kB: Docker's short units (binary for memory, decimal for I/O). */
-function size(n: number, binary: boolean): string {
-  const base = binary ? 1024 : 1000;
-  const units = binary ? ["B", "KiB", "MiB", "GiB", "TiB"] : ["B", "kB", "MB", "GB", "TB"];
-  let i = 0;
-  while (n >= base && i < units.length - 1) {
-    n /= base;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(n < 10 ? 2 : 1)}${units[i]}`;
-}
 
 interface Row {
   id: string;

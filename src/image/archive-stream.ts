@@ -1,11 +1,11 @@
 // Opens an archive file as a stream of uncompressed bytes, recognising the compression by its
 // magic bytes rather than the file name (exports are often piped or renamed).
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { Readable, pipeline } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { UserError } from "../container/errors.ts";
 
-type Compression = "none" | "gzip" | "zstd";
+export type Compression = "none" | "gzip" | "zstd";
 
 const READ_CHUNK = 1 << 20;
 const MAGIC: { compression: Compression | "xz" | "bzip2"; bytes: number[] }[] = [
@@ -36,6 +36,19 @@ export async function openArchiveStream(file: string): Promise<AsyncIterator<Uin
   pipeline(Readable.from(plain), decompressor, () => {});
   const decompressed = decompressor[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   return guard(decompressed, `corrupt ${compression} data in "${file}"`);
+}
+
+/** How a file is compressed, by its first bytes (refused: xz, bzip2). */
+export function fileCompression(file: string): Compression {
+  assertReadableFile(file);
+  const head = Buffer.alloc(LONGEST_MAGIC);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head);
+  } finally {
+    closeSync(fd);
+  }
+  return detectCompression([head], file);
 }
 
 function assertReadableFile(file: string): void {

@@ -13,9 +13,12 @@ export interface ImageConfig {
   StopSignal?: string;
   /** Dockerfile EXPOSE, in Docker's shape: {"80/tcp": {}}; `box run -P` publishes them. */
   ExposedPorts?: Record<string, Record<string, never>>;
+  Labels?: Record<string, string>;
+  /** Whatever else an image's config holds (Volumes, Healthcheck, ...), kept as it came. */
+  [other: string]: unknown;
 }
 
-const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE"];
+const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE", "LABEL"];
 
 /** `80`, `53/udp` as EXPOSE and --expose take them: "80/tcp", "53/udp"; undefined when malformed. */
 export function exposedPort(text: string): string | undefined {
@@ -55,6 +58,12 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
           const port = exposedPort(word);
           if (port === undefined) throw bad(`invalid port ${JSON.stringify(word)}: PORT or PORT/tcp|udp`);
           config.ExposedPorts = { ...config.ExposedPorts, [port]: {} };
+        }
+        break;
+      case "LABEL":
+        for (const pair of envPairs(args, bad)) {
+          const eq = pair.indexOf("=");
+          config.Labels = { ...config.Labels, [pair.slice(0, eq)]: pair.slice(eq + 1) };
         }
         break;
       case "STOPSIGNAL":
@@ -125,5 +134,7 @@ function canonical(c: ImageConfig): ImageConfig {
   if (c.User !== undefined) out.User = c.User;
   if (c.StopSignal !== undefined) out.StopSignal = c.StopSignal;
   if (c.ExposedPorts !== undefined) out.ExposedPorts = c.ExposedPorts;
+  if (c.Labels !== undefined) out.Labels = c.Labels;
+  for (const key of Object.keys(c).sort()) if (!(key in out) && c[key] !== undefined) out[key] = c[key];
   return out;
 }

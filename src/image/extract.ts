@@ -13,25 +13,30 @@ import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describeError } from "../sys/errors.ts";
-import { S_IFIFO } from "../sys/constants.ts";
+import { S_IFCHR, S_IFIFO } from "../sys/constants.ts";
+import { fsetxattr } from "../sys/fs.ts";
+import { mknod } from "../sys/mount.ts";
+import { AUFS_META_PREFIX, OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from "./whiteout.ts";
 import { normalizeEntryPath, quotePath } from "./entry-path.ts";
 import type { TarEntry, TarHeader } from "./tar.ts";
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
-const WHITEOUT_PREFIX = ".wh.";
+
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 
 export interface ExtractOptions {
   maxEntries?: number;
+  /** Upper bound on the bytes of file content written (a decompression bomb stops there). */
+  maxBytes?: number;
 }
 
 export interface ExtractResult {
   entries: number;
+  /** Bytes of the regular files written. */
+  bytes: number;
   skipped: {
     /** Device nodes: a container gets its devices from the engine, never from an image. */
     devices: number;
-    /** `.wh.*` files: overlay whiteouts only mean something in a layered image. */
-    whiteouts: number;
   };
 }
 
@@ -46,19 +51,22 @@ interface Metadata {
 // A directory we created (or adopted), with the metadata to give it once extraction is done.
 class DirNode {
   readonly children = new Map<string, DirNode>();
+  /** Hides what lower layers have in this directory. */
+  opaque = false;
   constructor(public meta: Metadata) {}
 }
 
 const IMPLIED_DIR: Metadata = { mode: 0o755, uid: 0, gid: 0, mtime: undefined };
 
 export async function extractTar(entries: AsyncIterable<TarEntry>, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  const extractor = new Extractor(dest);
+  const extractor = new Extractor(dest, opts.maxBytes ?? Infinity);
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  const result: ExtractResult = { entries: 0, skipped: { devices: 0, whiteouts: 0 } };
+  const result: ExtractResult = { entries: 0, bytes: 0, skipped: { devices: 0 } };
   for await (const entry of entries) {
     if (++result.entries > maxEntries) throw new UserError(`refusing archive: more than ${maxEntries} entries`);
     const outcome = await extractor.add(entry);
-    if (outcome !== "written") result.skipped[outcome]++;
+    if (outcome === "devices") result.skipped.devices++;
+    else if (entry.type === "file") result.bytes += entry.size;
   }
   extractor.finish();
   return result;
@@ -68,11 +76,17 @@ class Extractor {
   // The rootfs root: an archive's "./" entry sets its metadata, else it gets a root-owned 0755.
   private readonly root = new DirNode({ ...IMPLIED_DIR });
 
-  constructor(private readonly dest: string) {}
+  private written = 0;
 
-  async add(entry: TarEntry): Promise<"written" | "devices" | "whiteouts"> {
+  constructor(
+    private readonly dest: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  async add(entry: TarEntry): Promise<"written" | "devices" | "ignored"> {
     const components = this.components(entry, entry.path);
-    if (components.at(-1)?.startsWith(WHITEOUT_PREFIX)) return "whiteouts";
+    const last = components.at(-1);
+    if (last?.startsWith(WHITEOUT_PREFIX)) return this.whiteout(entry, components, last);
     if (entry.type === "char" || entry.type === "block") return "devices";
     if (components.length === 0) {
       if (entry.type !== "dir") throw refuse(entry, "empty path");
@@ -88,6 +102,28 @@ class Extractor {
     return "written";
   }
 
+  private whiteout(entry: TarEntry, components: string[], last: string): "written" | "ignored" {
+    const parent = this.parentOf(entry, components);
+    if (last === OPAQUE_MARKER) {
+      parent.opaque = true;
+      return "written";
+    }
+    if (last.startsWith(AUFS_META_PREFIX)) return "ignored";
+    const name = last.slice(WHITEOUT_PREFIX.length);
+    const hidden = [...components.slice(0, -1), name];
+    // The name must be one a real entry could have: no "", ".", "..", no way out.
+    if (name === "" || this.components(entry, hidden.join("/")).length !== hidden.length) throw refuse(entry, "whiteout of an invalid name");
+    const path = join(this.dest, ...hidden);
+    this.clear(parent, name, path, false);
+    try {
+      // A 0/0 character device needs no CAP_MKNOD (Linux 5.8), so rootless extraction makes it too.
+      mknod(path, S_IFCHR, 0, 0);
+    } catch (err) {
+      throw new UserError(`cannot extract whiteout ${quotePath(entry.path)}: ${describeError(err)}`);
+    }
+    return "written";
+  }
+
   /** Gives every directory its mode, owner and time, children first: now that nothing more is
    * written into them, a read-only directory or its mtime can no longer be disturbed. */
   finish(): void {
@@ -95,6 +131,7 @@ class Extractor {
       for (const [name, child] of node.children) apply(child, join(path, name));
       const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
+        if (node.opaque) fsetxattr(fd, OPAQUE_XATTR, "y", path);
         setMetadata(fd, node.meta);
       } finally {
         closeSync(fd);
@@ -123,7 +160,7 @@ class Extractor {
         }
         return;
       case "file":
-        return writeFile(entry, path);
+        return this.writeFile(entry, path);
       case "symlink":
         symlinkSync(entry.linkname, path);
         if (OWNERS_KEPT) lchownSync(path, entry.uid, entry.gid);
@@ -200,18 +237,20 @@ class Extractor {
     if (!stat?.isFile()) throw refuse(entry, `hardlink target ${shown} ${stat ? whatIs(stat) : "does not exist"} (it must be a regular file earlier in the archive)`);
     return path;
   }
-}
 
-async function writeFile(entry: TarEntry, path: string): Promise<void> {
-  // O_EXCL|O_NOFOLLOW: if anything sits at the name despite clear(), fail instead of writing through it.
-  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-  try {
-    for await (const chunk of entry.body()) {
-      for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written);
+  private async writeFile(entry: TarEntry, path: string): Promise<void> {
+    // O_EXCL|O_NOFOLLOW: if anything sits at the name despite clear(), fail instead of writing through it.
+    const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      for await (const chunk of entry.body()) {
+        this.written += chunk.length;
+        if (this.written > this.maxBytes) throw new UserError(`refusing archive: it unpacks to more than ${this.maxBytes} bytes (a decompression bomb, or too little disk space)`);
+        for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written);
+      }
+      setMetadata(fd, metadataOf(entry));
+    } finally {
+      closeSync(fd);
     }
-    setMetadata(fd, metadataOf(entry));
-  } finally {
-    closeSync(fd);
   }
 }
 

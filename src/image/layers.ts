@@ -1,9 +1,11 @@
 // Extracted layers, one directory each: root/layers/<sha256 of the uncompressed tar>/.
 // A layer appears under its digest only complete (extracted elsewhere, then renamed), and
 // leaves the same way, so a reader never sees half of one.
-import { exists, mkdir, mkdirs, removeTree, rename, renameIntoPlace } from "../sys/fs.ts";
+import { availableBytes, exists, mkdir, mkdirs, removeTree, rename, renameIntoPlace } from "../sys/fs.ts";
 import { randomHex } from "../random.ts";
+import { lstatSync, readdirSync } from "node:fs";
 import { join } from "../path.ts";
+import { UserError } from "../container/errors.ts";
 import type { ExtractOptions, ExtractResult } from "./extract.ts";
 
 const TEMP_PREFIX = ".tmp-";
@@ -11,6 +13,8 @@ const DIGEST = /^[0-9a-f]{64}$/;
 
 export interface StoredLayer {
   digest: string;
+  /** Bytes of the files in it. */
+  size: number;
   /** False when a layer with this digest was already there and is shared. */
   created: boolean;
   skipped: ExtractResult["skipped"];
@@ -26,7 +30,12 @@ export function layerPath(root: string, digest: string): string {
   return join(layersDir(root), digest);
 }
 
-export async function storeLayer(root: string, archive: string, opts: ExtractOptions = {}): Promise<StoredLayer> {
+export interface StoreLayerOptions extends ExtractOptions {
+  /** The diff id the image config says the layer has: anything else is refused, and not kept. */
+  expect?: string;
+}
+
+export async function storeLayer(root: string, archive: string, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
   // 0700: layers hold the image's setuid binaries; host users must not reach them.
   mkdirs(layersDir(root), 0o700);
   // Loaded here, not at the top: node:zlib and the tar code would cost every `box run` ~2 ms.
@@ -35,15 +44,29 @@ export async function storeLayer(root: string, archive: string, opts: ExtractOpt
   mkdir(temp, 0o700);
   try {
     const reader = await TarReader.open(archive);
-    const { skipped } = await extractTar(reader.entries(), temp, opts);
+    const { skipped, bytes } = await extractTar(reader.entries(), temp, { ...opts, maxBytes: opts.maxBytes ?? unpackLimit(root) });
     const digest = reader.digest();
+    if (opts.expect !== undefined && digest !== opts.expect) {
+      throw new UserError(`layer ${archive} unpacks to sha256:${digest}, but the image config says sha256:${opts.expect}`);
+    }
     // False when the layer exists already (found first, or put there meanwhile by another import
     // of the same content); the finally below removes the redundant copy.
     const created = renameIntoPlace(temp, layerPath(root, digest));
-    return { digest, created, skipped };
+    return { digest, size: bytes, created, skipped };
   } finally {
     removeTree(temp);
   }
+}
+
+/**
+ * How much one layer may unpack to: what the store's filesystem has left, less a margin, so a
+ * decompression bomb is stopped before the disk is full ($BOX_MAX_LAYER_BYTES lowers it).
+ */
+function unpackLimit(root: string): number {
+  const available = availableBytes(layersDir(root));
+  const free = available - Math.max(64 << 20, available / 20);
+  const set = Number(process.env.BOX_MAX_LAYER_BYTES);
+  return Math.max(0, Number.isFinite(set) && set > 0 ? Math.min(set, free) : free);
 }
 
 export function deleteLayer(root: string, digest: string): void {
@@ -54,3 +77,17 @@ export function deleteLayer(root: string, digest: string): void {
   removeTree(doomed);
 }
 
+
+/** Bytes of the regular files of a stored layer (for an image that shares it). */
+export function layerSize(root: string, digest: string): number {
+  let total = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) total += lstatSync(path).size;
+    }
+  };
+  walk(layerPath(root, digest));
+  return total;
+}

@@ -1,38 +1,40 @@
-// The image store: named images (root/images/<encoded ref>.json) over shared layers
-// (layers.ts). `root` is always passed in, so tests and --root never touch a real store.
+// The image store: images by id (root/images/<id>.json, the id being the sha256 of the image's
+// config blob, as Docker's IMAGE ID), names pointing at them (root/tags/<encoded name:tag>), over
+// content-addressed blobs (blobs.ts) and extracted layers shared by every image (layers.ts).
+// `root` is always passed in, so tests and --root never touch a real store.
 import { Errno } from "../sys/errors.ts";
-import { exists, isErrno, mkdirs, readFile, readdir, unlink, writeFileAtomic } from "../sys/fs.ts";
+import { exists, isErrno, mkdirs, readFile, readdir, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
-import { applyChanges, type ImageConfig } from "./config.ts";
-import { deleteLayer, layerPath, storeLayer, type StoredLayer } from "./layers.ts";
+import { type ImageConfig } from "./config.ts";
+import { blobsDir, deleteBlob, putBlob, readBlob } from "./blobs.ts";
+import { deleteLayer, layerPath, layersDir } from "./layers.ts";
 import { parseReference } from "./reference.ts";
+import { MEDIA, type Descriptor, type ImageDocument, type Manifest } from "./media.ts";
 
 export type { ImageConfig } from "./config.ts";
 
 export interface ImageRecord {
-  ref: string;
-  /** sha256 (hex) of the image's config document: its config and its layers. */
+  /** sha256 (hex) of the config blob. */
   id: string;
-  /** Layer digests (hex sha256 of each uncompressed tar), bottom layer first. */
+  /** Layer diff ids (hex sha256 of each uncompressed tar), bottom layer first. */
   layers: string[];
   config: ImageConfig;
-  /** ISO 8601. */
+  /** ISO 8601: the config's own "created", or when the image was made here. */
   created: string;
+  os: string;
+  architecture: string;
+  /** The image manifest in the blob store (its layers' blobs are what `box save` writes). */
+  manifest: Descriptor;
+  /** name@sha256:… of each registry manifest (or index) this image was pulled by. */
+  repoDigests: string[];
+  /** Bytes of the unpacked layers. */
+  size: number;
 }
 
-export interface ImportOptions {
-  /** Dockerfile-style instructions, as `docker import --change`: CMD, ENTRYPOINT, ENV, USER, WORKDIR, STOPSIGNAL, EXPOSE. */
-  changes?: string[];
-  /** Upper bound on archive entries (default 1,000,000). */
-  maxEntries?: number;
-}
-
-export interface ImportResult {
-  ref: string;
-  id: string;
-  layers: string[];
-  skipped: StoredLayer["skipped"];
+/** An image with the names that point at it. */
+export interface ListedImage extends ImageRecord {
+  tags: string[];
 }
 
 export interface ResolvedImage {
@@ -43,98 +45,286 @@ export interface ResolvedImage {
   config: ImageConfig;
 }
 
-const MAX_FILE_NAME_BYTES = 255;
-
-/** `box import FILE NAME`: one rootfs tarball (plain, gzip or zstd) becomes a one-layer image.
- * Like `docker import`, the image has no config unless `changes` gives one. */
-export async function importImage(root: string, file: string, ref: string, opts: ImportOptions = {}): Promise<ImportResult> {
-  // Bad input is refused before a possibly long extraction (recordPath refuses refs too long
-  // to be a file name).
-  const reference = parseReference(ref);
-  recordPath(root, reference.ref);
-  const config = applyChanges({}, opts.changes ?? []);
-  const layer = await storeLayer(root, file, { maxEntries: opts.maxEntries });
-  const record = saveImage(root, reference.ref, [layer.digest], config);
-  return { ref: record.ref, id: record.id, layers: record.layers, skipped: layer.skipped };
+/** What makes a new image: the config document and the blobs of its layers, all in the store. */
+export interface NewImage {
+  /** The config blob's exact bytes (their sha256 is the image id). */
+  configBytes: Buffer;
+  /** The manifest's exact bytes when it came from elsewhere (a registry, an archive); else one is written. */
+  manifestBytes?: Buffer;
+  layerBlobs: Descriptor[];
+  /** Bytes of each unpacked layer, as layers.ts reported them. */
+  layerSizes: number[];
+  repoDigest?: string;
+  /** Names to point at the image. */
+  tags?: string[];
 }
 
-/** Records (or replaces) an image over layers already in the store, bottom layer first. */
-export function saveImage(root: string, ref: string, layers: string[], config: ImageConfig): ImageRecord {
-  const reference = parseReference(ref);
-  for (const digest of layers) {
-    if (!exists(layerPath(root, digest))) throw new Error(`cannot save image ${reference.ref}: layer ${digest} is not in the store`);
-  }
-  const record: ImageRecord = { ref: reference.ref, id: imageId(layers, config), layers, config, created: new Date().toISOString() };
-  mkdirs(imagesDir(root), 0o700);
-  writeFileAtomic(recordPath(root, record.ref), `${JSON.stringify(record, null, 2)}\n`, 0o600, true);
+const MAX_FILE_NAME_BYTES = 255;
+const RECORD = /^([0-9a-f]{64})\.json$/;
+
+/** Records an image whose layers are extracted and whose blobs are stored, and names it. */
+export function createImage(root: string, image: NewImage): ImageRecord {
+  const id = putBlob(root, image.configBytes).slice(7);
+  const doc = parseDocument<ImageDocument>(image.configBytes, "image config");
+  const layers = (doc.rootfs?.diff_ids ?? []).map((d) => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`image config lists an invalid layer ${JSON.stringify(d)}`);
+    return d.slice(7);
+  });
+  if (layers.length !== image.layerBlobs.length) throw new UserError(`image config lists ${layers.length} layers, its manifest ${image.layerBlobs.length}`);
+  const manifestBytes = image.manifestBytes ?? Buffer.from(JSON.stringify(ociManifest(id, image.configBytes.length, image.layerBlobs)));
+  const manifest = parseDocument<Manifest>(manifestBytes, "manifest");
+  const manifestDigest = putBlob(root, manifestBytes);
+  return withStoreLock(root, () => {
+    // A removal of another image meanwhile may have taken a layer this one shares.
+    for (const digest of layers) if (!exists(layerPath(root, digest))) throw new UserError(`layer sha256:${digest} was removed meanwhile; pull or load the image again`);
+    const previous = readRecord(root, id);
+    const record: ImageRecord = {
+      id,
+      layers,
+      config: doc.config ?? {},
+      created: previous?.created ?? doc.created ?? new Date().toISOString(),
+      os: doc.os ?? "linux",
+      architecture: doc.architecture ?? "amd64",
+      manifest: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: manifestBytes.length },
+      repoDigests: [...new Set([...(previous?.repoDigests ?? []), ...(image.repoDigest ? [image.repoDigest] : [])])],
+      size: image.layerSizes.reduce((a, b) => a + b, 0),
+    };
+    mkdirs(imagesDir(root), 0o700);
+    writeFileAtomic(recordFile(root, id), `${JSON.stringify(record, null, 2)}\n`, 0o600, true);
+    for (const tag of image.tags ?? []) writeTag(root, tag, id);
+    return record;
+  });
+}
+
+/** Refuses, before any work, a name too long to be stored. */
+export function assertStorableName(root: string, ref: string): void {
+  tagFile(root, parseReference(ref).ref);
+}
+
+/** `box tag`: points `ref` at the image `source` names. */
+export function tagImage(root: string, source: string, ref: string): void {
+  const target = parseReference(ref);
+  if (target.digest) throw new UserError(`invalid tag ${JSON.stringify(ref)}: a tag cannot hold a digest`);
+  withStoreLock(root, () => writeTag(root, target.ref, findImage(root, source).id));
+}
+
+/** The image a name, name@digest, or (a prefix of) an id means. */
+export function findImage(root: string, ref: string): ImageRecord {
+  const record = lookup(root, ref);
+  if (!record) throw new UserError(`image not found: ${shownRef(ref)}`);
   return record;
+}
+
+export function imageExists(root: string, ref: string): boolean {
+  return lookup(root, ref) !== undefined;
 }
 
 export function resolveImage(root: string, ref: string): ResolvedImage {
   const record = findImage(root, ref);
   const layerDirs = record.layers.map((digest) => layerPath(root, digest)).reverse();
   const missing = layerDirs.find((dir) => !exists(dir));
-  if (missing) throw new Error(`image ${record.ref} is damaged: layer directory ${missing} is missing`);
-  return { ref: record.ref, id: record.id, layerDirs, config: record.config };
+  if (missing) throw new Error(`image ${shownRef(ref)} is damaged: layer directory ${missing} is missing`);
+  return { ref: isIdReference(ref) && !exists(tagFile(root, parseReference(ref).ref)) ? record.id : shownRef(ref), id: record.id, layerDirs, config: record.config };
 }
 
-/** Every image, newest first. */
-export function listImages(root: string): ImageRecord[] {
-  let names: string[];
+/** Every image with its names, newest first. */
+export function listImages(root: string): ListedImage[] {
+  const tags = readTags(root);
+  return recordIds(root)
+    .map((id) => readRecord(root, id))
+    .filter((r): r is ImageRecord => r !== undefined)
+    .map((r) => ({ ...r, tags: tags.filter(([, id]) => id === r.id).map(([ref]) => ref).sort() }))
+    .sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
+}
+
+/** Removes one name; true when it was the last one and the image is now nameless. */
+export function untag(root: string, ref: string): { id: string; lastName: boolean } {
+  return withStoreLock(root, () => {
+    const reference = parseReference(ref);
+    const file = tagFile(root, reference.ref);
+    const id = readTag(file);
+    if (id === undefined) throw new UserError(`image not found: ${reference.ref}`);
+    unlink(file);
+    return { id, lastName: !readTags(root).some(([, other]) => other === id) };
+  });
+}
+
+/**
+ * Removes an image (its names, record, manifest and config), then every layer and blob that
+ * neither another image nor a container (`layersInUse`) still needs. Whether a container runs on
+ * the image itself is the caller's question: the image store knows nothing of containers.
+ */
+export function removeImage(root: string, id: string, layersInUse: Set<string>): { untagged: string[]; deleted: string[] } {
+  return withStoreLock(root, () => {
+    const untagged = readTags(root).filter(([, other]) => other === id).map(([ref]) => ref);
+    for (const ref of untagged) unlink(tagFile(root, ref));
+    unlink(recordFile(root, id));
+    return { untagged, deleted: [`sha256:${id}`, ...collectGarbage(root, layersInUse)] };
+  });
+}
+
+/** The names pointing at an image. */
+export function imageTags(root: string, id: string): string[] {
+  return readTags(root).filter(([, other]) => other === id).map(([ref]) => ref).sort();
+}
+
+/** Images no name points at (a tag moved to a newer pull, a commit without a name). */
+export function danglingImages(root: string): ListedImage[] {
+  return listImages(root).filter((i) => i.tags.length === 0);
+}
+
+/** The config document as stored (what `box image inspect` and `box save` show). */
+export function imageDocument(root: string, id: string): ImageDocument {
+  return parseDocument<ImageDocument>(readBlob(root, `sha256:${id}`), "image config");
+}
+
+export function imageManifest(root: string, record: ImageRecord): Manifest {
+  return parseDocument<Manifest>(readBlob(root, record.manifest.digest), "manifest");
+}
+
+/** One box process at a time changes names and records or removes anything. */
+export function withStoreLock<T>(root: string, fn: () => T): T {
+  return withLockFile(join(root, "images.lock"), fn);
+}
+
+// Layers and blobs nothing refers to any more; called with the store lock held. Blobs of
+// images are their config, manifest and layer blobs.
+function collectGarbage(root: string, layersInUse: Set<string>): string[] {
+  const records = recordIds(root).map((id) => readRecord(root, id)).filter((r): r is ImageRecord => r !== undefined);
+  const liveLayers = new Set([...layersInUse, ...records.flatMap((r) => r.layers)]);
+  const liveBlobs = new Set(records.flatMap((r) => [`sha256:${r.id}`, r.manifest.digest, ...imageManifest(root, r).layers.map((l) => l.digest)]));
+  const deleted: string[] = [];
+  for (const name of listDir(layersDir(root))) {
+    if (!/^[0-9a-f]{64}$/.test(name) || liveLayers.has(name)) continue;
+    deleteLayer(root, name);
+    deleted.push(`sha256:${name}`);
+  }
+  for (const name of listDir(blobsDir(root))) {
+    if (/^[0-9a-f]{64}$/.test(name) && !liveBlobs.has(`sha256:${name}`)) deleteBlob(root, `sha256:${name}`);
+  }
+  return deleted;
+}
+
+function ociManifest(id: string, configSize: number, layers: Descriptor[]): Manifest {
+  return {
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    config: { mediaType: MEDIA.ociConfig, digest: `sha256:${id}`, size: configSize },
+    layers,
+  };
+}
+
+function lookup(root: string, ref: string): ImageRecord | undefined {
+  if (isIdReference(ref)) {
+    const tagged = parseReferenceOrUndefined(ref);
+    const byName = tagged && readTag(tagFile(root, tagged.ref));
+    if (byName) return readRecord(root, byName);
+    const prefix = ref.replace(/^sha256:/, "");
+    const matches = recordIds(root).filter((id) => id.startsWith(prefix));
+    if (matches.length > 1) throw new UserError(`image id prefix ${ref} is ambiguous`);
+    return matches[0] === undefined ? undefined : readRecord(root, matches[0]);
+  }
+  const reference = parseReference(ref);
+  if (reference.digest) {
+    const pinned = `${reference.name}@${reference.digest}`;
+    return listImages(root).find((r) => r.repoDigests.includes(pinned));
+  }
+  const id = readTag(tagFile(root, reference.ref));
+  return id === undefined ? undefined : readRecord(root, id);
+}
+
+// An image id or a prefix of one (as `docker run 3f57d9401f8d` takes): hex, at least 4 digits.
+function isIdReference(ref: string): boolean {
+  return /^(sha256:)?[0-9a-f]{4,64}$/.test(ref);
+}
+
+function shownRef(ref: string): string {
+  return isIdReference(ref) ? ref : parseReference(ref).ref;
+}
+
+function parseReferenceOrUndefined(ref: string) {
   try {
-    names = readdir(imagesDir(root));
+    return parseReference(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeTag(root: string, ref: string, id: string): void {
+  mkdirs(join(root, "tags"), 0o700);
+  writeFileAtomic(tagFile(root, ref), `${id}\n`, 0o600, true);
+}
+
+function readTag(file: string): string | undefined {
+  try {
+    const id = readFile(file).trim();
+    return /^[0-9a-f]{64}$/.test(id) ? id : undefined;
   } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return [];
+    if (isErrno(err, Errno.ENOENT)) return undefined;
     throw err;
   }
-  return names
-    .filter((name) => name.endsWith(".json") && !name.startsWith("."))
-    .map((name) => readRecord(join(imagesDir(root), name)))
-    .sort((a, b) => b.created.localeCompare(a.created) || a.ref.localeCompare(b.ref));
 }
 
-/** Removes the name, then each of its layers no other image uses. Whether a container still
- * runs on the image is the caller's question: the image store knows nothing of containers. */
-export function removeImage(root: string, ref: string): { ref: string; id: string; deletedLayers: string[] } {
-  const record = findImage(root, ref);
-  unlink(recordPath(root, record.ref));
-  const stillUsed = new Set(listImages(root).flatMap((image) => image.layers));
-  const deletedLayers = record.layers.filter((digest) => !stillUsed.has(digest));
-  for (const digest of deletedLayers) deleteLayer(root, digest);
-  return { ref: record.ref, id: record.id, deletedLayers };
+function readTags(root: string): [ref: string, id: string][] {
+  const tags: [string, string][] = [];
+  for (const name of listDir(join(root, "tags"))) {
+    if (name.startsWith(".")) continue;
+    const id = readTag(join(root, "tags", name));
+    if (id) tags.push([decodeURIComponent(name), id]);
+  }
+  return tags;
 }
 
-function findImage(root: string, ref: string): ImageRecord {
-  const reference = parseReference(ref);
-  const path = recordPath(root, reference.ref);
-  if (!exists(path)) throw new UserError(`image not found: ${reference.ref}`);
-  return readRecord(path);
-}
-
-// The id hashes what makes the image what it is (as Docker's config digest does), so the same
-// tarball with the same changes gets the same id; "created" is left out for that reason.
-function imageId(layers: string[], config: ImageConfig): string {
-  const document = { config, rootfs: { type: "layers", diff_ids: layers.map((d) => `sha256:${d}`) } };
-  return new Bun.CryptoHasher("sha256").update(JSON.stringify(document)).digest("hex");
+// Refs are validated, and encoding turns "/" and ":" into %2F and %3A, so the name stays one
+// file name inside tags/.
+function tagFile(root: string, ref: string): string {
+  const name = encodeURIComponent(ref);
+  if (Buffer.byteLength(name) > MAX_FILE_NAME_BYTES) throw new UserError(`image reference ${JSON.stringify(ref)} is too long to store`);
+  return join(root, "tags", name);
 }
 
 function imagesDir(root: string): string {
   return join(root, "images");
 }
 
-// Refs are validated, and encoding turns "/" and ":" into %2F and %3A, so the name stays one
-// file name inside images/.
-function recordPath(root: string, ref: string): string {
-  const name = `${encodeURIComponent(ref)}.json`;
-  if (Buffer.byteLength(name) > MAX_FILE_NAME_BYTES) throw new UserError(`image reference ${JSON.stringify(ref)} is too long to store`);
-  return join(imagesDir(root), name);
+function recordFile(root: string, id: string): string {
+  return join(imagesDir(root), `${id}.json`);
 }
 
-function readRecord(path: string): ImageRecord {
+function recordIds(root: string): string[] {
+  return listDir(imagesDir(root)).flatMap((name) => RECORD.exec(name)?.[1] ?? []);
+}
+
+function readRecord(root: string, id: string): ImageRecord | undefined {
+  let text: string;
   try {
-    return JSON.parse(readFile(path)) as ImageRecord;
+    text = readFile(recordFile(root, id));
   } catch (err) {
-    throw new Error(`corrupt image record ${path}: ${(err as Error).message}`);
+    if (isErrno(err, Errno.ENOENT)) return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as ImageRecord;
+  } catch (err) {
+    throw new Error(`corrupt image record ${recordFile(root, id)}: ${(err as Error).message}`);
   }
 }
 
+function listDir(dir: string): string[] {
+  try {
+    return readdir(dir);
+  } catch (err) {
+    if (isErrno(err, Errno.ENOENT)) return [];
+    throw err;
+  }
+}
+
+export function parseDocument<T>(bytes: Buffer | string, what: string, shape: "object" | "array" = "object"): T {
+  try {
+    const doc = JSON.parse(bytes.toString());
+    if (shape === "array" ? !Array.isArray(doc) : doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new Error(`not a JSON ${shape}`);
+    return doc as T;
+  } catch (err) {
+    throw new UserError(`invalid ${what}: ${(err as Error).message}`);
+  }
+}

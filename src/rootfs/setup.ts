@@ -104,9 +104,30 @@ function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, use
       }
     });
   }
-  const options = `lowerdir=${lower.join(":")},upperdir=${paths.dir}/upper,workdir=${paths.dir}/work`;
-  mount("overlay", at, "overlay", 0, options);
+  // Rootless, the layers' opaque markers are user.* xattrs (extraction could set no trusted.*).
+  const common = `upperdir=${paths.dir}/upper,workdir=${paths.dir}/work${spec.rootless ? ",userxattr" : ""}`;
+  let options = `lowerdir=${lower.join(":")},${common}`;
+  if (options.length < MOUNT_DATA_MAX) return mount("overlay", at, "overlay", 0, options);
+  // mount(2) takes one page of options: ~45 layers by their store paths. Short names relative to
+  // the run dir (symlinks on its tmpfs, which overlayfs follows once, at mount) fit its maximum
+  // of 500 layers; the upper and work paths stay absolute.
+  lower = lower.map((dir, i) => {
+    const link = `s${i}`;
+    symlink(dir, `${paths.runDir}/${link}`);
+    return link;
+  });
+  options = `lowerdir=${lower.join(":")},${common}`;
+  if (options.length >= MOUNT_DATA_MAX) throw new UserError(`image ${spec.rootfs.ref} has ${lower.length} layers, more than overlayfs can stack`);
+  chdir(paths.runDir);
+  try {
+    mount("overlay", at, "overlay", 0, options);
+  } finally {
+    chdir("/");
+  }
 }
+
+/** mount(2)'s data is one page, its last byte the terminating NUL. */
+const MOUNT_DATA_MAX = 4095;
 
 /**
  * /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's (none,

@@ -1,12 +1,12 @@
 // A tree copied by descriptors: every entry opened with O_NOFOLLOW below its parent's
 // descriptor, so a symlink swapped in meanwhile (CVE-2021-30465 class) redirects nothing.
-// Symlinks are copied as links; device nodes, fifos and sockets are skipped. Used by `box cp` and
+// Symlinks are copied as links; device nodes, fifos and sockets are skipped (but for a layer's). Used by `box cp` and
 // by the shifted copies of image layers (src/rootfs/shifted.ts).
 import {
   chmod, close, fchmod, fchown, fstat, lchownAt, mkdirAt, open, openAt, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
-  write, isErrno, type FileStat,
+  write, isErrno, fsetxattr, lgetxattr, type FileStat,
 } from "./fs.ts";
-import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFIFO } from "./constants.ts";
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO } from "./constants.ts";
 import { Errno } from "./errors.ts";
 import { randomHex } from "../random.ts";
 import { mknod } from "./mount.ts";
@@ -18,8 +18,11 @@ import { mknod } from "./mount.ts";
 export interface CopyRules {
   modeMask: number;
   owner?: (st: FileStat) => [uid: number, gid: number];
-  /** Make fifos anew (image layers have them); otherwise they are skipped like device nodes. */
-  fifos?: boolean;
+  /**
+   * An image layer: fifos, overlay whiteouts (0/0 character devices) and the opaque xattr named
+   * here are made anew; otherwise fifos are skipped like device nodes.
+   */
+  layer?: { opaqueXattr: string };
   skipped: (shown: string, why: string) => void;
 }
 
@@ -87,6 +90,7 @@ export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstNa
           fchown(to, ...rules.owner(st));
           fchmod(to, st.mode & rules.modeMask);
         }
+        if (rules.layer && lgetxattr(`/proc/self/fd/${from}`, rules.layer.opaqueXattr) === "y") fsetxattr(to, rules.layer.opaqueXattr, "y", shown);
         for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`);
       } finally {
         close(to);
@@ -96,11 +100,11 @@ export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstNa
     }
   } else if (st.isFile()) {
     copyFile(srcDir, srcName, dstDir, dstName, rules, shown);
-  } else if (st.isFIFO() && rules.fifos) {
+  } else if (rules.layer && (st.isFIFO() || (st.isCharacterDevice() && st.rdev === 0))) {
     const path = `/proc/self/fd/${dstDir}/${dstName}`;
-    mknod(path, S_IFIFO | 0o600, 0, 0);
+    mknod(path, st.isFIFO() ? S_IFIFO | 0o600 : S_IFCHR, 0, 0);
     if (rules.owner) lchownAt(dstDir, dstName, ...rules.owner(st));
-    chmod(path, st.mode & rules.modeMask);
+    if (st.isFIFO()) chmod(path, st.mode & rules.modeMask);
   } else {
     rules.skipped(shown, "not a regular file, directory or symlink");
   }

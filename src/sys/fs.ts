@@ -355,6 +355,12 @@ export function statfsType(path: string): number {
   return statfsBuf.readUInt32LE(0);
 }
 
+/** Bytes an unprivileged user may still write to the filesystem holding path (f_bavail). */
+export function availableBytes(path: string): number {
+  check(libc.statfs(cpath(path), statfsBuf), "statfs", path);
+  return Number(statfsBuf.readBigUInt64LE(32) * statfsBuf.readBigUInt64LE(8));
+}
+
 const SYS_openat2 = 437;
 const RESOLVE_IN_ROOT = 0x10;
 const RESOLVE_NO_MAGICLINKS = 0x02;
@@ -485,6 +491,20 @@ export function renameIntoPlace(temp: string, final: string): boolean {
     if ((isErrno(err, Errno.ENOTEMPTY) || isErrno(err, Errno.EEXIST)) && exists(final)) return false;
     throw err;
   }
+}
+
+export function fsetxattr(fd: number, name: string, value: string, path: string): void {
+  const data = Buffer.from(value);
+  check(libc.fsetxattr(fd, cpath(name), data, data.length, 0), "fsetxattr", `${path} ${name}`);
+}
+
+/** An extended attribute of the entry itself (links not followed); undefined when it has none. */
+export function lgetxattr(path: string, name: string): string | undefined {
+  const buf = Buffer.alloc(256);
+  const n = Number(libc.lgetxattr(cpath(path), cpath(name, 1), buf, buf.length));
+  if (n >= 0) return buf.subarray(0, n).toString();
+  if (errno() === Errno.ENODATA || errno() === Errno.EOPNOTSUPP) return undefined;
+  throw new SyscallError("lgetxattr", errno(), `${path} ${name}`);
 }
 
 /** Whether err is a failed system call with this errno. */

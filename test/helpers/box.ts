@@ -77,11 +77,12 @@ function storeLinks(s: Store): (link: string) => boolean {
   return (link) => veths.has(link) || bridges.has(link);
 }
 
-/** `as`: run box as this uid (and gid), a rootless box; else as root. */
-export async function box(s: Store, args: string[], opts: { stdin?: string; as?: number } = {}): Promise<Result> {
+/** `as`: run box as this uid (and gid), a rootless box; else as root. `env`: added to box's. */
+export async function box(s: Store, args: string[], opts: { stdin?: string; as?: number; env?: Record<string, string> } = {}): Promise<Result> {
   noteContainers(s);
   const proc = Bun.spawn(boxArgs(s, args), {
     ...(opts.as === undefined ? {} : { uid: opts.as, gid: opts.as }),
+    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: "pipe",
     stderr: "pipe",

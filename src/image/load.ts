@@ -1,0 +1,155 @@
+// `box load`: images from a `docker save` archive (manifest.json, any Docker version) or an OCI
+// image layout (index.json), as a tar (plain or compressed) or a directory. A tar is unpacked
+// into the store first, with the same hostile-archive rules as a layer, and its blobs moved, not
+// copied, into the blob store. Every file the archive's documents name is found inside it without
+// following links, and every blob and layer is checked against its digest.
+import { lstatSync, readFileSync } from "node:fs";
+import { UserError } from "../container/errors.ts";
+import { mkdirs, removeTree } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { randomHex } from "../random.ts";
+import { normalizeEntryPath } from "./entry-path.ts";
+import { extractTar } from "./extract.ts";
+import { ingestLayer } from "./ingest.ts";
+import { hostPlatform, INDEX_TYPES, type Descriptor, type ImageDocument, type Index, type Manifest } from "./media.ts";
+import { DIGEST, parseReference } from "./reference.ts";
+import { createImage, parseDocument, type ImageRecord } from "./store.ts";
+import { TarReader } from "./tar.ts";
+
+export interface Loaded {
+  record: ImageRecord;
+  tags: string[];
+}
+
+interface DockerSaveEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+// Bounds on an archive's JSON documents: no legitimate one comes near.
+const MAX_DOCUMENT_BYTES = 8 << 20;
+
+export async function loadImages(root: string, input: string): Promise<Loaded[]> {
+  if (lstatSync(input, { throwIfNoEntry: false })?.isDirectory()) return loadDirectory(root, input, false);
+  const temp = join(root, "tmp", `load-${randomHex(8)}`);
+  mkdirs(temp, 0o700);
+  try {
+    const reader = await TarReader.open(input);
+    await extractTar(reader.entries(), temp);
+    return await loadDirectory(root, temp, true);
+  } finally {
+    removeTree(temp);
+  }
+}
+
+async function loadDirectory(root: string, dir: string, ours: boolean): Promise<Loaded[]> {
+  // Docker 25+ writes both; manifest.json has the names Docker's load uses.
+  if (isFile(dir, "manifest.json")) return loadDockerSave(root, dir, ours);
+  if (isFile(dir, "index.json")) return loadOciLayout(root, dir, ours);
+  throw new UserError(`${dir}: neither a docker save archive (manifest.json) nor an OCI image layout (index.json)`);
+}
+
+async function loadDockerSave(root: string, dir: string, ours: boolean): Promise<Loaded[]> {
+  const entries = parseDocument<DockerSaveEntry[]>(readBytes(dir, "manifest.json"), "manifest.json", "array");
+  const loaded: Loaded[] = [];
+  for (const entry of entries) {
+    if (typeof entry?.Config !== "string" || !Array.isArray(entry.Layers)) throw new UserError("manifest.json: an entry without Config or Layers");
+    const configBytes = readBytes(dir, entry.Config);
+    const config = parseDocument<ImageDocument>(configBytes, `image config ${entry.Config}`);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== entry.Layers.length) throw new UserError(`${entry.Config}: the config lists ${diffIds.length} layers, manifest.json ${entry.Layers.length}`);
+    const layers = [];
+    for (const [i, layer] of entry.Layers.entries()) {
+      layers.push(await ingestLayer(root, safePath(dir, layer), { move: ours, diffId: diffIds[i] }));
+    }
+    const tags = (entry.RepoTags ?? []).map((t) => parseReference(t).ref);
+    const record = createImage(root, { configBytes, layerBlobs: layers.map((l) => l.blob), layerSizes: layers.map((l) => l.size), tags });
+    loaded.push({ record, tags });
+  }
+  return loaded;
+}
+
+async function loadOciLayout(root: string, dir: string, ours: boolean): Promise<Loaded[]> {
+  const index = readDocument<Index>(dir, "index.json");
+  const loaded: Loaded[] = [];
+  for (const top of index.manifests ?? []) {
+    const manifestDesc = INDEX_TYPES.includes(top.mediaType) ? platformManifest(dir, top) : top;
+    const manifestBytes = readBlobFile(dir, manifestDesc.digest);
+    const manifest = parseDocument<Manifest>(manifestBytes, `manifest ${manifestDesc.digest}`);
+    const configBytes = readBlobFile(dir, manifest.config?.digest);
+    const config = parseDocument<ImageDocument>(configBytes, `image config ${manifest.config.digest}`);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (!Array.isArray(manifest.layers) || diffIds.length !== manifest.layers.length) throw new UserError(`manifest ${manifestDesc.digest}: its layers do not match its config's`);
+    const sizes: number[] = [];
+    for (const [i, layer] of manifest.layers.entries()) {
+      const stored = await ingestLayer(root, blobFile(dir, layer.digest), { move: ours, blobDigest: layer.digest, diffId: diffIds[i] });
+      sizes.push(stored.size);
+    }
+    const name = nameOf(top.annotations);
+    const tags = name ? [name] : [];
+    const layerBlobs = manifest.layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size }));
+    const record = createImage(root, { configBytes, manifestBytes, layerBlobs, layerSizes: sizes, tags });
+    loaded.push({ record, tags });
+  }
+  if (loaded.length === 0) throw new UserError("index.json lists no image");
+  return loaded;
+}
+
+// containerd and Docker put the full name in io.containerd.image.name; the OCI annotation is often
+// only a tag, which names nothing without a repository.
+function nameOf(annotations: Record<string, string> | undefined): string | undefined {
+  const full = annotations?.["io.containerd.image.name"] ?? annotations?.["org.opencontainers.image.ref.name"];
+  if (!full || !/[:/]/.test(full)) return undefined;
+  return parseReference(full).ref;
+}
+
+function platformManifest(dir: string, indexDesc: Descriptor): Descriptor {
+  const inner = parseDocument<Index>(readBlobFile(dir, indexDesc.digest), `index ${indexDesc.digest}`);
+  const want = hostPlatform();
+  const chosen = (inner.manifests ?? []).find((m) => m.platform?.os === want.os && m.platform?.architecture === want.architecture);
+  if (!chosen) throw new UserError(`index ${indexDesc.digest} has no image for ${want.os}/${want.architecture}`);
+  return chosen;
+}
+
+function blobFile(dir: string, digest: string | undefined): string {
+  if (!digest || !DIGEST.test(digest)) throw new UserError(`invalid digest ${JSON.stringify(digest)} in the layout`);
+  return safePath(dir, `blobs/sha256/${digest.slice(7)}`);
+}
+
+function readBlobFile(dir: string, digest: string | undefined): Buffer {
+  const bytes = readBytes(dir, blobFile(dir, digest).slice(dir.length + 1));
+  const actual = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+  if (actual !== digest) throw new UserError(`blob ${digest} in the archive has digest ${actual}: refused`);
+  return bytes;
+}
+
+function readDocument<T>(dir: string, name: string): T {
+  return parseDocument<T>(readBytes(dir, name), name);
+}
+
+function readBytes(dir: string, name: string): Buffer {
+  const path = safePath(dir, name);
+  if (lstatSync(path).size > MAX_DOCUMENT_BYTES) throw new UserError(`${name} in the archive is larger than ${MAX_DOCUMENT_BYTES} bytes: refused`);
+  return readFileSync(path);
+}
+
+function isFile(dir: string, name: string): boolean {
+  return lstatSync(join(dir, name), { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/** `name` inside `dir`: no way out, no link on the way, a regular file at the end. */
+function safePath(dir: string, name: string): string {
+  const normalized = normalizeEntryPath(name);
+  if ("problem" in normalized || name.startsWith("/") || name.split("/").includes("..")) throw new UserError(`the archive names ${JSON.stringify(name)}: refused (it must be a path inside the archive)`);
+  let path = dir;
+  for (const [i, component] of normalized.components.entries()) {
+    path = join(path, component);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    const last = i === normalized.components.length - 1;
+    if (!st) throw new UserError(`the archive names ${JSON.stringify(name)}, which it does not contain`);
+    if (last ? !st.isFile() : !st.isDirectory()) throw new UserError(`the archive names ${JSON.stringify(name)}, which is not a regular file inside it: refused`);
+  }
+  return path;
+}
+

@@ -1,0 +1,270 @@
+// A client of the OCI distribution API (what Docker Hub and every registry speak): manifests and
+// blobs by digest, Bearer-token and Basic authentication as Docker does them, HTTPS (plain HTTP
+// only for --insecure registries and this machine's own), and blob downloads that resume.
+import { UserError } from "../container/errors.ts";
+import { BlobWriter } from "./blobs.ts";
+import { DOCKER_HUB } from "./reference.ts";
+import type { Credentials } from "./auth.ts";
+
+export interface RegistryOptions {
+  /** Plain HTTP, or HTTPS with any certificate, as Docker's insecure-registries. */
+  insecure?: boolean;
+  credentials?: Credentials;
+  /** PEM of a CA to trust besides the system's (certs.d/HOST/ca.crt). */
+  ca?: string;
+}
+
+export interface Fetched {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+// Manifests are small; a registry that sends more is not sending a manifest.
+const MAX_MANIFEST_BYTES = 4 << 20;
+// A stalled transfer is given up after this long without a byte.
+const STALL_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export class Registry {
+  private readonly host: string;
+  private scheme: "https" | "http" | undefined;
+  private authorization: string | undefined;
+
+  constructor(
+    readonly domain: string,
+    private readonly opts: RegistryOptions = {},
+  ) {
+    // Docker Hub's API lives on another host than its name.
+    this.host = domain === DOCKER_HUB ? "registry-1.docker.io" : domain;
+  }
+
+  /** A manifest or index by tag or digest, with what the registry says it is. */
+  async manifest(path: string, reference: string, accept: string[]): Promise<Fetched> {
+    const res = await this.get(path, `/v2/${path}/manifests/${reference}`, { Accept: accept.join(", ") });
+    if (res.status === 404) throw new UserError(`manifest for ${this.shown(path)}:${reference} not found: manifest unknown`);
+    await this.check(res, `manifest ${this.shown(path)}:${reference}`);
+    const length = Number(res.headers.get("content-length") ?? 0);
+    if (length > MAX_MANIFEST_BYTES) throw new UserError(`manifest ${this.shown(path)}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    const bytes = Buffer.from(await readLimited(res, MAX_MANIFEST_BYTES, `manifest ${this.shown(path)}:${reference}`));
+    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    return { bytes, mediaType, digest };
+  }
+
+  /** A small blob (an image config) into memory, its digest checked. */
+  async smallBlob(path: string, digest: string, limit: number): Promise<Buffer> {
+    const res = await this.get(path, `/v2/${path}/blobs/${digest}`);
+    await this.check(res, `blob ${digest}`);
+    const bytes = Buffer.from(await readLimited(res, limit, `blob ${digest}`));
+    const actual = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    if (actual !== digest) throw new UserError(`blob ${digest} from ${this.domain} has digest ${actual}: refused`);
+    return bytes;
+  }
+
+  /**
+   * A blob into the store, resuming a partial download of an earlier pull; `onBytes` hears the
+   * bytes there so far. A blob whose bytes do not hash to `digest`, or run past `size`, is
+   * refused and nothing of it kept.
+   */
+  async downloadBlob(root: string, path: string, digest: string, size: number, onBytes: (done: number) => void): Promise<void> {
+    let writer = BlobWriter.create(root, digest);
+    try {
+      if (writer.done) return;
+      let offset = writer.offset;
+      const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+      const stall = new AbortController();
+      const res = await this.get(path, `/v2/${path}/blobs/${digest}`, headers, stall.signal);
+      if (offset > 0 && res.status === 200) {
+        // The registry sent it all again, not the rest: start over.
+        writer.close(false);
+        writer = BlobWriter.create(root, digest);
+        offset = 0;
+      } else if (offset > 0 && res.status !== 206) await this.check(res, `blob ${digest}`);
+      if (offset === 0) await this.check(res, `blob ${digest}`);
+      let done = offset;
+      onBytes(done);
+      let timer = setTimeout(() => stall.abort(), STALL_MS);
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          clearTimeout(timer);
+          timer = setTimeout(() => stall.abort(), STALL_MS);
+          done += chunk.length;
+          if (done > size) throw new UserError(`blob ${digest} from ${this.domain} is larger than the ${size} bytes its manifest says: refused`);
+          writer.write(chunk);
+          onBytes(done);
+        }
+      } catch (err) {
+        if (err instanceof UserError) {
+          writer.close(false);
+          throw err;
+        }
+        throw new UserError(`download of ${digest} from ${this.domain} broke off after ${done} of ${size} bytes (${describeFetchError(err)}); pull again to resume`);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (done !== size) throw new UserError(`download of ${digest} from ${this.domain} ended after ${done} of ${size} bytes; pull again to resume`);
+      try {
+        writer.commit();
+      } catch (err) {
+        throw new UserError(`blob ${digest} from ${this.domain}: ${(err as Error).message}: refused`);
+      }
+    } finally {
+      writer.close(true);
+    }
+  }
+
+  /** `box login`'s check: the API's root answers the credentials with 200. */
+  async ping(): Promise<void> {
+    const res = await this.get(undefined, "/v2/");
+    await this.check(res, "login");
+  }
+
+  /** GET with authentication, trying HTTPS first and HTTP where that is allowed. */
+  private async get(path: string | undefined, url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    let res = await this.send(url, headers, signal);
+    if (res.status === 401) {
+      const challenge = res.headers.get("www-authenticate") ?? "";
+      await res.body?.cancel();
+      this.authorization = await this.authenticate(challenge, path);
+      res = await this.send(url, headers, signal);
+      if (res.status === 401) throw new UserError(`${this.domain}: unauthorized${await errorText(res)}${this.opts.credentials ? "" : `; log in with 'box login ${this.domain}'`}`);
+    }
+    return res;
+  }
+
+  private async send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    const all = { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
+    if (this.scheme) return this.fetchFollowing(`${this.scheme}://${this.host}${url}`, all, signal);
+    try {
+      const res = await this.fetchFollowing(`https://${this.host}${url}`, all, signal);
+      this.scheme = "https";
+      return res;
+    } catch (err) {
+      if (err instanceof UserError || !this.plainHttpAllowed()) throw this.unreachable(err);
+    }
+    try {
+      const res = await this.fetchFollowing(`http://${this.host}${url}`, all, signal);
+      this.scheme = "http";
+      return res;
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+  }
+
+  // Redirects (to a CDN, for blobs) are followed by hand: the registry's credentials must not go
+  // to another host.
+  private async fetchFollowing(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    for (let hops = 0; hops < 10; hops++) {
+      const res = await fetch(url, {
+        headers,
+        redirect: "manual",
+        signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        tls: { rejectUnauthorized: !this.opts.insecure, ...(this.opts.ca ? { ca: this.opts.ca } : {}) },
+      } as RequestInit);
+      const location = res.headers.get("location");
+      if (res.status < 300 || res.status >= 400 || !location) return res;
+      await res.body?.cancel();
+      const next = new URL(location, url);
+      if (next.host !== new URL(url).host) delete headers.Authorization;
+      url = next.href;
+    }
+    throw new UserError(`${this.domain}: too many redirects`);
+  }
+
+  private plainHttpAllowed(): boolean {
+    return this.opts.insecure === true || isLocalHost(this.host);
+  }
+
+  private unreachable(err: unknown): Error {
+    if (err instanceof UserError) return err;
+    return new UserError(`cannot reach registry ${this.domain}: ${describeFetchError(err)}`);
+  }
+
+  /** The Authorization header a WWW-Authenticate challenge asks for (Docker's token flow). */
+  private async authenticate(challenge: string, path: string | undefined): Promise<string> {
+    const [scheme, params] = parseChallenge(challenge);
+    const creds = this.opts.credentials;
+    const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
+    if (scheme === "basic") {
+      if (!basic) throw new UserError(`${this.domain}: authentication required; log in with 'box login ${this.domain}'`);
+      return basic;
+    }
+    if (scheme !== "bearer" || !params.realm) throw new UserError(`${this.domain}: unsupported authentication challenge ${JSON.stringify(challenge)}`);
+    const realm = new URL(params.realm);
+    if (realm.protocol !== "https:" && !(realm.protocol === "http:" && (this.plainHttpAllowed() || this.scheme === "http"))) {
+      throw new UserError(`${this.domain}: refusing token service ${realm.origin} over plain HTTP`);
+    }
+    if (params.service) realm.searchParams.set("service", params.service);
+    const scope = params.scope ?? (path === undefined ? undefined : `repository:${path}:pull`);
+    if (scope) realm.searchParams.set("scope", scope);
+    const res = await fetch(realm.href, {
+      headers: basic ? { Authorization: basic } : {},
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      tls: { rejectUnauthorized: !this.opts.insecure, ...(this.opts.ca ? { ca: this.opts.ca } : {}) },
+    } as RequestInit).catch((err) => {
+      throw new UserError(`cannot reach token service ${realm.origin}: ${describeFetchError(err)}`);
+    });
+    if (res.status === 401 || res.status === 403) throw new UserError(`${this.domain}: login refused by ${realm.origin}${await errorText(res)}`);
+    if (!res.ok) throw new UserError(`${this.domain}: token service ${realm.origin} answered ${res.status}${await errorText(res)}`);
+    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new UserError(`${this.domain}: token service ${realm.origin} gave no token`);
+    return `Bearer ${token}`;
+  }
+
+  private async check(res: Response, what: string): Promise<void> {
+    if (res.ok) return;
+    throw new UserError(`${this.domain}: ${what}: ${res.status} ${res.statusText}${await errorText(res)}`);
+  }
+
+  private shown(path: string): string {
+    return this.domain === DOCKER_HUB ? path.replace(/^library\//, "") : `${this.domain}/${path}`;
+  }
+}
+
+/** `Bearer realm="…",service="…",scope="…"` → ["bearer", {realm, service, scope}]. */
+export function parseChallenge(header: string): [scheme: string, params: Record<string, string>] {
+  const space = header.indexOf(" ");
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const params: Record<string, string> = {};
+  for (const m of header.slice(space + 1).matchAll(/([a-zA-Z_]+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    params[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3]!;
+  }
+  return [scheme, params];
+}
+
+// Docker trusts a registry on this machine over plain HTTP without being told.
+function isLocalHost(host: string): boolean {
+  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+async function readLimited(res: Response, limit: number, what: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > limit) throw new UserError(`${what} is larger than ${limit} bytes: refused`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+// The registry's own words, from its JSON error body ({"errors":[{"code","message"}]}).
+async function errorText(res: Response): Promise<string> {
+  try {
+    const text = await res.text();
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const first = body.errors?.[0];
+    return first ? `: ${[first.code?.toLowerCase().replace(/_/g, " "), first.message].filter(Boolean).join(": ")}` : "";
+  } catch {
+    return "";
+  }
+}
+
+function describeFetchError(err: unknown): string {
+  const e = err as { code?: string; message?: string; name?: string };
+  if (e?.name === "AbortError" || e?.name === "TimeoutError") return "timed out";
+  return [e?.code, e?.message].filter(Boolean).join(": ") || String(err);
+}
