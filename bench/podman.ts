@@ -26,9 +26,8 @@ export function podmanIn(dir: string, env: Record<string, string>): Podman {
   };
 }
 
-// podman keeps its storage's overlay directory mounted (a private bind onto itself) after its
-// containers are gone; the benchmark's temporary directory can only go once that is unmounted.
-export function unmountPodmanStorage(dir: string): void {
+/** Unmounts whatever is mounted below `dir`, deepest first. */
+export function unmountBelow(dir: string): void {
   const mounts = readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .map((l) => l.split(" ")[4] ?? "")
@@ -36,3 +35,7 @@ export function unmountPodmanStorage(dir: string): void {
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) Bun.spawnSync(["umount", m]);
 }
+
+// podman keeps its storage's overlay directory mounted (a private bind onto itself) after its
+// containers are gone; the benchmark's temporary directory can only go once that is unmounted.
+export const unmountPodmanStorage = unmountBelow;

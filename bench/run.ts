@@ -4,8 +4,10 @@
 //   bun run build && bun bench/run.ts
 //
 // Environment: BENCH_RUNS (timed runs per runtime, default 100), BENCH_TRACE_RUNS (default 30),
-// BENCH_MEM_RUNS (default 5). Everything it creates lives in one temporary directory (box store,
-// crun/runc state, bundles, rootfs) and is removed at the end, also on failure.
+// BENCH_MEM_RUNS (default 5), and bench/images.ts's BENCH_IMAGE_RUNS and BENCH_COLD_RUNS.
+// Everything it creates lives in one temporary directory (box store, crun/runc state, bundles,
+// rootfs) and is removed at the end, also on failure; but for the Debian layer of bench/images.ts,
+// built once and kept in /var/cache/box-bench.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -13,8 +15,9 @@ import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
 import { lifecycleBench, type LifecycleResult } from "./lifecycle.ts";
 import { networkBench, type NetworkResult } from "./network.ts";
-import { diffMs, hidingUnified, timerScript } from "./timer.ts";
+import { benchEnv, diffMs, hidingUnified, median, ms, stats, table, timerScript } from "./timer.ts";
 import { exeProtectionBench, exeProtectionSection, type ExeProtectionResult } from "./exe-protection.ts";
+import { imagesBench, imagesSection, type ImagesResult } from "./images.ts";
 import { defaultProfileJson } from "../src/security/seccomp.ts";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 
@@ -43,10 +46,7 @@ const LIMIT_FLAGS = ["-m", "1g", "--cpus", "1", "--pids-limit", "100"];
 const OCI_LIMITS = { memory: { limit: 2 ** 30 }, cpu: { quota: 100000, period: 100000 }, pids: { limit: 100 } };
 const UNIFIED = "/sys/fs/cgroup/unified";
 
-/** The environment of every child: no tracing unless asked, a fixed locale for $EPOCHREALTIME. */
-const ENV: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BOX_")) ENV[k] = v;
-ENV.LC_ALL = "C";
+const ENV = benchEnv();
 
 // ---------------------------------------------------------------- small helpers
 
@@ -79,49 +79,7 @@ function listDir(path: string): string[] {
   }
 }
 
-interface Stats {
-  n: number;
-  median: number;
-  p10: number;
-  p90: number;
-  mean: number;
-  min: number;
-  max: number;
-}
-
-/** Percentile by linear interpolation between the closest ranks (numpy's default). */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
-}
-
-function stats(values: number[]): Stats {
-  const s = [...values].sort((a, b) => a - b);
-  return {
-    n: s.length,
-    median: percentile(s, 50),
-    p10: percentile(s, 10),
-    p90: percentile(s, 90),
-    mean: s.reduce((a, b) => a + b, 0) / (s.length || 1),
-    min: s[0] ?? NaN,
-    max: s[s.length - 1] ?? NaN,
-  };
-}
-
-function median(values: number[]): number {
-  return stats(values).median;
-}
-
-const ms = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : "n/a");
 const mib = (kb: number) => (Number.isFinite(kb) ? (kb / 1024).toFixed(1) : "n/a");
-
-function table(head: string[], rows: string[][], align?: ("l" | "r")[]): string {
-  const sep = head.map((_, i) => ((align?.[i] ?? (i === 0 ? "l" : "r")) === "r" ? "---:" : "---"));
-  return [head, sep, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
-}
 
 // ---------------------------------------------------------------- leak bookkeeping
 
@@ -575,6 +533,10 @@ async function main(): Promise<void> {
   const exeProtection = exeProtectionBench({ box: BOX, tmp: TMP, runs: Math.min(RUNS, 30) });
   console.log("exe protection runs done");
 
+  // 9: unpacking a large layer (GNU tar, umoci, box import), and starts from an image next to podman's.
+  const images = await imagesBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV });
+  console.log("image runs done");
+
   // Leak checks.
   await Bun.sleep(100);
   const procs = ourProcesses();
@@ -596,7 +558,7 @@ async function main(): Promise<void> {
   }
 
   const elapsed = (nowMs() - started) / 1000;
-  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection });
+  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection, images });
   writeFileSync(OUT, doc);
   console.log(`\n${doc}\nwrote ${OUT} (${elapsed.toFixed(1)} s)`);
 }
@@ -612,6 +574,7 @@ interface ReportInput {
   lifecycle: LifecycleResult;
   network: NetworkResult;
   exeProtection: ExeProtectionResult;
+  images: ImagesResult;
 }
 
 /** The bridge network's section: what it adds to a run, and a published port's throughput. */
@@ -678,17 +641,22 @@ const HEADER = `# Benchmarks
 How long \`box run\` takes to start and finish a container, next to crun and runc, how much memory
 box's processes use, and where box's time goes; then detached containers: \`exec\` next to crun,
 runc and podman, the memory held per idle container, and 50 starts and removals; then what the
-default bridge network adds to a run and a published port's throughput, next to podman; and
-what keeping box's binary out of a container's reach costs per start. Run it
-on a quiet machine, as root:
+default bridge network adds to a run and a published port's throughput, next to podman; what
+keeping box's binary out of a container's reach costs per start; and how fast a large layer is
+unpacked (GNU tar, umoci, \`box import\`) and what an image's overlay adds to a start, next to
+podman. Run it on a quiet machine, as root:
 
     bun run build && bun bench/run.ts        # or: bun run build && bun run bench
 
-It needs \`crun\`, \`runc\`, \`bash\` and \`unshare\` (util-linux), and uses \`podman\` when it is there;
-it creates everything in one temporary directory (box store, crun/runc/podman state, OCI bundles,
-a busybox rootfs) and removes it afterwards; box's bridge goes with \`box system prune\`, podman's
+It needs \`crun\`, \`runc\`, \`bash\`, \`unshare\` (util-linux) and \`umoci\`, and uses \`podman\` when it is
+there and GNU time (\`/usr/bin/time\`) for peak RSS; its first run builds a Debian rootfs with
+\`debootstrap\` (from apt's bookworm mirror) and keeps its tar in /var/cache/box-bench/debian-rootfs.tar
+(a slice of the host's /usr when debootstrap cannot run); everything else it creates lives in one
+temporary directory (box stores, crun/runc/podman state, OCI bundles and layout, a busybox
+rootfs), which it removes afterwards; box's bridge goes with \`box system prune\`, podman's
 default network (netavark's \`podman0\` and its iptables chains) is podman's and stays.
-\`BENCH_RUNS\`, \`BENCH_TRACE_RUNS\` and \`BENCH_MEM_RUNS\` change the number of runs. Everything
+\`BENCH_RUNS\`, \`BENCH_TRACE_RUNS\`, \`BENCH_MEM_RUNS\`, \`BENCH_IMAGE_RUNS\` and \`BENCH_COLD_RUNS\` change the
+number of runs; \`bun bench/images.ts\` runs the image part alone and prints its section. Everything
 below this header is written by \`bench/run.ts\`, which rewrites this file on every run: edit the
 script, not the numbers.
 `;
@@ -806,6 +774,7 @@ ${r.timings.get("box --version")?.length ? `- For scale: one whole \`box --versi
 ${lifecycleSection(r.lifecycle)}
 ${networkSection(r.network)}
 ${exeProtectionSection(r.exeProtection)}
+${imagesSection(r.images)}
 ### Notes
 
 ${notes.length ? notes.map((n) => `- ${n}`).join("\n") : "- No leaks: after the runs no process, container state, host mount or cgroup of this benchmark was left."}
