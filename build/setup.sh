@@ -8,8 +8,10 @@ BUN_VERSION=1.4.5
 # gcc: builds the spawn trampoline; busybox-static: the test image; util-linux: script/ipcmk/
 # mount for tests; tar: to pack the demo image; runc/crun/podman: the benchmark's reference runtimes;
 # qemu-system-x86, cpio, xz-utils: the cgroup2 VM of `bun run test` (test/vm/); iproute2, nftables:
-# the network tests inspect links and rules with ip and nft (box itself runs neither).
-PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables)
+# the network tests inspect links and rules with ip and nft (box itself runs neither);
+# docker-registry, skopeo: the pull tests' registry on localhost and what pushes to it; umoci, gzip,
+# zstd: the image benchmark's reference unpacker and the tests' compressed archives.
+PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ! command -v bun >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi

@@ -10,7 +10,7 @@ import { dockerSaveDir, layerTar } from "./helpers/layers.ts";
 const ctx = storePerTest();
 
 /** What the store holds: images, names, layers, blobs, and any temp file left behind. */
-function storeContents(s: Store): Record<string, string[]> {
+function storeContents(s: Store): { images: string[]; tags: string[]; layers: string[]; blobs: string[]; blobTemps: string[]; tmp: string[] } {
   const list = (dir: string) => (existsSync(join(s.root, dir)) ? readdirSync(join(s.root, dir)).sort() : []);
   return { images: list("images"), tags: list("tags"), layers: list("layers"), blobs: list("blobs/sha256"), blobTemps: list("blobs").filter((n) => n !== "sha256"), tmp: list("tmp") };
 }
@@ -229,7 +229,7 @@ describe("hostile archives", () => {
   });
 });
 
-function edit(dir: string, change: (manifest: { Layers: string[] }[]) => void): void {
+function edit(dir: string, change: (manifest: [{ Layers: string[] }]) => void): void {
   const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
   change(manifest);
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));

@@ -7,7 +7,7 @@ import { shortId, type Store } from "../container/store.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { describeImage } from "../image/describe.ts";
 import { parseReference } from "../image/reference.ts";
-import { danglingImages, findImage, imageTags, listImages, removeImage, tagImage, untag, type ListedImage } from "../image/store.ts";
+import { danglingImages, findImage, imageTags, listImages, removeImage, removeUnreferenced, tagImage, untag, type ListedImage } from "../image/store.ts";
 import { basename } from "../path.ts";
 import { confirmed, FORCE } from "./confirm.ts";
 import { globals } from "./context.ts";
@@ -146,6 +146,8 @@ const imagePruneCommand = defineCommand({
       lines.push(...removed.untagged.map((t) => `untagged: ${t}`), ...removed.deleted.map((d) => `deleted: ${d}`));
       reclaimed += image.size;
     }
+    // Layers and blobs of pulls and loads that failed half-way go too.
+    lines.push(...removeUnreferenced(store.root, layersInUse(store)).map((d) => `deleted: ${d}`));
     if (lines.length) process.stdout.write(`Deleted Images:\n${lines.join("\n")}\n\n`);
     process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed, false)}\n`);
   },

@@ -9,7 +9,7 @@ import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { DIGEST } from "./reference.ts";
 
-const { O_WRONLY, O_RDONLY, O_CREAT, O_APPEND, O_EXCL, O_NOFOLLOW } = constants;
+const { O_RDWR, O_RDONLY, O_CREAT, O_APPEND, O_EXCL, O_NOFOLLOW } = constants;
 const HASH_CHUNK = 1 << 20;
 
 export function blobsDir(root: string): string {
@@ -122,7 +122,7 @@ export class BlobWriter {
     private readonly temp: string,
     private readonly fd: number,
   ) {
-    this.offset = fstatSync(fd).size;
+    this.offset = this.done ? 0 : fstatSync(fd).size;
     if (this.offset > 0) this.hashExisting();
   }
 
@@ -131,9 +131,15 @@ export class BlobWriter {
     const dir = join(root, "blobs");
     mkdirs(blobsDir(root), 0o700);
     const temp = expected ? join(dir, `.partial-${expected.slice(7)}`) : join(dir, `.tmp-${randomHex(8)}`);
-    const fd = openSync(temp, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | (expected ? 0 : O_EXCL), 0o600);
-    lockExclusive(fd, temp);
-    return new BlobWriter(root, expected, temp, fd);
+    for (;;) {
+      const fd = openSync(temp, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | (expected ? 0 : O_EXCL), 0o600);
+      lockExclusive(fd, temp);
+      // While this waited for the lock, the holder may have finished (renamed the file into the
+      // store) or given up (removed it): then this descriptor is of a file no longer at the path.
+      const now = statSync(temp, { throwIfNoEntry: false });
+      if (now?.ino === fstatSync(fd).ino) return new BlobWriter(root, expected, temp, fd);
+      closeSync(fd);
+    }
   }
 
   /** The blob is there already (another pull finished it while this one waited for the lock). */
@@ -167,8 +173,10 @@ export class BlobWriter {
   close(keep = false): void {
     if (this.closed) return;
     this.closed = true;
+    // Removed while the lock is still held: a waiter then finds the path gone and starts anew.
+    const worthKeeping = keep && this.expected !== undefined && !this.done && fstatSync(this.fd).size > 0;
+    if (!this.committed && !worthKeeping) removeQuietly(this.temp);
     closeSync(this.fd);
-    if (!this.committed && !(keep && this.expected !== undefined)) removeQuietly(this.temp);
   }
 
   private discardPartial(): void {
@@ -176,7 +184,10 @@ export class BlobWriter {
   }
 
   private hashExisting(): void {
-    eachChunk(this.temp, (chunk) => this.hasher.update(chunk));
+    const buf = Buffer.allocUnsafe(HASH_CHUNK);
+    for (let at = 0, n = readSync(this.fd, buf, 0, buf.length, 0); n > 0; n = readSync(this.fd, buf, 0, buf.length, (at += n))) {
+      this.hasher.update(buf.subarray(0, n));
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 // stored, and stored before anything refers to it, so a pull killed at any point leaves nothing
 // that a later one would use unverified.
 import { UserError } from "../container/errors.ts";
-import { blobPath, hasBlob, putBlob } from "./blobs.ts";
+import { blobPath, hasBlob } from "./blobs.ts";
 import { ingestLayer } from "./ingest.ts";
 import { layerPath, layerSize } from "./layers.ts";
 import { hostPlatform, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES, MEDIA, type Index, type ImageDocument, type Manifest, type Platform } from "./media.ts";
@@ -53,8 +53,8 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
   const configBytes = hasBlob(root, manifest.config.digest)
     ? Buffer.from(await Bun.file(blobPath(root, manifest.config.digest)).arrayBuffer())
     : await registry.smallBlob(ref.path, manifest.config.digest, MAX_CONFIG_BYTES);
-  putBlob(root, configBytes, manifest.config.digest);
   const config = parseDocument<ImageDocument>(configBytes, "image config");
+  // A stored config was verified when it was stored; a downloaded one by smallBlob.
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) throw new UserError(`${ref.ref}: its config lists ${diffIds.length} layers, its manifest ${manifest.layers.length}`);
   const known = imageExists(root, manifest.config.digest.slice(7));

@@ -266,5 +266,8 @@ async function errorText(res: Response): Promise<string> {
 function describeFetchError(err: unknown): string {
   const e = err as { code?: string; message?: string; name?: string };
   if (e?.name === "AbortError" || e?.name === "TimeoutError") return "timed out";
-  return [e?.code, e?.message].filter(Boolean).join(": ") || String(err);
+  // Bun's messages start with the code and end with a hint about its own debugging flag.
+  const message = (e?.message ?? "").replace(/\.?\s*For more information.*$/s, "");
+  if (e?.code && message.startsWith(e.code)) return message;
+  return [e?.code, message].filter(Boolean).join(": ") || String(err);
 }

@@ -168,6 +168,11 @@ export function imageTags(root: string, id: string): string[] {
   return readTags(root).filter(([, other]) => other === id).map(([ref]) => ref).sort();
 }
 
+/** Removes the layers and blobs nothing refers to (what a failed pull or load left). */
+export function removeUnreferenced(root: string, layersInUse: Set<string>): string[] {
+  return withStoreLock(root, () => collectGarbage(root, layersInUse));
+}
+
 /** Images no name points at (a tag moved to a newer pull, a commit without a name). */
 export function danglingImages(root: string): ListedImage[] {
   return listImages(root).filter((i) => i.tags.length === 0);

@@ -257,6 +257,8 @@ async function front(handle: (req: Request, host: string) => Promise<{ res: Resp
     sock.on("data", (chunk: Buffer) => {
       if (started) return;
       buf = Buffer.concat([buf, chunk]);
+      // A TLS ClientHello (a client trying HTTPS first): hang up, as a plain-HTTP server's error would.
+      if (buf[0] === 0x16) return void sock.destroy();
       const end = buf.indexOf("\r\n\r\n");
       if (end < 0) return;
       const [requestLine = "", ...headerLines] = buf.subarray(0, end).toString("latin1").split("\r\n");
@@ -337,7 +339,7 @@ export async function cuttingProxy(target: string, cutAfterBytes: number): Promi
     await front(async (req) => {
       const res = await forward(req, target);
       const length = Number(res.headers.get("content-length") ?? -1);
-      if (req.method === "GET" && res.status === 200 && BLOB_GET.test(new URL(req.url).pathname) && length > cutAfterBytes) {
+      if (req.method === "GET" && (res.status === 200 || res.status === 206) && BLOB_GET.test(new URL(req.url).pathname) && length > cutAfterBytes) {
         state.cuts++;
         return { res, cutAfter: cutAfterBytes };
       }
