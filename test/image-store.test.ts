@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, symlinkSync, truncateSync, write
 import { join } from "node:path";
 import { box, boxArgs, importBusybox, ROOTFS, storePerTest, type Store } from "./helpers/box.ts";
 import { dockerSaveDir, layerTar } from "./helpers/layers.ts";
+import { ociLayout } from "./helpers/registry.ts";
 
 const ctx = storePerTest();
 
@@ -105,6 +106,29 @@ describe("images in and out", () => {
     Bun.spawnSync([...podman, "rmi", "-a", "-f"]);
     Bun.spawnSync(["rm", "-rf", join(s.dir, "podman"), join(s.dir, "podman-run")]);
   }, 60000);
+
+  test("load reads OCI image layouts, directory or tar; of an index it takes this machine's platform", async () => {
+    const { s } = ctx;
+    const arch = (name: string) => layerTar(join(s.dir, `${name}.tar`), { "arch": `${name}\n` });
+    const busybox = join(s.dir, "busybox.tar");
+    Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", busybox, "."]);
+    const layout = join(s.dir, "layout");
+    await ociLayout(layout, [
+      { layers: [busybox, arch("arm64")], platform: { os: "linux", architecture: "arm64" }, config: { Cmd: ["cat", "/arch"] } },
+      { layers: [busybox, arch("amd64")], platform: { os: "linux", architecture: "amd64" }, config: { Cmd: ["cat", "/arch"] } },
+    ], { index: true });
+    // The layout's own annotation is a bare tag, which names no repository: Docker loads such an
+    // image by id, and so does box.
+    expect(await ok(s, ["load", "-i", layout])).toMatch(/^Loaded image ID: sha256:[0-9a-f]{64}\n$/);
+    const id = (await ok(s, ["images", "-q"])).trim();
+    expect(await ok(s, ["run", "--rm", "--network", "none", id])).toBe("amd64\n");
+    // With containerd's full name, as a tar.
+    const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+    index.manifests[0].annotations["io.containerd.image.name"] = "docker.io/library/multi:2";
+    writeFileSync(join(layout, "index.json"), JSON.stringify(index));
+    expect(await ok(s, ["load", "-i", tarOf(layout)])).toBe("Loaded image: multi:2\n");
+    expect(await ok(s, ["run", "--rm", "--network", "none", "multi:2"])).toBe("amd64\n");
+  });
 
   test("commit makes the container's changes a new layer with its command; export writes its whole filesystem", async () => {
     const { s } = ctx;

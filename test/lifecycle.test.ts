@@ -65,7 +65,8 @@ describe("exit codes", () => {
       [["run", "--rm", "--rootfs", ROOTFS, "--name", "a/b", "true"], 'invalid container name "a/b"'],
       [["run", "--rm", "--rootfs", ROOTFS, "--network", "bridge0", "true"], "network bridge0 not found"],
       [["run", "--rm", "--rootfs", ROOTFS, "--hostname", "x".repeat(100), "true"], "invalid hostname"],
-      [["run", "--rm", "nosuchimage", "true"], "image not found: nosuchimage:latest"],
+      // --pull never: a missing image is otherwise pulled (this machine reaches no registry).
+      [["run", "--rm", "--pull", "never", "nosuchimage", "true"], "image not found: nosuchimage:latest"],
       [["frobnicate"], 'unknown command "frobnicate"'],
       [["run", "--rm", "--rootfs", ROOTFS, "--env-file", "/no/such/env", "true"], "cannot read env file /no/such/env"],
     ];

@@ -122,6 +122,44 @@ describe("pull", () => {
   }, 60000);
 });
 
+describe("transports and formats", () => {
+  test("HTTPS with the registry's own CA (--cert-dir), refused without it, or any certificate with --insecure", async () => {
+    const { s } = ctx;
+    const tls = await startRegistry({ tls: true });
+    try {
+      await push(join(work, "single"), tls, "bb:1");
+      const ref = `${tls.host}/bb:1`;
+      const refused = await box(s, ["pull", ref]);
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toStartWith(`box: cannot reach registry ${tls.host}: `);
+      expect(refused.stderr.split("\n")).toHaveLength(2);
+      expect(await ok(s, ["pull", "-q", "--cert-dir", join(tls.ca!, ".."), ref])).toBe(`${ref}\n`);
+      await ok(s, ["rmi", ref]);
+      expect(await ok(s, ["pull", "-q", "--insecure", ref])).toBe(`${ref}\n`);
+      expect(await ok(s, ["run", "--rm", "--network", "none", ref])).toBe("hello from the registry\n");
+    } finally {
+      await tls.stop();
+    }
+  }, 60000);
+
+  test("zstd-compressed layers", async () => {
+    const { s } = ctx;
+    const layout = join(work, "zstd");
+    await ociLayout(layout, [{ layers: [join(work, "busybox.tar"), join(work, "hello.tar")], config: { Cmd: ["cat", "/hello"] } }], { compression: "zstd" });
+    await push(layout, registry, "zstd:1");
+    const ref = `${registry.host}/zstd:1`;
+    await ok(s, ["pull", "-q", ref]);
+    expect(JSON.parse(await ok(s, ["image", "inspect", "-f", "{{json .Manifest}}", ref])).mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
+    expect(await ok(s, ["run", "--rm", "--network", "none", ref])).toBe("hello from the registry\n");
+    // box save keeps the zstd blobs as they came.
+    const archive = join(s.dir, "z.tar");
+    await ok(s, ["save", "-o", archive, ref]);
+    const index = JSON.parse(Bun.spawnSync(["tar", "-xOf", archive, "index.json"]).stdout.toString());
+    const manifest = JSON.parse(Bun.spawnSync(["tar", "-xOf", archive, `blobs/sha256/${index.manifests[0].digest.slice(7)}`]).stdout.toString());
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(["application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.v1.tar+zstd"]);
+  }, 60000);
+});
+
 describe("a registry that misbehaves", () => {
   test("a layer whose bytes do not match its digest is refused, and nothing of it is kept", async () => {
     const { s } = ctx;

@@ -1,7 +1,7 @@
 // box pull, and the pull `box run` makes of a missing image.
 import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { authFile, credentialsFor } from "../image/auth.ts";
 import { PullProgress } from "../image/progress.ts";
 import { parsePlatform, pullImage } from "../image/pull.ts";
@@ -16,10 +16,12 @@ export const PULL_ARGS = {
   platform: { type: "string", description: "OS/ARCH[/VARIANT] to pull from a multi-platform image (default: this machine's)", valueHint: "PLATFORM" },
   insecure: { type: "boolean", description: "Allow plain HTTP, or HTTPS with any certificate, for this registry" },
   authfile: { type: "string", description: "Credentials file (default $XDG_CONFIG_HOME/box/auth.json, then ~/.docker/config.json)", valueHint: "FILE" },
+  "cert-dir": { type: "string", description: "Trust the CA certificates (*.crt) in this directory for the registry (default /etc/box/certs.d/HOST, then /etc/docker/certs.d/HOST)", valueHint: "DIR" },
 } as const;
 
 export interface PullFlags {
   platform?: string;
+  "cert-dir"?: string;
   insecure?: boolean;
   authfile?: string;
   quiet?: boolean;
@@ -51,16 +53,22 @@ export async function pull(ref: string, flags: PullFlags, fd: 1 | 2): Promise<Im
     platform: flags.platform ? parsePlatform(flags.platform) : undefined,
     insecure: flags.insecure === true,
     credentials: credentialsFor(reference.domain, authFile(flags.authfile)),
-    ca: trustedCa(reference.domain),
+    ca: trustedCa(reference.domain, flags["cert-dir"]),
     progress,
   });
 }
 
-// Docker's per-registry CA: /etc/docker/certs.d/HOST/ca.crt; box reads /etc/box/certs.d first.
-function trustedCa(domain: string): string | undefined {
-  for (const dir of ["/etc/box/certs.d", "/etc/docker/certs.d"]) {
-    const file = `${dir}/${domain}/ca.crt`;
-    if (existsSync(file)) return readFileSync(file, "utf8");
+// Docker's per-registry CAs: /etc/docker/certs.d/HOST/*.crt; box reads /etc/box/certs.d first,
+// and podman's --cert-dir before both.
+function trustedCa(domain: string, certDir: string | undefined): string | undefined {
+  const dirs = certDir !== undefined ? [certDir] : [`/etc/box/certs.d/${domain}`, `/etc/docker/certs.d/${domain}`];
+  for (const dir of dirs) {
+    if (!existsSync(dir)) {
+      if (certDir !== undefined) throw new UserError(`--cert-dir ${certDir}: no such directory`);
+      continue;
+    }
+    const pems = readdirSync(dir).filter((f) => f.endsWith(".crt")).sort().map((f) => readFileSync(`${dir}/${f}`, "utf8"));
+    if (pems.length) return pems.join("\n");
   }
   return undefined;
 }

@@ -136,20 +136,28 @@ export class Registry {
   private async send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     const all = { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
     if (this.scheme) return this.fetchFollowing(`${this.scheme}://${this.host}${url}`, all, signal);
+    let httpsError: unknown;
     try {
       const res = await this.fetchFollowing(`https://${this.host}${url}`, all, signal);
       this.scheme = "https";
       return res;
     } catch (err) {
       if (err instanceof UserError || !this.plainHttpAllowed()) throw this.unreachable(err);
+      httpsError = err;
     }
+    let res: Response;
     try {
-      const res = await this.fetchFollowing(`http://${this.host}${url}`, all, signal);
-      this.scheme = "http";
-      return res;
+      res = await this.fetchFollowing(`http://${this.host}${url}`, all, signal);
     } catch (err) {
       throw this.unreachable(err);
     }
+    // An HTTPS server answers plain HTTP with 400: what failed was HTTPS (its certificate, mostly).
+    if (res.status === 400 && !this.opts.insecure) {
+      await res.body?.cancel();
+      throw new UserError(`cannot reach registry ${this.domain}: ${describeFetchError(httpsError)} (it speaks HTTPS: trust its CA with --cert-dir, or use --insecure)`);
+    }
+    this.scheme = "http";
+    return res;
   }
 
   // Redirects (to a CDN, for blobs) are followed by hand: the registry's credentials must not go
