@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, ROOTFS, storePerTest, type Store } from "./helpers/box.ts";
+import { box, boxArgs, ROOTFS, storePerTest, type Store } from "./helpers/box.ts";
 import { layerTar } from "./helpers/layers.ts";
 import { bearerFront, blobFile, cuttingProxy, ociLayout, push, startRegistry, type Registry } from "./helpers/registry.ts";
 
@@ -81,6 +81,20 @@ describe("pull", () => {
     const wrong = await box(s, ["pull", `${registry.host}/bb@sha256:${"0".repeat(64)}`]);
     expect(wrong.code).toBe(125);
     expect(wrong.stderr.split("\n")).toHaveLength(2);
+  }, 60000);
+
+  test("on a terminal, each layer has a line of its own, updated in place", async () => {
+    const { s } = ctx;
+    const ref = `${registry.host}/bb:1`;
+    // script(1) gives box a pty as its stdout.
+    const command = boxArgs(s, ["pull", ref]).map((a) => `'${a}'`).join(" ");
+    const r = Bun.spawnSync(["script", "-qec", command, "/dev/null"], { stdout: "pipe", stderr: "pipe" });
+    const screen = r.stdout.toString();
+    expect(r.exitCode).toBe(0);
+    expect(screen).toContain(`${single.layers[0]!.slice(7, 19)}: Downloading [`);
+    // Cursor up, clear the line: the layer's line is rewritten, not appended.
+    expect(screen).toMatch(/\x1b\[\d+A\r\x1b\[2K[0-9a-f]{12}: Pull complete/);
+    expect(screen).toContain(`Status: Downloaded newer image for ${ref}`);
   }, 60000);
 
   test("box run pulls a missing image (progress on stderr); --pull never does not", async () => {

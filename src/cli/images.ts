@@ -136,22 +136,27 @@ const imagePruneCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box image prune -f", "box image prune -a -f"]);
     const all = flags.values.all === true;
     if (!confirmed(flags.values.force, "box image prune", all ? "every image without at least one container associated to it" : "every dangling image")) return;
-    const { store } = globals();
-    const used = new Set(listContainers(store).flatMap((c) => (c.rootfs.kind === "image" ? [c.rootfs.id] : [])));
-    const doomed = (all ? listImages(store.root) : danglingImages(store.root)).filter((i) => !used.has(i.id));
-    const lines: string[] = [];
-    let reclaimed = 0;
-    for (const image of doomed) {
-      const removed = removeImage(store.root, image.id, layersInUse(store));
-      lines.push(...removed.untagged.map((t) => `untagged: ${t}`), ...removed.deleted.map((d) => `deleted: ${d}`));
-      reclaimed += image.size;
-    }
-    // Layers and blobs of pulls and loads that failed half-way go too.
-    lines.push(...removeUnreferenced(store.root, layersInUse(store)).map((d) => `deleted: ${d}`));
+    const { lines, reclaimed } = pruneImages(globals().store, all);
     if (lines.length) process.stdout.write(`Deleted Images:\n${lines.join("\n")}\n\n`);
     process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed, false)}\n`);
   },
 });
+
+/** Removes nameless images (`all`: every image) no container uses, and whatever layers and blobs
+ * nothing refers to any more (what pulls and loads that failed half-way left). */
+export function pruneImages(store: Store, all: boolean): { lines: string[]; reclaimed: number } {
+  const used = new Set(listContainers(store).flatMap((c) => (c.rootfs.kind === "image" ? [c.rootfs.id] : [])));
+  const doomed = (all ? listImages(store.root) : danglingImages(store.root)).filter((i) => !used.has(i.id));
+  const lines: string[] = [];
+  let reclaimed = 0;
+  for (const image of doomed) {
+    const removed = removeImage(store.root, image.id, layersInUse(store));
+    lines.push(...removed.untagged.map((t) => `untagged: ${t}`), ...removed.deleted.map((d) => `deleted: ${d}`));
+    reclaimed += image.size;
+  }
+  lines.push(...removeUnreferenced(store.root, layersInUse(store)).map((d) => `deleted: ${d}`));
+  return { lines, reclaimed };
+}
 
 const imageInspectCommand = defineCommand({
   meta: { name: "image inspect", description: "Show images as JSON (docker image inspect's shape)" },

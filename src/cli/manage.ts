@@ -57,17 +57,19 @@ const pruneCommand = defineCommand({
 });
 
 const systemPruneCommand = defineCommand({
-  meta: { name: "system prune", description: "Remove stopped containers and the networks no container uses (with the last one, box's nftables table)" },
+  meta: { name: "system prune", description: "Remove stopped containers, the networks no container uses (with the last one, box's nftables table) and nameless images" },
   args: FORCE,
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box system prune -f"]);
-    if (!confirmed(flags.values.force, "box system prune", "every stopped container, every network no container uses")) return;
+    if (!confirmed(flags.values.force, "box system prune", "every stopped container, every network no container uses, every dangling image")) return;
     const { store } = globals();
     const containers = await pruneContainers(store);
     const networks = pruneNetworks(store);
+    const images = (await import("./images.ts")).pruneImages(store, false);
     if (containers.length) process.stdout.write(`Deleted Containers:\n${containers.join("\n")}\n\n`);
     if (networks.length) process.stdout.write(`Deleted Networks:\n${networks.join("\n")}\n\n`);
+    if (images.lines.length) process.stdout.write(`Deleted Images:\n${images.lines.join("\n")}\n\n`);
   },
 });
 
