@@ -10,8 +10,9 @@ BUN_VERSION=1.4.5
 # qemu-system-x86, cpio, xz-utils: the cgroup2 VM of `bun run test` (test/vm/); iproute2, nftables:
 # the network tests inspect links and rules with ip and nft (box itself runs neither);
 # docker-registry, skopeo: the pull tests' registry on localhost and what pushes to it; umoci, gzip,
-# zstd: the image benchmark's reference unpacker and the tests' compressed archives.
-PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd)
+# zstd, debootstrap: the image benchmark's reference unpacker, its Debian layer, and the tests'
+# compressed archives.
+PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ! command -v bun >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
