@@ -207,6 +207,9 @@ function collectGarbage(root: string, layersInUse: Set<string>): string[] {
   for (const name of listDir(blobsDir(root))) {
     if (/^[0-9a-f]{64}$/.test(name) && !liveBlobs.has(`sha256:${name}`)) deleteBlob(root, `sha256:${name}`);
   }
+  // Records of box before the blob store (images/<name:tag>.json) name layers without blobs; their
+  // images are gone from `box images`, and their files go here with their layers.
+  for (const name of listDir(imagesDir(root))) if (name.endsWith(".json") && !RECORD.test(name)) unlink(join(imagesDir(root), name));
   return deleted;
 }
 
