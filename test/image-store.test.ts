@@ -158,6 +158,18 @@ describe("images in and out", () => {
     await ok(s, ["rm", "committed"]);
   });
 
+  test("commit of a running container freezes it for the moment and leaves it running", async () => {
+    const { s } = ctx;
+    await importBusybox(s, "bb");
+    const id = (await ok(s, ["run", "-d", "--network", "none", "bb", "sh", "-c", "echo state > /state; touch /ready; while true; do date >> /log; sleep 0.01; done"])).trim();
+    for (let i = 0; i < 100 && !existsSync(join(s.root, "containers", id, "upper", "ready")); i++) await Bun.sleep(20);
+    await ok(s, ["commit", id, "snap"]);
+    expect(await ok(s, ["run", "--rm", "--network", "none", "--entrypoint", "cat", "snap", "/state"])).toBe("state\n");
+    expect(await ok(s, ["inspect", "-f", "{{.State.Status}}", id])).toBe("running\n");
+    expect(await ok(s, ["exec", id, "echo", "alive"])).toBe("alive\n");
+    await ok(s, ["rm", "-f", id]);
+  });
+
   test("tag, images, rmi (-f), image prune", async () => {
     const { s } = ctx;
     await importBusybox(s, "one");

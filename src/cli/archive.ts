@@ -4,6 +4,8 @@ import { closeSync, openSync, renameSync, unlinkSync, constants } from "node:fs"
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { containerPaths } from "../container/store.ts";
+import { liveContainer } from "../container/live.ts";
+import { setFrozen } from "../cgroup/freezer.ts";
 import { commitContainer } from "../image/commit.ts";
 import { loadImages } from "../image/load.ts";
 import { saveImages, saveItem } from "../image/save.ts";
@@ -93,6 +95,7 @@ export const commitCommand = defineCommand({
     change: { type: "string", alias: "c", description: "Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, USER, WORKDIR, STOPSIGNAL, EXPOSE, LABEL", valueHint: "INSTRUCTION" },
     message: { type: "string", alias: "m", description: "Commit message (in the image's history)", valueHint: "TEXT" },
     author: { type: "string", alias: "a", description: "Author", valueHint: "NAME" },
+    pause: { type: "boolean", alias: "p", description: "Freeze a running container while its layer is archived (the default; --pause=false to not)", default: true },
     container: { type: "positional", description: "Container name or id", required: false },
     repository: { type: "positional", description: "NAME[:TAG] for the new image", required: false },
   },
@@ -103,13 +106,22 @@ export const commitCommand = defineCommand({
     if (!ref || extra !== undefined) throw new UserError(`"box commit" requires 1 or 2 arguments: CONTAINER [NAME[:TAG]]`);
     const { store } = globals();
     const spec = findContainer(store, ref);
-    const record = await commitContainer(store.root, spec, containerPaths(store, spec.id, []).dir, {
-      ref: name,
-      changes: (flags.values.change as string[] | undefined) ?? [],
-      message: flags.values.message as string | undefined,
-      author: flags.values.author as string | undefined,
-    });
-    process.stdout.write(`sha256:${record.id}\n`);
+    const live = liveContainer(store, spec);
+    // As Docker: a running container is frozen, so the layer is one moment of it (rootless: no
+    // cgroup to freeze, so not).
+    const freeze = flags.values.pause !== false && live.pid !== undefined && live.state.status === "running" && !spec.rootless ? live.paths.cgroups : [];
+    if (freeze.length) await setFrozen(freeze, true);
+    try {
+      const record = await commitContainer(store.root, spec, live.paths.dir, {
+        ref: name,
+        changes: (flags.values.change as string[] | undefined) ?? [],
+        message: flags.values.message as string | undefined,
+        author: flags.values.author as string | undefined,
+      });
+      process.stdout.write(`sha256:${record.id}\n`);
+    } finally {
+      if (freeze.length) await setFrozen(freeze, false);
+    }
   },
 });
 
