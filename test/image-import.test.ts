@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import {
-  chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync,
+  chmodSync, chownSync, closeSync, existsSync, openSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync,
   rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { parseReference } from "../src/image/reference.ts";
 import { createImage, findImage, listImages, removeImage, resolveImage, untag } from "../src/image/store.ts";
 import { configDocument, importImage as importRecord, type ImportOptions } from "../src/image/ingest.ts";
 import { readBlob } from "../src/image/blobs.ts";
-import { lgetxattr } from "../src/sys/fs.ts";
+import { fgetxattr } from "../src/sys/fs.ts";
 
 /** The import back end, as the tests read its result: the name, id, layers and what was skipped. */
 async function importImage(root: string, file: string, ref: string, opts?: ImportOptions) {
@@ -309,7 +309,9 @@ describe("importing a rootfs tarball", () => {
     // overlayfs' whiteout: a 0/0 character device; an opaque directory: its xattr.
     const gone = lstatSync(join(dir, "gone"));
     expect([gone.isCharacterDevice(), gone.rdev]).toEqual([true, 0]);
-    expect(lgetxattr(join(dir, "etc"), "trusted.overlay.opaque")).toBe("y");
+    const etc = openSync(join(dir, "etc"), "r");
+    expect(fgetxattr(etc, "trusted.overlay.opaque", "etc")).toBe("y");
+    closeSync(etc);
     expect(readdirSync(join(dir, "etc"))).toEqual(["hostname"]);
   });
 

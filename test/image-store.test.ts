@@ -46,6 +46,14 @@ describe("layers", () => {
     // Inside, the whiteout works on the image's own files too, and the image does not change.
     expect(await ok(s, ["run", "--rm", "--network", "none", "layered", "sh", "-c", "rm /a/2 && ls /a | wc -l"])).toBe("0\n");
     expect(await ok(s, ["run", "--rm", "--network", "none", "layered", "ls", "/a"])).toBe("2\n");
+    // box export merges the layers as overlayfs does: an opaque or deleted name in a middle layer
+    // hides what is below it there too.
+    await ok(s, ["run", "--name", "layered-c", "--network", "none", "layered", "sh", "-c", "echo z > /b/z; rm /a/2"]);
+    const archive = join(s.dir, "layered.tar");
+    await ok(s, ["export", "-o", archive, "layered-c"]);
+    const listing = Bun.spawnSync(["tar", "-tf", archive]).stdout.toString().split("\n").filter((n) => /^(a|b|keep)(\/|$)/.test(n)).sort();
+    expect(listing).toEqual(["a/", "b/", "b/y", "b/z", "keep"]);
+    await ok(s, ["rm", "layered-c"]);
   });
 
   test("an image of 130 layers runs (more than one mount option holds by path)", async () => {
@@ -85,7 +93,13 @@ describe("images in and out", () => {
     await ok(s, ["save", "-o", archive, "app:v2"]);
     const names = Bun.spawnSync(["tar", "-tf", archive]).stdout.toString().split("\n");
     expect(names).toEqual(expect.arrayContaining(["manifest.json", "index.json", "oci-layout", `blobs/sha256/${id}`]));
-    await ok(s, ["rmi", "app", "app:v2"]);
+    // Two images that share a layer, in one archive.
+    await stacked(s, "other", [{ "other": "x" }]);
+    const both = join(s.dir, "both.tar");
+    await ok(s, ["save", "-o", both, "app", "other"]);
+    await ok(s, ["rmi", "app", "other"]);
+    expect(await ok(s, ["load", "-i", both])).toBe("Loaded image: app:latest\nLoaded image: other:latest\n");
+    await ok(s, ["rmi", "app", "app:v2", "other"]);
     expect(storeContents(s).layers).toEqual([]);
     expect(await ok(s, ["load", "-i", archive])).toBe("Loaded image: app:v2\n");
     expect((await ok(s, ["images", "-q"])).trim()).toBe(id.slice(0, 12));
@@ -221,6 +235,31 @@ describe("images in and out", () => {
   });
 });
 
+describe("a hostile container", () => {
+  test("export and commit walk its files by descriptor: a directory swapped for a link to the host exports no host file", async () => {
+    const { s } = ctx;
+    await importBusybox(s, "bb");
+    const secret = join(s.dir, "secret");
+    Bun.spawnSync(["mkdir", "-m", "700", secret]);
+    writeFileSync(join(secret, "zzshadow"), "HOSTSECRET\n", { mode: 0o600 });
+    // The container swaps x/d (a directory holding zzshadow) for a link to the host's directory,
+    // as fast as it can, while box archives it.
+    const id = (await ok(s, ["run", "-d", "--network", "none", "bb", "sh", "-c", `mkdir -p /x/d; echo inside > /x/d/zzshadow; touch /ready; while :; do mv /x/d /x/e; ln -s ${secret} /x/d; rm /x/d; mv /x/e /x/d; done`])).trim();
+    for (let i = 0; i < 100 && !existsSync(join(s.root, "containers", id, "upper", "ready")); i++) await Bun.sleep(20);
+    for (let i = 0; i < 30; i++) {
+      const out = join(s.dir, `race-${i}.tar`);
+      const r = await box(s, ["export", "-o", out, id]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      const content = Bun.spawnSync(["tar", "-xOf", out, "x"], { stderr: "ignore" }).stdout.toString();
+      expect(content).not.toContain("HOSTSECRET");
+    }
+    const committed = await box(s, ["commit", "--pause=false", id, "raced"]);
+    expect(committed.code).toBe(0);
+    expect(readdirSync(join(s.root, "layers")).length).toBe(2);
+    await ok(s, ["rm", "-f", id]);
+  }, 60000);
+});
+
 describe("hostile archives", () => {
   test("load refuses documents that point outside the archive, through links, or lie about digests; nothing is kept", async () => {
     const { s } = ctx;
@@ -237,6 +276,8 @@ describe("hostile archives", () => {
         edit(d, (m) => (m[0].Layers = ["other.tar"]));
       }, /unpacks to sha256:[0-9a-f]{64}, but the image config says sha256:[0-9a-f]{64}/],
       ["a missing layer", (d) => edit(d, (m) => (m[0].Layers = ["nothing.tar"])), /which it does not contain/],
+      ["a document of the wrong shape", (d) => edit(d, (m) => ((m[0] as unknown as { RepoTags: string }).RepoTags = "x")), /Config must be a path, Layers and RepoTags lists of strings/],
+      ["layers that are not names", (d) => edit(d, (m) => ((m[0] as unknown as { Layers: unknown[] }).Layers = [null])), /Config must be a path, Layers and RepoTags lists of strings/],
     ];
     for (const [what, spoil, message] of cases) {
       const dir = join(s.dir, `case-${cases.findIndex((c) => c[0] === what)}`);

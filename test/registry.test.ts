@@ -2,7 +2,7 @@
 // skopeo): tags and digests, a multi-arch index, Basic and Bearer authentication, a layer whose
 // bytes lie, a connection cut mid-layer, and pulls at the same time.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, ROOTFS, storePerTest, type Store } from "./helpers/box.ts";
 import { layerTar } from "./helpers/layers.ts";
@@ -175,6 +175,44 @@ describe("transports and formats", () => {
 });
 
 describe("a registry that misbehaves", () => {
+  test("a redirect to file: (or down to plain HTTP) is refused; a partial download that is already whole is used", async () => {
+    const { s } = ctx;
+    // A registry front that sends every blob to a file of this machine.
+    const redirecting = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => {
+        const url = new URL(req.url);
+        if (/\/blobs\//.test(url.pathname)) return new Response(null, { status: 307, headers: { location: "file:///etc/hostname" } });
+        return fetch(`http://${registry.host}${url.pathname}`, { headers: req.headers });
+      },
+    });
+    try {
+      const r = await box(s, ["pull", `127.0.0.1:${redirecting.port}/bb:1`]);
+      expect(r.stderr).toEndWith(`box: 127.0.0.1:${redirecting.port}: refusing a redirect to file://\n`);
+      expect(r.code).toBe(125);
+      expect(leftovers(s)).toEqual([]);
+    } finally {
+      redirecting.stop(true);
+    }
+    // A pull killed after the last byte but before the rename left the whole blob as a partial.
+    const [busyboxLayer] = single.layers;
+    mkdirSync(join(s.root, "blobs", "sha256"), { recursive: true });
+    copyFileSync(blobFile(registry, busyboxLayer!), join(s.root, "blobs", `.partial-${busyboxLayer!.slice(7)}`));
+    expect(await ok(s, ["pull", "-q", `${registry.host}/bb:1`])).toBe(`${registry.host}/bb:1\n`);
+    expect(leftovers(s)).toEqual([]);
+  }, 60000);
+
+  test("an image that repeats a layer is pulled (each blob once)", async () => {
+    const { s } = ctx;
+    const layout = join(work, "repeat");
+    await ociLayout(layout, [{ layers: [join(work, "busybox.tar"), join(work, "hello.tar"), join(work, "hello.tar")], config: { Cmd: ["cat", "/hello"] } }]);
+    await push(layout, registry, "repeat:1");
+    const ref = `${registry.host}/repeat:1`;
+    await ok(s, ["pull", "-q", ref]);
+    expect(await ok(s, ["run", "--rm", "--network", "none", ref])).toBe("hello from the registry\n");
+  }, 60000);
+
   test("a layer whose bytes do not match its digest is refused, and nothing of it is kept", async () => {
     const { s } = ctx;
     const file = blobFile(registry, single.layers[1]!);

@@ -6,7 +6,7 @@ import { listContainers } from "../container/lookup.ts";
 import { shortId, type Store } from "../container/store.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { describeImage } from "../image/describe.ts";
-import { parseReference } from "../image/reference.ts";
+import { parseReference, tryParseReference } from "../image/reference.ts";
 import { danglingImages, findImage, imageTags, listImages, removeImage, removeUnreferenced, tagImage, untag, type ListedImage } from "../image/store.ts";
 import { basename } from "../path.ts";
 import { confirmed, FORCE } from "./confirm.ts";
@@ -100,11 +100,7 @@ function removeByReference(store: Store, ref: string, force: boolean): string[] 
 }
 
 function parseReferenceOrId(ref: string): string {
-  try {
-    return parseReference(ref).ref;
-  } catch {
-    return ref;
-  }
+  return tryParseReference(ref)?.ref ?? ref;
 }
 
 /** Layers of every container's rootfs: they stay, whatever happens to the image. */

@@ -64,7 +64,7 @@ export function putBlobFile(root: string, file: string, opts: { move?: boolean; 
     mkdirs(blobsDir(root), 0o700);
     const created = !exists(blobPath(root, digest));
     renameSync(file, blobPath(root, digest));
-    return { digest, size: fstatSize(blobPath(root, digest)), created };
+    return { digest, size: statSync(blobPath(root, digest)).size, created };
   }
   const writer = BlobWriter.create(root, undefined);
   try {
@@ -74,7 +74,7 @@ export function putBlobFile(root: string, file: string, opts: { move?: boolean; 
       if (writer.created) deleteBlob(root, digest);
       throw new UserError(`digest mismatch: ${file} is ${digest}, expected ${opts.expected}`);
     }
-    return { digest, size: fstatSize(blobPath(root, digest)), created: writer.created };
+    return { digest, size: statSync(blobPath(root, digest)).size, created: writer.created };
   } finally {
     writer.close();
   }
@@ -95,10 +95,6 @@ function eachChunk(file: string, fn: (chunk: Buffer) => void): void {
   } finally {
     closeSync(fd);
   }
-}
-
-function fstatSize(path: string): number {
-  return statSync(path).size;
 }
 
 /**
@@ -156,7 +152,7 @@ export class BlobWriter {
   commit(): string {
     const digest = `sha256:${this.hasher.digest("hex")}`;
     if (this.expected !== undefined && digest !== this.expected) {
-      this.discardPartial();
+      removeQuietly(this.temp);
       throw new UserError(`digest mismatch: expected ${this.expected}, got ${digest}`);
     }
     fsyncSync(this.fd);
@@ -177,10 +173,6 @@ export class BlobWriter {
     const worthKeeping = keep && this.expected !== undefined && !this.done && fstatSync(this.fd).size > 0;
     if (!this.committed && !worthKeeping) removeQuietly(this.temp);
     closeSync(this.fd);
-  }
-
-  private discardPartial(): void {
-    removeQuietly(this.temp);
   }
 
   private hashExisting(): void {

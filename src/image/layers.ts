@@ -62,8 +62,8 @@ export async function storeLayer(root: string, archive: string, opts: StoreLayer
  * How much one layer may unpack to: what the store's filesystem has left, less a margin, so a
  * decompression bomb is stopped before the disk is full ($BOX_MAX_LAYER_BYTES lowers it).
  */
-function unpackLimit(root: string): number {
-  const available = availableBytes(layersDir(root));
+export function unpackLimit(root: string): number {
+  const available = availableBytes(root);
   const free = available - Math.max(64 << 20, available / 20);
   const set = Number(process.env.BOX_MAX_LAYER_BYTES);
   return Math.max(0, Number.isFinite(set) && set > 0 ? Math.min(set, free) : free);
@@ -76,7 +76,6 @@ export function deleteLayer(root: string, digest: string): void {
   rename(path, doomed);
   removeTree(doomed);
 }
-
 
 /** Bytes of the regular files of a stored layer (for an image that shares it). */
 export function layerSize(root: string, digest: string): number {

@@ -10,8 +10,10 @@ import { join } from "../path.ts";
 import { randomHex } from "../random.ts";
 import { normalizeEntryPath } from "./entry-path.ts";
 import { extractTar } from "./extract.ts";
-import { ingestLayer } from "./ingest.ts";
-import { hostPlatform, INDEX_TYPES, type Descriptor, type ImageDocument, type Index, type Manifest } from "./media.ts";
+import { ingestLayer, type IngestedLayer } from "./ingest.ts";
+import { sha256Digest } from "./blobs.ts";
+import { unpackLimit } from "./layers.ts";
+import { checkConfig, checkIndex, checkManifest, hostPlatform, INDEX_TYPES, type Descriptor, type ImageDocument, type Index, type Manifest } from "./media.ts";
 import { DIGEST, parseReference } from "./reference.ts";
 import { createImage, parseDocument, type ImageRecord } from "./store.ts";
 import { TarReader } from "./tar.ts";
@@ -36,7 +38,7 @@ export async function loadImages(root: string, input: string): Promise<Loaded[]>
   mkdirs(temp, 0o700);
   try {
     const reader = await TarReader.open(input);
-    await extractTar(reader.entries(), temp);
+    await extractTar(reader.entries(), temp, { maxBytes: unpackLimit(root) });
     return await loadDirectory(root, temp, true);
   } finally {
     removeTree(temp);
@@ -52,39 +54,39 @@ async function loadDirectory(root: string, dir: string, ours: boolean): Promise<
 
 async function loadDockerSave(root: string, dir: string, ours: boolean): Promise<Loaded[]> {
   const entries = parseDocument<DockerSaveEntry[]>(readBytes(dir, "manifest.json"), "manifest.json", "array");
+  const layers = new LayerFiles(root, dir, ours);
   const loaded: Loaded[] = [];
-  for (const entry of entries) {
-    if (typeof entry?.Config !== "string" || !Array.isArray(entry.Layers)) throw new UserError("manifest.json: an entry without Config or Layers");
-    const configBytes = readBytes(dir, entry.Config);
-    const config = parseDocument<ImageDocument>(configBytes, `image config ${entry.Config}`);
-    const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== entry.Layers.length) throw new UserError(`${entry.Config}: the config lists ${diffIds.length} layers, manifest.json ${entry.Layers.length}`);
-    const layers = [];
-    for (const [i, layer] of entry.Layers.entries()) {
-      layers.push(await ingestLayer(root, safePath(dir, layer), { move: ours, diffId: diffIds[i] }));
+  for (const [n, entry] of entries.entries()) {
+    const what = `manifest.json: image ${n + 1}`;
+    if (typeof entry?.Config !== "string" || !isStringList(entry.Layers) || !(entry.RepoTags == null || isStringList(entry.RepoTags))) {
+      throw new UserError(`${what}: Config must be a path, Layers and RepoTags lists of strings`);
     }
+    const configBytes = readBytes(dir, entry.Config);
+    const diffIds = checkConfig(parseDocument<ImageDocument>(configBytes, `image config ${entry.Config}`), `image config ${entry.Config}`);
+    if (diffIds.length !== entry.Layers.length) throw new UserError(`${entry.Config}: the config lists ${diffIds.length} layers, manifest.json ${entry.Layers.length}`);
+    const stored = [];
+    for (const [i, layer] of entry.Layers.entries()) stored.push(await layers.ingest(layer, { diffId: diffIds[i] }));
     const tags = (entry.RepoTags ?? []).map((t) => parseReference(t).ref);
-    const record = createImage(root, { configBytes, layerBlobs: layers.map((l) => l.blob), layerSizes: layers.map((l) => l.size), tags });
+    const record = createImage(root, { configBytes, layerBlobs: stored.map((l) => l.blob), layerSizes: stored.map((l) => l.size), tags });
     loaded.push({ record, tags });
   }
   return loaded;
 }
 
 async function loadOciLayout(root: string, dir: string, ours: boolean): Promise<Loaded[]> {
-  const index = readDocument<Index>(dir, "index.json");
+  const index = checkIndex(readDocument<Index>(dir, "index.json"), "index.json");
+  const layers = new LayerFiles(root, dir, ours);
   const loaded: Loaded[] = [];
-  for (const top of index.manifests ?? []) {
+  for (const top of index.manifests) {
     const manifestDesc = INDEX_TYPES.includes(top.mediaType) ? platformManifest(dir, top) : top;
     const manifestBytes = readBlobFile(dir, manifestDesc.digest);
-    const manifest = parseDocument<Manifest>(manifestBytes, `manifest ${manifestDesc.digest}`);
-    const configBytes = readBlobFile(dir, manifest.config?.digest);
-    const config = parseDocument<ImageDocument>(configBytes, `image config ${manifest.config.digest}`);
-    const diffIds = config.rootfs?.diff_ids ?? [];
-    if (!Array.isArray(manifest.layers) || diffIds.length !== manifest.layers.length) throw new UserError(`manifest ${manifestDesc.digest}: its layers do not match its config's`);
+    const manifest = checkManifest(parseDocument<Manifest>(manifestBytes, `manifest ${manifestDesc.digest}`), `manifest ${manifestDesc.digest}`);
+    const configBytes = readBlobFile(dir, manifest.config.digest);
+    const diffIds = checkConfig(parseDocument<ImageDocument>(configBytes, `image config ${manifest.config.digest}`), `image config ${manifest.config.digest}`);
+    if (diffIds.length !== manifest.layers.length) throw new UserError(`manifest ${manifestDesc.digest}: its layers do not match its config's`);
     const sizes: number[] = [];
     for (const [i, layer] of manifest.layers.entries()) {
-      const stored = await ingestLayer(root, blobFile(dir, layer.digest), { move: ours, blobDigest: layer.digest, diffId: diffIds[i] });
-      sizes.push(stored.size);
+      sizes.push((await layers.ingest(`blobs/sha256/${layer.digest.slice(7)}`, { blobDigest: layer.digest, diffId: diffIds[i] })).size);
     }
     const name = nameOf(top.annotations);
     const tags = name ? [name] : [];
@@ -96,6 +98,37 @@ async function loadOciLayout(root: string, dir: string, ours: boolean): Promise<
   return loaded;
 }
 
+/**
+ * The archive's layer files, each ingested once: a file moved into the blob store (the archive is
+ * box's own unpacked copy) is gone for the next image that shares it, which gets the same result.
+ */
+class LayerFiles {
+  private readonly done = new Map<string, IngestedLayer>();
+
+  constructor(
+    private readonly root: string,
+    private readonly dir: string,
+    private readonly ours: boolean,
+  ) {}
+
+  async ingest(name: string, expect: { blobDigest?: string; diffId?: string }): Promise<IngestedLayer> {
+    const key = normalizeEntryPath(name);
+    const id = "components" in key ? key.components.join("/") : name;
+    const known = this.done.get(id);
+    if (known) {
+      if (expect.diffId !== undefined && known.diffId !== expect.diffId.slice(7)) throw new UserError(`${name} unpacks to sha256:${known.diffId}, but the image config says ${expect.diffId}`);
+      return known;
+    }
+    const layer = await ingestLayer(this.root, safePath(this.dir, name), { move: this.ours, ...expect });
+    this.done.set(id, layer);
+    return layer;
+  }
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}
+
 // containerd and Docker put the full name in io.containerd.image.name; the OCI annotation is often
 // only a tag, which names nothing without a repository.
 function nameOf(annotations: Record<string, string> | undefined): string | undefined {
@@ -105,7 +138,7 @@ function nameOf(annotations: Record<string, string> | undefined): string | undef
 }
 
 function platformManifest(dir: string, indexDesc: Descriptor): Descriptor {
-  const inner = parseDocument<Index>(readBlobFile(dir, indexDesc.digest), `index ${indexDesc.digest}`);
+  const inner = checkIndex(parseDocument<Index>(readBlobFile(dir, indexDesc.digest), `index ${indexDesc.digest}`), `index ${indexDesc.digest}`);
   const want = hostPlatform();
   const chosen = (inner.manifests ?? []).find((m) => m.platform?.os === want.os && m.platform?.architecture === want.architecture);
   if (!chosen) throw new UserError(`index ${indexDesc.digest} has no image for ${want.os}/${want.architecture}`);
@@ -119,7 +152,7 @@ function blobFile(dir: string, digest: string | undefined): string {
 
 function readBlobFile(dir: string, digest: string | undefined): Buffer {
   const bytes = readBytes(dir, blobFile(dir, digest).slice(dir.length + 1));
-  const actual = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+  const actual = sha256Digest(bytes);
   if (actual !== digest) throw new UserError(`blob ${digest} in the archive has digest ${actual}: refused`);
   return bytes;
 }

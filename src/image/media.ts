@@ -1,6 +1,8 @@
 // The documents of the OCI image spec and Docker's schema 2, as far as box reads and writes
 // them, and their media types.
+import { UserError } from "../container/errors.ts";
 import type { ImageConfig } from "./config.ts";
+import { DIGEST } from "./reference.ts";
 
 export const MEDIA = {
   ociIndex: "application/vnd.oci.image.index.v1+json",
@@ -66,4 +68,37 @@ export interface ImageDocument {
 export function hostPlatform(): Platform {
   const arch = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" }[process.arch as string] ?? process.arch;
   return { os: "linux", architecture: arch };
+}
+
+// Documents come from registries and archives: their shape is checked once, here, so the code
+// that uses them can trust it (and a bad one is one clear line, not a TypeError).
+
+export function checkDescriptor(value: unknown, what: string): Descriptor {
+  const d = value as Descriptor;
+  if (!d || typeof d !== "object") throw new UserError(`${what}: not a descriptor object`);
+  if (typeof d.mediaType !== "string") throw new UserError(`${what}: no media type`);
+  if (typeof d.digest !== "string" || !DIGEST.test(d.digest)) throw new UserError(`${what}: invalid digest ${JSON.stringify(d.digest)}`);
+  if (!Number.isSafeInteger(d.size) || d.size < 0) throw new UserError(`${what}: invalid size ${JSON.stringify(d.size)}`);
+  return d;
+}
+
+export function checkManifest(doc: Manifest, what: string): Manifest {
+  checkDescriptor(doc.config, `${what}: config`);
+  if (!Array.isArray(doc.layers)) throw new UserError(`${what}: no list of layers`);
+  doc.layers.forEach((layer, i) => checkDescriptor(layer, `${what}: layer ${i + 1}`));
+  return doc;
+}
+
+export function checkIndex(doc: Index, what: string): Index {
+  if (!Array.isArray(doc.manifests)) throw new UserError(`${what}: no list of manifests`);
+  doc.manifests.forEach((m, i) => checkDescriptor(m, `${what}: manifest ${i + 1}`));
+  return doc;
+}
+
+/** The config's diff ids, each a sha256 digest; its "config" an object if there is one. */
+export function checkConfig(doc: ImageDocument, what: string): string[] {
+  const ids = doc.rootfs?.diff_ids;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string" && DIGEST.test(id))) throw new UserError(`${what}: rootfs.diff_ids must be a list of sha256 digests`);
+  if (doc.config !== undefined && (doc.config === null || typeof doc.config !== "object" || Array.isArray(doc.config))) throw new UserError(`${what}: "config" must be an object`);
+  return ids;
 }

@@ -7,7 +7,7 @@ import { UserError } from "../container/errors.ts";
 import { blobPath, hasBlob } from "./blobs.ts";
 import { ingestLayer } from "./ingest.ts";
 import { layerPath, layerSize } from "./layers.ts";
-import { hostPlatform, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES, MEDIA, type Index, type ImageDocument, type Manifest, type Platform } from "./media.ts";
+import { checkConfig, checkIndex, checkManifest, hostPlatform, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES, MEDIA, type Index, type ImageDocument, type Manifest, type Platform } from "./media.ts";
 import { parseReference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
 import { createImage, imageExists, parseDocument, type ImageRecord } from "./store.ts";
@@ -36,7 +36,7 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
   let manifestBytes = top.bytes;
   let manifestType = topType;
   if (INDEX_TYPES.includes(topType)) {
-    const index = parseDocument<Index>(top.bytes, "image index");
+    const index = checkIndex(parseDocument<Index>(top.bytes, "image index"), `index of ${ref.ref}`);
     const chosen = choosePlatform(index, platform, ref.ref);
     const inner = await registry.manifest(ref.path, chosen.digest, ACCEPT);
     if (inner.digest !== chosen.digest) throw new UserError(`manifest ${chosen.digest} of ${ref.ref} has digest ${inner.digest}: refused`);
@@ -47,23 +47,26 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
     throw new UserError(`${ref.ref} has a Docker schema 1 manifest, which box does not read (deprecated since 2017; push the image again with a current client)`);
   }
   if (!MANIFEST_TYPES.includes(manifestType)) throw new UserError(`${ref.ref}: unsupported manifest type ${JSON.stringify(manifestType)}`);
-  const manifest = parseDocument<Manifest>(manifestBytes, "manifest");
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new UserError(`${ref.ref}: the manifest has no config or layers`);
+  const manifest = checkManifest(parseDocument<Manifest>(manifestBytes, "manifest"), `manifest of ${ref.ref}`);
 
   const configBytes = hasBlob(root, manifest.config.digest)
     ? Buffer.from(await Bun.file(blobPath(root, manifest.config.digest)).arrayBuffer())
     : await registry.smallBlob(ref.path, manifest.config.digest, MAX_CONFIG_BYTES);
-  const config = parseDocument<ImageDocument>(configBytes, "image config");
   // A stored config was verified when it was stored; a downloaded one by smallBlob.
-  const diffIds = config.rootfs?.diff_ids ?? [];
+  const diffIds = checkConfig(parseDocument<ImageDocument>(configBytes, "image config"), `config of ${ref.ref}`);
   if (diffIds.length !== manifest.layers.length) throw new UserError(`${ref.ref}: its config lists ${diffIds.length} layers, its manifest ${manifest.layers.length}`);
   const known = imageExists(root, manifest.config.digest.slice(7));
 
-  const sizes = await eachLimited(manifest.layers, PARALLEL_LAYERS, async (layer, i) => {
+  // An image may repeat a layer (BuildKit's empty one): each blob is fetched and unpacked once.
+  const once = new Map<string, Promise<number>>();
+  const sizes = await eachLimited(manifest.layers, PARALLEL_LAYERS, (layer, i) => {
+    const key = `${layer.digest} ${diffIds[i]}`;
+    if (!once.has(key)) once.set(key, pullLayer(layer, diffIds[i]!));
+    return once.get(key)!;
+  });
+  async function pullLayer(layer: Manifest["layers"][number], diffId: string): Promise<number> {
     const id = layer.digest.slice(7, 19);
-    const diffId = diffIds[i]!;
     if (!LAYER_TYPES.includes(layer.mediaType)) throw new UserError(`${ref.ref}: layer ${layer.digest} has media type ${JSON.stringify(layer.mediaType)}, which box cannot unpack`);
-    if (!/^sha256:[0-9a-f]{64}$/.test(diffId)) throw new UserError(`${ref.ref}: invalid diff id ${JSON.stringify(diffId)}`);
     if (hasBlob(root, layer.digest) && exists(layerPath(root, diffId.slice(7)))) {
       progress.status(id, "Already exists");
       return layerSize(root, diffId.slice(7));
@@ -75,7 +78,7 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
     const stored = await ingestLayer(root, blobPath(root, layer.digest), { stored: hadBlob ? "shared" : "new", blobDigest: layer.digest, diffId });
     progress.status(id, "Pull complete");
     return stored.size;
-  });
+  }
 
   const record = createImage(root, {
     configBytes,

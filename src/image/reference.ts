@@ -62,3 +62,12 @@ export function parseReference(input: string): ImageReference {
   const ref = digest ? `${name}@${digest}` : `${name}:${tag}`;
   return { name, tag, digest, ref, domain, path };
 }
+
+/** The reference, or undefined where `input` is none (an image id, say). */
+export function tryParseReference(input: string): ImageReference | undefined {
+  try {
+    return parseReference(input);
+  } catch {
+    return undefined;
+  }
+}

@@ -2,7 +2,7 @@
 // blobs by digest, Bearer-token and Basic authentication as Docker does them, HTTPS (plain HTTP
 // only for --insecure registries and this machine's own), and blob downloads that resume.
 import { UserError } from "../container/errors.ts";
-import { BlobWriter } from "./blobs.ts";
+import { BlobWriter, sha256Digest } from "./blobs.ts";
 import { DOCKER_HUB } from "./reference.ts";
 import type { Credentials } from "./auth.ts";
 
@@ -25,6 +25,8 @@ const MAX_MANIFEST_BYTES = 4 << 20;
 // A stalled transfer is given up after this long without a byte.
 const STALL_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 60_000;
+// An error body is a line or two of JSON; what is beyond this is not read.
+const ERROR_BODY_LIMIT = 64 << 10;
 
 export class Registry {
   private readonly host: string;
@@ -47,7 +49,7 @@ export class Registry {
     const length = Number(res.headers.get("content-length") ?? 0);
     if (length > MAX_MANIFEST_BYTES) throw new UserError(`manifest ${this.shown(path)}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`);
     const bytes = Buffer.from(await readLimited(res, MAX_MANIFEST_BYTES, `manifest ${this.shown(path)}:${reference}`));
-    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    const digest = sha256Digest(bytes);
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
     return { bytes, mediaType, digest };
   }
@@ -57,7 +59,7 @@ export class Registry {
     const res = await this.get(path, `/v2/${path}/blobs/${digest}`);
     await this.check(res, `blob ${digest}`);
     const bytes = Buffer.from(await readLimited(res, limit, `blob ${digest}`));
-    const actual = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    const actual = sha256Digest(bytes);
     if (actual !== digest) throw new UserError(`blob ${digest} from ${this.domain} has digest ${actual}: refused`);
     return bytes;
   }
@@ -69,47 +71,54 @@ export class Registry {
    */
   async downloadBlob(root: string, path: string, digest: string, size: number, onBytes: (done: number) => void): Promise<void> {
     let writer = BlobWriter.create(root, digest);
+    const stall = new AbortController();
+    // Armed before the request: a registry that never answers is given up too.
+    let timer = setTimeout(() => stall.abort(), STALL_MS);
+    const alive = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stall.abort(), STALL_MS);
+    };
     try {
       if (writer.done) return;
-      let offset = writer.offset;
-      const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-      const stall = new AbortController();
-      const res = await this.get(path, `/v2/${path}/blobs/${digest}`, headers, stall.signal);
-      if (offset > 0 && res.status === 200) {
-        // The registry sent it all again, not the rest: start over.
-        writer.close(false);
-        writer = BlobWriter.create(root, digest);
-        offset = 0;
-      } else if (offset > 0 && res.status !== 206) await this.check(res, `blob ${digest}`);
-      if (offset === 0) await this.check(res, `blob ${digest}`);
-      let done = offset;
-      onBytes(done);
-      let timer = setTimeout(() => stall.abort(), STALL_MS);
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          clearTimeout(timer);
-          timer = setTimeout(() => stall.abort(), STALL_MS);
-          done += chunk.length;
-          if (done > size) throw new UserError(`blob ${digest} from ${this.domain} is larger than the ${size} bytes its manifest says: refused`);
-          writer.write(chunk);
-          onBytes(done);
-        }
-      } catch (err) {
-        if (err instanceof UserError) {
+      // A partial that is already whole (a pull killed before its rename): the hash decides.
+      if (writer.offset < size) {
+        let res = await this.get(path, `/v2/${path}/blobs/${digest}`, writer.offset > 0 ? { Range: `bytes=${writer.offset}-` } : {}, stall.signal);
+        if (writer.offset > 0 && !resumes(res, writer.offset)) {
+          // The registry cannot resume this (ignored the range, or says it is out of range): start over.
+          await res.body?.cancel();
           writer.close(false);
-          throw err;
+          writer = BlobWriter.create(root, digest);
+          if (writer.done) return;
+          res = await this.get(path, `/v2/${path}/blobs/${digest}`, {}, stall.signal);
         }
-        throw new UserError(`download of ${digest} from ${this.domain} broke off after ${done} of ${size} bytes (${describeFetchError(err)}); pull again to resume`);
-      } finally {
-        clearTimeout(timer);
+        await this.check(res, `blob ${digest}`);
+        let done = writer.offset;
+        onBytes(done);
+        alive();
+        try {
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            alive();
+            done += chunk.length;
+            if (done > size) throw new UserError(`blob ${digest} from ${this.domain} is larger than the ${size} bytes its manifest says: refused`);
+            writer.write(chunk);
+            onBytes(done);
+          }
+        } catch (err) {
+          if (err instanceof UserError) {
+            writer.close(false);
+            throw err;
+          }
+          throw new UserError(`download of ${digest} from ${this.domain} broke off after ${done} of ${size} bytes (${describeFetchError(err)}); pull again to resume`);
+        }
+        if (done !== size) throw new UserError(`download of ${digest} from ${this.domain} ended after ${done} of ${size} bytes; pull again to resume`);
       }
-      if (done !== size) throw new UserError(`download of ${digest} from ${this.domain} ended after ${done} of ${size} bytes; pull again to resume`);
       try {
         writer.commit();
       } catch (err) {
         throw new UserError(`blob ${digest} from ${this.domain}: ${(err as Error).message}: refused`);
       }
     } finally {
+      clearTimeout(timer);
       writer.close(true);
     }
   }
@@ -173,8 +182,14 @@ export class Registry {
       const location = res.headers.get("location");
       if (res.status < 300 || res.status >= 400 || !location) return res;
       await res.body?.cancel();
+      const here = new URL(url);
       const next = new URL(location, url);
-      if (next.host !== new URL(url).host) delete headers.Authorization;
+      // Only the web: a file: or data: URL from a registry would read this machine's files into
+      // the store. And never down from HTTPS to plain HTTP.
+      if (!["http:", "https:"].includes(next.protocol) || (here.protocol === "https:" && next.protocol === "http:")) {
+        throw new UserError(`${this.domain}: refusing a redirect to ${next.protocol}//${next.host}`);
+      }
+      if (next.origin !== here.origin) delete headers.Authorization;
       url = next.href;
     }
     throw new UserError(`${this.domain}: too many redirects`);
@@ -215,7 +230,7 @@ export class Registry {
     });
     if (res.status === 401 || res.status === 403) throw new UserError(`${this.domain}: login refused by ${realm.origin}${await errorText(res)}`);
     if (!res.ok) throw new UserError(`${this.domain}: token service ${realm.origin} answered ${res.status}${await errorText(res)}`);
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+    const body = (await readLimited(res, MAX_MANIFEST_BYTES, "token").then((b) => JSON.parse(Buffer.from(b).toString())).catch(() => ({}))) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new UserError(`${this.domain}: token service ${realm.origin} gave no token`);
     return `Bearer ${token}`;
@@ -229,6 +244,11 @@ export class Registry {
   private shown(path: string): string {
     return this.domain === DOCKER_HUB ? path.replace(/^library\//, "") : `${this.domain}/${path}`;
   }
+}
+
+/** Whether a response to `Range: bytes=OFFSET-` is the rest of the blob from there. */
+function resumes(res: Response, offset: number): boolean {
+  return res.status === 206 && new RegExp(`^bytes ${offset}-`).test(res.headers.get("content-range") ?? "");
 }
 
 /** `Bearer realm="…",service="…",scope="…"` → ["bearer", {realm, service, scope}]. */
@@ -262,7 +282,7 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
 // The registry's own words, from its JSON error body ({"errors":[{"code","message"}]}).
 async function errorText(res: Response): Promise<string> {
   try {
-    const text = await res.text();
+    const text = Buffer.from(await readLimited(res, ERROR_BODY_LIMIT, "error")).toString();
     const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     const first = body.errors?.[0];
     return first ? `: ${[first.code?.toLowerCase().replace(/_/g, " "), first.message].filter(Boolean).join(": ")}` : "";

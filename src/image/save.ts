@@ -3,10 +3,10 @@
 // ones, byte for byte, so a saved and loaded image keeps its id and digests.
 import { blobPath } from "./blobs.ts";
 import { MEDIA } from "./media.ts";
-import { parseReference } from "./reference.ts";
+import { parseReference, tryParseReference } from "./reference.ts";
 import { imageManifest, imageTags, type ImageRecord } from "./store.ts";
 import { TarWriter } from "./tar-writer.ts";
-import { statSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 
 export interface SaveItem {
   record: ImageRecord;
@@ -25,8 +25,12 @@ export function saveImages(root: string, items: SaveItem[], fd: number): void {
   const blob = (digest: string) => {
     if (written.has(digest)) return;
     written.add(digest);
-    const path = blobPath(root, digest);
-    tar.add({ path: `blobs/sha256/${digest.slice(7)}`, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: now, size: statSync(path).size }, { file: path });
+    const fd = openSync(blobPath(root, digest), "r");
+    try {
+      tar.add({ path: `blobs/sha256/${digest.slice(7)}`, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: now, size: fstatSync(fd).size }, { fd });
+    } finally {
+      closeSync(fd);
+    }
   };
   const dockerManifest = [];
   const indexEntries = [];
@@ -51,10 +55,7 @@ export function saveImages(root: string, items: SaveItem[], fd: number): void {
 /** The items for `box save A B`: an image asked for by name is saved under that name only. */
 export function saveItem(root: string, ref: string, record: ImageRecord): SaveItem {
   const tags = imageTags(root, record.id);
-  let asked: string | undefined;
-  try {
-    asked = parseReference(ref).ref;
-  } catch {}
+  const asked = tryParseReference(ref)?.ref;
   return { record, tags: asked && tags.includes(asked) ? [asked] : tags };
 }
 

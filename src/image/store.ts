@@ -3,14 +3,14 @@
 // content-addressed blobs (blobs.ts) and extracted layers shared by every image (layers.ts).
 // `root` is always passed in, so tests and --root never touch a real store.
 import { Errno } from "../sys/errors.ts";
-import { exists, isErrno, mkdirs, readFile, readdir, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
+import { exists, isErrno, lstat, mkdirs, readFile, readdir, removeTree, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { type ImageConfig } from "./config.ts";
-import { blobsDir, deleteBlob, putBlob, readBlob } from "./blobs.ts";
+import { blobsDir, deleteBlob, hasBlob, putBlob, readBlob, sha256Digest } from "./blobs.ts";
 import { deleteLayer, layerPath, layersDir } from "./layers.ts";
-import { parseReference } from "./reference.ts";
-import { MEDIA, type Descriptor, type ImageDocument, type Manifest } from "./media.ts";
+import { parseReference, tryParseReference } from "./reference.ts";
+import { checkConfig, checkManifest, MEDIA, type Descriptor, type ImageDocument, type Manifest } from "./media.ts";
 
 export type { ImageConfig } from "./config.ts";
 
@@ -64,27 +64,27 @@ const RECORD = /^([0-9a-f]{64})\.json$/;
 
 /** Records an image whose layers are extracted and whose blobs are stored, and names it. */
 export function createImage(root: string, image: NewImage): ImageRecord {
-  const id = putBlob(root, image.configBytes).slice(7);
+  const id = sha256Digest(image.configBytes).slice(7);
   const doc = parseDocument<ImageDocument>(image.configBytes, "image config");
-  const layers = (doc.rootfs?.diff_ids ?? []).map((d) => {
-    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`image config lists an invalid layer ${JSON.stringify(d)}`);
-    return d.slice(7);
-  });
+  const layers = checkConfig(doc, "image config").map((d) => d.slice(7));
   if (layers.length !== image.layerBlobs.length) throw new UserError(`image config lists ${layers.length} layers, its manifest ${image.layerBlobs.length}`);
   const manifestBytes = image.manifestBytes ?? Buffer.from(JSON.stringify(ociManifest(id, image.configBytes.length, image.layerBlobs)));
-  const manifest = parseDocument<Manifest>(manifestBytes, "manifest");
-  const manifestDigest = putBlob(root, manifestBytes);
+  const manifest = checkManifest(parseDocument<Manifest>(manifestBytes, "manifest"), "manifest");
   return withStoreLock(root, () => {
-    // A removal of another image meanwhile may have taken a layer this one shares.
+    // Under the lock, so a removal's garbage collection cannot take them before the record names
+    // them; a removal of another image meanwhile may have taken a layer this one shares.
+    putBlob(root, image.configBytes);
+    const manifestDigest = putBlob(root, manifestBytes);
     for (const digest of layers) if (!exists(layerPath(root, digest))) throw new UserError(`layer sha256:${digest} was removed meanwhile; pull or load the image again`);
+    for (const blob of image.layerBlobs) if (!hasBlob(root, blob.digest)) throw new UserError(`blob ${blob.digest} was removed meanwhile; pull or load the image again`);
     const previous = readRecord(root, id);
     const record: ImageRecord = {
       id,
       layers,
       config: doc.config ?? {},
-      created: previous?.created ?? doc.created ?? new Date().toISOString(),
-      os: doc.os ?? "linux",
-      architecture: doc.architecture ?? "amd64",
+      created: previous?.created ?? (typeof doc.created === "string" ? doc.created : new Date().toISOString()),
+      os: typeof doc.os === "string" ? doc.os : "linux",
+      architecture: typeof doc.architecture === "string" ? doc.architecture : "amd64",
       manifest: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: manifestBytes.length },
       repoDigests: [...new Set([...(previous?.repoDigests ?? []), ...(image.repoDigest ? [image.repoDigest] : [])])],
       size: image.layerSizes.reduce((a, b) => a + b, 0),
@@ -121,7 +121,9 @@ export function imageExists(root: string, ref: string): boolean {
 
 export function resolveImage(root: string, ref: string): ResolvedImage {
   const record = findImage(root, ref);
-  const layerDirs = record.layers.map((digest) => layerPath(root, digest)).reverse();
+  // A layer repeated (BuildKit's empty layer) is stacked once, at its topmost place: overlayfs
+  // refuses one directory twice, and the lower copy could only show what the upper one shows.
+  const layerDirs = [...new Set(record.layers.map((digest) => layerPath(root, digest)).reverse())];
   const missing = layerDirs.find((dir) => !exists(dir));
   if (missing) throw new Error(`image ${shownRef(ref)} is damaged: layer directory ${missing} is missing`);
   return { ref: isIdReference(ref) && !exists(tagFile(root, parseReference(ref).ref)) ? record.id : shownRef(ref), id: record.id, layerDirs, config: record.config };
@@ -168,10 +170,29 @@ export function imageTags(root: string, id: string): string[] {
   return readTags(root).filter(([, other]) => other === id).map(([ref]) => ref).sort();
 }
 
-/** Removes the layers and blobs nothing refers to (what a failed pull or load left). */
+/**
+ * Removes the layers and blobs nothing refers to (what a failed pull or load left), and the
+ * temporary files of pulls, loads and commits that were killed: an hour old, or a day for a
+ * partial download (which a pull resumes).
+ */
 export function removeUnreferenced(root: string, layersInUse: Set<string>): string[] {
-  return withStoreLock(root, () => collectGarbage(root, layersInUse));
+  return withStoreLock(root, () => {
+    const now = Date.now();
+    const stale = (dir: string, prefix: string, ageMs: number) => {
+      for (const name of listDir(join(root, dir))) {
+        const path = join(root, dir, name);
+        if (name.startsWith(prefix) && now - lstat(path).mtimeMs > ageMs) removeTree(path);
+      }
+    };
+    stale("layers", ".tmp-", HOUR_MS);
+    stale("blobs", ".tmp-", HOUR_MS);
+    stale("blobs", ".partial-", 24 * HOUR_MS);
+    stale("tmp", "", HOUR_MS);
+    return collectGarbage(root, layersInUse);
+  });
 }
+
+const HOUR_MS = 3600_000;
 
 /** Images no name points at (a tag moved to a newer pull, a commit without a name). */
 export function danglingImages(root: string): ListedImage[] {
@@ -197,7 +218,7 @@ export function withStoreLock<T>(root: string, fn: () => T): T {
 function collectGarbage(root: string, layersInUse: Set<string>): string[] {
   const records = recordIds(root).map((id) => readRecord(root, id)).filter((r): r is ImageRecord => r !== undefined);
   const liveLayers = new Set([...layersInUse, ...records.flatMap((r) => r.layers)]);
-  const liveBlobs = new Set(records.flatMap((r) => [`sha256:${r.id}`, r.manifest.digest, ...imageManifest(root, r).layers.map((l) => l.digest)]));
+  const liveBlobs = new Set(records.flatMap((r) => [`sha256:${r.id}`, r.manifest.digest, ...manifestLayers(root, r)]));
   const deleted: string[] = [];
   for (const name of listDir(layersDir(root))) {
     if (!/^[0-9a-f]{64}$/.test(name) || liveLayers.has(name)) continue;
@@ -213,6 +234,16 @@ function collectGarbage(root: string, layersInUse: Set<string>): string[] {
   return deleted;
 }
 
+// A record whose manifest cannot be read (a damaged image) protects no layer blobs; the rest of
+// the store is still collected: one damaged image must not wedge every removal.
+function manifestLayers(root: string, record: ImageRecord): string[] {
+  try {
+    return imageManifest(root, record).layers.map((l) => l.digest);
+  } catch {
+    return [];
+  }
+}
+
 function ociManifest(id: string, configSize: number, layers: Descriptor[]): Manifest {
   return {
     schemaVersion: 2,
@@ -224,7 +255,7 @@ function ociManifest(id: string, configSize: number, layers: Descriptor[]): Mani
 
 function lookup(root: string, ref: string): ImageRecord | undefined {
   if (isIdReference(ref)) {
-    const tagged = parseReferenceOrUndefined(ref);
+    const tagged = tryParseReference(ref);
     const byName = tagged && readTag(tagFile(root, tagged.ref));
     if (byName) return readRecord(root, byName);
     const prefix = ref.replace(/^sha256:/, "");
@@ -248,14 +279,6 @@ function isIdReference(ref: string): boolean {
 
 function shownRef(ref: string): string {
   return isIdReference(ref) ? ref : parseReference(ref).ref;
-}
-
-function parseReferenceOrUndefined(ref: string) {
-  try {
-    return parseReference(ref);
-  } catch {
-    return undefined;
-  }
 }
 
 function writeTag(root: string, ref: string, id: string): void {

@@ -1,9 +1,8 @@
 // A tar writer (ustar, with pax records for what ustar cannot hold: long names, big sizes and
 // ids), writing straight to a file descriptor: `box save`, `box export` and `box commit`.
-import { closeSync, openSync, readSync, constants } from "node:fs";
-import { Errno } from "../sys/errors.ts";
+import { readSync } from "node:fs";
+import { Errno, SyscallError } from "../sys/errors.ts";
 import { errno, libc } from "../sys/libc.ts";
-import { SyscallError } from "../sys/errors.ts";
 
 export interface TarWriteHeader {
   path: string;
@@ -28,8 +27,8 @@ export class TarWriter {
 
   constructor(private readonly fd: number) {}
 
-  /** An entry; a file's body comes from `body` (bytes, or a path read to its `size`). */
-  add(header: TarWriteHeader, body?: Uint8Array | { file: string }): void {
+  /** An entry; a file's body comes from `body` (bytes, or an open file read to its `size`). */
+  add(header: TarWriteHeader, body?: Uint8Array | { fd: number }): void {
     const size = header.type === "file" ? (header.size ?? (body instanceof Uint8Array ? body.length : 0)) : 0;
     const pax: Record<string, string> = {};
     const path = header.type === "dir" && !header.path.endsWith("/") ? `${header.path}/` : header.path;
@@ -48,7 +47,7 @@ export class TarWriter {
     this.emit(headerBlock({ ...header, path, linkname }, size, TYPE_FLAGS[header.type]));
     if (header.type !== "file") return;
     if (body instanceof Uint8Array) this.emit(body);
-    else if (body) this.copyFile(body.file, size);
+    else if (body) this.copyFile(body.fd, size);
     this.pad(size);
   }
 
@@ -57,18 +56,19 @@ export class TarWriter {
     this.emit(Buffer.alloc(BLOCK * 2));
   }
 
-  private copyFile(file: string, size: number): void {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      let left = size;
-      while (left > 0) {
-        const n = readSync(fd, this.copyBuffer, 0, Math.min(left, COPY_CHUNK), null);
-        if (n === 0) throw new Error(`${file} shrank while it was archived`);
-        this.emit(this.copyBuffer.subarray(0, n));
-        left -= n;
+  // Exactly `size` bytes: a file that shrank meanwhile (a running container's log) is padded with
+  // zeros, as GNU tar does, so the archive stays well-formed.
+  private copyFile(fd: number, size: number): void {
+    let left = size;
+    while (left > 0) {
+      const n = readSync(fd, this.copyBuffer, 0, Math.min(left, COPY_CHUNK), null);
+      if (n === 0) {
+        this.emit(Buffer.alloc(Math.min(left, COPY_CHUNK)));
+        left -= Math.min(left, COPY_CHUNK);
+        continue;
       }
-    } finally {
-      closeSync(fd);
+      this.emit(this.copyBuffer.subarray(0, n));
+      left -= n;
     }
   }
 

@@ -1,9 +1,15 @@
 // Directory trees into tar archives: a container's whole filesystem as overlayfs shows it (its
 // layers merged, `box export`), or its own layer with overlayfs' whiteouts turned back into the
-// image spec's .wh. files (`box commit`). Nothing is followed: links are archived as links.
-import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
-import { lgetxattr } from "../sys/fs.ts";
-import { join } from "../path.ts";
+// image spec's .wh. files (`box commit`).
+//
+// The upper dir belongs to a container that may be running and hostile: it can swap a directory
+// for a symlink to the host at any moment. So the walk goes by descriptors, every entry opened
+// O_NOFOLLOW below its parent's descriptor and read only once fstat says what it is (a FIFO is
+// never opened for reading, a link never followed), and an entry that vanishes meanwhile is
+// left out.
+import { Errno } from "../sys/errors.ts";
+import { close, fgetxattr, fstat, isErrno, openAt, readdir, readlinkAt, statAtFd, type FileStat } from "../sys/fs.ts";
+import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../sys/constants.ts";
 import { OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from "./whiteout.ts";
 import type { TarWriteHeader, TarWriter } from "./tar-writer.ts";
 
@@ -16,56 +22,34 @@ export interface ArchiveCount {
 /** The merged view of `dirs` (top layer first), as overlayfs would show it. */
 export function archiveMerged(tar: TarWriter, dirs: string[]): ArchiveCount {
   const out = new EntryWriter(tar);
-  const walk = (rel: string, sources: string[]): void => {
-    // Per name: the topmost entry, and the directories below it that merge into it.
-    const merged = new Map<string, { path: string; st: Stats; below: string[]; opaque: boolean } | null>();
-    for (const source of sources) {
-      for (const name of readdirSync(source)) {
-        const path = join(source, name);
-        const above = merged.get(name);
-        if (above === null) continue; // whited out above
-        const st = lstatSync(path);
-        if (above) {
-          if (above.st.isDirectory() && !above.opaque && st.isDirectory()) above.below.push(path);
-          continue;
-        }
-        if (isWhiteout(st)) merged.set(name, null);
-        else merged.set(name, { path, st, below: [], opaque: st.isDirectory() && isOpaque(path) });
-      }
-    }
-    for (const name of [...merged.keys()].sort()) {
-      const entry = merged.get(name);
-      if (!entry) continue;
-      const relPath = rel ? `${rel}/${name}` : name;
-      out.entry(relPath, entry.path, entry.st);
-      // An opaque directory hides what is below it; a non-directory above hid everything.
-      if (entry.st.isDirectory()) walk(relPath, [entry.path, ...entry.below]);
-    }
-  };
-  walk("", dirs);
+  const roots = dirs.map((dir) => openAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY));
+  try {
+    out.walkMerged("", roots);
+  } finally {
+    roots.forEach(close);
+  }
   return out.count;
 }
 
 /** A container's own layer (its overlayfs upper dir) as an image layer. */
 export function archiveLayer(tar: TarWriter, dir: string): ArchiveCount {
   const out = new EntryWriter(tar);
-  const walk = (rel: string, source: string): void => {
-    for (const name of readdirSync(source).sort()) {
-      const path = join(source, name);
-      const st = lstatSync(path);
-      const relPath = rel ? `${rel}/${name}` : name;
-      if (isWhiteout(st)) {
-        out.marker(rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`, st);
-        continue;
-      }
-      out.entry(relPath, path, st);
-      if (!st.isDirectory()) continue;
-      if (isOpaque(path)) out.marker(`${relPath}/${OPAQUE_MARKER}`, st);
-      walk(relPath, path);
-    }
-  };
-  walk("", dir);
+  const root = openAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
+  try {
+    out.walkLayer("", root);
+  } finally {
+    close(root);
+  }
   return out.count;
+}
+
+interface Merged {
+  /** The directory descriptor and stat of the topmost entry (undefined: whited out). */
+  top?: { dirfd: number; st: FileStat };
+  /** Directories below that merge into a directory on top. */
+  below: number[];
+  /** A layer in between hid everything further down (opaque dir, file, whiteout). */
+  closed: boolean;
 }
 
 class EntryWriter {
@@ -75,37 +59,140 @@ class EntryWriter {
 
   constructor(private readonly tar: TarWriter) {}
 
-  entry(path: string, source: string, st: Stats): void {
+  /** `dirs`: descriptors of the directory `rel` in each layer where it exists, top first. */
+  walkMerged(rel: string, dirs: number[]): void {
+    const merged = new Map<string, Merged>();
+    for (const dirfd of dirs) {
+      for (const name of names(dirfd)) {
+        const st = statOrUndefined(dirfd, name);
+        if (!st) continue;
+        const known = merged.get(name);
+        if (!known) {
+          if (isWhiteout(st)) merged.set(name, { below: [], closed: true });
+          else merged.set(name, { top: { dirfd, st }, below: [], closed: !st.isDirectory() || this.isOpaque(dirfd, name) });
+          continue;
+        }
+        if (known.closed) continue;
+        // Below a directory: another directory merges in (and may end the merge), anything else ends it.
+        if (st.isDirectory()) known.below.push(dirfd);
+        if (!st.isDirectory() || this.isOpaque(dirfd, name)) known.closed = true;
+      }
+    }
+    for (const name of [...merged.keys()].sort()) {
+      const { top, below } = merged.get(name)!;
+      if (!top) continue;
+      const path = rel ? `${rel}/${name}` : name;
+      const opened = this.entry(path, top.dirfd, name, top.st);
+      if (opened === undefined) continue;
+      const children = [opened, ...below.flatMap((fd) => openDirOrNone(fd, name))];
+      try {
+        this.walkMerged(path, children);
+      } finally {
+        children.forEach(close);
+      }
+    }
+  }
+
+  walkLayer(rel: string, dirfd: number): void {
+    for (const name of names(dirfd).sort()) {
+      const st = statOrUndefined(dirfd, name);
+      if (!st) continue;
+      const path = rel ? `${rel}/${name}` : name;
+      if (isWhiteout(st)) {
+        this.marker(rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`, st);
+        continue;
+      }
+      const opened = this.entry(path, dirfd, name, st);
+      if (opened === undefined) continue;
+      try {
+        if (fgetxattr(opened, OPAQUE_XATTR, path) === "y") this.marker(`${path}/${OPAQUE_MARKER}`, st);
+        this.walkLayer(path, opened);
+      } finally {
+        close(opened);
+      }
+    }
+  }
+
+  /** Archives one entry; for a directory, returns its open descriptor (the caller closes it). */
+  private entry(path: string, dirfd: number, name: string, st: FileStat): number | undefined {
     const base: Omit<TarWriteHeader, "type"> = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
-    this.count.entries++;
-    if (st.isDirectory()) return this.tar.add({ ...base, type: "dir" });
-    if (st.isSymbolicLink()) return this.tar.add({ ...base, type: "symlink", linkname: readlinkSync(source) });
-    if (st.isFIFO()) return this.tar.add({ ...base, type: "fifo" });
-    if (!st.isFile()) {
-      this.count.entries--;
-      this.count.skipped++;
-      return;
+    if (st.isSymbolicLink()) {
+      const linkname = ignoreVanished(() => readlinkAt(dirfd, name));
+      if (linkname !== undefined) this.add({ ...base, type: "symlink", linkname });
+      return undefined;
     }
-    if (st.nlink > 1) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = this.links.get(key);
-      if (first !== undefined) return this.tar.add({ ...base, type: "hardlink", linkname: first });
-      this.links.set(key, path);
+    if (st.isFIFO()) return void this.add({ ...base, type: "fifo" });
+    if (!st.isDirectory() && !st.isFile()) return void this.count.skipped++;
+    const fd = ignoreVanished(() => openAt(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (st.isDirectory() ? O_DIRECTORY : 0)));
+    if (fd === undefined) return undefined;
+    // What was opened is what was archived: a swap between stat and open is seen here.
+    const now = fstat(fd);
+    if (now.ino !== st.ino || now.isDirectory() !== st.isDirectory() || now.isFile() !== st.isFile()) {
+      close(fd);
+      return undefined;
     }
-    this.tar.add({ ...base, type: "file", size: st.size }, { file: source });
+    if (now.isDirectory()) {
+      this.add({ ...base, type: "dir" });
+      return fd;
+    }
+    try {
+      if (now.nlink > 1) {
+        const key = `${now.dev}:${now.ino}`;
+        const first = this.links.get(key);
+        if (first !== undefined) return void this.add({ ...base, type: "hardlink", linkname: first });
+        this.links.set(key, path);
+      }
+      this.add({ ...base, type: "file", size: now.size }, { fd });
+    } finally {
+      close(fd);
+    }
+    return undefined;
   }
 
   /** An empty regular file that means something to image tools (.wh.NAME, .wh..wh..opq). */
-  marker(path: string, st: Stats): void {
+  private marker(path: string, st: FileStat): void {
+    this.add({ path, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: Math.floor(st.mtimeMs / 1000), size: 0 });
+  }
+
+  private add(header: TarWriteHeader, body?: { fd: number }): void {
     this.count.entries++;
-    this.tar.add({ path, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: Math.floor(st.mtimeMs / 1000), size: 0 });
+    this.tar.add(header, body);
+  }
+
+  private isOpaque(dirfd: number, name: string): boolean {
+    const fd = openDirOrNone(dirfd, name)[0];
+    if (fd === undefined) return false;
+    try {
+      return fgetxattr(fd, OPAQUE_XATTR, name) === "y";
+    } finally {
+      close(fd);
+    }
   }
 }
 
-function isWhiteout(st: Stats): boolean {
+function names(dirfd: number): string[] {
+  return readdir(`/proc/self/fd/${dirfd}`);
+}
+
+function isWhiteout(st: FileStat): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
-function isOpaque(dir: string): boolean {
-  return lgetxattr(dir, OPAQUE_XATTR) === "y";
+function statOrUndefined(dirfd: number, name: string): FileStat | undefined {
+  return ignoreVanished(() => statAtFd(dirfd, name));
+}
+
+function openDirOrNone(dirfd: number, name: string): number[] {
+  const fd = ignoreVanished(() => openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  return fd === undefined ? [] : [fd];
+}
+
+// A running container may remove (or replace by a link) what was just listed.
+function ignoreVanished<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (isErrno(err, Errno.ENOENT) || isErrno(err, Errno.ELOOP) || isErrno(err, Errno.ENOTDIR)) return undefined;
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@
 // by the shifted copies of image layers (src/rootfs/shifted.ts).
 import {
   chmod, close, fchmod, fchown, fstat, lchownAt, mkdirAt, open, openAt, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
-  write, isErrno, fsetxattr, lgetxattr, type FileStat,
+  write, isErrno, fsetxattr, fgetxattr, type FileStat,
 } from "./fs.ts";
 import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO } from "./constants.ts";
 import { Errno } from "./errors.ts";
@@ -90,7 +90,7 @@ export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstNa
           fchown(to, ...rules.owner(st));
           fchmod(to, st.mode & rules.modeMask);
         }
-        if (rules.layer && lgetxattr(`/proc/self/fd/${from}`, rules.layer.opaqueXattr) === "y") fsetxattr(to, rules.layer.opaqueXattr, "y", shown);
+        if (rules.layer && fgetxattr(from, rules.layer.opaqueXattr, shown) === "y") fsetxattr(to, rules.layer.opaqueXattr, "y", shown);
         for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`);
       } finally {
         close(to);

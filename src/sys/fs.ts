@@ -16,6 +16,7 @@ export interface FileStat {
   gid: number;
   size: number;
   ino: number;
+  nlink: number;
   /** The device the file is on, as makedev(major, minor). */
   dev: number;
   /** For device nodes: the device, as makedev(major, minor), and its two numbers. */
@@ -63,6 +64,7 @@ function statAt(dirfd: number, path: string, flags: number, name: string): FileS
     uid: w[5]!,
     gid: w[6]!,
     ino: w[8]! + w[9]! * 2 ** 32,
+    nlink: w[4]!,
     size: w[10]! + w[11]! * 2 ** 32,
     mtimeMs: (w[28]! + w[29]! * 2 ** 32) * 1000 + w[30]! / 1e6,
     rdev: makedev(w[32]!, w[33]!),
@@ -498,13 +500,13 @@ export function fsetxattr(fd: number, name: string, value: string, path: string)
   check(libc.fsetxattr(fd, cpath(name), data, data.length, 0), "fsetxattr", `${path} ${name}`);
 }
 
-/** An extended attribute of the entry itself (links not followed); undefined when it has none. */
-export function lgetxattr(path: string, name: string): string | undefined {
+/** An extended attribute of an open file or directory; undefined when it has none. */
+export function fgetxattr(fd: number, name: string, shown: string): string | undefined {
   const buf = Buffer.alloc(256);
-  const n = Number(libc.lgetxattr(cpath(path), cpath(name, 1), buf, buf.length));
+  const n = Number(libc.fgetxattr(fd, cpath(name), buf, buf.length));
   if (n >= 0) return buf.subarray(0, n).toString();
   if (errno() === Errno.ENODATA || errno() === Errno.EOPNOTSUPP) return undefined;
-  throw new SyscallError("lgetxattr", errno(), `${path} ${name}`);
+  throw new SyscallError("fgetxattr", errno(), `${shown} ${name}`);
 }
 
 /** Whether err is a failed system call with this errno. */
