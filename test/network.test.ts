@@ -384,7 +384,7 @@ describe("cleanup", () => {
     const kept = await runD([], "exec sleep 30");
     const gone = (await box(t.s, ["create", "--rootfs", copyRootfs(t.s), "--network", "spare", "true"])).stdout.trim();
     const refused = await box(t.s, ["system", "prune"]);
-    expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses: confirm with -f\n");
+    expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses, every dangling image: confirm with -f\n");
     const r = await box(t.s, ["system", "prune", "-f"]);
     expect(r.stdout).toBe(`Deleted Containers:\n${gone}\n\nDeleted Networks:\nspare\n\n`);
     expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
