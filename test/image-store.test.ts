@@ -108,8 +108,9 @@ describe("images in and out", () => {
     await ok(s, ["rmi", "app:v2"]);
     Bun.spawnSync(["sh", "-c", `gzip -c ${archive} > ${archive}.gz`]);
     expect((await box(s, ["load"], { stdin: undefined })).code).toBe(125);
-    const piped = Bun.spawnSync(["sh", "-c", `${boxArgs(s, ["load"]).map((a) => `'${a}'`).join(" ")} < ${archive}.gz`]);
-    expect(piped.stdout.toString()).toBe("Loaded image: app:v2\n");
+    const piped = Bun.spawnSync(["sh", "-c", `cat ${archive}.gz | ${boxArgs(s, ["load"]).map((a) => `'${a}'`).join(" ")}`], { stderr: "pipe" });
+    expect([piped.stdout.toString(), piped.stderr.toString()]).toEqual(["Loaded image: app:v2\n", ""]);
+    expect(storeContents(s).tmp).toEqual([]);
 
     // Another engine reads it: podman, in a store of its own.
     const podman = ["podman", "--root", join(s.dir, "podman"), "--runroot", join(s.dir, "podman-run"), "--storage-driver", "vfs"];
@@ -166,8 +167,9 @@ describe("images in and out", () => {
     expect(listing).toEqual(expect.arrayContaining(["new", "etc/app/conf", "bin/busybox", "bin/sh"]));
     expect(listing).not.toContain("bin/ls");
     expect(listing.some((n) => n.includes(".wh."))).toBe(false);
-    // The export is a rootfs again.
-    await ok(s, ["import", archive, "flat"]);
+    // The export is a rootfs again, also through a pipe.
+    const piped = Bun.spawnSync(["sh", "-c", `cat ${archive} | ${boxArgs(s, ["import", "-", "flat"]).map((a) => `'${a}'`).join(" ")}`], { stderr: "pipe" });
+    expect([piped.exitCode, piped.stderr.toString()]).toEqual([0, ""]);
     expect(await ok(s, ["run", "--rm", "--network", "none", "flat", "cat", "/new"])).toBe("new\n");
     await ok(s, ["rm", "committed"]);
   });
@@ -193,7 +195,11 @@ describe("images in and out", () => {
     expect(table).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
     expect(table).toMatch(/\nlocalhost:5000\/team\/one\s+1\.0\s+[0-9a-f]{12}\s+.*\s+\d+(\.\d+)?MB\n/);
     expect(await ok(s, ["images", "one"])).toMatch(/\none\s+latest/);
-    expect((await ok(s, ["images", "-q"])).trim().split("\n")).toHaveLength(2);
+    // A row per name, as Docker: "one" has two.
+    expect((await ok(s, ["images", "-q"])).trim().split("\n")).toHaveLength(3);
+    expect(await ok(s, ["images", "--format", "{{.Repository}}:{{.Tag}}", "*/team/*"])).toBe("localhost:5000/team/one:1.0\n");
+    expect(JSON.parse((await ok(s, ["images", "--format", "json", "two"])).trim())).toMatchObject({ Repository: "two", Tag: "latest", ID: expect.stringMatching(/^[0-9a-f]{12}$/) });
+    expect(await ok(s, ["images", "-f", "dangling=true", "-q"])).toBe("");
     // An id with two names needs -f; a name goes alone.
     const oneId = (await ok(s, ["image", "inspect", "-f", "{{.Id}}", "one"])).trim().slice(7);
     const refused = await box(s, ["rmi", oneId.slice(0, 12)]);

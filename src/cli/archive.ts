@@ -14,9 +14,9 @@ import { TarWriter } from "../image/tar-writer.ts";
 import { archiveMerged } from "../image/tree-archive.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { randomHex } from "../random.ts";
-import { dirname, join, resolve } from "../path.ts";
-import { mkdirs, removeTree } from "../sys/fs.ts";
+import { join, resolve } from "../path.ts";
 import { globals } from "./context.ts";
+import { withInput } from "./input.ts";
 import { requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -28,30 +28,19 @@ export const loadCommand = defineCommand({
   meta: { name: "load", description: "Load images from a docker save archive or an OCI image layout (tar or directory)" },
   args: {
     input: { type: "string", alias: "i", description: "Read from a file or directory instead of standard input", valueHint: "FILE" },
-    quiet: { type: "boolean", alias: "q", description: "Print nothing" },
+    quiet: { type: "boolean", alias: "q", description: "No progress (box shows none)" },
   },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box load -i busybox.tar", "box load < app.tar", "box load -i ./oci-layout-dir"]);
     const { root } = globals().store;
-    let input = flags.values.input as string | undefined;
-    let spooled: string | undefined;
-    if (input === undefined) {
-      if (isTerminal(0)) throw new UserError("requested load from stdin, but stdin is a terminal: use -i FILE or a redirection");
-      // A pipe cannot be read twice (once to tell the compression): spool it into the store first.
-      spooled = join(root, "tmp", `stdin-${randomHex(8)}`);
-      mkdirs(dirname(spooled), 0o700);
-      await Bun.write(spooled, Bun.stdin);
-      input = spooled;
-    }
-    try {
+    const given = flags.values.input as string | undefined;
+    await withInput(root, given === "-" ? undefined : given, "load", async (input) => {
       for (const { record, tags } of await loadImages(root, input)) {
-        if (flags.values.quiet) continue;
+        // -q (Docker's) quiets progress, of which box has none: the result lines stay.
         process.stdout.write(tags.length ? tags.map((t) => `Loaded image: ${t}\n`).join("") : `Loaded image ID: sha256:${record.id}\n`);
       }
-    } finally {
-      if (spooled) removeTree(spooled);
-    }
+    });
   },
 });
 

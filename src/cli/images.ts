@@ -16,6 +16,7 @@ import { parseFlags } from "./flags.ts";
 import { ago, humanSize, table } from "./format.ts";
 import { printHelp } from "./help.ts";
 import { printInspected } from "./inspect.ts";
+import { renderTemplate } from "./template.ts";
 
 export const imagesCommand = defineCommand({
   meta: { name: "images", description: "List images" },
@@ -23,39 +24,84 @@ export const imagesCommand = defineCommand({
     quiet: { type: "boolean", alias: "q", description: "Only show image ids" },
     all: { type: "boolean", alias: "a", description: "Show all images (box keeps no intermediate images: the same as without)" },
     digests: { type: "boolean", description: "Show digests" },
-    format: { type: "string", description: "table (default) or json", valueHint: "FORMAT" },
-    repository: { type: "positional", description: "Only this REPOSITORY[:TAG]", required: false },
+    "no-trunc": { type: "boolean", description: "Show whole image ids" },
+    filter: { type: "string", alias: "f", description: "dangling=true|false, reference=PATTERN (* matches within a name component), label=KEY[=VALUE]", valueHint: "FILTER" },
+    format: { type: "string", description: "table (default), json (one object per line), or a template: '{{.Repository}}:{{.Tag}}'", valueHint: "FORMAT" },
+    repository: { type: "positional", description: "Only this REPOSITORY[:TAG] (may have *)", required: false },
   },
   async run({ rawArgs, cmd }) {
-    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
-    if (flags.help) return printHelp(cmd, ["box images", "box images busybox", "box images --format json"]);
+    const flags = parseFlags(rawArgs, cmd.args as never, ["filter"], false);
+    if (flags.help) return printHelp(cmd, ["box images", "box images -f dangling=true -q", "box images --format '{{.Repository}}:{{.Tag}}' 'team/*'"]);
     const format = (flags.values.format as string | undefined) ?? "table";
-    if (format !== "table" && format !== "json") throw new UserError(`unknown format "${format}": use table or json`);
-    let images = listImages(globals().store.root);
-    const filter = flags.positionals[0];
-    if (filter !== undefined) {
-      const wanted = parseReference(filter);
-      const exactTag = /:[^/]+$/.test(filter);
-      images = images
-        .map((i) => ({ ...i, tags: i.tags.filter((t) => (exactTag ? t === wanted.ref : parseReference(t).name === wanted.name)) }))
-        .filter((i) => i.tags.length > 0);
+    if (format !== "table" && format !== "json" && !format.includes("{{")) throw new UserError(`unknown format "${format}": use table, json or a template like '{{.Repository}}:{{.Tag}}'`);
+    const filters = [...((flags.values.filter as string[] | undefined) ?? []), ...flags.positionals.slice(0, 1).map((r) => `reference=${r}`)].map(parseImageFilter);
+    const rows = listImages(globals().store.root).flatMap(rowsOf).filter((row) => filters.every((f) => f(row)));
+    const long = flags.values["no-trunc"] === true;
+    const shownId = (row: ImageRow) => (long ? `sha256:${row.image.id}` : row.image.id.slice(0, 12));
+    if (flags.values.quiet) return void process.stdout.write(rows.map((row) => `${shownId(row)}\n`).join(""));
+    if (format !== "table") {
+      const line = (row: ImageRow) => {
+        const fields = dockerFields(row, shownId(row));
+        return format === "json" ? JSON.stringify(fields) : renderTemplate(format, fields);
+      };
+      return void process.stdout.write(rows.map((row) => `${line(row)}\n`).join(""));
     }
-    if (format === "json") return void process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
-    if (flags.values.quiet) return void process.stdout.write([...new Set(images.map((i) => i.id.slice(0, 12)))].map((id) => `${id}\n`).join(""));
     const digests = flags.values.digests === true;
-    const rows = images.flatMap((i) => rowsOf(i).map(([name, tag]) => {
-      const digest = i.repoDigests.find((d) => d.startsWith(`${name}@`))?.split("@")[1] ?? "<none>";
-      return [name, tag, ...(digests ? [digest] : []), i.id.slice(0, 12), ago(i.created), humanSize(i.size, false)];
-    }));
-    process.stdout.write(table(["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"], rows));
+    const table_ = rows.map((row) => {
+      const f = dockerFields(row, shownId(row));
+      return [f.Repository, f.Tag, ...(digests ? [f.Digest] : []), f.ID, f.CreatedSince, f.Size];
+    });
+    process.stdout.write(table(["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"], table_));
   },
 });
 
+interface ImageRow {
+  image: ListedImage;
+  name: string;
+  tag: string;
+}
+
 // A row per name; a nameless image shows its repository if it was pulled by digest, as Docker does.
-function rowsOf(image: ListedImage): [name: string, tag: string][] {
-  if (image.tags.length) return image.tags.map((t) => [parseReference(t).name, parseReference(t).tag!]);
+function rowsOf(image: ListedImage): ImageRow[] {
+  if (image.tags.length) return image.tags.map((t) => ({ image, name: parseReference(t).name, tag: parseReference(t).tag! }));
   const pulled = image.repoDigests[0]?.split("@")[0];
-  return [[pulled ?? "<none>", "<none>"]];
+  return [{ image, name: pulled ?? "<none>", tag: "<none>" }];
+}
+
+/** A row in the shape of `docker images --format json`. */
+function dockerFields(row: ImageRow, id: string) {
+  const { image } = row;
+  return {
+    Containers: "N/A",
+    CreatedAt: image.created,
+    CreatedSince: ago(image.created),
+    Digest: image.repoDigests.find((d) => d.startsWith(`${row.name}@`))?.split("@")[1] ?? "<none>",
+    ID: id,
+    Repository: row.name,
+    SharedSize: "N/A",
+    Size: humanSize(image.size, false),
+    Tag: row.tag,
+    UniqueSize: "N/A",
+    VirtualSize: humanSize(image.size, false),
+  };
+}
+
+function parseImageFilter(text: string): (row: ImageRow) => boolean {
+  const eq = text.indexOf("=");
+  const [key, value] = eq < 0 ? [text, ""] : [text.slice(0, eq), text.slice(eq + 1)];
+  if (key === "dangling" && (value === "true" || value === "false")) return (row) => (row.image.tags.length === 0) === (value === "true");
+  if (key === "label" && value) {
+    const [k, v] = value.split(/=(.*)/s);
+    return (row) => row.image.config.Labels?.[k!] !== undefined && (v === undefined || row.image.config.Labels?.[k!] === v);
+  }
+  if (key === "reference" && value) {
+    // Docker's patterns: * within a component; a pattern without a tag matches every tag.
+    const glob = (p: string) => new RegExp(`^${p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`);
+    const tagged = /:[^/]*$/.test(value);
+    const pattern = glob(value);
+    return (row) => row.tag !== "<none>" && (tagged ? pattern.test(`${row.name}:${row.tag}`) : pattern.test(row.name));
+  }
+  throw new UserError(`invalid filter "${text}": use dangling=true|false, reference=PATTERN or label=KEY[=VALUE]`);
 }
 
 export const rmiCommand = defineCommand({

@@ -44,10 +44,10 @@ export async function commitContainer(root: string, spec: ContainerSpec, contain
     }
     const layer = await ingestLayer(root, tarFile, { move: true });
     const parentDoc = imageDocument(root, parent.id);
-    const history = [...(parentDoc.history ?? []), { created: new Date().toISOString(), created_by: "box commit", ...(opts.message ? { comment: opts.message } : {}) }];
-    const doc = JSON.parse(configDocument([...parent.layers, layer.diffId], config, history).toString());
+    const created = new Date().toISOString();
+    const history = [...(parentDoc.history ?? []), { created, created_by: "box commit", ...(opts.message ? { comment: opts.message } : {}) }];
+    const doc = JSON.parse(configDocument([...parent.layers, layer.diffId], config, history, created).toString());
     if (opts.author) doc.author = opts.author;
-    doc.created = new Date().toISOString();
     const parentBlobs = imageManifest(root, parent).layers;
     return createImage(root, {
       configBytes: Buffer.from(JSON.stringify(doc)),

@@ -9,7 +9,10 @@ export function describeImage(root: string, record: ImageRecord): Record<string,
     RepoDigests: record.repoDigests,
     Created: record.created,
     Author: doc.author ?? "",
-    Config: record.config,
+    Comment: doc.history?.at(-1)?.comment ?? "",
+    // Docker shows every field of a config, empty where the image sets none: a template over
+    // .Config.Entrypoint works on any image.
+    Config: { Hostname: "", Domainname: "", User: "", Env: null, Cmd: null, Entrypoint: null, WorkingDir: "", Labels: null, ...record.config },
     Architecture: record.architecture,
     Variant: doc.variant,
     Os: record.os,

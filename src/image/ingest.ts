@@ -52,11 +52,11 @@ export async function ingestLayer(root: string, file: string, opts: IngestOption
   }
 }
 
-/** The config document of an image box makes (import, commit). No "created" in it: the same
- * layers and config give the same id, as the same image built twice should. */
-export function configDocument(layers: string[], config: ImageConfig, history: ImageDocument["history"]): Buffer {
+/** The config document of an image box makes (import, commit); `created` makes it a new image
+ * each time, as Docker's are. */
+export function configDocument(layers: string[], config: ImageConfig, history: ImageDocument["history"], created?: string): Buffer {
   const { os, architecture } = hostPlatform();
-  const doc: ImageDocument = { architecture, os, config, rootfs: { type: "layers", diff_ids: layers.map((d) => `sha256:${d}`) }, history };
+  const doc: ImageDocument = { ...(created ? { created } : {}), architecture, os, config, rootfs: { type: "layers", diff_ids: layers.map((d) => `sha256:${d}`) }, history };
   return Buffer.from(JSON.stringify(doc));
 }
 
@@ -64,18 +64,22 @@ export interface ImportOptions {
   /** Dockerfile-style instructions, as `docker import --change`. */
   changes?: string[];
   maxEntries?: number;
+  /** The file is box's own (stdin spooled into the store): moved, not copied, into the blobs. */
+  move?: boolean;
 }
 
-/** `box import FILE NAME`: one rootfs tarball (plain, gzip or zstd) becomes a one-layer image.
- * Like `docker import`, the image has no config unless `changes` gives one. */
-export async function importImage(root: string, file: string, ref: string, opts: ImportOptions = {}): Promise<{ record: ImageRecord; skipped: IngestedLayer["skipped"] }> {
+/** `box import FILE [NAME]`: one rootfs tarball (plain, gzip or zstd) becomes a one-layer image.
+ * Like `docker import`, the image has no config unless `changes` gives one, and is new each time
+ * (its config has the time it was made). */
+export async function importImage(root: string, file: string, ref: string | undefined, opts: ImportOptions = {}): Promise<{ record: ImageRecord; skipped: IngestedLayer["skipped"] }> {
   // Bad input is refused before a possibly long extraction.
-  const reference = parseReference(ref);
-  if (reference.digest) throw new UserError(`invalid image name ${JSON.stringify(ref)}: an imported image cannot have a digest`);
-  assertStorableName(root, ref);
+  const reference = ref === undefined ? undefined : parseReference(ref);
+  if (reference?.digest) throw new UserError(`invalid image name ${JSON.stringify(ref)}: an imported image cannot have a digest`);
+  if (reference) assertStorableName(root, reference.ref);
   const config = applyChanges({}, opts.changes ?? []);
-  const layer = await ingestLayer(root, file, { maxEntries: opts.maxEntries });
-  const configBytes = configDocument([layer.diffId], config, [{ created_by: "box import", comment: "imported from a rootfs tarball" }]);
-  const record = createImage(root, { configBytes, layerBlobs: [layer.blob], layerSizes: [layer.size], tags: [reference.ref] });
+  const layer = await ingestLayer(root, file, { maxEntries: opts.maxEntries, move: opts.move });
+  const created = new Date().toISOString();
+  const configBytes = configDocument([layer.diffId], config, [{ created, created_by: "box import", comment: "imported from a rootfs tarball" }], created);
+  const record = createImage(root, { configBytes, layerBlobs: [layer.blob], layerSizes: [layer.size], tags: reference ? [reference.ref] : [] });
   return { record, skipped: layer.skipped };
 }

@@ -33,23 +33,23 @@ interface DockerSaveEntry {
 const MAX_DOCUMENT_BYTES = 8 << 20;
 
 export async function loadImages(root: string, input: string): Promise<Loaded[]> {
-  if (lstatSync(input, { throwIfNoEntry: false })?.isDirectory()) return loadDirectory(root, input, false);
+  if (lstatSync(input, { throwIfNoEntry: false })?.isDirectory()) return loadDirectory(root, input, false, input);
   const temp = join(root, "tmp", `load-${randomHex(8)}`);
   mkdirs(temp, 0o700);
   try {
     const reader = await TarReader.open(input);
     await extractTar(reader.entries(), temp, { maxBytes: unpackLimit(root) });
-    return await loadDirectory(root, temp, true);
+    return await loadDirectory(root, temp, true, "the archive");
   } finally {
     removeTree(temp);
   }
 }
 
-async function loadDirectory(root: string, dir: string, ours: boolean): Promise<Loaded[]> {
+async function loadDirectory(root: string, dir: string, ours: boolean, shown: string): Promise<Loaded[]> {
   // Docker 25+ writes both; manifest.json has the names Docker's load uses.
   if (isFile(dir, "manifest.json")) return loadDockerSave(root, dir, ours);
   if (isFile(dir, "index.json")) return loadOciLayout(root, dir, ours);
-  throw new UserError(`${dir}: neither a docker save archive (manifest.json) nor an OCI image layout (index.json)`);
+  throw new UserError(`${shown} is neither a docker save archive (manifest.json) nor an OCI image layout (index.json); a root filesystem tarball is for 'box import'`);
 }
 
 async function loadDockerSave(root: string, dir: string, ours: boolean): Promise<Loaded[]> {

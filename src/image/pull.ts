@@ -10,7 +10,7 @@ import { layerPath, layerSize } from "./layers.ts";
 import { checkConfig, checkIndex, checkManifest, hostPlatform, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES, MEDIA, type Index, type ImageDocument, type Manifest, type Platform } from "./media.ts";
 import { parseReference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
-import { createImage, imageExists, parseDocument, type ImageRecord } from "./store.ts";
+import { createImage, findImage, imageExists, parseDocument, type ImageRecord } from "./store.ts";
 import type { PullProgress } from "./progress.ts";
 import { exists } from "../sys/fs.ts";
 
@@ -55,7 +55,14 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
   // A stored config was verified when it was stored; a downloaded one by smallBlob.
   const diffIds = checkConfig(parseDocument<ImageDocument>(configBytes, "image config"), `config of ${ref.ref}`);
   if (diffIds.length !== manifest.layers.length) throw new UserError(`${ref.ref}: its config lists ${diffIds.length} layers, its manifest ${manifest.layers.length}`);
-  const known = imageExists(root, manifest.config.digest.slice(7));
+  if (opts.platform && !INDEX_TYPES.includes(topType)) {
+    const doc = parseDocument<ImageDocument>(configBytes, "image config");
+    if (doc.os !== opts.platform.os || doc.architecture !== opts.platform.architecture) {
+      throw new UserError(`image ${ref.ref} was found but does not match the specified platform: wanted ${showPlatform(opts.platform)}, actual: ${doc.os}/${doc.architecture}`);
+    }
+  }
+  // Docker's words: "up to date" when the name already meant this very image.
+  const upToDate = !ref.digest ? imageIdOf(root, ref.ref) === manifest.config.digest.slice(7) : imageExists(root, manifest.config.digest.slice(7));
 
   // An image may repeat a layer (BuildKit's empty one): each blob is fetched and unpacked once.
   const once = new Map<string, Promise<number>>();
@@ -89,7 +96,8 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
     tags: ref.digest ? [] : [ref.ref],
   });
   progress.say(`Digest: ${top.digest}`);
-  progress.say(`Status: ${known ? "Image is up to date" : "Downloaded newer image"} for ${ref.ref}`);
+  progress.say(`Status: ${upToDate ? "Image is up to date" : "Downloaded newer image"} for ${ref.ref}`);
+  progress.say(ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : `${ref.domain}/${ref.path}:${ref.tag}`);
   return record;
 }
 
@@ -99,7 +107,7 @@ function choosePlatform(index: Index, want: Platform, ref: string): Index["manif
   const chosen = (want.variant ? candidates.find((m) => m.platform?.variant === want.variant) : undefined) ?? candidates[0];
   if (!chosen) {
     const offered = (index.manifests ?? []).map((m) => m.platform && [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join("/")).filter(Boolean);
-    throw new UserError(`no image for ${want.os}/${want.architecture}${want.variant ? `/${want.variant}` : ""} in ${ref} (it has: ${offered.join(", ") || "none"})`);
+    throw new UserError(`no image for ${showPlatform(want)} in ${ref} (it has: ${offered.join(", ") || "none"})`);
   }
   return chosen;
 }
@@ -125,6 +133,14 @@ async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T, index:
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+function showPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+function imageIdOf(root: string, ref: string): string | undefined {
+  return imageExists(root, ref) ? findImage(root, ref).id : undefined;
 }
 
 /** "linux/arm64/v8" → Platform. */

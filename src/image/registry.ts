@@ -44,11 +44,12 @@ export class Registry {
   /** A manifest or index by tag or digest, with what the registry says it is. */
   async manifest(path: string, reference: string, accept: string[]): Promise<Fetched> {
     const res = await this.get(path, `/v2/${path}/manifests/${reference}`, { Accept: accept.join(", ") });
-    if (res.status === 404) throw new UserError(`manifest for ${this.shown(path)}:${reference} not found: manifest unknown`);
-    await this.check(res, `manifest ${this.shown(path)}:${reference}`);
+    const shown = `${this.shown(path)}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
+    if (res.status === 404) throw new UserError(`manifest for ${shown} not found: manifest unknown`);
+    await this.check(res, `manifest ${shown}`);
     const length = Number(res.headers.get("content-length") ?? 0);
-    if (length > MAX_MANIFEST_BYTES) throw new UserError(`manifest ${this.shown(path)}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    const bytes = Buffer.from(await readLimited(res, MAX_MANIFEST_BYTES, `manifest ${this.shown(path)}:${reference}`));
+    if (length > MAX_MANIFEST_BYTES) throw new UserError(`manifest ${shown} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    const bytes = Buffer.from(await readLimited(res, MAX_MANIFEST_BYTES, `manifest ${shown}`));
     const digest = sha256Digest(bytes);
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
     return { bytes, mediaType, digest };
@@ -137,7 +138,7 @@ export class Registry {
       await res.body?.cancel();
       this.authorization = await this.authenticate(challenge, path);
       res = await this.send(url, headers, signal);
-      if (res.status === 401) throw new UserError(`${this.domain}: unauthorized${await errorText(res)}${this.opts.credentials ? "" : `; log in with 'box login ${this.domain}'`}`);
+      if (res.status === 401) throw new UserError(`${this.domain}: ${(await errorText(res)).slice(2) || "unauthorized"}${this.opts.credentials ? "" : `; log in with 'box login ${this.domain}'`}`);
     }
     return res;
   }

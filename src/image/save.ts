@@ -52,11 +52,11 @@ export function saveImages(root: string, items: SaveItem[], fd: number): void {
   tar.finish();
 }
 
-/** The items for `box save A B`: an image asked for by name is saved under that name only. */
+/** The items for `box save A B`: an image asked for by name is saved under that name, one asked
+ * for by id under none (as Docker does). */
 export function saveItem(root: string, ref: string, record: ImageRecord): SaveItem {
-  const tags = imageTags(root, record.id);
   const asked = tryParseReference(ref)?.ref;
-  return { record, tags: asked && tags.includes(asked) ? [asked] : tags };
+  return { record, tags: asked && imageTags(root, record.id).includes(asked) ? [asked] : [] };
 }
 
 // docker.io/library/busybox:latest, as containerd names images.
