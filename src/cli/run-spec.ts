@@ -17,7 +17,7 @@ import { compile, defaultFilterCompiled, profileFilter } from "../security/secco
 import PREBUILT_DEFAULT_FILTER from "../../dist/seccomp-default.b64" with { type: "text" };
 import { describeError } from "../sys/errors.ts";
 import { deviceRulesEnforced } from "../cgroup/devices.ts";
-import { resolveImage } from "../image/store.ts";
+import type { ResolvedImage } from "../image/store.ts";
 import { exposedPort } from "../image/config.ts";
 import { IPV4 } from "../net/ipv4.ts";
 import type { ParsedFlags } from "./flags.ts";
@@ -181,13 +181,14 @@ function parsePorts(texts: string[], network: NetworkMode, all: boolean, exposed
   return ports;
 }
 
-/** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]. */
-export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<string, string | undefined>): ContainerSpec {
+/** `positionals` is IMAGE [COMMAND [ARG...]], or with --rootfs just [COMMAND [ARG...]]; `img` is
+ * the image IMAGE names, resolved by the caller (which may have pulled it first). */
+export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<string, string | undefined>, img?: ResolvedImage): ContainerSpec {
   const v = flags.values;
   const args = [...flags.positionals];
   let rootfs: RootfsSpec;
   let imageName: string;
-  let image: ReturnType<typeof resolveImage>["config"] = {};
+  let image: ResolvedImage["config"] = {};
   const rootfsDir = str(v.rootfs);
   if (rootfsDir !== undefined) {
     const path = resolve(rootfsDir);
@@ -199,9 +200,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     rootfs = { kind: "dir", path };
     imageName = path;
   } else {
-    const ref = args.shift();
-    if (ref === undefined) throw new UserError(`"box run" requires an image or --rootfs DIR; see 'box run --help'`);
-    const img = resolveImage(store.root, ref);
+    if (args.shift() === undefined || img === undefined) throw new UserError(`"box run" requires an image or --rootfs DIR; see 'box run --help'`);
     rootfs = { kind: "image", ref: img.ref, id: img.id, layerDirs: img.layerDirs };
     imageName = img.ref;
     image = img.config;

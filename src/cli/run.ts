@@ -10,6 +10,7 @@ import { exitNow } from "../sys/process.ts";
 import { write } from "../sys/fs.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { UserError } from "../container/errors.ts";
+import type { ResolvedImage } from "../image/store.ts";
 
 const RUN_ARGS = {
   image: { type: "positional", description: "Image to run (omit with --rootfs)", required: false },
@@ -76,8 +77,7 @@ export const runCommand = defineCommand({
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
-      await ensureImage(store, flags);
-      spec = buildRunSpec(store, flags, process.env);
+      spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
       paths = createContainer(store, spec, false);
@@ -107,27 +107,30 @@ export const createCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box create --name job --rootfs ./rootfs /bin/sh -c 'echo hi'", "box start -a job"]);
     const { store } = globals();
     const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
-    await ensureImage(store, flags);
-    const spec = buildRunSpec(store, flags, process.env);
+    const spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
     if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
     createContainer(store, spec);
     write(1, `${spec.id}\n`);
   },
 });
 
-/** Docker's --pull: the image is pulled when missing (or always); progress goes to stderr. */
-async function ensureImage(store: Store, flags: ParsedFlags): Promise<void> {
+/**
+ * The image to run (none with --rootfs): pulled first when missing, or always (Docker's --pull;
+ * progress on stderr). The image store is loaded only here, so a --rootfs run never pays for it.
+ */
+async function ensureImage(store: Store, flags: ParsedFlags): Promise<ResolvedImage | undefined> {
   const ref = flags.positionals[0];
-  if (flags.values.rootfs !== undefined || ref === undefined) return;
+  if (flags.values.rootfs !== undefined || ref === undefined) return undefined;
   const policy = (flags.values.pull as string | undefined) ?? "missing";
   if (!["missing", "always", "never"].includes(policy)) throw new UserError(`invalid --pull "${policy}": use missing, always or never`);
-  if (policy === "never") return;
-  const { imageExists } = await import("../image/store.ts");
-  if (policy === "missing" && imageExists(store.root, ref)) return;
-  const { pull } = await import("./pull.ts");
-  // Docker's words when it goes to the registry for `run`.
-  if (policy === "missing") write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
-  await pull(ref, { platform: flags.values.platform as string | undefined }, 2);
+  const { imageExists, resolveImage } = await import("../image/store.ts");
+  if (policy === "always" || (policy === "missing" && !imageExists(store.root, ref))) {
+    const { pull } = await import("./pull.ts");
+    // Docker's words when it goes to the registry for `run`.
+    if (policy === "missing") write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
+    await pull(ref, { platform: flags.values.platform as string | undefined }, 2);
+  }
+  return resolveImage(store.root, ref);
 }
 
 /** --replace: the container that holds the name goes first, running or not (podman's flag). */
