@@ -16,7 +16,7 @@ import { describeError } from "../sys/errors.ts";
 import { S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import { fsetxattr } from "../sys/fs.ts";
 import { mknod } from "../sys/mount.ts";
-import { AUFS_META_PREFIX, OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from "./whiteout.ts";
+import { AUFS_META_PREFIX, OPAQUE_MARKER, opaqueXattr, WHITEOUT_PREFIX } from "./whiteout.ts";
 import { normalizeEntryPath, quotePath } from "./entry-path.ts";
 import type { TarEntry, TarHeader } from "./tar.ts";
 
@@ -131,7 +131,7 @@ class Extractor {
       for (const [name, child] of node.children) apply(child, join(path, name));
       const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
-        if (node.opaque) fsetxattr(fd, OPAQUE_XATTR, "y", path);
+        if (node.opaque) fsetxattr(fd, opaqueXattr(), "y", path);
         setMetadata(fd, node.meta);
       } finally {
         closeSync(fd);

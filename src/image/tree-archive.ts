@@ -10,7 +10,7 @@
 import { Errno } from "../sys/errors.ts";
 import { close, fgetxattr, fstat, isErrno, openAt, readdir, readlinkAt, statAtFd, type FileStat } from "../sys/fs.ts";
 import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../sys/constants.ts";
-import { OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from "./whiteout.ts";
+import { OPAQUE_MARKER, opaqueXattr, WHITEOUT_PREFIX } from "./whiteout.ts";
 import type { TarWriteHeader, TarWriter } from "./tar-writer.ts";
 
 export interface ArchiveCount {
@@ -105,7 +105,7 @@ class EntryWriter {
       const opened = this.entry(path, dirfd, name, st);
       if (opened === undefined) continue;
       try {
-        if (fgetxattr(opened, OPAQUE_XATTR, path) === "y") this.marker(`${path}/${OPAQUE_MARKER}`, st);
+        if (fgetxattr(opened, opaqueXattr(), path) === "y") this.marker(`${path}/${OPAQUE_MARKER}`, st);
         this.walkLayer(path, opened);
       } finally {
         close(opened);
@@ -163,7 +163,7 @@ class EntryWriter {
     const fd = openDirOrNone(dirfd, name)[0];
     if (fd === undefined) return false;
     try {
-      return fgetxattr(fd, OPAQUE_XATTR, name) === "y";
+      return fgetxattr(fd, opaqueXattr(), name) === "y";
     } finally {
       close(fd);
     }

@@ -8,4 +8,6 @@ export const OPAQUE_MARKER = ".wh..wh..opq";
 export const AUFS_META_PREFIX = ".wh..wh.";
 
 /** trusted.* needs the host's CAP_SYS_ADMIN; rootless overlays read user.* (`userxattr`). */
-export const OPAQUE_XATTR = isRootless() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+export function opaqueXattr(): string {
+  return isRootless() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+}

@@ -8,7 +8,7 @@ import { basename, dirname } from "../path.ts";
 import { copyEntry } from "../sys/copy-tree.ts";
 import { randomHex } from "../random.ts";
 import { hostId, type UsernsSpec } from "../security/userns.ts";
-import { OPAQUE_XATTR } from "../image/whiteout.ts";
+import { opaqueXattr } from "../image/whiteout.ts";
 
 /** What the kernel shows for an id a user namespace does not map. */
 const OVERFLOW_ID = 65534;
@@ -27,7 +27,7 @@ export function shiftedLayer(layer: string, target: string, ids: UsernsSpec): st
       modeMask: 0o7777,
       // An id outside the maps is the overflow id's inside, as through an idmapped mount.
       owner: (st) => [hostId(ids.uidMap, st.uid) ?? OVERFLOW_ID, hostId(ids.gidMap, st.gid) ?? OVERFLOW_ID],
-      layer: { opaqueXattr: OPAQUE_XATTR },
+      layer: { opaqueXattr: opaqueXattr() },
       // Only device nodes and sockets are left out; extraction keeps none in a layer.
       skipped: () => {},
     }, layer);

@@ -495,15 +495,19 @@ export function renameIntoPlace(temp: string, final: string): boolean {
   }
 }
 
+// Through syscall(2): a symbol of its own would cost every box process its FFI stub at start.
+const SYS_fsetxattr = 190;
+const SYS_fgetxattr = 193;
+
 export function fsetxattr(fd: number, name: string, value: string, path: string): void {
   const data = Buffer.from(value);
-  check(libc.fsetxattr(fd, cpath(name), data, data.length, 0), "fsetxattr", `${path} ${name}`);
+  check(libc.syscall(SYS_fsetxattr, fd as never, cpath(name), data, data.length as never, 0 as never), "fsetxattr", `${path} ${name}`);
 }
 
 /** An extended attribute of an open file or directory; undefined when it has none. */
 export function fgetxattr(fd: number, name: string, shown: string): string | undefined {
   const buf = Buffer.alloc(256);
-  const n = Number(libc.fgetxattr(fd, cpath(name), buf, buf.length));
+  const n = Number(libc.syscall(SYS_fgetxattr, fd as never, cpath(name), buf, buf.length as never, null));
   if (n >= 0) return buf.subarray(0, n).toString();
   if (errno() === Errno.ENODATA || errno() === Errno.EOPNOTSUPP) return undefined;
   throw new SyscallError("fgetxattr", errno(), `${shown} ${name}`);

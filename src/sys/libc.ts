@@ -49,8 +49,6 @@ const lib = dlopen("libc.so.6", {
   fsync: { args: [i32], returns: i32 },
   dup3: { args: [i32, i32, i32], returns: i32 },
   flock: { args: [i32, i32], returns: i32 },
-  fsetxattr: { args: [i32, P, P, u64, i32], returns: i32 },
-  fgetxattr: { args: [i32, P, P, u64], returns: i64f },
   openat: { args: [i32, P, i32, u32], returns: i32 },
   mkdirat: { args: [i32, P, u32], returns: i32 },
   symlinkat: { args: [P, i32, P], returns: i32 },
