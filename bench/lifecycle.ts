@@ -95,6 +95,9 @@ export async function lifecycleBench(o: LifecycleContext): Promise<LifecycleResu
     const kib = conmons.reduce((sum, pid) => sum + pss(pid), 0);
     podmanIdle = { pssKiB: kib, perContainerKiB: kib / IDLE, processes: conmons.length };
     timedPodman(podman("rm", "-af", "-t", "0"));
+    // conmon's `podman container cleanup` may still be running after rm, and mounts the storage
+    // again: let it finish first.
+    await Bun.sleep(500);
     unmountPodmanStorage(podmanDir);
   }
 
