@@ -14,7 +14,8 @@ import { UserError } from "../container/errors.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describeError } from "../sys/errors.ts";
 import { S_IFCHR, S_IFIFO } from "../sys/constants.ts";
-import { fsetxattr } from "../sys/fs.ts";
+import { fsetxattr, isErrno } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
 import { mknod } from "../sys/mount.ts";
 import { AUFS_META_PREFIX, OPAQUE_MARKER, opaqueXattr, WHITEOUT_PREFIX } from "./whiteout.ts";
 import { normalizeEntryPath, quotePath } from "./entry-path.ts";
@@ -131,7 +132,7 @@ class Extractor {
       for (const [name, child] of node.children) apply(child, join(path, name));
       const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
-        if (node.opaque) fsetxattr(fd, opaqueXattr(), "y", path);
+        if (node.opaque) setOpaque(fd, path, path.slice(this.dest.length) || "/");
         setMetadata(fd, node.meta);
       } finally {
         closeSync(fd);
@@ -140,6 +141,7 @@ class Extractor {
     try {
       apply(this.root, this.dest);
     } catch (err) {
+      if (err instanceof UserError) throw err;
       throw new UserError(`cannot set directory metadata: ${describeError(err)}`);
     }
   }
@@ -276,6 +278,16 @@ function setMetadata(fd: number, meta: Metadata): void {
   if (OWNERS_KEPT) fchownSync(fd, meta.uid, meta.gid);
   fchmodSync(fd, meta.mode);
   if (meta.mtime !== undefined) futimesSync(fd, asDate(meta.mtime), asDate(meta.mtime));
+}
+
+function setOpaque(fd: number, path: string, shown: string): void {
+  try {
+    fsetxattr(fd, opaqueXattr(), "y", path);
+  } catch (err) {
+    // Only the user.* name is left to a rootless box, and some filesystems keep none.
+    if (!isErrno(err, Errno.EOPNOTSUPP)) throw err;
+    throw new UserError(`the image has an opaque directory (${quotePath(shown)}), which needs the ${opaqueXattr()} extended attribute: the store's filesystem keeps none (tmpfs before Linux 6.6 has no user.* attributes)`);
+  }
 }
 
 // node:fs takes a negative number of seconds to mean "now"; a Date keeps times before 1970.

@@ -2,9 +2,11 @@
 // a user namespace that maps root to that user (the one id an unprivileged user may map without
 // a setuid helper), with no cgroups of its own and no network but its own lo.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, cpSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, cpSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { fsetxattr } from "../../src/sys/fs.ts";
 import { join } from "node:path";
 import { box, ROOTFS, secretVolume, storePerTest, VOLUME_PROBES, type Store } from "../helpers/box.ts";
+import { dockerSaveDir, layerTar } from "../helpers/layers.ts";
 
 const t = storePerTest();
 /** nobody: a user with no privilege on the host. */
@@ -20,6 +22,22 @@ function userStore(s: Store): string {
 }
 
 const asUser = (s: Store, args: string[]) => box(s, args, { as: USER });
+
+/** Whether the filesystem of `dir` keeps user.* extended attributes. */
+function userXattrs(dir: string): boolean {
+  const probe = join(dir, ".xattr-probe");
+  writeFileSync(probe, "");
+  const fd = openSync(probe, "r");
+  try {
+    fsetxattr(fd, "user.box-probe", "1", probe);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+    rmSync(probe);
+  }
+}
 
 function status(pid: number, field: string): string {
   return new RegExp(`^${field}:\\s*(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!.trim();
@@ -94,6 +112,28 @@ describe("rootless", () => {
     } finally {
       await asUser(t.s, ["rm", "-f", "web"]);
     }
+  });
+
+  test("a layered image of the user's: load, whiteouts and opaque directories (user.* xattrs), save", async () => {
+    userStore(t.s);
+    const tar = join(t.s.dir, "bb.tar");
+    Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."]);
+    const layers = [tar, layerTar(join(t.s.dir, "l1.tar"), { "a/1": "one", "a/2": "two", "b/x": "x" }), layerTar(join(t.s.dir, "l2.tar"), { "a/.wh.1": "", "b/.wh..wh..opq": "", "b/y": "y" })];
+    const dir = join(t.s.dir, "save");
+    dockerSaveDir(dir, [{ layers, tags: ["layered"] }]);
+    Bun.spawnSync(["chown", "-R", `${USER}:${USER}`, t.s.dir]);
+    const loaded = await asUser(t.s, ["load", "-i", dir]);
+    if (!userXattrs(t.s.dir)) {
+      // tmpfs before Linux 6.6 (the cgroup2 VM's stores): no user.* xattrs, so no opaque directory.
+      expect([loaded.code, loaded.stderr]).toEqual([125, `box: the image has an opaque directory ("/b"), which needs the user.overlay.opaque extended attribute: the store's filesystem keeps none (tmpfs before Linux 6.6 has no user.* attributes)\n`]);
+      return;
+    }
+    expect([loaded.code, loaded.stderr, loaded.stdout]).toEqual([0, "", "Loaded image: layered:latest\n"]);
+    const r = await asUser(t.s, ["run", "--rm", "layered", "sh", "-c", "ls /a; ls /b; rm /a/2; ls /a | wc -l"]);
+    expect([r.stdout, r.stderr]).toEqual(["2\ny\n0\n", ""]);
+    const saved = await asUser(t.s, ["save", "-o", join(t.s.dir, "out.tar"), "layered"]);
+    expect([saved.code, saved.stderr]).toEqual([0, ""]);
+    expect(statSync(join(t.s.dir, "out.tar")).uid).toBe(USER);
   });
 
   test("what needs root is refused with one line and exit 125, and leaves nothing", async () => {
