@@ -2,7 +2,8 @@
 // opaque directories, more layers than one mount option holds), images shared by containers,
 // load/save/commit/export/tag/rmi/prune, the image config, and hostile archives.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { close, holdLock } from "../src/sys/fs.ts";
 import { join } from "node:path";
 import { box, boxArgs, importBusybox, ROOTFS, storePerTest, type Store } from "./helpers/box.ts";
 import { dockerSaveDir, layerTar } from "./helpers/layers.ts";
@@ -264,6 +265,43 @@ describe("a hostile container", () => {
     expect(readdirSync(join(s.root, "layers")).length).toBe(2);
     await ok(s, ["rm", "-f", id]);
   }, 60000);
+});
+
+describe("limits and leftovers", () => {
+  test("a tree deeper than box archives is refused with one line; one as deep as a shell can go is archived", async () => {
+    const { s } = ctx;
+    await importBusybox(s, "bb");
+    await ok(s, ["run", "--name", "deep", "--network", "none", "bb", "sh", "-c", "i=0; while [ $i -lt 1500 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; echo bottom > f"]);
+    const archive = join(s.dir, "deep.tar");
+    await ok(s, ["export", "-o", archive, "deep"]);
+    expect(Bun.spawnSync(["sh", "-c", `tar -tf ${archive} | grep -c '/f$'`]).stdout.toString().trim()).toBe("1");
+    // Deeper than 4096: made in the container's layer directly (a shell's cd stops before that).
+    const dir = join(s.root, "containers", (await ok(s, ["inspect", "-f", "{{.Id}}", "deep"])).trim(), "upper");
+    Bun.spawnSync(["python3", "-c", `import os\nos.chdir(${JSON.stringify(dir)})\nfor i in range(4200):\n    os.mkdir("e"); os.chdir("e")`]);
+    const r = await box(s, ["export", "-o", join(s.dir, "deeper.tar"), "deep"]);
+    expect(r.stderr).toMatch(/^box: the filesystem is nested more than 4096 directories deep \(at "e\/e\/e.*"…\): box does not archive it\n$/);
+    expect(r.code).toBe(125);
+    expect(existsSync(join(s.dir, "deeper.tar"))).toBe(false);
+    await ok(s, ["rm", "deep"]);
+  }, 60000);
+
+  test("standard input is bounded like a layer; a prune leaves temporary files that are still worked on", async () => {
+    const { s } = ctx;
+    const piped = Bun.spawnSync(["sh", "-c", `head -c 30000000 /dev/zero | BOX_MAX_LAYER_BYTES=10000000 ${boxArgs(s, ["import", "-", "zeros"]).map((a) => `'${a}'`).join(" ")}`], { stderr: "pipe" });
+    expect([piped.exitCode, piped.stderr.toString()]).toEqual([125, "box: refusing standard input: more than 10000000 bytes (the store's free space, less a margin)\n"]);
+    expect(storeContents(s).tmp).toEqual([]);
+    // A load's temporary directory, two hours old: while its owner holds the lock, prune keeps it.
+    const old = join(s.root, "tmp", "load-slow");
+    mkdirSync(old, { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    const lock = holdLock(old);
+    await ok(s, ["image", "prune", "-f"]);
+    expect(existsSync(old)).toBe(true);
+    close(lock);
+    await ok(s, ["image", "prune", "-f"]);
+    expect(existsSync(old)).toBe(false);
+  });
 });
 
 describe("hostile archives", () => {

@@ -98,7 +98,9 @@ function parseImageFilter(text: string): (row: ImageRow) => boolean {
     // Docker's patterns: * within a component; a pattern without a tag matches every tag.
     const glob = (p: string) => new RegExp(`^${p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`);
     const tagged = /:[^/]*$/.test(value);
-    const pattern = glob(value);
+    // Without a wildcard, Docker Hub's long forms mean the short ones: docker.io/library/bb is bb.
+    const normal = value.includes("*") ? undefined : tryParseReference(value);
+    const pattern = glob(normal ? (tagged ? normal.ref : normal.name) : value);
     return (row) => row.tag !== "<none>" && (tagged ? pattern.test(`${row.name}:${row.tag}`) : pattern.test(row.name));
   }
   throw new UserError(`invalid filter "${text}": use dangling=true|false, reference=PATTERN or label=KEY[=VALUE]`);

@@ -3,7 +3,8 @@ import { closeSync, openSync, writeSync, constants } from "node:fs";
 import { UserError } from "../container/errors.ts";
 import { dirname, join } from "../path.ts";
 import { randomHex } from "../random.ts";
-import { mkdirs, removeTree } from "../sys/fs.ts";
+import { lockExclusive, mkdirs, removeTree } from "../sys/fs.ts";
+import { unpackLimit } from "../image/layers.ts";
 import { isTerminal } from "../sys/tty.ts";
 
 /**
@@ -17,12 +18,21 @@ export async function withInput(root: string, file: string | undefined, command:
   mkdirs(dirname(spooled), 0o700);
   try {
     const out = openSync(spooled, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    // Held while it is used: a prune that finds the file locked leaves it alone.
+    lockExclusive(out, spooled);
     try {
-      for await (const chunk of Bun.stdin.stream()) writeSync(out, chunk);
+      // Bounded as an unpacked layer is: standard input must not fill the store's disk.
+      const limit = unpackLimit(root);
+      let total = 0;
+      for await (const chunk of Bun.stdin.stream()) {
+        total += chunk.length;
+        if (total > limit) throw new UserError(`refusing standard input: more than ${limit} bytes (the store's free space, less a margin)`);
+        writeSync(out, chunk);
+      }
+      await use(spooled);
     } finally {
       closeSync(out);
     }
-    await use(spooled);
   } finally {
     removeTree(spooled);
   }

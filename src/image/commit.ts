@@ -4,7 +4,7 @@
 import { closeSync, openSync, constants } from "node:fs";
 import { UserError } from "../container/errors.ts";
 import type { ContainerSpec } from "../container/spec.ts";
-import { mkdirs, removeTree } from "../sys/fs.ts";
+import { close, holdLock, mkdirs, removeTree } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { randomHex } from "../random.ts";
 import { applyChanges, type ImageConfig } from "./config.ts";
@@ -32,6 +32,7 @@ export async function commitContainer(root: string, spec: ContainerSpec, contain
 
   const temp = join(root, "tmp", `commit-${randomHex(8)}`);
   mkdirs(temp, 0o700);
+  const lock = holdLock(temp);
   try {
     const tarFile = join(temp, "layer.tar");
     const fd = openSync(tarFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -57,6 +58,7 @@ export async function commitContainer(root: string, spec: ContainerSpec, contain
     });
   } finally {
     removeTree(temp);
+    close(lock);
   }
 }
 

@@ -1,7 +1,7 @@
 // Extracted layers, one directory each: root/layers/<sha256 of the uncompressed tar>/.
 // A layer appears under its digest only complete (extracted elsewhere, then renamed), and
 // leaves the same way, so a reader never sees half of one.
-import { availableBytes, exists, mkdir, mkdirs, removeTree, rename, renameIntoPlace } from "../sys/fs.ts";
+import { availableBytes, close, exists, holdLock, mkdir, mkdirs, removeTree, rename, renameIntoPlace } from "../sys/fs.ts";
 import { randomHex } from "../random.ts";
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "../path.ts";
@@ -42,6 +42,8 @@ export async function storeLayer(root: string, archive: string, opts: StoreLayer
   const [{ TarReader }, { extractTar }] = await Promise.all([import("./tar.ts"), import("./extract.ts")]);
   const temp = join(layersDir(root), `${TEMP_PREFIX}${randomHex(8)}`);
   mkdir(temp, 0o700);
+  // Held until the layer is in place: a prune leaves a locked temp dir alone, however old.
+  const lock = holdLock(temp);
   try {
     const reader = await TarReader.open(archive);
     const { skipped, bytes } = await extractTar(reader.entries(), temp, { ...opts, maxBytes: opts.maxBytes ?? unpackLimit(root) });
@@ -55,6 +57,7 @@ export async function storeLayer(root: string, archive: string, opts: StoreLayer
     return { digest, size: bytes, created, skipped };
   } finally {
     removeTree(temp);
+    close(lock);
   }
 }
 

@@ -5,7 +5,7 @@
 // following links, and every blob and layer is checked against its digest.
 import { lstatSync, readFileSync } from "node:fs";
 import { UserError } from "../container/errors.ts";
-import { mkdirs, removeTree } from "../sys/fs.ts";
+import { close, holdLock, mkdirs, removeTree } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { randomHex } from "../random.ts";
 import { normalizeEntryPath } from "./entry-path.ts";
@@ -36,12 +36,14 @@ export async function loadImages(root: string, input: string): Promise<Loaded[]>
   if (lstatSync(input, { throwIfNoEntry: false })?.isDirectory()) return loadDirectory(root, input, false, input);
   const temp = join(root, "tmp", `load-${randomHex(8)}`);
   mkdirs(temp, 0o700);
+  const lock = holdLock(temp);
   try {
     const reader = await TarReader.open(input);
     await extractTar(reader.entries(), temp, { maxBytes: unpackLimit(root) });
     return await loadDirectory(root, temp, true, "the archive");
   } finally {
     removeTree(temp);
+    close(lock);
   }
 }
 

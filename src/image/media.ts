@@ -99,6 +99,20 @@ export function checkIndex(doc: Index, what: string): Index {
 export function checkConfig(doc: ImageDocument, what: string): string[] {
   const ids = doc.rootfs?.diff_ids;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string" && DIGEST.test(id))) throw new UserError(`${what}: rootfs.diff_ids must be a list of sha256 digests`);
-  if (doc.config !== undefined && (doc.config === null || typeof doc.config !== "object" || Array.isArray(doc.config))) throw new UserError(`${what}: "config" must be an object`);
+  if (doc.config !== undefined && doc.config !== null) {
+    if (typeof doc.config !== "object" || Array.isArray(doc.config)) throw new UserError(`${what}: "config" must be an object`);
+    const c = doc.config;
+    const bad = (field: string, shape: string) => new UserError(`${what}: config.${field} must be ${shape}`);
+    for (const field of ["Cmd", "Entrypoint", "Env"] as const) {
+      if (c[field] != null && !(Array.isArray(c[field]) && c[field].every((v) => typeof v === "string"))) throw bad(field, "a list of strings");
+    }
+    for (const field of ["WorkingDir", "User", "StopSignal"] as const) if (c[field] != null && typeof c[field] !== "string") throw bad(field, "a string");
+    for (const field of ["Labels", "ExposedPorts", "Volumes"] as const) {
+      const v = c[field];
+      if (v != null && (typeof v !== "object" || Array.isArray(v))) throw bad(field, "an object");
+    }
+    if (c.Labels != null && !Object.values(c.Labels).every((v) => typeof v === "string")) throw bad("Labels", "an object of strings");
+  }
+  if (doc.history != null && !Array.isArray(doc.history)) throw new UserError(`${what}: history must be a list`);
   return ids;
 }

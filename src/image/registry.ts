@@ -85,7 +85,10 @@ export class Registry {
       if (writer.offset < size) {
         let res = await this.get(path, `/v2/${path}/blobs/${digest}`, writer.offset > 0 ? { Range: `bytes=${writer.offset}-` } : {}, stall.signal);
         if (writer.offset > 0 && !resumes(res, writer.offset)) {
-          // The registry cannot resume this (ignored the range, or says it is out of range): start over.
+          // Only an answer that cannot continue the partial throws it away: the whole blob (the
+          // range ignored, or a Content-Range from elsewhere) or "out of range". A failure (503,
+          // 429...) keeps it for the next pull.
+          if (!res.ok && res.status !== 416) await this.check(res, `blob ${digest}`);
           await res.body?.cancel();
           writer.close(false);
           writer = BlobWriter.create(root, digest);
@@ -145,7 +148,11 @@ export class Registry {
 
   private async send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     const all = { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
-    if (this.scheme) return this.fetchFollowing(`${this.scheme}://${this.host}${url}`, all, signal);
+    if (this.scheme) {
+      return this.fetchFollowing(`${this.scheme}://${this.host}${url}`, all, signal).catch((err) => {
+        throw this.unreachable(err);
+      });
+    }
     let httpsError: unknown;
     try {
       const res = await this.fetchFollowing(`https://${this.host}${url}`, all, signal);

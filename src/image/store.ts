@@ -3,7 +3,8 @@
 // content-addressed blobs (blobs.ts) and extracted layers shared by every image (layers.ts).
 // `root` is always passed in, so tests and --root never touch a real store.
 import { Errno } from "../sys/errors.ts";
-import { exists, isErrno, lstat, mkdirs, readFile, readdir, removeTree, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
+import { close, exists, isErrno, lstat, mkdirs, open, readFile, readdir, removeTree, tryLockExclusive, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
+import { O_NOFOLLOW, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { type ImageConfig } from "./config.ts";
@@ -181,7 +182,7 @@ export function removeUnreferenced(root: string, layersInUse: Set<string>): stri
     const stale = (dir: string, prefix: string, ageMs: number) => {
       for (const name of listDir(join(root, dir))) {
         const path = join(root, dir, name);
-        if (name.startsWith(prefix) && now - lstat(path).mtimeMs > ageMs) removeTree(path);
+        if (name.startsWith(prefix) && now - lstat(path).mtimeMs > ageMs && !inUse(path)) removeTree(path);
       }
     };
     stale("layers", ".tmp-", HOUR_MS);
@@ -193,6 +194,22 @@ export function removeUnreferenced(root: string, layersInUse: Set<string>): stri
 }
 
 const HOUR_MS = 3600_000;
+
+// Whoever works on a temporary file or directory holds an flock on it (blob writers, layer
+// extraction, load, commit, a spooled stdin).
+function inUse(path: string): boolean {
+  let fd: number;
+  try {
+    fd = open(path, O_RDONLY | O_NOFOLLOW);
+  } catch {
+    return true; // gone meanwhile, or nothing box can lock: left alone
+  }
+  try {
+    return !tryLockExclusive(fd, path);
+  } finally {
+    close(fd);
+  }
+}
 
 /** Images no name points at (a tag moved to a newer pull, a commit without a name). */
 export function danglingImages(root: string): ListedImage[] {

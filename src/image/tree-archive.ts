@@ -3,13 +3,15 @@
 // image spec's .wh. files (`box commit`).
 //
 // The upper dir belongs to a container that may be running and hostile: it can swap a directory
-// for a symlink to the host at any moment. So the walk goes by descriptors, every entry opened
-// O_NOFOLLOW below its parent's descriptor and read only once fstat says what it is (a FIFO is
-// never opened for reading, a link never followed), and an entry that vanishes meanwhile is
-// left out.
+// for a symlink to the host at any moment, or a file for a device node. So the walk goes by
+// descriptors: every entry is opened O_PATH|O_NOFOLLOW below its parent's descriptor, and only
+// once fstat of that descriptor says it is a directory or a regular file is it opened for reading
+// (a FIFO or device node never is, a link is never followed); an entry that vanishes or changes
+// meanwhile is left out.
 import { Errno } from "../sys/errors.ts";
-import { close, fgetxattr, fstat, isErrno, openAt, readdir, readlinkAt, statAtFd, type FileStat } from "../sys/fs.ts";
-import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../sys/constants.ts";
+import { close, fgetxattr, fstat, isErrno, open, openAt, raiseFileLimit, readdir, readlinkAt, statAtFd, type FileStat } from "../sys/fs.ts";
+import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY } from "../sys/constants.ts";
+import { UserError } from "../container/errors.ts";
 import { OPAQUE_MARKER, opaqueXattr, WHITEOUT_PREFIX } from "./whiteout.ts";
 import type { TarWriteHeader, TarWriter } from "./tar-writer.ts";
 
@@ -21,6 +23,7 @@ export interface ArchiveCount {
 
 /** The merged view of `dirs` (top layer first), as overlayfs would show it. */
 export function archiveMerged(tar: TarWriter, dirs: string[]): ArchiveCount {
+  raiseFileLimit();
   const out = new EntryWriter(tar);
   const roots = dirs.map((dir) => openAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY));
   try {
@@ -33,6 +36,7 @@ export function archiveMerged(tar: TarWriter, dirs: string[]): ArchiveCount {
 
 /** A container's own layer (its overlayfs upper dir) as an image layer. */
 export function archiveLayer(tar: TarWriter, dir: string): ArchiveCount {
+  raiseFileLimit();
   const out = new EntryWriter(tar);
   const root = openAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
   try {
@@ -60,7 +64,8 @@ class EntryWriter {
   constructor(private readonly tar: TarWriter) {}
 
   /** `dirs`: descriptors of the directory `rel` in each layer where it exists, top first. */
-  walkMerged(rel: string, dirs: number[]): void {
+  walkMerged(rel: string, dirs: number[], depth = 0): void {
+    tooDeep(rel, depth);
     const merged = new Map<string, Merged>();
     for (const dirfd of dirs) {
       for (const name of names(dirfd)) {
@@ -86,14 +91,15 @@ class EntryWriter {
       if (opened === undefined) continue;
       const children = [opened, ...below.flatMap((fd) => openDirOrNone(fd, name))];
       try {
-        this.walkMerged(path, children);
+        this.walkMerged(path, children, depth + 1);
       } finally {
         children.forEach(close);
       }
     }
   }
 
-  walkLayer(rel: string, dirfd: number): void {
+  walkLayer(rel: string, dirfd: number, depth = 0): void {
+    tooDeep(rel, depth);
     for (const name of names(dirfd).sort()) {
       const st = statOrUndefined(dirfd, name);
       if (!st) continue;
@@ -106,7 +112,7 @@ class EntryWriter {
       if (opened === undefined) continue;
       try {
         if (fgetxattr(opened, opaqueXattr(), path) === "y") this.marker(`${path}/${OPAQUE_MARKER}`, st);
-        this.walkLayer(path, opened);
+        this.walkLayer(path, opened, depth + 1);
       } finally {
         close(opened);
       }
@@ -123,14 +129,9 @@ class EntryWriter {
     }
     if (st.isFIFO()) return void this.add({ ...base, type: "fifo" });
     if (!st.isDirectory() && !st.isFile()) return void this.count.skipped++;
-    const fd = ignoreVanished(() => openAt(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (st.isDirectory() ? O_DIRECTORY : 0)));
+    const fd = openChecked(dirfd, name, st);
     if (fd === undefined) return undefined;
-    // What was opened is what was archived: a swap between stat and open is seen here.
     const now = fstat(fd);
-    if (now.ino !== st.ino || now.isDirectory() !== st.isDirectory() || now.isFile() !== st.isFile()) {
-      close(fd);
-      return undefined;
-    }
     if (now.isDirectory()) {
       this.add({ ...base, type: "dir" });
       return fd;
@@ -182,17 +183,42 @@ function statOrUndefined(dirfd: number, name: string): FileStat | undefined {
   return ignoreVanished(() => statAtFd(dirfd, name));
 }
 
+/** The deepest a tree may go: no path, tar name or stack of box's is made for more. */
+const MAX_DEPTH = 4096;
+
+function tooDeep(rel: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new UserError(`the filesystem is nested more than ${MAX_DEPTH} directories deep (at ${JSON.stringify(rel.slice(0, 60))}…): box does not archive it`);
+}
+
+/**
+ * `name` opened for reading only if it is still what `st` saw (same inode, a directory or a
+ * regular file): first as a path (which opens nothing), then, checked, through /proc/self/fd.
+ */
+function openChecked(dirfd: number, name: string, st: FileStat): number | undefined {
+  const path = ignoreVanished(() => openAt(dirfd, name, O_PATH | O_NOFOLLOW));
+  if (path === undefined) return undefined;
+  try {
+    const now = fstat(path);
+    if (now.ino !== st.ino || now.isDirectory() !== st.isDirectory() || now.isFile() !== st.isFile() || !(now.isDirectory() || now.isFile())) return undefined;
+    return ignoreVanished(() => open(`/proc/self/fd/${path}`, O_RDONLY | O_NONBLOCK | (now.isDirectory() ? O_DIRECTORY : 0)));
+  } finally {
+    close(path);
+  }
+}
+
 function openDirOrNone(dirfd: number, name: string): number[] {
   const fd = ignoreVanished(() => openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   return fd === undefined ? [] : [fd];
 }
 
-// A running container may remove (or replace by a link) what was just listed.
+// A running container may remove, or replace by something else, what was just listed.
+const VANISHED = [Errno.ENOENT, Errno.ELOOP, Errno.ENOTDIR, Errno.EINVAL, Errno.ENXIO, Errno.ENODEV];
+
 function ignoreVanished<T>(fn: () => T): T | undefined {
   try {
     return fn();
   } catch (err) {
-    if (isErrno(err, Errno.ENOENT) || isErrno(err, Errno.ELOOP) || isErrno(err, Errno.ENOTDIR)) return undefined;
+    if (VANISHED.some((e) => isErrno(err, e))) return undefined;
     throw err;
   }
 }

@@ -448,6 +448,33 @@ export function fchmod(fd: number, mode: number): void {
 }
 
 const LOCK_EX = 2;
+const LOCK_NB = 4;
+const SYS_prlimit64 = 302;
+const RLIMIT_NOFILE = 7;
+
+/** An exclusive flock(2) if nobody holds one: false when somebody does. */
+export function tryLockExclusive(fd: number, path: string): boolean {
+  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  if (errno() === Errno.EAGAIN) return false;
+  throw new SyscallError("flock", errno(), path);
+}
+
+/** Opens `path` (a directory box made) and holds an flock on it while the descriptor is open: a
+ * garbage collector that finds it locked knows it is still being worked on. */
+export function holdLock(path: string): number {
+  const fd = open(path, O_RDONLY);
+  lockExclusive(fd, path);
+  return fd;
+}
+
+/** Raises this process's soft limit on open files to its hard limit (a deep tree walked by
+ * descriptors needs one per level). */
+export function raiseFileLimit(): void {
+  const limits = new BigUint64Array(2);
+  check(libc.syscall(SYS_prlimit64, 0 as never, RLIMIT_NOFILE as never, null, limits, null), "prlimit64", "RLIMIT_NOFILE");
+  limits[0] = limits[1]!;
+  check(libc.syscall(SYS_prlimit64, 0 as never, RLIMIT_NOFILE as never, limits, null, null), "prlimit64", "RLIMIT_NOFILE");
+}
 
 /** An exclusive flock(2) on an open file or directory, waiting for it; released when fd closes. */
 export function lockExclusive(fd: number, path: string): void {
