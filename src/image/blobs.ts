@@ -2,7 +2,7 @@
 // archives exactly as a registry or an archive gave them. A blob is hashed while it is written
 // and appears under its digest only when the hash matches, so nothing stored is ever unverified.
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, constants } from "node:fs";
-import { exists, isErrno, lockExclusive, mkdirs, readFileBytes, unlink } from "../sys/fs.ts";
+import { exists, isErrno, lockExclusive, mkdirs, readFileBytes, tryLockExclusive, unlink } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { randomHex } from "../random.ts";
 import { join } from "../path.ts";
@@ -11,6 +11,7 @@ import { DIGEST } from "./reference.ts";
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_APPEND, O_EXCL, O_NOFOLLOW } = constants;
 const HASH_CHUNK = 1 << 20;
+const LOCK_POLL_MS = 100;
 
 export function blobsDir(root: string): string {
   return join(root, "blobs", "sha256");
@@ -43,8 +44,8 @@ export function sha256Digest(data: Uint8Array | string): string {
 }
 
 /** Stores bytes already in memory (a manifest, a config) and returns their digest. */
-export function putBlob(root: string, data: Uint8Array | string, expected?: string): string {
-  const writer = BlobWriter.create(root, expected);
+export function putBlob(root: string, data: Uint8Array | string): string {
+  const writer = BlobWriter.create(root);
   try {
     writer.write(typeof data === "string" ? Buffer.from(data) : data);
     return writer.commit();
@@ -66,7 +67,7 @@ export function putBlobFile(root: string, file: string, opts: { move?: boolean; 
     renameSync(file, blobPath(root, digest));
     return { digest, size: statSync(blobPath(root, digest)).size, created };
   }
-  const writer = BlobWriter.create(root, undefined);
+  const writer = BlobWriter.create(root);
   try {
     eachChunk(file, (chunk) => writer.write(chunk));
     const digest = writer.commit();
@@ -122,16 +123,32 @@ export class BlobWriter {
     if (this.offset > 0) this.hashExisting();
   }
 
-  static create(root: string, expected?: string): BlobWriter {
-    if (expected !== undefined && !DIGEST.test(expected)) throw new UserError(`invalid digest ${JSON.stringify(expected)}`);
-    const dir = join(root, "blobs");
+  /** A blob made here (a config, a manifest, a copied file): a file of its own, no waiting. */
+  static create(root: string): BlobWriter {
+    const temp = join(root, "blobs", `.tmp-${randomHex(8)}`);
     mkdirs(blobsDir(root), 0o700);
-    const temp = expected ? join(dir, `.partial-${expected.slice(7)}`) : join(dir, `.tmp-${randomHex(8)}`);
+    const fd = openSync(temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    lockExclusive(fd, temp);
+    return new BlobWriter(root, undefined, temp, fd);
+  }
+
+  /**
+   * The partial download of `expected`, resumable. If another process holds it, this waits (without
+   * blocking the event loop: the other downloads of this pull go on) until it is done or given up.
+   */
+  static async resume(root: string, expected: string): Promise<BlobWriter> {
+    if (!DIGEST.test(expected)) throw new UserError(`invalid digest ${JSON.stringify(expected)}`);
+    const temp = join(root, "blobs", `.partial-${expected.slice(7)}`);
+    mkdirs(blobsDir(root), 0o700);
     for (;;) {
-      const fd = openSync(temp, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | (expected ? 0 : O_EXCL), 0o600);
-      lockExclusive(fd, temp);
-      // While this waited for the lock, the holder may have finished (renamed the file into the
-      // store) or given up (removed it): then this descriptor is of a file no longer at the path.
+      const fd = openSync(temp, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
+      if (!tryLockExclusive(fd, temp)) {
+        closeSync(fd);
+        await Bun.sleep(LOCK_POLL_MS);
+        continue;
+      }
+      // While this waited, the holder may have finished (renamed the file into the store) or
+      // given up (removed it): then this descriptor is of a file no longer at the path.
       const now = statSync(temp, { throwIfNoEntry: false });
       if (now?.ino === fstatSync(fd).ino) return new BlobWriter(root, expected, temp, fd);
       closeSync(fd);

@@ -71,7 +71,7 @@ export class Registry {
    * refused and nothing of it kept.
    */
   async downloadBlob(root: string, path: string, digest: string, size: number, onBytes: (done: number) => void): Promise<void> {
-    let writer = BlobWriter.create(root, digest);
+    let writer = await BlobWriter.resume(root, digest);
     const stall = new AbortController();
     // Armed before the request: a registry that never answers is given up too.
     let timer = setTimeout(() => stall.abort(), STALL_MS);
@@ -91,7 +91,7 @@ export class Registry {
           if (!res.ok && res.status !== 416) await this.check(res, `blob ${digest}`);
           await res.body?.cancel();
           writer.close(false);
-          writer = BlobWriter.create(root, digest);
+          writer = await BlobWriter.resume(root, digest);
           if (writer.done) return;
           res = await this.get(path, `/v2/${path}/blobs/${digest}`, {}, stall.signal);
         }
