@@ -159,6 +159,8 @@ describe("images in and out", () => {
     expect(image.Config.WorkingDir).toBe("/srv");
     expect(image.Config.Labels).toEqual({ team: "infra" });
     expect(image.History.at(-1)).toMatchObject({ created_by: "box commit", comment: "configured" });
+    const history = (await ok(s, ["history", "--format", "{{.CreatedBy}}|{{.Comment}}|{{.ID}}", "bb:committed"])).trim().split("\n");
+    expect(history).toEqual([`box commit|configured|${id.slice(7, 19)}`, "box import|imported from a rootfs tarball|<missing>"]);
     const out = await ok(s, ["run", "--rm", "--network", "none", "bb:committed", "sh", "-c", "cat /new /etc/app/conf; ls /bin/ls 2>&1; pwd"]);
     expect(out).toBe("new\nx\nls: /bin/ls: No such file or directory\n/srv\n");
 

@@ -7,7 +7,7 @@ import { shortId, type Store } from "../container/store.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { describeImage } from "../image/describe.ts";
 import { parseReference, tryParseReference } from "../image/reference.ts";
-import { danglingImages, findImage, imageTags, listImages, removeImage, removeUnreferenced, tagImage, untag, type ListedImage } from "../image/store.ts";
+import { danglingImages, findImage, imageHistory, imageTags, listImages, removeImage, removeUnreferenced, tagImage, untag, type ListedImage } from "../image/store.ts";
 import { basename } from "../path.ts";
 import { confirmed, FORCE } from "./confirm.ts";
 import { globals } from "./context.ts";
@@ -217,6 +217,38 @@ const imageInspectCommand = defineCommand({
   },
 });
 
+export const historyCommand = defineCommand({
+  meta: { name: "history", description: "Show how an image's layers were made" },
+  args: {
+    "no-trunc": { type: "boolean", description: "Do not shorten ids and commands" },
+    quiet: { type: "boolean", alias: "q", description: "Only show image ids" },
+    format: { type: "string", description: "table (default), json (one object per line), or a template: '{{.CreatedBy}}'", valueHint: "FORMAT" },
+    image: { type: "positional", description: "Image name[:tag] or id", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box history busybox", "box history --format json app:v1"]);
+    const [ref, extra] = flags.positionals;
+    if (!ref || extra !== undefined) throw new UserError(`"box history" requires exactly 1 argument: IMAGE`);
+    const { root } = globals().store;
+    const record = findImage(root, ref);
+    const long = flags.values["no-trunc"] === true;
+    const rows = imageHistory(root, record).map((step, i) => ({
+      ID: i === 0 ? (long ? `sha256:${record.id}` : record.id.slice(0, 12)) : "<missing>",
+      CreatedAt: step.created ?? "",
+      CreatedSince: step.created ? ago(step.created) : "",
+      CreatedBy: long || step.createdBy.length <= 45 ? step.createdBy : `${step.createdBy.slice(0, 44)}…`,
+      Size: humanSize(step.size, false),
+      Comment: step.comment,
+    }));
+    if (flags.values.quiet) return void process.stdout.write(rows.map((r) => `${r.ID}\n`).join(""));
+    const format = (flags.values.format as string | undefined) ?? "table";
+    if (format === "json") return void process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    if (format !== "table") return void process.stdout.write(rows.map((r) => `${renderTemplate(format, r)}\n`).join(""));
+    process.stdout.write(table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));
+  },
+});
+
 type Loader = () => Promise<CommandDef<any>>;
 
 const IMAGE_SUBCOMMANDS: Record<string, Loader> = {
@@ -226,6 +258,7 @@ const IMAGE_SUBCOMMANDS: Record<string, Loader> = {
   remove: async () => rmiCommand,
   tag: async () => tagCommand,
   prune: async () => imagePruneCommand,
+  history: async () => historyCommand,
   inspect: async () => imageInspectCommand,
   pull: () => import("./pull.ts").then((m) => m.pullCommand),
   load: () => import("./archive.ts").then((m) => m.loadCommand),

@@ -26,6 +26,7 @@ const rootCommand = defineCommand({
     images: () => import("./images.ts").then((m) => m.imagesCommand),
     rmi: () => import("./images.ts").then((m) => m.rmiCommand),
     tag: () => import("./images.ts").then((m) => m.tagCommand),
+    history: () => import("./images.ts").then((m) => m.historyCommand),
     image: () => import("./images.ts").then((m) => m.imageCommand),
     pull: () => import("./pull.ts").then((m) => m.pullCommand),
     login: () => import("./login.ts").then((m) => m.loginCommand),

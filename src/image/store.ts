@@ -9,7 +9,7 @@ import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { type ImageConfig } from "./config.ts";
 import { blobsDir, deleteBlob, hasBlob, putBlob, readBlob, sha256Digest } from "./blobs.ts";
-import { deleteLayer, layerPath, layersDir } from "./layers.ts";
+import { deleteLayer, layerPath, layerSize, layersDir } from "./layers.ts";
 import { parseReference, tryParseReference } from "./reference.ts";
 import { checkConfig, checkManifest, MEDIA, type Descriptor, type ImageDocument, type Manifest } from "./media.ts";
 
@@ -219,6 +219,23 @@ export function danglingImages(root: string): ListedImage[] {
 /** The config document as stored (what `box image inspect` and `box save` show). */
 export function imageDocument(root: string, id: string): ImageDocument {
   return parseDocument<ImageDocument>(readBlob(root, `sha256:${id}`), "image config");
+}
+
+/** The image's history, newest first: each step with the size of the layer it made (0 for a
+ * step that made none). Without a usable history, a step per layer. */
+export function imageHistory(root: string, record: ImageRecord): { created?: string; createdBy: string; comment: string; size: number }[] {
+  const history = imageDocument(root, record.id).history ?? [];
+  const layered = history.filter((h) => !h.empty_layer);
+  const steps = layered.length === record.layers.length ? history : record.layers.map(() => ({}) as NonNullable<ImageDocument["history"]>[number]);
+  let layer = 0;
+  return steps
+    .map((h) => ({
+      created: h.created,
+      createdBy: h.created_by ?? "",
+      comment: h.comment ?? "",
+      size: h.empty_layer ? 0 : layerSize(root, record.layers[layer++]!),
+    }))
+    .reverse();
 }
 
 export function imageManifest(root: string, record: ImageRecord): Manifest {
