@@ -136,6 +136,31 @@ describe("pull", () => {
   }, 60000);
 });
 
+describe("push", () => {
+  test("an image goes up with its blobs as stored, and comes down with the same id and digest; blobs there are skipped", async () => {
+    const { s } = ctx;
+    const imported = await box(s, ["import", "-c", "CMD [\"cat\", \"/etc/passwd\"]", join(work, "busybox.tar"), "mine"]);
+    expect(imported.code).toBe(0);
+    const ref = `${registry.host}/mine:1`;
+    await ok(s, ["tag", "mine", ref]);
+    const out = await ok(s, ["push", ref]);
+    const image = JSON.parse(await ok(s, ["image", "inspect", ref]))[0];
+    const lines = out.trim().split("\n");
+    expect(lines[0]).toBe(`The push refers to repository [${registry.host}/mine]`);
+    expect(lines.slice(1, -1).join("\n")).toMatch(/^([0-9a-f]{12}): Pushing\n\1: Pushed$/);
+    expect(lines.at(-1)).toBe(`1: digest: ${image.Manifest.digest} size: ${image.Manifest.size}`);
+    expect(await ok(s, ["push", ref])).toContain("Layer already exists");
+    // Another store pulls it: the same image.
+    const other = { root: join(s.dir, "other-root"), runroot: join(s.dir, "other-run"), dir: s.dir };
+    expect((await box(other, ["pull", "-q", ref])).stdout).toBe(`${ref}\n`);
+    expect((await box(other, ["image", "inspect", "-f", "{{.Id}}", ref])).stdout).toBe(`${image.Id}\n`);
+    expect((await box(other, ["run", "--rm", "--network", "none", ref])).stdout).toContain("root:x:0:0");
+    expect((await box(other, ["image", "prune", "-a", "-f"])).code).toBe(0);
+    const missing = await box(s, ["push", `${registry.host}/nosuch:1`]);
+    expect([missing.code, missing.stderr]).toEqual([125, `box: image not found: ${registry.host}/nosuch:1\n`]);
+  }, 60000);
+});
+
 describe("transports and formats", () => {
   test("HTTPS with the registry's own CA (--cert-dir), refused without it, or any certificate with --insecure", async () => {
     const { s } = ctx;
@@ -294,6 +319,11 @@ describe("authentication", () => {
       expect(await ok(s, ["logout", secured.host], env)).toBe(`Removing login credentials for ${secured.host}\n`);
       await ok(s, ["rmi", ref]);
       expect((await box(s, ["pull", ref], { env })).stderr).toContain("authentication required");
+      // Pushing needs the login too.
+      await ok(s, ["import", join(work, "busybox.tar"), `${secured.host}/mine:1`]);
+      expect((await box(s, ["push", `${secured.host}/mine:1`], { env })).stderr).toContain("authentication required");
+      await box(s, ["login", "-u", "alice", "--password-stdin", secured.host], { env, stdin: "s3cret pass\n" });
+      expect(await ok(s, ["push", "-q", `${secured.host}/mine:1`], env)).toBe("");
     } finally {
       await secured.stop();
     }

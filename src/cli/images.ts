@@ -261,6 +261,7 @@ const IMAGE_SUBCOMMANDS: Record<string, Loader> = {
   history: async () => historyCommand,
   inspect: async () => imageInspectCommand,
   pull: () => import("./pull.ts").then((m) => m.pullCommand),
+  push: () => import("./pull.ts").then((m) => m.pushCommand),
   load: () => import("./archive.ts").then((m) => m.loadCommand),
   save: () => import("./archive.ts").then((m) => m.saveCommand),
   import: () => import("./import.ts").then((m) => m.importCommand),

@@ -29,6 +29,7 @@ const rootCommand = defineCommand({
     history: () => import("./images.ts").then((m) => m.historyCommand),
     image: () => import("./images.ts").then((m) => m.imageCommand),
     pull: () => import("./pull.ts").then((m) => m.pullCommand),
+    push: () => import("./pull.ts").then((m) => m.pushCommand),
     login: () => import("./login.ts").then((m) => m.loginCommand),
     logout: () => import("./login.ts").then((m) => m.logoutCommand),
     load: () => import("./archive.ts").then((m) => m.loadCommand),

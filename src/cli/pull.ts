@@ -5,6 +5,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { authFile, credentialsFor } from "../image/auth.ts";
 import { PullProgress } from "../image/progress.ts";
 import { parsePlatform, pullImage } from "../image/pull.ts";
+import { pushImage } from "../image/push.ts";
+import type { RegistryOptions } from "../image/registry.ts";
 import { parseReference } from "../image/reference.ts";
 import type { ImageRecord } from "../image/store.ts";
 import { isTerminal } from "../sys/tty.ts";
@@ -44,18 +46,42 @@ export const pullCommand = defineCommand({
   },
 });
 
+export const pushCommand = defineCommand({
+  meta: { name: "push", description: "Upload an image to a registry" },
+  args: {
+    insecure: PULL_ARGS.insecure,
+    authfile: PULL_ARGS.authfile,
+    "cert-dir": PULL_ARGS["cert-dir"],
+    quiet: { type: "boolean", alias: "q", description: "No progress" },
+    image: { type: "positional", description: "NAME[:TAG] (box tag gives an image a registry's name)", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box tag app localhost:5000/app:1 && box push localhost:5000/app:1"]);
+    const [ref, extra] = flags.positionals;
+    if (!ref || extra !== undefined) throw new UserError(`"box push" requires exactly 1 argument: NAME[:TAG]`);
+    const values = flags.values as PullFlags;
+    const reference = parseReference(ref);
+    await pushImage(globals().store.root, ref, { ...registryOptions(reference.domain, values), progress: progressTo(1, values.quiet) });
+  },
+});
+
 /** Pulls with the flags' settings; progress goes to fd 1, or 2 for `box run` (as Docker). */
 export async function pull(ref: string, flags: PullFlags, fd: 1 | 2): Promise<ImageRecord> {
   const reference = parseReference(ref);
-  const out = flags.quiet ? { write: () => true } : fd === 1 ? process.stdout : process.stderr;
-  const progress = new PullProgress(out, !flags.quiet && isTerminal(fd));
   return pullImage(globals().store.root, ref, {
+    ...registryOptions(reference.domain, flags),
     platform: flags.platform ? parsePlatform(flags.platform) : undefined,
-    insecure: flags.insecure === true,
-    credentials: credentialsFor(reference.domain, authFile(flags.authfile)),
-    ca: trustedCa(reference.domain, flags["cert-dir"]),
-    progress,
+    progress: progressTo(fd, flags.quiet),
   });
+}
+
+function registryOptions(domain: string, flags: PullFlags): RegistryOptions {
+  return { insecure: flags.insecure === true, credentials: credentialsFor(domain, authFile(flags.authfile)), ca: trustedCa(domain, flags["cert-dir"]) };
+}
+
+function progressTo(fd: 1 | 2, quiet: boolean | undefined): PullProgress {
+  return new PullProgress(quiet ? { write: () => true } : fd === 1 ? process.stdout : process.stderr, !quiet && isTerminal(fd));
 }
 
 // Docker's per-registry CAs: /etc/docker/certs.d/HOST/*.crt; box reads /etc/box/certs.d first,

@@ -25,8 +25,16 @@ const MAX_MANIFEST_BYTES = 4 << 20;
 // A stalled transfer is given up after this long without a byte.
 const STALL_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 60_000;
+// A layer upload may take long; it is given up only after this.
+const UPLOAD_TIMEOUT_MS = 3600_000;
 // An error body is a line or two of JSON; what is beyond this is not read.
 const ERROR_BODY_LIMIT = 64 << 10;
+
+/** A request's method and body (made anew for each try: a 401 means sending it again). */
+interface Method {
+  method?: "GET" | "HEAD" | "POST" | "PUT";
+  body?: () => Blob | Uint8Array;
+}
 
 export class Registry {
   private readonly host: string;
@@ -127,35 +135,69 @@ export class Registry {
     }
   }
 
+  /** Whether the registry has the blob already (a push skips it then). */
+  async hasBlob(path: string, digest: string): Promise<boolean> {
+    const res = await this.get(path, `/v2/${path}/blobs/${digest}`, {}, undefined, { method: "HEAD" });
+    if (res.status === 404) return false;
+    await this.check(res, `blob ${digest}`);
+    return true;
+  }
+
+  /** Uploads a blob in one PUT (the distribution API's monolithic upload). */
+  async uploadBlob(path: string, digest: string, file: string): Promise<void> {
+    const start = await this.get(path, `/v2/${path}/blobs/uploads/`, { "Content-Length": "0" }, undefined, { method: "POST" });
+    await this.check(start, `upload of ${digest}`);
+    const location = start.headers.get("location");
+    if (!location) throw new UserError(`${this.domain}: the registry gave no upload location for ${digest}`);
+    const target = new URL(location, `http://${this.host}`);
+    target.searchParams.set("digest", digest);
+    const url = /^https?:\/\//.test(location) ? target.href : `${target.pathname}${target.search}`;
+    const res = await this.get(path, url, { "Content-Type": "application/octet-stream" }, AbortSignal.timeout(UPLOAD_TIMEOUT_MS), { method: "PUT", body: () => Bun.file(file) });
+    await this.check(res, `upload of ${digest}`);
+  }
+
+  /** Puts a manifest under a tag. */
+  async putManifest(path: string, tag: string, bytes: Buffer, mediaType: string): Promise<void> {
+    const res = await this.get(path, `/v2/${path}/manifests/${tag}`, { "Content-Type": mediaType }, undefined, { method: "PUT", body: () => bytes });
+    await this.check(res, `manifest ${this.shown(path)}:${tag}`);
+  }
+
   /** `box login`'s check: the API's root answers the credentials with 200. */
   async ping(): Promise<void> {
     const res = await this.get(undefined, "/v2/");
     await this.check(res, "login");
   }
 
-  /** GET with authentication, trying HTTPS first and HTTP where that is allowed. */
-  private async get(path: string | undefined, url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    let res = await this.send(url, headers, signal);
+  /** GET (or `init`'s method) with authentication, trying HTTPS first and HTTP where allowed. */
+  private async get(path: string | undefined, url: string, headers: Record<string, string> = {}, signal?: AbortSignal, init: Method = {}): Promise<Response> {
+    let res = await this.send(url, headers, signal, init);
     if (res.status === 401) {
       const challenge = res.headers.get("www-authenticate") ?? "";
       await res.body?.cancel();
-      this.authorization = await this.authenticate(challenge, path);
-      res = await this.send(url, headers, signal);
+      this.authorization = await this.authenticate(challenge, path, init.method !== undefined && init.method !== "GET" && init.method !== "HEAD");
+      res = await this.send(url, headers, signal, init);
       if (res.status === 401) throw new UserError(`${this.domain}: ${(await errorText(res)).slice(2) || "unauthorized"}${this.opts.credentials ? "" : `; log in with 'box login ${this.domain}'`}`);
     }
     return res;
   }
 
-  private async send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  private async send(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, init: Method): Promise<Response> {
     const all = { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
+    // An upload's next URL comes whole from the registry (its Location).
+    if (/^https?:\/\//.test(url)) {
+      if (new URL(url).host !== this.host) throw new UserError(`${this.domain}: refusing an upload location on another host (${new URL(url).host})`);
+      return this.fetchFollowing(url, all, signal, init).catch((err) => {
+        throw this.unreachable(err);
+      });
+    }
     if (this.scheme) {
-      return this.fetchFollowing(`${this.scheme}://${this.host}${url}`, all, signal).catch((err) => {
+      return this.fetchFollowing(`${this.scheme}://${this.host}${url}`, all, signal, init).catch((err) => {
         throw this.unreachable(err);
       });
     }
     let httpsError: unknown;
     try {
-      const res = await this.fetchFollowing(`https://${this.host}${url}`, all, signal);
+      const res = await this.fetchFollowing(`https://${this.host}${url}`, all, signal, init);
       this.scheme = "https";
       return res;
     } catch (err) {
@@ -164,7 +206,7 @@ export class Registry {
     }
     let res: Response;
     try {
-      res = await this.fetchFollowing(`http://${this.host}${url}`, all, signal);
+      res = await this.fetchFollowing(`http://${this.host}${url}`, all, signal, init);
     } catch (err) {
       throw this.unreachable(err);
     }
@@ -179,9 +221,11 @@ export class Registry {
 
   // Redirects (to a CDN, for blobs) are followed by hand: the registry's credentials must not go
   // to another host.
-  private async fetchFollowing(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  private async fetchFollowing(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, init: Method): Promise<Response> {
     for (let hops = 0; hops < 10; hops++) {
       const res = await fetch(url, {
+        method: init.method ?? "GET",
+        body: init.body?.(),
         headers,
         redirect: "manual",
         signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
@@ -213,7 +257,7 @@ export class Registry {
   }
 
   /** The Authorization header a WWW-Authenticate challenge asks for (Docker's token flow). */
-  private async authenticate(challenge: string, path: string | undefined): Promise<string> {
+  private async authenticate(challenge: string, path: string | undefined, push = false): Promise<string> {
     const [scheme, params] = parseChallenge(challenge);
     const creds = this.opts.credentials;
     const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
@@ -227,7 +271,7 @@ export class Registry {
       throw new UserError(`${this.domain}: refusing token service ${realm.origin} over plain HTTP`);
     }
     if (params.service) realm.searchParams.set("service", params.service);
-    const scope = params.scope ?? (path === undefined ? undefined : `repository:${path}:pull`);
+    const scope = params.scope ?? (path === undefined ? undefined : `repository:${path}:${push ? "pull,push" : "pull"}`);
     if (scope) realm.searchParams.set("scope", scope);
     const res = await fetch(realm.href, {
       headers: basic ? { Authorization: basic } : {},
