@@ -26,7 +26,16 @@ export function tempStore(): Store {
   return { dir, root: join(dir, "root"), runroot: join(dir, "run") };
 }
 
+/**
+ * Removes the store, first through box itself: after a failed test its containers and networks
+ * may still be there, and deleting the directory alone would orphan their cgroups, links and rules.
+ */
 export function removeStore(s: Store): void {
+  if (existsSync(s.root)) {
+    const ids = Bun.spawnSync(boxArgs(s, ["ps", "-aq", "--no-trunc"]), { stderr: "ignore" }).stdout.toString().split("\n").filter(Boolean);
+    if (ids.length) Bun.spawnSync(boxArgs(s, ["rm", "-f", ...ids]), { stdout: "ignore", stderr: "ignore" });
+    Bun.spawnSync(boxArgs(s, ["system", "prune", "-f"]), { stdout: "ignore", stderr: "ignore" });
+  }
   rmSync(s.dir, { recursive: true, force: true });
 }
 
@@ -276,8 +285,11 @@ export function storePerTest(): { readonly s: Store } {
     ctx.before = snapshot();
   });
   afterEach(async () => {
-    await expectNoLeaks(ctx.s, ctx.before);
-    removeStore(ctx.s);
+    try {
+      await expectNoLeaks(ctx.s, ctx.before);
+    } finally {
+      removeStore(ctx.s);
+    }
   });
   return ctx;
 }
