@@ -317,6 +317,12 @@ describe("authentication", () => {
       expect([pulled.code, pulled.stdout]).toEqual([0, "hello from the registry\n"]);
       expect(pulled.stderr).toStartWith(`Unable to find image '${ref}' locally\n`);
       expect(await ok(s, ["logout", secured.host], env)).toBe(`Removing login credentials for ${secured.host}\n`);
+      // On a terminal box asks, as Docker does, and does not echo the password.
+      const login = boxArgs(s, ["login", secured.host]).map((a) => `'${a}'`).join(" ");
+      const typed = Bun.spawnSync(["sh", "-c", `(sleep 0.5; printf 'alice\\r'; sleep 0.5; printf 's3cret pass\\r') | script -qec "${login}" /dev/null`], { env: { ...process.env, ...env }, stdout: "pipe" });
+      expect(typed.stdout.toString()).toBe("Username: alice\r\nPassword: \r\nLogin Succeeded\r\n");
+      expect(JSON.parse(readFileSync(env.BOX_AUTH_FILE, "utf8")).auths[secured.host].auth).toBe(Buffer.from("alice:s3cret pass").toString("base64"));
+      await ok(s, ["logout", secured.host], env);
       await ok(s, ["rmi", ref]);
       expect((await box(s, ["pull", ref], { env })).stderr).toContain("authentication required");
       // Pushing needs the login too.

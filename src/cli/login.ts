@@ -4,7 +4,8 @@ import { UserError } from "../container/errors.ts";
 import { authFile, removeCredentials, saveCredentials } from "../image/auth.ts";
 import { DOCKER_HUB } from "../image/reference.ts";
 import { Registry } from "../image/registry.ts";
-import { isTerminal } from "../sys/tty.ts";
+import { isTerminal, makeRaw } from "../sys/tty.ts";
+import { read } from "../sys/fs.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 
@@ -28,9 +29,13 @@ export const loginCommand = defineCommand({
       if (password !== undefined) throw new UserError("--password and --password-stdin are mutually exclusive");
       password = (await Bun.stdin.text()).replace(/\r?\n$/, "");
     }
-    if (!username) throw new UserError(`"box login" needs --username (box asks for no input${isTerminal(0) ? "" : ", and stdin is no terminal"})`);
+    // On a terminal, Docker's questions; a script gives the flags.
+    const asked = !username || !password ? isTerminal(0) : false;
+    const user = username || (asked ? ask("Username: ") : "");
+    if (!user) throw new UserError(`"box login" needs --username${isTerminal(0) ? "" : " (stdin is no terminal to ask on)"}`);
+    if (!password && asked) password = askHidden("Password: ");
     if (!password) throw new UserError(`"box login" needs a password: --password-stdin or --password`);
-    const creds = { username, password };
+    const creds = { username: user, password };
     // The registry's /v2/ answers 401 to nobody and 200 to valid credentials, whatever its scheme.
     await new Registry(domain, { insecure: flags.values.insecure === true, credentials: creds }).ping();
     saveCredentials(domain, creds, authFile(flags.values.authfile as string | undefined));
@@ -52,6 +57,32 @@ export const logoutCommand = defineCommand({
     process.stdout.write(removed ? `Removing login credentials for ${domain}\n` : `Not logged in to ${domain}\n`);
   },
 });
+
+function ask(question: string): string {
+  return (prompt(question.trimEnd()) ?? "").trim();
+}
+
+/** A line read from the terminal without echoing it (raw mode, so box handles the keys itself). */
+function askHidden(question: string): string {
+  process.stdout.write(question);
+  const restore = makeRaw(0);
+  const key = new Uint8Array(1);
+  let line = "";
+  try {
+    for (;;) {
+      if (read(0, key) === 0) break;
+      const c = key[0]!;
+      if (c === 0x0d || c === 0x0a) break;
+      if (c === 0x03) throw new UserError("login interrupted");
+      if (c === 0x7f || c === 0x08) line = line.slice(0, -1);
+      else line += String.fromCharCode(c);
+    }
+  } finally {
+    restore();
+    process.stdout.write("\n");
+  }
+  return Buffer.from(line, "latin1").toString("utf8");
+}
 
 function registryHost(given: string | undefined): string {
   if (given === undefined) return DOCKER_HUB;
