@@ -508,9 +508,9 @@ describe("the image store", () => {
     const top = await importFiles("top", { "etc/app": "top" });
     const blobs = (ref: string) => JSON.parse(readBlob(root, findImage(root, ref).manifest.digest).toString()).layers;
     createImage(root, {
-      configBytes: configDocument([bottom, top], { Cmd: ["/bin/app"] }, []),
+      configBytes: configDocument([bottom, top], { Cmd: ["/bin/app"] }),
       layerBlobs: [...blobs("bottom"), ...blobs("top")],
-      layerSizes: [1, 1],
+      size: 2,
       tags: ["stacked:2"],
     });
     const image = resolveImage(root, "stacked:2");
@@ -520,7 +520,7 @@ describe("the image store", () => {
 
     expect(() => resolveImage(root, "busybox")).toThrow(UserError);
     expect(() => resolveImage(root, "busybox")).toThrow(/^image not found: busybox:latest$/);
-    expect(() => createImage(root, { configBytes: configDocument(["0".repeat(64)], {}, []), layerBlobs: blobs("top"), layerSizes: [0], tags: ["broken"] })).toThrow("was removed meanwhile");
+    expect(() => createImage(root, { configBytes: configDocument(["0".repeat(64)], {}), layerBlobs: blobs("top"), size: 0, tags: ["broken"] })).toThrow("was removed meanwhile");
   });
 
   test("listImages and removeImage keep layers other images still use", async () => {

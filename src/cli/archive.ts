@@ -132,11 +132,13 @@ function writeArchive(output: string | undefined, command: string, write: (fd: n
     throw new UserError(`cannot write ${output}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
-    write(fd);
-    closeSync(fd);
+    try {
+      write(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, target);
   } catch (err) {
-    closeSync(fd);
     try {
       unlinkSync(temp);
     } catch {}

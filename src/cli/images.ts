@@ -130,31 +130,28 @@ export const rmiCommand = defineCommand({
 function removeByReference(store: Store, ref: string, force: boolean): string[] {
   const record = findImage(store.root, ref);
   const tags = imageTags(store.root, record.id);
-  const byName = tags.includes(parseReferenceOrId(ref));
+  const name = tryParseReference(ref)?.ref;
+  const byName = name !== undefined && tags.includes(name);
   if (!byName && tags.length > 1 && !force) {
     throw new UserError(`conflict: unable to delete ${record.id.slice(0, 12)} (must be forced): image is referenced in multiple repositories`);
   }
-  const user = listContainers(store).find((c) => c.rootfs.kind === "image" && c.rootfs.id === record.id);
+  const containers = listContainers(store);
+  const user = containers.find((c) => c.rootfs.kind === "image" && c.rootfs.id === record.id);
   const lastName = !byName || tags.length === 1;
   if (user && lastName && !force) {
-    throw new UserError(`conflict: unable to remove image ${byName ? parseReferenceOrId(ref) : record.id.slice(0, 12)}: container ${shortId(user.id)} (${user.name}) uses it; remove it first, or use -f`);
+    throw new UserError(`conflict: unable to remove image ${byName ? name : record.id.slice(0, 12)}: container ${shortId(user.id)} (${user.name}) uses it; remove it first, or use -f`);
   }
   if (byName && !lastName) {
     untag(store.root, ref);
-    return [`Untagged: ${parseReferenceOrId(ref)}`];
+    return [`Untagged: ${name}`];
   }
-  const removed = removeImage(store.root, record.id, layersInUse(store));
+  const removed = removeImage(store.root, record.id, containerLayers(containers));
   return [...removed.untagged.map((t) => `Untagged: ${t}`), ...removed.deleted.map((d) => `Deleted: ${d}`)];
 }
 
-function parseReferenceOrId(ref: string): string {
-  return tryParseReference(ref)?.ref ?? ref;
-}
-
 /** Layers of every container's rootfs: they stay, whatever happens to the image. */
-export function layersInUse(store: Store): Set<string> {
-  const specs: ContainerSpec[] = listContainers(store);
-  return new Set(specs.flatMap((c) => (c.rootfs.kind === "image" ? c.rootfs.layerDirs.map((d) => basename(d)) : [])));
+function containerLayers(containers: ContainerSpec[]): Set<string> {
+  return new Set(containers.flatMap((c) => (c.rootfs.kind === "image" ? c.rootfs.layerDirs.map((d) => basename(d)) : [])));
 }
 
 export const tagCommand = defineCommand({
@@ -189,16 +186,18 @@ const imagePruneCommand = defineCommand({
 /** Removes nameless images (`all`: every image) no container uses, and whatever layers and blobs
  * nothing refers to any more (what pulls and loads that failed half-way left). */
 export function pruneImages(store: Store, all: boolean): { lines: string[]; reclaimed: number } {
-  const used = new Set(listContainers(store).flatMap((c) => (c.rootfs.kind === "image" ? [c.rootfs.id] : [])));
+  const containers = listContainers(store);
+  const used = new Set(containers.flatMap((c) => (c.rootfs.kind === "image" ? [c.rootfs.id] : [])));
+  const keep = containerLayers(containers);
   const doomed = (all ? listImages(store.root) : danglingImages(store.root)).filter((i) => !used.has(i.id));
   const lines: string[] = [];
   let reclaimed = 0;
   for (const image of doomed) {
-    const removed = removeImage(store.root, image.id, layersInUse(store));
+    const removed = removeImage(store.root, image.id, keep);
     lines.push(...removed.untagged.map((t) => `untagged: ${t}`), ...removed.deleted.map((d) => `deleted: ${d}`));
     reclaimed += image.size;
   }
-  lines.push(...removeUnreferenced(store.root, layersInUse(store)).map((d) => `deleted: ${d}`));
+  lines.push(...removeUnreferenced(store.root, keep).map((d) => `deleted: ${d}`));
   return { lines, reclaimed };
 }
 

@@ -6,7 +6,7 @@ import { inspectContainer } from "../container/describe.ts";
 import { globals } from "./context.ts";
 import { requireArguments } from "./each.ts";
 import { parseFlags, type ParsedFlags } from "./flags.ts";
-import { findImage, imageExists } from "../image/store.ts";
+import { tryFindImage } from "../image/store.ts";
 import { describeImage } from "../image/describe.ts";
 import { printHelp } from "./help.ts";
 import { renderTemplate } from "./template.ts";
@@ -27,8 +27,9 @@ export const inspectCommand = defineCommand({
       try {
         return inspectContainer(liveContainer(store, findContainer(store, ref)));
       } catch (e) {
-        if (!(e instanceof UserError) || !imageExists(store.root, ref)) throw e;
-        return describeImage(store.root, findImage(store.root, ref));
+        const image = e instanceof UserError ? tryFindImage(store.root, ref) : undefined;
+        if (!image) throw e;
+        return describeImage(store.root, image);
       }
     });
   },

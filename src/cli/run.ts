@@ -123,13 +123,15 @@ async function ensureImage(store: Store, flags: ParsedFlags): Promise<ResolvedIm
   if (flags.values.rootfs !== undefined || ref === undefined) return undefined;
   const policy = (flags.values.pull as string | undefined) ?? "missing";
   if (!["missing", "always", "never"].includes(policy)) throw new UserError(`invalid --pull "${policy}": use missing, always or never`);
-  const { imageExists, resolveImage } = await import("../image/store.ts");
-  if (policy === "always" || (policy === "missing" && !imageExists(store.root, ref))) {
-    const { pull } = await import("./pull.ts");
-    // Docker's words when it goes to the registry for `run`.
-    if (policy === "missing") write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
-    await pull(ref, { platform: flags.values.platform as string | undefined }, 2);
-  }
+  const { resolveImage, tryResolveImage } = await import("../image/store.ts");
+  const image = policy === "always" ? undefined : tryResolveImage(store.root, ref);
+  if (image) return image;
+  // Not there, and not to be pulled: resolveImage says so.
+  if (policy === "never") return resolveImage(store.root, ref);
+  const { pull } = await import("./pull.ts");
+  // Docker's words when it goes to the registry for `run`.
+  if (policy === "missing") write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
+  await pull(ref, { platform: flags.values.platform as string | undefined }, 2);
   return resolveImage(store.root, ref);
 }
 

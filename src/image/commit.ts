@@ -47,13 +47,11 @@ export async function commitContainer(root: string, spec: ContainerSpec, contain
     const parentDoc = imageDocument(root, parent.id);
     const created = new Date().toISOString();
     const history = [...(parentDoc.history ?? []), { created, created_by: "box commit", ...(opts.message ? { comment: opts.message } : {}) }];
-    const doc = JSON.parse(configDocument([...parent.layers, layer.diffId], config, history, created).toString());
-    if (opts.author) doc.author = opts.author;
-    const parentBlobs = imageManifest(root, parent).layers;
+    const configBytes = configDocument([...parent.layers, layer.diffId], config, { created, history, ...(opts.author ? { author: opts.author } : {}) });
     return createImage(root, {
-      configBytes: Buffer.from(JSON.stringify(doc)),
-      layerBlobs: [...parentBlobs, layer.blob],
-      layerSizes: [parent.size, layer.size],
+      configBytes,
+      layerBlobs: [...imageManifest(root, parent).layers, layer.blob],
+      size: parent.size + layer.size,
       tags: tag ? [tag.ref] : [],
     });
   } finally {

@@ -54,9 +54,9 @@ export async function ingestLayer(root: string, file: string, opts: IngestOption
 
 /** The config document of an image box makes (import, commit); `created` makes it a new image
  * each time, as Docker's are. */
-export function configDocument(layers: string[], config: ImageConfig, history: ImageDocument["history"], created?: string): Buffer {
+export function configDocument(layers: string[], config: ImageConfig, about: Pick<ImageDocument, "created" | "author" | "history"> = {}): Buffer {
   const { os, architecture } = hostPlatform();
-  const doc: ImageDocument = { ...(created ? { created } : {}), architecture, os, config, rootfs: { type: "layers", diff_ids: layers.map((d) => `sha256:${d}`) }, history };
+  const doc: ImageDocument = { ...about, architecture, os, config, rootfs: { type: "layers", diff_ids: layers.map((d) => `sha256:${d}`) } };
   return Buffer.from(JSON.stringify(doc));
 }
 
@@ -79,7 +79,7 @@ export async function importImage(root: string, file: string, ref: string | unde
   const config = applyChanges({}, opts.changes ?? []);
   const layer = await ingestLayer(root, file, { maxEntries: opts.maxEntries, move: opts.move });
   const created = new Date().toISOString();
-  const configBytes = configDocument([layer.diffId], config, [{ created, created_by: "box import", comment: "imported from a rootfs tarball" }], created);
-  const record = createImage(root, { configBytes, layerBlobs: [layer.blob], layerSizes: [layer.size], tags: reference ? [reference.ref] : [] });
+  const configBytes = configDocument([layer.diffId], config, { created, history: [{ created, created_by: "box import", comment: "imported from a rootfs tarball" }] });
+  const record = createImage(root, { configBytes, layerBlobs: [layer.blob], size: layer.size, tags: reference ? [reference.ref] : [] });
   return { record, skipped: layer.skipped };
 }

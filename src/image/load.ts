@@ -15,7 +15,7 @@ import { sha256Digest } from "./blobs.ts";
 import { unpackLimit } from "./layers.ts";
 import { checkConfig, checkIndex, checkManifest, hostPlatform, INDEX_TYPES, type Descriptor, type ImageDocument, type Index, type Manifest } from "./media.ts";
 import { DIGEST, parseReference } from "./reference.ts";
-import { createImage, parseDocument, type ImageRecord } from "./store.ts";
+import { createImage, parseDocument, sum, type ImageRecord } from "./store.ts";
 import { TarReader } from "./tar.ts";
 
 export interface Loaded {
@@ -69,7 +69,7 @@ async function loadDockerSave(root: string, dir: string, ours: boolean): Promise
     const stored = [];
     for (const [i, layer] of entry.Layers.entries()) stored.push(await layers.ingest(layer, { diffId: diffIds[i] }));
     const tags = (entry.RepoTags ?? []).map((t) => parseReference(t).ref);
-    const record = createImage(root, { configBytes, layerBlobs: stored.map((l) => l.blob), layerSizes: stored.map((l) => l.size), tags });
+    const record = createImage(root, { configBytes, layerBlobs: stored.map((l) => l.blob), size: sum(stored.map((l) => l.size)), tags });
     loaded.push({ record, tags });
   }
   return loaded;
@@ -93,7 +93,7 @@ async function loadOciLayout(root: string, dir: string, ours: boolean): Promise<
     const name = nameOf(top.annotations);
     const tags = name ? [name] : [];
     const layerBlobs = manifest.layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size }));
-    const record = createImage(root, { configBytes, manifestBytes, layerBlobs, layerSizes: sizes, tags });
+    const record = createImage(root, { configBytes, manifestBytes, layerBlobs, size: sum(sizes), tags });
     loaded.push({ record, tags });
   }
   if (loaded.length === 0) throw new UserError("index.json lists no image");
@@ -147,13 +147,9 @@ function platformManifest(dir: string, indexDesc: Descriptor): Descriptor {
   return chosen;
 }
 
-function blobFile(dir: string, digest: string | undefined): string {
-  if (!digest || !DIGEST.test(digest)) throw new UserError(`invalid digest ${JSON.stringify(digest)} in the layout`);
-  return safePath(dir, `blobs/sha256/${digest.slice(7)}`);
-}
-
 function readBlobFile(dir: string, digest: string | undefined): Buffer {
-  const bytes = readBytes(dir, blobFile(dir, digest).slice(dir.length + 1));
+  if (!digest || !DIGEST.test(digest)) throw new UserError(`invalid digest ${JSON.stringify(digest)} in the layout`);
+  const bytes = readBytes(dir, `blobs/sha256/${digest.slice(7)}`);
   const actual = sha256Digest(bytes);
   if (actual !== digest) throw new UserError(`blob ${digest} in the archive has digest ${actual}: refused`);
   return bytes;

@@ -10,7 +10,7 @@ import { layerPath, layerSize } from "./layers.ts";
 import { checkConfig, checkIndex, checkManifest, hostPlatform, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES, MEDIA, type Index, type ImageDocument, type Manifest, type Platform } from "./media.ts";
 import { parseReference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
-import { createImage, findImage, imageExists, parseDocument, type ImageRecord } from "./store.ts";
+import { createImage, parseDocument, sum, tryFindImage, type ImageRecord } from "./store.ts";
 import type { PullProgress } from "./progress.ts";
 import { exists } from "../sys/fs.ts";
 
@@ -62,7 +62,8 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
     }
   }
   // Docker's words: "up to date" when the name already meant this very image.
-  const upToDate = !ref.digest ? imageIdOf(root, ref.ref) === manifest.config.digest.slice(7) : imageExists(root, manifest.config.digest.slice(7));
+  const id = manifest.config.digest.slice(7);
+  const upToDate = (ref.digest ? tryFindImage(root, id) : tryFindImage(root, ref.ref))?.id === id;
 
   // An image may repeat a layer (BuildKit's empty one): each blob is fetched and unpacked once.
   const once = new Map<string, Promise<number>>();
@@ -91,7 +92,7 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
     configBytes,
     manifestBytes,
     layerBlobs: manifest.layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
-    layerSizes: sizes,
+    size: sum(sizes),
     repoDigest: `${ref.name}@${top.digest}`,
     tags: ref.digest ? [] : [ref.ref],
   });
@@ -137,10 +138,6 @@ async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T, index:
 
 function showPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-}
-
-function imageIdOf(root: string, ref: string): string | undefined {
-  return imageExists(root, ref) ? findImage(root, ref).id : undefined;
 }
 
 /** "linux/arm64/v8" → Platform. */

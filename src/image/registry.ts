@@ -51,7 +51,7 @@ export class Registry {
 
   /** A manifest or index by tag or digest, with what the registry says it is. */
   async manifest(path: string, reference: string, accept: string[]): Promise<Fetched> {
-    const res = await this.get(path, `/v2/${path}/manifests/${reference}`, { Accept: accept.join(", ") });
+    const res = await this.request(path, `/v2/${path}/manifests/${reference}`, { Accept: accept.join(", ") });
     const shown = `${this.shown(path)}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
     if (res.status === 404) throw new UserError(`manifest for ${shown} not found: manifest unknown`);
     await this.check(res, `manifest ${shown}`);
@@ -65,7 +65,7 @@ export class Registry {
 
   /** A small blob (an image config) into memory, its digest checked. */
   async smallBlob(path: string, digest: string, limit: number): Promise<Buffer> {
-    const res = await this.get(path, `/v2/${path}/blobs/${digest}`);
+    const res = await this.request(path, `/v2/${path}/blobs/${digest}`);
     await this.check(res, `blob ${digest}`);
     const bytes = Buffer.from(await readLimited(res, limit, `blob ${digest}`));
     const actual = sha256Digest(bytes);
@@ -91,7 +91,7 @@ export class Registry {
       if (writer.done) return;
       // A partial that is already whole (a pull killed before its rename): the hash decides.
       if (writer.offset < size) {
-        let res = await this.get(path, `/v2/${path}/blobs/${digest}`, writer.offset > 0 ? { Range: `bytes=${writer.offset}-` } : {}, stall.signal);
+        let res = await this.request(path, `/v2/${path}/blobs/${digest}`, writer.offset > 0 ? { Range: `bytes=${writer.offset}-` } : {}, stall.signal);
         if (writer.offset > 0 && !resumes(res, writer.offset)) {
           // Only an answer that cannot continue the partial throws it away: the whole blob (the
           // range ignored, or a Content-Range from elsewhere) or "out of range". A failure (503,
@@ -101,7 +101,7 @@ export class Registry {
           writer.close(false);
           writer = await BlobWriter.resume(root, digest);
           if (writer.done) return;
-          res = await this.get(path, `/v2/${path}/blobs/${digest}`, {}, stall.signal);
+          res = await this.request(path, `/v2/${path}/blobs/${digest}`, {}, stall.signal);
         }
         await this.check(res, `blob ${digest}`);
         let done = writer.offset;
@@ -137,7 +137,7 @@ export class Registry {
 
   /** Whether the registry has the blob already (a push skips it then). */
   async hasBlob(path: string, digest: string): Promise<boolean> {
-    const res = await this.get(path, `/v2/${path}/blobs/${digest}`, {}, undefined, { method: "HEAD" });
+    const res = await this.request(path, `/v2/${path}/blobs/${digest}`, {}, undefined, { method: "HEAD" });
     if (res.status === 404) return false;
     await this.check(res, `blob ${digest}`);
     return true;
@@ -145,31 +145,31 @@ export class Registry {
 
   /** Uploads a blob in one PUT (the distribution API's monolithic upload). */
   async uploadBlob(path: string, digest: string, file: string): Promise<void> {
-    const start = await this.get(path, `/v2/${path}/blobs/uploads/`, { "Content-Length": "0" }, undefined, { method: "POST" });
+    const start = await this.request(path, `/v2/${path}/blobs/uploads/`, { "Content-Length": "0" }, undefined, { method: "POST" });
     await this.check(start, `upload of ${digest}`);
     const location = start.headers.get("location");
     if (!location) throw new UserError(`${this.domain}: the registry gave no upload location for ${digest}`);
     const target = new URL(location, `http://${this.host}`);
     target.searchParams.set("digest", digest);
     const url = /^https?:\/\//.test(location) ? target.href : `${target.pathname}${target.search}`;
-    const res = await this.get(path, url, { "Content-Type": "application/octet-stream" }, AbortSignal.timeout(UPLOAD_TIMEOUT_MS), { method: "PUT", body: () => Bun.file(file) });
+    const res = await this.request(path, url, { "Content-Type": "application/octet-stream" }, AbortSignal.timeout(UPLOAD_TIMEOUT_MS), { method: "PUT", body: () => Bun.file(file) });
     await this.check(res, `upload of ${digest}`);
   }
 
   /** Puts a manifest under a tag. */
   async putManifest(path: string, tag: string, bytes: Buffer, mediaType: string): Promise<void> {
-    const res = await this.get(path, `/v2/${path}/manifests/${tag}`, { "Content-Type": mediaType }, undefined, { method: "PUT", body: () => bytes });
+    const res = await this.request(path, `/v2/${path}/manifests/${tag}`, { "Content-Type": mediaType }, undefined, { method: "PUT", body: () => bytes });
     await this.check(res, `manifest ${this.shown(path)}:${tag}`);
   }
 
   /** `box login`'s check: the API's root answers the credentials with 200. */
   async ping(): Promise<void> {
-    const res = await this.get(undefined, "/v2/");
+    const res = await this.request(undefined, "/v2/");
     await this.check(res, "login");
   }
 
   /** GET (or `init`'s method) with authentication, trying HTTPS first and HTTP where allowed. */
-  private async get(path: string | undefined, url: string, headers: Record<string, string> = {}, signal?: AbortSignal, init: Method = {}): Promise<Response> {
+  private async request(path: string | undefined, url: string, headers: Record<string, string> = {}, signal?: AbortSignal, init: Method = {}): Promise<Response> {
     let res = await this.send(url, headers, signal, init);
     if (res.status === 401) {
       const challenge = res.headers.get("www-authenticate") ?? "";

@@ -53,8 +53,8 @@ export interface NewImage {
   /** The manifest's exact bytes when it came from elsewhere (a registry, an archive); else one is written. */
   manifestBytes?: Buffer;
   layerBlobs: Descriptor[];
-  /** Bytes of each unpacked layer, as layers.ts reported them. */
-  layerSizes: number[];
+  /** Bytes of the unpacked layers. */
+  size: number;
   repoDigest?: string;
   /** Names to point at the image. */
   tags?: string[];
@@ -88,7 +88,7 @@ export function createImage(root: string, image: NewImage): ImageRecord {
       architecture: typeof doc.architecture === "string" ? doc.architecture : "amd64",
       manifest: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: manifestBytes.length },
       repoDigests: [...new Set([...(previous?.repoDigests ?? []), ...(image.repoDigest ? [image.repoDigest] : [])])],
-      size: image.layerSizes.reduce((a, b) => a + b, 0),
+      size: image.size,
     };
     mkdirs(imagesDir(root), 0o700);
     writeFileAtomic(recordFile(root, id), `${JSON.stringify(record, null, 2)}\n`, 0o600, true);
@@ -111,23 +111,32 @@ export function tagImage(root: string, source: string, ref: string): void {
 
 /** The image a name, name@digest, or (a prefix of) an id means. */
 export function findImage(root: string, ref: string): ImageRecord {
-  const record = lookup(root, ref);
-  if (!record) throw new UserError(`image not found: ${shownRef(ref)}`);
-  return record;
+  const found = tryFindImage(root, ref);
+  if (!found) throw new UserError(`image not found: ${shownRef(ref)}`);
+  return found;
 }
 
-export function imageExists(root: string, ref: string): boolean {
-  return lookup(root, ref) !== undefined;
+export function tryFindImage(root: string, ref: string): ImageRecord | undefined {
+  return lookup(root, ref)?.record;
 }
 
 export function resolveImage(root: string, ref: string): ResolvedImage {
-  const record = findImage(root, ref);
+  const found = tryResolveImage(root, ref);
+  if (!found) throw new UserError(`image not found: ${shownRef(ref)}`);
+  return found;
+}
+
+/** The image's layer directories, top first, as a container stacks them; undefined if none. */
+export function tryResolveImage(root: string, ref: string): ResolvedImage | undefined {
+  const found = lookup(root, ref);
+  if (!found) return undefined;
+  const { record } = found;
   // A layer repeated (BuildKit's empty layer) is stacked once, at its topmost place: overlayfs
   // refuses one directory twice, and the lower copy could only show what the upper one shows.
   const layerDirs = [...new Set(record.layers.map((digest) => layerPath(root, digest)).reverse())];
   const missing = layerDirs.find((dir) => !exists(dir));
   if (missing) throw new Error(`image ${shownRef(ref)} is damaged: layer directory ${missing} is missing`);
-  return { ref: isIdReference(ref) && !exists(tagFile(root, parseReference(ref).ref)) ? record.id : shownRef(ref), id: record.id, layerDirs, config: record.config };
+  return { ref: found.byId ? record.id : shownRef(ref), id: record.id, layerDirs, config: record.config };
 }
 
 /** Every image with its names, newest first. */
@@ -287,23 +296,25 @@ function ociManifest(id: string, configSize: number, layers: Descriptor[]): Mani
   };
 }
 
-function lookup(root: string, ref: string): ImageRecord | undefined {
+// What `ref` names, and whether it named it by id (a name shaped like an id wins, as in Docker).
+function lookup(root: string, ref: string): { record: ImageRecord; byId: boolean } | undefined {
+  const found = (record: ImageRecord | undefined, byId: boolean) => (record ? { record, byId } : undefined);
   if (isIdReference(ref)) {
     const tagged = tryParseReference(ref);
     const byName = tagged && readTag(tagFile(root, tagged.ref));
-    if (byName) return readRecord(root, byName);
+    if (byName) return found(readRecord(root, byName), false);
     const prefix = ref.replace(/^sha256:/, "");
     const matches = recordIds(root).filter((id) => id.startsWith(prefix));
     if (matches.length > 1) throw new UserError(`image id prefix ${ref} is ambiguous`);
-    return matches[0] === undefined ? undefined : readRecord(root, matches[0]);
+    return matches[0] === undefined ? undefined : found(readRecord(root, matches[0]), true);
   }
   const reference = parseReference(ref);
   if (reference.digest) {
     const pinned = `${reference.name}@${reference.digest}`;
-    return listImages(root).find((r) => r.repoDigests.includes(pinned));
+    return found(listImages(root).find((r) => r.repoDigests.includes(pinned)), false);
   }
   const id = readTag(tagFile(root, reference.ref));
-  return id === undefined ? undefined : readRecord(root, id);
+  return id === undefined ? undefined : found(readRecord(root, id), false);
 }
 
 // An image id or a prefix of one (as `docker run 3f57d9401f8d` takes): hex, at least 4 digits.
@@ -373,6 +384,10 @@ function readRecord(root: string, id: string): ImageRecord | undefined {
   } catch (err) {
     throw new Error(`corrupt image record ${recordFile(root, id)}: ${(err as Error).message}`);
   }
+}
+
+export function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
 
 function listDir(dir: string): string[] {
