@@ -6,14 +6,25 @@ import { runInit } from "./init/init.ts";
 import { launchEarlyInit } from "./container/start.ts";
 import { earlyRunStore } from "./cli/early.ts";
 import { trace } from "./trace.ts";
+import { readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);
 if (argv[0] === INIT_COMMAND) {
   await runInit();
+} else if (calledAsRunc()) {
+  // A client that runs `runc` (containerd's shim, dockerd's --add-runtime) can run box unchanged.
+  const { runOci } = await import("./cli/oci.ts");
+  await runOci(argv);
 } else {
   trace("cli", "start");
   const store = earlyRunStore(argv);
   if (store) launchEarlyInit(store);
   const { runCli } = await import("./cli/main.ts");
   await runCli(argv);
+}
+
+/** Named runc (or *-runc) through a link: argv[0] as the kernel got it, not the resolved executable. */
+function calledAsRunc(): boolean {
+  const argv0 = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0] ?? "";
+  return /(^|[/-])runc$/.test(argv0);
 }

@@ -40,3 +40,7 @@ export function basename(path: string): string {
   const p = normalize(path);
   return p === "/" ? "" : p.slice(p.lastIndexOf("/") + 1);
 }
+
+export function isAbsolute(path: string): boolean {
+  return path.startsWith("/");
+}

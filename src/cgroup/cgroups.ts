@@ -1,7 +1,7 @@
 // Creates and removes the cgroups of one container: <hierarchy>/box/<id>. box never writes to
 // a cgroup it did not create; the `box` parent is made once and kept.
 import { exists, isErrno, mkdir, readFile, rmdir, writeFile } from "../sys/fs.ts";
-import { join } from "../path.ts";
+import { dirname, join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
@@ -11,54 +11,65 @@ import { thaw } from "./freezer.ts";
 
 export const CGROUP_PARENT = "box";
 
-function ensureParent(h: Hierarchy, version: 1 | 2): string {
-  const parent = join(h.mountpoint, CGROUP_PARENT);
-  if (exists(parent)) return parent;
-  try {
-    mkdir(parent);
-  } catch (e) {
-    if (!isErrno(e, Errno.EEXIST)) throw e;
-    return parent;
-  }
-  if (version === 1 && h.controllers.includes("cpuset")) {
-    // A v1 cpuset cgroup takes no task until cpus and mems are set; children copy ours.
-    for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-      writeFile(join(parent, f), readFile(join(h.mountpoint, f)).trim() || "\n");
+/** Makes each missing directory of `parent` (relative to the hierarchy's root), set up to hold children. */
+function ensureParents(h: Hierarchy, version: 1 | 2, parent: string): void {
+  let dir = h.mountpoint;
+  for (const part of parent.split("/").filter(Boolean)) {
+    const above = dir;
+    dir = join(dir, part);
+    if (exists(dir)) continue;
+    try {
+      mkdir(dir);
+    } catch (e) {
+      if (!isErrno(e, Errno.EEXIST)) throw e;
+      continue;
     }
-    writeFile(join(parent, "cgroup.clone_children"), "1");
+    if (version === 1 && h.controllers.includes("cpuset")) {
+      // A v1 cpuset cgroup takes no task until cpus and mems are set; children copy ours.
+      for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+        writeFile(join(dir, f), readFile(join(above, f)).trim() || "\n");
+      }
+      writeFile(join(dir, "cgroup.clone_children"), "1");
+    }
+    if (version === 2) {
+      const available = readFile(join(dir, "cgroup.controllers")).trim().split(/\s+/).filter(Boolean);
+      if (available.length) writeFile(join(dir, "cgroup.subtree_control"), available.map((c) => `+${c}`).join(" "));
+    }
   }
-  if (version === 2) {
-    const available = readFile(join(parent, "cgroup.controllers")).trim().split(/\s+/).filter(Boolean);
-    if (available.length) writeFile(join(parent, "cgroup.subtree_control"), available.map((c) => `+${c}`).join(" "));
-  }
-  return parent;
+}
+
+/** The container's cgroup relative to each hierarchy's root: box/<id>, or a bundle's cgroupsPath. */
+export function cgroupPath(spec: { id: string; runtime?: { cgroupPath: string } }): string {
+  return spec.runtime?.cgroupPath ?? join(CGROUP_PARENT, spec.id);
 }
 
 /** Where a container's cgroups are (or would be), one per hierarchy. */
-export function containerCgroupDirs(id: string): string[] {
-  return detectCgroups().hierarchies.map((h) => join(h.mountpoint, CGROUP_PARENT, id));
+export function containerCgroupDirs(spec: { id: string; runtime?: { cgroupPath: string } }): string[] {
+  return detectCgroups().hierarchies.map((h) => join(h.mountpoint, cgroupPath(spec)));
 }
 
 /**
  * Makes the container's cgroup in every hierarchy; returns their directories. The devices
- * cgroup (v1) gets Docker's allow-list and the `devices` rules (--device); without `devices`
- * (--privileged) it is left as it is made: every device allowed.
+ * cgroup (v1) gets `deviceRules` (`allow c 1:3 rwm`, `deny a`, in order); without them
+ * (--privileged) it is left as it is made: every device allowed. An existing cgroup is refused:
+ * it is not box's to take over.
  */
-export function createContainerCgroups(id: string, devices: string[] | undefined): string[] {
+export function createContainerCgroups(spec: { id: string; runtime?: { cgroupPath: string } }, deviceRules: string[] | undefined): string[] {
   const layout = detectCgroups();
-  const dirs = containerCgroupDirs(id);
+  const path = cgroupPath(spec);
+  const dirs = containerCgroupDirs(spec);
   const made: string[] = [];
   try {
     for (const [i, h] of layout.hierarchies.entries()) {
-      ensureParent(h, layout.version);
+      ensureParents(h, layout.version, dirname(path));
       const dir = dirs[i]!;
       mkdir(dir);
       made.push(dir);
-      if (h.controllers.includes("devices") && devices) applyDeviceRules(dir, devices);
+      if (h.controllers.includes("devices") && deviceRules) applyDeviceRules(dir, deviceRules);
     }
   } catch (e) {
     removeCgroups(made, false);
-    throw new Error(`creating cgroup for ${id}: ${describeError(e)}`);
+    throw new Error(`creating cgroup ${path}: ${describeError(e)}`);
   }
   return made;
 }

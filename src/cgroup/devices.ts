@@ -28,8 +28,23 @@ export function deviceRulesEnforced(): boolean {
   return layout.version === 1 && layout.hierarchies.some((h) => h.controllers.includes("devices"));
 }
 
-/** v1: deny everything, then allow Docker's list and `extra` (--device), in a new container's devices cgroup. */
-export function applyDeviceRules(dir: string, extra: string[]): void {
-  writeFile(join(dir, "devices.deny"), "a");
-  for (const rule of [...DEFAULT_DEVICE_RULES, ...extra]) writeFile(join(dir, "devices.allow"), rule);
+/** Docker's: deny everything, then allow its list and `extra` (--device: `c 10:200 rwm`). */
+export function dockerDeviceRules(extra: string[]): string[] {
+  return ["deny a", ...defaultDeviceAllows(extra)];
+}
+
+/**
+ * The nodes box makes in every container's /dev, usable whatever else is denied (as runc adds
+ * them to a bundle's rules), and `extra`.
+ */
+export function defaultDeviceAllows(extra: string[]): string[] {
+  return [...DEFAULT_DEVICE_RULES, ...extra].map((r) => `allow ${r}`);
+}
+
+/** v1: writes `allow RULE` / `deny RULE` entries, in order, into a new container's devices cgroup. */
+export function applyDeviceRules(dir: string, rules: string[]): void {
+  for (const entry of rules) {
+    const space = entry.indexOf(" ");
+    writeFile(join(dir, entry.slice(0, space) === "allow" ? "devices.allow" : "devices.deny"), entry.slice(space + 1));
+  }
 }

@@ -5,6 +5,7 @@ import { leaseIdRange, ownByContainerRoot } from "../security/userns.ts";
 import { claimName, containerConfig, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
 import { applyLimits } from "../cgroup/limits.ts";
+import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
 import { attachContainer, releaseEndpoint } from "../net/network.ts";
 
@@ -14,6 +15,12 @@ export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, sto
   const other = sharedNetwork(spec.network);
   if (other !== undefined) return containerConfig(store, other).hostname;
   return spec.id.slice(0, 12);
+}
+
+/** The devices cgroup's rules: a bundle's, else Docker's with --device's (none for --privileged: every device). */
+function deviceRules(spec: ContainerSpec): string[] | undefined {
+  if (spec.runtime) return spec.runtime.deviceRules;
+  return spec.privileged ? undefined : dockerDeviceRules((spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`));
 }
 
 /**
@@ -36,7 +43,7 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
       if (spec.userns) ownByContainerRoot(`${paths.dir}/upper`, spec.userns);
     }
     // Rootless: no cgroup of its own (nothing delegated to this user; its limits are refused).
-    if (!spec.rootless) paths = containerPaths(store, spec.id, createContainerCgroups(spec.id, spec.privileged ? undefined : (spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`)));
+    if (!spec.rootless) paths = containerPaths(store, spec.id, createContainerCgroups(spec, deviceRules(spec)));
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
     // Its address and published ports belong to it from now until it is removed (as Docker's

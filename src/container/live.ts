@@ -49,7 +49,7 @@ export function stateInit(store: Store, id: string, proc = "/proc"): number | un
 }
 
 export function liveContainer(store: Store, spec: ContainerSpec): LiveContainer {
-  const paths = containerPaths(store, spec.id, spec.rootless ? [] : containerCgroupDirs(spec.id));
+  const paths = containerPaths(store, spec.id, spec.rootless ? [] : containerCgroupDirs(spec));
   const state = readState(paths) ?? { status: "created" };
   const pid = runningInit(store, state.pid, state.pidStart);
   return { spec, paths, state: pid === undefined && state.status !== "created" ? { ...state, status: "exited" } : state, pid };

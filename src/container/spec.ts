@@ -13,6 +13,79 @@ export interface VolumeSpec {
   readOnly: boolean;
 }
 
+/**
+ * One mount in the container, as the runtime spec has it, its options turned into flags once.
+ * `box run` makes Docker's list from its flags (src/rootfs/default-mounts.ts); `box oci` takes a
+ * bundle's. Both are mounted by the same code (src/rootfs/mounts.ts).
+ */
+export interface MountSpec {
+  /** Absolute path inside the container (resolved inside the rootfs at mount time). */
+  destination: string;
+  /** A filesystem type, or "bind" (flags then hold MS_BIND, and MS_REC for rbind). */
+  type: string;
+  /** The host path of a bind; else the filesystem's source ("proc", "tmpfs", ...). */
+  source: string;
+  flags: number;
+  data?: string;
+  /** MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE (with MS_REC for the r- forms), set after the mount. */
+  propagation?: number;
+  /** Read-only for the mounts below a bind too (mount_setattr). */
+  recursiveReadOnly?: boolean;
+}
+
+/** A namespace of the payload: a new one (absent), the caller's ("host"), or one joined by path. */
+export type NamespaceChoice = "host" | { path: string };
+
+/**
+ * What a runtime-spec bundle says that `box run` has no flag for: set by `box oci` only, and
+ * absent means Docker's defaults, as `box run` has them.
+ */
+export interface RuntimeSettings {
+  /** The bundle's mounts, in order; replaces the default /proc, /dev, /sys, ..., volumes, /etc files. */
+  mounts: MountSpec[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** uts, ipc, net, cgroup, time: namespaces not made new (mount and pid always are). */
+  namespaces: Partial<Record<"uts" | "ipc" | "net" | "cgroup" | "time", NamespaceChoice>>;
+  /** Whether the payload gets a cgroup and a time namespace of its own. */
+  cgroupNamespace: boolean;
+  timeNamespace: boolean;
+  /** The container's cgroup, relative to each hierarchy's root (linux.cgroupsPath). */
+  cgroupPath: string;
+  /** v1 devices cgroup rules (`c 1:3 rwm`), after denying all; absent: every device allowed. */
+  deviceRules?: string[];
+  /** process.user.additionalGids, exactly (not /etc/group's). */
+  groups: number[];
+  umask?: number;
+  oomScoreAdj?: number;
+  /** process.consoleSize: the pty's rows and columns. */
+  consoleSize?: { rows: number; columns: number };
+  /** MS_* propagation of the new root (linux.rootfsPropagation). */
+  rootfsPropagation?: number;
+  /** The bundle's directory, its annotations and hooks: for the state and the hooks, not the init. */
+  bundle: string;
+  annotations: Record<string, string>;
+  hooks: Hooks;
+}
+
+/** A hook of the runtime spec: a program run with the container's state on its stdin. */
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  /** seconds */
+  timeout?: number;
+}
+
+export interface Hooks {
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  createContainer?: Hook[];
+  startContainer?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
+}
+
 export type RootfsSpec =
   | { kind: "dir"; path: string }
   | { kind: "image"; ref: string; id: string; layerDirs: string[] };
@@ -152,6 +225,8 @@ export interface ContainerSpec {
   /** What `box stop` sends first (--stop-signal, or the image's STOPSIGNAL). */
   stopSignal?: string;
   created: string;
+  /** A container made by `box oci` from a runtime-spec bundle. */
+  runtime?: RuntimeSettings;
 }
 
 /** The json-file log of a detached container (Docker's --log-opt max-size / max-file). */

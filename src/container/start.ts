@@ -27,7 +27,7 @@ const NAMESPACES = CLONE_NEWNS | CLONE_NEWPID;
  * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
  * start): the first message (started or failed) and the exit code it reported, if any.
  */
-async function readInit(fd: number, untilStarted = false, onFirst?: () => void): Promise<{ first?: InitMessage; exit?: number }> {
+export async function readInit(fd: number, untilStarted = false, onFirst?: () => void): Promise<{ first?: InitMessage; exit?: number }> {
   let text = "";
   const messages: InitMessage[] = [];
   // Not `for await`: leaving that loop cancels the stream, and Bun closes the fd on a thread pool
@@ -63,7 +63,8 @@ export interface PendingInit {
   planWrite: number;
 }
 
-export function launchInit(store: Store): PendingInit {
+/** `consoleSocket`: a connected socket the init gets as INIT_FDS.console (box oci --console-socket). */
+export function launchInit(store: Store, consoleSocket?: number): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
@@ -81,7 +82,7 @@ export function launchInit(store: Store): PendingInit {
       // is this user.
       cloneFlags: NAMESPACES | (isRootless() ? CLONE_NEWUSER : 0),
       ownMaps: isRootless(),
-      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet]],
+      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet], ...(consoleSocket === undefined ? [] : [[consoleSocket, INIT_FDS.console] as [number, number]])],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,
     });
@@ -127,12 +128,15 @@ export function abandonInit(init: PendingInit): void {
  * there yet (`box run`) and records "running". The init writes the end only after this closes
  * the plan pipe, so "running" never overwrites "exited".
  */
-function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean): void {
-  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups };
+export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean }): void {
+  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...oci };
+  const startFifo = oci?.startFifo;
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);
     if (!exists(join(paths.dir, "config.json"))) writeConfig(paths, spec);
-    writeState(paths, { status: "running", pid: init.pid, pidStart: processIdentity(init.pid).start, startedAt: new Date().toISOString() });
+    // box oci create: "created" until box oci start, but with its init's pid.
+    const status = startFifo === undefined ? "running" : "created";
+    writeState(paths, { status, pid: init.pid, pidStart: processIdentity(init.pid).start, ...(startFifo === undefined ? { startedAt: new Date().toISOString() } : {}) });
   } catch (e) {
     // EPIPE, or no /proc entry: the init died before reading it; its sync pipe's EOF says so next.
     if (!isErrno(e, Errno.EPIPE) && !isErrno(e, Errno.ENOENT)) throw e;
@@ -166,7 +170,7 @@ export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" 
 }
 
 /** The init died or reported an error before the payload ran: clean up, then say why. */
-function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, message: InitMessage | undefined, status: WaitResult | null): never {
+export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, message: InitMessage | undefined, status: WaitResult | null): never {
   const failed = message && "error" in message ? message : undefined;
   const code = failed?.code ?? status?.code ?? EXIT_BOX_ERROR;
   recordEnd(store, spec, paths, code);

@@ -4,14 +4,14 @@
 import { close, exists, fchown, open, read, readAll, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
-import { buildRootfs, TTY_GID, type UserNamespace } from "../rootfs/setup.ts";
+import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
-import { copyWindowSize, openPty, type Pty } from "../sys/tty.ts";
+import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
@@ -30,16 +30,17 @@ import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
-import { sharedNetwork, type ContainerSpec } from "../container/spec.ts";
+import { sharedNetwork, type ContainerSpec, type RuntimeSettings } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
-import { attachedOutput, detachedOutput, type PayloadOutput } from "./output.ts";
+import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
+import { sendFd } from "../sys/unix-socket.ts";
 import { trace } from "../trace.ts";
 
 /**
  * Messages to the CLI on the sync pipe, one JSON line each. `exit` comes last, once the
  * container is cleaned up: the CLI need not wait for the init's teardown.
  */
-export type InitMessage = { pid: number } | { error: string; code: number } | { exit: number };
+export type InitMessage = { pid: number } | { created: true } | { error: string; code: number } | { exit: number };
 
 /**
  * The host-side places the init still needs after pivot_root, reached through fds. Plain data:
@@ -86,6 +87,32 @@ function joinContainerNetwork(host: HostHandles, id: string): void {
   }
 }
 
+const NAMESPACE_FLAGS = { uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, net: CLONE_NEWNET } as const;
+
+/**
+ * A bundle's namespaces that are not new: the caller's ("host"), or one named by path. The init
+ * made new ones at its start (before it had a plan); this thread leaves them again.
+ */
+function joinNamespaces(choices: RuntimeSettings["namespaces"], callerPid: number): void {
+  for (const type of ["uts", "ipc", "net"] as const) {
+    const choice = choices[type];
+    // The network namespace "host" is the caller's too, through fd 6 (spec.network "host").
+    if (choice === undefined || (type === "net" && choice === "host")) continue;
+    const path = choice === "host" ? `/proc/${callerPid}/ns/${type}` : choice.path;
+    let fd: number;
+    try {
+      fd = open(path, O_RDONLY);
+    } catch (e) {
+      throw new UserError(`${type} namespace ${path}: ${describeError(e)}`);
+    }
+    try {
+      setns(fd, NAMESPACE_FLAGS[type], `${type} namespace ${path}`);
+    } finally {
+      close(fd);
+    }
+  }
+}
+
 /** An --rm container whose end deletes nftables rules (its published ports'), in the host's network namespace. */
 function releasesRules(spec: ContainerSpec): boolean {
   return spec.remove && (spec.endpoint?.ports.length ?? 0) > 0;
@@ -95,6 +122,7 @@ function releasesRules(spec: ContainerSpec): boolean {
 function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | Error): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+  if (spec.runtime) joinNamespaces(spec.runtime.namespaces, plan.callerPid);
   const other = sharedNetwork(spec.network);
   if (other !== undefined) joinContainerNetwork(host, other);
   // --rm with published ports: kept to delete their rules from the host's namespace.
@@ -110,16 +138,25 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   const userns = spec.userns && { fd: openUserNamespace(spec.userns.uidMap, spec.userns.gidMap), spec: spec.userns };
   buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), peers, userns);
   trace("init", "rootfs-built");
-  sethostname(spec.hostname);
+  // A bundle without a hostname keeps the one its uts namespace has.
+  if (!spec.runtime || spec.hostname) sethostname(spec.hostname);
 
   let pty: Pty | undefined;
   if (spec.tty) {
     pty = openPty("/dev/ptmx");
-    if (!plan.detach) copyWindowSize(0, pty.master);
+    if (spec.runtime?.consoleSize) setWindowSize(pty.master, spec.runtime.consoleSize.rows, spec.runtime.consoleSize.columns);
+    else if (!plan.detach) copyWindowSize(0, pty.master);
     mount(pty.slavePath, "/dev/console", null, MS_BIND);
+    if (plan.consoleSocket) {
+      // The caller (containerd's shim) relays the terminal from now on; this process keeps no master.
+      sendFd(INIT_FDS.console, pty.master, "/dev/ptmx");
+      close(INIT_FDS.console);
+      close(pty.master);
+      pty = { ...pty, master: -1 };
+    }
   }
   // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
-  return makeLauncher(spec, plan, host, pty, spec.rootless ? [] : prepareCgroupfs(detectCgroups()), userns);
+  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups()) : [], userns);
 }
 
 /**
@@ -131,15 +168,19 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchown(pty.slave, ...hostOwner(initIds(spec), user.uid, TTY_GID));
-  const env = containerEnv(spec, spec.tty, user.home);
+  // A bundle's environment is exactly its process.env, and its groups its additionalGids.
+  const env = spec.runtime ? spec.env : containerEnv(spec, spec.tty, user.home);
+  if (spec.runtime) user.groups = spec.runtime.groups;
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
-  const unshareFlags = CLONE_NEWCGROUP | (timeNamespaceSupported() ? CLONE_NEWTIME : 0);
+  const unshareFlags = payloadNamespaces(spec);
   const restrictions = payloadRestrictions(spec);
   let first = true;
   return {
     pty,
     launch() {
-      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec)) : attachedOutput(spec, pty);
+      // A bundle's process.user.umask, for the payload only (box's own files keep 022).
+      const umask = spec.runtime?.umask === undefined ? undefined : libc.umask(spec.runtime.umask);
+      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec)) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
       const pid = spawn({
         path: exe,
         argv: spec.command,
@@ -159,6 +200,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
         userns: userns?.fd,
         shim: true,
       });
+      if (umask !== undefined) libc.umask(umask);
       first = false;
       trace("init", "payload-started");
       output.started();
@@ -180,6 +222,16 @@ function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; 
   for (const gid of [user.gid, ...(user.groups ?? [])]) {
     if (hostId(userns.spec.gidMap, gid) === undefined) throw new UserError(`the user's gid ${gid} is not mapped in the container's user namespace (--gidmap)`);
   }
+}
+
+/**
+ * A new cgroup namespace (a bundle's only if it asks, or mounts cgroupfs: box never shows the
+ * host's whole hierarchy) and a time namespace where the kernel has them (a bundle's if asked).
+ */
+function payloadNamespaces(spec: ContainerSpec): number {
+  const cgroup = !spec.runtime || spec.runtime.cgroupNamespace || wantsCgroupfs(spec);
+  const time = (!spec.runtime || spec.runtime.timeNamespace) && timeNamespaceSupported();
+  return (cgroup ? CLONE_NEWCGROUP : 0) | (time ? CLONE_NEWTIME : 0);
 }
 
 function timeNamespaceSupported(): boolean {
@@ -278,6 +330,8 @@ export async function runInit(): Promise<never> {
   trace("init", "plan-received");
   if (!plan) exitNow(0);
   libc.umask(0o022);
+  // Inherited by the payload (a bundle's process.oomScoreAdj).
+  if (plan.spec.runtime?.oomScoreAdj !== undefined) writeFile("/proc/self/oom_score_adj", String(plan.spec.runtime.oomScoreAdj));
   const spec = plan.spec;
   let host: HostHandles | undefined;
   let restarts: RestartPolicy | undefined;
@@ -316,7 +370,7 @@ export async function runInit(): Promise<never> {
     host = openHostHandles(plan);
     launcher = prepareContainer(spec, plan, host, hostRoute);
     pty = launcher.pty;
-    ({ pid: payload, output } = launcher.launch());
+    if (plan.startFifo === undefined) ({ pid: payload, output } = launcher.launch());
   } catch (e) {
     // No cleanup here: before pivot_root the rootfs (maybe a bind of the user's directory) is
     // still mounted below the run dir. The CLI removes the container once this namespace is gone.
@@ -324,11 +378,12 @@ export async function runInit(): Promise<never> {
     report({ error: describeError(e), code });
     exitNow(code);
   }
+  if (plan.startFifo !== undefined) ({ pid: payload, output } = awaitStart(plan, host!, launcher!));
   // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
 
   // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
-  if (!plan.detach) void (async () => {
+  if (!plan.detach && plan.startFifo === undefined) void (async () => {
     for await (const _ of Bun.file(INIT_FDS.lifeline).stream());
     if (payload !== undefined && !payloadExit) {
       kill(payload, SIGKILL);
@@ -365,6 +420,26 @@ export async function runInit(): Promise<never> {
     writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
   }
   finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
+}
+
+/**
+ * box oci create: the container is built; `box oci start` opening the FIFO for reading lets
+ * this blocking open return. The caller of create is gone by then: a failure to start the
+ * payload goes to the container's stderr, and the init ends with its code, recorded.
+ */
+function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): ReturnType<Launcher["launch"]> {
+  report({ created: true });
+  const fifo = join(runPaths(host, plan).runDir, plan.startFifo!);
+  try {
+    const fd = open(fifo, O_WRONLY);
+    write(fd, "0");
+    close(fd);
+    return launcher.launch();
+  } catch (e) {
+    const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
+    write(2, `box: ${describeError(e)}\n`);
+    finish(plan.spec, plan, host, code, false);
+  }
 }
 
 /**

@@ -48,6 +48,11 @@ export function attachedOutput(spec: ContainerSpec, pty: Pty | undefined): Paylo
   return { fds: [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]], started() {}, drained: async () => {} };
 }
 
+/** box oci --console-socket: the payload's terminal is the pty whose master went to the caller. */
+export function consoleOutput(pty: Pty): PayloadOutput {
+  return { fds: [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]], started: () => close(pty.slave), drained: async () => {} };
+}
+
 /**
  * `dir` is the container's persistent directory, reached from the init (a /proc/self/fd path).
  * `watched`: the watcher will read the pipes (see watch.ts); this process only makes them.

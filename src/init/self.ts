@@ -28,6 +28,8 @@ export const INIT_FDS = {
   plan: 5,
   /** the CLI's network namespace, joined for --network host (the init starts in a new one) */
   hostNet: 6,
+  /** box oci --console-socket: the connected socket the pty's master is sent over */
+  console: 7,
 } as const;
 
 /** What the CLI hands the init: where the container's state is. */
@@ -40,4 +42,14 @@ export interface InitPlan {
   root: string;
   runroot: string;
   cgroups: string[];
+  /**
+   * box oci create: once the container is built the init reports `{created}` and waits until
+   * `box oci start` opens this FIFO (a host path, reached through the run root's descriptor) before
+   * it starts the payload; the lifeline means nothing then (the caller exits after create).
+   */
+  startFifo?: string;
+  /** box oci --console-socket: the pty's master goes over INIT_FDS.console, and nothing is relayed. */
+  consoleSocket?: boolean;
+  /** The caller's pid: its uts and ipc namespaces are the "host" ones a bundle may keep. */
+  callerPid: number;
 }

@@ -1,32 +1,22 @@
 // Builds the container's filesystem inside the init's private mount namespace, then
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
-import { chmod, exists, lstat, mkdir, mkdirs, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
+import { chmod, exists, lstat, mkdir, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
 import { dirname } from "../path.ts";
-import {
-  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-  MS_STRICTATIME, S_IFBLK, S_IFCHR,
-} from "../sys/constants.ts";
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, S_IFBLK, S_IFCHR } from "../sys/constants.ts";
+
+const MS_NOSUID_NODEV_NOEXEC = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 import { chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import { shiftedLayer } from "./shifted.ts";
-import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
-import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
+import { ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
+import type { ContainerPaths, ContainerSpec, MountSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
-import { ETC_FILES, etcFiles } from "../container/etc-files.ts";
+import { etcFiles } from "../container/etc-files.ts";
+import { defaultMounts } from "./default-mounts.ts";
+import { applyMounts, ensureDir, ensureTarget, isCgroupMount } from "./mounts.ts";
 
-const NO_EXEC_SUID_DEV = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-export const TTY_GID = 5;
-
-/** The kernel filesystems every container gets (as runc's default spec). */
-const SPECIAL_MOUNTS: { target: string; fstype: string; flags: number; data?: string }[] = [
-  { target: "/proc", fstype: "proc", flags: NO_EXEC_SUID_DEV },
-  { target: "/dev", fstype: "tmpfs", flags: MS_NOSUID | MS_STRICTATIME, data: "mode=755,size=65536k" },
-  { target: "/dev/pts", fstype: "devpts", flags: MS_NOSUID | MS_NOEXEC, data: "newinstance,ptmxmode=0666,mode=0620,gid=5" },
-  { target: "/dev/shm", fstype: "tmpfs", flags: NO_EXEC_SUID_DEV, data: "mode=1777,size=65536k" },
-  { target: "/dev/mqueue", fstype: "mqueue", flags: NO_EXEC_SUID_DEV },
-  { target: "/sys", fstype: "sysfs", flags: NO_EXEC_SUID_DEV | MS_RDONLY },
-];
+export { TTY_GID } from "./default-mounts.ts";
 
 /** The only device nodes in a container's /dev: [name, major, minor]. */
 const DEVICES: [string, number, number][] = [
@@ -47,29 +37,6 @@ export const MASKED_PATHS = [
 
 /** Docker's defaults: readable, not writable. */
 export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
-
-function ensureDir(path: string): void {
-  mkdirs(path, 0o755);
-}
-
-/** Makes an empty file or dir at a mount target; `shown` is the path as the container sees it. */
-function ensureTarget(target: string, directory: boolean, shown: string): void {
-  if (exists(target)) {
-    if (stat(target).isDirectory() !== directory) {
-      throw new UserError(`cannot mount ${directory ? "a directory" : "a file"} on ${shown}: it is ${directory ? "not a directory" : "a directory"} in the container`);
-    }
-    return;
-  }
-  if (directory) return ensureDir(target);
-  ensureDir(dirname(target));
-  touch(target, 0o644);
-}
-
-function bind(source: string, target: string, readOnly: boolean): void {
-  mount(source, target, null, MS_BIND | MS_REC);
-  // Recursive, as Docker 25+: a mount below a :ro volume's source must not stay writable.
-  if (readOnly) makeReadOnlyRecursive(target);
-}
 
 /** The container's own user namespace: its descriptor, its maps. */
 export interface UserNamespace {
@@ -130,28 +97,14 @@ function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, use
 const MOUNT_DATA_MAX = 4095;
 
 /**
- * /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's (none,
- * when its user namespace leaves gid 5 out: the kernel refuses the option then).
- */
-function specialMountData(m: (typeof SPECIAL_MOUNTS)[number], ids: UsernsSpec | undefined): string | undefined {
-  if (!ids) return m.data;
-  const uid = hostId(ids.uidMap, 0);
-  const gid = hostId(ids.gidMap, 0);
-  if (m.fstype === "tmpfs" && m.target === "/dev" && uid !== undefined && gid !== undefined) return `${m.data},uid=${uid},gid=${gid}`;
-  if (m.fstype === "devpts") {
-    const tty = hostId(ids.gidMap, TTY_GID);
-    return m.data!.replace(/,gid=\d+/, tty === undefined ? "" : `,gid=${tty}`);
-  }
-  return m.data;
-}
-
-/**
  * `dev` is the container's /dev as resolved inside the rootfs (never through a host symlink).
  * Rootless, the kernel makes no device node in a user namespace: the host's are bound instead.
+ * An entry that is there already (a mount on it, a bundle's own /dev) is left as it is.
  */
 function populateDev(dev: string, tty: boolean, rootless: boolean): void {
   for (const [name, major, minor] of DEVICES) {
     const path = `${dev}/${name}`;
+    if (exists(path) || isSymlink(path)) continue;
     if (rootless) {
       touch(path, 0o666);
       mount(`/dev/${name}`, path, null, MS_BIND);
@@ -160,9 +113,11 @@ function populateDev(dev: string, tty: boolean, rootless: boolean): void {
     mknod(path, S_IFCHR | 0o666, major, minor);
     chmod(path, 0o666);
   }
-  for (const [target, name] of DEV_LINKS) symlink(target, `${dev}/${name}`);
+  for (const [target, name] of DEV_LINKS) {
+    if (!isSymlink(`${dev}/${name}`) && !exists(`${dev}/${name}`)) symlink(target, `${dev}/${name}`);
+  }
   // The init binds the payload's pty here once devpts can give it one.
-  if (tty) touch(`${dev}/console`, 0o600);
+  if (tty && !exists(`${dev}/console`)) touch(`${dev}/console`, 0o600);
 }
 
 /**
@@ -170,8 +125,10 @@ function populateDev(dev: string, tty: boolean, rootless: boolean): void {
  * mount point and the /etc files: nothing to write to the host's disk, nothing to remove.
  */
 function stage(spec: ContainerSpec, runDir: string, peerHosts: string[], userns: UserNamespace | undefined): void {
-  mount("tmpfs", runDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700,size=256k");
+  mount("tmpfs", runDir, "tmpfs", MS_NOSUID_NODEV_NOEXEC, "mode=700,size=256k");
   mkdir(`${runDir}/rootfs`, 0o700);
+  // A bundle brings its own (its mounts name them).
+  if (spec.runtime) return;
   for (const [name, text] of Object.entries(etcFiles(spec, peerHosts))) {
     writeFile(`${runDir}/${name}`, text, { mode: 0o644 });
     // The container's root may edit its /etc/hosts, as anywhere.
@@ -185,13 +142,16 @@ function stage(spec: ContainerSpec, runDir: string, peerHosts: string[], userns:
  * are made first, through a plain bind, in the same order (one that will end up in a volume or
  * on /dev's tmpfs is made there again, and this one stays an empty, unused entry).
  */
-function makeMountPointsFirst(spec: ContainerSpec, source: string, root: string): void {
+function makeMountPointsFirst(spec: ContainerSpec, mounts: MountSpec[], source: string, root: string): void {
   mount(source, root, null, MS_BIND | MS_REC);
   try {
-    for (const m of SPECIAL_MOUNTS) ensureDir(secureJoin(root, m.target));
+    for (const m of mounts) {
+      if (isCgroupMount(m)) continue;
+      const target = secureJoin(root, m.destination);
+      if (m.flags & MS_BIND) ensureTarget(target, stat(m.source).isDirectory(), m.destination);
+      else ensureDir(target);
+    }
     for (const d of spec.devices ?? []) ensureDir(dirname(secureJoin(root, d.target)));
-    for (const v of spec.volumes) ensureTarget(secureJoin(root, v.target), stat(v.source).isDirectory(), v.target);
-    for (const f of ETC_FILES) ensureTarget(secureJoin(root, `/etc/${f}`), false, `/etc/${f}`);
     const workdir = secureJoin(root, spec.workdir);
     if (!exists(workdir)) ensureDir(workdir);
   } finally {
@@ -199,20 +159,25 @@ function makeMountPointsFirst(spec: ContainerSpec, source: string, root: string)
   }
 }
 
+/** The container's mounts: a bundle's, or Docker's defaults made of `box run`'s flags. */
+export function containerMounts(spec: ContainerSpec, runDir: string): MountSpec[] {
+  return spec.runtime?.mounts ?? defaultMounts(spec, runDir);
+}
+
+/** Whether the payload's spawn mounts cgroupfs (at /sys/fs/cgroup, read-only). */
+export function wantsCgroupfs(spec: ContainerSpec): boolean {
+  return containerMounts(spec, "").some(isCgroupMount);
+}
+
 export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = [], userns?: UserNamespace): void {
   // Nothing below may propagate back to the host.
   mount(null, "/", null, MS_REC | MS_PRIVATE);
   stage(spec, paths.runDir, peerHosts, userns);
   const root = `${paths.runDir}/rootfs`;
-  if (userns && spec.rootfs.kind === "dir") makeMountPointsFirst(spec, spec.rootfs.path, root);
+  const mounts = containerMounts(spec, paths.runDir);
+  if (userns && spec.rootfs.kind === "dir") makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);
-  for (const m of SPECIAL_MOUNTS) {
-    const target = secureJoin(root, m.target);
-    ensureDir(target);
-    // --privileged: /sys writable, as Docker's.
-    const flags = spec.privileged && m.fstype === "sysfs" ? m.flags & ~MS_RDONLY : m.flags;
-    mount(m.fstype, target, m.fstype, flags, specialMountData(m, initIds(spec)));
-  }
+  applyMounts(root, mounts);
   populateDev(secureJoin(root, "/dev"), spec.tty, spec.rootless === true);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
   for (const d of spec.devices ?? []) {
@@ -223,16 +188,6 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
     if (exists(target) || isSymlink(target)) unlink(target);
     mknod(target, (d.type === "c" ? S_IFCHR : S_IFBLK) | d.mode, d.major, d.minor);
     chmod(target, d.mode);
-  }
-  for (const v of spec.volumes) {
-    const target = secureJoin(root, v.target);
-    ensureTarget(target, stat(v.source).isDirectory(), v.target);
-    bind(v.source, target, v.readOnly);
-  }
-  for (const f of ETC_FILES) {
-    const target = secureJoin(root, `/etc/${f}`);
-    ensureTarget(target, false, `/etc/${f}`);
-    bind(`${paths.runDir}/${f}`, target, false);
   }
   // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
   const workdir = secureJoin(root, spec.workdir);
@@ -248,13 +203,16 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   // The old root now sits on top of the new one; detach it so the host is out of reach.
   umount(".", MNT_DETACH);
   chdir("/");
+  if (spec.runtime?.rootfsPropagation) mount(null, "/", null, spec.runtime.rootfsPropagation);
   // Written through the container's own /proc, so they land in its namespaces; before /proc/sys
   // turns read-only. The keys were checked to be namespaced ones when the spec was built.
   for (const [path, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${path}`, value);
-  if (!spec.privileged) {
-    for (const p of MASKED_PATHS) mask(p);
-    for (const p of READONLY_PATHS) {
-      if (exists(p)) bind(p, p, true);
+  const privileged = spec.privileged === true;
+  for (const p of spec.runtime?.maskedPaths ?? (privileged ? [] : MASKED_PATHS)) mask(p);
+  for (const p of spec.runtime?.readonlyPaths ?? (privileged ? [] : READONLY_PATHS)) {
+    if (exists(p)) {
+      mount(p, p, null, MS_BIND | MS_REC);
+      makeReadOnlyRecursive(p);
     }
   }
   if (spec.readOnly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);

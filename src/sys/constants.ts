@@ -12,11 +12,22 @@ export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
 export const MS_NODEV = 0x4;
 export const MS_NOEXEC = 0x8;
+export const MS_SYNCHRONOUS = 0x10;
 export const MS_REMOUNT = 0x20;
+export const MS_MANDLOCK = 0x40;
+export const MS_DIRSYNC = 0x80;
+export const MS_NOSYMFOLLOW = 0x100;
+export const MS_NOATIME = 0x400;
+export const MS_NODIRATIME = 0x800;
 export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
+export const MS_UNBINDABLE = 0x20000;
 export const MS_PRIVATE = 0x40000;
+export const MS_SLAVE = 0x80000;
+export const MS_SHARED = 0x100000;
+export const MS_RELATIME = 0x200000;
 export const MS_STRICTATIME = 0x1000000;
+export const MS_LAZYTIME = 0x2000000;
 export const MNT_DETACH = 0x2;
 
 export const S_IFCHR = 0o020000;
@@ -47,6 +58,7 @@ export const AT_FDCWD = -100;
 export const AT_EMPTY_PATH = 0x1000;
 
 // Sockets
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_NETLINK = 16;
 export const SOCK_STREAM = 1;

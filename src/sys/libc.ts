@@ -19,6 +19,8 @@ const lib = dlopen("libc.so.6", {
   ioctl: { args: [i32, u64, P], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },
   bind: { args: [i32, P, u32], returns: i32 },
+  connect: { args: [i32, P, u32], returns: i32 },
+  sendmsg: { args: [i32, P, i32], returns: i64f },
   setsockopt: { args: [i32, i32, i32, P, u32], returns: i32 },
   close: { args: [i32], returns: i32 },
   fcntl: { args: [i32, i32, i64], returns: i32 },

@@ -49,6 +49,11 @@ export function copyWindowSize(from: number, to: number): boolean {
   return libc.ioctl(to, TIOCSWINSZ, ws) === 0;
 }
 
+/** Sets a terminal's size (a bundle's process.consoleSize). */
+export function setWindowSize(fd: number, rows: number, columns: number): void {
+  check(libc.ioctl(fd, TIOCSWINSZ, new Uint16Array([rows, columns, 0, 0])), "ioctl TIOCSWINSZ");
+}
+
 /** Puts a terminal in raw mode; returns a function that restores it. */
 export function makeRaw(fd: number): () => void {
   const saved = Buffer.alloc(64);

@@ -1,0 +1,243 @@
+// box oci: runc's command line (global flags, then a verb), so that containerd's shim and dockerd
+// can drive box as they drive runc; also what box does when its executable is named runc.
+import { defineCommand, type ArgsDef } from "citty";
+import { VERSION } from "./main.ts";
+import { parseFlags, type ParsedFlags } from "./flags.ts";
+import { parseSignal } from "./control.ts";
+import { UserError, EXIT_BOX_ERROR } from "../container/errors.ts";
+import { listContainerIds, type Store } from "../container/store.ts";
+import { describeError } from "../sys/errors.ts";
+import { exists, readFile, writeFile } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { isRootless } from "../sys/process.ts";
+import { loadBundle, validateId } from "../oci/config.ts";
+import { createFromSpec, deleteContainer, freezeContainer, killContainer, OCI_VERSION, processesOf, startContainer, stateOf, waitForInit } from "../oci/engine.ts";
+import { logError, setLog } from "../oci/log.ts";
+import { defaultConfig, features } from "../oci/defaults.ts";
+
+const GLOBAL: ArgsDef = {
+  root: { type: "string", description: "State of box oci's containers (default /run/box-oci)" },
+  log: { type: "string", description: "Log file (errors for the caller, as runc's)" },
+  "log-format": { type: "string", description: "text or json" },
+  debug: { type: "boolean", description: "Accepted; box logs no more with it" },
+  "systemd-cgroup": { type: "boolean", description: "Refused: box manages cgroups through cgroupfs" },
+  rootless: { type: "string", description: "true, false or auto" },
+  version: { type: "boolean", alias: "v", description: "Print the version" },
+};
+
+type Verb = { describe: string; usage: string; flags: ArgsDef; run: (store: Store, f: ParsedFlags) => Promise<void> | void };
+
+const BUNDLE_FLAGS: ArgsDef = {
+  bundle: { type: "string", alias: "b", description: "The bundle's directory (default: the current one)" },
+  "pid-file": { type: "string", description: "Write the container's pid (its init's) here" },
+  "console-socket": { type: "string", description: "Unix socket to send the pty's master to (process.terminal)" },
+  "no-pivot": { type: "boolean", description: "Refused: box always pivot_roots" },
+  "no-new-keyring": { type: "boolean", description: "Accepted: box makes no session keyring" },
+  "preserve-fds": { type: "string", description: "Refused unless 0" },
+};
+
+function oneId(f: ParsedFlags, verb: string): string {
+  if (f.positionals.length !== 1) throw new UserError(`"box oci ${verb}" requires exactly 1 argument: the container id`);
+  return validateId(f.positionals[0]);
+}
+
+function bundleSpec(f: ParsedFlags, verb: string) {
+  const id = oneId(f, verb);
+  if (f.values["no-pivot"]) throw new UserError("--no-pivot: box always uses pivot_root (its rootfs is never on the host's root mount)");
+  const preserve = f.values["preserve-fds"] as string | undefined;
+  if (preserve !== undefined && preserve !== "0") throw new UserError("--preserve-fds: not supported by box");
+  const spec = loadBundle({ id, bundle: (f.values.bundle as string | undefined) ?? process.cwd() });
+  const detached = verb === "create" || f.values.detach === true;
+  if (spec.tty && detached && !f.values["console-socket"]) throw new UserError(`process.terminal needs --console-socket for ${verb}${verb === "run" ? " -d" : ""} (the pty's master goes there)`);
+  return spec;
+}
+
+function bundleOptions(f: ParsedFlags): { pidFile?: string; consoleSocket?: string } {
+  return { pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined };
+}
+
+const VERBS: Record<string, Verb> = {
+  spec: {
+    describe: "Write a default config.json into the bundle directory",
+    usage: "spec [--bundle DIR] [--rootless]",
+    flags: { bundle: BUNDLE_FLAGS.bundle!, rootless: { type: "boolean", description: "For a user namespace (refused by box oci create for now)" } },
+    run: (_store, f) => {
+      const path = join((f.values.bundle as string | undefined) ?? process.cwd(), "config.json");
+      if (exists(path)) throw new UserError(`${path} exists; remove it first`);
+      writeFile(path, `${JSON.stringify(defaultConfig(f.values.rootless === true), null, "\t")}\n`, { mode: 0o644 });
+    },
+  },
+  create: {
+    describe: "Create a container from a bundle; its process starts at `start`",
+    usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] ID",
+    flags: BUNDLE_FLAGS,
+    run: async (store, f) => {
+      await createFromSpec(store, bundleSpec(f, "create"), bundleOptions(f));
+      // The init's sync pipe is still being read: exit without waiting for it.
+      process.exit(0);
+    },
+  },
+  start: {
+    describe: "Start the process of a created container",
+    usage: "start ID",
+    flags: {},
+    run: (store, f) => startContainer(store, oneId(f, "start")),
+  },
+  run: {
+    describe: "Create and start a container; without -d, wait for it and exit with its status",
+    usage: "run [-d] [--bundle DIR] [--pid-file F] ID",
+    flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" } },
+    run: async (store, f) => {
+      const spec = bundleSpec(f, "run");
+      const init = await createFromSpec(store, spec, bundleOptions(f));
+      await startContainer(store, spec.id);
+      if (f.values.detach) process.exit(0);
+      const code = await waitForInit(init);
+      await deleteContainer(store, spec.id, true);
+      process.exitCode = code;
+    },
+  },
+  state: {
+    describe: "Print a container's state (the runtime spec's JSON)",
+    usage: "state ID",
+    flags: {},
+    run: (store, f) => {
+      process.stdout.write(`${JSON.stringify(stateOf(store, oneId(f, "state")), null, 2)}\n`);
+    },
+  },
+  kill: {
+    describe: "Send a signal (default SIGTERM) to a container's process",
+    usage: "kill [--all] ID [SIGNAL]",
+    flags: { all: { type: "boolean", alias: "a", description: "To every process of the container" } },
+    run: (store, f) => {
+      if (f.positionals.length < 1 || f.positionals.length > 2) throw new UserError('"box oci kill" requires the container id and at most a signal');
+      return killContainer(store, validateId(f.positionals[0]), parseSignal(f.positionals[1] ?? "SIGTERM"), f.values.all === true);
+    },
+  },
+  delete: {
+    describe: "Remove a stopped container (with --force, any)",
+    usage: "delete [--force] ID",
+    flags: { force: { type: "boolean", alias: "f", description: "Kill it first if it runs" } },
+    run: (store, f) => deleteContainer(store, oneId(f, "delete"), f.values.force === true),
+  },
+  ps: {
+    describe: "List a container's processes",
+    usage: "ps [--format table|json] ID",
+    flags: { format: { type: "string", alias: "f", description: "table or json" } },
+    run: (store, f) => {
+      const id = oneId(f, "ps");
+      const format = (f.values.format as string | undefined) ?? "table";
+      if (format !== "table" && format !== "json") throw new UserError(`invalid --format "${format}": table or json`);
+      const pids = processesOf(store, id);
+      if (format === "json") return void process.stdout.write(`${JSON.stringify(pids)}\n`);
+      process.stdout.write(["PID CMD", ...pids.map((p) => `${p} ${commandLine(p)}`)].join("\n") + "\n");
+    },
+  },
+  pause: {
+    describe: "Freeze every process of a container",
+    usage: "pause ID",
+    flags: {},
+    run: (store, f) => freezeContainer(store, oneId(f, "pause"), true),
+  },
+  resume: {
+    describe: "Thaw a paused container",
+    usage: "resume ID",
+    flags: {},
+    run: (store, f) => freezeContainer(store, oneId(f, "resume"), false),
+  },
+  list: {
+    describe: "List the containers",
+    usage: "list [--format table|json] [-q]",
+    flags: { format: { type: "string", alias: "f", description: "table or json" }, quiet: { type: "boolean", alias: "q", description: "Ids only" } },
+    run: (store, f) => {
+      const states = listContainerIds(store).flatMap((id) => {
+        try {
+          return [stateOf(store, id)];
+        } catch {
+          return [];
+        }
+      });
+      if (f.values.quiet) return void process.stdout.write(states.map((s) => `${s.id}\n`).join(""));
+      if (f.values.format === "json") return void process.stdout.write(`${JSON.stringify(states)}\n`);
+      const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, String(s.pid ?? 0), s.status, s.bundle, s.created, s.owner || "root"])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("   ").trimEnd()).join("\n") + "\n");
+    },
+  },
+  features: {
+    describe: "Print what this runtime supports (the runtime spec's features JSON)",
+    usage: "features",
+    flags: {},
+    run: () => void process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`),
+  },
+};
+
+function commandLine(pid: number): string {
+  try {
+    return readFile(`/proc/${pid}/cmdline`).split("\0").filter(Boolean).join(" ");
+  } catch {
+    return "";
+  }
+}
+
+function help(): string {
+  const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.describe}`);
+  return [
+    "Usage: box oci [--root DIR] [--log FILE] [--log-format text|json] VERB ...",
+    "",
+    "runc's command line, for containerd, dockerd and people (also box's behaviour when its",
+    "executable is named runc). Verbs:",
+    ...verbs,
+    "",
+  ].join("\n");
+}
+
+/** The default --root: root's under /run, another user's under $XDG_RUNTIME_DIR. */
+function defaultRoot(): string {
+  if (!isRootless()) return "/run/box-oci";
+  if (process.env.XDG_RUNTIME_DIR) return `${process.env.XDG_RUNTIME_DIR}/box-oci`;
+  throw new UserError("rootless: set XDG_RUNTIME_DIR or give --root");
+}
+
+/** argv: what follows `box oci` (or `runc`). */
+export async function runOci(argv: string[]): Promise<void> {
+  let verb: string | undefined;
+  try {
+    const global = parseFlags(argv, GLOBAL);
+    setLog(global.values.log as string | undefined, (global.values["log-format"] as string | undefined) ?? "text");
+    const format = global.values["log-format"];
+    if (format !== undefined && format !== "text" && format !== "json") throw new UserError(`invalid --log-format "${format}": text or json`);
+    if (global.values.version) {
+      process.stdout.write(`runc version ${VERSION}\ncommit: box ${VERSION}\nspec: ${OCI_VERSION}\n`);
+      return;
+    }
+    if (global.values["systemd-cgroup"]) throw new UserError("--systemd-cgroup: box manages cgroups through cgroupfs only (set dockerd's native.cgroupdriver=cgroupfs)");
+    const rootless = global.values.rootless as string | undefined;
+    if (rootless !== undefined && !["true", "false", "auto"].includes(rootless)) throw new UserError(`invalid --rootless "${rootless}": true, false or auto`);
+    if (rootless === "true" && !isRootless()) throw new UserError("--rootless true: box oci runs rootless only when started by a user other than root");
+    const [name, ...rest] = global.positionals;
+    if (global.help || !name) {
+      process.stdout.write(help());
+      if (!global.help) process.exitCode = EXIT_BOX_ERROR;
+      return;
+    }
+    verb = name;
+    const v = Object.hasOwn(VERBS, name) ? VERBS[name]! : undefined;
+    if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
+    const f = parseFlags(rest, v.flags, [], false);
+    if (f.help) return void process.stdout.write(`Usage: box oci ${v.usage}\n\n${v.describe}\n`);
+    const root = (global.values.root as string | undefined) ?? defaultRoot();
+    if (/[,:\s]/.test(root)) throw new UserError(`--root ${root}: the path must not contain ',', ':' or spaces`);
+    // The run dir apart from the containers' dirs: the init mounts a tmpfs over a container's run dir.
+    await v.run({ root, runroot: join(root, "run") }, f);
+  } catch (e) {
+    logError(`${verb ? `${verb}: ` : ""}${e instanceof UserError ? e.message : describeError(e)}`);
+    process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
+  }
+}
+
+export const ociCommand = defineCommand({
+  meta: { name: "oci", description: "runc's command line (create, start, state, kill, delete, ...) for containerd and dockerd" },
+  // runc's global flags come before its verb: all parsed by runOci.
+  run: ({ rawArgs }) => runOci(rawArgs),
+});

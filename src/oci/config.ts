@@ -1,0 +1,457 @@
+// A runtime-spec bundle's config.json (1.0 to 1.2, the Linux part) turned into box's one
+// validated ContainerSpec. Every field is either honoured or refused with one line naming it:
+// nothing is skipped silently.
+import { readFile, stat } from "../sys/fs.ts";
+import { isAbsolute, join, normalize } from "../path.ts";
+import { UserError } from "../container/errors.ts";
+import { CAPABILITIES } from "../security/capabilities.ts";
+import { RLIMITS, parseSysctl, type DeviceSpec, type Ulimit } from "../security/options.ts";
+import { compile, profileFilter } from "../security/seccomp.ts";
+import type { ContainerSpec, DeviceRate, Hook, Hooks, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
+import { mountSpec, PROPAGATION } from "./mount-options.ts";
+import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
+import { defaultDeviceAllows } from "../cgroup/devices.ts";
+import { apparmorEnabled } from "../security/apparmor.ts";
+
+type Json = Record<string, unknown>;
+
+/** The bundle's config said something box cannot do, or said it wrongly. */
+function refuse(where: string, why: string): never {
+  throw new UserError(`config.json: ${where}: ${why}`);
+}
+
+/** An object whose keys are all among `known` (null counts as absent, as Go's decoder has it). */
+function object(v: unknown, where: string, known: string[]): Json | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) refuse(where, "must be an object");
+  for (const key of Object.keys(v as Json)) {
+    if (!known.includes(key)) refuse(`${where}.${key}`, "unknown field (box does not support it)");
+  }
+  return v as Json;
+}
+
+function string(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") refuse(where, "must be a string");
+  return v;
+}
+
+function boolean(v: unknown, where: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") refuse(where, "must be true or false");
+  return v;
+}
+
+/** JSON numbers past 2^53 (Go's uint64 max for "unlimited") come back rounded: `huge` says what they mean. */
+function integer(v: unknown, where: string, min = -(2 ** 53), max = 2 ** 53): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v)) refuse(where, "must be an integer");
+  if (v < min || v > max) refuse(where, `${v} is out of range (${min} to ${max})`);
+  return v;
+}
+
+function list(v: unknown, where: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) refuse(where, "must be an array");
+  return v;
+}
+
+function strings(v: unknown, where: string): string[] {
+  return list(v, where).map((s, i) => string(s, `${where}[${i}]`) ?? refuse(`${where}[${i}]`, "must be a string"));
+}
+
+/** A field box has no way to honour: refused if it says anything. */
+function unsupported(o: Json, key: string, where: string, why = "not supported by box"): void {
+  const v = o[key];
+  if (v === undefined || v === null || v === "" || v === false || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0)) return;
+  refuse(`${where}.${key}`, why);
+}
+
+function absolutePath(v: unknown, where: string): string {
+  const p = string(v, where);
+  if (!p || !isAbsolute(p)) refuse(where, `${JSON.stringify(p ?? null)} is not an absolute path`);
+  if (p.includes("\0")) refuse(where, "contains a NUL byte");
+  return normalize(p);
+}
+
+const NAMESPACE_TYPES = ["mount", "pid", "network", "ipc", "uts", "user", "cgroup", "time"] as const;
+
+function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgroup: boolean; time: boolean; network: string } {
+  const given = new Map<string, string | undefined>();
+  for (const [i, n] of list(v, "linux.namespaces").entries()) {
+    const where = `linux.namespaces[${i}]`;
+    const o = object(n, where, ["type", "path"])!;
+    const type = string(o.type, `${where}.type`) ?? refuse(`${where}.type`, "missing");
+    if (!(NAMESPACE_TYPES as readonly string[]).includes(type)) refuse(`${where}.type`, `unknown namespace type "${type}"`);
+    if (given.has(type)) refuse(where, `namespace "${type}" is listed twice`);
+    const path = string(o.path, `${where}.path`) || undefined;
+    if (path !== undefined && !isAbsolute(path)) refuse(`${where}.path`, `${path} is not an absolute path`);
+    given.set(type, path);
+  }
+  // box's init is PID 1 of a new pid namespace and builds the rootfs in a new mount namespace.
+  for (const type of ["mount", "pid"]) {
+    if (!given.has(type)) refuse("linux.namespaces", `box always runs a container in a new ${type} namespace; add {"type":"${type}"}`);
+    if (given.get(type) !== undefined) refuse("linux.namespaces", `joining an existing ${type} namespace (path) is not supported by box`);
+  }
+  if (given.has("user")) refuse("linux.namespaces", "user namespaces are not supported by box oci yet (use box run --userns)");
+  for (const type of ["cgroup", "time"]) {
+    if (given.get(type) !== undefined) refuse("linux.namespaces", `joining an existing ${type} namespace (path) is not supported by box`);
+  }
+  const choice = (type: string): NamespaceChoice | undefined => {
+    if (!given.has(type)) return "host";
+    const path = given.get(type);
+    return path === undefined ? undefined : { path };
+  };
+  const choices: RuntimeSettings["namespaces"] = {};
+  for (const [type, key] of [["uts", "uts"], ["ipc", "ipc"], ["network", "net"]] as const) {
+    const c = choice(type);
+    if (c !== undefined) choices[key] = c;
+  }
+  const net = choices.net;
+  return { choices, cgroup: given.has("cgroup"), time: given.has("time"), network: net === "host" ? "host" : "none" };
+}
+
+/** runc's rule for ids, which also keeps them usable as file names. */
+const OCI_ID = /^[a-zA-Z0-9][a-zA-Z0-9_+.-]{0,127}$/;
+
+export function validateId(id: string | undefined): string {
+  if (!id) throw new UserError("a container id is required");
+  if (!OCI_ID.test(id)) throw new UserError(`invalid container id "${id}": [a-zA-Z0-9][a-zA-Z0-9_+.-], up to 128 characters`);
+  return id;
+}
+
+function capabilitySet(v: unknown, where: string): string[] {
+  return strings(v, where).map((c, i) => {
+    const name = c.toUpperCase().replace(/^CAP_/, "");
+    if (!(name in CAPABILITIES)) refuse(`${where}[${i}]`, `unknown capability "${c}"`);
+    return name;
+  });
+}
+
+/**
+ * box gives the payload one set: bounding, and for root permitted and effective the same (the
+ * kernel clears permitted at a non-root execve without ambient capabilities, as Docker's do).
+ */
+function capabilities(v: unknown): string[] {
+  const o = object(v, "process.capabilities", ["bounding", "effective", "permitted", "inheritable", "ambient"]);
+  if (!o) return [];
+  const bounding = capabilitySet(o.bounding, "process.capabilities.bounding");
+  const same = (key: string) => {
+    if (o[key] === undefined || o[key] === null) return;
+    const set = capabilitySet(o[key], `process.capabilities.${key}`);
+    if (set.length !== bounding.length || !set.every((c) => bounding.includes(c))) refuse(`process.capabilities.${key}`, "must equal bounding: box gives the payload one set of capabilities");
+  };
+  same("effective");
+  same("permitted");
+  for (const key of ["inheritable", "ambient"]) unsupported(o, key, "process.capabilities", "inheritable and ambient capabilities are not supported by box");
+  return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c));
+}
+
+const UNLIMITED = 2 ** 63;
+
+function rlimits(v: unknown): Ulimit[] {
+  return list(v, "process.rlimits").map((r, i) => {
+    const where = `process.rlimits[${i}]`;
+    const o = object(r, where, ["type", "soft", "hard"])!;
+    const type = string(o.type, `${where}.type`) ?? refuse(`${where}.type`, "missing");
+    const name = type.replace(/^RLIMIT_/, "").toLowerCase();
+    if (!type.startsWith("RLIMIT_") || !(name in RLIMITS)) refuse(`${where}.type`, `unknown resource limit "${type}"`);
+    // Go's 2^64-1 (RLIM_INFINITY) arrives rounded up past 2^63.
+    const value = (k: "soft" | "hard") => {
+      const n = o[k];
+      if (typeof n === "number" && n >= UNLIMITED) return -1;
+      return integer(n, `${where}.${k}`, 0) ?? refuse(`${where}.${k}`, "missing");
+    };
+    return { name, soft: value("soft"), hard: value("hard") };
+  });
+}
+
+const HOOK_KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
+
+function hooks(v: unknown): Hooks {
+  const o = object(v, "hooks", [...HOOK_KINDS]);
+  const out: Hooks = {};
+  if (!o) return out;
+  for (const kind of HOOK_KINDS) {
+    const entries = list(o[kind], `hooks.${kind}`).map((h, i): Hook => {
+      const where = `hooks.${kind}[${i}]`;
+      const e = object(h, where, ["path", "args", "env", "timeout"])!;
+      const timeout = integer(e.timeout, `${where}.timeout`, 1, 86400);
+      return { path: absolutePath(e.path, `${where}.path`), args: strings(e.args, `${where}.args`), env: strings(e.env, `${where}.env`), ...(timeout === undefined ? {} : { timeout }) };
+    });
+    if (entries.length) out[kind] = entries;
+  }
+  if (out.startContainer) refuse("hooks.startContainer", "not supported by box yet");
+  return out;
+}
+
+function devices(v: unknown): DeviceSpec[] {
+  return list(v, "linux.devices").map((d, i) => {
+    const where = `linux.devices[${i}]`;
+    const o = object(d, where, ["path", "type", "major", "minor", "fileMode", "uid", "gid"])!;
+    const type = string(o.type, `${where}.type`);
+    if (type !== "c" && type !== "b" && type !== "u") refuse(`${where}.type`, `${JSON.stringify(type ?? null)}: box makes character (c, u) and block (b) devices`);
+    if ((integer(o.uid, `${where}.uid`, 0) ?? 0) !== 0 || (integer(o.gid, `${where}.gid`, 0) ?? 0) !== 0) refuse(where, "devices owned by another user than root are not supported by box");
+    const mode = integer(o.fileMode, `${where}.fileMode`, 0, 0o7777) ?? 0o666;
+    return {
+      source: "",
+      target: absolutePath(o.path, `${where}.path`),
+      type: type === "b" ? "b" : "c",
+      major: integer(o.major, `${where}.major`, 0, 4095) ?? refuse(`${where}.major`, "missing"),
+      minor: integer(o.minor, `${where}.minor`, 0, 2 ** 20 - 1) ?? refuse(`${where}.minor`, "missing"),
+      mode,
+      access: "rwm",
+    };
+  });
+}
+
+/** The v1 devices cgroup's rules, in order; `a` alone is every device. */
+function deviceRules(v: unknown): { allow: boolean; rule: string }[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  return list(v, "linux.resources.devices").map((d, i) => {
+    const where = `linux.resources.devices[${i}]`;
+    const o = object(d, where, ["allow", "type", "major", "minor", "access"])!;
+    const allow = boolean(o.allow, `${where}.allow`) ?? refuse(`${where}.allow`, "missing");
+    const type = string(o.type, `${where}.type`) ?? "a";
+    if (!["a", "c", "b"].includes(type)) refuse(`${where}.type`, `"${type}": a, c or b`);
+    const access = string(o.access, `${where}.access`) ?? "rwm";
+    if (!/^[rwm]{1,3}$/.test(access)) refuse(`${where}.access`, `"${access}": some of r, w, m`);
+    const num = (k: "major" | "minor") => {
+      const n = integer(o[k], `${where}.${k}`, -1, 2 ** 20);
+      return n === undefined || n === -1 ? "*" : String(n);
+    };
+    return { allow, rule: type === "a" ? "a" : `${type} ${num("major")}:${num("minor")} ${access}` };
+  });
+}
+
+function rates(v: unknown, where: string): DeviceRate[] {
+  return list(v, where).map((r, i) => {
+    const o = object(r, `${where}[${i}]`, ["major", "minor", "rate"])!;
+    const major = integer(o.major, `${where}[${i}].major`, 0) ?? refuse(`${where}[${i}].major`, "missing");
+    const minor = integer(o.minor, `${where}[${i}].minor`, 0) ?? refuse(`${where}[${i}].minor`, "missing");
+    return { path: `${major}:${minor}`, major, minor, rate: integer(o.rate, `${where}[${i}].rate`, 0) ?? 0 };
+  });
+}
+
+function resources(v: unknown): { resources: ResourceSpec; devices?: { allow: boolean; rule: string }[] } {
+  const where = "linux.resources";
+  const o = object(v, where, ["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"]) ?? {};
+  for (const key of ["hugepageLimits", "network", "rdma", "unified"]) unsupported(o, key, where);
+  const r: ResourceSpec = { deviceReadBps: [], deviceWriteBps: [], deviceReadIops: [], deviceWriteIops: [] };
+  const memory = object(o.memory, `${where}.memory`, ["limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"]);
+  if (memory) {
+    for (const key of ["kernel", "kernelTCP", "swappiness", "useHierarchy", "checkBeforeUpdate"]) unsupported(memory, key, `${where}.memory`);
+    const limit = integer(memory.limit, `${where}.memory.limit`, -1);
+    if (limit !== undefined && limit > 0) r.memory = limit;
+    const reservation = integer(memory.reservation, `${where}.memory.reservation`, -1);
+    if (reservation !== undefined && reservation > 0) r.memoryReservation = reservation;
+    const swap = integer(memory.swap, `${where}.memory.swap`, -1);
+    if (swap !== undefined && swap !== 0) r.memorySwap = swap;
+    if (boolean(memory.disableOOMKiller, `${where}.memory.disableOOMKiller`)) r.oomKillDisable = true;
+  }
+  const cpu = object(o.cpu, `${where}.cpu`, ["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"]);
+  if (cpu) {
+    for (const key of ["burst", "realtimeRuntime", "realtimePeriod", "idle"]) unsupported(cpu, key, `${where}.cpu`);
+    const shares = integer(cpu.shares, `${where}.cpu.shares`, 0, 262144);
+    if (shares) r.cpuShares = shares;
+    const quota = integer(cpu.quota, `${where}.cpu.quota`, -1);
+    if (quota !== undefined && quota > 0) r.cpuQuota = quota;
+    const period = integer(cpu.period, `${where}.cpu.period`, 0, 1000000);
+    if (period) r.cpuPeriod = period;
+    r.cpusetCpus = string(cpu.cpus, `${where}.cpu.cpus`) || undefined;
+    r.cpusetMems = string(cpu.mems, `${where}.cpu.mems`) || undefined;
+    if (r.cpuQuota !== undefined && r.cpuPeriod === undefined) r.cpuPeriod = 100000;
+  }
+  const pids = object(o.pids, `${where}.pids`, ["limit"]);
+  if (pids) {
+    const limit = integer(pids.limit, `${where}.pids.limit`, -1);
+    if (limit !== undefined) r.pidsLimit = limit <= 0 ? -1 : limit;
+  }
+  const io = object(o.blockIO, `${where}.blockIO`, ["weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"]);
+  if (io) {
+    for (const key of ["leafWeight", "weightDevice"]) unsupported(io, key, `${where}.blockIO`);
+    const weight = integer(io.weight, `${where}.blockIO.weight`, 0, 1000);
+    if (weight) r.blkioWeight = weight;
+    r.deviceReadBps = rates(io.throttleReadBpsDevice, `${where}.blockIO.throttleReadBpsDevice`);
+    r.deviceWriteBps = rates(io.throttleWriteBpsDevice, `${where}.blockIO.throttleWriteBpsDevice`);
+    r.deviceReadIops = rates(io.throttleReadIOPSDevice, `${where}.blockIO.throttleReadIOPSDevice`);
+    r.deviceWriteIops = rates(io.throttleWriteIOPSDevice, `${where}.blockIO.throttleWriteIOPSDevice`);
+  }
+  return { resources: r, devices: deviceRules(o.devices) };
+}
+
+/** linux.cgroupsPath relative to each hierarchy's root: absolute as given, relative under box's own parent. */
+function cgroupPath(v: unknown, id: string): string {
+  const p = string(v, "linux.cgroupsPath");
+  if (!p) return `${CGROUP_PARENT}/${id}`;
+  if (/^[^/]*:[^/]*:[^/]*$/.test(p)) refuse("linux.cgroupsPath", `"${p}" is a systemd slice path; box manages cgroups through cgroupfs only (no --systemd-cgroup)`);
+  const parts = p.split("/").filter(Boolean);
+  if (!parts.length || parts.some((s) => s === "." || s === ".." || s.includes("\0"))) refuse("linux.cgroupsPath", `"${p}" is not a usable cgroup path`);
+  return (p.startsWith("/") ? parts : [CGROUP_PARENT, ...parts]).join("/");
+}
+
+function seccomp(v: unknown, caps: string[]): string | undefined {
+  const o = object(v, "linux.seccomp", ["defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath", "listenerMetadata", "syscalls"]);
+  if (!o) return undefined;
+  for (const key of ["flags", "listenerPath", "listenerMetadata"]) unsupported(o, key, "linux.seccomp");
+  const arches = strings(o.architectures, "linux.seccomp.architectures");
+  for (const a of arches) {
+    if (!["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"].includes(a)) refuse("linux.seccomp.architectures", `${a} is not this machine's (x86_64)`);
+  }
+  for (const [i, s] of list(o.syscalls, "linux.seccomp.syscalls").entries()) object(s, `linux.seccomp.syscalls[${i}]`, ["names", "action", "errnoRet", "args"]);
+  try {
+    return compile(profileFilter(JSON.stringify(o), caps)).toString("base64");
+  } catch (e) {
+    if (e instanceof UserError) refuse("linux.seccomp", e.message.replace(/^seccomp profile: /, ""));
+    throw e;
+  }
+}
+
+export interface BundleOptions {
+  id: string;
+  bundle: string;
+  /** --no-pivot: refused when asked (box always pivots). */
+  noPivot?: boolean;
+}
+
+/** Reads BUNDLE/config.json into the spec box runs; throws one UserError naming the field. */
+export function loadBundle(opts: BundleOptions): ContainerSpec {
+  const bundle = normalize(isAbsolute(opts.bundle) ? opts.bundle : join(process.cwd(), opts.bundle));
+  let text: string;
+  try {
+    text = readFile(join(bundle, "config.json"));
+  } catch {
+    throw new UserError(`${join(bundle, "config.json")}: no such file (is --bundle the bundle's directory?)`);
+  }
+  if (text.length > 4 << 20) throw new UserError("config.json: larger than 4 MiB");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`config.json: not valid JSON (${(e as Error).message})`);
+  }
+  return translate(doc, opts.id, bundle);
+}
+
+export function translate(doc: unknown, id: string, bundle: string): ContainerSpec {
+  const top = object(doc, "config", ["ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux", "solaris", "windows", "vm", "zos"]) ?? refuse("config", "empty");
+  const version = string(top.ociVersion, "ociVersion") ?? refuse("ociVersion", "missing");
+  if (!/^1\.[0-2]\.\d+/.test(version)) refuse("ociVersion", `"${version}": box reads runtime-spec 1.0 to 1.2`);
+  for (const key of ["solaris", "windows", "vm", "zos"]) unsupported(top, key, "config", "not a Linux container");
+
+  const process_ = object(top.process, "process", ["terminal", "consoleSize", "cwd", "env", "args", "commandLine", "rlimits", "apparmorProfile", "capabilities", "noNewPrivileges", "oomScoreAdj", "selinuxLabel", "user", "scheduler", "ioPriority", "execCPUAffinity"]) ?? refuse("process", "missing (box oci runs a process)");
+  for (const key of ["commandLine", "scheduler", "ioPriority", "execCPUAffinity"]) unsupported(process_, key, "process");
+  unsupported(process_, "selinuxLabel", "process", "SELinux is not supported by box");
+  const size = object(process_.consoleSize, "process.consoleSize", ["height", "width"]);
+  const consoleSize = size && { rows: integer(size.height, "process.consoleSize.height", 0, 65535) ?? 0, columns: integer(size.width, "process.consoleSize.width", 0, 65535) ?? 0 };
+  const apparmor = string(process_.apparmorProfile, "process.apparmorProfile");
+  // As crun: a profile means nothing on a host without AppArmor (Docker sets one wherever it can).
+  if (apparmor && apparmorEnabled()) refuse("process.apparmorProfile", "AppArmor profiles are not supported by box");
+  const args = strings(process_.args, "process.args");
+  if (!args.length) refuse("process.args", "must name the program to run");
+  const env = strings(process_.env, "process.env");
+  for (const [i, e] of env.entries()) if (!e.includes("=")) refuse(`process.env[${i}]`, `"${e}" is not KEY=VALUE`);
+  const cwd = absolutePath(process_.cwd, "process.cwd");
+  const user = object(process_.user, "process.user", ["uid", "gid", "umask", "additionalGids", "username"]) ?? {};
+  unsupported(user, "username", "process.user", "a Windows field");
+  const uid = integer(user.uid, "process.user.uid", 0, 2 ** 32 - 2) ?? 0;
+  const gid = integer(user.gid, "process.user.gid", 0, 2 ** 32 - 2) ?? 0;
+  const groups = list(user.additionalGids, "process.user.additionalGids").map((g, i) => integer(g, `process.user.additionalGids[${i}]`, 0, 2 ** 32 - 2)!);
+  const umask = integer(user.umask, "process.user.umask", 0, 0o777);
+  const caps = capabilities(process_.capabilities);
+
+  const root = object(top.root, "root", ["path", "readonly"]) ?? refuse("root", "missing");
+  const rootPath = string(root.path, "root.path") ?? refuse("root.path", "missing");
+  const rootfs = normalize(isAbsolute(rootPath) ? rootPath : join(bundle, rootPath));
+  try {
+    if (!stat(rootfs).isDirectory()) refuse("root.path", `${rootfs} is not a directory`);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    refuse("root.path", `${rootfs} does not exist`);
+  }
+
+  const linux = object(top.linux, "linux", ["namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "cgroupsPath", "rdmaDevice", "resources", "intelRdt", "sysctl", "seccomp", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel", "personality", "memoryPolicy", "netDevices"]) ?? refuse("linux", "missing (box runs Linux containers)");
+  for (const key of ["uidMappings", "gidMappings"]) unsupported(linux, key, "linux", "user namespaces are not supported by box oci yet");
+  for (const key of ["timeOffsets", "rdmaDevice", "memoryPolicy", "netDevices"]) unsupported(linux, key, "linux");
+  unsupported(linux, "intelRdt", "linux", "Intel RDT is not supported by box");
+  unsupported(linux, "mountLabel", "linux", "SELinux is not supported by box");
+  const personality = object(linux.personality, "linux.personality", ["domain", "flags"]);
+  if (personality) {
+    const domain = string(personality.domain, "linux.personality.domain");
+    if (domain && domain !== "LINUX") refuse("linux.personality.domain", `${domain}: box runs the host's own personality (LINUX) only`);
+    unsupported(personality, "flags", "linux.personality");
+  }
+  const ns = namespaces(linux.namespaces);
+  const hostname = string(top.hostname, "hostname") ?? "";
+  if (hostname && ns.choices.uts !== undefined) refuse("hostname", "needs a new uts namespace");
+  unsupported(top, "domainname", "config", "not supported by box yet");
+  const sysctls: Record<string, string> = {};
+  const sysctl = object(linux.sysctl, "linux.sysctl", Object.keys((linux.sysctl as Json | undefined) ?? {})) ?? {};
+  for (const [key, value] of Object.entries(sysctl)) {
+    const text = string(value, `linux.sysctl.${key}`) ?? "";
+    try {
+      const [path, v] = parseSysctl(`${key}=${text}`, ns.network === "host");
+      sysctls[path] = v;
+    } catch (e) {
+      refuse(`linux.sysctl.${key}`, (e as Error).message);
+    }
+  }
+  const propagation = string(linux.rootfsPropagation, "linux.rootfsPropagation");
+  if (propagation && !(propagation in PROPAGATION)) refuse("linux.rootfsPropagation", `"${propagation}": one of ${Object.keys(PROPAGATION).join(", ")}`);
+  const { resources: limits, devices: rules } = resources(linux.resources);
+  const nodes = devices(linux.devices);
+  const annotations = object(top.annotations, "annotations", Object.keys((top.annotations as Json | undefined) ?? {})) ?? {};
+  for (const [k, v] of Object.entries(annotations)) string(v, `annotations.${k}`);
+
+  const runtime: RuntimeSettings = {
+    mounts: list(top.mounts, "mounts").map((m, i) => mountSpec(m, `mounts[${i}]`, bundle)),
+    maskedPaths: list(linux.maskedPaths, "linux.maskedPaths").map((p, i) => absolutePath(p, `linux.maskedPaths[${i}]`)),
+    readonlyPaths: list(linux.readonlyPaths, "linux.readonlyPaths").map((p, i) => absolutePath(p, `linux.readonlyPaths[${i}]`)),
+    namespaces: ns.choices,
+    cgroupNamespace: ns.cgroup,
+    timeNamespace: ns.time,
+    cgroupPath: cgroupPath(linux.cgroupsPath, id),
+    // As runc: the bundle's rules, then the nodes every container's /dev has and the bundle's linux.devices.
+    deviceRules: rules && [...rules.map((r) => `${r.allow ? "allow" : "deny"} ${r.rule}`), ...defaultDeviceAllows(nodes.map((d) => `${d.type} ${d.major}:${d.minor} rwm`))],
+    groups,
+    umask,
+    ...(consoleSize ? { consoleSize } : {}),
+    oomScoreAdj: integer(process_.oomScoreAdj, "process.oomScoreAdj", -1000, 1000),
+    rootfsPropagation: propagation ? PROPAGATION[propagation] : undefined,
+    bundle,
+    annotations: annotations as Record<string, string>,
+    hooks: hooks(top.hooks),
+  };
+  return {
+    id,
+    name: id,
+    rootfs: { kind: "dir", path: rootfs },
+    imageName: bundle,
+    command: args,
+    hostname,
+    env,
+    workdir: cwd,
+    user: `${uid}:${gid}`,
+    volumes: [],
+    readOnly: boolean(root.readonly, "root.readonly") === true,
+    remove: false,
+    // The payload's stdin is the caller's, as runc's (containerd gives /dev/null or a pipe).
+    interactive: true,
+    tty: boolean(process_.terminal, "process.terminal") === true,
+    network: ns.network,
+    ports: [],
+    resources: limits,
+    capabilities: caps,
+    noNewPrivileges: boolean(process_.noNewPrivileges, "process.noNewPrivileges") === true,
+    seccomp: seccomp(linux.seccomp, caps),
+    devices: nodes,
+    ulimits: rlimits(process_.rlimits),
+    sysctls,
+    detach: false,
+    labels: {},
+    log: { maxFiles: 1 },
+    restart: { name: "no", maxRetries: 0 },
+    created: new Date().toISOString(),
+    runtime,
+  };
+}

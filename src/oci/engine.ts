@@ -1,0 +1,271 @@
+// The runtime spec's lifecycle on box's engine: create (the init builds the container, then
+// waits), start (a FIFO handshake, as runc's exec.fifo), state, kill, delete. A container of
+// `box oci` is an ordinary box container of the store `--root` names, with the bundle's spec.
+import { close, exists, isErrno, open, read, readFile, unlink, writeFileAtomic } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { describeError, Errno } from "../sys/errors.ts";
+import { connectUnix } from "../sys/unix-socket.ts";
+import { O_NONBLOCK, O_RDONLY, S_IFIFO, SIGKILL } from "../sys/constants.ts";
+import { mknod } from "../sys/mount.ts";
+import { FORWARDED_SIGNALS, kill, waitPid } from "../sys/process.ts";
+import { UserError } from "../container/errors.ts";
+import { createContainer, removeContainer } from "../container/create.ts";
+import { failedStart, launchInit, readInit, sendPlan, type PendingInit } from "../container/start.ts";
+import { containerConfig, containerPaths, layout, readState, writeState, type Store } from "../container/store.ts";
+import { lockContainer } from "../container/lock.ts";
+import { runningInit } from "../container/live.ts";
+import { containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { setFrozen } from "../cgroup/freezer.ts";
+import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
+import { runHooks } from "./hooks.ts";
+import { warn } from "./log.ts";
+
+export const OCI_VERSION = "1.2.0";
+
+/** In the container's run dir; its existence is what "created" means (as runc's exec.fifo). */
+const START_FIFO = "exec.fifo";
+
+export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
+
+/** The runtime spec's state of a container (what `state` prints and hooks read on stdin). */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: OciStatus;
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+interface Found {
+  spec: ContainerSpec;
+  paths: ContainerPaths;
+  pid?: number;
+  status: OciStatus;
+}
+
+function find(store: Store, id: string): Found {
+  let spec: ContainerSpec;
+  try {
+    spec = containerConfig(store, id);
+  } catch {
+    throw new UserError(`container ${id} does not exist`);
+  }
+  const paths = containerPaths(store, id, containerCgroupDirs(spec));
+  const state = readState(paths);
+  const pid = runningInit(store, state?.pid, state?.pidStart);
+  let status: OciStatus = "stopped";
+  if (pid !== undefined) {
+    if (exists(join(paths.runDir, START_FIFO))) status = state?.status === "created" ? "created" : "creating";
+    else status = state?.status === "paused" ? "paused" : "running";
+  }
+  return { spec, paths, pid, status };
+}
+
+export function stateOf(store: Store, id: string): OciState & { rootfs: string; created: string; owner: string } {
+  const c = find(store, id);
+  const runtime = c.spec.runtime;
+  return {
+    ociVersion: OCI_VERSION,
+    id,
+    pid: c.status === "stopped" ? 0 : c.pid!,
+    status: c.status,
+    bundle: runtime?.bundle ?? "",
+    rootfs: c.spec.rootfs.kind === "dir" ? c.spec.rootfs.path : "",
+    created: c.spec.created,
+    owner: "",
+    ...(runtime && Object.keys(runtime.annotations).length ? { annotations: runtime.annotations } : {}),
+  };
+}
+
+function hookState(spec: ContainerSpec, status: OciStatus, pid: number | undefined): OciState {
+  const runtime = spec.runtime!;
+  return { ociVersion: OCI_VERSION, id: spec.id, status, ...(pid ? { pid } : {}), bundle: runtime.bundle, ...(Object.keys(runtime.annotations).length ? { annotations: runtime.annotations } : {}) };
+}
+
+/** Digits only, no newline (containerd reads it with Atoi), written whole or not at all. */
+function writePidFile(path: string, pid: number): void {
+  writeFileAtomic(path, String(pid), 0o644);
+}
+
+/**
+ * create: the container exists, its init has built it (namespaces, rootfs, pivot_root) and waits
+ * for start; the prestart, createRuntime and createContainer hooks have run. The init stays
+ * behind with this process's stdio as the payload's. Returns the init's pid.
+ */
+export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { pidFile?: string; consoleSocket?: string }): Promise<PendingInit> {
+  if (exists(join(store.root, layout.container(spec.id)))) throw new UserError(`container with id ${spec.id} already exists`);
+  if (opts.consoleSocket !== undefined && !spec.tty) throw new UserError("--console-socket needs process.terminal: true");
+  // Connected before anything exists: a socket nobody listens on fails here, with nothing to undo.
+  let socket: number | undefined;
+  try {
+    socket = opts.consoleSocket === undefined ? undefined : connectUnix(opts.consoleSocket);
+  } catch (e) {
+    throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
+  }
+  let paths: ContainerPaths | undefined;
+  let init: PendingInit;
+  try {
+    paths = createContainer(store, spec);
+    mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
+    init = launchInit(store, socket);
+  } catch (e) {
+    if (paths) removeContainer(store, spec, paths);
+    throw e;
+  } finally {
+    if (socket !== undefined) close(socket);
+  }
+  // The lifeline means nothing here (the init ignores it): this process exits after create.
+  close(init.lifelineWrite);
+  sendPlan(init, store, spec, paths, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined });
+  const { first } = await readInit(init.syncRead, true);
+  if (!first || !("created" in first)) failedStart(store, spec, paths, first, waitPid(init.pid, false));
+  try {
+    const hooks = spec.runtime!.hooks;
+    // runc runs these before pivot_root; box's init has pivoted already (they see the same namespaces).
+    for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
+      await runHooks(kind, hooks[kind] ?? [], hookState(spec, "created", init.pid));
+    }
+    if (opts.pidFile) writePidFile(opts.pidFile, init.pid);
+  } catch (e) {
+    kill(init.pid, SIGKILL);
+    waitPid(init.pid, false);
+    removeContainer(store, spec, paths);
+    throw e;
+  }
+  return init;
+}
+
+/** start: lets the init of a created container start the payload; the poststart hooks follow. */
+export async function startContainer(store: Store, id: string): Promise<void> {
+  const { spec: found, unlock } = lockContainer(store, findSpec(store, id));
+  try {
+    const c = find(store, found.id);
+    if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
+    await openStartFifo(store, c);
+    writeState(c.paths, { ...readState(c.paths)!, status: "running", startedAt: new Date().toISOString() });
+  } finally {
+    unlock();
+  }
+  const c = find(store, id);
+  for (const hook of c.spec.runtime?.hooks.poststart ?? []) {
+    // The spec: a failing poststart hook is logged, and the container runs on.
+    await runHooks("poststart", [hook], hookState(c.spec, "running", c.pid)).catch((e: Error) => warn(e.message));
+  }
+}
+
+function findSpec(store: Store, id: string): ContainerSpec {
+  return find(store, id).spec;
+}
+
+/**
+ * The init waits in open(2) of the FIFO for writing; opening it for reading lets that return,
+ * and its one byte says the init goes on to start the payload. EOF instead: the init is gone.
+ */
+async function openStartFifo(store: Store, c: Found): Promise<void> {
+  const path = join(c.paths.runDir, START_FIFO);
+  const fd = open(path, O_RDONLY | O_NONBLOCK);
+  try {
+    const buf = new Uint8Array(1);
+    for (const until = Date.now() + 10_000; ; ) {
+      let n: number;
+      try {
+        n = read(fd, buf);
+      } catch (e) {
+        if (!isErrno(e, Errno.EAGAIN)) throw e;
+        n = -1;
+      }
+      if (n > 0) break;
+      if (runningInit(store, c.pid, readState(c.paths)?.pidStart) === undefined) throw new UserError("cannot start the container: its process is already dead");
+      if (Date.now() > until) throw new UserError("cannot start the container: its init does not answer");
+      await Bun.sleep(1);
+    }
+  } finally {
+    close(fd);
+    unlink(path);
+  }
+}
+
+/** kill: a signal to the payload (through the init); before start only SIGKILL means anything. */
+export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
+  const c = find(store, id);
+  if (c.status === "stopped") throw new UserError("container not running");
+  if (all) {
+    for (const pid of cgroupPids(c.paths)) kill(pid, signal);
+    if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+    return;
+  }
+  // The init is blocked in open(2) until start, and a created container has no payload yet.
+  if (c.status === "created" || c.status === "creating" || signal === SIGKILL) {
+    if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+    kill(c.pid!, SIGKILL);
+    return;
+  }
+  kill(c.pid!, signal);
+}
+
+/** The container's processes, by their host pids (its cgroup's members; the init is outside). */
+function cgroupPids(paths: ContainerPaths): number[] {
+  if (!paths.cgroups.length) return [];
+  try {
+    return readFile(join(paths.cgroups[0]!, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** ps: the host pids of a container's processes. */
+export function processesOf(store: Store, id: string): number[] {
+  return cgroupPids(find(store, id).paths);
+}
+
+/** pause / resume: the container's cgroup frozen or thawed, recorded in its state. */
+export async function freezeContainer(store: Store, id: string, frozen: boolean): Promise<void> {
+  const { spec, unlock } = lockContainer(store, findSpec(store, id));
+  try {
+    const c = find(store, spec.id);
+    if (c.status !== (frozen ? "running" : "paused")) throw new UserError(`container ${id} is ${c.status}, not ${frozen ? "running" : "paused"}`);
+    await setFrozen(c.paths.cgroups, frozen);
+    writeState(c.paths, { ...readState(c.paths)!, status: frozen ? "paused" : "running" });
+  } finally {
+    unlock();
+  }
+}
+
+/** delete: removes a stopped (or, with force, any) container; the poststop hooks follow. */
+export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
+  const c = find(store, id);
+  if ((c.status === "running" || c.status === "paused") && !force) throw new UserError(`cannot delete container ${id} that is not stopped: ${c.status}`);
+  if (c.pid !== undefined) {
+    if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+    kill(c.pid, SIGKILL);
+    for (const until = Date.now() + 5000; runningInit(store, c.pid, readState(c.paths)?.pidStart) !== undefined; ) {
+      if (Date.now() > until) throw new UserError(`container ${id}: its init ${c.pid} did not exit after SIGKILL`);
+      await Bun.sleep(5);
+    }
+  }
+  removeContainer(store, c.spec, c.paths);
+  for (const hook of c.spec.runtime?.hooks.poststop ?? []) {
+    await runHooks("poststop", [hook], hookState(c.spec, "stopped", undefined)).catch((e: Error) => warn(e.message));
+  }
+}
+
+/** run without -d: this process is the init's parent; it forwards signals and returns its status. */
+export async function waitForInit(init: PendingInit): Promise<number> {
+  const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
+    const h = () => kill(init.pid, num);
+    try {
+      process.on(name as NodeJS.Signals, h);
+    } catch {}
+    return [name, h] as const;
+  });
+  try {
+    for (;;) {
+      const r = waitPid(init.pid, true);
+      if (r) return r.code;
+      await Bun.sleep(5);
+    }
+  } finally {
+    for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
+  }
+}

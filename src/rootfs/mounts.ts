@@ -1,0 +1,63 @@
+// Mounts a container's list of mounts (runtime-spec shaped, src/container/spec.ts MountSpec)
+// into its rootfs: the one place both `box run`'s defaults and a bundle's mounts are made.
+import { exists, mkdirs, stat, touch } from "../sys/fs.ts";
+import { dirname } from "../path.ts";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME } from "../sys/constants.ts";
+import { makeReadOnlyRecursive, mount } from "../sys/mount.ts";
+import { UserError } from "../container/errors.ts";
+import type { MountSpec } from "../container/spec.ts";
+import { secureJoin } from "./securejoin.ts";
+
+/** cgroupfs is mounted by the payload's spawn child (it shows the mounter's cgroup namespace): src/rootfs/cgroupfs.ts. */
+export function isCgroupMount(m: MountSpec): boolean {
+  return m.type === "cgroup" || m.type === "cgroup2";
+}
+
+export function ensureDir(path: string): void {
+  mkdirs(path, 0o755);
+}
+
+/** Makes an empty file or dir at a mount target; `shown` is the path as the container sees it. */
+export function ensureTarget(target: string, directory: boolean, shown: string): void {
+  if (exists(target)) {
+    if (stat(target).isDirectory() !== directory) {
+      throw new UserError(`cannot mount ${directory ? "a directory" : "a file"} on ${shown}: it is ${directory ? "not a directory" : "a directory"} in the container`);
+    }
+    return;
+  }
+  if (directory) return ensureDir(target);
+  ensureDir(dirname(target));
+  touch(target, 0o644);
+}
+
+/** The flags a bind's remount may change; a bind ignores them on its first mount(2). */
+const BIND_REMOUNTABLE = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+
+function mountOne(root: string, m: MountSpec): void {
+  // Resolved inside the rootfs: a destination under a symlink of the image stays in it.
+  const target = secureJoin(root, m.destination);
+  if (m.flags & MS_BIND) {
+    let source: ReturnType<typeof stat>;
+    try {
+      source = stat(m.source);
+    } catch {
+      throw new UserError(`mount ${m.destination}: its source ${m.source} does not exist`);
+    }
+    ensureTarget(target, source.isDirectory(), m.destination);
+    mount(m.source, target, null, MS_BIND | (m.flags & MS_REC));
+    const remount = m.flags & BIND_REMOUNTABLE;
+    if (m.recursiveReadOnly) makeReadOnlyRecursive(target);
+    else if (remount) mount(null, target, null, MS_BIND | MS_REMOUNT | remount);
+  } else {
+    ensureDir(target);
+    mount(m.source, target, m.type, m.flags, m.data);
+  }
+  if (m.propagation) mount(null, target, null, m.propagation);
+}
+
+/** Mounts each in order (a later one may lie on an earlier one, as /dev/pts on /dev). */
+export function applyMounts(root: string, mounts: MountSpec[]): void {
+  for (const m of mounts) {
+    if (!isCgroupMount(m)) mountOne(root, m);
+  }
+}

@@ -1,0 +1,500 @@
+// box oci: runc's command line over a runtime-spec bundle. Each test writes a bundle (the busybox
+// rootfs and a config.json), drives it through create/start/state/kill/delete (or run) as
+// containerd does, and looks from inside the container and from the host.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach } from "bun:test";
+import { BOX, copyRootfs, eventually, expectNoLeaks, removeStore, snapshot, tempStore, type Result, type Snapshot, type Store } from "./helpers/box.ts";
+
+/** A store laid out as box oci lays its --root: the run dirs under root/run (so box ps/rm see them too). */
+function ociStore(): Store {
+  const s = tempStore();
+  return { ...s, runroot: join(s.root, "run") };
+}
+
+const ctx = {} as { s: Store; before: Snapshot };
+beforeEach(() => {
+  ctx.s = ociStore();
+  ctx.before = snapshot();
+});
+afterEach(async () => {
+  try {
+    await expectNoLeaks(ctx.s, ctx.before);
+  } finally {
+    removeStore(ctx.s);
+  }
+});
+
+let calls = 0;
+
+/**
+ * One box oci command. Its stdout and stderr are files, as containerd's shim gives them: after
+ * create (and run -d) the container's init holds them, so a pipe would not end with the command.
+ */
+async function oci(args: string[], opts: { stdin?: string; argv0?: string[] } = {}): Promise<Result> {
+  const out = join(ctx.s.dir, `call-${++calls}`);
+  const proc = Bun.spawn([...(opts.argv0 ?? [...BOX, "oci"]), "--root", ctx.s.root, ...args], {
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: Bun.file(`${out}.stdout`),
+    stderr: Bun.file(`${out}.stderr`),
+  });
+  const code = await proc.exited;
+  return { code, stdout: readFileSync(`${out}.stdout`, "utf8"), stderr: readFileSync(`${out}.stderr`, "utf8") };
+}
+
+type Config = Record<string, any>;
+
+/** runc's default bundle as box oci spec writes it, with the busybox rootfs, no terminal, and `script` as the process. */
+async function bundle(script: string, edit: (c: Config) => void = () => {}): Promise<string> {
+  const dir = join(ctx.s.dir, `bundle-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir);
+  const r = await oci(["spec", "--bundle", dir]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  symlinkSync(copyRootfs(ctx.s), join(dir, "rootfs"));
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Config;
+  config.process.terminal = false;
+  config.process.args = ["/bin/sh", "-c", script];
+  config.root.readonly = false;
+  edit(config);
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+  return dir;
+}
+
+async function state(id: string): Promise<Config> {
+  const r = await oci(["state", id]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** `box oci run` in the foreground: the process's output and status. */
+async function runBundle(dir: string, id = "c1", stdin?: string): Promise<Result> {
+  return oci(["run", "--bundle", dir, id], { stdin });
+}
+
+function ok(r: Result): void {
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+}
+
+/** Refused with one line on stderr, exit 125, and nothing of the container left. */
+function refused(r: Result, text: string): void {
+  expect(r.code).toBe(125);
+  expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  expect(r.stderr).toContain(text);
+  expect(existsSync(join(ctx.s.root, "containers")) ? readdirSync(join(ctx.s.root, "containers")) : []).toEqual([]);
+}
+
+describe("lifecycle (runtime spec: creating → created → running → stopped)", () => {
+  test("create waits before the process; start runs it; kill, then delete; each state on the way", async () => {
+    const out = join(ctx.s.dir, "out");
+    mkdirSync(out);
+    const dir = await bundle("echo ran > /out/ran; echo started; trap 'echo got TERM; exit 7' TERM; while true; do sleep 0.05; done", (c) => {
+      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind", "rw"] });
+      c.annotations = { "org.example/k": "v" };
+    });
+    const pidFile = join(ctx.s.dir, "init.pid");
+    const stdout = join(ctx.s.dir, "stdout");
+    // As the shim: create's stdio is the container's; create returns while the container waits.
+    const create = Bun.spawn([...BOX, "oci", "--root", ctx.s.root, "create", "--bundle", dir, "--pid-file", pidFile, "c1"], { stdout: Bun.file(stdout), stderr: Bun.file(stdout) });
+    expect(await create.exited).toBe(0);
+    // Digits only, no newline: containerd reads it with Atoi.
+    const pidText = readFileSync(pidFile, "utf8");
+    expect(pidText).toMatch(/^\d+$/);
+    const created = await state("c1");
+    expect(created).toMatchObject({ ociVersion: "1.2.0", id: "c1", status: "created", pid: Number(pidText), bundle: dir, annotations: { "org.example/k": "v" } });
+    // The init is there (box, PID 1 of the container), the process not yet.
+    expect(readFileSync(`/proc/${pidText}/cmdline`, "utf8")).toContain("__init");
+    await Bun.sleep(200);
+    expect(existsSync(join(out, "ran"))).toBe(false);
+
+    ok(await oci(["start", "c1"]));
+    await eventually(() => existsSync(join(out, "ran")));
+    expect((await state("c1")).status).toBe("running");
+    refused2(await oci(["start", "c1"]), "cannot start a container that is not created (running)");
+    refused2(await oci(["delete", "c1"]), "cannot delete container c1 that is not stopped: running");
+
+    ok(await oci(["kill", "c1", "TERM"]));
+    await eventually(async () => (await state("c1")).status === "stopped");
+    expect((await state("c1")).pid).toBe(0);
+    expect(readFileSync(stdout, "utf8")).toBe("started\ngot TERM\n");
+    refused2(await oci(["kill", "c1", "KILL"]), "container not running");
+
+    ok(await oci(["delete", "c1"]));
+    refused2(await oci(["state", "c1"]), "container c1 does not exist");
+  });
+
+  test("a created container is killed and deleted without ever running its process", async () => {
+    const dir = await bundle("touch /never");
+    ok(await oci(["create", "--bundle", dir, "c1"]));
+    const pid = (await state("c1")).pid;
+    ok(await oci(["kill", "c1", "TERM"]));
+    await eventually(async () => (await state("c1")).status === "stopped");
+    expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ")).toBe(false);
+    ok(await oci(["delete", "c1"]));
+    expect(existsSync(join(copyRootfs(ctx.s), "never"))).toBe(false);
+  });
+
+  test("delete --force of a running container kills it; ps lists its processes; kill --all signals each", async () => {
+    const dir = await bundle("sleep 1000 & sleep 1000 & wait");
+    ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
+    let pids: number[] = [];
+    await eventually(async () => (pids = JSON.parse((await oci(["ps", "--format", "json", "c1"])).stdout)).length === 3);
+    for (const p of pids) expect(readFileSync(`/proc/${p}/cmdline`, "utf8")).toMatch(/^(\/bin\/)?(sh|sleep)\0/);
+    expect((await oci(["ps", "c1"])).stdout).toContain("sleep 1000");
+    ok(await oci(["kill", "--all", "c1", "STOP"]));
+    for (const p of pids) await eventually(() => / [Tt] /.test(readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\)/, "")));
+    ok(await oci(["kill", "--all", "c1", "CONT"]));
+    ok(await oci(["delete", "--force", "c1"]));
+    for (const p of pids) expect(existsSync(`/proc/${p}`)).toBe(false);
+  });
+
+  test("pause and resume freeze and thaw the container's processes", async () => {
+    const out = join(ctx.s.dir, "out");
+    mkdirSync(out);
+    const dir = await bundle("i=0; while true; do i=$((i+1)); echo $i > /out/n; sleep 0.02; done", (c) => {
+      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["bind"] });
+    });
+    ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
+    await eventually(() => existsSync(join(out, "n")));
+    ok(await oci(["pause", "c1"]));
+    expect((await state("c1")).status).toBe("paused");
+    const frozen = readFileSync(join(out, "n"), "utf8");
+    await Bun.sleep(200);
+    expect(readFileSync(join(out, "n"), "utf8")).toBe(frozen);
+    refused2(await oci(["delete", "c1"]), "that is not stopped: paused");
+    ok(await oci(["resume", "c1"]));
+    expect((await state("c1")).status).toBe("running");
+    await eventually(() => readFileSync(join(out, "n"), "utf8") !== frozen);
+    ok(await oci(["delete", "-f", "c1"]));
+  });
+
+  test("run in the foreground: the process's stdio is the caller's, its status box oci's", async () => {
+    const dir = await bundle("read line; echo \"out:$line\"; echo err >&2; exit 42");
+    const r = await runBundle(dir, "c1", "hello\n");
+    expect(r.stdout).toBe("out:hello\n");
+    expect(r.stderr).toBe("err\n");
+    expect(r.code).toBe(42);
+    // run removes what it made.
+    expect(existsSync(join(ctx.s.root, "containers", "c1"))).toBe(false);
+    const killed = await runBundle(await bundle("kill -KILL $$"), "c2");
+    expect(killed.code).toBe(137);
+  });
+
+  test("list shows every container with its state", async () => {
+    ok(await oci(["create", "--bundle", await bundle("true"), "one"]));
+    ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "two"]));
+    const list = await oci(["list", "--format", "json"]);
+    ok(list);
+    const rows = JSON.parse(list.stdout) as Config[];
+    expect(rows.map((r) => [r.id, r.status]).sort()).toEqual([["one", "created"], ["two", "running"]]);
+    expect((await oci(["list", "-q"])).stdout.split("\n").filter(Boolean).sort()).toEqual(["one", "two"]);
+    ok(await oci(["delete", "-f", "one"]));
+    ok(await oci(["delete", "-f", "two"]));
+  });
+});
+
+/** A failed command: exit 125, one line naming what was wrong. */
+function refused2(r: Result, text: string): void {
+  expect(r.code).toBe(125);
+  expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  expect(r.stderr).toContain(text);
+}
+
+describe("config.json, field by field", () => {
+  test("process: args, env exactly as given, cwd, user with additionalGids, umask, rlimits, noNewPrivileges, oomScoreAdj", async () => {
+    const dir = await bundle("echo \"env:$(env | sort | tr '\\n' ' ')\"; pwd; id; umask; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj", (c) => {
+      c.process.env = ["PATH=/bin", "ONE=1"];
+      c.process.cwd = "/tmp/work";
+      c.process.user = { uid: 1000, gid: 1000, additionalGids: [10, 29], umask: 0o027 };
+      c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 321, hard: 654 }];
+      c.process.noNewPrivileges = true;
+      c.process.oomScoreAdj = 123;
+    });
+    const r = await runBundle(dir);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")).toEqual([
+      "env:ONE=1 PATH=/bin PWD=/tmp/work SHLVL=1 ",
+      "/tmp/work",
+      "uid=1000(alice) gid=1000(alice) groups=10(wheel),29(audio)",
+      "0027",
+      "321",
+      "654",
+      "NoNewPrivs:\t1",
+      "123",
+      "",
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  test("capabilities: the bounding set is what the process has; differing sets are refused", async () => {
+    const caps = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW"];
+    const dir = await bundle("grep -E '^Cap(Bnd|Eff|Prm)' /proc/self/status", (c) => {
+      c.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    });
+    const r = await runBundle(dir);
+    // CHOWN 0, KILL 5, NET_RAW 13
+    const mask = ((1n << 0n) | (1n << 5n) | (1n << 13n)).toString(16).padStart(16, "0");
+    expect(r.stdout).toBe(`CapPrm:\t${mask}\nCapEff:\t${mask}\nCapBnd:\t${mask}\n`);
+    const bad = await bundle("true", (c) => {
+      c.process.capabilities = { bounding: caps, effective: ["CAP_CHOWN"], permitted: caps };
+    });
+    refused(await runBundle(bad), "config.json: process.capabilities.effective: must equal bounding");
+  });
+
+  test("root.readonly, hostname, mounts with their options, masked and read-only paths", async () => {
+    const host = join(ctx.s.dir, "hostdir");
+    mkdirSync(host);
+    writeFileSync(join(host, "file"), "from-host\n");
+    const dir = await bundle(
+      [
+        "hostname",
+        "touch /x 2>/dev/null && echo root-writable || echo root-ro",
+        "cat /data/file; touch /data/new 2>/dev/null && echo data-writable || echo data-ro",
+        "grep ' /scratch ' /proc/mounts",
+        "touch /scratch/ok && echo scratch-writable",
+        "cat /proc/interrupts 2>&1 | wc -c",
+        "(echo 1 > /proc/sys/kernel/domainname) 2>/dev/null && echo sys-writable || echo sys-ro",
+      ].join("; "),
+      (c) => {
+        c.root.readonly = true;
+        c.hostname = "oci-box";
+        c.mounts.push({ destination: "/data", type: "bind", source: host, options: ["rbind", "ro"] });
+        c.mounts.push({ destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "size=1m", "mode=1770"] });
+        c.linux.maskedPaths = ["/proc/interrupts"];
+        c.linux.readonlyPaths = ["/proc/sys"];
+      },
+    );
+    const r = await runBundle(dir);
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.split("\n");
+    expect(lines.slice(0, 4)).toEqual(["oci-box", "root-ro", "from-host", "data-ro"]);
+    expect(lines[4]).toMatch(/^tmpfs \/scratch tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=1770/);
+    expect(lines.slice(5)).toEqual(["scratch-writable", "0", "sys-ro", ""]);
+    expect(readFileSync(join(host, "file"), "utf8")).toBe("from-host\n");
+  });
+
+  test("namespaces: a missing uts or network namespace is the host's; a path joins another container's", async () => {
+    const hostName = readFileSync("/proc/sys/kernel/hostname", "utf8").trim();
+    const shared = await bundle("hostname; readlink /proc/self/ns/net", (c) => {
+      c.hostname = undefined;
+      c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "uts" && n.type !== "network");
+    });
+    const r = await runBundle(shared);
+    expect(r.stdout).toBe(`${hostName}\n${readlinkSync("/proc/self/ns/net")}\n`);
+
+    ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "first"]));
+    const firstPid = JSON.parse((await oci(["ps", "--format", "json", "first"])).stdout)[0];
+    const joined = await bundle("readlink /proc/self/ns/net", (c) => {
+      c.linux.namespaces = c.linux.namespaces.map((n: Config) => (n.type === "network" ? { type: "network", path: `/proc/${firstPid}/ns/net` } : n));
+    });
+    const j = await runBundle(joined, "second");
+    expect(j.stdout).toBe(`${readlinkSync(`/proc/${firstPid}/ns/net`)}\n`);
+    expect(j.stdout).not.toBe(`${readlinkSync("/proc/self/ns/net")}\n`);
+    ok(await oci(["delete", "-f", "first"]));
+  });
+
+  test("linux: sysctl, devices, seccomp in the spec's format (errnoRet, args)", async () => {
+    const dir = await bundle("cat /proc/sys/net/ipv4/ip_forward; ls -l /dev/myfull | cut -c1-10; mkdir /tmp/d 2>&1; chmod 700 /tmp 2>&1 && echo chmod-ok; chmod 0777 /tmp 2>&1", (c) => {
+      c.linux.sysctl = { "net.ipv4.ip_forward": "1" };
+      c.linux.devices = [{ path: "/dev/myfull", type: "c", major: 1, minor: 7, fileMode: 0o640 }];
+      c.linux.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [
+          { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+          { names: ["chmod", "fchmodat"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: 0o777, op: "SCMP_CMP_EQ" }] },
+        ],
+      };
+    });
+    const r = await runBundle(dir);
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("1");
+    expect(lines[1]).toBe("crw-r-----");
+    expect(lines[2]).toContain("Permission denied");
+    expect(lines[3]).toBe("chmod-ok");
+    expect(lines[4]).toContain("Operation not permitted");
+    // The host's own setting is untouched.
+    expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBeDefined();
+  });
+
+  test("resources and cgroupsPath: limits in the cgroup the bundle names, removed at delete", async () => {
+    const cgroupName = `box-oci-test-${process.pid}`;
+    const dir = await bundle("sleep 100", (c) => {
+      c.linux.cgroupsPath = `/${cgroupName}/c1`;
+      c.linux.resources = {
+        devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }],
+        memory: { limit: 64 * 1024 * 1024 },
+        pids: { limit: 50 },
+        cpu: { shares: 512, quota: 50000, period: 100000 },
+      };
+    });
+    ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const read = (ctl: string, file: string) => readFileSync(v2 ? `/sys/fs/cgroup/${cgroupName}/c1/${file}` : `/sys/fs/cgroup/${ctl}/${cgroupName}/c1/${file}`, "utf8").trim();
+    try {
+      if (v2) {
+        expect(read("", "memory.max")).toBe(String(64 * 1024 * 1024));
+        expect(read("", "pids.max")).toBe("50");
+        expect(read("", "cpu.max")).toBe("50000 100000");
+      } else {
+        expect(read("memory", "memory.limit_in_bytes")).toBe(String(64 * 1024 * 1024));
+        expect(read("pids", "pids.max")).toBe("50");
+        expect(read("cpu", "cpu.shares")).toBe("512");
+        // The bundle's rules (deny all, allow /dev/null), then the nodes of every container's /dev, as runc adds them.
+        const devices = read("devices", "devices.list").split("\n");
+        expect(devices[0]).toBe("c 1:3 rwm");
+        expect(devices).not.toContain("a *:* rwm");
+        expect(devices).toContain("c 136:* rwm");
+      }
+      const pid = JSON.parse((await oci(["ps", "--format", "json", "c1"])).stdout)[0];
+      expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`/${cgroupName}/c1`);
+      ok(await oci(["delete", "-f", "c1"]));
+      expect(existsSync(v2 ? `/sys/fs/cgroup/${cgroupName}/c1` : `/sys/fs/cgroup/memory/${cgroupName}/c1`)).toBe(false);
+    } finally {
+      // The parent box made for the path (as runc, it keeps parents): this test's own, removed.
+      for (const h of v2 ? [""] : readdirSync("/sys/fs/cgroup")) {
+        try {
+          rmdirSync(join("/sys/fs/cgroup", h, cgroupName));
+        } catch {}
+      }
+    }
+  });
+
+  test("hooks: state on stdin, in the spec's order, before and after the process; a failing hook fails create and leaves nothing", async () => {
+    const log = join(ctx.s.dir, "hooks.log");
+    const hook = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `echo "${name} $(cat)" >> ${log}`, name], env: ["X=1"] });
+    const out = join(ctx.s.dir, "out");
+    mkdirSync(out);
+    const dir = await bundle(`echo process >> /out/hooks.log`, (c) => {
+      c.mounts.push({ destination: "/out", type: "bind", source: ctx.s.dir, options: ["bind"] });
+      c.hooks = { prestart: [hook("prestart")], createRuntime: [hook("createRuntime")], createContainer: [hook("createContainer")], poststart: [hook("poststart")], poststop: [hook("poststop")] };
+    });
+    ok(await oci(["create", "--bundle", dir, "c1"]));
+    const pid = (await state("c1")).pid;
+    const lines = () => readFileSync(log, "utf8").split("\n").filter(Boolean);
+    expect(lines().map((l) => l.split(" ")[0])).toEqual(["prestart", "createRuntime", "createContainer"]);
+    const hookState = JSON.parse(lines()[0]!.slice("prestart ".length));
+    expect(hookState).toMatchObject({ ociVersion: "1.2.0", id: "c1", pid, bundle: dir });
+    ok(await oci(["start", "c1"]));
+    await eventually(() => lines().length >= 5);
+    expect(lines().slice(3).map((l) => l.split(" ")[0]).sort()).toEqual(["poststart", "process"]);
+    await eventually(async () => (await state("c1")).status === "stopped");
+    ok(await oci(["delete", "c1"]));
+    expect(lines().at(-1)!.split(" ")[0]).toBe("poststop");
+    expect(JSON.parse(lines().at(-1)!.slice("poststop ".length)).status).toBe("stopped");
+
+    const failing = await bundle("true", (c) => {
+      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "echo no network for you >&2; exit 3"] }] };
+    });
+    refused(await oci(["create", "--bundle", failing, "c2"]), "prestart hook /bin/sh exited with status 3: no network for you");
+    const slow = await bundle("true", (c) => {
+      c.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "30"], timeout: 1 }] };
+    });
+    refused(await oci(["create", "--bundle", slow, "c3"]), "createRuntime hook /bin/sleep did not finish within its timeout of 1 s");
+  });
+});
+
+describe("what box refuses: one line naming the field, exit 125, nothing left", () => {
+  const cases: [string, (c: Config) => void, string][] = [
+    ["an unknown field", (c) => (c.process.color = "blue"), "config.json: process.color: unknown field"],
+    ["a user namespace", (c) => c.linux.namespaces.push({ type: "user" }), "user namespaces are not supported by box oci yet"],
+    ["uid mappings", (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), "linux.uidMappings"],
+    ["Intel RDT", (c) => (c.linux.intelRdt = { closID: "x" }), "linux.intelRdt: Intel RDT is not supported by box"],
+    ["no pid namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "pid")), 'add {"type":"pid"}'],
+    ["a systemd cgroup path", (c) => (c.linux.cgroupsPath = "system.slice:docker:abc"), "is a systemd slice path"],
+    ["a cgroup path with ..", (c) => (c.linux.cgroupsPath = "/../../etc"), "is not a usable cgroup path"],
+    ["another architecture's seccomp", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_AARCH64"] }), "linux.seccomp.architectures"],
+    ["a seccomp listener", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/x.sock" }), "linux.seccomp.listenerPath"],
+    ["an unknown mount option", (c) => c.mounts.push({ destination: "/x", type: "bind", source: "/tmp", options: ["rbind", "frobnicate"] }), 'mounts[7].options: "frobnicate": unknown for a bind mount'],
+    ["an idmapped mount", (c) => c.mounts.push({ destination: "/x", type: "bind", source: "/tmp", options: ["rbind", "idmap"] }), '"idmap" is not supported by box'],
+    ["a relative destination", (c) => c.mounts.push({ destination: "x", type: "tmpfs", source: "tmpfs" }), "mounts[7].destination"],
+    ["runtime-spec 2", (c) => (c.ociVersion = "2.0.0"), "box reads runtime-spec 1.0 to 1.2"],
+    ["a hostname without a uts namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "uts")), "hostname: needs a new uts namespace"],
+    ["inheritable capabilities", (c) => (c.process.capabilities.inheritable = ["CAP_KILL"]), "inheritable and ambient capabilities are not supported"],
+    ["a 32-bit personality", (c) => (c.linux.personality = { domain: "LINUX32" }), "linux.personality.domain"],
+    ["a missing root", (c) => (c.root.path = "nowhere"), "root.path: "],
+    ["a terminal without a console socket", (c) => (c.process.terminal = true), "process.terminal needs --console-socket for create"],
+  ];
+  for (const [what, edit, message] of cases) {
+    test(what, async () => {
+      const dir = await bundle("true", edit);
+      refused(await oci(["create", "--bundle", dir, "c1"]), message);
+    });
+  }
+
+  test("bad ids, a duplicate id, unknown verbs and flags", async () => {
+    const dir = await bundle("sleep 100");
+    refused(await oci(["create", "--bundle", dir, "a/b"]), 'invalid container id "a/b"');
+    refused(await oci(["create", "--bundle", dir, ".."]), 'invalid container id ".."');
+    refused(await oci(["frob"]), 'unknown command "frob" for "box oci"');
+    refused(await oci(["--systemd-cgroup", "state", "x"]), "--systemd-cgroup: box manages cgroups through cgroupfs only");
+    refused(await oci(["create", "--bundle", dir, "--no-pivot", "c1"]), "--no-pivot");
+    refused(await oci(["create", "--bundle", join(ctx.s.dir, "none"), "c1"]), "config.json: no such file");
+    ok(await oci(["create", "--bundle", dir, "c1"]));
+    refused2(await oci(["create", "--bundle", dir, "c1"]), "container with id c1 already exists");
+    ok(await oci(["delete", "-f", "c1"]));
+  });
+
+  test("--log --log-format json: the error is the log's last line, as containerd's shim reads it", async () => {
+    const log = join(ctx.s.dir, "log.json");
+    const dir = await bundle("true", (c) => (c.linux.intelRdt = { closID: "x" }));
+    const r = await oci(["--log", log, "--log-format", "json", "create", "--bundle", dir, "c1"]);
+    expect(r.code).toBe(125);
+    const last = JSON.parse(readFileSync(log, "utf8").trim().split("\n").at(-1)!);
+    expect(last.level).toBe("error");
+    expect(last.msg).toContain("Intel RDT is not supported by box");
+    expect(Number.isNaN(Date.parse(last.time))).toBe(false);
+  });
+});
+
+describe("clients", () => {
+  test("named runc through a link, box speaks runc's command line", async () => {
+    const link = join(ctx.s.dir, "runc");
+    symlinkSync(BOX[0]!.endsWith("box") ? BOX[0]! : "/nonexistent", link);
+    if (!BOX[0]!.endsWith("box")) return; // the source tree runs through bun: no executable to link
+    const version = Bun.spawnSync([link, "--version"]).stdout.toString();
+    expect(version).toMatch(/^runc version .+\ncommit: box .+\nspec: 1\.2\.0\n$/);
+    const dir = await bundle("echo via-runc");
+    const r = await oci(["run", "--bundle", dir, "c1"], { argv0: [link] });
+    expect(r.stdout).toBe("via-runc\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("--console-socket: the pty's master goes to the caller (SCM_RIGHTS), as containerd's shim receives it", async () => {
+    const receiver = join(ctx.s.dir, "console-receiver");
+    const cc = Bun.spawnSync(["gcc", "-O2", "-o", receiver, join(import.meta.dir, "helpers/console-receiver.c")], { stderr: "pipe" });
+    expect(cc.stderr.toString()).toBe("");
+    const socket = join(ctx.s.dir, "console.sock");
+    const recv = Bun.spawn([receiver, socket], { stdout: "pipe" });
+    const reader = recv.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toBe("listening\n");
+    const dir = await bundle("tty; stty size; echo hello", (c) => {
+      c.process.terminal = true;
+      c.process.consoleSize = { height: 30, width: 100 };
+    });
+    ok(await oci(["create", "--bundle", dir, "--console-socket", socket, "c1"]));
+    ok(await oci(["start", "c1"]));
+    let out = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+    expect(out.replace(/\r/g, "")).toBe("name=/dev/ptmx\n/dev/pts/0\n30 100\nhello\n");
+    await eventually(async () => (await state("c1")).status === "stopped");
+    ok(await oci(["delete", "c1"]));
+  });
+
+  test("features and spec describe what box accepts", async () => {
+    const f = JSON.parse((await oci(["features"])).stdout);
+    expect(f.ociVersionMax).toBe("1.2.0");
+    expect(f.hooks).not.toContain("startContainer");
+    expect(f.linux.namespaces).not.toContain("user");
+    expect(f.mountOptions).toContain("rbind");
+    // The default bundle runs as it is written (with a terminal: in the foreground, on box's pty).
+    const dir = await bundle("echo default-ok");
+    expect((await runBundle(dir)).stdout).toBe("default-ok\n");
+    refused2(await oci(["spec", "--bundle", dir]), "exists; remove it first");
+  });
+});
