@@ -11,14 +11,20 @@ BUN_VERSION=1.4.5
 # the network tests inspect links and rules with ip and nft (box itself runs neither);
 # docker-registry, skopeo: the pull tests' registry on localhost and what pushes to it; umoci, gzip,
 # zstd, debootstrap: the image benchmark's reference unpacker, its Debian layer, and the tests'
-# compressed archives.
-PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd debootstrap)
+# compressed archives; docker.io (dockerd, containerd and its runc shim): the client that drives
+# box oci in the tests and the benchmark, as a private daemon each time (its service is not used).
+PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd debootstrap docker.io)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ! command -v bun >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
+  # No package's service starts (docker.io's would run a system dockerd, with its own bridge and
+  # firewall rules): the tests start private daemons themselves.
+  no_start=/usr/sbin/policy-rc.d
+  if [ ! -e "$no_start" ]; then printf '#!/bin/sh\nexit 101\n' > "$no_start" && chmod +x "$no_start"; else no_start=""; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$no_start" ]; then rm -f "$no_start"; fi
 fi
 if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ]; then
   npm install -g --silent "bun@$BUN_VERSION"

@@ -10,8 +10,9 @@ import { describeError } from "../sys/errors.ts";
 import { exists, readFile, writeFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { isRootless } from "../sys/process.ts";
-import { loadBundle, validateId } from "../oci/config.ts";
-import { createFromSpec, deleteContainer, freezeContainer, killContainer, OCI_VERSION, processesOf, startContainer, stateOf, waitForInit } from "../oci/engine.ts";
+import { loadBundle, processSpec, validateId } from "../oci/config.ts";
+import { containerConfig } from "../container/store.ts";
+import { createFromSpec, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, OCI_VERSION, processesOf, startContainer, stateOf, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { logError, setLog } from "../oci/log.ts";
 import { defaultConfig, features } from "../oci/defaults.ts";
 
@@ -25,7 +26,16 @@ const GLOBAL: ArgsDef = {
   version: { type: "boolean", alias: "v", description: "Print the version" },
 };
 
-type Verb = { describe: string; usage: string; flags: ArgsDef; run: (store: Store, f: ParsedFlags) => Promise<void> | void };
+type Verb = {
+  describe: string;
+  usage: string;
+  flags: ArgsDef;
+  /** String flags that may repeat. */
+  lists?: string[];
+  /** Flags end at the first positional (exec: the command's own flags follow the id). */
+  stopAtPositional?: boolean;
+  run: (store: Store, f: ParsedFlags) => Promise<void> | void;
+};
 
 const BUNDLE_FLAGS: ArgsDef = {
   bundle: { type: "string", alias: "b", description: "The bundle's directory (default: the current one)" },
@@ -133,6 +143,32 @@ const VERBS: Record<string, Verb> = {
       process.stdout.write(["PID CMD", ...pids.map((p) => `${p} ${commandLine(p)}`)].join("\n") + "\n");
     },
   },
+  exec: {
+    describe: "Run a new process in a running container: --process FILE (process.json), or the command after the id",
+    usage: "exec [--process FILE | [-t] [--cwd DIR] [-e KEY=VALUE] [-u UID[:GID]]] [-d] [--pid-file F] [--console-socket S] ID [COMMAND...]",
+    flags: {
+      process: { type: "string", alias: "p", description: "A process.json" },
+      detach: { type: "boolean", alias: "d", description: "Return once it runs" },
+      "pid-file": BUNDLE_FLAGS["pid-file"]!,
+      "console-socket": BUNDLE_FLAGS["console-socket"]!,
+      tty: { type: "boolean", alias: "t", description: "A terminal" },
+      cwd: { type: "string", description: "Working directory" },
+      env: { type: "string", alias: "e", description: "KEY=VALUE, on top of the container's" },
+      user: { type: "string", alias: "u", description: "UID[:GID]" },
+      "additional-gids": { type: "string", alias: "g", description: "Supplementary group ids" },
+    },
+    lists: ["env", "additional-gids"],
+    stopAtPositional: true,
+    run: async (store, f) => {
+      const [first, ...command] = f.positionals;
+      const id = validateId(first);
+      const p = execProcess(store, id, f, command);
+      const code = await execProcessIn(store, id, p, { detach: f.values.detach === true, pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined });
+      // Detached, the new process holds this process's stdio: exit without waiting for anything.
+      if (f.values.detach) process.exit(0);
+      process.exitCode = code;
+    },
+  },
   pause: {
     describe: "Freeze every process of a container",
     usage: "pause ID",
@@ -172,6 +208,51 @@ const VERBS: Record<string, Verb> = {
   },
 };
 
+/**
+ * exec's process: --process's JSON, or (runc's other form) the container's own process with the
+ * command, and -t, --cwd, -e, -u, -g, from the command line.
+ */
+function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]): ExecProcess {
+  const file = f.values.process as string | undefined;
+  if (file !== undefined) {
+    if (command.length) throw new UserError("exec: give --process or a command, not both");
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFile(file));
+    } catch (e) {
+      throw new UserError(`--process ${file}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : describeError(e)}`);
+    }
+    return processSpec(doc, "process.json");
+  }
+  if (!command.length) throw new UserError('"box oci exec" needs --process FILE or a command after the container id');
+  let spec;
+  try {
+    spec = containerConfig(store, id);
+  } catch {
+    throw new UserError(`container ${id} does not exist`);
+  }
+  const user = (f.values.user as string | undefined) ?? spec.user;
+  const ids = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!ids) throw new UserError(`invalid --user "${user}": UID[:GID]`);
+  const groups = ((f.values["additional-gids"] as string[] | undefined) ?? []).map((g) => {
+    if (!/^\d+$/.test(g)) throw new UserError(`invalid --additional-gids "${g}": a group id`);
+    return Number(g);
+  });
+  return processSpec(
+    {
+      args: command,
+      env: [...spec.env, ...((f.values.env as string[] | undefined) ?? [])],
+      cwd: (f.values.cwd as string | undefined) ?? spec.workdir,
+      terminal: f.values.tty === true,
+      user: { uid: Number(ids[1]), gid: Number(ids[2] ?? 0), additionalGids: groups.length ? groups : spec.runtime?.groups },
+      capabilities: { bounding: spec.capabilities.map((c) => `CAP_${c}`) },
+      noNewPrivileges: spec.noNewPrivileges,
+      rlimits: (spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft < 0 ? 2 ** 64 : u.soft, hard: u.hard < 0 ? 2 ** 64 : u.hard })),
+    },
+    "exec",
+  );
+}
+
 function commandLine(pid: number): string {
   try {
     return readFile(`/proc/${pid}/cmdline`).split("\0").filter(Boolean).join(" ");
@@ -201,7 +282,6 @@ function defaultRoot(): string {
 
 /** argv: what follows `box oci` (or `runc`). */
 export async function runOci(argv: string[]): Promise<void> {
-  let verb: string | undefined;
   try {
     const global = parseFlags(argv, GLOBAL);
     setLog(global.values.log as string | undefined, (global.values["log-format"] as string | undefined) ?? "text");
@@ -221,17 +301,16 @@ export async function runOci(argv: string[]): Promise<void> {
       if (!global.help) process.exitCode = EXIT_BOX_ERROR;
       return;
     }
-    verb = name;
     const v = Object.hasOwn(VERBS, name) ? VERBS[name]! : undefined;
     if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
-    const f = parseFlags(rest, v.flags, [], false);
+    const f = parseFlags(rest, v.flags, v.lists ?? [], v.stopAtPositional === true);
     if (f.help) return void process.stdout.write(`Usage: box oci ${v.usage}\n\n${v.describe}\n`);
     const root = (global.values.root as string | undefined) ?? defaultRoot();
     if (/[,:\s]/.test(root)) throw new UserError(`--root ${root}: the path must not contain ',', ':' or spaces`);
     // The run dir apart from the containers' dirs: the init mounts a tmpfs over a container's run dir.
     await v.run({ root, runroot: join(root, "run") }, f);
   } catch (e) {
-    logError(`${verb ? `${verb}: ` : ""}${e instanceof UserError ? e.message : describeError(e)}`);
+    logError(e instanceof UserError ? e.message : describeError(e));
     process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
   }
 }

@@ -13,6 +13,7 @@ import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
 import { copyWindowSize, isTerminal, makeRaw, openPtyPeer } from "../sys/tty.ts";
 import { joinFile } from "../cgroup/cgroups.ts";
 import { payloadRestrictions } from "../security/payload.ts";
+import { sendFd } from "../sys/unix-socket.ts";
 import { reopenStdio } from "../init/stdio.ts";
 import { requireRunning } from "./live.ts";
 import { containerEnv, envValue } from "./env.ts";
@@ -36,6 +37,14 @@ export interface ExecOptions {
   tty: boolean;
   interactive: boolean;
   detach: boolean;
+  /**
+   * box oci exec: the process as its process.json has it. `env` is the whole environment, the
+   * groups are exactly these, the capabilities and limits its own; detached, the process keeps
+   * this process's stdio (containerd's pipes), and a pty's master goes to `consoleSocket`.
+   */
+  runtime?: { groups: number[]; restrictions: ReturnType<typeof payloadRestrictions>; consoleSocket?: number };
+  /** Called with the new process's host pid once it runs. */
+  started?: (pid: number) => void;
 }
 
 /** The executable and the ones to try after it while execve says ENOENT (a $PATH search inside the container). */
@@ -94,7 +103,8 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     // a process that got its pid since.
     if (c.state.pidStart !== undefined && processIdentity(c.pid).start !== c.state.pidStart) throw new UserError(`container ${spec.name} is not running`);
     const user = forContainer(spec, resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p)), o.user ?? spec.user);
-    const env = containerEnv(spec, o.tty, user.home, o.env);
+    if (o.runtime) user.groups = o.runtime.groups;
+    const env = o.runtime ? o.env : containerEnv(spec, o.tty, user.home, o.env);
     const [path, ...alternatives] = candidates(o.command[0]!, envValue(env, "PATH"), cwd);
     let fds: [number, number][];
     if (o.tty) {
@@ -111,6 +121,14 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
       // Before the process starts: it may ask for its size at once.
       copyWindowSize(0, master);
       fds = [[keep(pty.slave), 0], [pty.slave, 1], [pty.slave, 2]];
+      if (o.runtime?.consoleSocket !== undefined) {
+        // The caller relays the terminal (containerd's shim); this process keeps no master.
+        sendFd(o.runtime.consoleSocket, master, "/dev/ptmx");
+        // It is among the opened descriptors, closed below once the process runs.
+        master = undefined;
+      }
+    } else if (o.runtime) {
+      fds = [[reopenStdio(0), 0], [reopenStdio(1), 1], [reopenStdio(2), 2]];
     } else if (o.detach) {
       const devNull = keep(open("/dev/null", O_RDWR));
       fds = [[devNull, 0], [devNull, 1], [devNull, 2]];
@@ -136,7 +154,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         controllingTty: o.tty,
         user,
         // What the container's payload has, the exec'd process has too (Docker's).
-        ...payloadRestrictions(spec),
+        ...(o.runtime?.restrictions ?? payloadRestrictions(spec)),
         cwd,
       });
     } catch (e) {
@@ -149,6 +167,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
   } finally {
     for (const fd of opened) if (fd !== master) close(fd);
   }
+  o.started?.(pid);
   if (o.detach) return 0;
   return attach(pid, master, o.interactive);
 }

@@ -7,9 +7,9 @@ import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_RDONLY, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
+import { MS_BIND, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
+import { exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -153,6 +153,10 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
       close(INIT_FDS.console);
       close(pty.master);
       pty = { ...pty, master: -1 };
+      // The caller's stdio (the shim reads create's output until EOF) is no business of the container's.
+      const devNull = open("/dev/null", O_RDWR);
+      for (const fd of [0, 1, 2]) redirectFd(devNull, fd);
+      close(devNull);
     }
   }
   // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
@@ -381,6 +385,9 @@ export async function runInit(): Promise<never> {
   if (plan.startFifo !== undefined) ({ pid: payload, output } = awaitStart(plan, host!, launcher!));
   // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
+  // Bun (1.4.5) busy-loops when nothing but signal listeners keeps its event loop alive (box oci:
+  // no lifeline, no relay); a pending timer makes it sleep in epoll_wait instead.
+  setInterval(() => {}, 2 ** 30);
 
   // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
   if (!plan.detach && plan.startFifo === undefined) void (async () => {

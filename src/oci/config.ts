@@ -132,26 +132,26 @@ function capabilitySet(v: unknown, where: string): string[] {
  * box gives the payload one set: bounding, and for root permitted and effective the same (the
  * kernel clears permitted at a non-root execve without ambient capabilities, as Docker's do).
  */
-function capabilities(v: unknown): string[] {
-  const o = object(v, "process.capabilities", ["bounding", "effective", "permitted", "inheritable", "ambient"]);
+function capabilities(v: unknown, where: string): string[] {
+  const o = object(v, where, ["bounding", "effective", "permitted", "inheritable", "ambient"]);
   if (!o) return [];
-  const bounding = capabilitySet(o.bounding, "process.capabilities.bounding");
+  const bounding = capabilitySet(o.bounding, `${where}.bounding`);
   const same = (key: string) => {
     if (o[key] === undefined || o[key] === null) return;
-    const set = capabilitySet(o[key], `process.capabilities.${key}`);
-    if (set.length !== bounding.length || !set.every((c) => bounding.includes(c))) refuse(`process.capabilities.${key}`, "must equal bounding: box gives the payload one set of capabilities");
+    const set = capabilitySet(o[key], `${where}.${key}`);
+    if (set.length !== bounding.length || !set.every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must equal bounding: box gives the payload one set of capabilities");
   };
   same("effective");
   same("permitted");
-  for (const key of ["inheritable", "ambient"]) unsupported(o, key, "process.capabilities", "inheritable and ambient capabilities are not supported by box");
+  for (const key of ["inheritable", "ambient"]) unsupported(o, key, where, "inheritable and ambient capabilities are not supported by box");
   return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c));
 }
 
 const UNLIMITED = 2 ** 63;
 
-function rlimits(v: unknown): Ulimit[] {
-  return list(v, "process.rlimits").map((r, i) => {
-    const where = `process.rlimits[${i}]`;
+function rlimits(v: unknown, at: string): Ulimit[] {
+  return list(v, at).map((r, i) => {
+    const where = `${at}[${i}]`;
     const o = object(r, where, ["type", "soft", "hard"])!;
     const type = string(o.type, `${where}.type`) ?? refuse(`${where}.type`, "missing");
     const name = type.replace(/^RLIMIT_/, "").toLowerCase();
@@ -307,6 +307,39 @@ function seccomp(v: unknown, caps: string[]): string | undefined {
   }
 }
 
+/** A runtime-spec process (config.json's, or `exec --process`'s), checked; `where` names it in errors. */
+export function processSpec(v: unknown, where: string) {
+  const p = object(v, where, ["terminal", "consoleSize", "cwd", "env", "args", "commandLine", "rlimits", "apparmorProfile", "capabilities", "noNewPrivileges", "oomScoreAdj", "selinuxLabel", "user", "scheduler", "ioPriority", "execCPUAffinity"]) ?? refuse(where, "missing (box oci runs a process)");
+  for (const key of ["commandLine", "scheduler", "ioPriority", "execCPUAffinity"]) unsupported(p, key, where);
+  unsupported(p, "selinuxLabel", where, "SELinux is not supported by box");
+  const size = object(p.consoleSize, `${where}.consoleSize`, ["height", "width"]);
+  const apparmor = string(p.apparmorProfile, `${where}.apparmorProfile`);
+  // As crun: a profile means nothing on a host without AppArmor (Docker sets one wherever it can).
+  if (apparmor && apparmorEnabled()) refuse(`${where}.apparmorProfile`, "AppArmor profiles are not supported by box");
+  const args = strings(p.args, `${where}.args`);
+  if (!args.length) refuse(`${where}.args`, "must name the program to run");
+  const env = strings(p.env, `${where}.env`);
+  for (const [i, e] of env.entries()) if (!e.includes("=")) refuse(`${where}.env[${i}]`, `"${e}" is not KEY=VALUE`);
+  const user = object(p.user, `${where}.user`, ["uid", "gid", "umask", "additionalGids", "username"]) ?? {};
+  unsupported(user, "username", `${where}.user`, "a Windows field");
+  const id = (v: unknown, w: string) => integer(v, w, 0, 2 ** 32 - 2);
+  return {
+    args,
+    env,
+    cwd: absolutePath(p.cwd, `${where}.cwd`),
+    uid: id(user.uid, `${where}.user.uid`) ?? 0,
+    gid: id(user.gid, `${where}.user.gid`) ?? 0,
+    groups: list(user.additionalGids, `${where}.user.additionalGids`).map((g, i) => id(g, `${where}.user.additionalGids[${i}]`)!),
+    umask: integer(user.umask, `${where}.user.umask`, 0, 0o777),
+    caps: capabilities(p.capabilities, `${where}.capabilities`),
+    consoleSize: size && { rows: integer(size.height, `${where}.consoleSize.height`, 0, 65535) ?? 0, columns: integer(size.width, `${where}.consoleSize.width`, 0, 65535) ?? 0 },
+    terminal: boolean(p.terminal, `${where}.terminal`) === true,
+    noNewPrivileges: boolean(p.noNewPrivileges, `${where}.noNewPrivileges`) === true,
+    oomScoreAdj: integer(p.oomScoreAdj, `${where}.oomScoreAdj`, -1000, 1000),
+    rlimits: rlimits(p.rlimits, `${where}.rlimits`),
+  };
+}
+
 export interface BundleOptions {
   id: string;
   bundle: string;
@@ -339,26 +372,8 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   if (!/^1\.[0-2]\.\d+/.test(version)) refuse("ociVersion", `"${version}": box reads runtime-spec 1.0 to 1.2`);
   for (const key of ["solaris", "windows", "vm", "zos"]) unsupported(top, key, "config", "not a Linux container");
 
-  const process_ = object(top.process, "process", ["terminal", "consoleSize", "cwd", "env", "args", "commandLine", "rlimits", "apparmorProfile", "capabilities", "noNewPrivileges", "oomScoreAdj", "selinuxLabel", "user", "scheduler", "ioPriority", "execCPUAffinity"]) ?? refuse("process", "missing (box oci runs a process)");
-  for (const key of ["commandLine", "scheduler", "ioPriority", "execCPUAffinity"]) unsupported(process_, key, "process");
-  unsupported(process_, "selinuxLabel", "process", "SELinux is not supported by box");
-  const size = object(process_.consoleSize, "process.consoleSize", ["height", "width"]);
-  const consoleSize = size && { rows: integer(size.height, "process.consoleSize.height", 0, 65535) ?? 0, columns: integer(size.width, "process.consoleSize.width", 0, 65535) ?? 0 };
-  const apparmor = string(process_.apparmorProfile, "process.apparmorProfile");
-  // As crun: a profile means nothing on a host without AppArmor (Docker sets one wherever it can).
-  if (apparmor && apparmorEnabled()) refuse("process.apparmorProfile", "AppArmor profiles are not supported by box");
-  const args = strings(process_.args, "process.args");
-  if (!args.length) refuse("process.args", "must name the program to run");
-  const env = strings(process_.env, "process.env");
-  for (const [i, e] of env.entries()) if (!e.includes("=")) refuse(`process.env[${i}]`, `"${e}" is not KEY=VALUE`);
-  const cwd = absolutePath(process_.cwd, "process.cwd");
-  const user = object(process_.user, "process.user", ["uid", "gid", "umask", "additionalGids", "username"]) ?? {};
-  unsupported(user, "username", "process.user", "a Windows field");
-  const uid = integer(user.uid, "process.user.uid", 0, 2 ** 32 - 2) ?? 0;
-  const gid = integer(user.gid, "process.user.gid", 0, 2 ** 32 - 2) ?? 0;
-  const groups = list(user.additionalGids, "process.user.additionalGids").map((g, i) => integer(g, `process.user.additionalGids[${i}]`, 0, 2 ** 32 - 2)!);
-  const umask = integer(user.umask, "process.user.umask", 0, 0o777);
-  const caps = capabilities(process_.capabilities);
+  const proc = processSpec(top.process, "process");
+  const { args, env, cwd, uid, gid, groups, umask, caps, consoleSize } = proc;
 
   const root = object(top.root, "root", ["path", "readonly"]) ?? refuse("root", "missing");
   const rootPath = string(root.path, "root.path") ?? refuse("root.path", "missing");
@@ -416,7 +431,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     groups,
     umask,
     ...(consoleSize ? { consoleSize } : {}),
-    oomScoreAdj: integer(process_.oomScoreAdj, "process.oomScoreAdj", -1000, 1000),
+    oomScoreAdj: proc.oomScoreAdj,
     rootfsPropagation: propagation ? PROPAGATION[propagation] : undefined,
     bundle,
     annotations: annotations as Record<string, string>,
@@ -437,15 +452,15 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     remove: false,
     // The payload's stdin is the caller's, as runc's (containerd gives /dev/null or a pipe).
     interactive: true,
-    tty: boolean(process_.terminal, "process.terminal") === true,
+    tty: proc.terminal,
     network: ns.network,
     ports: [],
     resources: limits,
     capabilities: caps,
-    noNewPrivileges: boolean(process_.noNewPrivileges, "process.noNewPrivileges") === true,
+    noNewPrivileges: proc.noNewPrivileges,
     seccomp: seccomp(linux.seccomp, caps),
     devices: nodes,
-    ulimits: rlimits(process_.rlimits),
+    ulimits: proc.rlimits,
     sysctls,
     detach: false,
     labels: {},

@@ -18,6 +18,9 @@ import { containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { runHooks } from "./hooks.ts";
+import { processSpec } from "./config.ts";
+import { execInContainer } from "../container/exec.ts";
+import { payloadRestrictions } from "../security/payload.ts";
 import { warn } from "./log.ts";
 
 export const OCI_VERSION = "1.2.0";
@@ -247,6 +250,45 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
   removeContainer(store, c.spec, c.paths);
   for (const hook of c.spec.runtime?.hooks.poststop ?? []) {
     await runHooks("poststop", [hook], hookState(c.spec, "stopped", undefined)).catch((e: Error) => warn(e.message));
+  }
+}
+
+/** A process for exec, as process.json (or the command line) describes it. */
+export type ExecProcess = ReturnType<typeof processSpec>;
+
+/**
+ * exec: a new process in the container, with its own args, env, cwd, user and restrictions (the
+ * container's seccomp filter still applies, as runc's). Detached, this process exits at once and
+ * the new one is reparented to the caller's subreaper (containerd's shim), which reaps it.
+ */
+export async function execProcess(store: Store, id: string, p: ExecProcess, opts: { detach: boolean; pidFile?: string; consoleSocket?: string }): Promise<number> {
+  const c = find(store, id);
+  if (c.status !== "running") throw new UserError(`cannot exec in a container that is ${c.status}`);
+  if (p.terminal && opts.detach && opts.consoleSocket === undefined) throw new UserError("process.terminal needs --console-socket for exec --detach");
+  if (opts.consoleSocket !== undefined && !p.terminal) throw new UserError("--console-socket needs a terminal (process.terminal, or -t)");
+  let socket: number | undefined;
+  try {
+    socket = opts.consoleSocket === undefined ? undefined : connectUnix(opts.consoleSocket);
+  } catch (e) {
+    throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
+  }
+  const restrictions = payloadRestrictions({ ...c.spec, capabilities: p.caps, ulimits: p.rlimits, noNewPrivileges: p.noNewPrivileges });
+  try {
+    return await execInContainer(store, c.spec, {
+      command: p.args,
+      env: p.env,
+      user: `${p.uid}:${p.gid}`,
+      workdir: p.cwd,
+      tty: p.terminal,
+      interactive: true,
+      detach: opts.detach,
+      runtime: { groups: p.groups, restrictions, consoleSocket: socket },
+      started: (pid) => {
+        if (opts.pidFile) writePidFile(opts.pidFile, pid);
+      },
+    });
+  } finally {
+    if (socket !== undefined) close(socket);
   }
 }
 
