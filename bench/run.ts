@@ -18,6 +18,7 @@ import { networkBench, type NetworkResult } from "./network.ts";
 import { benchEnv, diffMs, hidingUnified, median, ms, stats, table, timerScript } from "./timer.ts";
 import { exeProtectionBench, exeProtectionSection, type ExeProtectionResult } from "./exe-protection.ts";
 import { imagesBench, imagesSection, type ImagesResult } from "./images.ts";
+import { ociBench, ociSection, type OciResult } from "./oci.ts";
 import { defaultProfileJson } from "../src/security/seccomp.ts";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 
@@ -537,6 +538,10 @@ async function main(): Promise<void> {
   const images = await imagesBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV });
   console.log("image runs done");
 
+  // 10: box as an OCI runtime: box oci run next to crun and runc on one bundle, and behind dockerd.
+  const oci = await ociBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV, crunWrapped, unified: UNIFIED, writeBundle, runs: Math.min(RUNS, 50) });
+  console.log("oci runs done");
+
   // Leak checks.
   await Bun.sleep(100);
   const procs = ourProcesses();
@@ -558,7 +563,7 @@ async function main(): Promise<void> {
   }
 
   const elapsed = (nowMs() - started) / 1000;
-  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection, images });
+  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection, images, oci });
   writeFileSync(OUT, doc);
   console.log(`\n${doc}\nwrote ${OUT} (${elapsed.toFixed(1)} s)`);
 }
@@ -575,6 +580,7 @@ interface ReportInput {
   network: NetworkResult;
   exeProtection: ExeProtectionResult;
   images: ImagesResult;
+  oci: OciResult;
 }
 
 /** The bridge network's section: what it adds to a run, and a published port's throughput. */
@@ -775,6 +781,8 @@ ${lifecycleSection(r.lifecycle)}
 ${networkSection(r.network)}
 ${exeProtectionSection(r.exeProtection)}
 ${imagesSection(r.images)}
+
+${ociSection(r.oci)}
 ### Notes
 
 ${notes.length ? notes.map((n) => `- ${n}`).join("\n") : "- No leaks: after the runs no process, container state, host mount or cgroup of this benchmark was left."}

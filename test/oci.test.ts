@@ -151,6 +151,18 @@ describe("lifecycle (runtime spec: creating → created → running → stopped)
     for (const p of pids) expect(existsSync(`/proc/${p}`)).toBe(false);
   });
 
+  test("a running container's init sleeps while nothing happens (no busy loop)", async () => {
+    ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "c1"]));
+    const pid = (await state("c1")).pid;
+    const cpu = () => readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ").slice(11, 13).reduce((a, b) => a + Number(b), 0);
+    await Bun.sleep(200);
+    const before = cpu();
+    await Bun.sleep(1000);
+    // Clock ticks (1/100 s): a spinning init uses ~100 in that second.
+    expect(cpu() - before).toBeLessThan(10);
+    ok(await oci(["delete", "-f", "c1"]));
+  });
+
   test("pause and resume freeze and thaw the container's processes", async () => {
     const out = join(ctx.s.dir, "out");
     mkdirSync(out);
@@ -414,7 +426,7 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     ["a relative destination", (c) => c.mounts.push({ destination: "x", type: "tmpfs", source: "tmpfs" }), "mounts[7].destination"],
     ["runtime-spec 2", (c) => (c.ociVersion = "2.0.0"), "box reads runtime-spec 1.0 to 1.2"],
     ["a hostname without a uts namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "uts")), "hostname: needs a new uts namespace"],
-    ["inheritable capabilities", (c) => (c.process.capabilities.inheritable = ["CAP_KILL"]), "inheritable and ambient capabilities are not supported"],
+    ["ambient capabilities for a user other than root", (c) => ((c.process.capabilities.ambient = ["CAP_KILL"]), (c.process.user = { uid: 1000, gid: 1000 })), "inheritable and ambient capabilities are not supported by box for a user other than root"],
     ["a 32-bit personality", (c) => (c.linux.personality = { domain: "LINUX32" }), "linux.personality.domain"],
     ["a missing root", (c) => (c.root.path = "nowhere"), "root.path: "],
     ["a terminal without a console socket", (c) => (c.process.terminal = true), "process.terminal needs --console-socket for create"],
@@ -484,6 +496,21 @@ describe("clients", () => {
     expect(out.replace(/\r/g, "")).toBe("name=/dev/ptmx\n/dev/pts/0\n30 100\nhello\n");
     await eventually(async () => (await state("c1")).status === "stopped");
     ok(await oci(["delete", "c1"]));
+  });
+
+  test("a bundle as runc spec writes it runs unchanged but for its process", async () => {
+    const dir = join(ctx.s.dir, "runc-bundle");
+    mkdirSync(dir);
+    expect(Bun.spawnSync(["runc", "spec", "--bundle", dir]).exitCode).toBe(0);
+    symlinkSync(copyRootfs(ctx.s), join(dir, "rootfs"));
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Config;
+    config.process.terminal = false;
+    config.process.args = ["/bin/sh", "-c", "hostname; grep CapBnd /proc/self/status"];
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    const r = await runBundle(dir);
+    expect(r.stderr).toBe("");
+    // AUDIT_WRITE 29, KILL 5, NET_BIND_SERVICE 10
+    expect(r.stdout).toBe(`runc\nCapBnd:\t${((1n << 29n) | (1n << 5n) | (1n << 10n)).toString(16).padStart(16, "0")}\n`);
   });
 
   test("features and spec describe what box accepts", async () => {

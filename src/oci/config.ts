@@ -131,8 +131,10 @@ function capabilitySet(v: unknown, where: string): string[] {
 /**
  * box gives the payload one set: bounding, and for root permitted and effective the same (the
  * kernel clears permitted at a non-root execve without ambient capabilities, as Docker's do).
+ * Inheritable and ambient sets change nothing for root (its execve gets the bounding set
+ * anyway): accepted there within bounding (`runc spec` writes them), refused for another user.
  */
-function capabilities(v: unknown, where: string): string[] {
+function capabilities(v: unknown, where: string, uid: number): string[] {
   const o = object(v, where, ["bounding", "effective", "permitted", "inheritable", "ambient"]);
   if (!o) return [];
   const bounding = capabilitySet(o.bounding, `${where}.bounding`);
@@ -143,7 +145,10 @@ function capabilities(v: unknown, where: string): string[] {
   };
   same("effective");
   same("permitted");
-  for (const key of ["inheritable", "ambient"]) unsupported(o, key, where, "inheritable and ambient capabilities are not supported by box");
+  for (const key of ["inheritable", "ambient"]) {
+    if (uid !== 0) unsupported(o, key, where, "inheritable and ambient capabilities are not supported by box for a user other than root");
+    else if (!capabilitySet(o[key], `${where}.${key}`).every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must be within bounding");
+  }
   return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c));
 }
 
@@ -323,15 +328,16 @@ export function processSpec(v: unknown, where: string) {
   const user = object(p.user, `${where}.user`, ["uid", "gid", "umask", "additionalGids", "username"]) ?? {};
   unsupported(user, "username", `${where}.user`, "a Windows field");
   const id = (v: unknown, w: string) => integer(v, w, 0, 2 ** 32 - 2);
+  const uid = id(user.uid, `${where}.user.uid`) ?? 0;
   return {
     args,
     env,
     cwd: absolutePath(p.cwd, `${where}.cwd`),
-    uid: id(user.uid, `${where}.user.uid`) ?? 0,
+    uid,
     gid: id(user.gid, `${where}.user.gid`) ?? 0,
     groups: list(user.additionalGids, `${where}.user.additionalGids`).map((g, i) => id(g, `${where}.user.additionalGids[${i}]`)!),
     umask: integer(user.umask, `${where}.user.umask`, 0, 0o777),
-    caps: capabilities(p.capabilities, `${where}.capabilities`),
+    caps: capabilities(p.capabilities, `${where}.capabilities`, uid),
     consoleSize: size && { rows: integer(size.height, `${where}.consoleSize.height`, 0, 65535) ?? 0, columns: integer(size.width, `${where}.consoleSize.width`, 0, 65535) ?? 0 },
     terminal: boolean(p.terminal, `${where}.terminal`) === true,
     noNewPrivileges: boolean(p.noNewPrivileges, `${where}.noNewPrivileges`) === true,
