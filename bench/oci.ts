@@ -6,17 +6,10 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startDockerd } from "../test/helpers/dockerd.ts";
 import { hidingUnified, ms, stats, table, timed } from "./timer.ts";
+import type { LifecycleContext } from "./lifecycle.ts";
 
-export interface OciContext {
-  box: string;
-  tmp: string;
-  rootfs: string;
-  env: Record<string, string>;
-  crunWrapped: boolean;
-  unified: string;
-  writeBundle(dir: string, args: string[]): void;
-  runs: number;
-}
+/** What the lifecycle part gets, this part gets too. */
+export type OciContext = LifecycleContext;
 
 type BundleRuntime = "box oci" | "crun" | "runc";
 type DockerRuntime = "docker --runtime box" | "docker --runtime runc";

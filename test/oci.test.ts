@@ -4,8 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach } from "bun:test";
-import { BOX, copyRootfs, eventually, expectNoLeaks, removeStore, snapshot, tempStore, type Result, type Snapshot, type Store } from "./helpers/box.ts";
+import { BOX, copyRootfs, eventually, storePerTest, tempStore, type Result, type Store } from "./helpers/box.ts";
 
 /** A store laid out as box oci lays its --root: the run dirs under root/run (so box ps/rm see them too). */
 function ociStore(): Store {
@@ -13,18 +12,7 @@ function ociStore(): Store {
   return { ...s, runroot: join(s.root, "run") };
 }
 
-const ctx = {} as { s: Store; before: Snapshot };
-beforeEach(() => {
-  ctx.s = ociStore();
-  ctx.before = snapshot();
-});
-afterEach(async () => {
-  try {
-    await expectNoLeaks(ctx.s, ctx.before);
-  } finally {
-    removeStore(ctx.s);
-  }
-});
+const ctx = storePerTest(ociStore);
 
 let calls = 0;
 
@@ -262,7 +250,7 @@ describe("config.json, field by field", () => {
     writeFileSync(join(host, "file"), "from-host\n");
     const dir = await bundle(
       [
-        "hostname",
+        "hostname; cat /proc/sys/kernel/domainname",
         "touch /x 2>/dev/null && echo root-writable || echo root-ro",
         "cat /data/file; touch /data/new 2>/dev/null && echo data-writable || echo data-ro",
         "grep ' /scratch ' /proc/mounts",
@@ -273,6 +261,7 @@ describe("config.json, field by field", () => {
       (c) => {
         c.root.readonly = true;
         c.hostname = "oci-box";
+        c.domainname = "example.org";
         c.mounts.push({ destination: "/data", type: "bind", source: host, options: ["rbind", "ro"] });
         c.mounts.push({ destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "size=1m", "mode=1770"] });
         c.linux.maskedPaths = ["/proc/interrupts"];
@@ -282,9 +271,9 @@ describe("config.json, field by field", () => {
     const r = await runBundle(dir);
     expect(r.stderr).toBe("");
     const lines = r.stdout.split("\n");
-    expect(lines.slice(0, 4)).toEqual(["oci-box", "root-ro", "from-host", "data-ro"]);
-    expect(lines[4]).toMatch(/^tmpfs \/scratch tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=1770/);
-    expect(lines.slice(5)).toEqual(["scratch-writable", "0", "sys-ro", ""]);
+    expect(lines.slice(0, 5)).toEqual(["oci-box", "example.org", "root-ro", "from-host", "data-ro"]);
+    expect(lines[5]).toMatch(/^tmpfs \/scratch tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=1770/);
+    expect(lines.slice(6)).toEqual(["scratch-writable", "0", "sys-ro", ""]);
     expect(readFileSync(join(host, "file"), "utf8")).toBe("from-host\n");
   });
 
@@ -364,6 +353,16 @@ describe("config.json, field by field", () => {
       }
       const pid = JSON.parse((await oci(["ps", "--format", "json", "c1"])).stdout)[0];
       expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`/${cgroupName}/c1`);
+      // update (containerd's `update --resources -`), then events --stats reads the new limit.
+      ok(await oci(["update", "--resources", "-", "c1"], { stdin: JSON.stringify({ memory: { limit: 128 * 1024 * 1024 }, pids: { limit: 70 } }) }));
+      expect(read("memory", v2 ? "memory.max" : "memory.limit_in_bytes")).toBe(String(128 * 1024 * 1024));
+      expect(read("pids", "pids.max")).toBe("70");
+      const events = await oci(["events", "--stats", "c1"]);
+      ok(events);
+      const stats = JSON.parse(events.stdout);
+      expect(stats).toMatchObject({ type: "stats", id: "c1", data: { memory: { usage: { limit: 128 * 1024 * 1024 } }, pids: { current: 1 } } });
+      expect(stats.data.memory.usage.usage).toBeGreaterThan(0);
+      refused2(await oci(["update", "--resources", "-", "c1"], { stdin: JSON.stringify({ devices: [{ allow: true, access: "rwm" }] }) }), "devices cannot be changed");
       ok(await oci(["delete", "-f", "c1"]));
       expect(existsSync(v2 ? `/sys/fs/cgroup/${cgroupName}/c1` : `/sys/fs/cgroup/memory/${cgroupName}/c1`)).toBe(false);
     } finally {
@@ -437,6 +436,19 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
       refused(await oci(["create", "--bundle", dir, "c1"]), message);
     });
   }
+
+  test("a mount destination through a symlink of the rootfs stays inside it", async () => {
+    const dir = await bundle("ls /etc | wc -l; cat /etc/passwd >/dev/null 2>&1 && echo passwd-visible || echo passwd-hidden");
+    // An absolute link: on the host it would name the host's /etc.
+    symlinkSync("/etc", join(copyRootfs(ctx.s), "evil"));
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Config;
+    config.mounts.push({ destination: "/evil", type: "tmpfs", source: "tmpfs", options: ["size=1m"] });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    const r = await runBundle(dir);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("0\npasswd-hidden\n");
+    expect(readFileSync("/etc/passwd", "utf8")).toContain("root:");
+  });
 
   test("bad ids, a duplicate id, unknown verbs and flags", async () => {
     const dir = await bundle("sleep 100");

@@ -12,7 +12,7 @@ import { join } from "../path.ts";
 import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
-import { createFromSpec, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, OCI_VERSION, processesOf, startContainer, stateOf, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { createFromSpec, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, OCI_VERSION, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { logError, setLog } from "../oci/log.ts";
 import { defaultConfig, features } from "../oci/defaults.ts";
 
@@ -167,6 +167,40 @@ const VERBS: Record<string, Verb> = {
       // Detached, the new process holds this process's stdio: exit without waiting for anything.
       if (f.values.detach) process.exit(0);
       process.exitCode = code;
+    },
+  },
+  update: {
+    describe: "Change a running container's limits: --resources FILE (or - for stdin), the runtime spec's LinuxResources",
+    usage: "update --resources FILE|- ID",
+    flags: { resources: { type: "string", alias: "r", description: "LinuxResources JSON; - reads stdin" } },
+    run: async (store, f) => {
+      const id = oneId(f, "update");
+      const file = f.values.resources as string | undefined;
+      if (file === undefined) throw new UserError("update: --resources FILE|- is required (box takes no single-limit flags here; box update has them)");
+      const text = file === "-" ? await Bun.stdin.text() : readFile(file);
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (e) {
+        throw new UserError(`--resources: not valid JSON (${(e as Error).message})`);
+      }
+      updateResources(store, id, doc);
+    },
+  },
+  events: {
+    describe: "The container's counters as JSON: once with --stats, else every --interval",
+    usage: "events [--stats] [--interval 5s] ID",
+    flags: { stats: { type: "boolean", description: "Once, then exit" }, interval: { type: "string", description: "Between two, e.g. 5s (default)" } },
+    run: async (store, f) => {
+      const id = oneId(f, "events");
+      const interval = /^(\d+)(ms|s|m)?$/.exec((f.values.interval as string | undefined) ?? "5s");
+      if (!interval) throw new UserError(`invalid --interval "${f.values.interval}": e.g. 500ms, 5s, 1m`);
+      const ms = Number(interval[1]) * ({ ms: 1, s: 1000, m: 60000 } as Record<string, number>)[interval[2] ?? "s"]!;
+      for (;;) {
+        process.stdout.write(`${JSON.stringify(statsEvent(store, id))}\n`);
+        if (f.values.stats) return;
+        await Bun.sleep(Math.max(ms, 100));
+      }
     },
   },
   pause: {

@@ -58,6 +58,8 @@ export interface RuntimeSettings {
   groups: number[];
   umask?: number;
   oomScoreAdj?: number;
+  /** The uts namespace's NIS domain name (config.json's domainname). */
+  domainname?: string;
   /** process.consoleSize: the pty's rows and columns. */
   consoleSize?: { rows: number; columns: number };
   /** MS_* propagation of the new root (linux.rootfsPropagation). */

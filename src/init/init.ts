@@ -8,7 +8,7 @@ import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../root
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
-import { mount, sethostname } from "../sys/mount.ts";
+import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
@@ -140,6 +140,7 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   trace("init", "rootfs-built");
   // A bundle without a hostname keeps the one its uts namespace has.
   if (!spec.runtime || spec.hostname) sethostname(spec.hostname);
+  if (spec.runtime?.domainname) setdomainname(spec.runtime.domainname);
 
   let pty: Pty | undefined;
   if (spec.tty) {

@@ -238,7 +238,7 @@ function rates(v: unknown, where: string): DeviceRate[] {
   });
 }
 
-function resources(v: unknown): { resources: ResourceSpec; devices?: { allow: boolean; rule: string }[] } {
+export function resources(v: unknown): { resources: ResourceSpec; devices?: { allow: boolean; rule: string }[] } {
   const where = "linux.resources";
   const o = object(v, where, ["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"]) ?? {};
   for (const key of ["hugepageLimits", "network", "rdma", "unified"]) unsupported(o, key, where);
@@ -405,7 +405,8 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   const ns = namespaces(linux.namespaces);
   const hostname = string(top.hostname, "hostname") ?? "";
   if (hostname && ns.choices.uts !== undefined) refuse("hostname", "needs a new uts namespace");
-  unsupported(top, "domainname", "config", "not supported by box yet");
+  const domainname = string(top.domainname, "domainname") || undefined;
+  if (domainname && ns.choices.uts !== undefined) refuse("domainname", "needs a new uts namespace");
   const sysctls: Record<string, string> = {};
   const sysctl = object(linux.sysctl, "linux.sysctl", Object.keys((linux.sysctl as Json | undefined) ?? {})) ?? {};
   for (const [key, value] of Object.entries(sysctl)) {
@@ -436,6 +437,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     deviceRules: rules && [...rules.map((r) => `${r.allow ? "allow" : "deny"} ${r.rule}`), ...defaultDeviceAllows(nodes.map((d) => `${d.type} ${d.major}:${d.minor} rwm`))],
     groups,
     umask,
+    ...(domainname ? { domainname } : {}),
     ...(consoleSize ? { consoleSize } : {}),
     oomScoreAdj: proc.oomScoreAdj,
     rootfsPropagation: propagation ? PROPAGATION[propagation] : undefined,

@@ -13,12 +13,14 @@ import { createContainer, removeContainer } from "../container/create.ts";
 import { failedStart, launchInit, readInit, sendPlan, type PendingInit } from "../container/start.ts";
 import { containerConfig, containerPaths, layout, readState, writeState, type Store } from "../container/store.ts";
 import { lockContainer } from "../container/lock.ts";
-import { runningInit } from "../container/live.ts";
+import { liveContainer, runningInit } from "../container/live.ts";
 import { containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { runHooks } from "./hooks.ts";
-import { processSpec } from "./config.ts";
+import { processSpec, resources } from "./config.ts";
+import { changesSomething, updateLimits } from "../container/update.ts";
+import { readStats } from "../cgroup/stats.ts";
 import { execInContainer } from "../container/exec.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { warn } from "./log.ts";
@@ -141,7 +143,7 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
 
 /** start: lets the init of a created container start the payload; the poststart hooks follow. */
 export async function startContainer(store: Store, id: string): Promise<void> {
-  const { spec: found, unlock } = lockContainer(store, findSpec(store, id));
+  const { spec: found, unlock } = lockContainer(store, find(store, id).spec);
   try {
     const c = find(store, found.id);
     if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
@@ -155,10 +157,6 @@ export async function startContainer(store: Store, id: string): Promise<void> {
     // The spec: a failing poststart hook is logged, and the container runs on.
     await runHooks("poststart", [hook], hookState(c.spec, "running", c.pid)).catch((e: Error) => warn(e.message));
   }
-}
-
-function findSpec(store: Store, id: string): ContainerSpec {
-  return find(store, id).spec;
 }
 
 /**
@@ -224,7 +222,7 @@ export function processesOf(store: Store, id: string): number[] {
 
 /** pause / resume: the container's cgroup frozen or thawed, recorded in its state. */
 export async function freezeContainer(store: Store, id: string, frozen: boolean): Promise<void> {
-  const { spec, unlock } = lockContainer(store, findSpec(store, id));
+  const { spec, unlock } = lockContainer(store, find(store, id).spec);
   try {
     const c = find(store, spec.id);
     if (c.status !== (frozen ? "running" : "paused")) throw new UserError(`container ${id} is ${c.status}, not ${frozen ? "running" : "paused"}`);
@@ -290,6 +288,33 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
   } finally {
     if (socket !== undefined) close(socket);
   }
+}
+
+/** update: new limits (the runtime spec's LinuxResources) for a running container's cgroup. */
+export function updateResources(store: Store, id: string, doc: unknown): void {
+  const { resources: changes, devices } = resources(doc);
+  if (devices) throw new UserError("update: devices cannot be changed on a running container");
+  if (!changesSomething(changes)) throw new UserError("update: no limit to change");
+  const c = find(store, id);
+  if (c.status === "stopped") throw new UserError("container not running");
+  updateLimits(liveContainer(store, c.spec), changes, "oci update");
+}
+
+/** events --stats: the container's counters, as runc's stats event. */
+export function statsEvent(store: Store, id: string): object {
+  const c = find(store, id);
+  if (c.status === "stopped") throw new UserError("container not running");
+  const s = readStats(c.paths.cgroups);
+  return {
+    type: "stats",
+    id,
+    data: {
+      cpu: { usage: { total: s.cpuNs } },
+      memory: { usage: { usage: s.memoryUsage, limit: s.memoryLimit } },
+      pids: { current: s.pids },
+      blkio: { ioServiceBytesRecursive: [{ op: "Read", value: s.blockRead }, { op: "Write", value: s.blockWrite }] },
+    },
+  };
 }
 
 /** run without -d: this process is the init's parent; it forwards signals and returns its status. */

@@ -12,6 +12,7 @@ const lib = dlopen("libc.so.6", {
   // Up to four arguments; numbers go in as "pointers" (raw values).
   syscall: { args: [i64, P, P, P, P, P], returns: i64 },
   sethostname: { args: [P, u64], returns: i32 },
+  setdomainname: { args: [P, u64], returns: i32 },
   mknod: { args: [P, i32, u64], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
   waitpid: { args: [i32, P, i32], returns: i32 },

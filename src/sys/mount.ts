@@ -1,4 +1,4 @@
-// mount(2), umount2(2), pivot_root(2), mknod(2), sethostname(2) as throwing wrappers.
+// mount(2), umount2(2), pivot_root(2), mknod(2), sethostname(2), setdomainname(2) as throwing wrappers.
 import { check, cstr, errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errors.ts";
 import { close, open } from "./fs.ts";
@@ -83,6 +83,11 @@ export function mknod(path: string, mode: number, major: number, minor: number):
 export function sethostname(name: string): void {
   const b = Buffer.from(name);
   check(libc.sethostname(b, b.length), "sethostname", name);
+}
+
+export function setdomainname(name: string): void {
+  const b = Buffer.from(name);
+  check(libc.setdomainname(b, b.length), "setdomainname", name);
 }
 
 export function chdir(path: string): void {

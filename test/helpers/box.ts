@@ -277,11 +277,11 @@ export function hostNamespace(kind: string): string {
   return readlinkSync(`/proc/self/ns/${kind}`);
 }
 
-/** A fresh store per test, and after each test the check that nothing of it is left. */
-export function storePerTest(): { readonly s: Store } {
+/** A fresh store per test (`make`'s), and after each test the check that nothing of it is left. */
+export function storePerTest(make: () => Store = tempStore): { readonly s: Store } {
   const ctx = {} as { s: Store; before: Snapshot };
   beforeEach(() => {
-    ctx.s = tempStore();
+    ctx.s = make();
     ctx.before = snapshot();
   });
   afterEach(async () => {
