@@ -14,6 +14,8 @@ import { loadBundle, processSpec, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { createFromSpec, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, OCI_VERSION, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { logError, setLog } from "../oci/log.ts";
+import { ociStore } from "../oci/store.ts";
+import { trace } from "../trace.ts";
 import { defaultConfig, features } from "../oci/defaults.ts";
 
 const GLOBAL: ArgsDef = {
@@ -99,11 +101,14 @@ const VERBS: Record<string, Verb> = {
     flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" } },
     run: async (store, f) => {
       const spec = bundleSpec(f, "run");
-      const init = await createFromSpec(store, spec, bundleOptions(f));
+      trace("cli", "oci-bundle-read");
+      const { init, messages } = await createFromSpec(store, spec, bundleOptions(f));
       await startContainer(store, spec.id);
       if (f.values.detach) process.exit(0);
-      const code = await waitForInit(init);
+      const code = await waitForInit(init, messages);
+      trace("cli", "oci-exited");
       await deleteContainer(store, spec.id, true);
+      trace("cli", "oci-deleted");
       process.exitCode = code;
     },
   },
@@ -307,13 +312,6 @@ function help(): string {
   ].join("\n");
 }
 
-/** The default --root: root's under /run, another user's under $XDG_RUNTIME_DIR. */
-function defaultRoot(): string {
-  if (!isRootless()) return "/run/box-oci";
-  if (process.env.XDG_RUNTIME_DIR) return `${process.env.XDG_RUNTIME_DIR}/box-oci`;
-  throw new UserError("rootless: set XDG_RUNTIME_DIR or give --root");
-}
-
 /** argv: what follows `box oci` (or `runc`). */
 export async function runOci(argv: string[]): Promise<void> {
   try {
@@ -339,10 +337,7 @@ export async function runOci(argv: string[]): Promise<void> {
     if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
     const f = parseFlags(rest, v.flags, v.lists ?? [], v.stopAtPositional === true);
     if (f.help) return void process.stdout.write(`Usage: box oci ${v.usage}\n\n${v.describe}\n`);
-    const root = (global.values.root as string | undefined) ?? defaultRoot();
-    if (/[,:\s]/.test(root)) throw new UserError(`--root ${root}: the path must not contain ',', ':' or spaces`);
-    // The run dir apart from the containers' dirs: the init mounts a tmpfs over a container's run dir.
-    await v.run({ root, runroot: join(root, "run") }, f);
+    await v.run(ociStore(global.values.root as string | undefined), f);
   } catch (e) {
     logError(e instanceof UserError ? e.message : describeError(e));
     process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

@@ -23,32 +23,54 @@ import type { ContainerPaths, ContainerSpec } from "./spec.ts";
  */
 const NAMESPACES = CLONE_NEWNS | CLONE_NEWPID;
 
+function pipeReader(fd: number) {
+  return Bun.file(fd).stream().getReader();
+}
+
+/** The init's messages on the sync pipe, one JSON line each, in order. */
+export class InitMessages {
+  private text = "";
+  private queue: InitMessage[] = [];
+  // Not `for await`: leaving that loop cancels the stream, and Bun closes the fd on a thread pool
+  // it first has to start (~1.5 ms at the end of every run). The process exits soon anyway.
+  private reader: ReturnType<typeof pipeReader>;
+
+  constructor(fd: number) {
+    this.reader = pipeReader(fd);
+  }
+
+  /** The next message; undefined once the pipe is closed (the init is gone). */
+  async next(): Promise<InitMessage | undefined> {
+    while (!this.queue.length) {
+      const r = await this.reader.read();
+      if (r.done) return undefined;
+      this.text += new TextDecoder().decode(r.value);
+      for (let nl = this.text.indexOf("\n"); nl >= 0; nl = this.text.indexOf("\n")) {
+        this.queue.push(JSON.parse(this.text.slice(0, nl)) as InitMessage);
+        this.text = this.text.slice(nl + 1);
+      }
+    }
+    return this.queue.shift();
+  }
+
+  /** Reads on until the init reports its exit (its code) or the pipe closes (undefined). */
+  async exit(): Promise<number | undefined> {
+    for (let m = await this.next(); m; m = await this.next()) if ("exit" in m) return m.exit;
+    return undefined;
+  }
+}
+
 /**
  * Reads the init's messages until it reports its exit or the pipe closes (it died, or failed to
  * start): the first message (started or failed) and the exit code it reported, if any.
  */
-export async function readInit(fd: number, untilStarted = false, onFirst?: () => void): Promise<{ first?: InitMessage; exit?: number }> {
-  let text = "";
-  const messages: InitMessage[] = [];
-  // Not `for await`: leaving that loop cancels the stream, and Bun closes the fd on a thread pool
-  // it first has to start (~1.5 ms at the end of every run). The process exits soon anyway.
-  const reader = Bun.file(fd).stream().getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    const chunk = r.value;
-    text += new TextDecoder().decode(chunk);
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
-      messages.push(JSON.parse(text.slice(0, nl)) as InitMessage);
-      text = text.slice(nl + 1);
-    }
-    if (messages.length && onFirst) {
-      onFirst();
-      onFirst = undefined;
-    }
-    const last = messages.at(-1);
-    if (last && "exit" in last) return { first: messages[0], exit: last.exit };
-    if (untilStarted && messages.length) return { first: messages[0] };
-  }
-  return { first: messages[0] };
+async function readInit(fd: number, untilStarted = false, onFirst?: () => void): Promise<{ first?: InitMessage; exit?: number }> {
+  const messages = new InitMessages(fd);
+  const first = await messages.next();
+  if (first) onFirst?.();
+  if (!first || "exit" in first) return { first, exit: first && "exit" in first ? first.exit : undefined };
+  if (untilStarted) return { first };
+  return { first, exit: await messages.exit() };
 }
 
 /**

@@ -10,7 +10,7 @@ import { mknod } from "../sys/mount.ts";
 import { FORWARDED_SIGNALS, kill, waitPid } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { failedStart, launchInit, readInit, sendPlan, type PendingInit } from "../container/start.ts";
+import { failedStart, InitMessages, launchInit, sendPlan, type PendingInit } from "../container/start.ts";
 import { containerConfig, containerPaths, layout, readState, writeState, type Store } from "../container/store.ts";
 import { lockContainer } from "../container/lock.ts";
 import { liveContainer, runningInit } from "../container/live.ts";
@@ -24,6 +24,8 @@ import { readStats } from "../cgroup/stats.ts";
 import { execInContainer } from "../container/exec.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { warn } from "./log.ts";
+import { UNRECORDED_EXIT } from "../container/describe.ts";
+import { trace } from "../trace.ts";
 
 export const OCI_VERSION = "1.2.0";
 
@@ -98,7 +100,7 @@ function writePidFile(path: string, pid: number): void {
  * for start; the prestart, createRuntime and createContainer hooks have run. The init stays
  * behind with this process's stdio as the payload's. Returns the init's pid.
  */
-export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { pidFile?: string; consoleSocket?: string }): Promise<PendingInit> {
+export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { pidFile?: string; consoleSocket?: string }): Promise<{ init: PendingInit; messages: InitMessages }> {
   if (exists(join(store.root, layout.container(spec.id)))) throw new UserError(`container with id ${spec.id} already exists`);
   if (opts.consoleSocket !== undefined && !spec.tty) throw new UserError("--console-socket needs process.terminal: true");
   // Connected before anything exists: a socket nobody listens on fails here, with nothing to undo.
@@ -112,6 +114,7 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
   let init: PendingInit;
   try {
     paths = createContainer(store, spec);
+    trace("cli", "oci-created-container");
     mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
     init = launchInit(store, socket);
   } catch (e) {
@@ -123,7 +126,9 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
   // The lifeline means nothing here (the init ignores it): this process exits after create.
   close(init.lifelineWrite);
   sendPlan(init, store, spec, paths, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined });
-  const { first } = await readInit(init.syncRead, true);
+  const messages = new InitMessages(init.syncRead);
+  const first = await messages.next();
+  trace("cli", "oci-init-created");
   if (!first || !("created" in first)) failedStart(store, spec, paths, first, waitPid(init.pid, false));
   try {
     const hooks = spec.runtime!.hooks;
@@ -138,7 +143,7 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
     removeContainer(store, spec, paths);
     throw e;
   }
-  return init;
+  return { init, messages };
 }
 
 /** start: lets the init of a created container start the payload; the poststart hooks follow. */
@@ -148,6 +153,7 @@ export async function startContainer(store: Store, id: string): Promise<void> {
     const c = find(store, found.id);
     if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
     await openStartFifo(store, c);
+    trace("cli", "oci-started");
     writeState(c.paths, { ...readState(c.paths)!, status: "running", startedAt: new Date().toISOString() });
   } finally {
     unlock();
@@ -317,8 +323,11 @@ export function statsEvent(store: Store, id: string): object {
   };
 }
 
-/** run without -d: this process is the init's parent; it forwards signals and returns its status. */
-export async function waitForInit(init: PendingInit): Promise<number> {
+/**
+ * run without -d: this process is the init's parent; it forwards signals and returns the status
+ * the init reports once its process is gone (as box run, without waiting for its teardown).
+ */
+export async function waitForInit(init: PendingInit, messages: InitMessages): Promise<number> {
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => kill(init.pid, num);
     try {
@@ -327,11 +336,8 @@ export async function waitForInit(init: PendingInit): Promise<number> {
     return [name, h] as const;
   });
   try {
-    for (;;) {
-      const r = waitPid(init.pid, true);
-      if (r) return r.code;
-      await Bun.sleep(5);
-    }
+    // The pipe closed without a report: the init died (SIGKILL); its status says how.
+    return (await messages.exit()) ?? waitPid(init.pid, false)?.code ?? UNRECORDED_EXIT;
   } finally {
     for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
   }
