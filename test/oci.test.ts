@@ -297,6 +297,30 @@ describe("config.json, field by field", () => {
     ok(await oci(["delete", "-f", "first"]));
   });
 
+  test("a user namespace with the bundle's maps: its rootfs used as it is, owned by the mapped ids (as runc)", async () => {
+    // The rootfs as a runc user would prepare it: chowned to the range root maps to.
+    const rootfs = join(ctx.s.dir, "userns-rootfs");
+    Bun.spawnSync(["cp", "-a", copyRootfs(ctx.s), rootfs]);
+    expect(Bun.spawnSync(["chown", "-hR", "100000:100000", rootfs]).exitCode).toBe(0);
+    const dir = await bundle("id; cat /proc/self/uid_map; touch /made; ls -ln /made | awk '{print $3\":\"$4}'; stat -c %u /dev /dev/shm; sleep 100", (c) => {
+      c.root.path = rootfs;
+      c.linux.namespaces.push({ type: "user" });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    const out = join(ctx.s.dir, "userns.out");
+    const run = Bun.spawn([...BOX, "oci", "--root", ctx.s.root, "run", "-d", "--bundle", dir, "c1"], { stdout: Bun.file(out), stderr: Bun.file(out) });
+    expect(await run.exited).toBe(0);
+    await eventually(() => readFileSync(out, "utf8").split("\n").length >= 6);
+    expect(readFileSync(out, "utf8").split("\n").slice(0, 5)).toEqual(["uid=0(root) gid=0(root)", "         0     100000      65536", "0:0", "0", "0"]);
+    // From the host: the file is the range's root's.
+    expect(Bun.spawnSync(["stat", "-c", "%u:%g", join(rootfs, "made")]).stdout.toString()).toBe("100000:100000\n");
+    // exec joins the same user namespace.
+    const exec = await oci(["exec", "c1", "cat", "/proc/self/uid_map"]);
+    expect(exec.stdout).toBe("         0     100000      65536\n");
+    ok(await oci(["delete", "-f", "c1"]));
+  });
+
   test("linux: sysctl, devices, seccomp in the spec's format (errnoRet, args)", async () => {
     const dir = await bundle("cat /proc/sys/net/ipv4/ip_forward; ls -l /dev/myfull | cut -c1-10; mkdir /tmp/d 2>&1; chmod 700 /tmp 2>&1 && echo chmod-ok; chmod 0777 /tmp 2>&1", (c) => {
       c.linux.sysctl = { "net.ipv4.ip_forward": "1" };
@@ -382,7 +406,16 @@ describe("config.json, field by field", () => {
     mkdirSync(out);
     const dir = await bundle(`echo process >> /out/hooks.log`, (c) => {
       c.mounts.push({ destination: "/out", type: "bind", source: ctx.s.dir, options: ["bind"] });
-      c.hooks = { prestart: [hook("prestart")], createRuntime: [hook("createRuntime")], createContainer: [hook("createContainer")], poststart: [hook("poststart")], poststop: [hook("poststop")] };
+      c.hooks = {
+        prestart: [hook("prestart")],
+        createRuntime: [hook("createRuntime")],
+        createContainer: [hook("createContainer")],
+        // In the container: its /out is the host's directory of the log.
+        startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'echo "startContainer $(cat) $(hostname)" >> /out/hooks.log'] }],
+        poststart: [hook("poststart")],
+        poststop: [hook("poststop")],
+      };
+      c.hostname = "inside";
     });
     ok(await oci(["create", "--bundle", dir, "c1"]));
     const pid = (await state("c1")).pid;
@@ -391,8 +424,12 @@ describe("config.json, field by field", () => {
     const hookState = JSON.parse(lines()[0]!.slice("prestart ".length));
     expect(hookState).toMatchObject({ ociVersion: "1.2.0", id: "c1", pid, bundle: dir });
     ok(await oci(["start", "c1"]));
-    await eventually(() => lines().length >= 5);
-    expect(lines().slice(3).map((l) => l.split(" ")[0]).sort()).toEqual(["poststart", "process"]);
+    await eventually(() => lines().length >= 6);
+    // startContainer: after start, before the process, in the container (its hostname).
+    expect(lines()[3]!.split(" ")[0]).toBe("startContainer");
+    expect(lines()[3]!.endsWith(" inside")).toBe(true);
+    expect(JSON.parse(lines()[3]!.slice("startContainer ".length, -" inside".length))).toMatchObject({ id: "c1", pid, status: "created" });
+    expect(lines().slice(4).map((l) => l.split(" ")[0]).sort()).toEqual(["poststart", "process"]);
     await eventually(async () => (await state("c1")).status === "stopped");
     ok(await oci(["delete", "c1"]));
     expect(lines().at(-1)!.split(" ")[0]).toBe("poststop");
@@ -402,6 +439,17 @@ describe("config.json, field by field", () => {
       c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "echo no network for you >&2; exit 3"] }] };
     });
     refused(await oci(["create", "--bundle", failing, "c2"]), "prestart hook /bin/sh exited with status 3: no network for you");
+    const out2 = join(ctx.s.dir, "out2");
+    mkdirSync(out2);
+    const failingInside = await bundle("touch /out2/process-ran", (c) => {
+      c.mounts.push({ destination: "/out2", type: "bind", source: out2, options: ["bind"] });
+      c.hooks = { startContainer: [{ path: "/bin/false" }] };
+    });
+    ok(await oci(["create", "--bundle", failingInside, "c4"]));
+    ok(await oci(["start", "c4"]));
+    await eventually(async () => (await state("c4")).status === "stopped");
+    expect(existsSync(join(out2, "process-ran"))).toBe(false);
+    ok(await oci(["delete", "c4"]));
     const slow = await bundle("true", (c) => {
       c.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "30"], timeout: 1 }] };
     });
@@ -412,8 +460,10 @@ describe("config.json, field by field", () => {
 describe("what box refuses: one line naming the field, exit 125, nothing left", () => {
   const cases: [string, (c: Config) => void, string][] = [
     ["an unknown field", (c) => (c.process.color = "blue"), "config.json: process.color: unknown field"],
-    ["a user namespace", (c) => c.linux.namespaces.push({ type: "user" }), "user namespaces are not supported by box oci yet"],
-    ["uid mappings", (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), "linux.uidMappings"],
+    ["a user namespace without maps", (c) => c.linux.namespaces.push({ type: "user" }), "a user namespace needs linux.uidMappings and linux.gidMappings"],
+    ["maps without a user namespace", (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), "maps need a user namespace"],
+    ["overlapping maps", (c) => (c.linux.namespaces.push({ type: "user" }), (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 5, hostID: 5000, size: 10 }]), (c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])), "ranges overlap"],
+    ["joining a user namespace by path", (c) => c.linux.namespaces.push({ type: "user", path: "/proc/1/ns/user" }), "joining an existing user namespace"],
     ["Intel RDT", (c) => (c.linux.intelRdt = { closID: "x" }), "linux.intelRdt: Intel RDT is not supported by box"],
     ["no pid namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "pid")), 'add {"type":"pid"}'],
     ["a systemd cgroup path", (c) => (c.linux.cgroupsPath = "system.slice:docker:abc"), "is a systemd slice path"],
@@ -528,8 +578,8 @@ describe("clients", () => {
   test("features and spec describe what box accepts", async () => {
     const f = JSON.parse((await oci(["features"])).stdout);
     expect(f.ociVersionMax).toBe("1.2.0");
-    expect(f.hooks).not.toContain("startContainer");
-    expect(f.linux.namespaces).not.toContain("user");
+    expect(f.hooks).toContain("startContainer");
+    expect(f.linux.namespaces).toContain("user");
     expect(f.mountOptions).toContain("rbind");
     // The default bundle runs as it is written (with a terminal: in the foreground, on box's pty).
     const dir = await bundle("echo default-ok");

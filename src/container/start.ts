@@ -151,7 +151,7 @@ export function abandonInit(init: PendingInit): void {
  * the plan pipe, so "running" never overwrites "exited".
  */
 export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean }): void {
-  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...oci };
+  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, initPid: init.pid, ...oci };
   const startFifo = oci?.startFifo;
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);

@@ -34,6 +34,8 @@ import { sharedNetwork, type ContainerSpec, type RuntimeSettings } from "../cont
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { sendFd } from "../sys/unix-socket.ts";
+import { runStartContainerHooks } from "./start-hooks.ts";
+import { hookState } from "../oci/state.ts";
 import { trace } from "../trace.ts";
 
 /**
@@ -442,6 +444,8 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
     const fd = open(fifo, O_WRONLY);
     write(fd, "0");
     close(fd);
+    const hooks = plan.spec.runtime!.hooks.startContainer;
+    if (hooks) runStartContainerHooks(hooks, hookState(plan.spec, "created", plan.initPid));
     return launcher.launch();
   } catch (e) {
     const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

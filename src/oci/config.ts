@@ -6,6 +6,8 @@ import { isAbsolute, join, normalize } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
 import { RLIMITS, parseSysctl, type DeviceSpec, type Ulimit } from "../security/options.ts";
+import { checkMap, type UsernsSpec } from "../security/userns.ts";
+import type { IdRange } from "../sys/userns.ts";
 import { compile, profileFilter } from "../security/seccomp.ts";
 import type { ContainerSpec, DeviceRate, Hook, Hooks, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
@@ -76,7 +78,7 @@ function absolutePath(v: unknown, where: string): string {
 
 const NAMESPACE_TYPES = ["mount", "pid", "network", "ipc", "uts", "user", "cgroup", "time"] as const;
 
-function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgroup: boolean; time: boolean; network: string } {
+function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgroup: boolean; time: boolean; user: boolean; network: string } {
   const given = new Map<string, string | undefined>();
   for (const [i, n] of list(v, "linux.namespaces").entries()) {
     const where = `linux.namespaces[${i}]`;
@@ -93,8 +95,7 @@ function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgrou
     if (!given.has(type)) refuse("linux.namespaces", `box always runs a container in a new ${type} namespace; add {"type":"${type}"}`);
     if (given.get(type) !== undefined) refuse("linux.namespaces", `joining an existing ${type} namespace (path) is not supported by box`);
   }
-  if (given.has("user")) refuse("linux.namespaces", "user namespaces are not supported by box oci yet (use box run --userns)");
-  for (const type of ["cgroup", "time"]) {
+  for (const type of ["user", "cgroup", "time"]) {
     if (given.get(type) !== undefined) refuse("linux.namespaces", `joining an existing ${type} namespace (path) is not supported by box`);
   }
   const choice = (type: string): NamespaceChoice | undefined => {
@@ -108,7 +109,37 @@ function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgrou
     if (c !== undefined) choices[key] = c;
   }
   const net = choices.net;
-  return { choices, cgroup: given.has("cgroup"), time: given.has("time"), network: net === "host" ? "host" : "none" };
+  return { choices, cgroup: given.has("cgroup"), time: given.has("time"), user: given.has("user"), network: net === "host" ? "host" : "none" };
+}
+
+function idMap(v: unknown, where: string): IdRange[] {
+  const ranges = list(v, where).map((r, i) => {
+    const o = object(r, `${where}[${i}]`, ["containerID", "hostID", "size"])!;
+    const id = (k: string) => integer(o[k], `${where}[${i}].${k}`, 0, 2 ** 32 - 2) ?? refuse(`${where}[${i}].${k}`, "missing");
+    const size = integer(o.size, `${where}[${i}].size`, 1, 2 ** 32 - 1) ?? refuse(`${where}[${i}].size`, "missing");
+    return { container: id("containerID"), host: id("hostID"), size };
+  });
+  try {
+    checkMap(ranges, where);
+  } catch (e) {
+    refuse(where, (e as Error).message);
+  }
+  return ranges;
+}
+
+/**
+ * A new user namespace with the bundle's maps. As runc, the rootfs is used as it is (its files
+ * owned by the host ids the maps give), not through an idmapped mount as box run's --userns.
+ */
+function userNamespace(wanted: boolean, uidMappings: unknown, gidMappings: unknown): UsernsSpec | undefined {
+  const uidMap = idMap(uidMappings, "linux.uidMappings");
+  const gidMap = idMap(gidMappings, "linux.gidMappings");
+  if (!wanted) {
+    if (uidMap.length || gidMap.length) refuse("linux.uidMappings", "maps need a user namespace in linux.namespaces");
+    return undefined;
+  }
+  if (!uidMap.length || !gidMap.length) refuse("linux.namespaces", "a user namespace needs linux.uidMappings and linux.gidMappings");
+  return { mode: "map", uidMap, gidMap };
 }
 
 /** runc's rule for ids, which also keeps them usable as file names. */
@@ -186,7 +217,6 @@ function hooks(v: unknown): Hooks {
     });
     if (entries.length) out[kind] = entries;
   }
-  if (out.startContainer) refuse("hooks.startContainer", "not supported by box yet");
   return out;
 }
 
@@ -392,7 +422,6 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   }
 
   const linux = object(top.linux, "linux", ["namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "cgroupsPath", "rdmaDevice", "resources", "intelRdt", "sysctl", "seccomp", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel", "personality", "memoryPolicy", "netDevices"]) ?? refuse("linux", "missing (box runs Linux containers)");
-  for (const key of ["uidMappings", "gidMappings"]) unsupported(linux, key, "linux", "user namespaces are not supported by box oci yet");
   for (const key of ["timeOffsets", "rdmaDevice", "memoryPolicy", "netDevices"]) unsupported(linux, key, "linux");
   unsupported(linux, "intelRdt", "linux", "Intel RDT is not supported by box");
   unsupported(linux, "mountLabel", "linux", "SELinux is not supported by box");
@@ -403,6 +432,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     unsupported(personality, "flags", "linux.personality");
   }
   const ns = namespaces(linux.namespaces);
+  const userns = userNamespace(ns.user, linux.uidMappings, linux.gidMappings);
   const hostname = string(top.hostname, "hostname") ?? "";
   if (hostname && ns.choices.uts !== undefined) refuse("hostname", "needs a new uts namespace");
   const domainname = string(top.domainname, "domainname") || undefined;
@@ -470,6 +500,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     devices: nodes,
     ulimits: proc.rlimits,
     sysctls,
+    ...(userns ? { userns } : {}),
     detach: false,
     labels: {},
     log: { maxFiles: 1 },

@@ -5,7 +5,7 @@ import { VERSION } from "../cli/main.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
 import { FLAGS, PROPAGATION } from "./mount-options.ts";
 import { MASKED_PATHS, READONLY_PATHS } from "../rootfs/setup.ts";
-import { OCI_VERSION } from "./engine.ts";
+import { OCI_VERSION } from "./state.ts";
 
 const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
@@ -52,10 +52,10 @@ export function features(): object {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
-    hooks: ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+    hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
     mountOptions: [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), "rro"].sort(),
     linux: {
-      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"],
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
       capabilities: Object.keys(CAPABILITIES).map((c) => `CAP_${c}`),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {

@@ -24,25 +24,12 @@ import { readStats } from "../cgroup/stats.ts";
 import { execInContainer } from "../container/exec.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { warn } from "./log.ts";
+import { hookState, OCI_VERSION, type OciState, type OciStatus } from "./state.ts";
 import { UNRECORDED_EXIT } from "../container/describe.ts";
 import { trace } from "../trace.ts";
 
-export const OCI_VERSION = "1.2.0";
-
 /** In the container's run dir; its existence is what "created" means (as runc's exec.fifo). */
 const START_FIFO = "exec.fifo";
-
-export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
-
-/** The runtime spec's state of a container (what `state` prints and hooks read on stdin). */
-export interface OciState {
-  ociVersion: string;
-  id: string;
-  status: OciStatus;
-  pid?: number;
-  bundle: string;
-  annotations?: Record<string, string>;
-}
 
 interface Found {
   spec: ContainerSpec;
@@ -83,11 +70,6 @@ export function stateOf(store: Store, id: string): OciState & { rootfs: string; 
     owner: "",
     ...(runtime && Object.keys(runtime.annotations).length ? { annotations: runtime.annotations } : {}),
   };
-}
-
-function hookState(spec: ContainerSpec, status: OciStatus, pid: number | undefined): OciState {
-  const runtime = spec.runtime!;
-  return { ociVersion: OCI_VERSION, id: spec.id, status, ...(pid ? { pid } : {}), bundle: runtime.bundle, ...(Object.keys(runtime.annotations).length ? { annotations: runtime.annotations } : {}) };
 }
 
 /** Digits only, no newline (containerd reads it with Atoi), written whole or not at all. */

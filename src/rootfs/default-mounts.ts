@@ -2,7 +2,6 @@
 // config.json has it): the kernel filesystems, the volumes, the /etc files box writes. The same
 // list a bundle gives `box oci`, mounted by the same code (src/rootfs/mounts.ts).
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_STRICTATIME } from "../sys/constants.ts";
-import { hostId, initIds, type UsernsSpec } from "../security/userns.ts";
 import { ETC_FILES } from "../container/etc-files.ts";
 import type { ContainerSpec, MountSpec } from "../container/spec.ts";
 
@@ -21,30 +20,11 @@ export const SPECIAL_MOUNTS: MountSpec[] = [
   { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", flags: NO_EXEC_SUID_DEV | MS_RDONLY },
 ];
 
-/**
- * /dev's tmpfs belongs to the container's root, and devpts's group tty is the container's (none,
- * when its user namespace leaves gid 5 out: the kernel refuses the option then).
- */
-function withIds(m: MountSpec, ids: UsernsSpec | undefined): MountSpec {
-  if (!ids) return m;
-  const uid = hostId(ids.uidMap, 0);
-  const gid = hostId(ids.gidMap, 0);
-  if (m.destination === "/dev" && uid !== undefined && gid !== undefined) return { ...m, data: `${m.data},uid=${uid},gid=${gid}` };
-  if (m.type === "devpts") {
-    const tty = hostId(ids.gidMap, TTY_GID);
-    return { ...m, data: m.data!.replace(/,gid=\d+/, tty === undefined ? "" : `,gid=${tty}`) };
-  }
-  return m;
-}
-
 /** `runDir`: where the init wrote the /etc files (its tmpfs). */
 export function defaultMounts(spec: ContainerSpec, runDir: string): MountSpec[] {
-  const ids = initIds(spec);
   return [
-    ...SPECIAL_MOUNTS.filter((m) => !(m.type === "cgroup" && spec.rootless)).map((m) =>
-      // --privileged: /sys writable, as Docker's.
-      withIds(spec.privileged && m.type === "sysfs" ? { ...m, flags: m.flags & ~MS_RDONLY } : m, ids),
-    ),
+    // --privileged: /sys writable, as Docker's.
+    ...SPECIAL_MOUNTS.filter((m) => !(m.type === "cgroup" && spec.rootless)).map((m) => (spec.privileged && m.type === "sysfs" ? { ...m, flags: m.flags & ~MS_RDONLY } : m)),
     // Recursive, and read-only recursively as Docker 25+: a mount below a :ro volume's source must not stay writable.
     ...spec.volumes.map((v): MountSpec => ({ destination: v.target, type: "bind", source: v.source, flags: MS_BIND | MS_REC, recursiveReadOnly: v.readOnly })),
     ...ETC_FILES.map((f): MountSpec => ({ destination: `/etc/${f}`, type: "bind", source: `${runDir}/${f}`, flags: MS_BIND | MS_REC })),

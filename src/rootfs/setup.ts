@@ -8,7 +8,7 @@ import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDO
 const MS_NOSUID_NODEV_NOEXEC = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 import { chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import { shiftedLayer } from "./shifted.ts";
-import { ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
+import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
 import type { ContainerPaths, ContainerSpec, MountSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
@@ -52,7 +52,8 @@ export interface UserNamespace {
  */
 function mountRootfs(spec: ContainerSpec, paths: ContainerPaths, at: string, userns: UserNamespace | undefined): void {
   if (spec.rootfs.kind === "dir") {
-    if (userns) idmappedBind(spec.rootfs.path, at, userns.fd, true);
+    // A bundle's rootfs is owned by the ids its maps give (as runc): bound as it is.
+    if (userns && !spec.runtime) idmappedBind(spec.rootfs.path, at, userns.fd, true);
     else mount(spec.rootfs.path, at, null, MS_BIND | MS_REC);
     return;
   }
@@ -161,7 +162,35 @@ function makeMountPointsFirst(spec: ContainerSpec, mounts: MountSpec[], source: 
 
 /** The container's mounts: a bundle's, or Docker's defaults made of `box run`'s flags. */
 export function containerMounts(spec: ContainerSpec, runDir: string): MountSpec[] {
-  return spec.runtime?.mounts ?? defaultMounts(spec, runDir);
+  const ids = initIds(spec);
+  const mounts = spec.runtime?.mounts ?? defaultMounts(spec, runDir);
+  return ids ? mounts.map((m) => ownedInside(m, ids)) : mounts;
+}
+
+/** Filesystems whose owner options box translates for a user namespace. */
+const OWNED_TYPES = new Set(["tmpfs", "devpts", "mqueue"]);
+
+/**
+ * Mounted by the init (host root) for a container in a user namespace, as they would be from
+ * inside it: a tmpfs belongs to the container's root, and `uid=`/`gid=` options name container
+ * ids (devpts's `gid=5` is the container's tty group; an id the maps leave out is dropped, since
+ * the kernel refuses it).
+ */
+function ownedInside(m: MountSpec, ids: UsernsSpec): MountSpec {
+  if (!OWNED_TYPES.has(m.type)) return m;
+  const options = (m.data ?? "").split(",").filter(Boolean).flatMap((o) => {
+    const kv = /^(uid|gid)=(\d+)$/.exec(o);
+    if (!kv) return [o];
+    const host = hostId(kv[1] === "uid" ? ids.uidMap : ids.gidMap, Number(kv[2]));
+    return host === undefined ? [] : [`${kv[1]}=${host}`];
+  });
+  if (m.type === "tmpfs") {
+    const uid = hostId(ids.uidMap, 0);
+    const gid = hostId(ids.gidMap, 0);
+    if (uid !== undefined && !options.some((o) => o.startsWith("uid="))) options.push(`uid=${uid}`);
+    if (gid !== undefined && !options.some((o) => o.startsWith("gid="))) options.push(`gid=${gid}`);
+  }
+  return { ...m, data: options.join(",") || undefined };
 }
 
 /** Whether the payload's spawn mounts cgroupfs (at /sys/fs/cgroup, read-only). */
@@ -175,7 +204,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   stage(spec, paths.runDir, peerHosts, userns);
   const root = `${paths.runDir}/rootfs`;
   const mounts = containerMounts(spec, paths.runDir);
-  if (userns && spec.rootfs.kind === "dir") makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
+  if (userns && spec.rootfs.kind === "dir" && !spec.runtime) makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);
   applyMounts(root, mounts);
   populateDev(secureJoin(root, "/dev"), spec.tty, spec.rootless === true);

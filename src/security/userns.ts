@@ -43,7 +43,7 @@ function parseRange(text: string, flag: string): IdRange {
   return { container, host, size };
 }
 
-function checkMap(ranges: IdRange[], flag: string): void {
+export function checkMap(ranges: IdRange[], flag: string): void {
   if (ranges.length > MAX_LINES) throw new UserError(`too many ${flag} ranges (${ranges.length}); the kernel takes ${MAX_LINES}`);
   for (const side of ["container", "host"] as const) {
     const sorted = [...ranges].sort((a, b) => a[side] - b[side]);
