@@ -40,6 +40,10 @@ describe("docker run --runtime box (dockerd 20.10 through containerd's runc shim
     expect(r.stdout).toBe(`web\n${64 * 1024 * 1024}\n`);
     expect(r.stderr).toBe("to-stderr\n");
     expect(r.code).toBe(3);
+    // Docker's config for another user than root (its capability sets) is taken as it is.
+    const user = await run(["run", "--rm", "--runtime", "box", "--network", "none", "--user", "1000:1000", "--cap-add", "NET_ADMIN", "busybox:box", "sh", "-c", "id -u; grep CapEff /proc/self/status"]);
+    expect(user.stderr).toBe("");
+    expect(user.stdout).toBe(`1000\nCapEff:\t${"0".repeat(16)}\n`);
   }, 30000);
 
   test("a detached container: docker exec (plain and -t), top, stop with its stop signal, logs, exit code", async () => {

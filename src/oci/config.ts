@@ -160,10 +160,11 @@ function capabilitySet(v: unknown, where: string): string[] {
 }
 
 /**
- * box gives the payload one set: bounding, and for root permitted and effective the same (the
- * kernel clears permitted at a non-root execve without ambient capabilities, as Docker's do).
- * Inheritable and ambient sets change nothing for root (its execve gets the bounding set
- * anyway): accepted there within bounding (`runc spec` writes them), refused for another user.
+ * box gives the payload one set: bounding, and for root permitted and effective the same. For
+ * another user the kernel clears permitted and effective at execve (no ambient capabilities), as
+ * it does under runc: there any effective/permitted within bounding comes to the same. The
+ * inheritable and ambient sets change nothing for root (its execve gets the bounding set anyway):
+ * accepted there within bounding (`runc spec` writes them), refused for another user.
  */
 function capabilities(v: unknown, where: string, uid: number): string[] {
   const o = object(v, where, ["bounding", "effective", "permitted", "inheritable", "ambient"]);
@@ -172,7 +173,8 @@ function capabilities(v: unknown, where: string, uid: number): string[] {
   const same = (key: string) => {
     if (o[key] === undefined || o[key] === null) return;
     const set = capabilitySet(o[key], `${where}.${key}`);
-    if (set.length !== bounding.length || !set.every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must equal bounding: box gives the payload one set of capabilities");
+    if (!set.every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must be within bounding");
+    if (uid === 0 && set.length !== bounding.length) refuse(`${where}.${key}`, "must equal bounding for root: box gives the payload one set of capabilities");
   };
   same("effective");
   same("permitted");
