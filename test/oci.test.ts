@@ -506,6 +506,15 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     expect(readFileSync("/etc/passwd", "utf8")).toContain("root:");
   });
 
+  test("a program the rootfs does not have: create fails with 127, as run does, and leaves no container", async () => {
+    const dir = await bundle("true", (c) => (c.process.args = ["/no/such/program"]));
+    const r = await oci(["create", "--bundle", dir, "c1"]);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toBe('box: exec: "/no/such/program": stat /no/such/program: no such file or directory\n');
+    expect(readdirSync(join(ctx.s.root, "containers"))).toEqual([]);
+    expect((await runBundle(dir)).code).toBe(127);
+  });
+
   test("bad ids, a duplicate id, unknown verbs and flags", async () => {
     const dir = await bundle("sleep 100");
     refused(await oci(["create", "--bundle", dir, "a/b"]), 'invalid container id "a/b"');

@@ -111,7 +111,14 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
   const messages = new InitMessages(init.syncRead);
   const first = await messages.next();
   trace("cli", "oci-init-created");
-  if (!first || !("created" in first)) failedStart(store, spec, paths, first, waitPid(init.pid, false));
+  if (!first || !("created" in first)) {
+    // A failed create leaves no container (runc's rule; box run keeps it, exited, as Docker).
+    try {
+      failedStart(store, spec, paths, first, waitPid(init.pid, false));
+    } finally {
+      removeContainer(store, spec, paths);
+    }
+  }
   try {
     const hooks = spec.runtime!.hooks;
     // runc runs these before pivot_root; box's init has pivoted already (they see the same namespaces).
