@@ -6,7 +6,7 @@ import { runInit } from "./init/init.ts";
 import { launchEarlyInit } from "./container/start.ts";
 import { earlyRunStore } from "./cli/early.ts";
 import { trace } from "./trace.ts";
-import { readFileSync } from "node:fs";
+import { readFile } from "./sys/fs.ts";
 
 const argv = process.argv.slice(2);
 if (argv[0] === INIT_COMMAND) {
@@ -25,6 +25,6 @@ if (argv[0] === INIT_COMMAND) {
 
 /** Named runc (or *-runc) through a link: argv[0] as the kernel got it, not the resolved executable. */
 function calledAsRunc(): boolean {
-  const argv0 = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0] ?? "";
+  const argv0 = readFile("/proc/self/cmdline").split("\0")[0] ?? "";
   return /(^|[/-])runc$/.test(argv0);
 }

@@ -150,8 +150,8 @@ export function abandonInit(init: PendingInit): void {
  * there yet (`box run`) and records "running". The init writes the end only after this closes
  * the plan pipe, so "running" never overwrites "exited".
  */
-export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean }): void {
-  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, initPid: init.pid, ...oci };
+export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean; startState: object }): void {
+  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...oci };
   const startFifo = oci?.startFifo;
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);

@@ -35,7 +35,6 @@ import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { sendFd } from "../sys/unix-socket.ts";
 import { runStartContainerHooks } from "./start-hooks.ts";
-import { hookState } from "../oci/state.ts";
 import { trace } from "../trace.ts";
 
 /**
@@ -445,7 +444,7 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
     write(fd, "0");
     close(fd);
     const hooks = plan.spec.runtime!.hooks.startContainer;
-    if (hooks) runStartContainerHooks(hooks, hookState(plan.spec, "created", plan.initPid));
+    if (hooks) runStartContainerHooks(hooks, plan.startState!);
     return launcher.launch();
   } catch (e) {
     const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

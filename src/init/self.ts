@@ -50,8 +50,8 @@ export interface InitPlan {
   startFifo?: string;
   /** box oci --console-socket: the pty's master goes over INIT_FDS.console, and nothing is relayed. */
   consoleSocket?: boolean;
-  /** The init's own pid as the host sees it (the state a startContainer hook reads). */
-  initPid?: number;
+  /** box oci: the state a startContainer hook reads (made by the CLI, which knows the init's host pid). */
+  startState?: object;
   /** The caller's pid: its uts and ipc namespaces are the "host" ones a bundle may keep. */
   callerPid: number;
 }

@@ -107,7 +107,7 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
   }
   // The lifeline means nothing here (the init ignores it): this process exits after create.
   close(init.lifelineWrite);
-  sendPlan(init, store, spec, paths, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined });
+  sendPlan(init, store, spec, paths, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined, startState: hookState(spec, "created", init.pid) });
   const messages = new InitMessages(init.syncRead);
   const first = await messages.next();
   trace("cli", "oci-init-created");

@@ -1,5 +1,5 @@
 // The runtime spec's state of a container: what `box oci state` prints and every hook reads on
-// its stdin (the init builds it too, for startContainer hooks: this module stays small).
+// its stdin (startContainer hooks get it from the init, which has it in its plan).
 import type { ContainerSpec } from "../container/spec.ts";
 
 export const OCI_VERSION = "1.2.0";
