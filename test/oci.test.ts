@@ -2,7 +2,7 @@
 // rootfs and a config.json), drives it through create/start/state/kill/delete (or run) as
 // containerd does, and looks from inside the container and from the host.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOX, copyRootfs, eventually, storePerTest, tempStore, type Result, type Store } from "./helpers/box.ts";
 
@@ -112,6 +112,13 @@ describe("lifecycle (runtime spec: creating → created → running → stopped)
 
     ok(await oci(["delete", "c1"]));
     refused2(await oci(["state", "c1"]), "container c1 does not exist");
+  });
+
+  test("kill --all of a created container ends it", async () => {
+    ok(await oci(["create", "--bundle", await bundle("true"), "c1"]));
+    ok(await oci(["kill", "--all", "c1", "TERM"]));
+    await eventually(async () => (await state("c1")).status === "stopped");
+    ok(await oci(["delete", "c1"]));
   });
 
   test("a created container is killed and deleted without ever running its process", async () => {
@@ -447,6 +454,15 @@ describe("config.json, field by field", () => {
     refused(await oci(["create", "--bundle", failing, "c2"]), "prestart hook /bin/sh exited with status 3: no network for you");
     const out2 = join(ctx.s.dir, "out2");
     mkdirSync(out2);
+    // A startContainer hook is confined as the process: its user (here not root).
+    const confinedHook = await bundle("true", (c) => {
+      c.mounts.push({ destination: "/out2", type: "bind", source: out2, options: ["bind"] });
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "id -u > /out2/hook-uid"] }] };
+    });
+    chmodSync(out2, 0o777);
+    ok(await oci(["run", "--bundle", confinedHook, "c5"]));
+    expect(readFileSync(join(out2, "hook-uid"), "utf8")).toBe("1000\n");
     const failingInside = await bundle("touch /out2/process-ran", (c) => {
       c.mounts.push({ destination: "/out2", type: "bind", source: out2, options: ["bind"] });
       c.hooks = { startContainer: [{ path: "/bin/false" }] };
@@ -480,6 +496,8 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     ["an idmapped mount", (c) => c.mounts.push({ destination: "/x", type: "bind", source: "/tmp", options: ["rbind", "idmap"] }), '"idmap" is not supported by box'],
     ["a relative destination", (c) => c.mounts.push({ destination: "x", type: "tmpfs", source: "tmpfs" }), "mounts[7].destination"],
     ["runtime-spec 2", (c) => (c.ociVersion = "2.0.0"), "box reads runtime-spec 1.0 to 1.2"],
+    ["an IPC sysctl with the caller's ipc namespace", (c) => ((c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "ipc")), (c.linux.sysctl = { "kernel.shmmax": "1000000" })), "an IPC sysctl needs a new ipc namespace"],
+    ["a network sysctl in a joined network namespace", (c) => ((c.linux.namespaces = c.linux.namespaces.map((n: Config) => (n.type === "network" ? { type: "network", path: "/proc/1/ns/net" } : n))), (c.linux.sysctl = { "net.ipv4.ip_forward": "1" })), "not allowed with --network host"],
     ["a hostname without a uts namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "uts")), "hostname: needs a new uts namespace"],
     ["ambient capabilities for a user other than root", (c) => ((c.process.capabilities.ambient = ["CAP_KILL"]), (c.process.user = { uid: 1000, gid: 1000 })), "inheritable and ambient capabilities are not supported by box for a user other than root"],
     ["a 32-bit personality", (c) => (c.linux.personality = { domain: "LINUX32" }), "linux.personality.domain"],
@@ -492,6 +510,20 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
       refused(await oci(["create", "--bundle", dir, "c1"]), message);
     });
   }
+
+  test("a bundle's own /dev/null that is not the null device is not used to mask paths (CVE-2025-31133)", async () => {
+    const rootfs = join(ctx.s.dir, "devnull-rootfs");
+    Bun.spawnSync(["cp", "-a", copyRootfs(ctx.s), rootfs]);
+    mkdirSync(join(rootfs, "dev"), { recursive: true });
+    symlinkSync("/proc/sys/kernel/core_pattern", join(rootfs, "dev", "null"));
+    const dir = await bundle("true", (c) => {
+      c.root.path = rootfs;
+      // No tmpfs over /dev: the rootfs's own is used.
+      c.mounts = c.mounts.filter((m: Config) => !m.destination.startsWith("/dev"));
+      c.linux.maskedPaths = ["/proc/interrupts"];
+    });
+    refused(await oci(["create", "--bundle", dir, "c1"]), "/dev/null in the container is not the null device");
+  });
 
   test("a mount destination through a symlink of the rootfs stays inside it", async () => {
     const dir = await bundle("ls /etc | wc -l; cat /etc/passwd >/dev/null 2>&1 && echo passwd-visible || echo passwd-hidden");

@@ -1,5 +1,5 @@
-// Creates and removes the cgroups of one container: <hierarchy>/box/<id>. box never writes to
-// a cgroup it did not create; the `box` parent is made once and kept.
+// Creates and removes the cgroups of one container: <hierarchy>/box/<id>, or a bundle's
+// cgroupsPath. box never writes to a cgroup it did not create; parents are made once and kept.
 import { exists, isErrno, mkdir, readFile, rmdir, writeFile } from "../sys/fs.ts";
 import { dirname, join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";

@@ -10,7 +10,7 @@ import { describeError } from "../sys/errors.ts";
 import { exists, readFile, writeFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { isRootless } from "../sys/process.ts";
-import { loadBundle, processSpec, validateId } from "../oci/config.ts";
+import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
 import { createFromSpec, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
@@ -104,7 +104,12 @@ const VERBS: Record<string, Verb> = {
       const spec = bundleSpec(f, "run");
       trace("cli", "oci-bundle-read");
       const { init, messages } = await createFromSpec(store, spec, bundleOptions(f));
-      await startContainer(store, spec.id);
+      try {
+        await startContainer(store, spec.id);
+      } catch (e) {
+        await deleteContainer(store, spec.id, true).catch(() => {});
+        throw e;
+      }
       if (f.values.detach) process.exit(0);
       const code = await waitForInit(init, messages);
       trace("cli", "oci-exited");
@@ -183,7 +188,7 @@ const VERBS: Record<string, Verb> = {
       const id = oneId(f, "update");
       const file = f.values.resources as string | undefined;
       if (file === undefined) throw new UserError("update: --resources FILE|- is required (box takes no single-limit flags here; box update has them)");
-      const text = file === "-" ? await Bun.stdin.text() : readFile(file);
+      const text = file === "-" ? await boundedStdin() : readDocument(file);
       let doc: unknown;
       try {
         doc = JSON.parse(text);
@@ -257,10 +262,11 @@ function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]
   if (file !== undefined) {
     if (command.length) throw new UserError("exec: give --process or a command, not both");
     let doc: unknown;
+    const text = readDocument(file);
     try {
-      doc = JSON.parse(readFile(file));
+      doc = JSON.parse(text);
     } catch (e) {
-      throw new UserError(`--process ${file}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : describeError(e)}`);
+      throw new UserError(`--process ${file}: not valid JSON (${(e as Error).message})`);
     }
     return processSpec(doc, "process.json");
   }
@@ -291,6 +297,16 @@ function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]
     },
     "exec",
   );
+}
+
+/** update --resources -: standard input, refused past 4 MiB. */
+async function boundedStdin(): Promise<string> {
+  let text = "";
+  for await (const chunk of Bun.stdin.stream()) {
+    text += new TextDecoder().decode(chunk);
+    if (text.length > 4 << 20) throw new UserError("--resources -: standard input is larger than 4 MiB");
+  }
+  return text;
 }
 
 function commandLine(pid: number): string {

@@ -10,7 +10,7 @@ import { CLONE_NEWCGROUP, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRO
 import { Errno, SyscallError } from "../sys/errors.ts";
 import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
-import { copyWindowSize, isTerminal, makeRaw, openPtyPeer } from "../sys/tty.ts";
+import { copyWindowSize, isTerminal, makeRaw, openPtyPeer, setWindowSize } from "../sys/tty.ts";
 import { joinFile } from "../cgroup/cgroups.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { sendFd } from "../sys/unix-socket.ts";
@@ -42,7 +42,7 @@ export interface ExecOptions {
    * groups are exactly these, the capabilities and limits its own; detached, the process keeps
    * this process's stdio (containerd's pipes), and a pty's master goes to `consoleSocket`.
    */
-  runtime?: { groups: number[]; restrictions: ReturnType<typeof payloadRestrictions>; consoleSocket?: number };
+  runtime?: { groups: number[]; restrictions: ReturnType<typeof payloadRestrictions>; consoleSocket?: number; consoleSize?: { rows: number; columns: number } };
   /** Called with the new process's host pid once it runs. */
   started?: (pid: number) => void;
 }
@@ -119,7 +119,8 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
       // (Rootless, this process is the container's root already, and its pty is its own.)
       if (!spec.rootless) fchown(pty.slave, ...hostOwner(spec.userns, user.uid, TTY_GID));
       // Before the process starts: it may ask for its size at once.
-      copyWindowSize(0, master);
+      if (o.runtime?.consoleSize) setWindowSize(master, o.runtime.consoleSize.rows, o.runtime.consoleSize.columns);
+      else copyWindowSize(0, master);
       fds = [[keep(pty.slave), 0], [pty.slave, 1], [pty.slave, 2]];
       if (o.runtime?.consoleSocket !== undefined) {
         // The caller relays the terminal (containerd's shim); this process keeps no master.
@@ -128,7 +129,12 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         master = undefined;
       }
     } else if (o.runtime) {
-      fds = [[reopenStdio(0), 0], [reopenStdio(1), 1], [reopenStdio(2), 2]];
+      // (reopenStdio may give back 0-2 themselves: those are not closed here.)
+      fds = [0, 1, 2].map((fd): [number, number] => {
+        const own = reopenStdio(fd);
+        if (own !== fd) keep(own);
+        return [own, fd];
+      });
     } else if (o.detach) {
       const devNull = keep(open("/dev/null", O_RDWR));
       fds = [[devNull, 0], [devNull, 1], [devNull, 2]];

@@ -52,7 +52,7 @@ export interface RuntimeSettings {
   timeNamespace: boolean;
   /** The container's cgroup, relative to each hierarchy's root (linux.cgroupsPath). */
   cgroupPath: string;
-  /** v1 devices cgroup rules (`c 1:3 rwm`), after denying all; absent: every device allowed. */
+  /** v1 devices cgroup rules, in order (`deny a`, `allow c 1:3 rwm`); absent: every device allowed. */
   deviceRules?: string[];
   /** process.user.additionalGids, exactly (not /etc/group's). */
   groups: number[];

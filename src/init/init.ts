@@ -74,6 +74,8 @@ interface Launcher {
   pty?: Pty;
   /** Starts the payload; its pid and where its output goes. */
   launch(): { pid: number; output: PayloadOutput };
+  /** Starts another program (a startContainer hook) confined as the payload is: its user, cgroups, user namespace, capabilities, seccomp. */
+  confined(o: Pick<SpawnOptions, "path" | "argv" | "env" | "fds">): number;
 }
 
 /** --network container:ID: the other container's network namespace, through its init (checked to be the same process). */
@@ -180,33 +182,33 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
   const unshareFlags = payloadNamespaces(spec);
   const restrictions = payloadRestrictions(spec);
+  // A new time namespace (in unshareFlags): the payload enters it at exec (Linux 6.x; on older
+  // kernels only the processes it starts do).
+  const confinement = { cgroupJoin: host.cgroupJoin, unshareFlags, setsid: true, user, ...restrictions, userns: userns?.fd, shim: true };
   let first = true;
   return {
     pty,
+    confined: (o) => spawn({ ...confinement, ...o, cwd: "/" }),
     launch() {
+      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec)) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
       // A bundle's process.user.umask, for the payload only (box's own files keep 022).
       const umask = spec.runtime?.umask === undefined ? undefined : libc.umask(spec.runtime.umask);
-      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec)) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
-      const pid = spawn({
-        path: exe,
-        argv: spec.command,
-        env,
-        fds: output.fds,
-        cgroupJoin: host.cgroupJoin,
-        // A new time namespace: the payload enters it at exec (Linux 6.x; on older kernels only
-        // the processes it starts do).
-        unshareFlags,
-        setsid: true,
-        controllingTty: spec.tty,
-        user,
-        ...restrictions,
-        cwd: spec.workdir,
-        // cgroupfs stays mounted for the payloads after the first.
-        mounts: first ? cgroupMounts : [],
-        userns: userns?.fd,
-        shim: true,
-      });
-      if (umask !== undefined) libc.umask(umask);
+      let pid: number;
+      try {
+        pid = spawn({
+          ...confinement,
+          path: exe,
+          argv: spec.command,
+          env,
+          fds: output.fds,
+          controllingTty: spec.tty,
+          cwd: spec.workdir,
+          // cgroupfs stays mounted for the payloads after the first.
+          mounts: first ? cgroupMounts : [],
+        });
+      } finally {
+        if (umask !== undefined) libc.umask(umask);
+      }
       first = false;
       trace("init", "payload-started");
       output.started();
@@ -444,7 +446,7 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
     write(fd, "0");
     close(fd);
     const hooks = plan.spec.runtime!.hooks.startContainer;
-    if (hooks) runStartContainerHooks(hooks, plan.startState!);
+    if (hooks) runStartContainerHooks(hooks, plan.startState!, launcher.confined);
     return launcher.launch();
   } catch (e) {
     const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

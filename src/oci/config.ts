@@ -12,7 +12,7 @@ import { compile, profileFilter } from "../security/seccomp.ts";
 import type { ContainerSpec, DeviceRate, Hook, Hooks, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
 import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
-import { defaultDeviceAllows } from "../cgroup/devices.ts";
+import { defaultDeviceAllows, deviceRulesEnforced } from "../cgroup/devices.ts";
 import { apparmorEnabled } from "../security/apparmor.ts";
 
 type Json = Record<string, unknown>;
@@ -151,12 +151,14 @@ export function validateId(id: string | undefined): string {
   return id;
 }
 
+/** Capability names without CAP_, each once. */
 function capabilitySet(v: unknown, where: string): string[] {
-  return strings(v, where).map((c, i) => {
+  const names = strings(v, where).map((c, i) => {
     const name = c.toUpperCase().replace(/^CAP_/, "");
     if (!(name in CAPABILITIES)) refuse(`${where}[${i}]`, `unknown capability "${c}"`);
     return name;
   });
+  return [...new Set(names)];
 }
 
 /**
@@ -182,7 +184,9 @@ function capabilities(v: unknown, where: string, uid: number): string[] {
     if (uid !== 0) unsupported(o, key, where, "inheritable and ambient capabilities are not supported by box for a user other than root");
     else if (!capabilitySet(o[key], `${where}.${key}`).every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must be within bounding");
   }
-  return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c));
+  // Where no devices cgroup can hold device nodes back (cgroup v2: box loads no BPF program), the
+  // process may not make any, as box run's (Docker's default bundle asks for CAP_MKNOD).
+  return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c) && (c !== "MKNOD" || deviceRulesEnforced()));
 }
 
 const UNLIMITED = 2 ** 63;
@@ -378,6 +382,23 @@ export function processSpec(v: unknown, where: string) {
   };
 }
 
+/** config.json, process.json, a resources file: a regular file of at most 4 MiB (never /dev/zero). */
+export function readDocument(path: string, hint?: string): string {
+  let st;
+  try {
+    st = stat(path);
+  } catch {
+    throw new UserError(`${path}: no such file${hint ? ` (${hint})` : ""}`);
+  }
+  if (!st.isFile()) throw new UserError(`${path}: not a regular file`);
+  if (st.size > DOCUMENT_MAX) throw new UserError(`${path}: larger than 4 MiB`);
+  const text = readFile(path);
+  if (text.length > DOCUMENT_MAX) throw new UserError(`${path}: larger than 4 MiB`);
+  return text;
+}
+
+const DOCUMENT_MAX = 4 << 20;
+
 export interface BundleOptions {
   id: string;
   bundle: string;
@@ -388,13 +409,7 @@ export interface BundleOptions {
 /** Reads BUNDLE/config.json into the spec box runs; throws one UserError naming the field. */
 export function loadBundle(opts: BundleOptions): ContainerSpec {
   const bundle = normalize(isAbsolute(opts.bundle) ? opts.bundle : join(process.cwd(), opts.bundle));
-  let text: string;
-  try {
-    text = readFile(join(bundle, "config.json"));
-  } catch {
-    throw new UserError(`${join(bundle, "config.json")}: no such file (is --bundle the bundle's directory?)`);
-  }
-  if (text.length > 4 << 20) throw new UserError("config.json: larger than 4 MiB");
+  const text = readDocument(join(bundle, "config.json"), "is --bundle the bundle's directory?");
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -443,12 +458,15 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   const sysctl = object(linux.sysctl, "linux.sysctl", Object.keys((linux.sysctl as Json | undefined) ?? {})) ?? {};
   for (const [key, value] of Object.entries(sysctl)) {
     const text = string(value, `linux.sysctl.${key}`) ?? "";
+    let path: string, v: string;
     try {
-      const [path, v] = parseSysctl(`${key}=${text}`, ns.network === "host");
-      sysctls[path] = v;
+      // A network namespace joined by path is another's: its sysctls are not this container's to set.
+      [path, v] = parseSysctl(`${key}=${text}`, ns.choices.net !== undefined);
     } catch (e) {
       refuse(`linux.sysctl.${key}`, (e as Error).message);
     }
+    if (!path.startsWith("net/") && ns.choices.ipc !== undefined) refuse(`linux.sysctl.${key}`, "an IPC sysctl needs a new ipc namespace (it would change another's)");
+    sysctls[path] = v;
   }
   const propagation = string(linux.rootfsPropagation, "linux.rootfsPropagation");
   if (propagation && !(propagation in PROPAGATION)) refuse("linux.rootfsPropagation", `"${propagation}": one of ${Object.keys(PROPAGATION).join(", ")}`);

@@ -1,7 +1,8 @@
 // The runtime spec's lifecycle on box's engine: create (the init builds the container, then
 // waits), start (a FIFO handshake, as runc's exec.fifo), state, kill, delete. A container of
 // `box oci` is an ordinary box container of the store `--root` names, with the bundle's spec.
-import { close, exists, isErrno, open, read, readFile, unlink, writeFileAtomic } from "../sys/fs.ts";
+import { close, exists, isErrno, open, read, readFile, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { libc } from "../sys/libc.ts";
 import { join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { connectUnix } from "../sys/unix-socket.ts";
@@ -130,6 +131,8 @@ export async function createFromSpec(store: Store, spec: ContainerSpec, opts: { 
     kill(init.pid, SIGKILL);
     waitPid(init.pid, false);
     removeContainer(store, spec, paths);
+    // The spec: a failed create hook goes on to delete, and so to the poststop hooks.
+    await runPoststop(spec);
     throw e;
   }
   return { init, messages };
@@ -143,7 +146,9 @@ export async function startContainer(store: Store, id: string): Promise<void> {
     if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
     await openStartFifo(store, c);
     trace("cli", "oci-started");
-    writeState(c.paths, { ...readState(c.paths)!, status: "running", startedAt: new Date().toISOString() });
+    // Unless the init has written the end already (a process that exited at once, a failed hook).
+    const now = readState(c.paths);
+    if (now?.status === "created") writeState(c.paths, { ...now, status: "running", startedAt: new Date().toISOString() });
   } finally {
     unlock();
   }
@@ -186,7 +191,8 @@ async function openStartFifo(store: Store, c: Found): Promise<void> {
 export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
   const c = find(store, id);
   if (c.status === "stopped") throw new UserError("container not running");
-  if (all) {
+  // Before start the container is its init alone (outside the cgroup): --all means it too.
+  if (all && c.status !== "created" && c.status !== "creating") {
     for (const pid of cgroupPids(c.paths)) kill(pid, signal);
     if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     return;
@@ -241,8 +247,13 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
     }
   }
   removeContainer(store, c.spec, c.paths);
-  for (const hook of c.spec.runtime?.hooks.poststop ?? []) {
-    await runHooks("poststop", [hook], hookState(c.spec, "stopped", undefined)).catch((e: Error) => warn(e.message));
+  await runPoststop(c.spec);
+}
+
+/** The spec: a failing poststop hook is logged, and the others still run. */
+async function runPoststop(spec: ContainerSpec): Promise<void> {
+  for (const hook of spec.runtime?.hooks.poststop ?? []) {
+    await runHooks("poststop", [hook], hookState(spec, "stopped", undefined)).catch((e: Error) => warn(e.message));
   }
 }
 
@@ -266,6 +277,8 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
     throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
   }
   const restrictions = payloadRestrictions({ ...c.spec, capabilities: p.caps, ulimits: p.rlimits, noNewPrivileges: p.noNewPrivileges });
+  // Inherited through the spawn: this process's umask is the new process's.
+  if (p.umask !== undefined) libc.umask(p.umask);
   try {
     return await execInContainer(store, c.spec, {
       command: p.args,
@@ -275,8 +288,10 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
       tty: p.terminal,
       interactive: true,
       detach: opts.detach,
-      runtime: { groups: p.groups, restrictions, consoleSocket: socket },
+      runtime: { groups: p.groups, restrictions, consoleSocket: socket, consoleSize: p.consoleSize },
       started: (pid) => {
+        // Set as soon as it runs (before, it is box's own, the caller's score).
+        if (p.oomScoreAdj !== undefined) writeFile(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
         if (opts.pidFile) writePidFile(opts.pidFile, pid);
       },
     });

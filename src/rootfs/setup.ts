@@ -3,9 +3,7 @@
 // with the namespace, so no mount can leak whatever happens to the processes.
 import { chmod, exists, lstat, mkdir, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
 import { dirname } from "../path.ts";
-import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, S_IFBLK, S_IFCHR } from "../sys/constants.ts";
-
-const MS_NOSUID_NODEV_NOEXEC = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE, S_IFBLK, S_IFCHR } from "../sys/constants.ts";
 import { chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import { shiftedLayer } from "./shifted.ts";
 import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
@@ -126,7 +124,7 @@ function populateDev(dev: string, tty: boolean, rootless: boolean): void {
  * mount point and the /etc files: nothing to write to the host's disk, nothing to remove.
  */
 function stage(spec: ContainerSpec, runDir: string, peerHosts: string[], userns: UserNamespace | undefined): void {
-  mount("tmpfs", runDir, "tmpfs", MS_NOSUID_NODEV_NOEXEC, "mode=700,size=256k");
+  mount("tmpfs", runDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700,size=256k");
   mkdir(`${runDir}/rootfs`, 0o700);
   // A bundle brings its own (its mounts name them).
   if (spec.runtime) return;
@@ -199,14 +197,19 @@ export function wantsCgroupfs(spec: ContainerSpec): boolean {
 }
 
 export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = [], userns?: UserNamespace): void {
-  // Nothing below may propagate back to the host.
-  mount(null, "/", null, MS_REC | MS_PRIVATE);
+  // Nothing below may propagate back to the host. A bundle's mounts may ask to receive the host's
+  // (rslave binds, rootfsPropagation), so for one the tree is a slave of the host's, as runc's.
+  mount(null, "/", null, MS_REC | (spec.runtime ? MS_SLAVE : MS_PRIVATE));
   stage(spec, paths.runDir, peerHosts, userns);
   const root = `${paths.runDir}/rootfs`;
   const mounts = containerMounts(spec, paths.runDir);
   if (userns && spec.rootfs.kind === "dir" && !spec.runtime) makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);
-  applyMounts(root, mounts);
+  // A bundle's mounts in its order, then /dev's nodes (as runc). box run's binds (volumes, /etc
+  // files) come after /dev is made: a volume below /dev is not written into, a --device node
+  // not unlinked from a volume.
+  const binds = spec.runtime ? [] : mounts.filter((m) => m.flags & MS_BIND);
+  applyMounts(root, mounts.filter((m) => !binds.includes(m)));
   populateDev(secureJoin(root, "/dev"), spec.tty, spec.rootless === true);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
   for (const d of spec.devices ?? []) {
@@ -218,6 +221,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
     mknod(target, (d.type === "c" ? S_IFCHR : S_IFBLK) | d.mode, d.major, d.minor);
     chmod(target, d.mode);
   }
+  applyMounts(root, binds);
   // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
   const workdir = secureJoin(root, spec.workdir);
   if (exists(workdir) && !stat(workdir).isDirectory()) {
@@ -237,7 +241,9 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   // turns read-only. The keys were checked to be namespaced ones when the spec was built.
   for (const [path, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${path}`, value);
   const privileged = spec.privileged === true;
-  for (const p of spec.runtime?.maskedPaths ?? (privileged ? [] : MASKED_PATHS)) mask(p);
+  const masked = spec.runtime?.maskedPaths ?? (privileged ? [] : MASKED_PATHS);
+  if (masked.length) checkDevNull();
+  for (const p of masked) mask(p);
   for (const p of spec.runtime?.readonlyPaths ?? (privileged ? [] : READONLY_PATHS)) {
     if (exists(p)) {
       mount(p, p, null, MS_BIND | MS_REC);
@@ -289,5 +295,16 @@ function mask(path: string): void {
     return;
   }
   if (isDir) mount("tmpfs", path, "tmpfs", MS_RDONLY);
-  else mount("/dev/null", path, null, MS_BIND);
+  else mount(DEV_NULL, path, null, MS_BIND);
+}
+
+const DEV_NULL = "/dev/null";
+
+/**
+ * A bundle's rootfs may bring its own /dev (no tmpfs over it): its /dev/null must be the null
+ * device, not a link or file a mask would bind writable over a masked path (CVE-2025-31133).
+ */
+function checkDevNull(): void {
+  const st = lstat(DEV_NULL);
+  if (!st.isCharacterDevice() || st.rdevMajor !== 1 || st.rdevMinor !== 3) throw new UserError(`${DEV_NULL} in the container is not the null device (1:3): masked paths cannot be masked with it`);
 }
