@@ -11,16 +11,13 @@ import type { IdRange } from "../sys/userns.ts";
 import { compile, profileFilter } from "../security/seccomp.ts";
 import type { ContainerSpec, DeviceRate, Hook, Hooks, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
+import { refuse } from "./refuse.ts";
 import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
 import { defaultDeviceAllows, deviceRulesEnforced } from "../cgroup/devices.ts";
 import { apparmorEnabled } from "../security/apparmor.ts";
 
 type Json = Record<string, unknown>;
 
-/** The bundle's config said something box cannot do, or said it wrongly. */
-function refuse(where: string, why: string): never {
-  throw new UserError(`config.json: ${where}: ${why}`);
-}
 
 /** An object whose keys are all among `known` (null counts as absent, as Go's decoder has it). */
 function object(v: unknown, where: string, known: string[]): Json | undefined {

@@ -2,7 +2,7 @@
 // data once, as runc reads the options: flags set or cleared by name, propagation apart, the
 // rest passed to the filesystem.
 import { isAbsolute, join, normalize } from "../path.ts";
-import { UserError } from "../container/errors.ts";
+import { refuse } from "./refuse.ts";
 import {
   MS_BIND, MS_DIRSYNC, MS_LAZYTIME, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
   MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE,
@@ -35,9 +35,6 @@ export const PROPAGATION: Record<string, number> = {
 /** Options runc knows that box cannot honour: refused by name, never passed on as data. */
 const REFUSED = new Set(["idmap", "ridmap", "tmpcopyup", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime", "rrelatime", "rnorelatime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow", "rnodiratime", "rdiratime", "remount", "recursive"]);
 
-function refuse(where: string, why: string): never {
-  throw new UserError(`config.json: ${where}: ${why}`);
-}
 
 export function mountSpec(v: unknown, where: string, bundle: string): MountSpec {
   if (typeof v !== "object" || v === null || Array.isArray(v)) refuse(where, "must be an object");
