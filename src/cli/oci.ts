@@ -13,7 +13,7 @@ import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
-import { createFromSpec, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { createContainerFromBundle, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { logError, setLog } from "../oci/log.ts";
 import { ociStore } from "../oci/store.ts";
 import { trace } from "../trace.ts";
@@ -85,7 +85,7 @@ const VERBS: Record<string, Verb> = {
     usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] ID",
     flags: BUNDLE_FLAGS,
     run: async (store, f) => {
-      await createFromSpec(store, bundleSpec(f, "create"), bundleOptions(f));
+      await createContainerFromBundle(store, () => bundleSpec(f, "create"), bundleOptions(f));
       // The init's sync pipe is still being read: exit without waiting for it.
       process.exit(0);
     },
@@ -101,9 +101,7 @@ const VERBS: Record<string, Verb> = {
     usage: "run [-d] [--bundle DIR] [--pid-file F] ID",
     flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" } },
     run: async (store, f) => {
-      const spec = bundleSpec(f, "run");
-      trace("cli", "oci-bundle-read");
-      const { init, messages } = await createFromSpec(store, spec, bundleOptions(f));
+      const { spec, init, messages } = await createContainerFromBundle(store, () => bundleSpec(f, "run"), bundleOptions(f));
       try {
         await startContainer(store, spec.id);
       } catch (e) {
