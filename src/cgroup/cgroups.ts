@@ -105,20 +105,26 @@ export function removeCgroups(dirs: string[], leftovers = true): void {
 }
 
 /**
+ * The host pids of a container's processes. A process is in one cgroup of every hierarchy, and
+ * box's processes join all of the container's: any one of them lists every process. None when no
+ * cgroup was made, or it is gone.
+ */
+export function cgroupProcesses(dirs: string[]): number[] {
+  if (!dirs.length) return [];
+  try {
+    return readFile(join(dirs[0]!, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Kills what is still in the container's cgroups: normally nothing (the pid namespace took it
  * along), but a payload frozen by `box pause` outlives an init killed meanwhile. It is thawed
  * first: a frozen process cannot die.
  */
 function killLeftovers(dirs: string[]): void {
-  // A process is in one cgroup of every hierarchy, and box's processes join all of the
-  // container's: any one of them lists every process.
-  if (!dirs.length) return;
-  let pids: number[];
-  try {
-    pids = readFile(join(dirs[0]!, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
-  } catch {
-    return; // none made, or gone
-  }
+  const pids = cgroupProcesses(dirs);
   if (pids.length === 0) return;
   thaw(dirs);
   for (const pid of pids) kill(pid, SIGKILL);

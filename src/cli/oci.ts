@@ -7,7 +7,7 @@ import { parseSignal } from "./control.ts";
 import { UserError, EXIT_BOX_ERROR } from "../container/errors.ts";
 import { listContainerIds, type Store } from "../container/store.ts";
 import { describeError } from "../sys/errors.ts";
-import { exists, readFile, writeFile } from "../sys/fs.ts";
+import { exists, writeFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
@@ -15,6 +15,7 @@ import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
 import { createContainerFromBundle, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { logError, setLog } from "../oci/log.ts";
+import { processRow } from "../container/manage.ts";
 import { ociStore } from "../oci/store.ts";
 import { trace } from "../trace.ts";
 import { defaultConfig, features } from "../oci/defaults.ts";
@@ -149,7 +150,7 @@ const VERBS: Record<string, Verb> = {
       if (format !== "table" && format !== "json") throw new UserError(`invalid --format "${format}": table or json`);
       const pids = processesOf(store, id);
       if (format === "json") return void process.stdout.write(`${JSON.stringify(pids)}\n`);
-      process.stdout.write(["PID CMD", ...pids.map((p) => `${p} ${commandLine(p)}`)].join("\n") + "\n");
+      process.stdout.write(["PID CMD", ...pids.flatMap((p) => processRow(p) ?? []).map((r) => `${r.pid} ${r.command}`)].join("\n") + "\n");
     },
   },
   exec: {
@@ -307,13 +308,6 @@ async function boundedStdin(): Promise<string> {
   return text;
 }
 
-function commandLine(pid: number): string {
-  try {
-    return readFile(`/proc/${pid}/cmdline`).split("\0").filter(Boolean).join(" ");
-  } catch {
-    return "";
-  }
-}
 
 function help(): string {
   const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.describe}`);

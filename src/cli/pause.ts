@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
-import { setFrozen } from "../cgroup/freezer.ts";
 import { UserError } from "../container/errors.ts";
-import { cgroupsFor, requireRunning } from "../container/live.ts";
-import { writeState } from "../container/store.ts";
+import { requireRunning } from "../container/live.ts";
+import { setPaused } from "../container/pause.ts";
 import { onEachContainer } from "./each.ts";
 
 function freezeCommand(name: "pause" | "unpause", description: string) {
@@ -14,8 +13,7 @@ function freezeCommand(name: "pause" | "unpause", description: string) {
       onEachContainer(name, cmd, rawArgs, [`box ${name} web`], async (_flags, store, spec, ref) => {
         const c = requireRunning(store, spec, ref);
         if ((c.state.status === "paused") === frozen) throw new UserError(`container ${ref} is ${frozen ? "already paused" : "not paused"}`);
-        await setFrozen(cgroupsFor(c, name), frozen);
-        writeState(c.paths, { ...c.state, status: frozen ? "paused" : "running" });
+        await setPaused(c, frozen, name);
         return ref;
       }),
   });

@@ -4,6 +4,7 @@ import { join } from "../path.ts";
 import { withContainerLock } from "./lock.ts";
 import { UserError } from "./errors.ts";
 import { cgroupsFor, liveContainer, requireRunning } from "./live.ts";
+import { cgroupProcesses } from "../cgroup/cgroups.ts";
 import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
 import { stateOf } from "./describe.ts";
@@ -30,7 +31,8 @@ export interface ProcessRow {
   command: string;
 }
 
-function processRow(pid: number): ProcessRow | undefined {
+/** One process of a container as `ps` shows it; undefined once it is gone. */
+export function processRow(pid: number): ProcessRow | undefined {
   try {
     const status = readFile(`/proc/${pid}/status`);
     const nspid = /^NSpid:\s+(.+)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
@@ -47,7 +49,7 @@ export function containerProcesses(store: Store, spec: ContainerSpec): ProcessRo
   const c = requireRunning(store, spec);
   // Every process of the container joined every hierarchy: any one lists them all.
   const dir = cgroupsFor(c, "top")[0];
-  const pids = dir === undefined ? [] : readFile(join(dir, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
+  const pids = dir === undefined ? [] : cgroupProcesses([dir]);
   return [c.pid, ...pids.sort((a, b) => a - b)].flatMap((p) => processRow(p) ?? []);
 }
 

@@ -200,12 +200,8 @@ export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerP
   throw new UserError(`container init exited with status ${code} before starting the payload`);
 }
 
-/** `started` runs once the init has reported the payload's start (or its failure). */
-export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void): Promise<number> {
-  const { pid, syncRead, lifelineWrite } = init;
-  const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
-  // Before the plan: from then on the payload may run, and a signal must reach it, not end this
-  // process (and with it the container).
+/** Until the returned function is called, every signal this process can catch goes to `pid` (the init forwards it on). */
+export function forwardSignals(pid: number): () => void {
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => kill(pid, num);
     try {
@@ -213,6 +209,18 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
     } catch {}
     return [name, h] as const;
   });
+  return () => {
+    for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
+  };
+}
+
+/** `started` runs once the init has reported the payload's start (or its failure). */
+export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void): Promise<number> {
+  const { pid, syncRead, lifelineWrite } = init;
+  const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
+  // Before the plan: from then on the payload may run, and a signal must reach it, not end this
+  // process (and with it the container).
+  const stopForwarding = forwardSignals(pid);
   sendPlan(init, store, spec, paths, false);
 
   const { first: message, exit } = await readInit(syncRead, false, started);
@@ -220,7 +228,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   // After its exit report the init only tears itself down; otherwise it died: wait for that.
   const status = exit === undefined ? waitPid(pid, false) : undefined;
   trace("cli", "init-exited");
-  for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
+  stopForwarding();
   restoreTerminal?.();
   close(lifelineWrite);
 

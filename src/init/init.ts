@@ -82,9 +82,14 @@ interface Launcher {
 function joinContainerNetwork(host: HostHandles, id: string): void {
   const pid = stateInit(host.bases, id, host.proc);
   if (pid === undefined) throw new UserError(`cannot join the network of container ${id.slice(0, 12)}: it is not running`);
-  const fd = open(`${host.proc}/${pid}/ns/net`, O_RDONLY);
+  joinNamespace(`${host.proc}/${pid}/ns/net`, CLONE_NEWNET, `network namespace of container ${id.slice(0, 12)}`);
+}
+
+/** This thread enters the namespace at `path` (a /proc/PID/ns/* file). */
+function joinNamespace(path: string, type: number, what: string): void {
+  const fd = open(path, O_RDONLY);
   try {
-    setns(fd, CLONE_NEWNET, `network namespace of container ${id.slice(0, 12)}`);
+    setns(fd, type, what);
   } finally {
     close(fd);
   }
@@ -102,16 +107,11 @@ function joinNamespaces(choices: RuntimeSettings["namespaces"], callerPid: numbe
     // The network namespace "host" is the caller's too, through fd 6 (spec.network "host").
     if (choice === undefined || (type === "net" && choice === "host")) continue;
     const path = choice === "host" ? `/proc/${callerPid}/ns/${type}` : choice.path;
-    let fd: number;
     try {
-      fd = open(path, O_RDONLY);
+      joinNamespace(path, NAMESPACE_FLAGS[type], `${type} namespace ${path}`);
     } catch (e) {
-      throw new UserError(`${type} namespace ${path}: ${describeError(e)}`);
-    }
-    try {
-      setns(fd, NAMESPACE_FLAGS[type], `${type} namespace ${path}`);
-    } finally {
-      close(fd);
+      // A bad path of the bundle's: one line, box's exit code.
+      throw new UserError(describeError(e));
     }
   }
 }

@@ -1,24 +1,26 @@
 // The runtime spec's lifecycle on box's engine: create (the init builds the container, then
 // waits), start (a FIFO handshake, as runc's exec.fifo), state, kill, delete. A container of
 // `box oci` is an ordinary box container of the store `--root` names, with the bundle's spec.
-import { close, exists, isErrno, open, read, readFile, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { close, exists, isErrno, open, read, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { libc } from "../sys/libc.ts";
 import { join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { connectUnix } from "../sys/unix-socket.ts";
 import { O_NONBLOCK, O_RDONLY, S_IFIFO, SIGKILL } from "../sys/constants.ts";
 import { mknod } from "../sys/mount.ts";
-import { FORWARDED_SIGNALS, kill, waitPid } from "../sys/process.ts";
+import { kill, waitPid } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { abandonInit, failedStart, InitMessages, launchInit, sendPlan, type PendingInit } from "../container/start.ts";
+import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, sendPlan, type PendingInit } from "../container/start.ts";
 import { containerConfig, containerPaths, layout, readState, writeState, type Store } from "../container/store.ts";
 import { lockContainer } from "../container/lock.ts";
 import { liveContainer, runningInit } from "../container/live.ts";
-import { containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { cgroupProcesses, containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { runHooks } from "./hooks.ts";
+import { killContainer as killLive } from "../container/control.ts";
+import { setPaused } from "../container/pause.ts";
 import { processSpec, resources } from "./config.ts";
 import { changesSomething, updateLimits } from "../container/update.ts";
 import { readStats } from "../cgroup/stats.ts";
@@ -205,7 +207,7 @@ export async function killContainer(store: Store, id: string, signal: number, al
   if (c.status === "stopped") throw new UserError("container not running");
   // Before start the container is its init alone (outside the cgroup): --all means it too.
   if (all && c.status !== "created" && c.status !== "creating") {
-    for (const pid of cgroupPids(c.paths)) kill(pid, signal);
+    for (const pid of cgroupProcesses(c.paths.cgroups)) kill(pid, signal);
     if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     return;
   }
@@ -218,19 +220,9 @@ export async function killContainer(store: Store, id: string, signal: number, al
   kill(c.pid!, signal);
 }
 
-/** The container's processes, by their host pids (its cgroup's members; the init is outside). */
-function cgroupPids(paths: ContainerPaths): number[] {
-  if (!paths.cgroups.length) return [];
-  try {
-    return readFile(join(paths.cgroups[0]!, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /** ps: the host pids of a container's processes. */
 export function processesOf(store: Store, id: string): number[] {
-  return cgroupPids(find(store, id).paths);
+  return cgroupProcesses(find(store, id).paths.cgroups);
 }
 
 /** pause / resume: the container's cgroup frozen or thawed, recorded in its state. */
@@ -239,8 +231,7 @@ export async function freezeContainer(store: Store, id: string, frozen: boolean)
   try {
     const c = find(store, spec.id);
     if (c.status !== (frozen ? "running" : "paused")) throw new UserError(`container ${id} is ${c.status}, not ${frozen ? "running" : "paused"}`);
-    await setFrozen(c.paths.cgroups, frozen);
-    writeState(c.paths, { ...readState(c.paths)!, status: frozen ? "paused" : "running" });
+    await setPaused(liveContainer(store, spec), frozen, frozen ? "oci pause" : "oci resume");
   } finally {
     unlock();
   }
@@ -250,14 +241,8 @@ export async function freezeContainer(store: Store, id: string, frozen: boolean)
 export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
   const c = find(store, id);
   if ((c.status === "running" || c.status === "paused") && !force) throw new UserError(`cannot delete container ${id} that is not stopped: ${c.status}`);
-  if (c.pid !== undefined) {
-    if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
-    kill(c.pid, SIGKILL);
-    for (const until = Date.now() + 5000; runningInit(store, c.pid, readState(c.paths)?.pidStart) !== undefined; ) {
-      if (Date.now() > until) throw new UserError(`container ${id}: its init ${c.pid} did not exit after SIGKILL`);
-      await Bun.sleep(5);
-    }
-  }
+  // As box rm -f: thawed first if paused, SIGKILL to the init, waited for.
+  if (c.pid !== undefined) await killLive(store, liveContainer(store, c.spec));
   removeContainer(store, c.spec, c.paths);
   await runPoststop(c.spec);
 }
@@ -344,17 +329,11 @@ export function statsEvent(store: Store, id: string): object {
  * the init reports once its process is gone (as box run, without waiting for its teardown).
  */
 export async function waitForInit(init: PendingInit, messages: InitMessages): Promise<number> {
-  const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
-    const h = () => kill(init.pid, num);
-    try {
-      process.on(name as NodeJS.Signals, h);
-    } catch {}
-    return [name, h] as const;
-  });
+  const stopForwarding = forwardSignals(init.pid);
   try {
     // The pipe closed without a report: the init died (SIGKILL); its status says how.
     return (await messages.exit()) ?? waitPid(init.pid, false)?.code ?? UNRECORDED_EXIT;
   } finally {
-    for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
+    stopForwarding();
   }
 }

@@ -193,7 +193,8 @@ function ownedInside(m: MountSpec, ids: UsernsSpec): MountSpec {
 
 /** Whether the payload's spawn mounts cgroupfs (at /sys/fs/cgroup, read-only). */
 export function wantsCgroupfs(spec: ContainerSpec): boolean {
-  return containerMounts(spec, "").some(isCgroupMount);
+  // box run's list has cgroupfs unless rootless (src/rootfs/default-mounts.ts).
+  return spec.runtime ? spec.runtime.mounts.some(isCgroupMount) : !spec.rootless;
 }
 
 export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = [], userns?: UserNamespace): void {
