@@ -538,6 +538,49 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     expect(readFileSync("/etc/passwd", "utf8")).toContain("root:");
   });
 
+  test("a rootfs whose proc or sys is a symlink is refused (as runc): masks would miss the real /proc", async () => {
+    for (const name of ["proc", "sys"]) {
+      const rootfs = join(ctx.s.dir, `${name}-link-rootfs`);
+      Bun.spawnSync(["cp", "-a", copyRootfs(ctx.s), rootfs]);
+      Bun.spawnSync(["rm", "-rf", join(rootfs, name)]);
+      mkdirSync(join(rootfs, "elsewhere"), { recursive: true });
+      symlinkSync("/elsewhere", join(rootfs, name));
+      const dir = await bundle("true", (c) => {
+        c.root.path = rootfs;
+      });
+      refused(await oci(["create", "--bundle", dir, "c1"]), `must be mounted on an ordinary directory: /${name}`);
+    }
+  });
+
+  test("process.cwd through /proc/PID/fd is refused; a cwd linked there reaches no descriptor of box's", async () => {
+    const dir = await bundle("pwd", (c) => {
+      c.process.cwd = "/proc/self/fd/5";
+    });
+    refused(await oci(["create", "--bundle", dir, "c1"]), "process.cwd");
+    writeFileSync(join(ctx.s.dir, "secret"), "host-secret\n");
+    for (let fd = 3; fd <= 24; fd++) {
+      const linked = await bundle("cat ../secret ../../secret 2>/dev/null; pwd", (c) => {
+        c.process.cwd = `/w${fd}`;
+      });
+      symlinkSync(`/proc/self/fd/${fd}`, join(copyRootfs(ctx.s), `w${fd}`));
+      const r = await runBundle(linked, `c${fd}`);
+      expect(r.stdout).not.toContain("host-secret");
+      expect(r.code).not.toBe(0);
+      await oci(["delete", "-f", `c${fd}`]);
+    }
+  });
+
+  test("linux.devices makes a node; using it is what resources.devices allows (as runc)", async () => {
+    const dir = await bundle("echo box-test > /dev/kmsg && echo written || echo denied", (c) => {
+      c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o600 }];
+      c.linux.resources = { devices: [{ allow: false, access: "rwm" }] };
+    });
+    const r = await runBundle(dir);
+    // Where the host can enforce device access at all (v1 devices cgroup, or v2 with a BPF program).
+    const { deviceRulesEnforced } = await import("../src/cgroup/devices.ts");
+    expect(r.stdout).toBe(deviceRulesEnforced() ? "denied\n" : "written\n");
+  });
+
   test("a program the rootfs does not have: create fails with 127, as run does, and leaves no container", async () => {
     const dir = await bundle("true", (c) => (c.process.args = ["/no/such/program"]));
     const r = await oci(["create", "--bundle", dir, "c1"]);

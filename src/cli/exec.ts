@@ -8,6 +8,7 @@ import { isTerminal } from "../sys/tty.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
+import { workdirProblem } from "../container/workdir.ts";
 
 export const execCommand = defineCommand({
   meta: { name: "exec", description: "Run a command in a running container" },
@@ -30,7 +31,8 @@ export const execCommand = defineCommand({
     const v = flags.values;
     if (v.tty && v.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     const workdir = v.workdir as string | undefined;
-    if (workdir !== undefined && !workdir.startsWith("/")) throw new UserError(`the working directory "${workdir}" is invalid: it needs to be an absolute path`);
+    const badWorkdir = workdir === undefined ? undefined : workdirProblem(workdir);
+    if (badWorkdir) throw new UserError(`the working directory "${workdir}" is invalid: ${badWorkdir}`);
     const user = v.user as string | undefined;
     if (user !== undefined && /[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
     const env = [

@@ -24,6 +24,7 @@ import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
 import { parseRestart } from "../container/restart.ts";
 import { isRootless, signalNumber } from "../sys/process.ts";
+import { workdirProblem } from "../container/workdir.ts";
 
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -63,12 +64,24 @@ export function parseLabels(entries: string[]): Record<string, string> {
   return labels;
 }
 
-/** --log-opt max-size=SIZE, max-file=N (Docker's json-file options; one file, unbounded, by default). */
+/**
+ * A detached container's log is bounded unless asked otherwise: 5 files of 20 MiB (Docker's
+ * `local` log driver's defaults; its json-file driver grows for ever and fills a disk silently).
+ */
+export const DEFAULT_LOG: Readonly<Required<LogSpec>> = { maxSize: 20 << 20, maxFiles: 5 };
+
+/**
+ * --log-opt max-size=SIZE|-1, max-file=N (Docker's json-file options). `max-size=-1` is Docker's
+ * unbounded log: one file that grows as long as the container writes.
+ */
 function parseLogOptions(entries: string[]): LogSpec {
-  const log: LogSpec = { maxFiles: 1 };
+  const log: LogSpec = { ...DEFAULT_LOG };
+  let unbounded = false;
   for (const e of entries) {
     const [key, value = ""] = e.split(/=(.*)/s);
-    if (key === "max-size") {
+    if (key === "max-size" && value === "-1") {
+      unbounded = true;
+    } else if (key === "max-size") {
       log.maxSize = parseBytes("--log-opt max-size", value);
       if (log.maxSize < 1) throw new UserError(`invalid value "${value}" for --log-opt max-size`);
     } else if (key === "max-file") {
@@ -78,8 +91,9 @@ function parseLogOptions(entries: string[]): LogSpec {
       throw new UserError(`unknown log opt "${key}" (max-size and max-file are supported)`);
     }
   }
-  if (log.maxFiles > 1 && log.maxSize === undefined) throw new UserError("--log-opt max-file needs max-size");
-  return log;
+  if (!unbounded) return log;
+  if (entries.some((e) => e.startsWith("max-file="))) throw new UserError("--log-opt max-file needs a max-size other than -1");
+  return { maxFiles: 1 };
 }
 
 function parseStopSignal(text: string | undefined): string | undefined {
@@ -227,7 +241,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
 
   const workdir = str(v.workdir) ?? (image.WorkingDir || "/");
-  if (!workdir.startsWith("/")) throw new UserError(`the working directory "${workdir}" is invalid: it needs to be an absolute path`);
+  const badWorkdir = workdirProblem(workdir);
+  if (badWorkdir) throw new UserError(`the working directory "${workdir}" is invalid: ${badWorkdir}`);
 
   const fromFiles = list(v["env-file"]).flatMap((f) => readEnvFile(f, hostEnv));
   const fromFlags = list(v.env).flatMap((e) => parseEnvEntry(e, hostEnv) ?? []);

@@ -3,7 +3,7 @@
 import { close, exists, isErrno, open, write } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { Errno } from "../sys/errors.ts";
-import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY } from "../sys/constants.ts";
+import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY, SIGHUP, SIGINT, SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
@@ -200,10 +200,17 @@ export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerP
   throw new UserError(`container init exited with status ${code} before starting the payload`);
 }
 
-/** Until the returned function is called, every signal this process can catch goes to `pid` (the init forwards it on). */
-export function forwardSignals(pid: number): () => void {
+/**
+ * Until the returned function is called, every signal this process can catch goes to `pid` (the
+ * init forwards it on). While `building()` says the payload has not started, SIGTERM, SIGINT and
+ * SIGHUP end the init instead: there is nothing to forward them to, and a start stuck in the
+ * kernel (a hook, a mount) must not keep `box run` from ending.
+ */
+const ENDING_SIGNALS = new Set([SIGTERM, SIGINT, SIGHUP]);
+
+export function forwardSignals(pid: number, building: () => boolean = () => false): () => void {
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
-    const h = () => kill(pid, num);
+    const h = () => kill(pid, building() && ENDING_SIGNALS.has(num) ? SIGKILL : num);
     try {
       process.on(name as NodeJS.Signals, h);
     } catch {}
@@ -220,10 +227,14 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   // Before the plan: from then on the payload may run, and a signal must reach it, not end this
   // process (and with it the container).
-  const stopForwarding = forwardSignals(pid);
+  let building = true;
+  const stopForwarding = forwardSignals(pid, () => building);
   sendPlan(init, store, spec, paths, false);
 
-  const { first: message, exit } = await readInit(syncRead, false, started);
+  const { first: message, exit } = await readInit(syncRead, false, () => {
+    building = false;
+    started?.();
+  });
   started?.();
   // After its exit report the init only tears itself down; otherwise it died: wait for that.
   const status = exit === undefined ? waitPid(pid, false) : undefined;

@@ -1,5 +1,6 @@
 // Resolves `-u` against the container's own /etc/passwd and /etc/group, as Docker does.
-import { readFile } from "../sys/fs.ts";
+import { isErrno } from "../sys/fs.ts";
+import { describeError, Errno } from "../sys/errors.ts";
 import { UserError } from "./errors.ts";
 
 /**
@@ -21,15 +22,19 @@ export interface ResolvedUser {
   home: string;
 }
 
+/** An image without the file has no names (Docker's); one that is not a small regular file is refused. */
 function readTable(read: (path: string) => string, path: string): string[][] {
+  let text: string;
   try {
-    return read(path)
-      .split("\n")
-      .filter((l) => l && !l.startsWith("#"))
-      .map((l) => l.split(":"));
-  } catch {
-    return [];
+    text = read(path);
+  } catch (e) {
+    if (isErrno(e, Errno.ENOENT)) return [];
+    throw new UserError(`cannot read the container's ${path}: ${describeError(e)}`);
   }
+  return text
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split(":"));
 }
 
 const NUMERIC = /^\d+$/;
@@ -42,10 +47,11 @@ function parseId(text: string, what: string): number {
 }
 
 /**
- * `read` reads a file of the container by its path inside it: plain reads for the init (after
- * pivot_root), reads confined to the container's root for `box exec` on the host.
+ * `read` reads a file of the container by its path inside it, confined to the container's root,
+ * only if it is a regular file, and with a bound (readFileInRoot): an image's /etc/passwd may be
+ * a link to /dev/zero or a FIFO.
  */
-export function resolveUser(user: string, read: (path: string) => string = readFile): ResolvedUser {
+export function resolveUser(user: string, read: (path: string) => string): ResolvedUser {
   const passwd = readTable(read, "/etc/passwd");
   const groupTable = readTable(read, "/etc/group");
   const [userPart = "", groupPart] = user === "" ? ["0"] : user.split(":", 2);

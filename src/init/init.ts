@@ -1,13 +1,13 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, open, read, readAll, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, open, read, readAll, readFileInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
+import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
@@ -172,7 +172,7 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
 function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined): Launcher {
-  const user = forContainer(spec, resolveUser(spec.user), spec.user);
+  const user = forContainer(spec, resolveUser(spec.user, (path) => readContainerFile(host, path)), spec.user);
   if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchown(pty.slave, ...hostOwner(initIds(spec), user.uid, TTY_GID));
@@ -223,6 +223,23 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
     },
   };
 }
+
+/**
+ * A file of the container, read by this process from inside it (after pivot_root) as box exec
+ * reads one from the host: confined to its root, a regular file only, bounded (an image's
+ * /etc/passwd may be a link to /dev/zero, a FIFO, or lead through /proc/self/fd to the host).
+ */
+function readContainerFile(host: HostHandles, path: string): string {
+  const root = open("/", O_PATH | O_DIRECTORY);
+  try {
+    return readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc);
+  } finally {
+    close(root);
+  }
+}
+
+/** passwd and group files past this are refused: real ones are a few KiB. */
+const CONTAINER_FILE_LIMIT = 4 << 20;
 
 /** The kernel would refuse the user switch with a bare EINVAL; say which id is not mapped. */
 function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; groups?: number[] }): void {

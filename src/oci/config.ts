@@ -15,6 +15,7 @@ import { refuse } from "./refuse.ts";
 import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
 import { defaultDeviceAllows, deviceRulesEnforced } from "../cgroup/devices.ts";
 import { apparmorEnabled } from "../security/apparmor.ts";
+import { workdirProblem } from "../container/workdir.ts";
 
 type Json = Record<string, unknown>;
 
@@ -71,6 +72,13 @@ function absolutePath(v: unknown, where: string): string {
   if (!p || !isAbsolute(p)) refuse(where, `${JSON.stringify(p ?? null)} is not an absolute path`);
   if (p.includes("\0")) refuse(where, "contains a NUL byte");
   return normalize(p);
+}
+
+function workingDirectory(v: unknown, where: string): string {
+  const p = absolutePath(v, where);
+  const problem = workdirProblem(p);
+  if (problem) refuse(where, `"${p}": ${problem}`);
+  return p;
 }
 
 const NAMESPACE_TYPES = ["mount", "pid", "network", "ipc", "uts", "user", "cgroup", "time"] as const;
@@ -365,7 +373,7 @@ export function processSpec(v: unknown, where: string) {
   return {
     args,
     env,
-    cwd: absolutePath(p.cwd, `${where}.cwd`),
+    cwd: workingDirectory(p.cwd, `${where}.cwd`),
     uid,
     gid: id(user.gid, `${where}.user.gid`) ?? 0,
     groups: list(user.additionalGids, `${where}.user.additionalGids`).map((g, i) => id(g, `${where}.user.additionalGids[${i}]`)!),
@@ -480,8 +488,10 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     cgroupNamespace: ns.cgroup,
     timeNamespace: ns.time,
     cgroupPath: cgroupPath(linux.cgroupsPath, id),
-    // As runc: the bundle's rules, then the nodes every container's /dev has and the bundle's linux.devices.
-    deviceRules: rules && [...rules.map((r) => `${r.allow ? "allow" : "deny"} ${r.rule}`), ...defaultDeviceAllows(nodes.map((d) => `${d.type} ${d.major}:${d.minor} rwm`))],
+    // As runc: the bundle's rules, then the nodes every container's /dev has. linux.devices only
+    // makes nodes: using one is what resources.devices allows (a /dev/kmsg listed there and
+    // denied there stays closed).
+    deviceRules: rules && [...rules.map((r) => `${r.allow ? "allow" : "deny"} ${r.rule}`), ...defaultDeviceAllows([])],
     groups,
     umask,
     ...(domainname ? { domainname } : {}),

@@ -1,7 +1,7 @@
 // Mounts a container's list of mounts (runtime-spec shaped, src/container/spec.ts MountSpec)
 // into its rootfs: the one place both `box run`'s defaults and a bundle's mounts are made.
-import { exists, mkdirs, stat, touch } from "../sys/fs.ts";
-import { dirname } from "../path.ts";
+import { exists, lstat, mkdirs, stat, touch } from "../sys/fs.ts";
+import { dirname, normalize } from "../path.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME } from "../sys/constants.ts";
 import { makeReadOnlyRecursive, mount } from "../sys/mount.ts";
 import { UserError } from "../container/errors.ts";
@@ -49,10 +49,27 @@ function mountOne(root: string, m: MountSpec): void {
     if (m.recursiveReadOnly) makeReadOnlyRecursive(target);
     else if (remount) mount(null, target, null, MS_BIND | MS_REMOUNT | remount);
   } else {
+    if (m.type === "proc" || m.type === "sysfs") requirePlainDirectory(root, target, m);
     ensureDir(target);
     mount(m.source, target, m.type, m.flags, m.data);
   }
   if (m.propagation) mount(null, target, null, m.propagation);
+}
+
+/**
+ * proc and sysfs only on a directory reached through no symlink of the image (as runc): masks
+ * and read-only paths are applied by their literal paths, /proc/kcore or /sys/firmware, which a
+ * /proc linked elsewhere would leave unmasked.
+ */
+function requirePlainDirectory(root: string, target: string, m: MountSpec): void {
+  const literal = `${root}${normalize(m.destination)}`;
+  let st: ReturnType<typeof lstat> | undefined;
+  try {
+    st = lstat(literal);
+  } catch {
+    // Missing: made below, as a directory.
+  }
+  if (target !== literal || (st && !st.isDirectory())) throw new UserError(`${m.type} must be mounted on an ordinary directory: ${m.destination} in the container is a symlink or not a directory`);
 }
 
 /** Mounts each in order (a later one may lie on an earlier one, as /dev/pts on /dev). */

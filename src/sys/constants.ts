@@ -34,6 +34,8 @@ export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
 export const S_IFBLK = 0o060000;
 
+export const SIGHUP = 1;
+export const SIGINT = 2;
 export const SIGKILL = 9;
 export const SIGTERM = 15;
 export const SIGCHLD = 17;

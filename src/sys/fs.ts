@@ -381,9 +381,11 @@ export function openInRoot(rootFd: number, path: string, flags: number): number 
  * A regular file of a container, read from the host, at most `limit` bytes: whatever the
  * container put at that path (a FIFO, /dev/zero, a disk's device node) is refused, not opened
  * for real (O_NONBLOCK keeps a FIFO's open from waiting, O_PATH would not let fstat see less).
+ * `proc`: a procfs of box's own to reopen the checked descriptor through (the init's view of
+ * the host's; a bundle's /proc may be anything).
  */
-export function readFileInRoot(rootFd: number, path: string, limit = 1 << 20): string {
-  return withRegularFileInRoot(rootFd, path, O_RDONLY, (fd) => readAll(fd, path, limit).toString("utf8"));
+export function readFileInRoot(rootFd: number, path: string, limit = 1 << 20, proc = "/proc"): string {
+  return withRegularFileInRoot(rootFd, path, O_RDONLY, (fd) => readAll(fd, path, limit).toString("utf8"), proc);
 }
 
 /**
@@ -394,12 +396,12 @@ export function writeFileInRoot(rootFd: number, path: string, data: string, appe
   withRegularFileInRoot(rootFd, path, O_WRONLY | (append ? O_APPEND : O_TRUNC), (fd) => write(fd, data, path));
 }
 
-function withRegularFileInRoot<T>(rootFd: number, path: string, flags: number, use: (fd: number) => T): T {
+function withRegularFileInRoot<T>(rootFd: number, path: string, flags: number, use: (fd: number) => T, proc = "/proc"): T {
   const fd = openInRoot(rootFd, path, O_PATH);
   try {
     if (!fstat(fd).isFile()) throw new SyscallError("open", Errno.EINVAL, `${path} (not a regular file)`);
     // Reopened through the checked descriptor: the same file, now for real.
-    const opened = open(`/proc/self/fd/${fd}`, flags | O_NONBLOCK);
+    const opened = open(`${proc}/self/fd/${fd}`, flags | O_NONBLOCK);
     try {
       return use(opened);
     } finally {

@@ -38,6 +38,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_clone 56
 #define SYS_getpid 39
 #define SYS_execveat 322
+#define SYS_getcwd 79
 #define AT_EMPTY_PATH 0x1000
 #define F_SETFD 2
 #define SYS_pause 34
@@ -64,6 +65,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SECCOMP_SET_MODE_FILTER 1
 #define CLOSE_RANGE_CLOEXEC 4
 #define CAPS_V3 0x20080522
+#define EXDEV 18
 
 /* Layout shared with spawn.ts (all fields 64-bit). */
 struct spawn_spec {
@@ -130,6 +132,28 @@ static void load_seccomp(struct spawn_spec *s) {
   struct sock_fprog prog = { (unsigned short)s->seccomp_len, (void *)s->seccomp_filter };
   long r = SC(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
   if (r < 0) fail(s->errfd, 19, r);
+}
+
+/* Closes every descriptor above 2 but the payload's (the dup3 targets), the error pipe and the
+ * shim, with close_range over the gaps between them. */
+static void close_host_fds(struct spawn_spec *s, long shim) {
+  int keep[66];
+  int n = 0, i, j, next = 3;
+  long r;
+  for (i = 0; i < s->nfds && i < 64; i++) keep[n++] = ((int *)s->fds)[2 * i + 1];
+  keep[n++] = (int)s->errfd;
+  if (shim >= 0) keep[n++] = (int)shim;
+  for (i = 1; i < n; i++)
+    for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  for (i = 0; i < n; i++) {
+    if (keep[i] > next && (r = SC(SYS_close_range, next, keep[i] - 1, 0)) < 0) fail(s->errfd, 23, r);
+    if (keep[i] >= next) next = keep[i] + 1;
+  }
+  if ((r = SC(SYS_close_range, next, ~0U, 0)) < 0) fail(s->errfd, 23, r);
 }
 
 static int child(void *arg) {
@@ -240,7 +264,18 @@ static int child(void *arg) {
     if ((r = SC(SYS_capset, &h, d)) < 0) fail(s->errfd, 11, r);
     if ((r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
+  /* No descriptor of box's (store roots, the host's /proc, cgroup directories) may outlive this
+   * point: a working directory or program path through /proc/self/fd/N would reach the host
+   * (CVE-2024-21626). Close-on-exec is not enough, since chdir and execve come before the exec. */
+  close_host_fds(s, shim);
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
+  /* And the directory reached must be inside the container's root: the kernel says
+   * "(unreachable)" for one that is not (a link through another process's /proc/PID/cwd). */
+  if (s->cwd) {
+    char where[4096];
+    if ((r = SC(SYS_getcwd, where, sizeof(where))) < 0) fail(s->errfd, 22, r);
+    if (where[0] != '/') fail(s->errfd, 22, -EXDEV);
+  }
   if (s->no_new_privs && (r = SC(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) fail(s->errfd, 18, r);
   /* Until execve, this child holds box's descriptors with the payload's credentials: nobody in
    * the container may read them through /proc/PID/fd (execve makes it dumpable again). */

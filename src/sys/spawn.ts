@@ -105,6 +105,7 @@ const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
   "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write setgroups, uid_map, gid_map",
+  "chdir: the working directory is outside the container", "close_range",
 ];
 
 export class SpawnError extends SyscallError {
@@ -189,7 +190,7 @@ export function spawn(o: SpawnOptions): number {
     if (read(errRead, new Uint8Array(report.buffer)) === 8) {
       if (pid > 0) waitPid(pid, false);
       const stage = STAGES[report[0]!] ?? "spawn";
-      throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage === "chdir" ? o.cwd : undefined);
+      throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage.startsWith("chdir") ? o.cwd : undefined);
     }
     if (pid <= 0) throw new SpawnError("fork into the pid namespace", Errno.ESRCH);
     return pid;

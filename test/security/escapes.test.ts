@@ -1,0 +1,198 @@
+// Escapes a hostile image (or a careless flag) would try, each from a real container and each
+// checked from the host: box's own descriptors reached through the working directory or the
+// program's path (the CVE-2024-21626 class), container files box reads that are links to
+// /dev/zero or FIFOs, proc and sys on symlinks, logs that grow without bound, and a box run that
+// ignores SIGTERM. docs/SECURITY.md lists them with their defences.
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { box, boxArgs, copyRootfs, importBusybox, runDetached, storePerTest, type Result, type Store } from "../helpers/box.ts";
+
+const t = storePerTest();
+
+/** Descriptor numbers an init or a box CLI may hold (store roots, /proc, cgroup directories, locks). */
+const FDS = Array.from({ length: 28 }, (_, i) => i + 3);
+
+/** A file of the host next to the store: what an escape would read. */
+function hostSecret(s: Store): void {
+  writeFileSync(join(s.dir, "secret"), "host-secret\n");
+}
+
+/** Whatever a container printed, it never shows the host's file. */
+function notEscaped(r: Result): void {
+  expect(r.stdout + r.stderr).not.toContain("host-secret");
+  expect(r.stdout + r.stderr).not.toContain("escaped");
+}
+
+/** Refused before anything runs: exit 125, one line naming what was wrong. */
+function refused(r: Result, text: string): void {
+  expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  expect(r.stderr).toContain(text);
+  expect(r.code).toBe(125);
+}
+
+/** The store's rootfs with `link` (a path inside it) made a symlink to `target`. */
+function linkInRootfs(s: Store, link: string, target: string): string {
+  const rootfs = copyRootfs(s);
+  rmSync(join(rootfs, link), { recursive: true, force: true });
+  symlinkSync(target, join(rootfs, link));
+  return rootfs;
+}
+
+describe("box's descriptors never reach the payload (CVE-2024-21626)", () => {
+  const WORKDIRS = ["/proc/self/fd/11", "/proc/1/cwd", "/proc/thread-self/fd/7/..", "/proc/self/task/1/root/etc", "/proc/42/fd/3"];
+
+  test("a working directory through /proc/PID/fd, cwd or root is refused: -w, an image's WORKDIR, exec -w", async () => {
+    const rootfs = copyRootfs(t.s);
+    for (const w of WORKDIRS) refused(await box(t.s, ["run", "--rm", "--rootfs", rootfs, "-w", w, "/bin/pwd"]), `the working directory "${w}" is invalid`);
+    expect((await importBusybox(t.s, "evil", ["-c", "WORKDIR /proc/self/fd/11", "-c", 'CMD ["sh","-c","cd ../../..; cat etc/shadow"]'])).code).toBe(0);
+    refused(await box(t.s, ["run", "--rm", "evil"]), `the working directory "/proc/self/fd/11" is invalid`);
+    const id = await runDetached(t.s, [], "sleep 30");
+    refused(await box(t.s, ["exec", "-w", "/proc/self/fd/11", id, "pwd"]), "the working directory");
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+    expect((await box(t.s, ["rmi", "evil"])).code).toBe(0);
+  });
+
+  // The path check above is a courtesy: the image's own link leads the working directory there
+  // too, and the spawn must still reach nothing (it closes box's descriptors before chdir).
+  for (const flags of [[], ["--userns=auto"]]) {
+    test(`a working directory that is an image's link to /proc/self/fd/N reaches none of box's descriptors${flags.length ? ` (${flags.join(" ")})` : ""}`, async () => {
+      hostSecret(t.s);
+      const rootfs = copyRootfs(t.s);
+      for (const fd of FDS) {
+        symlinkSync(`/proc/self/fd/${fd}`, join(rootfs, `w${fd}`));
+        const r = await box(t.s, ["run", "--rm", "--network", "none", ...flags, "--rootfs", rootfs, "-w", `/w${fd}`, "/bin/sh", "-c", "cat ../secret ../../secret; ls ../../..; pwd"]);
+        notEscaped(r);
+        expect(r.code).not.toBe(0);
+      }
+    });
+  }
+
+  test("a program path through /proc/self/fd/N runs nothing of the host's", async () => {
+    hostSecret(t.s);
+    writeFileSync(join(t.s.dir, "hostbin"), "#!/bin/sh\necho escaped\n");
+    chmodSync(join(t.s.dir, "hostbin"), 0o755);
+    const rootfs = copyRootfs(t.s);
+    for (const fd of FDS) {
+      const r = await box(t.s, ["run", "--rm", "--network", "none", "--rootfs", rootfs, `/proc/self/fd/${fd}/../hostbin`]);
+      notEscaped(r);
+      expect(r.code).not.toBe(0);
+    }
+  });
+
+  test("box exec: a working directory linked to /proc/self/fd/N reaches none of box exec's descriptors", async () => {
+    hostSecret(t.s);
+    const rootfs = copyRootfs(t.s);
+    for (const fd of FDS) symlinkSync(`/proc/self/fd/${fd}`, join(rootfs, `w${fd}`));
+    const id = await runDetached(t.s, ["--network", "none"], "sleep 60");
+    for (const fd of FDS) {
+      const r = await box(t.s, ["exec", "-w", `/w${fd}`, id, "/bin/sh", "-c", "cat ../secret ../../secret; ls ../../..; pwd"]);
+      notEscaped(r);
+      expect(r.code).not.toBe(0);
+    }
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+});
+
+/** A memory cgroup of the test's own (never one of box's or the machine's), removed after. */
+function memoryCgroup(): { dir: string; peak: () => number; remove: () => void } {
+  const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+  const dir = v2 ? `/sys/fs/cgroup/box-test-mem-${process.pid}` : `/sys/fs/cgroup/memory/box-test-mem-${process.pid}`;
+  mkdirSync(dir);
+  writeFileSync(join(dir, v2 ? "memory.max" : "memory.limit_in_bytes"), String(768 << 20));
+  return {
+    dir,
+    peak: () => Number(readFileSync(join(dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes"), "utf8").trim()),
+    remove: () => rmdirSync(dir),
+  };
+}
+
+/** `box ARGS` run inside `cgroup` (its init stays there too: box keeps it out of the container's). */
+async function boxInCgroup(s: Store, cgroup: string, args: string[]): Promise<Result> {
+  const argv = boxArgs(s, args);
+  const proc = Bun.spawn(["/bin/sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, "sh", ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 20000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+describe("files box reads from a container are confined, regular and bounded", () => {
+  test("/etc/passwd linked to /dev/zero: one line and 125, and box's memory stays small", async () => {
+    const rootfs = linkInRootfs(t.s, "etc/passwd", "/dev/zero");
+    const cgroup = memoryCgroup();
+    try {
+      const r = await boxInCgroup(t.s, cgroup.dir, ["run", "--rm", "--network", "none", "--rootfs", rootfs, "/bin/true"]);
+      refused(r, "/etc/passwd");
+      // The CLI and the init together, Bun's runtime included; unbounded reading would pass 768 MiB and be killed.
+      expect(cgroup.peak()).toBeLessThan(256 << 20);
+    } finally {
+      for (let i = 0; i < 100 && readFileSync(join(cgroup.dir, "cgroup.procs"), "utf8").trim(); i++) await Bun.sleep(20);
+      cgroup.remove();
+    }
+  });
+
+  test("/etc/group as a FIFO: box run ends at once with one line, nothing left", async () => {
+    const rootfs = copyRootfs(t.s);
+    rmSync(join(rootfs, "etc/group"));
+    Bun.spawnSync(["mkfifo", join(rootfs, "etc/group")]);
+    const r = await Promise.race([box(t.s, ["run", "--rm", "--network", "none", "--rootfs", rootfs, "/bin/true"]), Bun.sleep(15000).then(() => ({ code: -1, stdout: "", stderr: "timed out" }))]);
+    refused(r, "/etc/group");
+  });
+
+  test("box exec into a container whose /etc/passwd became a link to /dev/zero: one line, at once", async () => {
+    const id = await runDetached(t.s, ["--network", "none"], "rm /etc/passwd; ln -s /dev/zero /etc/passwd; sleep 60");
+    await Bun.sleep(300);
+    refused(await box(t.s, ["exec", id, "id"]), "/etc/passwd");
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+  });
+});
+
+describe("the rootfs's own proc and sys", () => {
+  test("a rootfs whose /proc or /sys is a symlink is refused (the masks would miss the real ones)", async () => {
+    for (const name of ["proc", "sys"]) {
+      const rootfs = copyRootfs(t.s);
+      mkdirSync(join(rootfs, "elsewhere"), { recursive: true });
+      rmSync(join(rootfs, name), { recursive: true, force: true });
+      symlinkSync("/elsewhere", join(rootfs, name));
+      refused(await box(t.s, ["run", "--rm", "--network", "none", "--rootfs", rootfs, "/bin/true"]), `must be mounted on an ordinary directory: /${name}`);
+      rmSync(join(rootfs, name));
+      mkdirSync(join(rootfs, name));
+    }
+  });
+});
+
+describe("bounded by default", () => {
+  test("a detached container's log rotates by default (5 files of 20 MiB); max-size=-1 is unbounded", async () => {
+    const bounded = await runDetached(t.s, ["--network", "none"], "true");
+    const inspect = async (id: string) => JSON.parse((await box(t.s, ["inspect", id])).stdout)[0].HostConfig.LogConfig;
+    expect(await inspect(bounded)).toMatchObject({ Type: "json-file", Config: { "max-size": String(20 << 20), "max-file": "5" } });
+    const unbounded = await runDetached(t.s, ["--network", "none", "--log-opt", "max-size=-1"], "true");
+    expect((await inspect(unbounded)).Config).toEqual({});
+    refused(await box(t.s, ["run", "-d", "--rootfs", copyRootfs(t.s), "--log-opt", "max-size=-1", "--log-opt", "max-file=3", "/bin/true"]), "max-file");
+    // A container that writes far past max-size keeps at most max-file files of about that size.
+    const chatty = await runDetached(t.s, ["--network", "none", "--log-opt", "max-size=8k"], "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done");
+    expect((await box(t.s, ["wait", chatty])).stdout.trim()).toBe("0");
+    const dir = join(t.s.root, "containers", chatty);
+    const logs = readdirSync(dir).filter((f) => f.startsWith("json.log"));
+    expect(logs.length).toBe(5);
+    const total = logs.reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
+    expect(total).toBeLessThan(5 * 9 * 1024);
+    expect((await box(t.s, ["rm", "-f", bounded, unbounded, chatty])).code).toBe(0);
+  });
+});
+
+describe("an attached box run always ends on SIGTERM", () => {
+  test("SIGTERM at any moment of the start ends box run within seconds and leaves nothing", async () => {
+    const rootfs = copyRootfs(t.s);
+    for (const delay of [0, 5, 15, 30, 60, 120, 250]) {
+      const proc = Bun.spawn(boxArgs(t.s, ["run", "--rm", "--network", "none", "--rootfs", rootfs, "/bin/sleep", "30"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      await Bun.sleep(delay);
+      proc.kill("SIGTERM");
+      const ended = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+      if (!ended) proc.kill("SIGKILL");
+      expect(ended).toBe(true);
+      expect(proc.exitCode).not.toBe(0);
+    }
+  });
+});
