@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, containerState, copyRootfs, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, containerState, copyRootfs, readUntil, ROOTFS, run, sh, storeProcesses, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -161,8 +161,7 @@ describe("terminal", () => {
     };
     // Type only once the shell is up (and box has put the terminal in raw mode).
     const reader = proc.stdout.getReader();
-    let out = "";
-    while (!out.includes("# ")) out += new TextDecoder().decode((await reader.read()).value);
+    let out = await readUntil(reader, "# ");
     await type("trap 'echo got-INT' INT; echo typed-$((40+2))\n");
     await type("\x03");
     await type("exit 5\n");
@@ -189,8 +188,7 @@ test("a resized terminal reaches the payload (SIGWINCH and the new size)", async
   const quoted = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   const proc = Bun.spawn(["script", "-qec", `stty rows 20 cols 70; ${quoted}`, "/dev/null"], { stdin: "pipe", stdout: "pipe" });
   const reader = proc.stdout.getReader();
-  let out = "";
-  while (!out.includes("ready")) out += new TextDecoder().decode((await reader.read()).value);
+  let out = await readUntil(reader, "ready");
   // The terminal box's CLI runs on: resizing it signals its foreground process group.
   const [init] = storeProcesses(t.s);
   const cli = Number(readFileSync(`/proc/${init}/stat`, "utf8").split(" ")[3]); // the init's parent

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, copyRootfs, eventually, storePerTest, tempStore, type Result, type Store } from "./helpers/box.ts";
+import { BOX, copyRootfs, eventually, readUntil, storePerTest, tempStore, type Result, type Store } from "./helpers/box.ts";
 
 /** A store laid out as box oci lays its --root: the run dirs under root/run (so box ps/rm see them too). */
 function ociStore(): Store {
@@ -557,6 +557,9 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
       c.process.cwd = "/proc/self/fd/5";
     });
     refused(await oci(["create", "--bundle", dir, "c1"]), "process.cwd");
+    ok(await oci(["run", "-d", "--bundle", await bundle("sleep 30"), "running"]));
+    refused2(await oci(["exec", "--cwd", "/proc/self/fd/5", "running", "pwd"]), "exec.cwd");
+    ok(await oci(["delete", "-f", "running"]));
     writeFileSync(join(ctx.s.dir, "secret"), "host-secret\n");
     for (let fd = 3; fd <= 24; fd++) {
       const linked = await bundle("cat ../secret ../../secret 2>/dev/null; pwd", (c) => {
@@ -635,8 +638,7 @@ describe("clients", () => {
     const socket = join(ctx.s.dir, "console.sock");
     const recv = Bun.spawn([receiver, socket], { stdout: "pipe" });
     const reader = recv.stdout.getReader();
-    const first = new TextDecoder().decode((await reader.read()).value);
-    expect(first).toBe("listening\n");
+    expect(await readUntil(reader, "\n")).toBe("listening\n");
     const dir = await bundle("tty; stty size; echo hello", (c) => {
       c.process.terminal = true;
       c.process.consoleSize = { height: 30, width: 100 };

@@ -460,11 +460,17 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
   const fifo = join(runPaths(host, plan).runDir, plan.startFifo!);
   try {
     const fd = open(fifo, O_WRONLY);
-    write(fd, "0");
-    close(fd);
-    const hooks = plan.spec.runtime!.hooks.startContainer;
-    if (hooks) runStartContainerHooks(hooks, plan.startState!, launcher.confined);
-    return launcher.launch();
+    try {
+      const hooks = plan.spec.runtime!.hooks.startContainer;
+      if (hooks) runStartContainerHooks(hooks, plan.startState!, launcher.confined);
+      return launcher.launch();
+    } finally {
+      // Only now: `box oci start` returns on this byte and runs the poststart hooks, which the
+      // runtime spec puts after the process has started. After a failed start too, as runc's
+      // start succeeds then: the container is stopped with the failure's status.
+      write(fd, "0");
+      close(fd);
+    }
   } catch (e) {
     const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
     write(2, `box: ${describeError(e)}\n`);

@@ -174,8 +174,9 @@ export async function startContainer(store: Store, id: string): Promise<void> {
 }
 
 /**
- * The init waits in open(2) of the FIFO for writing; opening it for reading lets that return,
- * and its one byte says the init goes on to start the payload. EOF instead: the init is gone.
+ * The init waits in open(2) of the FIFO for writing; opening it for reading lets that return.
+ * It then runs the startContainer hooks and starts the payload, and its one byte says it has
+ * tried. EOF instead: the init has not opened it yet, or is gone.
  */
 async function openStartFifo(store: Store, c: Found): Promise<void> {
   const path = join(c.paths.runDir, START_FIFO);
@@ -192,7 +193,8 @@ async function openStartFifo(store: Store, c: Found): Promise<void> {
       }
       if (n > 0) break;
       if (runningInit(store, c.pid, readState(c.paths)?.pidStart) === undefined) throw new UserError("cannot start the container: its process is already dead");
-      if (Date.now() > until) throw new UserError("cannot start the container: its init does not answer");
+      // EAGAIN: the init holds the FIFO and is at work (hooks have timeouts of their own).
+      if (n === 0 && Date.now() > until) throw new UserError("cannot start the container: its init does not answer");
       await Bun.sleep(1);
     }
   } finally {

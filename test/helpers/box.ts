@@ -178,6 +178,24 @@ export function staticHelper(name: string): string {
   return out;
 }
 
+/**
+ * Reads `reader` until what it gave contains `text`; fails at the stream's end (a loop that
+ * ignored `done` would spin on resolved reads for ever, where bun's timeout cannot fire) or
+ * after `ms`. What it read so far, for more reading by the caller.
+ */
+export async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string, ms = 20000, sofar = ""): Promise<string> {
+  const decoder = new TextDecoder();
+  const deadline = Bun.sleep(ms).then(() => "timeout" as const);
+  let out = sofar;
+  while (!out.includes(text)) {
+    const r = await Promise.race([reader.read(), deadline]);
+    if (r === "timeout") throw new Error(`"${text}" not read within ${ms} ms; read: ${JSON.stringify(out)}`);
+    if (r.done) throw new Error(`the stream ended before "${text}"; read: ${JSON.stringify(out)}`);
+    out += decoder.decode(r.value, { stream: true });
+  }
+  return out;
+}
+
 /** Until `check` holds (polling), or fail after `ms`. */
 export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
   const until = Date.now() + ms;

@@ -4,11 +4,13 @@
 // /dev/zero or FIFOs, proc and sys on symlinks, logs that grow without bound, and a box run that
 // ignores SIGTERM. docs/SECURITY.md lists them with their defences.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, importBusybox, runDetached, storePerTest, type Result, type Store } from "../helpers/box.ts";
+import { box, boxArgs, copyRootfs, importBusybox, ROOTFS, runDetached, storePerTest, type Result, type Store } from "../helpers/box.ts";
 
 const t = storePerTest();
+/** A user with no privilege on the host, for rootless runs. */
+const NOBODY = 65534;
 
 /** Descriptor numbers an init or a box CLI may hold (store roots, /proc, cgroup directories, locks). */
 const FDS = Array.from({ length: 28 }, (_, i) => i + 3);
@@ -67,6 +69,19 @@ describe("box's descriptors never reach the payload (CVE-2024-21626)", () => {
       }
     });
   }
+
+  test("rootless (a user's store, as that user): a working directory linked to /proc/self/fd/N reaches nothing of the user's", async () => {
+    hostSecret(t.s);
+    const rootfs = join(t.s.dir, "user-rootfs");
+    cpSync(ROOTFS, rootfs, { recursive: true, verbatimSymlinks: true });
+    for (const fd of FDS) symlinkSync(`/proc/self/fd/${fd}`, join(rootfs, `w${fd}`));
+    Bun.spawnSync(["chown", "-R", `${NOBODY}:${NOBODY}`, t.s.dir]);
+    for (const fd of FDS) {
+      const r = await box(t.s, ["run", "--rm", "--rootfs", rootfs, "-w", `/w${fd}`, "/bin/sh", "-c", "cat ../secret ../../secret; ls ../../..; pwd"], { as: NOBODY });
+      notEscaped(r);
+      expect(r.code).not.toBe(0);
+    }
+  });
 
   test("a program path through /proc/self/fd/N runs nothing of the host's", async () => {
     hostSecret(t.s);
