@@ -20,17 +20,32 @@ export function parseSince(text: string, now = Date.now()): number {
   return t;
 }
 
-function emit(entries: LogEntry[], timestamps: boolean): void {
-  for (const e of entries) {
-    const text = timestamps ? `${e.time} ${e.log}` : e.log;
-    try {
-      write(e.stream === "stderr" ? 2 : 1, text);
-    } catch (err) {
-      // `box logs web | head`: the reader has what it wanted.
-      if (isErrno(err, Errno.EPIPE)) exitNow(0);
-      throw err;
-    }
+function emit(e: LogEntry, timestamps: boolean): void {
+  const text = timestamps ? `${e.time} ${e.log}` : e.log;
+  try {
+    write(e.stream === "stderr" ? 2 : 1, text);
+  } catch (err) {
+    // `box logs web | head`: the reader has what it wanted.
+    if (isErrno(err, Errno.EPIPE)) exitNow(0);
+    throw err;
   }
+}
+
+/**
+ * The last `n` entries offered, in order: what `--tail N` holds while the log is read (never
+ * more, however large the log).
+ */
+function lastEntries(n: number): { offer(e: LogEntry): void; entries(): LogEntry[] } {
+  const ring: LogEntry[] = [];
+  let count = 0;
+  return {
+    offer(e) {
+      if (n === 0) return;
+      ring[count % n] = e;
+      count++;
+    },
+    entries: () => (count <= n ? ring : [...ring.slice(count % n), ...ring.slice(0, count % n)]),
+  };
 }
 
 export const logsCommand = defineCommand({
@@ -54,19 +69,22 @@ export const logsCommand = defineCommand({
     const spec = findContainer(store, flags.positionals[0]!);
     const dir = liveContainer(store, spec).paths.dir;
 
-    const first = readLog(dir, spec.log.maxFiles);
-    let entries = first.entries;
-    if (since !== undefined) entries = entries.filter((e) => Date.parse(e.time) >= since);
-    if (tailText !== undefined && tailText !== "all") entries = Number(tailText) === 0 ? [] : entries.slice(-Number(tailText));
-    emit(entries, timestamps);
+    // Each entry is printed as it is read (a log is never held whole), or with --tail kept among the last N.
+    const tail = tailText === undefined || tailText === "all" ? undefined : lastEntries(Number(tailText));
+    const print = (e: LogEntry) => emit(e, timestamps);
+    const first = readLog(dir, spec.log.maxFiles, (e) => {
+      if (since !== undefined && Date.parse(e.time) < since) return;
+      if (tail) tail.offer(e);
+      else print(e);
+    });
+    for (const e of tail?.entries() ?? []) print(e);
     if (flags.values.follow !== true) return;
 
-    for (let position = first.position; ; ) {
+    for (let position = first; ; ) {
       const running = liveContainer(store, spec).pid !== undefined;
-      const more = readLogSince(dir, position);
-      if (!more) return; // removed (rm, or --rm)
-      emit(more.entries, timestamps);
-      position = more.position;
+      const next = readLogSince(dir, position, print);
+      if (!next) return; // removed (rm, or --rm)
+      position = next;
       // The init writes the last lines before it records the exit: this read had them.
       if (!running) return;
       await Bun.sleep(50);

@@ -1,8 +1,8 @@
 // The log of a detached container, in Docker's json-file format: one JSON object per line,
 // {"log": "text\n", "stream": "stdout"|"stderr", "time": RFC 3339 with ns}. The init writes it
 // (from the payload's pipes); `box logs` reads it. Rotation keeps json.log.1 … json.log.N-1.
-import { close, exists, fstat, open, readFileBytes, rename, stat, unlink, write } from "../sys/fs.ts";
-import { O_APPEND, O_CREAT, O_WRONLY } from "../sys/constants.ts";
+import { close, exists, fstat, open, read, rename, seek, stat, unlink, write } from "../sys/fs.ts";
+import { O_APPEND, O_CREAT, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
 import type { LogSpec } from "./spec.ts";
 
 export type LogStream = "stdout" | "stderr";
@@ -105,73 +105,92 @@ function inode(path: string): number {
   }
 }
 
-/** Complete lines of `bytes` from `from`; the end of the last one. */
-function linesFrom(bytes: Buffer, from: number): { entries: LogEntry[]; end: number } {
-  const end = Math.max(from, bytes.lastIndexOf(0x0a) + 1);
-  return { entries: parseLog(bytes.subarray(from, end).toString()), end };
-}
+/**
+ * A line longer than this is no entry box wrote (16 KiB of text, JSON-escaped, is at most
+ * ~100 KiB): it is skipped, and never held whole.
+ */
+const MAX_RECORD = 256 * 1024;
 
 /**
- * Every entry still kept, oldest first, and the position after them in the current file (a
- * line still being written is left for the next read).
+ * Calls `visit` for each complete entry of the log file `path` from byte `from` on, reading it a
+ * chunk at a time: a log is as large as its container made it, so it is never held whole. The
+ * offset after the last complete line (a line still being written is left for the next read),
+ * or undefined when there is no such file.
  */
-export function readLog(dir: string, maxFiles: number): { entries: LogEntry[]; position: LogPosition } {
-  const entries: LogEntry[] = [];
-  const position = { ino: inode(logFile(dir)), offset: 0 };
-  for (let g = Math.max(0, maxFiles - 1); g >= 0; g--) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileBytes(logFile(dir, g));
-    } catch {
-      continue;
-    }
-    const read = linesFrom(bytes, 0);
-    entries.push(...read.entries);
-    if (g === 0) position.offset = read.end;
-  }
-  return { entries, position };
-}
-
-/**
- * Entries added since `at`. After a rotation the file that was current is json.log.1 (same
- * inode): its rest comes first, then the new file from its start. Undefined when the log is
- * gone (the container was removed).
- */
-export function readLogSince(dir: string, at: LogPosition): { entries: LogEntry[]; position: LogPosition } | undefined {
-  const current = inode(logFile(dir));
-  if (current === 0) return undefined;
-  const entries: LogEntry[] = [];
-  let offset = at.offset;
-  if (current !== at.ino) {
-    if (at.ino !== 0 && inode(logFile(dir, 1)) === at.ino) {
-      try {
-        entries.push(...linesFrom(readFileBytes(logFile(dir, 1)), at.offset).entries);
-      } catch {
-        // Rotated away once more meanwhile: those lines are gone, as with Docker.
-      }
-    }
-    offset = 0;
-  }
-  let bytes: Buffer;
+function scanLog(path: string, from: number, visit: (e: LogEntry) => void): number | undefined {
+  let fd: number;
   try {
-    bytes = readFileBytes(logFile(dir));
+    fd = open(path, O_RDONLY);
   } catch {
     return undefined;
   }
-  const read = linesFrom(bytes, Math.min(offset, bytes.length));
-  entries.push(...read.entries);
-  return { entries, position: { ino: current, offset: read.end } };
+  try {
+    if (from > 0) seek(fd, from, path);
+    const buf = Buffer.allocUnsafe(65536);
+    let pending = Buffer.alloc(0);
+    let end = from;
+    let oversized = false;
+    for (let n; (n = read(fd, buf)) > 0; ) {
+      const chunk = pending.length ? Buffer.concat([pending, buf.subarray(0, n)]) : buf.subarray(0, n);
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+        if (!oversized) parseEntry(chunk.subarray(start, nl), visit);
+        oversized = false;
+        start = nl + 1;
+      }
+      end += start;
+      pending = Buffer.from(chunk.subarray(start));
+      if (pending.length > MAX_RECORD) {
+        oversized = true;
+        end += pending.length;
+        pending = Buffer.alloc(0);
+      }
+    }
+    return end;
+  } finally {
+    close(fd);
+  }
 }
 
-export function parseLog(text: string): LogEntry[] {
-  const out: LogEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as LogEntry);
-    } catch {
-      // Torn by a crash mid-write: skipped, as Docker does.
-    }
+function parseEntry(line: Uint8Array, visit: (e: LogEntry) => void): void {
+  let entry: LogEntry;
+  try {
+    entry = JSON.parse(Buffer.from(line).toString()) as LogEntry;
+  } catch {
+    // Torn by a crash mid-write: skipped, as Docker does.
+    return;
   }
-  return out;
+  visit(entry);
 }
+
+/**
+ * Visits every entry still kept, oldest first; the position after them in the current file (a
+ * line still being written is left for the next read).
+ */
+export function readLog(dir: string, maxFiles: number, visit: (e: LogEntry) => void): LogPosition {
+  const position = { ino: inode(logFile(dir)), offset: 0 };
+  for (let g = Math.max(0, maxFiles - 1); g >= 0; g--) {
+    const end = scanLog(logFile(dir, g), 0, visit);
+    if (g === 0) position.offset = end ?? 0;
+  }
+  return position;
+}
+
+/**
+ * Visits the entries added since `at`. After a rotation the file that was current is json.log.1
+ * (same inode): its rest comes first, then the new file from its start. Undefined when the log
+ * is gone (the container was removed).
+ */
+export function readLogSince(dir: string, at: LogPosition, visit: (e: LogEntry) => void): LogPosition | undefined {
+  const current = inode(logFile(dir));
+  if (current === 0) return undefined;
+  let offset = at.offset;
+  if (current !== at.ino) {
+    // Rotated away once more meanwhile: those lines are gone, as with Docker.
+    if (at.ino !== 0 && inode(logFile(dir, 1)) === at.ino) scanLog(logFile(dir, 1), at.offset, visit);
+    offset = 0;
+  }
+  const end = scanLog(logFile(dir), offset, visit);
+  return end === undefined ? undefined : { ino: current, offset: end };
+}
+

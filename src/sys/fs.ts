@@ -115,6 +115,14 @@ export function read(fd: number, buf: Uint8Array): number {
   }
 }
 
+const SYS_lseek = 8;
+const SEEK_SET = 0;
+
+/** The next read(2) of fd starts at byte `offset`. */
+export function seek(fd: number, offset: number, path?: string): void {
+  check(libc.syscall(SYS_lseek, fd as never, offset as never, SEEK_SET as never, null, null), "lseek", path ?? String(fd));
+}
+
 /** Writes all of data, however many write(2) calls it takes. */
 export function write(fd: number, data: string | Uint8Array, path?: string): void {
   let bytes = typeof data === "string" ? Buffer.from(data) : data;

@@ -183,7 +183,7 @@ export function staticHelper(name: string): string {
  * ignored `done` would spin on resolved reads for ever, where bun's timeout cannot fire) or
  * after `ms`. What it read so far, for more reading by the caller.
  */
-export async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string, ms = 20000, sofar = ""): Promise<string> {
+export async function readUntil(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }, text: string, ms = 20000, sofar = ""): Promise<string> {
   const decoder = new TextDecoder();
   const deadline = Bun.sleep(ms).then(() => "timeout" as const);
   let out = sofar;

@@ -4,7 +4,7 @@
 // /dev/zero or FIFOs, proc and sys on symlinks, logs that grow without bound, and a box run that
 // ignores SIGTERM. docs/SECURITY.md lists them with their defences.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, copyRootfs, importBusybox, ROOTFS, runDetached, storePerTest, type Result, type Store } from "../helpers/box.ts";
 
@@ -194,6 +194,29 @@ describe("bounded by default", () => {
     const total = logs.reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
     expect(total).toBeLessThan(5 * 9 * 1024);
     expect((await box(t.s, ["rm", "-f", bounded, unbounded, chatty])).code).toBe(0);
+  });
+
+  test("box logs of a log far larger than its memory: printed as read, --tail keeps N lines, box's memory stays small", async () => {
+    const id = await runDetached(t.s, ["--network", "none", "--log-opt", "max-size=-1"], "echo first; echo last");
+    expect((await box(t.s, ["wait", id])).stdout.trim()).toBe("0");
+    // 256 MiB of entries, as a container writing for long would leave them (written here: faster).
+    const log = join(t.s.root, "containers", id, "json.log");
+    const line = `${JSON.stringify({ log: `${"x".repeat(200)}\n`, stream: "stdout", time: "2026-12-07T00:00:00.000000000Z" })}\n`;
+    const block = Buffer.from(line.repeat(Math.floor((1 << 20) / line.length)));
+    const fd = openSync(log, "w");
+    for (let i = 0; i < 256; i++) writeSync(fd, block);
+    writeSync(fd, `${JSON.stringify({ log: "the end\n", stream: "stderr", time: "2026-12-07T00:00:01.000000000Z" })}\n`);
+    closeSync(fd);
+    const cgroup = memoryCgroup();
+    try {
+      const r = await boxInCgroup(t.s, cgroup.dir, ["logs", "--tail", "2", id]);
+      expect(r).toEqual({ code: 0, stdout: `${"x".repeat(200)}\n`, stderr: "the end\n" });
+      expect(cgroup.peak()).toBeLessThan(160 << 20);
+    } finally {
+      for (let i = 0; i < 100 && readFileSync(join(cgroup.dir, "cgroup.procs"), "utf8").trim(); i++) await Bun.sleep(20);
+      cgroup.remove();
+    }
+    expect((await box(t.s, ["rm", id])).code).toBe(0);
   });
 });
 
