@@ -158,7 +158,7 @@ describe("devices", () => {
       "mknod /tmp/kvm c 10 232 && echo made; (exec 3</tmp/kvm) 2>/dev/null && echo kvm-opened; " +
         "mknod /tmp/disk b 7 0 && (exec 3</tmp/disk) 2>/dev/null && echo disk-opened; echo x > /dev/null && echo null-ok; head -c4 /dev/urandom | wc -c",
     );
-    // v1: the devices cgroup allows mknod but not use; v2 (no BPF program yet): no CAP_MKNOD.
+    // The device rules (v1 cgroup, v2 BPF program) allow mknod but not use; without them no CAP_MKNOD.
     expect(r.stdout).toBe(deviceRulesEnforced() ? "made\nnull-ok\n4\n" : "null-ok\n4\n");
   });
 

@@ -573,17 +573,6 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     }
   });
 
-  test("linux.devices makes a node; using it is what resources.devices allows (as runc)", async () => {
-    const dir = await bundle("echo box-test > /dev/kmsg && echo written || echo denied", (c) => {
-      c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o600 }];
-      c.linux.resources = { devices: [{ allow: false, access: "rwm" }] };
-    });
-    const r = await runBundle(dir);
-    // Where the host can enforce device access at all (v1 devices cgroup, or v2 with a BPF program).
-    const { deviceRulesEnforced } = await import("../src/cgroup/devices.ts");
-    expect(r.stdout).toBe(deviceRulesEnforced() ? "denied\n" : "written\n");
-  });
-
   test("a program the rootfs does not have: create fails with 127, as run does, and leaves no container", async () => {
     const dir = await bundle("true", (c) => (c.process.args = ["/no/such/program"]));
     const r = await oci(["create", "--bundle", dir, "c1"]);

@@ -15,6 +15,11 @@ function hierarchyOf(layout: CgroupLayout, controller: string): string | undefin
   return layout.hierarchies.find((h) => h.controllers.includes(controller))?.mountpoint;
 }
 
+function deviceAllowList(v1: boolean): string {
+  if (deviceRulesEnforced()) return v1 ? "v1 devices controller" : "a BPF device program on each container's cgroup";
+  return v1 ? "no v1 devices controller: containers get no CAP_MKNOD" : "no BPF device program can be loaded here: containers get no CAP_MKNOD";
+}
+
 export function flagSupport(layout: CgroupLayout = detectCgroups()): FlagSupport[] {
   const v1 = layout.version === 1;
   const has = (c: string) => hierarchyOf(layout, c) !== undefined;
@@ -33,7 +38,7 @@ export function flagSupport(layout: CgroupLayout = detectCgroups()): FlagSupport
     row("--pids-limit", has("pids"), "pids controller"),
     row("--blkio-weight", has(io), v1 ? "blkio.weight or blkio.bfq.weight in each container's cgroup (needs the CFQ or BFQ scheduler to act)" : "io.bfq.weight or io.weight"),
     row("--device-{read,write}-{bps,iops}", has(io), v1 ? "blkio.throttle.*" : "io.max"),
-    row("device allow-list", deviceRulesEnforced(), deviceRulesEnforced() ? "v1 devices controller" : "cgroup v2 needs a BPF program box does not load yet: containers get no CAP_MKNOD"),
+    row("device allow-list", deviceRulesEnforced(), deviceAllowList(v1)),
     row("pause, unpause", v1 ? has("freezer") : true, v1 ? "freezer controller" : "cgroup.freeze"),
   ];
 }

@@ -6,7 +6,7 @@ import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
-import { applyDeviceRules } from "./devices.ts";
+import { applyDeviceRules, applyDeviceRulesV2, deviceRulesEnforced } from "./devices.ts";
 import { thaw } from "./freezer.ts";
 
 export const CGROUP_PARENT = "box";
@@ -50,9 +50,9 @@ export function containerCgroupDirs(spec: { id: string; runtime?: { cgroupPath: 
 
 /**
  * Makes the container's cgroup in every hierarchy; returns their directories. The devices
- * cgroup (v1) gets `deviceRules` (`allow c 1:3 rwm`, `deny a`, in order); without them
- * (--privileged) it is left as it is made: every device allowed. An existing cgroup is refused:
- * it is not box's to take over.
+ * cgroup (v1), or on v2 the container's cgroup through a BPF program, gets `deviceRules`
+ * (`deny a`, `allow c 1:3 rwm`, in order); without them (--privileged) it is left as it is made:
+ * every device allowed. An existing cgroup is refused: it is not box's to take over.
  */
 export function createContainerCgroups(spec: { id: string; runtime?: { cgroupPath: string } }, deviceRules: string[] | undefined): string[] {
   const layout = detectCgroups();
@@ -66,6 +66,8 @@ export function createContainerCgroups(spec: { id: string; runtime?: { cgroupPat
       mkdir(dir);
       made.push(dir);
       if (h.controllers.includes("devices") && deviceRules) applyDeviceRules(dir, deviceRules);
+      // The payload and box exec's processes join it; the init, which makes /dev's nodes, never does.
+      if (layout.version === 2 && deviceRules && deviceRulesEnforced()) applyDeviceRulesV2(dir, deviceRules);
     }
   } catch (e) {
     removeCgroups(made, false);

@@ -249,8 +249,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const user = str(v.user) ?? image.User ?? "";
   if (/[\s\0]/.test(user)) throw new UserError(`invalid user "${user}"`);
 
-  // Where no devices cgroup stops a made node from being opened (cgroup v2, for now), no
-  // container but a --privileged one gets CAP_MKNOD, not even when asked for.
+  // Where nothing stops a made node from being opened (no v1 devices controller, no v2 device
+  // program), no container but a --privileged one gets CAP_MKNOD, not even when asked for.
   const capabilities = resolveCapabilities(DEFAULT_CAPABILITIES, list(v["cap-add"]), list(v["cap-drop"]), v.privileged === true).filter(
     (c) => c !== "MKNOD" || deviceRulesEnforced() || v.privileged === true,
   );

@@ -189,7 +189,7 @@ function capabilities(v: unknown, where: string, uid: number): string[] {
     if (uid !== 0) unsupported(o, key, where, "inheritable and ambient capabilities are not supported by box for a user other than root");
     else if (!capabilitySet(o[key], `${where}.${key}`).every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must be within bounding");
   }
-  // Where no devices cgroup can hold device nodes back (cgroup v2: box loads no BPF program), the
+  // Where nothing can hold device nodes back (no v1 devices controller, no v2 device program), the
   // process may not make any, as box run's (Docker's default bundle asks for CAP_MKNOD).
   return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c) && (c !== "MKNOD" || deviceRulesEnforced()));
 }

@@ -277,8 +277,9 @@ static int child(void *arg) {
     if (where[0] != '/') fail(s->errfd, 22, -EXDEV);
   }
   if (s->no_new_privs && (r = SC(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) fail(s->errfd, 18, r);
-  /* Until execve, this child holds box's descriptors with the payload's credentials: nobody in
-   * the container may read them through /proc/PID/fd (execve makes it dumpable again). */
+  /* Until execve, this child shares box's memory (CLONE_VM) and holds its error pipe with the
+   * payload's credentials: nobody in the container may read them through /proc/PID/mem or fd
+   * (execve makes it dumpable again). */
   syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (s->seccomp_len && s->no_new_privs) load_seccomp(s);
   if (shim >= 0) {

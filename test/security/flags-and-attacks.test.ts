@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOX, box, containerState, sha256, copyRootfs, eventually, runDetached, sh, staticHelper, storePerTest } from "../helpers/box.ts";
+import { deviceRulesEnforced } from "../../src/cgroup/devices.ts";
 
 const trySyscall = () => staticHelper("try-syscall");
 
@@ -30,8 +31,9 @@ const CAPS: Record<string, number> = { CHOWN: 0, DAC_OVERRIDE: 1, FOWNER: 3, FSE
 const mask = (names: string[]) => names.reduce((m, n) => m | (1n << BigInt(CAPS[n]!)), 0n);
 const status = (text: string, field: string) => new RegExp(`^${field}:\\s*(\\S+)$`, "m").exec(text)?.[1];
 const hostStatus = () => readFileSync("/proc/self/status", "utf8");
-/** Whether the host's devices cgroup (v1) enforces the allow-list, so the default set has MKNOD. */
-const withMknod = readFileSync("/proc/self/cgroup", "utf8").includes(":devices:");
+/** Whether device rules are enforced (v1 devices cgroup, v2 BPF program), so the default set has MKNOD. */
+const withMknod = deviceRulesEnforced();
+const v1Devices = existsSync("/sys/fs/cgroup/devices");
 
 describe("capabilities", () => {
   const DOCKER = ["CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "SETGID", "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE", "NET_RAW", ...(withMknod ? ["MKNOD"] : [])];
@@ -121,7 +123,7 @@ describe("--device", () => {
     const id = r.stdout.trim();
     const inside = await box(t.s, ["exec", id, "sh", "-c", "ls -l /dev/zero2 /opt/dev/null2 | cut -c1; head -c 4 /dev/zero2 | wc -c; echo x > /opt/dev/null2 && echo null-ok"]);
     expect(inside.stdout).toBe("c\nc\n4\nnull-ok\n");
-    if (withMknod) {
+    if (v1Devices) {
       const list = readFileSync(`/sys/fs/cgroup/devices/box/${id}/devices.list`, "utf8");
       // kmsg (1:11) is in no default rule: readable, and nothing more.
       expect(list).toContain("c 1:11 r\n");
@@ -293,7 +295,7 @@ describe("attacks from inside a default container fail, and the host is untouche
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
   });
 
-  test("a block device made with mknod cannot be opened (v1: the devices cgroup; v2: no CAP_MKNOD)", async () => {
+  test("a block device made with mknod cannot be opened (the device rules; where none can be enforced, no CAP_MKNOD)", async () => {
     const r = await sh(t.s, "mknod /tmp/disk b 8 0 2>/dev/null; head -c 1 /tmp/disk 2>/dev/null | wc -c", ["--network", "none"]);
     expect(r.stdout).toBe("0\n");
   });
