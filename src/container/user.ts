@@ -22,14 +22,18 @@ export interface ResolvedUser {
   home: string;
 }
 
-/** An image without the file has no names (Docker's); one that is not a small regular file is refused. */
+/**
+ * An image without the file has no names (Docker's), nor one whose file is no regular file (a
+ * FIFO, a link to /dev/zero or through /proc is never opened: runc reads /dev/null as empty, and
+ * such an image runs); one larger than the bound is refused with one line.
+ */
 function readTable(read: (path: string) => string, path: string): string[][] {
   let text: string;
   try {
     text = read(path);
   } catch (e) {
-    if (isErrno(e, Errno.ENOENT)) return [];
-    throw new UserError(`cannot read the container's ${path}: ${describeError(e)}`);
+    if (isErrno(e, Errno.EFBIG)) throw new UserError(`the container's ${path} is too large to be a ${path.slice(5)} file: ${describeError(e)}`);
+    return [];
   }
   return text
     .split("\n")

@@ -1,7 +1,7 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, open, read, readAll, readFileInRoot, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, open, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
@@ -179,7 +179,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   // A bundle's environment is exactly its process.env, and its groups its additionalGids.
   const env = spec.runtime ? spec.env : containerEnv(spec, spec.tty, user.home);
   if (spec.runtime) user.groups = spec.runtime.groups;
-  const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir);
+  const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir, (path) => inContainerRoot((root) => statInRoot(root, path)));
   const unshareFlags = payloadNamespaces(spec);
   const restrictions = payloadRestrictions(spec);
   // A new time namespace (in unshareFlags): the payload enters it at exec (Linux 6.x; on older
@@ -230,9 +230,14 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
  * /etc/passwd may be a link to /dev/zero, a FIFO, or lead through /proc/self/fd to the host).
  */
 function readContainerFile(host: HostHandles, path: string): string {
+  return inContainerRoot((root) => readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc));
+}
+
+/** `use` with a descriptor of the container's root, for resolutions confined to it (openat2). */
+function inContainerRoot<T>(use: (root: number) => T): T {
   const root = open("/", O_PATH | O_DIRECTORY);
   try {
-    return readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc);
+    return use(root);
   } finally {
     close(root);
   }

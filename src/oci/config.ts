@@ -9,7 +9,7 @@ import { RLIMITS, parseSysctl, type DeviceSpec, type Ulimit } from "../security/
 import { checkMap, type UsernsSpec } from "../security/userns.ts";
 import type { IdRange } from "../sys/userns.ts";
 import { compile, profileFilter } from "../security/seccomp.ts";
-import type { ContainerSpec, DeviceRate, Hook, Hooks, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
+import type { ContainerSpec, DeviceRate, Hook, Hooks, MountSpec, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
 import { refuse } from "./refuse.ts";
 import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
@@ -72,6 +72,15 @@ function absolutePath(v: unknown, where: string): string {
   if (!p || !isAbsolute(p)) refuse(where, `${JSON.stringify(p ?? null)} is not an absolute path`);
   if (p.includes("\0")) refuse(where, "contains a NUL byte");
   return normalize(p);
+}
+
+/**
+ * box's init reaches its own descriptors (its state, the host's /proc) through /proc/self/fd
+ * once it has pivoted: a bundle must mount proc at /proc (runc's and containerd's bundles do).
+ */
+function withProc(mounts: MountSpec[]): MountSpec[] {
+  if (!mounts.some((m) => m.type === "proc" && normalize(m.destination) === "/proc")) refuse("mounts", "box needs a proc mount at /proc (its init reaches its own state through it)");
+  return mounts;
 }
 
 function workingDirectory(v: unknown, where: string): string {
@@ -481,7 +490,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   for (const [k, v] of Object.entries(annotations)) string(v, `annotations.${k}`);
 
   const runtime: RuntimeSettings = {
-    mounts: list(top.mounts, "mounts").map((m, i) => mountSpec(m, `mounts[${i}]`, bundle)),
+    mounts: withProc(list(top.mounts, "mounts").map((m, i) => mountSpec(m, `mounts[${i}]`, bundle))),
     maskedPaths: list(linux.maskedPaths, "linux.maskedPaths").map((p, i) => absolutePath(p, `linux.maskedPaths[${i}]`)),
     readonlyPaths: list(linux.readonlyPaths, "linux.readonlyPaths").map((p, i) => absolutePath(p, `linux.readonlyPaths[${i}]`)),
     namespaces: ns.choices,

@@ -33,9 +33,18 @@ export function ensureTarget(target: string, directory: boolean, shown: string):
 /** The flags a bind's remount may change; a bind ignores them on its first mount(2). */
 const BIND_REMOUNTABLE = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
 
+/**
+ * Files under /proc that another filesystem may cover (lxcfs's, as runc allows them). Anything
+ * else over /proc would hide the container's procfs, through which box's init reaches its own
+ * descriptors, and the masks with it.
+ */
+const PROC_OVERLAYS = new Set(["/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"]);
+
 function mountOne(root: string, m: MountSpec): void {
   // Resolved inside the rootfs: a destination under a symlink of the image stays in it.
   const target = secureJoin(root, m.destination);
+  const inProc = target === `${root}/proc` || target.startsWith(`${root}/proc/`);
+  if (inProc && m.type !== "proc" && !PROC_OVERLAYS.has(target.slice(root.length))) throw new UserError(`cannot mount over /proc: ${m.destination} is ${target.slice(root.length)} in the container`);
   if (m.flags & MS_BIND) {
     let source: ReturnType<typeof stat>;
     try {

@@ -6,7 +6,12 @@ import { UserError } from "../container/errors.ts";
 
 const MAX_LINKS = 255;
 
-export function secureJoin(root: string, unsafe: string): string {
+/**
+ * `notThroughProc`: refuse a path whose resolution follows a link inside the container's /proc
+ * (/proc/self, /proc/1/fd/N): those name processes' descriptors and cwds, and their text would
+ * lead the rest of the walk to the host's paths, read by box (a working directory through one).
+ */
+export function secureJoin(root: string, unsafe: string, notThroughProc = false): string {
   let pending = unsafe.split("/").filter(Boolean);
   const resolved: string[] = [];
   let links = 0;
@@ -28,6 +33,7 @@ export function secureJoin(root: string, unsafe: string): string {
       resolved.push(part);
       continue;
     }
+    if (notThroughProc && resolved[0] === "proc") throw new UserError(`${unsafe} leads through a link of /proc in the container`);
     if (++links > MAX_LINKS) throw new UserError(`too many symlinks resolving ${unsafe} in the rootfs`);
     const target = readlink(candidate);
     if (target.startsWith("/")) resolved.length = 0;

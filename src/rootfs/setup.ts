@@ -151,7 +151,7 @@ function makeMountPointsFirst(spec: ContainerSpec, mounts: MountSpec[], source: 
       else ensureDir(target);
     }
     for (const d of spec.devices ?? []) ensureDir(dirname(secureJoin(root, d.target)));
-    const workdir = secureJoin(root, spec.workdir);
+    const workdir = secureJoin(root, spec.workdir, true);
     if (!exists(workdir)) ensureDir(workdir);
   } finally {
     umount(root, MNT_DETACH);
@@ -224,7 +224,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
   }
   applyMounts(root, binds);
   // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
-  const workdir = secureJoin(root, spec.workdir);
+  const workdir = secureJoin(root, spec.workdir, true);
   if (exists(workdir) && !stat(workdir).isDirectory()) {
     throw new UserError(`the working directory ${spec.workdir} is not a directory in the container`);
   }

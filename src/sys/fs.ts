@@ -385,12 +385,22 @@ export function openInRoot(rootFd: number, path: string, flags: number): number 
   return check(libc.syscall(SYS_openat2, rootFd as never, cpath(path), how, 24 as never, null), "openat2", path);
 }
 
+/** stat(2) of `path` as if `rootFd` were "/" (openInRoot's resolution): links lead nowhere outside it. */
+export function statInRoot(rootFd: number, path: string): FileStat {
+  const fd = openInRoot(rootFd, path, O_PATH);
+  try {
+    return fstat(fd);
+  } finally {
+    libc.close(fd);
+  }
+}
+
 /**
  * A regular file of a container, read from the host, at most `limit` bytes: whatever the
  * container put at that path (a FIFO, /dev/zero, a disk's device node) is refused, not opened
  * for real (O_NONBLOCK keeps a FIFO's open from waiting, O_PATH would not let fstat see less).
- * `proc`: a procfs of box's own to reopen the checked descriptor through (the init's view of
- * the host's; a bundle's /proc may be anything).
+ * `proc`: the procfs to reopen the checked descriptor through (the init's: its descriptor of the
+ * host's /proc).
  */
 export function readFileInRoot(rootFd: number, path: string, limit = 1 << 20, proc = "/proc"): string {
   return withRegularFileInRoot(rootFd, path, O_RDONLY, (fd) => readAll(fd, path, limit).toString("utf8"), proc);

@@ -233,9 +233,14 @@ static int child(void *arg) {
   if (s->userns_fd >= 0 && (r = SC(SYS_setns, s->userns_fd, CLONE_NEWUSER)) < 0) fail(s->errfd, 20, r);
   if (s->setsid && (r = SC(SYS_setsid)) < 0) fail(s->errfd, 5, r);
   if (s->ctty && (r = SC(SYS_ioctl, 0, TIOCSCTTY, 0)) < 0) fail(s->errfd, 6, r);
+  /* No descriptor of box's (store roots, the host's /proc, cgroup directories) may outlive this
+   * point, the last that uses one: a working directory or program path through /proc/self/fd/N
+   * would reach the host (CVE-2024-21626). Close-on-exec is not enough, since chdir and execve
+   * come before the exec. Before the filter, which may not allow close_range (older profiles). */
+  close_host_fds(s, shim);
   /* Without no_new_privs the filter must go in while every capability is still there (loading
-   * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, prlimit64, setgroups,
-   * setres[ug]id, capset, chdir, execveat, execve) Docker's profile allows. With no_new_privs it goes in
+   * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, setgroups, setres[ug]id,
+   * capset, chdir, getcwd, execveat, execve) Docker's profile allows. With no_new_privs it goes in
    * last, just before execve, so that a profile refusing any of those cannot stop the start. */
   if (s->seccomp_len && !s->no_new_privs) load_seccomp(s);
   /* What is kept is what was asked for and is still in the bounding set: a capability box itself
@@ -264,16 +269,12 @@ static int child(void *arg) {
     if ((r = SC(SYS_capset, &h, d)) < 0) fail(s->errfd, 11, r);
     if ((r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
-  /* No descriptor of box's (store roots, the host's /proc, cgroup directories) may outlive this
-   * point: a working directory or program path through /proc/self/fd/N would reach the host
-   * (CVE-2024-21626). Close-on-exec is not enough, since chdir and execve come before the exec. */
-  close_host_fds(s, shim);
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
   /* And the directory reached must be inside the container's root: the kernel says
    * "(unreachable)" for one that is not (a link through another process's /proc/PID/cwd). */
   if (s->cwd) {
     char where[4096];
-    if ((r = SC(SYS_getcwd, where, sizeof(where))) < 0) fail(s->errfd, 22, r);
+    if ((r = SC(SYS_getcwd, where, sizeof(where))) < 0) fail(s->errfd, 24, r);
     if (where[0] != '/') fail(s->errfd, 22, -EXDEV);
   }
   if (s->no_new_privs && (r = SC(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) fail(s->errfd, 18, r);

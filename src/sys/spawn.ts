@@ -105,7 +105,7 @@ const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
   "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write setgroups, uid_map, gid_map",
-  "chdir: the working directory is outside the container", "close_range",
+  "chdir: the working directory is outside the container", "close_range", "getcwd",
 ];
 
 export class SpawnError extends SyscallError {
