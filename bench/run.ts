@@ -19,6 +19,7 @@ import { benchEnv, diffMs, hidingUnified, median, ms, stats, table, timerScript 
 import { exeProtectionBench, exeProtectionSection, type ExeProtectionResult } from "./exe-protection.ts";
 import { imagesBench, imagesSection, type ImagesResult } from "./images.ts";
 import { ociBench, ociSection, type OciResult } from "./oci.ts";
+import { soakBench, soakSection, type SoakResult } from "./soak.ts";
 import { defaultProfileJson } from "../src/security/seccomp.ts";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 
@@ -542,6 +543,10 @@ async function main(): Promise<void> {
   const oci = await ociBench({ box: BOX, tmp: TMP, rootfs: ROOTFS, env: ENV, crunWrapped, unified: UNIFIED, writeBundle, runs: Math.min(RUNS, 50) });
   console.log("oci runs done");
 
+  // 11: soak and chaos: many containers, box processes killed at random moments, the cleanup, what is left.
+  const soak = await soakBench({ box: BOX, tmp: TMP, rootfs: ROOTFS });
+  console.log("soak done");
+
   // Leak checks.
   await Bun.sleep(100);
   const procs = ourProcesses();
@@ -563,7 +568,7 @@ async function main(): Promise<void> {
   }
 
   const elapsed = (nowMs() - started) / 1000;
-  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection, images, oci });
+  const doc = report({ date, machine: machine(), crunBare, timings, mem, traces, elapsed, lifecycle, network, exeProtection, images, oci, soak });
   writeFileSync(OUT, doc);
   console.log(`\n${doc}\nwrote ${OUT} (${elapsed.toFixed(1)} s)`);
 }
@@ -581,6 +586,7 @@ interface ReportInput {
   exeProtection: ExeProtectionResult;
   images: ImagesResult;
   oci: OciResult;
+  soak: SoakResult;
 }
 
 /** The bridge network's section: what it adds to a run, and a published port's throughput. */
@@ -783,6 +789,7 @@ ${exeProtectionSection(r.exeProtection)}
 ${imagesSection(r.images)}
 
 ${ociSection(r.oci)}
+${soakSection(r.soak)}
 ### Notes
 
 ${notes.length ? notes.map((n) => `- ${n}`).join("\n") : "- No leaks: after the runs no process, container state, host mount or cgroup of this benchmark was left."}

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { abandonInit, launchInit, runAttached, runDetached, takeEarlyInit } from "../container/start.ts";
+import { abandonInit, forwardSignals, launchInit, runAttached, runDetached, takeEarlyInit } from "../container/start.ts";
 import type { Store } from "../container/store.ts";
 import { globals } from "./context.ts";
 import { parseFlags, type ParsedFlags } from "./flags.ts";
@@ -73,6 +73,11 @@ export const runCommand = defineCommand({
     if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     // Started first, so that its runtime starts while the container is being created.
     const init = takeEarlyInit(store) ?? launchInit(store);
+    // Until the payload runs, a signal that would end box run ends the container being made (its
+    // init is SIGKILLed, and the start fails and is cleaned up as any failed start). Creating it
+    // is synchronous: a signal that comes meanwhile is handled right after, by this or by
+    // runAttached's handler, installed with no wait in between.
+    const stopEarly = forwardSignals(init.pid, () => true);
     let spec, paths;
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
@@ -80,18 +85,21 @@ export const runCommand = defineCommand({
       spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-      paths = createContainer(store, spec, false);
+      paths = createContainer(store, spec);
       trace("cli", "created");
     } catch (e) {
+      stopEarly();
       abandonInit(init);
       throw e;
     }
     if (spec.detach) {
       await runDetached(init, store, spec, paths);
+      stopEarly();
       write(1, `${spec.id}\n`);
       // The init's sync pipe is still being read: exit without waiting for that.
       exitNow(0);
     }
+    stopEarly();
     const code = await runAttached(init, store, spec, paths);
     trace("cli", "done");
     // Nothing of box's is buffered (the payload wrote to our stdio itself): skip Bun's teardown.

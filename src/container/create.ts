@@ -1,13 +1,13 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
-import { mkdir, mkdirs, readFile } from "../sys/fs.ts";
+import { close, holdLock, mkdir, mkdirs, readFile } from "../sys/fs.ts";
 import { leaseIdRange, ownByContainerRoot } from "../security/userns.ts";
 import { claimName, containerConfig, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
-import { attachContainer, releaseEndpoint } from "../net/network.ts";
+import { attachContainer, releaseClaims, releaseEndpoint } from "../net/network.ts";
 
 /** Docker's: the host's name with its network, the other container's with container:NAME, else the short id. */
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, store: Store): string {
@@ -24,18 +24,24 @@ function deviceRules(spec: ContainerSpec): string[] | undefined {
 }
 
 /**
- * `config`: false when the caller writes config.json itself later (`box run` does, after it has
- * sent the init its plan, which carries the spec, so that the write overlaps the init's work).
+ * The record comes first: config.json is written right after the container's directory, under
+ * the container's lock (held until the container is whole). So whatever a kill at any moment
+ * leaves half made (a name, cgroups, an address, ports, rules) belongs to a container that
+ * `ps -a`, `rm` and `prune` see, and nobody removes it while it is being made. A directory with
+ * no record at all is a kill before the first write: `prune` removes it once it can take its lock.
  */
-export function createContainer(store: Store, spec: ContainerSpec, config = true): ContainerPaths {
-  claimName(store, spec.name, spec.id);
+export function createContainer(store: Store, spec: ContainerSpec): ContainerPaths {
   let paths = containerPaths(store, spec.id, []);
+  mkdirs(paths.dir, 0o700);
+  const lock = holdLock(paths.dir);
   try {
-    mkdirs(paths.dir, 0o700);
+    // The lease is a file of the directory (it goes with it), and its range part of the record.
+    if (spec.userns?.mode === "auto") leaseIdRange(store, paths.dir, spec.userns);
+    writeConfig(paths, spec);
+    claimName(store, spec.name, spec.id);
     // Only the directory: the init stages the rootfs mount point and the /etc files on a tmpfs
     // over it, in its own mount namespace (file creation on the host's disk costs ~0.7 ms each).
     mkdirs(paths.runDir, 0o700);
-    if (spec.userns?.mode === "auto") leaseIdRange(store, paths.dir, spec.userns);
     if (spec.rootfs.kind === "image") {
       mkdir(`${paths.dir}/upper`, 0o755);
       mkdir(`${paths.dir}/work`, 0o700);
@@ -49,19 +55,23 @@ export function createContainer(store: Store, spec: ContainerSpec, config = true
     // Its address and published ports belong to it from now until it is removed (as Docker's
     // leases, which outlive a stop); the init connects it at each start.
     const network = bridgeNetwork(spec);
-    if (network !== undefined) spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports);
-    // With an address and ports held, the config must exist at once: were this process killed
-    // before `box run` writes it, nothing would know what to give back.
-    if (config || spec.endpoint) writeConfig(paths, spec);
+    if (network !== undefined) {
+      spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports);
+      writeConfig(paths, spec);
+    }
     return paths;
   } catch (e) {
     removeContainer(store, spec, paths);
     throw e;
+  } finally {
+    close(lock);
   }
 }
 
-export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint">, paths: ContainerPaths): void {
+export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "network">, paths: ContainerPaths): void {
   removeCgroups(paths.cgroups);
   if (spec.endpoint) releaseEndpoint(store, spec.id, spec.endpoint);
+  // On a bridge, but killed before its record named what it holds there.
+  else if (bridgeNetwork(spec) !== undefined) releaseClaims(store, spec.id);
   removeContainerFiles(store, spec.id, spec.name);
 }

@@ -8,6 +8,7 @@ import { cgroupProcesses } from "../cgroup/cgroups.ts";
 import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
 import { stateOf } from "./describe.ts";
+import { pruneOrphans } from "./orphans.ts";
 import { claimName, isGeneratedName, layout, validateName, writeConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
@@ -54,6 +55,7 @@ export function containerProcesses(store: Store, spec: ContainerSpec): ProcessRo
 }
 
 /** `box container prune`: every container that is not running; the removed ids. */
+/** Every container that is not running, then what killed box processes left that no record names. */
 export async function pruneContainers(store: Store): Promise<string[]> {
   const removed: string[] = [];
   for (const spec of listContainers(store)) {
@@ -62,5 +64,6 @@ export async function pruneContainers(store: Store): Promise<string[]> {
     await removeStoredContainer(store, spec, false);
     removed.push(spec.id);
   }
+  pruneOrphans(store);
   return removed;
 }

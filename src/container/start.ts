@@ -1,7 +1,6 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { close, exists, isErrno, open, write } from "../sys/fs.ts";
-import { join } from "../path.ts";
+import { close, isErrno, open, write } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY, SIGHUP, SIGINT, SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
@@ -12,7 +11,7 @@ import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
-import { readState, writeConfig, writeState, type Store } from "./store.ts";
+import { readState, writeState, type Store } from "./store.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 /**
@@ -146,16 +145,14 @@ export function abandonInit(init: PendingInit): void {
 }
 
 /**
- * Sends the plan, then (while the init builds the container) writes config.json if it is not
- * there yet (`box run`) and records "running". The init writes the end only after this closes
- * the plan pipe, so "running" never overwrites "exited".
+ * Sends the plan, then (while the init builds the container) records "running". The init writes
+ * the end only after this closes the plan pipe, so "running" never overwrites "exited".
  */
 export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean; startState: object }): void {
   const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...oci };
   const startFifo = oci?.startFifo;
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);
-    if (!exists(join(paths.dir, "config.json"))) writeConfig(paths, spec);
     // box oci create: "created" until box oci start, but with its init's pid.
     const status = startFifo === undefined ? "running" : "created";
     writeState(paths, { status, pid: init.pid, pidStart: processIdentity(init.pid).start, ...(startFifo === undefined ? { startedAt: new Date().toISOString() } : {}) });
@@ -181,7 +178,7 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 }
 
 /** What the init records when it can, done here now that its namespaces are gone. */
-export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint">, paths: ContainerPaths, code: number): void {
+export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint" | "network">, paths: ContainerPaths, code: number): void {
   if (spec.remove) return removeContainer(store, spec, paths);
   try {
     writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });

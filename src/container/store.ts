@@ -1,5 +1,5 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { isErrno, mkdirs, open, readFile, readdir, removeTree, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { isErrno, mkdirs, open, readFile, readdir, removeTree, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
@@ -77,7 +77,7 @@ export function claimName(store: Store, name: string, id: string): void {
   if (isGeneratedName(name) && name === generatedName(id)) return;
   mkdirs(join(store.root, layout.names), 0o700);
   try {
-    writeFile(join(store.root, layout.name(name)), id, { exclusive: true, mode: 0o600 });
+    writeFileExclusive(join(store.root, layout.name(name)), id, 0o600);
   } catch (e) {
     if (isErrno(e, Errno.EEXIST)) {
       let owner = "";

@@ -19,7 +19,7 @@ import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeConfig, writeState, layout, type Store } from "../container/store.ts";
+import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
@@ -317,12 +317,9 @@ function readPlan(): InitPlan | undefined {
  * Waits for the CLI to close the plan pipe, which it does after writing the "running" state: so
  * the end ("exited", or the container's removal) always comes after it. Long done by then.
  */
-function planDone(spec: ContainerSpec, host: HostHandles, plan: InitPlan): void {
+function planDone(): void {
   readAll(INIT_FDS.plan);
   close(INIT_FDS.plan);
-  // The CLI died before it wrote config.json: without it no box command would find the container.
-  const dir = containerDir(host, plan);
-  if (!exists(join(dir, "config.json"))) writeConfig({ dir }, spec);
 }
 
 export async function runInit(): Promise<never> {
@@ -488,7 +485,7 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
  * its answer, and the sync pipe and lifeline mean nothing to a detached container.
  */
 function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
-  planDone(spec, host, plan);
+  planDone();
   for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline]) libc.close(fd);
   const memory = controllerDir(host.cgroupDirs, "memory");
   const paths = runPaths(host, plan);
@@ -514,7 +511,7 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
  * never a mount of the container.
  */
 function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
-  planDone(spec, host, plan);
+  planDone();
   try {
     if (spec.remove) {
       if (releasesRules(spec)) setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");

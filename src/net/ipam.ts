@@ -1,7 +1,7 @@
 // Addresses for bridge networks: a subnet no host route covers, and leases of single addresses,
 // each an O_EXCL file named by the address and holding the container's id, so that two box
 // processes (parallel runs, even of other stores' networks) never hand out one address twice.
-import { isErrno, readdir, readFile, unlink, writeFile } from "../sys/fs.ts";
+import { isErrno, readdir, readFile, unlink, writeFileExclusive } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
@@ -83,7 +83,7 @@ export function leaseAddress(dir: string, net: { name: string; subnet: string; p
     if (ip === net.gateway || taken.has(ip)) continue;
     // O_EXCL: another box process may have taken it since the look above.
     try {
-      writeFile(join(dir, ip), id, { exclusive: true, mode: 0o600 });
+      writeFileExclusive(join(dir, ip), id, 0o600);
       return ip;
     } catch (e) {
       if (!isErrno(e, Errno.EEXIST)) throw e;

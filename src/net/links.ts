@@ -1,6 +1,6 @@
 // Links, addresses and routes through rtnetlink: the bridge, each container's veth pair, and
 // what the container's end needs (its name, address, default route).
-import { attr, attrNest, attrStr, attrU32, message, NetlinkError, NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "../sys/netlink.ts";
+import { attr, attrNest, attrStr, attrString, attrU32, message, NetlinkError, NetlinkSocket, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, parseAttrs } from "../sys/netlink.ts";
 import { broadcastOf, ipv4Bytes, toInt, toIp } from "./ipv4.ts";
 import { Errno } from "../sys/errors.ts";
 import { AF_INET } from "../sys/constants.ts";
@@ -19,6 +19,9 @@ const IFLA_LINKINFO = 18;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const IFLA_NET_NS_FD = 28;
+const IFLA_IFALIAS = 20;
+/** struct ifinfomsg, before a link's attributes. */
+const IFINFOMSG_SIZE = 16;
 const VETH_INFO_PEER = 1;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
@@ -67,12 +70,26 @@ function orLinkExists(kind: string, name: string, create: () => void): void {
   }
 }
 
-/** A new bridge, up; LinkExists when a link of that name is there already. */
-export function createBridge(nl: NetlinkSocket, name: string, mtu: number): number {
+/**
+ * A new bridge, up, with `alias` (its owner, `ip link` shows it); LinkExists when a link of that
+ * name is there already.
+ */
+export function createBridge(nl: NetlinkSocket, name: string, mtu: number, alias: string | undefined): number {
   orLinkExists("bridge", name, () =>
     nl.request([message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, true), attrStr(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu), attrNest(IFLA_LINKINFO, attrStr(IFLA_INFO_KIND, "bridge")))], () => ["create bridge", name]),
   );
-  return linkIndex(nl, name)!;
+  const index = linkIndex(nl, name)!;
+  // A new link's alias is set by a change of the link (creation ignores IFLA_IFALIAS).
+  if (alias !== undefined) nl.request([message(RTM_NEWLINK, 0, ifinfo(index), attrStr(IFLA_IFALIAS, alias))], () => ["set the alias of", name]);
+  return index;
+}
+
+/** Every link of this network namespace: its name and alias, if it has one. */
+export function listLinks(nl: NetlinkSocket): Array<{ name: string; alias?: string }> {
+  return nl.query(message(RTM_GETLINK, NLM_F_DUMP, ifinfo()), "list links").map((r) => {
+    const a = parseAttrs(r.payload, IFINFOMSG_SIZE);
+    return { name: attrString(a.get(IFLA_IFNAME)) ?? "", alias: attrString(a.get(IFLA_IFALIAS)) };
+  });
 }
 
 /**

@@ -2,17 +2,17 @@
 // address and its rules (made on first use, remade after a reboot), an address lease and the
 // published ports of each container (ipam.ts, ports.ts), their DNAT rules, and the names on
 // user-defined networks (hosts.ts).
-import { exists, mkdirs, readdir, readFile, removeTree, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { exists, mkdirs, readdir, readFile, removeTree, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
-import { join } from "../path.ts";
+import { join, resolve } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import type { Endpoint, PortSpec } from "../container/spec.ts";
-import { addAddress, createBridge, deleteLinkIfPresent, linkIndex, LinkExists } from "./links.ts";
-import { addRules, deleteRules, networkRules, publishRules, tableRules } from "./nftables.ts";
+import { addAddress, createBridge, deleteLinkIfPresent, linkIndex, LinkExists, listLinks } from "./links.ts";
+import { addRules, deleteRules, deleteRulesWhere, networkRules, publishRules, tableRules } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
 import { giveBack, hostMtu, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
-import { checkPortsWon, claimPorts, containerTag, portTag, releasePorts } from "./ports.ts";
+import { checkPortsWon, claimPorts, containerTag, isPortRuleOn, portTag, releasePorts } from "./ports.ts";
 import { IPV4, overlaps, toInt, toIp } from "./ipv4.ts";
 
 /** Docker's name for the default network. */
@@ -70,8 +70,8 @@ function setUpBridge(net: NetworkConfig, index: number): void {
  * takes links and rules and keeps the store. A bridge that is there has all of it already, so
  * every other container start costs one netlink question.
  */
-function ensureBridge(net: NetworkConfig): void {
-  const made = withNetlink(NETLINK_ROUTE, (nl) => (linkIndex(nl, net.bridge) === undefined ? createBridge(nl, net.bridge, net.mtu) : undefined));
+function ensureBridge(store: Store, net: NetworkConfig): void {
+  const made = withNetlink(NETLINK_ROUTE, (nl) => (linkIndex(nl, net.bridge) === undefined ? createBridge(nl, net.bridge, net.mtu, storeAlias(store)) : undefined));
   if (made !== undefined) setUpBridge(net, made);
 }
 
@@ -115,6 +115,8 @@ function unusableSubnet(r: SubnetRequest, host: HostNetwork): string | undefined
  * 10.(90+N).0.0/16 no host route covers (each bridge's subnet is a host route too).
  */
 function makeNetwork(store: Store, name: string, requested: SubnetRequest | undefined, dns: boolean): NetworkConfig {
+  // A bridge name and subnet a deleted store still holds are free again.
+  reclaimDeadStores();
   const routes = hostRouteTable();
   const host = { routes, essentials: hostEssentials(routes) };
   if (requested) {
@@ -129,7 +131,7 @@ function makeNetwork(store: Store, name: string, requested: SubnetRequest | unde
     const net: NetworkConfig = { name, bridge: `box${n}`, subnet, prefix, gateway: requested?.gateway ?? toIp(toInt(subnet) + 1), mtu, dns };
     let index: number;
     try {
-      index = withNetlink(NETLINK_ROUTE, (nl) => createBridge(nl, net.bridge, net.mtu));
+      index = withNetlink(NETLINK_ROUTE, (nl) => createBridge(nl, net.bridge, net.mtu, storeAlias(store)));
     } catch (e) {
       // Another store's bridge: take the next name.
       if (e instanceof LinkExists) continue;
@@ -172,7 +174,7 @@ function findNetwork(store: Store, name: string): NetworkConfig {
     if (name === DEFAULT_NETWORK) return makeNetwork(store, name, undefined, false);
     throw new UserError(`network ${name} not found`);
   }
-  ensureBridge(known);
+  ensureBridge(store, known);
   return known;
 }
 
@@ -198,8 +200,52 @@ export function removeNetwork(store: Store, name: string): void {
   });
 }
 
-/** Removes every network no container is on; their names. */
+/**
+ * The alias each bridge carries: the store that made it. A store deleted by hand (rm -rf of its
+ * root) leaves its bridges and rules with no command of its own to remove them; any other store
+ * can then tell them from the living ones'.
+ */
+const STORE_ALIAS = "box store ";
+/** Absolute (a relative --root means nothing to another process); none past the kernel's 255 bytes, rather than a cut one that names another path. */
+function storeAlias(store: Store): string | undefined {
+  const alias = `${STORE_ALIAS}${resolve(store.root)}`;
+  return Buffer.byteLength(alias) <= 255 ? alias : undefined;
+}
+
+/**
+ * Removes the bridges whose store no longer exists (their alias names a root that is gone), with
+ * their network's rules and their containers' published ports: never a link without box's alias,
+ * nor one of a store that is there.
+ */
+export function reclaimDeadStores(): void {
+  removeBridges(withNetlink(NETLINK_ROUTE, (nl) => listLinks(nl)).filter((l) => l.alias?.startsWith(STORE_ALIAS) && !exists(l.alias.slice(STORE_ALIAS.length))));
+}
+
+/**
+ * This store's bridges that none of its networks names: a process killed after it made the bridge
+ * and before it wrote the network's config.json. Under the network lock, so none is half made now.
+ */
+function reclaimUnrecorded(store: Store): void {
+  const alias = storeAlias(store);
+  if (alias === undefined) return;
+  const known = new Set(listNetworks(store).map((n) => n.bridge));
+  removeBridges(withNetlink(NETLINK_ROUTE, (nl) => listLinks(nl)).filter((l) => l.alias === alias && !known.has(l.name)));
+}
+
+function removeBridges(links: Array<{ name: string }>): void {
+  for (const { name } of links) {
+    withNetlink(NETLINK_ROUTE, (nl) => deleteLinkIfPresent(nl, name));
+    deleteRulesWhere((tag) => tag === networkTag(name) || isPortRuleOn(tag, name), `of the lost bridge ${name}`, true);
+  }
+}
+
+/**
+ * Removes every network no container is on, and bridges nothing names any more (of this store,
+ * made by a killed process; of stores deleted by hand); the networks' names.
+ */
 export function pruneNetworks(store: Store): string[] {
+  reclaimDeadStores();
+  if (exists(join(store.root, NETWORKS))) withNetworkLock(store, () => reclaimUnrecorded(store));
   return listNetworks(store)
     .filter((n) => readdir(leaseDir(store, n.name)).length === 0)
     .map((n) => {
@@ -210,8 +256,8 @@ export function pruneNetworks(store: Store): string[] {
 
 // ---- endpoints ----
 
-function addPortRules(id: string, ip: string, ports: PortSpec[]): void {
-  if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip, port: p.containerPort }, portTag(id, p))));
+function addPortRules(id: string, ip: string, bridge: string, ports: PortSpec[]): void {
+  if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip, port: p.containerPort }, portTag(id, p, bridge))));
 }
 
 /** The container's place on a network: an address, its published ports and their rules. */
@@ -222,7 +268,7 @@ export function attachContainer(store: Store, id: string, name: string, network:
     let ip: string | undefined;
     try {
       ip = leaseAddress(leaseDir(store, net.name), net, id);
-      addPortRules(id, ip, ports);
+      addPortRules(id, ip, net.bridge, ports);
       checkPortsWon(ports, id);
       if (net.dns) announce(store, leaseDir(store, net.name), { id, name, ip });
       return { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, ports, names: net.dns };
@@ -239,8 +285,8 @@ export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
     findNetwork(store, e.network);
     if (!e.ports.length) return;
     const tags = new Set(tableRules().map((r) => r.tag));
-    const missing = e.ports.filter((p) => !tags.has(portTag(id, p)));
-    addPortRules(id, e.ip, missing);
+    const missing = e.ports.filter((p) => !tags.has(portTag(id, p, e.bridge)));
+    addPortRules(id, e.ip, e.bridge, missing);
     checkPortsWon(missing, id);
   });
 }
@@ -264,6 +310,55 @@ type Held = Pick<Endpoint, "network" | "ports" | "names"> & { ip?: string };
  */
 export function releaseEndpoint(store: Store, id: string, e: Held, proc = "/proc"): void {
   withNetworkLock(store, () => release(store, id, e, proc));
+}
+
+/**
+ * Gives back every claim of the store that names `id` (an address on any network, ports, their
+ * rules), whether or not its record got to list them: a kill between attachContainer's claims
+ * and the record's update leaves claims the record does not know.
+ */
+export function releaseClaims(store: Store, id: string): void {
+  withNetworkLock(store, () => {
+    for (const net of listNetworks(store)) {
+      for (const ip of claimsOf(leaseDir(store, net.name), (owner) => owner === id)) release(store, id, { network: net.name, ip, ports: [], names: net.dns }, "/proc");
+    }
+    for (const file of claimsOf(portsDir(store), (owner) => owner === id)) unlink(join(portsDir(store), file));
+    deleteRules(containerTag(id));
+  });
+}
+
+/**
+ * Claims (leases, ports) whose container is gone from the store, or that are empty (a kill while
+ * an older box wrote one): given back, with the rules of their owners. What `prune` reclaims.
+ */
+export function releaseStaleClaims(store: Store, exists: (id: string) => boolean): void {
+  withNetworkLock(store, () => {
+    const stale = (owner: string) => !owner || !exists(owner);
+    const owners = new Set<string>();
+    for (const net of listNetworks(store)) {
+      for (const ip of claimsOf(leaseDir(store, net.name), stale)) {
+        owners.add(readFile(join(leaseDir(store, net.name), ip)));
+        unlink(join(leaseDir(store, net.name), ip));
+      }
+    }
+    for (const file of claimsOf(portsDir(store), stale)) {
+      owners.add(readFile(join(portsDir(store), file)));
+      unlink(join(portsDir(store), file));
+    }
+    for (const owner of owners) if (owner) deleteRules(containerTag(owner));
+  });
+}
+
+/** The claim files of `dir` whose owner (their content) passes `test`. */
+function claimsOf(dir: string, test: (owner: string) => boolean): string[] {
+  if (!exists(dir)) return [];
+  return readdir(dir).filter((f) => {
+    try {
+      return test(readFile(join(dir, f)));
+    } catch {
+      return false;
+    }
+  });
 }
 
 function release(store: Store, id: string, e: Held, proc: string): void {

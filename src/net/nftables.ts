@@ -274,16 +274,21 @@ function listRules(nl: NetlinkSocket): ListedRule[] {
  * done again.
  */
 export function deleteRules(tag: string, dropTableIfEmpty = false): void {
+  deleteRulesWhere((t) => t === tag || t.startsWith(`${tag} `), tag, dropTableIfEmpty);
+}
+
+/** The same for every rule whose tag passes `test`; `what` names them in an error. */
+export function deleteRulesWhere(test: (tag: string) => boolean, what: string, dropTableIfEmpty = false): void {
   withNetlink(NETLINK_NETFILTER, (nl) => {
     for (let attempt = 0; ; attempt++) {
       const genid = generation(nl);
       const rules = listRules(nl);
-      const doomed = rules.filter((r) => r.tag === tag || r.tag?.startsWith(`${tag} `));
+      const doomed = rules.filter((r) => r.tag !== undefined && test(r.tag));
       const messages = doomed.map((r) => nft(NFT_MSG_DELRULE, 0, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrBe64(NFTA_RULE_HANDLE, r.handle)));
       if (dropTableIfEmpty && rules.length === doomed.length && tableExists(nl)) messages.push(nft(NFT_MSG_DELTABLE, 0, attrStr(NFTA_TABLE_NAME, TABLE)));
       if (!messages.length) return;
       try {
-        return batch(nl, messages, (i) => (i < doomed.length ? ["delete nftables rule", tag] : ["delete nftables table", TABLE]), genid);
+        return batch(nl, messages, (i) => (i < doomed.length ? ["delete nftables rule", what] : ["delete nftables table", TABLE]), genid);
       } catch (e) {
         const raced = e instanceof NetlinkError && (e.errno === ERESTART || e.errno === Errno.ENOENT);
         if (!raced || attempt >= 10) throw e;

@@ -2,7 +2,7 @@
 // rules of every store in box's nftables table, and a test bind() against the host's own
 // listeners; after the container's rules are in, the earliest rule for a port wins, so two
 // stores publishing one port at the same moment cannot both keep it.
-import { close, isErrno, mkdirs, readFile, unlink, writeFile } from "../sys/fs.ts";
+import { close, isErrno, mkdirs, readFile, unlink, writeFileExclusive } from "../sys/fs.ts";
 import { Errno, SyscallError } from "../sys/errors.ts";
 import { check, errno, libc } from "../sys/libc.ts";
 import { join } from "../path.ts";
@@ -14,8 +14,14 @@ import { tableRules } from "./nftables.ts";
 import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_STREAM } from "../sys/constants.ts";
 
 export const containerTag = (id: string) => `box container ${id}`;
-/** A published port's rules say whose and which port: "box container ID tcp/8080". */
-export const portTag = (id: string, p: PortSpec) => `${containerTag(id)} ${p.protocol}/${p.hostPort}`;
+/**
+ * A published port's rules say whose, which port, and on which bridge: "box container ID tcp/8080
+ * box0" (the bridge tells a dead store's rules, whose containers no store knows any more).
+ */
+export const portTag = (id: string, p: PortSpec, bridge: string) => `${containerTag(id)} ${p.protocol}/${p.hostPort} ${bridge}`;
+
+/** Whether a rule's tag is a published port's on `bridge`. */
+export const isPortRuleOn = (tag: string, bridge: string) => tag.startsWith("box container ") && tag.split(" ")[4] === bridge;
 
 const portFile = (dir: string, p: PortSpec) => join(dir, `${p.protocol}-${p.hostPort}`);
 const shown = (p: PortSpec) => `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}/${p.protocol}`;
@@ -24,9 +30,9 @@ type Rules = ReturnType<typeof tableRules>;
 
 /** The containers whose rules publish this host port, earliest rule first, in any store. */
 function publishers(p: PortSpec, rules: Rules): string[] {
-  const suffix = ` ${p.protocol}/${p.hostPort}`;
+  const port = `${p.protocol}/${p.hostPort}`;
   return rules
-    .filter((r) => r.tag.startsWith("box container ") && r.tag.endsWith(suffix))
+    .filter((r) => r.tag.startsWith("box container ") && r.tag.split(" ")[3] === port)
     .sort((a, b) => (a.handle < b.handle ? -1 : 1))
     .map((r) => r.tag.split(" ")[2]!);
 }
@@ -54,7 +60,7 @@ function claimPort(dir: string, p: PortSpec, id: string, rules: Rules): void {
   const owner = publishers(p, rules)[0];
   if (owner !== undefined && owner !== id) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${owner.slice(0, 12)}`);
   try {
-    writeFile(portFile(dir, p), id, { exclusive: true, mode: 0o600 });
+    writeFileExclusive(portFile(dir, p), id, 0o600);
   } catch (e) {
     if (isErrno(e, Errno.EEXIST)) throw new UserError(`bind for ${shown(p)} failed: port is already allocated to container ${readFile(portFile(dir, p)).slice(0, 12)}`);
     throw e;

@@ -1,0 +1,63 @@
+// What a kill at the wrong moment leaves that no record names, found and removed by `prune`: a
+// container directory without its config.json (its creator killed before the first write), a
+// run directory or a name whose container is gone, address leases and port claims (and their
+// rules) whose container is gone or that are empty.
+import { close, exists, open, readdir, readFile, removeTree, tryLockExclusive, unlink } from "../sys/fs.ts";
+import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { join } from "../path.ts";
+import { containerCgroupDirs, removeCgroups } from "../cgroup/cgroups.ts";
+import { releaseStaleClaims } from "../net/network.ts";
+import { layout, listContainerIds, type Store } from "./store.ts";
+
+function entries(dir: string): string[] {
+  try {
+    return readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes what no container of the store owns; how many containers' leftovers went. */
+export function pruneOrphans(store: Store): number {
+  const isContainer = (id: string) => exists(join(store.root, layout.container(id)));
+  let removed = 0;
+  for (const id of listContainerIds(store)) if (removeUnrecorded(store, id)) removed++;
+  for (const id of entries(join(store.runroot, layout.containers))) {
+    if (!isContainer(id)) removeTree(join(store.runroot, layout.container(id)));
+  }
+  for (const name of entries(join(store.root, layout.names))) {
+    const file = join(store.root, layout.name(name));
+    let owner = "";
+    try {
+      owner = readFile(file);
+    } catch {}
+    if (!owner || !isContainer(owner)) unlink(file);
+  }
+  releaseStaleClaims(store, isContainer);
+  return removed;
+}
+
+/**
+ * A container directory without config.json whose lock nobody holds: its creator (which writes the
+ * record first, holding the lock) was killed before the write. Its cgroups (box's own path: a
+ * bundle's would be named in the record), run directory and directory go.
+ */
+function removeUnrecorded(store: Store, id: string): boolean {
+  const dir = join(store.root, layout.container(id));
+  if (exists(join(dir, "config.json"))) return false;
+  let fd: number;
+  try {
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+  } catch {
+    return false;
+  }
+  try {
+    if (!tryLockExclusive(fd, dir) || exists(join(dir, "config.json"))) return false;
+    removeCgroups(containerCgroupDirs({ id }));
+    removeTree(join(store.runroot, layout.container(id)));
+    removeTree(dir);
+    return true;
+  } finally {
+    close(fd);
+  }
+}
