@@ -14,9 +14,11 @@ const NOBODY = 65534;
 
 /**
  * Descriptor numbers an init or a box CLI may hold (store roots, /proc, cgroup directories, locks):
- * up to the 20s with v1's many hierarchies, fewer with cgroup v2's one.
+ * up to the 20s with v1's many hierarchies (a descriptor per hierarchy, twice), up to 15 with
+ * cgroup v2's one (the cgroup2 VM, where each run is 20 times slower, tries no more).
  */
-const FDS = Array.from({ length: existsSync("/sys/fs/cgroup/cgroup.controllers") ? 18 : 28 }, (_, i) => i + 3);
+const V2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+const FDS = Array.from({ length: V2 ? 14 : 28 }, (_, i) => i + 3);
 
 /** A file of the host next to the store: what an escape would read. */
 function hostSecret(s: Store): void {
