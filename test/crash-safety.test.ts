@@ -45,6 +45,8 @@ test("SIGKILL at random moments of run, run -d, start, rm, import and of inits; 
   const rootfs = copyRootfs(t.s);
   const image = join(t.s.dir, "image.tar");
   Bun.spawnSync(["tar", "-C", rootfs, "-cf", image, "."]);
+  // First, so that their temporaries are past prune's grace of 2 s by the end.
+  for (let i = 0; i < 4; i++) await killedAfter(t.s, ["import", image, `img${i}`], rnd(300));
   for (let i = 0; i < 30; i++) await killedAfter(t.s, ["run", "--rm", "-p", `${20000 + i}:80`, "--rootfs", rootfs, "/bin/sleep", "5"], rnd(150));
   for (let i = 0; i < 15; i++) await killedAfter(t.s, ["run", "-d", "--name", `d${i}`, "-p", `${21000 + i}:80`, "--rootfs", rootfs, "/bin/sleep", "30"], rnd(150));
   for (let i = 0; i < 8; i++) {
@@ -58,7 +60,6 @@ test("SIGKILL at random moments of run, run -d, start, rm, import and of inits; 
     if (i % 2) process.kill(containerState(t.s, r.stdout.trim()).pid, "SIGKILL");
     else await killedAfter(t.s, ["rm", "-f", `k${i}`], rnd(100));
   }
-  for (let i = 0; i < 4; i++) await killedAfter(t.s, ["import", image, `img${i}`], rnd(300));
 
   // The user's own cleanup.
   const ids = (await box(t.s, ["ps", "-aq", "--no-trunc"])).stdout.split("\n").filter(Boolean);
@@ -69,6 +70,9 @@ test("SIGKILL at random moments of run, run -d, start, rm, import and of inits; 
   expect(entries(join(t.s.runroot, "containers"))).toEqual([]);
   expect(entries(join(t.s.root, "names"))).toEqual([]);
   expect(claims(t.s)).toEqual([]);
+  // Killed imports' temporaries: prune removed them (nothing holds their locks).
+  expect([...entries(join(t.s.root, "layers")), ...entries(join(t.s.root, "blobs"))].filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+  expect(entries(join(t.s.root, "tmp"))).toEqual([]);
   // With no container left, prune removed the default network, its bridge and rules.
   expect(entries(join(t.s.root, "networks")).filter((n) => existsSync(join(t.s.root, "networks", n, "config.json")))).toEqual([]);
   // (storePerTest's check follows: no process, mount, cgroup, link or rule of the store.)

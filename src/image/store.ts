@@ -182,8 +182,8 @@ export function imageTags(root: string, id: string): string[] {
 
 /**
  * Removes the layers and blobs nothing refers to (what a failed pull or load left), and the
- * temporary files of pulls, loads and commits that were killed: an hour old, or a day for a
- * partial download (which a pull resumes).
+ * temporary files of pulls, loads and commits that were killed: unlocked and past a grace of a
+ * few seconds, or a day for a partial download (which a pull resumes).
  */
 export function removeUnreferenced(root: string, layersInUse: Set<string>): string[] {
   return withStoreLock(root, () => {
@@ -194,15 +194,21 @@ export function removeUnreferenced(root: string, layersInUse: Set<string>): stri
         if (name.startsWith(prefix) && now - lstat(path).mtimeMs > ageMs && !inUse(path)) removeTree(path);
       }
     };
-    stale("layers", ".tmp-", HOUR_MS);
-    stale("blobs", ".tmp-", HOUR_MS);
+    stale("layers", ".tmp-", TEMP_GRACE_MS);
+    stale("blobs", ".tmp-", TEMP_GRACE_MS);
     stale("blobs", ".partial-", 24 * HOUR_MS);
-    stale("tmp", "", HOUR_MS);
+    stale("tmp", "", TEMP_GRACE_MS);
     return collectGarbage(root, layersInUse);
   });
 }
 
 const HOUR_MS = 3600_000;
+/**
+ * Every owner locks its temporary right after making it (a lock, not its age, says it is in
+ * use): the grace only covers the moment between the two, so a prune right after a killed
+ * import or pull leaves nothing of it.
+ */
+const TEMP_GRACE_MS = 2_000;
 
 // Whoever works on a temporary file or directory holds an flock on it (blob writers, layer
 // extraction, load, commit, a spooled stdin).
