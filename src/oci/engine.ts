@@ -183,16 +183,22 @@ async function openStartFifo(store: Store, c: Found): Promise<void> {
   const fd = open(path, O_RDONLY | O_NONBLOCK);
   try {
     const buf = new Uint8Array(1);
-    for (const until = Date.now() + 10_000; ; ) {
-      let n: number;
+    const readByte = () => {
       try {
-        n = read(fd, buf);
+        return read(fd, buf);
       } catch (e) {
         if (!isErrno(e, Errno.EAGAIN)) throw e;
-        n = -1;
+        return -1;
       }
+    };
+    for (const until = Date.now() + 10_000; ; ) {
+      const n = readByte();
       if (n > 0) break;
-      if (runningInit(store, c.pid, readState(c.paths)?.pidStart) === undefined) throw new UserError("cannot start the container: its process is already dead");
+      // Gone: but it may have written its byte and ended (a process that exits at once) since the read.
+      if (runningInit(store, c.pid, readState(c.paths)?.pidStart) === undefined) {
+        if (readByte() > 0) break;
+        throw new UserError("cannot start the container: its process is already dead");
+      }
       // EAGAIN: the init holds the FIFO and is at work (hooks have timeouts of their own).
       if (n === 0 && Date.now() > until) throw new UserError("cannot start the container: its init does not answer");
       await Bun.sleep(1);
