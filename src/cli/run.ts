@@ -73,34 +73,36 @@ export const runCommand = defineCommand({
     if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     // Started first, so that its runtime starts while the container is being created.
     const init = takeEarlyInit(store) ?? launchInit(store);
-    // Until the payload runs, a signal that would end box run ends the container being made (its
-    // init is SIGKILLed, and the start fails and is cleaned up as any failed start). Creating it
-    // is synchronous: a signal that comes meanwhile is handled right after, by this or by
-    // runAttached's handler, installed with no wait in between.
-    const stopEarly = forwardSignals(init.pid, () => true);
-    let spec, paths;
+    let spec, created, stopEarly;
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
       spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-      paths = createContainer(store, spec);
+      // From here until the payload runs, a signal that would end box run ends the container
+      // being made instead (its init is SIGKILLed, and the start fails and is cleaned up as any
+      // failed start). Creating it is synchronous: a signal that comes meanwhile is handled right
+      // after, by this handler or by runAttached's, which takes over before this one goes.
+      stopEarly = forwardSignals(init.pid, () => true);
+      created = createContainer(store, spec);
       trace("cli", "created");
     } catch (e) {
-      stopEarly();
+      stopEarly?.();
       abandonInit(init);
       throw e;
     }
+    // The container's lock is held until it has its state: no rm or prune takes it meanwhile.
+    const { paths, unlock } = created;
     if (spec.detach) {
       await runDetached(init, store, spec, paths);
+      unlock();
       stopEarly();
       write(1, `${spec.id}\n`);
       // The init's sync pipe is still being read: exit without waiting for that.
       exitNow(0);
     }
-    stopEarly();
-    const code = await runAttached(init, store, spec, paths);
+    const code = await runAttached(init, store, spec, paths, unlock, stopEarly);
     trace("cli", "done");
     // Nothing of box's is buffered (the payload wrote to our stdio itself): skip Bun's teardown.
     exitNow(code);
@@ -117,7 +119,7 @@ export const createCommand = defineCommand({
     const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
     const spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
     if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-    createContainer(store, spec);
+    createContainer(store, spec).unlock();
     write(1, `${spec.id}\n`);
   },
 });

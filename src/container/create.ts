@@ -1,6 +1,9 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
-import { close, holdLock, mkdir, mkdirs, readFile } from "../sys/fs.ts";
+import { close, holdLock, isErrno, mkdir, mkdirs, readFile } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { dirname } from "../path.ts";
+import { UserError } from "./errors.ts";
 import { leaseIdRange, ownByContainerRoot } from "../security/userns.ts";
 import { claimName, containerConfig, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
 import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
@@ -25,14 +28,23 @@ function deviceRules(spec: ContainerSpec): string[] | undefined {
 
 /**
  * The record comes first: config.json is written right after the container's directory, under
- * the container's lock (held until the container is whole). So whatever a kill at any moment
- * leaves half made (a name, cgroups, an address, ports, rules) belongs to a container that
- * `ps -a`, `rm` and `prune` see, and nobody removes it while it is being made. A directory with
- * no record at all is a kill before the first write: `prune` removes it once it can take its lock.
+ * the container's lock. So whatever a kill at any moment leaves half made (a name, cgroups, an
+ * address, ports, rules) belongs to a container that `ps -a`, `rm` and `prune` see. A directory
+ * with no record at all is a kill before the first write: `prune` removes it once it can take its
+ * lock. The lock comes back held: the caller releases it once the container has its state (box
+ * run: "running", after the plan), so that no `rm` or `prune` takes a container that is starting
+ * for a stopped one.
  */
-export function createContainer(store: Store, spec: ContainerSpec): ContainerPaths {
+export function createContainer(store: Store, spec: ContainerSpec): { paths: ContainerPaths; unlock: () => void } {
   let paths = containerPaths(store, spec.id, []);
-  mkdirs(paths.dir, 0o700);
+  mkdirs(dirname(paths.dir), 0o700);
+  try {
+    mkdir(paths.dir, 0o700);
+  } catch (e) {
+    // An id chosen by the caller (box oci): another container has it, maybe being made right now.
+    if (isErrno(e, Errno.EEXIST)) throw new UserError(`container with id ${spec.id} already exists`);
+    throw e;
+  }
   const lock = holdLock(paths.dir);
   try {
     // The lease is a file of the directory (it goes with it), and its range part of the record.
@@ -59,12 +71,16 @@ export function createContainer(store: Store, spec: ContainerSpec): ContainerPat
       spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports);
       writeConfig(paths, spec);
     }
-    return paths;
+    let held = true;
+    const unlock = () => {
+      if (held) close(lock);
+      held = false;
+    };
+    return { paths, unlock };
   } catch (e) {
     removeContainer(store, spec, paths);
-    throw e;
-  } finally {
     close(lock);
+    throw e;
   }
 }
 

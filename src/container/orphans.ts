@@ -1,8 +1,11 @@
 // What a kill at the wrong moment leaves that no record names, found and removed by `prune`: a
 // container directory without its config.json (its creator killed before the first write), a
-// run directory or a name whose container is gone, address leases and port claims (and their
-// rules) whose container is gone or that are empty.
-import { close, exists, open, readdir, readFile, removeTree, tryLockExclusive, unlink } from "../sys/fs.ts";
+// name whose container is gone, address leases and port claims (and their rules) whose
+// container is gone or that are empty. (Run directories are left to their container: the run
+// root is /run/box for every store that names no --runroot of its own, so one without a
+// container of this store may be another store's.)
+import { close, exists, isErrno, open, readdir, readFile, removeTree, tryLockExclusive, unlink } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { containerCgroupDirs, removeCgroups } from "../cgroup/cgroups.ts";
@@ -22,16 +25,18 @@ export function pruneOrphans(store: Store): number {
   const isContainer = (id: string) => exists(join(store.root, layout.container(id)));
   let removed = 0;
   for (const id of listContainerIds(store)) if (removeUnrecorded(store, id)) removed++;
-  for (const id of entries(join(store.runroot, layout.containers))) {
-    if (!isContainer(id)) removeTree(join(store.runroot, layout.container(id)));
-  }
   for (const name of entries(join(store.root, layout.names))) {
     const file = join(store.root, layout.name(name));
     let owner = "";
     try {
       owner = readFile(file);
     } catch {}
-    if (!owner || !isContainer(owner)) unlink(file);
+    if (owner && isContainer(owner)) continue;
+    try {
+      unlink(file);
+    } catch (e) {
+      if (!isErrno(e, Errno.ENOENT)) throw e;
+    }
   }
   releaseStaleClaims(store, isContainer);
   return removed;
@@ -57,6 +62,10 @@ function removeUnrecorded(store: Store, id: string): boolean {
     removeTree(join(store.runroot, layout.container(id)));
     removeTree(dir);
     return true;
+  } catch (e) {
+    // Removed meanwhile by whoever was removing it (an --rm init's end, which takes no lock).
+    if (isErrno(e, Errno.ENOENT)) return false;
+    throw e;
   } finally {
     close(fd);
   }

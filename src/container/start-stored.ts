@@ -8,7 +8,7 @@ import { lockContainer } from "./lock.ts";
 import { liveContainer } from "./live.ts";
 import { STOP_REQUESTED } from "./restart.ts";
 import { launchInit, runAttached, runDetached } from "./start.ts";
-import type { ContainerSpec } from "./spec.ts";
+import { bridgeNetwork, type ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
 import { ensureEndpoint } from "../net/network.ts";
 
@@ -30,6 +30,8 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
     try {
       unlink(join(c.paths.runDir, STOP_REQUESTED));
     } catch {}
+    // Its creator was killed between the network's claims and the record naming them.
+    if (!spec.endpoint && bridgeNetwork(spec) !== undefined) throw new UserError(`container ${spec.name} was interrupted while it was being created: remove it (box rm ${spec.name})`);
     mkdirs(c.paths.runDir, 0o700);
     if (spec.endpoint) ensureEndpoint(store, spec.id, spec.endpoint);
     const init = launchInit(store);

@@ -218,14 +218,18 @@ export function forwardSignals(pid: number, building: () => boolean = () => fals
   };
 }
 
-/** `started` runs once the init has reported the payload's start (or its failure). */
-export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void): Promise<number> {
+/**
+ * `started` runs once the init has reported the payload's start (or its failure); `handOver`
+ * once this function's signal handlers are in (the caller's may go then: never none).
+ */
+export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void, handOver?: () => void): Promise<number> {
   const { pid, syncRead, lifelineWrite } = init;
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   // Before the plan: from then on the payload may run, and a signal must reach it, not end this
   // process (and with it the container).
   let building = true;
   const stopForwarding = forwardSignals(pid, () => building);
+  handOver?.();
   sendPlan(init, store, spec, paths, false);
 
   const { first: message, exit } = await readInit(syncRead, false, () => {

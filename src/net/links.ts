@@ -45,9 +45,15 @@ function ifinfo(index = 0, up = false): Buffer {
 
 /** The index of the link called `name`, or undefined when there is none. */
 export function linkIndex(nl: NetlinkSocket, name: string): number | undefined {
+  return findLink(nl, name)?.index;
+}
+
+/** The link called `name`: its index and alias; undefined when there is none. */
+export function findLink(nl: NetlinkSocket, name: string): { index: number; alias?: string } | undefined {
   try {
     const [reply] = nl.query(message(RTM_GETLINK, 0, ifinfo(), attrStr(IFLA_IFNAME, name)), "find link", name);
-    return reply?.payload.readInt32LE(4);
+    if (!reply) return undefined;
+    return { index: reply.payload.readInt32LE(4), alias: attrString(parseAttrs(reply.payload, IFINFOMSG_SIZE).get(IFLA_IFALIAS)) };
   } catch (e) {
     if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return undefined;
     throw e;

@@ -2,13 +2,15 @@
 // address and its rules (made on first use, remade after a reboot), an address lease and the
 // published ports of each container (ipam.ts, ports.ts), their DNAT rules, and the names on
 // user-defined networks (hosts.ts).
-import { exists, mkdirs, readdir, readFile, removeTree, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { exists, isErrno, mkdirs, readdir, readFile, realPath, removeTree, stat, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { isRootless } from "../sys/process.ts";
 import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
-import { join, resolve } from "../path.ts";
+import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import type { Endpoint, PortSpec } from "../container/spec.ts";
-import { addAddress, createBridge, deleteLinkIfPresent, linkIndex, LinkExists, listLinks } from "./links.ts";
+import { addAddress, createBridge, deleteLinkIfPresent, findLink, linkIndex, LinkExists, listLinks } from "./links.ts";
 import { addRules, deleteRules, deleteRulesWhere, networkRules, publishRules, tableRules } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
 import { giveBack, hostMtu, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
@@ -71,8 +73,16 @@ function setUpBridge(net: NetworkConfig, index: number): void {
  * every other container start costs one netlink question.
  */
 function ensureBridge(store: Store, net: NetworkConfig): void {
-  const made = withNetlink(NETLINK_ROUTE, (nl) => (linkIndex(nl, net.bridge) === undefined ? createBridge(nl, net.bridge, net.mtu, storeAlias(store)) : undefined));
-  if (made !== undefined) setUpBridge(net, made);
+  const link = withNetlink(NETLINK_ROUTE, (nl) => findLink(nl, net.bridge));
+  if (link) {
+    // Made again by another store meanwhile (this one's was gone, e.g. after a reboot): not ours to use.
+    if (link.alias?.startsWith(STORE_ALIAS) && link.alias !== storeAlias(store)) throw new UserError(`network ${net.name}: its bridge ${net.bridge} is another store's now (${link.alias}); remove the network (box network rm ${net.name}) and make it again`);
+    return;
+  }
+  withBridgeNames(() => {
+    const made = withNetlink(NETLINK_ROUTE, (nl) => (linkIndex(nl, net.bridge) === undefined ? createBridge(nl, net.bridge, net.mtu, storeAlias(store)) : undefined));
+    if (made !== undefined) setUpBridge(net, made);
+  });
 }
 
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -115,8 +125,14 @@ function unusableSubnet(r: SubnetRequest, host: HostNetwork): string | undefined
  * 10.(90+N).0.0/16 no host route covers (each bridge's subnet is a host route too).
  */
 function makeNetwork(store: Store, name: string, requested: SubnetRequest | undefined, dns: boolean): NetworkConfig {
-  // A bridge name and subnet a deleted store still holds are free again.
-  reclaimDeadStores();
+  return withBridgeNames(() => {
+    // A bridge name and subnet a deleted store still holds are free again.
+    reclaimDeadStoresLocked();
+    return makeBridge(store, name, requested, dns);
+  });
+}
+
+function makeBridge(store: Store, name: string, requested: SubnetRequest | undefined, dns: boolean): NetworkConfig {
   const routes = hostRouteTable();
   const host = { routes, essentials: hostEssentials(routes) };
   if (requested) {
@@ -206,19 +222,49 @@ export function removeNetwork(store: Store, name: string): void {
  * can then tell them from the living ones'.
  */
 const STORE_ALIAS = "box store ";
-/** Absolute (a relative --root means nothing to another process); none past the kernel's 255 bytes, rather than a cut one that names another path. */
+/** A bridge's name, as box gives them (the reclaim touches no other link, whatever its alias). */
+const BRIDGE_NAME = /^box\d+$/;
+
+/**
+ * The store's root as the kernel resolves it (no relative path, no link another process would
+ * see differently); none past the kernel's 255 bytes, rather than a cut one that names another path.
+ */
 function storeAlias(store: Store): string | undefined {
-  const alias = `${STORE_ALIAS}${resolve(store.root)}`;
+  const alias = `${STORE_ALIAS}${realPath(store.root)}`;
   return Buffer.byteLength(alias) <= 255 ? alias : undefined;
 }
 
+/** Only a root that certainly is not there: any other answer (EACCES, EIO, ...) keeps its bridges. */
+function storeGone(root: string): boolean {
+  try {
+    stat(root);
+    return false;
+  } catch (e) {
+    return isErrno(e, Errno.ENOENT) || isErrno(e, Errno.ENOTDIR);
+  }
+}
+
+/**
+ * Bridge names are the host's, not a store's: making one and reclaiming one take this host-wide
+ * lock, so that no reclaim deletes a bridge of the same name that another store has just made.
+ */
+function withBridgeNames<T>(fn: () => T): T {
+  return withLockFile(BRIDGE_LOCK, fn);
+}
+const BRIDGE_LOCK = "/run/box-bridges.lock";
+
 /**
  * Removes the bridges whose store no longer exists (their alias names a root that is gone), with
- * their network's rules and their containers' published ports: never a link without box's alias,
- * nor one of a store that is there.
+ * their network's rules and their containers' published ports: never a link without box's alias
+ * and name, nor one of a store that may be there. Root's business only (a user's box makes none).
  */
 export function reclaimDeadStores(): void {
-  removeBridges(withNetlink(NETLINK_ROUTE, (nl) => listLinks(nl)).filter((l) => l.alias?.startsWith(STORE_ALIAS) && !exists(l.alias.slice(STORE_ALIAS.length))));
+  if (!isRootless()) withBridgeNames(reclaimDeadStoresLocked);
+}
+
+function reclaimDeadStoresLocked(): void {
+  const links = withNetlink(NETLINK_ROUTE, (nl) => listLinks(nl));
+  removeBridges(links.filter((l) => BRIDGE_NAME.test(l.name) && l.alias?.startsWith(STORE_ALIAS) && storeGone(l.alias.slice(STORE_ALIAS.length))));
 }
 
 /**
@@ -234,8 +280,9 @@ function reclaimUnrecorded(store: Store): void {
 
 function removeBridges(links: Array<{ name: string }>): void {
   for (const { name } of links) {
-    withNetlink(NETLINK_ROUTE, (nl) => deleteLinkIfPresent(nl, name));
+    // Rules first: a kill between the two leaves a bridge a later prune finds again, never rules nothing names.
     deleteRulesWhere((tag) => tag === networkTag(name) || isPortRuleOn(tag, name), `of the lost bridge ${name}`, true);
+    withNetlink(NETLINK_ROUTE, (nl) => deleteLinkIfPresent(nl, name));
   }
 }
 

@@ -97,6 +97,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
   let socket: number | undefined;
   let spec: ContainerSpec;
   let paths: ContainerPaths | undefined;
+  let unlock = () => {};
   let init: PendingInit;
   try {
     spec = readSpec();
@@ -107,7 +108,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
     } catch (e) {
       throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
     }
-    paths = createContainer(store, spec);
+    ({ paths, unlock } = createContainer(store, spec));
     trace("cli", "oci-created-container");
     mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
     init = early ?? launchInit(store, socket);
@@ -116,13 +117,16 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
     // The init read no plan: it exits without a trace.
     if (early) abandonInit(early);
     if (paths) removeContainer(store, spec!, paths);
+    unlock();
     throw e;
   } finally {
     if (socket !== undefined) close(socket);
   }
   // The lifeline means nothing here (the init ignores it): this process exits after create.
   close(init.lifelineWrite);
-  sendPlan(init, store, spec, paths, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined, startState: hookState(spec, "created", init.pid) });
+  sendPlan(init, store, spec, paths!, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined, startState: hookState(spec, "created", init.pid) });
+  // It has its state ("created", with its init's pid): box oci delete or a prune may take it now.
+  unlock();
   const messages = new InitMessages(init.syncRead);
   const first = await messages.next();
   trace("cli", "oci-init-created");

@@ -410,6 +410,16 @@ export function openInRoot(rootFd: number, path: string, flags: number): number 
   return check(libc.syscall(SYS_openat2, rootFd as never, cpath(path), how, 24 as never, null), "openat2", path);
 }
 
+/** The path of `path` with every link resolved, as the kernel reached it (/proc/self/fd's link). */
+export function realPath(path: string): string {
+  const fd = open(path, O_PATH | O_DIRECTORY);
+  try {
+    return readlink(`/proc/self/fd/${fd}`);
+  } finally {
+    libc.close(fd);
+  }
+}
+
 /** stat(2) of `path` as if `rootFd` were "/" (openInRoot's resolution): links lead nowhere outside it. */
 export function statInRoot(rootFd: number, path: string): FileStat {
   const fd = openInRoot(rootFd, path, O_PATH);
