@@ -3,7 +3,7 @@
 // cleanup (rm -f of everything ps -a lists, system prune -f) and the leak check; and a store
 // deleted by hand, whose bridges and rules the next prune of another store takes back.
 import { expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, containerState, copyRootfs, nftRules, removeStore, storePerTest, tempStore, type Store } from "./helpers/box.ts";
 
@@ -26,6 +26,18 @@ async function killedAfter(s: Store, args: string[], ms: number): Promise<void> 
   await Bun.sleep(ms);
   proc.kill("SIGKILL");
   await proc.exited;
+}
+
+/** The records of /run/box-cgroups that name the store as their cgroups' owner. */
+function cgroupOwnerRecords(s: Store): string[] {
+  const dir = "/run/box-cgroups";
+  return entries(dir).filter((f) => {
+    try {
+      return JSON.parse(readFileSync(join(dir, f), "utf8")).root === s.root;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function entries(dir: string): string[] {
@@ -75,20 +87,24 @@ test("SIGKILL at random moments of run, run -d, start, rm, import and of inits; 
   expect(entries(join(t.s.root, "tmp"))).toEqual([]);
   // With no container left, prune removed the default network, its bridge and rules.
   expect(entries(join(t.s.root, "networks")).filter((n) => existsSync(join(t.s.root, "networks", n, "config.json")))).toEqual([]);
+  // Nor a record of cgroups this store made (/run/box-cgroups: which store each container's are).
+  expect(cgroupOwnerRecords(t.s)).toEqual([]);
   // (storePerTest's check follows: no process, mount, cgroup, link or rule of the store.)
 }, 180_000);
 
-test("a store deleted by hand: the next prune of another store removes its bridges and their rules, and nothing of a living store", async () => {
+test("a store deleted by hand: the next prune of another store removes its bridges, their rules and its containers' cgroups, and nothing of a living store", async () => {
   const rootfs = copyRootfs(t.s);
   const dead = tempStore();
-  let deadIds: string[] = [];
   try {
     expect((await box(dead, ["network", "create", "n1"])).code).toBe(0);
     // Exited containers keep their address, ports and rules until rm.
     for (const net of ["n1", "bridge"]) expect((await box(dead, ["run", "--network", net, "-p", `${net === "n1" ? 24001 : 24002}:80`, "--rootfs", rootfs, "/bin/true"])).code).toBe(0);
     const bridges = entries(join(dead.root, "networks")).filter((n) => n !== "ports" && existsSync(join(dead.root, "networks", n, "config.json"))).map((n) => JSON.parse(readFileSync(join(dead.root, "networks", n, "config.json"), "utf8")).bridge as string);
     expect(bridges.length).toBe(2);
-    deadIds = entries(join(dead.root, "containers"));
+    const deadIds = entries(join(dead.root, "containers"));
+    const cgroupsOf = (ids: string[]) => readdirSync("/sys/fs/cgroup").flatMap((h) => ids.flatMap((id) => [join("/sys/fs/cgroup", h, "box", id), join("/sys/fs/cgroup", "box", id)])).filter((d) => existsSync(d));
+    // Exited containers keep their cgroups until rm.
+    expect(cgroupsOf(deadIds).length).toBeGreaterThan(0);
 
     // A living store with a network and a running container publishing a port.
     const live = await box(t.s, ["run", "-d", "--name", "web", "-p", "24003:80", "--rootfs", rootfs, "/bin/sleep", "60"]);
@@ -105,17 +121,13 @@ test("a store deleted by hand: the next prune of another store removes its bridg
       expect(existsSync(`/sys/class/net/${b}`)).toBe(false);
       expect(nftRules().filter((r) => r === `box network ${b}` || r.split(" ")[4] === b)).toEqual([]);
     }
+    expect(cgroupsOf(deadIds)).toEqual([]);
     expect(existsSync(`/sys/class/net/${liveBridge}`)).toBe(true);
     expect(nftRules().filter((r) => liveRules.includes(r)).sort()).toEqual(liveRules.sort());
+    // The living store's running container keeps its cgroups.
+    expect(cgroupsOf([live.stdout.trim()]).length).toBeGreaterThan(0);
     expect((await box(t.s, ["rm", "-f", "web"])).code).toBe(0);
   } finally {
-    // The deleted store's exited containers still had cgroups (box/<id>): nothing attributes an
-    // empty cgroup to a store yet (docs/ARCHITECTURE.md), so the test removes what it orphaned.
-    for (const id of deadIds) {
-      for (const h of readdirSync("/sys/fs/cgroup")) {
-        for (const dir of [join("/sys/fs/cgroup", h, "box", id), join("/sys/fs/cgroup", "box", id)]) if (existsSync(dir)) rmdirSync(dir);
-      }
-    }
     if (existsSync(dead.dir)) removeStore(dead);
   }
 });

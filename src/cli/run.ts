@@ -80,11 +80,11 @@ export const runCommand = defineCommand({
       spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
       trace("cli", "spec-built");
       if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-      // From here until the payload runs, a signal that would end box run ends the container
-      // being made instead (its init is SIGKILLed, and the start fails and is cleaned up as any
-      // failed start). Creating it is synchronous: a signal that comes meanwhile is handled right
+      // From here a signal goes to the init (one still waiting for its plan dies of it, and the
+      // start is cleaned up as any failed start; see forwardSignals for one that is stuck).
+      // Creating the container is synchronous: a signal that comes meanwhile is handled right
       // after, by this handler or by runAttached's, which takes over before this one goes.
-      stopEarly = forwardSignals(init.pid, () => true);
+      stopEarly = forwardSignals(init.pid, () => !init.reported);
       created = createContainer(store, spec);
       trace("cli", "created");
     } catch (e) {

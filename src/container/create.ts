@@ -6,7 +6,8 @@ import { dirname } from "../path.ts";
 import { UserError } from "./errors.ts";
 import { leaseIdRange, ownByContainerRoot } from "../security/userns.ts";
 import { claimName, containerConfig, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
-import { createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
+import { containerCgroupDirs, createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
+import { forgetCgroupOwner, recordCgroupOwner } from "../cgroup/owners.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
@@ -61,7 +62,10 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
       if (spec.userns) ownByContainerRoot(`${paths.dir}/upper`, spec.userns);
     }
     // Rootless: no cgroup of its own (nothing delegated to this user; its limits are refused).
-    if (!spec.rootless) paths = containerPaths(store, spec.id, createContainerCgroups(spec, deviceRules(spec)));
+    if (!spec.rootless) {
+      recordCgroupOwner(store.root, spec.id, containerCgroupDirs(spec));
+      paths = containerPaths(store, spec.id, createContainerCgroups(spec, deviceRules(spec)));
+    }
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
     // Its address and published ports belong to it from now until it is removed (as Docker's
@@ -86,6 +90,7 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
 
 export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "network">, paths: ContainerPaths): void {
   removeCgroups(paths.cgroups);
+  if (paths.cgroups.length) forgetCgroupOwner(store.root, spec.id);
   if (spec.endpoint) releaseEndpoint(store, spec.id, spec.endpoint);
   // On a bridge, but killed before its record named what it holds there.
   else if (bridgeNetwork(spec) !== undefined) releaseClaims(store, spec.id);

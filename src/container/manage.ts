@@ -9,7 +9,9 @@ import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
 import { stateOf } from "./describe.ts";
 import { pruneOrphans } from "./orphans.ts";
-import { claimName, isGeneratedName, layout, validateName, writeConfig, type Store } from "./store.ts";
+import { reclaimOrphanCgroups } from "../cgroup/owners.ts";
+import { isRootless } from "../sys/process.ts";
+import { claimName, isGeneratedName, layout, storeGone, validateName, writeConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
 /** `box rename`: the new name is claimed (O_EXCL) before the old one is given up. */
@@ -65,5 +67,7 @@ export async function pruneContainers(store: Store): Promise<string[]> {
     removed.push(spec.id);
   }
   pruneOrphans(store);
+  // Any store's: those of stores deleted by hand (as prune does with their bridges).
+  if (!isRootless()) reclaimOrphanCgroups(storeGone);
   return removed;
 }

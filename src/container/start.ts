@@ -1,6 +1,6 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
-import { close, isErrno, open, write } from "../sys/fs.ts";
+import { close, isErrno, open, readFile, write } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY, SIGHUP, SIGINT, SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
@@ -78,6 +78,8 @@ async function readInit(fd: number, untilStarted = false, onFirst?: () => void):
  */
 export interface PendingInit {
   pid: number;
+  /** The init has reported the payload's start (or its failure). */
+  reported?: boolean;
   syncRead: number;
   /** The init watches this pipe: when the CLI dies, even by SIGKILL, the container goes too. */
   lifelineWrite: number;
@@ -170,7 +172,7 @@ export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, p
  */
 export async function runDetached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<void> {
   sendPlan(init, store, spec, paths, true);
-  const { first } = await readInit(init.syncRead, true);
+  const { first } = await readInit(init.syncRead, true, () => (init.reported = true));
   if (first && "pid" in first) return;
   const status = waitPid(init.pid, false);
   close(init.lifelineWrite);
@@ -199,15 +201,48 @@ export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerP
 
 /**
  * Until the returned function is called, every signal this process can catch goes to `pid` (the
- * init forwards it on). While `building()` says the payload has not started, SIGTERM, SIGINT and
- * SIGHUP end the init instead: there is nothing to forward them to, and a start stuck in the
- * kernel (a hook, a mount) must not keep `box run` from ending.
+ * init forwards it on; one that comes while the container is built reaches the payload as soon
+ * as it runs). While `building()` says the init has not reported the payload's start, SIGTERM,
+ * SIGINT and SIGHUP also set a deadline: an init that has still not reported by then is stuck in
+ * the kernel (a hook, a mount) and is SIGKILLed, so that nothing keeps `box run` from ending.
  */
 const ENDING_SIGNALS = new Set([SIGTERM, SIGINT, SIGHUP]);
+const STUCK_START_MS = 5000;
+
+/**
+ * Sends `signal` to the init once it catches it. The init is PID 1 of its pid namespace: the
+ * kernel drops, from outside, every signal it has no handler for, and in its first milliseconds
+ * (its runtime starting) it has none yet. A process that is gone takes nothing.
+ */
+async function deliverWhenCaught(pid: number, signal: number): Promise<void> {
+  for (const until = Date.now() + STUCK_START_MS; Date.now() < until; await Bun.sleep(2)) {
+    const caught = catches(pid, signal);
+    if (caught === undefined) return;
+    if (caught) {
+      kill(pid, signal);
+      return;
+    }
+  }
+}
+
+/** Whether `pid` has a handler for `signal` (its SigCgt mask); undefined when it is gone. */
+function catches(pid: number, signal: number): boolean | undefined {
+  let status: string;
+  try {
+    status = readFile(`/proc/${pid}/status`);
+  } catch {
+    return undefined;
+  }
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(signal - 1)) & 1n) === 1n;
+}
 
 export function forwardSignals(pid: number, building: () => boolean = () => false): () => void {
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
-    const h = () => kill(pid, building() && ENDING_SIGNALS.has(num) ? SIGKILL : num);
+    const h = () => {
+      void deliverWhenCaught(pid, num);
+      if (building() && ENDING_SIGNALS.has(num)) setTimeout(() => building() && kill(pid, SIGKILL), STUCK_START_MS);
+    };
     try {
       process.on(name as NodeJS.Signals, h);
     } catch {}
@@ -227,13 +262,12 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   // Before the plan: from then on the payload may run, and a signal must reach it, not end this
   // process (and with it the container).
-  let building = true;
-  const stopForwarding = forwardSignals(pid, () => building);
+  const stopForwarding = forwardSignals(pid, () => !init.reported);
   handOver?.();
   sendPlan(init, store, spec, paths, false);
 
   const { first: message, exit } = await readInit(syncRead, false, () => {
-    building = false;
+    init.reported = true;
     started?.();
   });
   started?.();

@@ -1,5 +1,5 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { isErrno, mkdirs, open, readFile, readdir, removeTree, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
+import { isErrno, mkdirs, open, readFile, readdir, removeTree, stat, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
@@ -21,6 +21,19 @@ export function defaultStore(env = process.env): Store {
   const data = env.XDG_DATA_HOME || (env.HOME ? `${env.HOME}/.local/share` : "");
   const root = env.BOX_ROOT || (data && `${data}/box`);
   return { root, runroot: env.BOX_RUNROOT || (env.XDG_RUNTIME_DIR ? `${env.XDG_RUNTIME_DIR}/box` : root && `${root}/run`) };
+}
+
+/**
+ * Whether the store at `root` certainly no longer exists (deleted by hand): only ENOENT or
+ * ENOTDIR say so; any other answer (EACCES, EIO, ...) keeps what is its.
+ */
+export function storeGone(root: string): boolean {
+  try {
+    stat(root);
+    return false;
+  } catch (e) {
+    return isErrno(e, Errno.ENOENT) || isErrno(e, Errno.ENOTDIR);
+  }
 }
 
 export function newId(): string {

@@ -327,6 +327,28 @@ export async function runInit(): Promise<never> {
   writeFile("/proc/self/comm", "box");
   setNotDumpable();
   trace("init", "start");
+  let restarts: RestartPolicy | undefined;
+  let payload: number | undefined;
+  let pty: Pty | undefined;
+  // First: this process is PID 1 of its pid namespace, and the kernel drops every signal from
+  // outside it that it has no handler for (SIGKILL aside). A signal box run forwards while the
+  // container is being built (before the payload exists) is kept, and the payload gets it as soon
+  // as it runs, as Docker's would.
+  let early: number | undefined;
+  for (const [name, num] of FORWARDED_SIGNALS) {
+    try {
+      process.on(name as NodeJS.Signals, () => {
+        // With a pty, resizing it makes the kernel send SIGWINCH to the payload itself.
+        if (name === "SIGWINCH" && pty) copyWindowSize(0, pty.master);
+        else if (payload !== undefined) kill(payload, num);
+        else if (restarts) {
+          if (name === "SIGTERM" || name === "SIGINT") restarts.interrupt();
+        } else early = num;
+      });
+    } catch {
+      // Bun does not let JavaScript handle this one.
+    }
+  }
   // What needs no plan is done while the CLI is still creating the container: first the
   // namespaces this thread (the payload's parent) makes itself (see NAMESPACES in start.ts).
   let isolation: unknown;
@@ -361,8 +383,6 @@ export async function runInit(): Promise<never> {
   if (plan.spec.runtime?.oomScoreAdj !== undefined) writeFile("/proc/self/oom_score_adj", String(plan.spec.runtime.oomScoreAdj));
   const spec = plan.spec;
   let host: HostHandles | undefined;
-  let restarts: RestartPolicy | undefined;
-  let payload: number | undefined;
   let payloadExit: WaitResult | undefined;
   let onPayloadExit: (() => void) | undefined;
 
@@ -375,20 +395,7 @@ export async function runInit(): Promise<never> {
     }
   };
   process.on("SIGCHLD", reap);
-  for (const [name, num] of FORWARDED_SIGNALS) {
-    try {
-      process.on(name as NodeJS.Signals, () => {
-        // With a pty, resizing it makes the kernel send SIGWINCH to the payload itself.
-        if (name === "SIGWINCH" && pty) copyWindowSize(0, pty.master);
-        else if (payload !== undefined) kill(payload, num);
-        else if (name === "SIGTERM" || name === "SIGINT") restarts?.interrupt();
-      });
-    } catch {
-      // Bun does not let JavaScript handle this one.
-    }
-  }
 
-  let pty: Pty | undefined;
   let output: PayloadOutput | undefined;
   let launcher: Launcher;
   try {
@@ -406,6 +413,7 @@ export async function runInit(): Promise<never> {
     exitNow(code);
   }
   if (plan.startFifo !== undefined) ({ pid: payload, output } = awaitStart(plan, host!, launcher!));
+  if (early !== undefined) kill(payload!, early);
   // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
   // Bun (1.4.5) busy-loops when nothing but signal listeners keeps its event loop alive (box oci:

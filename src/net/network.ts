@@ -2,13 +2,12 @@
 // address and its rules (made on first use, remade after a reboot), an address lease and the
 // published ports of each container (ipam.ts, ports.ts), their DNAT rules, and the names on
 // user-defined networks (hosts.ts).
-import { exists, isErrno, mkdirs, readdir, readFile, realPath, removeTree, stat, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
-import { Errno } from "../sys/errors.ts";
+import { exists, mkdirs, readdir, readFile, realPath, removeTree, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { isRootless } from "../sys/process.ts";
 import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
-import type { Store } from "../container/store.ts";
+import { storeGone, type Store } from "../container/store.ts";
 import type { Endpoint, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, findLink, linkIndex, LinkExists, listLinks } from "./links.ts";
 import { addRules, deleteRules, deleteRulesWhere, networkRules, publishRules, tableRules } from "./nftables.ts";
@@ -232,16 +231,6 @@ const BRIDGE_NAME = /^box\d+$/;
 function storeAlias(store: Store): string | undefined {
   const alias = `${STORE_ALIAS}${realPath(store.root)}`;
   return Buffer.byteLength(alias) <= 255 ? alias : undefined;
-}
-
-/** Only a root that certainly is not there: any other answer (EACCES, EIO, ...) keeps its bridges. */
-function storeGone(root: string): boolean {
-  try {
-    stat(root);
-    return false;
-  } catch (e) {
-    return isErrno(e, Errno.ENOENT) || isErrno(e, Errno.ENOTDIR);
-  }
 }
 
 /**

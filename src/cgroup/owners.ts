@@ -1,0 +1,72 @@
+// Which store made each container's cgroups: a cgroup names no store, and an exited container
+// keeps its cgroups until `box rm`, so when a store is deleted by hand (rm -rf of its root),
+// this record is how a prune from any other store tells its cgroups are nobody's. One small
+// file per container in /run/box-cgroups (a tmpfs: gone with a reboot, as the cgroups are):
+// {"root": the store's resolved root, "id", "cgroups": the directories}.
+import { exists, isErrno, mkdirs, readdir, readFile, realPath, unlink, writeFileAtomic } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { join } from "../path.ts";
+import { removeCgroups } from "./cgroups.ts";
+
+const OWNERS = "/run/box-cgroups";
+
+function entry(root: string, id: string): string {
+  return join(OWNERS, new Bun.CryptoHasher("sha256").update(`${root}\0${id}`).digest("hex").slice(0, 32));
+}
+
+/** Written before the cgroups are made: no cgroup of box's exists without its owner's name. */
+export function recordCgroupOwner(root: string, id: string, cgroups: string[]): void {
+  const resolved = realPath(root);
+  mkdirs(OWNERS, 0o700);
+  writeFileAtomic(entry(resolved, id), JSON.stringify({ root: resolved, id, cgroups }), 0o600);
+}
+
+/** After the cgroups are gone. A record left (a container that removed itself) is dropped by a prune. */
+export function forgetCgroupOwner(root: string, id: string): void {
+  try {
+    unlink(entry(realPath(root), id));
+  } catch {
+    // No record (a container made before them), or the store is gone meanwhile.
+  }
+}
+
+/**
+ * The cgroups of containers that no longer exist (their store deleted by hand, or the container
+ * gone from it: removed by its init, or a kill in the middle of box rm), that no process is in:
+ * removed, with their records. Never a cgroup with a process in it, nor one of a container that
+ * may be there.
+ */
+export function reclaimOrphanCgroups(storeGone: (root: string) => boolean): void {
+  let names: string[];
+  try {
+    names = readdir(OWNERS);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(OWNERS, name);
+    let record: { root: string; id: string; cgroups: string[] };
+    try {
+      record = JSON.parse(readFile(file));
+    } catch {
+      continue;
+    }
+    if (!storeGone(record.root) && exists(join(record.root, "containers", record.id))) continue;
+    const left = record.cgroups.filter((d) => exists(d));
+    if (left.some(inUse)) continue;
+    removeCgroups(left, false);
+    try {
+      unlink(file);
+    } catch (e) {
+      if (!isErrno(e, Errno.ENOENT)) throw e;
+    }
+  }
+}
+
+function inUse(dir: string): boolean {
+  try {
+    return readFile(join(dir, "cgroup.procs")).trim() !== "";
+  } catch {
+    return false;
+  }
+}
