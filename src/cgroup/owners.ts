@@ -3,7 +3,7 @@
 // this record is how a prune from any other store tells its cgroups are nobody's. One small
 // file per container in /run/box-cgroups (a tmpfs: gone with a reboot, as the cgroups are):
 // {"root": the store's resolved root, "id", "cgroups": the directories}.
-import { exists, isErrno, mkdirs, readdir, readFile, realPath, unlink, writeFileAtomic } from "../sys/fs.ts";
+import { exists, isErrno, mkdirs, readdirIfExists, readFile, realPath, unlink, writeFileAtomic } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { join } from "../path.ts";
 import { removeCgroups } from "./cgroups.ts";
@@ -37,13 +37,7 @@ export function forgetCgroupOwner(root: string, id: string): void {
  * may be there.
  */
 export function reclaimOrphanCgroups(storeGone: (root: string) => boolean): void {
-  let names: string[];
-  try {
-    names = readdir(OWNERS);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of readdirIfExists(OWNERS)) {
     const file = join(OWNERS, name);
     let record: { root: string; id: string; cgroups: string[] };
     try {

@@ -4,7 +4,7 @@
 // container is gone or that are empty. (Run directories are left to their container: the run
 // root is /run/box for every store that names no --runroot of its own, so one without a
 // container of this store may be another store's.)
-import { close, exists, isErrno, open, readdir, readFile, removeTree, tryLockExclusive, unlink } from "../sys/fs.ts";
+import { close, exists, isErrno, open, readdirIfExists, readFile, removeTree, tryLockExclusive, unlink } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
@@ -12,20 +12,12 @@ import { containerCgroupDirs, removeCgroups } from "../cgroup/cgroups.ts";
 import { releaseStaleClaims } from "../net/network.ts";
 import { layout, listContainerIds, type Store } from "./store.ts";
 
-function entries(dir: string): string[] {
-  try {
-    return readdir(dir);
-  } catch {
-    return [];
-  }
-}
-
 /** Removes what no container of the store owns; how many containers' leftovers went. */
 export function pruneOrphans(store: Store): number {
   const isContainer = (id: string) => exists(join(store.root, layout.container(id)));
   let removed = 0;
   for (const id of listContainerIds(store)) if (removeUnrecorded(store, id)) removed++;
-  for (const name of entries(join(store.root, layout.names))) {
+  for (const name of readdirIfExists(join(store.root, layout.names))) {
     const file = join(store.root, layout.name(name));
     let owner = "";
     try {

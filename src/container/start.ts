@@ -199,13 +199,6 @@ export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerP
   throw new UserError(`container init exited with status ${code} before starting the payload`);
 }
 
-/**
- * Until the returned function is called, every signal this process can catch goes to `pid` (the
- * init forwards it on; one that comes while the container is built reaches the payload as soon
- * as it runs). While `building()` says the init has not reported the payload's start, SIGTERM,
- * SIGINT and SIGHUP also set a deadline: an init that has still not reported by then is stuck in
- * the kernel (a hook, a mount) and is SIGKILLed, so that nothing keeps `box run` from ending.
- */
 const ENDING_SIGNALS = new Set([SIGTERM, SIGINT, SIGHUP]);
 const STUCK_START_MS = 5000;
 
@@ -237,6 +230,13 @@ function catches(pid: number, signal: number): boolean | undefined {
   return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(signal - 1)) & 1n) === 1n;
 }
 
+/**
+ * Until the returned function is called, every signal this process can catch goes to `pid` (the
+ * init forwards it on; one that comes while the container is built reaches the payload as soon
+ * as it runs). While `building()` says the init has not reported the payload's start, SIGTERM,
+ * SIGINT and SIGHUP also set a deadline: an init that has still not reported by then is stuck in
+ * the kernel (a hook, a mount) and is SIGKILLed, so that nothing keeps `box run` from ending.
+ */
 export function forwardSignals(pid: number, building: () => boolean = () => false): () => void {
   const handlers = FORWARDED_SIGNALS.map(([name, num]) => {
     const h = () => {

@@ -3,7 +3,7 @@
 // content-addressed blobs (blobs.ts) and extracted layers shared by every image (layers.ts).
 // `root` is always passed in, so tests and --root never touch a real store.
 import { Errno } from "../sys/errors.ts";
-import { close, exists, isErrno, lstat, mkdirs, open, readFile, readdir, removeTree, tryLockExclusive, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
+import { close, exists, isErrno, lstat, mkdirs, open, readFile, readdirIfExists, removeTree, tryLockExclusive, unlink, withLockFile, writeFileAtomic } from "../sys/fs.ts";
 import { O_NOFOLLOW, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
@@ -189,7 +189,7 @@ export function removeUnreferenced(root: string, layersInUse: Set<string>): stri
   return withStoreLock(root, () => {
     const now = Date.now();
     const stale = (dir: string, prefix: string, ageMs: number) => {
-      for (const name of listDir(join(root, dir))) {
+      for (const name of readdirIfExists(join(root, dir))) {
         const path = join(root, dir, name);
         if (name.startsWith(prefix) && now - lstat(path).mtimeMs > ageMs && !inUse(path)) removeTree(path);
       }
@@ -269,17 +269,17 @@ function collectGarbage(root: string, layersInUse: Set<string>): string[] {
   const liveLayers = new Set([...layersInUse, ...records.flatMap((r) => r.layers)]);
   const liveBlobs = new Set(records.flatMap((r) => [`sha256:${r.id}`, r.manifest.digest, ...manifestLayers(root, r)]));
   const deleted: string[] = [];
-  for (const name of listDir(layersDir(root))) {
+  for (const name of readdirIfExists(layersDir(root))) {
     if (!/^[0-9a-f]{64}$/.test(name) || liveLayers.has(name)) continue;
     deleteLayer(root, name);
     deleted.push(`sha256:${name}`);
   }
-  for (const name of listDir(blobsDir(root))) {
+  for (const name of readdirIfExists(blobsDir(root))) {
     if (/^[0-9a-f]{64}$/.test(name) && !liveBlobs.has(`sha256:${name}`)) deleteBlob(root, `sha256:${name}`);
   }
   // Records of box before the blob store (images/<name:tag>.json) name layers without blobs; their
   // images are gone from `box images`, and their files go here with their layers.
-  for (const name of listDir(imagesDir(root))) if (name.endsWith(".json") && !RECORD.test(name)) unlink(join(imagesDir(root), name));
+  for (const name of readdirIfExists(imagesDir(root))) if (name.endsWith(".json") && !RECORD.test(name)) unlink(join(imagesDir(root), name));
   return deleted;
 }
 
@@ -349,7 +349,7 @@ function readTag(file: string): string | undefined {
 
 function readTags(root: string): [ref: string, id: string][] {
   const tags: [string, string][] = [];
-  for (const name of listDir(join(root, "tags"))) {
+  for (const name of readdirIfExists(join(root, "tags"))) {
     if (name.startsWith(".")) continue;
     const id = readTag(join(root, "tags", name));
     if (id) tags.push([decodeURIComponent(name), id]);
@@ -374,7 +374,7 @@ function recordFile(root: string, id: string): string {
 }
 
 function recordIds(root: string): string[] {
-  return listDir(imagesDir(root)).flatMap((name) => RECORD.exec(name)?.[1] ?? []);
+  return readdirIfExists(imagesDir(root)).flatMap((name) => RECORD.exec(name)?.[1] ?? []);
 }
 
 function readRecord(root: string, id: string): ImageRecord | undefined {
@@ -396,14 +396,6 @@ export function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-function listDir(dir: string): string[] {
-  try {
-    return readdir(dir);
-  } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return [];
-    throw err;
-  }
-}
 
 export function parseDocument<T>(bytes: Buffer | string, what: string, shape: "object" | "array" = "object"): T {
   try {

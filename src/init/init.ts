@@ -172,14 +172,23 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
 function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined): Launcher {
-  const user = forContainer(spec, resolveUser(spec.user, (path) => readContainerFile(host, path)), spec.user);
+  // Everything the image says is looked up inside its root (openat2), which this process holds once.
+  const root = open("/", O_PATH | O_DIRECTORY);
+  let user: ReturnType<typeof forContainer>;
+  let exe: string;
+  let env: string[];
+  try {
+    user = forContainer(spec, resolveUser(spec.user, (path) => readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc)), spec.user);
+    // A bundle's environment is exactly its process.env, and its groups its additionalGids.
+    env = spec.runtime ? spec.env : containerEnv(spec, spec.tty, user.home);
+    exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir, (path) => statInRoot(root, path));
+  } finally {
+    close(root);
+  }
   if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchown(pty.slave, ...hostOwner(initIds(spec), user.uid, TTY_GID));
-  // A bundle's environment is exactly its process.env, and its groups its additionalGids.
-  const env = spec.runtime ? spec.env : containerEnv(spec, spec.tty, user.home);
   if (spec.runtime) user.groups = spec.runtime.groups;
-  const exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir, (path) => inContainerRoot((root) => statInRoot(root, path)));
   const unshareFlags = payloadNamespaces(spec);
   const restrictions = payloadRestrictions(spec);
   // A new time namespace (in unshareFlags): the payload enters it at exec (Linux 6.x; on older
@@ -225,25 +234,10 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
 }
 
 /**
- * A file of the container, read by this process from inside it (after pivot_root) as box exec
- * reads one from the host: confined to its root, a regular file only, bounded (an image's
- * /etc/passwd may be a link to /dev/zero, a FIFO, or lead through /proc/self/fd to the host).
+ * passwd and group files past this are refused: real ones are a few KiB (and they are read as box
+ * exec reads them: confined to the root, a regular file only; an image's /etc/passwd may be a
+ * link to /dev/zero, a FIFO, or lead through /proc/self/fd to the host).
  */
-function readContainerFile(host: HostHandles, path: string): string {
-  return inContainerRoot((root) => readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc));
-}
-
-/** `use` with a descriptor of the container's root, for resolutions confined to it (openat2). */
-function inContainerRoot<T>(use: (root: number) => T): T {
-  const root = open("/", O_PATH | O_DIRECTORY);
-  try {
-    return use(root);
-  } finally {
-    close(root);
-  }
-}
-
-/** passwd and group files past this are refused: real ones are a few KiB. */
 const CONTAINER_FILE_LIMIT = 4 << 20;
 
 /** The kernel would refuse the user switch with a bare EINVAL; say which id is not mapped. */

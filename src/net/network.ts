@@ -2,7 +2,7 @@
 // address and its rules (made on first use, remade after a reboot), an address lease and the
 // published ports of each container (ipam.ts, ports.ts), their DNAT rules, and the names on
 // user-defined networks (hosts.ts).
-import { exists, mkdirs, readdir, readFile, realPath, removeTree, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { exists, mkdirs, readdir, readdirIfExists, readFile, realPath, removeTree, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { isRootless } from "../sys/process.ts";
 import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
 import { join } from "../path.ts";
@@ -387,8 +387,7 @@ export function releaseStaleClaims(store: Store, exists: (id: string) => boolean
 
 /** The claim files of `dir` whose owner (their content) passes `test`. */
 function claimsOf(dir: string, test: (owner: string) => boolean): string[] {
-  if (!exists(dir)) return [];
-  return readdir(dir).filter((f) => {
+  return readdirIfExists(dir).filter((f) => {
     try {
       return test(readFile(join(dir, f)));
     } catch {

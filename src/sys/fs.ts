@@ -318,6 +318,16 @@ export function readdir(path: string): string[] {
   return names;
 }
 
+/** The names in `path`, or none when it does not exist. */
+export function readdirIfExists(path: string): string[] {
+  try {
+    return readdir(path);
+  } catch (e) {
+    if (isErrno(e, Errno.ENOENT)) return [];
+    throw e;
+  }
+}
+
 /** rm -rf: removes path and everything below it; a missing path is fine. Symlinks are not followed. */
 export function removeTree(path: string): void {
   let st: FileStat;
