@@ -75,9 +75,9 @@ export function stopContainer(store: Store, found: ContainerSpec, timeoutSeconds
     if (c.pid === undefined) return settleEnd(store, spec);
     requestStop(c);
     if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
-    if (timeoutSeconds > 0) {
+    if (timeoutSeconds !== 0) {
       kill(c.pid, signal);
-      if (await waitGone(store, c, timeoutSeconds * 1000)) return settleEnd(store, spec);
+      if (await waitGone(store, c, timeoutSeconds < 0 ? Infinity : timeoutSeconds * 1000)) return settleEnd(store, spec);
     }
     await killContainer(store, c);
   });

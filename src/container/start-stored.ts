@@ -39,7 +39,7 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
       await runDetached(init, store, spec, c.paths);
       return 0;
     }
-    return await runAttached(init, store, spec, c.paths, unlock);
+    return await runAttached(init, store, spec, c.paths, { started: unlock });
   } finally {
     unlock();
   }

@@ -257,12 +257,18 @@ export function forwardSignals(pid: number, building: () => boolean = () => fals
  * `started` runs once the init has reported the payload's start (or its failure); `handOver`
  * once this function's signal handlers are in (the caller's may go then: never none).
  */
-export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, started?: () => void, handOver?: () => void): Promise<number> {
+/**
+ * `started`: called once the payload runs (or failed to); `handOver`: once this function's own
+ * signal forwarding is in place. `proxySignals` false (--sig-proxy=false): a signal ends this
+ * process with its default action, and with it the container.
+ */
+export async function runAttached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, o: { started?: () => void; handOver?: () => void; proxySignals?: boolean } = {}): Promise<number> {
+  const { started, handOver, proxySignals = true } = o;
   const { pid, syncRead, lifelineWrite } = init;
   const restoreTerminal = spec.tty && isTerminal(0) ? makeRaw(0) : undefined;
   // Before the plan: from then on the payload may run, and a signal must reach it, not end this
   // process (and with it the container).
-  const stopForwarding = forwardSignals(pid, () => !init.reported);
+  const stopForwarding = proxySignals ? forwardSignals(pid, () => !init.reported) : () => {};
   handOver?.();
   sendPlan(init, store, spec, paths, false);
 
