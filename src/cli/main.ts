@@ -40,6 +40,7 @@ const rootCommand = defineCommand({
     unpause: () => import("./pause.ts").then((m) => m.unpauseCommand),
     update: () => import("./update.ts").then((m) => m.updateCommand),
     info: () => import("./info.ts").then((m) => m.infoCommand),
+    version: () => import("./version.ts").then((m) => m.versionCommand),
     stats: () => import("./stats.ts").then((m) => m.statsCommand),
     ps: () => import("./ps.ts").then((m) => m.psCommand),
     logs: () => import("./logs.ts").then((m) => m.logsCommand),

@@ -74,12 +74,14 @@ const systemPruneCommand = defineCommand({
 });
 
 export const systemCommand = defineCommand({
-  meta: { name: "system", description: "Manage box's state (prune)" },
-  args: { command: { type: "positional", description: "prune", required: false } },
+  meta: { name: "system", description: "Manage box's state (prune, df, info)" },
+  args: { command: { type: "positional", description: "prune, df or info", required: false } },
   async run({ rawArgs, cmd }) {
     const [sub, ...rest] = rawArgs;
     if (sub === "prune") return void (await runCommand(systemPruneCommand, { rawArgs: rest }));
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box system prune -f"]);
+    if (sub === "info") return void (await runCommand((await import("./info.ts")).infoCommand, { rawArgs: rest }));
+    if (sub === "df") return void (await runCommand((await import("./df.ts")).dfCommand, { rawArgs: rest }));
+    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box system prune -f", "box system df", "box system info"]);
     throw new UserError(`unknown command "${sub}" for "box system"; see 'box system --help'`);
   },
 });
