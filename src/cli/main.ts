@@ -55,6 +55,7 @@ export const rootCommand = defineCommand({
     top: () => import("./manage.ts").then((m) => m.topCommand),
     container: () => import("./manage.ts").then((m) => m.containerCommand),
     cp: () => import("./cp.ts").then((m) => m.cpCommand),
+    diff: () => import("./diff.ts").then((m) => m.diffCommand),
     network: () => import("./network.ts").then((m) => m.networkCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
