@@ -49,7 +49,8 @@ async function renderHelp(cmd: CommandDef<any>, examples: string[], parent: Comm
 
 type Resolvable<T> = T | Promise<T> | (() => T) | (() => Promise<T>);
 
-async function resolve<T>(value: Resolvable<T> | undefined): Promise<T | undefined> {
+/** A citty field that may be given as a value, a promise or a function (lazy subcommands). */
+export async function resolve<T>(value: Resolvable<T> | undefined): Promise<T | undefined> {
   return typeof value === "function" ? (value as () => T | Promise<T>)() : value;
 }
 

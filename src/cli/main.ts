@@ -1,13 +1,13 @@
 // The root command: global flags (store roots), dispatch, and turning errors into one line
 // and an exit code.
-import { defineCommand, runCommand, type CommandDef, type SubCommandsDef } from "citty";
+import { defineCommand, runCommand, type CommandDef } from "citty";
 import pkg from "../../package.json" with { type: "json" };
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { defaultStore } from "../container/store.ts";
 import { describeError } from "../sys/errors.ts";
 import { setGlobals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
-import { printHelp } from "./help.ts";
+import { printHelp, resolve } from "./help.ts";
 
 export const VERSION = pkg.version;
 
@@ -56,6 +56,7 @@ export const rootCommand = defineCommand({
     container: () => import("./manage.ts").then((m) => m.containerCommand),
     cp: () => import("./cp.ts").then((m) => m.cpCommand),
     diff: () => import("./diff.ts").then((m) => m.diffCommand),
+    completion: () => import("./completion.ts").then((m) => m.completionCommand),
     network: () => import("./network.ts").then((m) => m.networkCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
@@ -76,12 +77,11 @@ async function findCommand(words: string[]): Promise<[CommandDef<any>, string[]]
   let command: CommandDef<any> = rootCommand;
   let path = "box";
   for (;;) {
-    const table = (await (typeof command.subCommands === "function" ? command.subCommands() : command.subCommands)) as SubCommandsDef | undefined;
+    const table = await resolve(command.subCommands);
     const [word, ...rest] = words;
     if (!table || word === undefined || word.startsWith("-")) return [command, words];
     if (!Object.hasOwn(table, word)) throw new UserError(`unknown command "${word}" for "${path}"; see '${path} --help'`);
-    const sub = table[word]!;
-    command = await (typeof sub === "function" ? sub() : sub);
+    command = (await resolve(table[word]))!;
     path += ` ${word}`;
     words = rest;
   }
