@@ -1,6 +1,6 @@
 // box images / rmi / tag / image (ls, rm, tag, prune, inspect and the long forms of pull, load,
 // save, import).
-import { defineCommand, runCommand, type CommandDef } from "citty";
+import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { listContainers } from "../container/lookup.ts";
 import { shortId, type Store } from "../container/store.ts";
@@ -14,7 +14,7 @@ import { globals } from "./context.ts";
 import { forEachArgument, requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { ago, createdAt, ellipsis, humanSize, printList, type Listing } from "./format.ts";
-import { printHelp } from "./help.ts";
+import { defineFamily, printHelp } from "./help.ts";
 import { printInspected } from "./inspect.ts";
 import { goStruct } from "./template-values.ts";
 
@@ -251,32 +251,14 @@ const HISTORY_LISTING: Listing = {
   headers: { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" },
 };
 
-type Loader = () => Promise<CommandDef<any>>;
-
-const IMAGE_SUBCOMMANDS: Record<string, Loader> = {
-  ls: async () => imagesCommand,
-  list: async () => imagesCommand,
-  rm: async () => rmiCommand,
-  remove: async () => rmiCommand,
-  tag: async () => tagCommand,
-  prune: async () => imagePruneCommand,
-  history: async () => historyCommand,
-  inspect: async () => imageInspectCommand,
-  pull: () => import("./pull.ts").then((m) => m.pullCommand),
-  push: () => import("./pull.ts").then((m) => m.pushCommand),
-  load: () => import("./archive.ts").then((m) => m.loadCommand),
-  save: () => import("./archive.ts").then((m) => m.saveCommand),
-  import: () => import("./import.ts").then((m) => m.importCommand),
+/** Docker's `docker image X`: the top-level commands (`ls` is `images`), prune and inspect. */
+const IMAGE_COMMANDS: Record<string, string> = {
+  ls: "images", list: "images", rm: "rmi", remove: "rmi", tag: "tag", history: "history",
+  pull: "pull", push: "push", load: "load", save: "save", import: "import",
 };
 
-export const imageCommand = defineCommand({
-  meta: { name: "image", description: `Manage images (${Object.keys(IMAGE_SUBCOMMANDS).join(", ")})` },
-  args: { command: { type: "positional", description: Object.keys(IMAGE_SUBCOMMANDS).join(", "), required: false } },
-  async run({ rawArgs, cmd }) {
-    const [sub, ...rest] = rawArgs;
-    const load = sub === undefined ? undefined : IMAGE_SUBCOMMANDS[sub];
-    if (load) return void (await runCommand(await load(), { rawArgs: rest }));
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box image ls", "box image prune -a -f", "box image inspect busybox"]);
-    throw new UserError(`unknown command "${sub}" for "box image"; see 'box image --help'`);
-  },
-});
+export const imageCommand = defineFamily(
+  { name: "image", description: "Manage images" },
+  () => import("./main.ts").then((m) => ({ ...m.topLevel(IMAGE_COMMANDS), prune: imagePruneCommand, inspect: imageInspectCommand })),
+  ["box image ls", "box image prune -a -f", "box image inspect busybox"],
+);
