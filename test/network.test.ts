@@ -222,7 +222,7 @@ describe("published ports", () => {
   test("bad --publish values and modes: one line each, exit 125", async () => {
     const cases: Array<[string[], string]> = [
       [["-p", "1:2:3:4"], "invalid --publish 1:2:3:4: [[IP:]HOST_PORT:]CONTAINER_PORT[/tcp|udp]"],
-      [["--expose", "80/sctp"], `invalid --expose "80/sctp": PORT or PORT/tcp|udp`],
+      [["--expose", "80/sctp"], `invalid --expose "80/sctp": PORT[-LAST] or PORT[-LAST]/tcp|udp`],
       [["-p", "0:80"], `invalid port "0" in --publish 0:80: a number from 1 to 65535`],
       [["-p", "70000:80"], `invalid port "70000" in --publish 70000:80: a number from 1 to 65535`],
       [["-p", "8080:80/sctp"], "invalid protocol in --publish 8080:80/sctp: tcp or udp"],

@@ -2,7 +2,7 @@
 import { defineCommand, runCommand, type CommandDef } from "citty";
 import { UserError } from "../container/errors.ts";
 import { createNetwork, listNetworks, networkMembers, removeNetwork, type NetworkConfig } from "../net/network.ts";
-import { macFor } from "../net/endpoint.ts";
+import { endpointMac } from "../net/endpoint.ts";
 import { parseSubnet } from "../net/ipam.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
@@ -30,7 +30,7 @@ function describe(n: NetworkConfig): Record<string, unknown> {
     IPAM: { Driver: "default", Options: null, Config: [{ Subnet: `${n.subnet}/${n.prefix}`, Gateway: n.gateway }] },
     Internal: false,
     Attachable: false,
-    Containers: Object.fromEntries(members.map((m) => [m.id, { Name: m.name, MacAddress: macFor(m.ip), IPv4Address: `${m.ip}/${n.prefix}`, IPv6Address: "" }])),
+    Containers: Object.fromEntries(members.map((m) => [m.id, { Name: m.name, MacAddress: endpointMac(m), IPv4Address: `${m.ip}/${n.prefix}`, IPv6Address: "" }])),
     Options: { "com.docker.network.bridge.name": n.bridge, "com.docker.network.driver.mtu": String(n.mtu) },
     Labels: {},
   };

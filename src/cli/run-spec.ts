@@ -9,7 +9,7 @@ import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
 import { generatedName, newId, validateName, type Store } from "../container/store.ts";
 import { findContainer } from "../container/lookup.ts";
-import { bridgeNetwork, sharedNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type TmpfsSpec } from "../container/spec.ts";
+import { bridgeNetwork, sharedNetwork, type ContainerSpec, type EndpointOptions, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type TmpfsSpec } from "../container/spec.ts";
 import { checkDistinctTargets, parseMount, parseTmpfs, parseVolume, volumesFrom } from "./mount-args.ts";
 import { parseCgroupns, parseCgroupParent, parseIpc, parseUts } from "./namespace-args.ts";
 import { liveContainer } from "../container/live.ts";
@@ -177,6 +177,34 @@ function parseNetwork(v: ParsedFlags["values"][string], store: Store): NetworkMo
   return v;
 }
 
+/** --ip, --network-alias, --mac-address: only where the container has a link of its own (aliases and --ip: a user-defined network's). */
+function parseEndpointOptions(v: ParsedFlags["values"], network: NetworkMode): EndpointOptions | undefined {
+  const ip = str(v.ip);
+  const aliases = list(v["network-alias"]).map((a) => parseAlias("--network-alias", a));
+  const mac = str(v["mac-address"]);
+  if (ip === undefined && !aliases.length && mac === undefined) return undefined;
+  const userDefined = bridgeNetwork({ network }) !== undefined && network !== DEFAULT_NETWORK;
+  if (ip !== undefined && !IPV4.test(ip)) throw new UserError(`invalid argument "${ip}" for "--ip" flag: an IPv4 address`);
+  if (ip !== undefined && !userDefined) throw new UserError("user specified IP address is supported on user defined networks only");
+  if (aliases.length && !userDefined) throw new UserError("network-scoped aliases are only supported for user-defined networks");
+  if (mac !== undefined && bridgeNetwork({ network }) === undefined) throw new UserError(`conflicting options: --mac-address and --network ${network.replace(/^container:(.{12}).*/, "container:$1")}`);
+  return { ...(ip !== undefined ? { ip } : {}), ...(aliases.length ? { aliases } : {}), ...(mac !== undefined ? { mac: parseMac(mac) } : {}) };
+}
+
+/** A name for /etc/hosts lines: a hostname's characters (and _), nothing a line could be split at. */
+export function parseAlias(flag: string, text: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/.test(text)) throw new UserError(`invalid ${flag} "${text}": letters, digits and _ . - (not first)`);
+  return text;
+}
+
+/** Docker's (Go's net.ParseMAC) spellings of a 6-byte MAC, as aa:bb:cc:dd:ee:ff; a link's must be unicast and not zero. */
+function parseMac(text: string): string {
+  const hex = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(text) ? text.replace(/[:-]/g, "") : /^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$/i.test(text) ? text.replace(/\./g, "") : undefined;
+  if (hex === undefined) throw new UserError(`${text} is not a valid mac address`);
+  if (parseInt(hex.slice(0, 2), 16) & 1 || /^0+$/.test(hex)) throw new UserError(`invalid --mac-address ${text}: a container's MAC must be a unicast address other than 00:00:00:00:00:00`);
+  return hex.toLowerCase().match(/../g)!.join(":");
+}
+
 function parseExtraHost(text: string): string {
   const colon = text.indexOf(":");
   const [name, ip] = [text.slice(0, colon), text.slice(colon + 1)];
@@ -201,21 +229,35 @@ function parsePort(text: string, what: string): number {
   return Number(text);
 }
 
-/** -p [[IP:]HOST:]CONTAINER[/tcp|udp]; without a host port (or with an empty one) box picks a free one. */
-function parsePublish(text: string): PortSpec {
+/** `PORT` or `FIRST-LAST`: the first and last port. */
+function parsePortRange(text: string, what: string): [number, number] {
+  const [first = "", last = first, ...rest] = text.split("-");
+  const range: [number, number] = [parsePort(first, what), parsePort(last, what)];
+  if (rest.length || range[1] < range[0]) throw new UserError(`invalid port range "${text}" in --publish ${what}: FIRST-LAST, FIRST not above LAST`);
+  return range;
+}
+
+/**
+ * -p [[IP:]HOST:]CONTAINER[/tcp|udp], each port a number or a range FIRST-LAST (Docker's rules:
+ * ranges of the same length map port to port; a host range with one container port means any
+ * free port of that range). Without a host port (or with an empty one) box picks a free one.
+ */
+function parsePublish(text: string): PortSpec[] {
   const [ports, protocol = "tcp", ...rest] = text.split("/");
   if (rest.length || (protocol !== "tcp" && protocol !== "udp")) throw new UserError(`invalid protocol in --publish ${text}: tcp or udp`);
   const parts = ports!.split(":");
   if (parts.length > 3) throw new UserError(`invalid --publish ${text}: [[IP:]HOST_PORT:]CONTAINER_PORT[/tcp|udp]`);
   const hostIp = parts.length === 3 ? parts[0] : undefined;
   if (hostIp !== undefined && hostIp !== "" && !IPV4.test(hostIp)) throw new UserError(`invalid IP address "${hostIp}" in --publish ${text}`);
-  const hostPort = parts.length > 1 && parts.at(-2) !== "" ? parsePort(parts.at(-2)!, text) : 0;
-  return {
-    protocol,
-    ...(hostIp && hostIp !== "0.0.0.0" ? { hostIp } : {}),
-    hostPort,
-    containerPort: parsePort(parts.at(-1)!, text),
-  };
+  const hostText = parts.length > 1 ? parts.at(-2)! : "";
+  const host = hostText === "" ? undefined : parsePortRange(hostText, text);
+  const [first, last] = parsePortRange(parts.at(-1)!, text);
+  const base = { protocol, ...(hostIp && hostIp !== "0.0.0.0" ? { hostIp } : {}) } as const;
+  if (host && host[1] - host[0] !== last - first) {
+    if (last !== first) throw new UserError(`invalid ranges specified for container and host Ports: ${parts.at(-1)} and ${hostText}`);
+    return [{ ...base, hostPort: host[0], hostPortEnd: host[1], containerPort: first }];
+  }
+  return Array.from({ length: last - first + 1 }, (_, i) => ({ ...base, hostPort: host ? host[0] + i : 0, containerPort: first + i }));
 }
 
 /** -P: every exposed port (the image's EXPOSE and --expose) not published otherwise, on a free host port. */
@@ -226,18 +268,21 @@ function publishAll(exposed: string[], given: PortSpec[]): PortSpec[] {
     .map((e) => ({ ...e, hostPort: 0 }));
 }
 
-function parseExpose(text: string): string {
-  const port = exposedPort(text);
-  if (port === undefined) throw new UserError(`invalid --expose "${text}": PORT or PORT/tcp|udp`);
-  return port;
+/** --expose PORT[-LAST][/tcp|udp]: each port of the range (Docker's). */
+function parseExpose(text: string): string[] {
+  const m = /^(\d{1,5})-(\d{1,5})(\/.*)?$/.exec(text);
+  const [first, last] = m ? [exposedPort(`${m[1]}${m[3] ?? ""}`), exposedPort(`${m[2]}${m[3] ?? ""}`)] : [exposedPort(text), exposedPort(text)];
+  if (first === undefined || last === undefined || parseInt(last) < parseInt(first)) throw new UserError(`invalid --expose "${text}": PORT[-LAST] or PORT[-LAST]/tcp|udp`);
+  const protocol = first.split("/")[1];
+  return Array.from({ length: parseInt(last) - parseInt(first) + 1 }, (_, i) => `${parseInt(first) + i}/${protocol}`);
 }
 
 function parsePorts(texts: string[], network: NetworkMode, all: boolean, exposed: string[]): PortSpec[] {
-  const given = texts.map(parsePublish);
+  const given = texts.flatMap(parsePublish);
   const ports = [...given, ...(all ? publishAll(exposed, given) : [])];
   if (ports.length && bridgeNetwork({ network }) === undefined) throw new UserError(`--publish needs a bridge network (not --network ${network.replace(/^container:(.{12}).*/, "container:$1")})`);
   const seen = new Set<string>();
-  for (const p of ports.filter((p) => p.hostPort !== 0)) {
+  for (const p of ports.filter((p) => p.hostPort !== 0 && p.hostPortEnd === undefined)) {
     const key = `${p.protocol}/${p.hostPort}`;
     if (seen.has(key)) throw new UserError(`--publish: host port ${p.hostPort}/${p.protocol} is given twice`);
     seen.add(key);
@@ -306,7 +351,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     (c) => c !== "MKNOD" || deviceRulesEnforced() || v.privileged === true,
   );
   const security = parseSecurityOpts(list(v["security-opt"]));
-  const exposed = [...new Set([...Object.keys(image.ExposedPorts ?? {}), ...list(v.expose).map(parseExpose)])];
+  const exposed = [...new Set([...Object.keys(image.ExposedPorts ?? {}), ...list(v.expose).flatMap(parseExpose)])];
   const userns = parseUserns(str(v.userns), list(v.uidmap), list(v.gidmap));
   if (userns && v.privileged === true) throw new UserError("conflicting options: --privileged and a user namespace (--userns, --uidmap)");
   // The init (PID 1, box itself, with box's privileges) is in the payload's pid namespace; only a
@@ -332,6 +377,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const tmpfs: TmpfsSpec[] = [...list(v.tmpfs).map(parseTmpfs), ...mounts.flatMap((m) => (m.kind === "tmpfs" ? [m.tmpfs] : []))];
   checkDistinctTargets([...volumes.map((m) => m.target), ...tmpfs.map((m) => m.target)]);
   if (str(v.isolation) !== undefined && str(v.isolation) !== "default") throw new UserError(`invalid --isolation "${str(v.isolation)}": Linux has only "default"`);
+
+  const endpointOptions = parseEndpointOptions(v, network);
 
   return {
     id,
@@ -361,6 +408,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     interactive: v.interactive === true,
     tty: v.tty === true,
     network,
+    ...(endpointOptions ? { endpointOptions } : {}),
     exposed,
     ports: parsePorts(list(v.publish), network, v["publish-all"] === true, exposed),
     extraHosts: list(v["add-host"]).map(parseExtraHost),
@@ -413,7 +461,7 @@ function refuseInRootless(v: ParsedFlags["values"]): void {
   const given = (flag: string) => v[flag] !== undefined && v[flag] !== false && !(Array.isArray(v[flag]) && v[flag].length === 0);
   const why: Array<[string[], string]> = [
     [Object.keys(RESOURCE_ARGS), "needs cgroups, which a rootless box does not use yet"],
-    [["publish", "publish-all"], "needs a bridge network, which a rootless box cannot make yet"],
+    [["publish", "publish-all", "ip", "network-alias", "mac-address"], "needs a bridge network, which a rootless box cannot make yet"],
     [["privileged", "device", "device-cgroup-rule", "cgroup-parent", "memory-swappiness", "blkio-weight-device", "oom-score-adj"], "needs root"],
     [["userns", "uidmap", "gidmap"], "needs root (a rootless container's user namespace maps root to you)"],
   ];

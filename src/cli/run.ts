@@ -30,6 +30,9 @@ const RUN_ARGS = {
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
   tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
   network: { type: "string", alias: "net", description: "Network: bridge (the default: box0, with NAT), none (only lo), host, container:NAME, or a network from box network create", valueHint: "NETWORK" },
+  ip: { type: "string", description: "The container's IPv4 address on its network (user-defined networks)", valueHint: "IP" },
+  "network-alias": { type: "string", alias: "net-alias", description: "Another name of the container on its network (user-defined networks)", valueHint: "NAME" },
+  "mac-address": { type: "string", description: "The MAC of the container's eth0 (default: one made of its address)", valueHint: "MAC" },
   "add-host": { type: "string", description: "Add a line to /etc/hosts (IP may be host-gateway: the host's bridge address)", valueHint: "NAME:IP" },
   dns: { type: "string", description: "A nameserver for /etc/resolv.conf (replaces the host's)", valueHint: "IP" },
   "dns-search": { type: "string", description: "A search domain for /etc/resolv.conf", valueHint: "DOMAIN" },
@@ -44,9 +47,9 @@ const RUN_ARGS = {
   uidmap: { type: "string", description: "Map container uids to host uids in a user namespace of the container's own", valueHint: "CONTAINER:HOST:SIZE" },
   gidmap: { type: "string", description: "Map container gids to host gids (default: as --uidmap)", valueHint: "CONTAINER:HOST:SIZE" },
   sysctl: { type: "string", description: "A namespaced sysctl: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*", valueHint: "KEY=VALUE" },
-  publish: { type: "string", alias: "p", description: "Publish a container's port on the host (bridge networks); no host port: a free one", valueHint: "[[IP:]HOST:]CONTAINER[/tcp|udp]" },
+  publish: { type: "string", alias: "p", description: "Publish a container's port or range of ports on the host (bridge networks); no host port: a free one", valueHint: "[[IP:]HOST:]CONTAINER[/tcp|udp]" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
-  expose: { type: "string", description: "Expose a port (published by -P)", valueHint: "PORT[/tcp|udp]" },
+  expose: { type: "string", description: "Expose a port or a range of ports (published by -P)", valueHint: "PORT[-LAST][/tcp|udp]" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
   label: { type: "string", alias: "l", description: "Set a label on the container", valueHint: "KEY=VALUE" },
   "log-opt": { type: "string", description: "Log option of a detached container: max-size=SIZE, max-file=N", valueHint: "OPT=VALUE" },
@@ -84,7 +87,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["mount", "tmpfs", "volumes-from", "group-add", "label-file", "annotation", "device-cgroup-rule", "blkio-weight-device", "attach", "env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+const RUN_LISTS = ["mount", "tmpfs", "volumes-from", "group-add", "label-file", "annotation", "device-cgroup-rule", "blkio-weight-device", "attach", "env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "network-alias", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

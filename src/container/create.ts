@@ -72,7 +72,7 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
     // leases, which outlive a stop); the init connects it at each start.
     const network = bridgeNetwork(spec);
     if (network !== undefined) {
-      spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports);
+      spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports, spec.endpointOptions);
       writeConfig(paths, spec);
     }
     let held = true;

@@ -1,8 +1,8 @@
 // How a container is shown: Docker's status line ("Up 3 minutes", "Exited (137) 2 seconds ago")
 // and the JSON of `box inspect`, shaped like `docker inspect`'s so that scripts carry over.
 import type { LiveContainer } from "./live.ts";
-import type { ContainerSpec, PortSpec } from "./spec.ts";
-import { macFor } from "../net/endpoint.ts";
+import { endpointsOf, type ContainerSpec, type PortSpec } from "./spec.ts";
+import { endpointMac } from "../net/endpoint.ts";
 import type { IdRange } from "../sys/userns.ts";
 import { MS_RDONLY } from "../sys/constants.ts";
 import { PROPAGATION } from "../oci/mount-options.ts";
@@ -158,17 +158,33 @@ function idRange(r: IdRange): string {
 /** Docker's shape: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. */
 function portBindings(ports: PortSpec[]): Record<string, Array<{ HostIp: string; HostPort: string }>> {
   const out: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
-  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? "", HostPort: String(p.hostPort) });
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? "", HostPort: p.hostPortEnd === undefined ? String(p.hostPort) : `${p.hostPort}-${p.hostPortEnd}` });
   return out;
 }
 
 function networkSettings(spec: ContainerSpec): Record<string, unknown> {
   const e = spec.endpoint;
-  if (!e) return { IPAddress: "", Ports: {}, Networks: spec.network === "host" ? { host: {} } : {} };
-  const address = { IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway };
+  if (!e && !spec.connected?.length) return { IPAddress: "", Ports: {}, Networks: spec.network === "host" ? { host: {} } : {} };
+  // Docker's: each network's endpoint; the top-level fields are those of --network's.
+  const networks = Object.fromEntries(
+    endpointsOf(spec).map((n) => [
+      n.network,
+      {
+        IPAMConfig: n === e && spec.endpointOptions?.ip ? { IPv4Address: spec.endpointOptions.ip } : null,
+        Aliases: n.aliases ?? null,
+        MacAddress: endpointMac(n),
+        NetworkID: n.network,
+        Gateway: n.gateway,
+        IPAddress: n.ip,
+        IPPrefixLen: n.prefix,
+        DNSNames: n.names ? [spec.name, spec.id.slice(0, 12), ...(n.aliases ?? [])] : null,
+      },
+    ]),
+  );
+  if (!e) return { IPAddress: "", Ports: {}, Networks: networks };
   // The ports as published: Docker names the host address even when it is every one.
   const ports = portBindings(e.ports.map((p) => ({ ...p, hostIp: p.hostIp ?? "0.0.0.0" })));
-  return { ...address, MacAddress: macFor(e.ip), Bridge: e.bridge, Ports: ports, Networks: { [e.network]: { ...address, MacAddress: macFor(e.ip), NetworkID: e.network } } };
+  return { IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway, MacAddress: endpointMac(e), Bridge: e.bridge, Ports: ports, Networks: networks };
 }
 
 function logConfig(c: LiveContainer): Record<string, string> {

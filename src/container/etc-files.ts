@@ -22,8 +22,8 @@ function hostsFile(spec: ContainerSpec, peers: string[]): string {
     "ff00::0\tip6-mcastprefix",
     "ff02::1\tip6-allnodes",
     "ff02::2\tip6-allrouters",
-    // Docker's: the name resolves to the container's own address on a bridge network.
-    `${spec.endpoint?.ip ?? "127.0.1.1"}\t${[spec.hostname, ...(spec.endpoint?.names && spec.name !== spec.hostname ? [spec.name] : [])].join(" ")}`,
+    // Docker's: the name resolves to the container's own address on a bridge network (and its aliases on a user-defined one).
+    `${spec.endpoint?.ip ?? "127.0.1.1"}\t${[spec.hostname, ...(spec.endpoint?.names && spec.name !== spec.hostname ? [spec.name] : []), ...(spec.endpoint?.aliases ?? [])].join(" ")}`,
     ...peers,
     ...extra,
     "",

@@ -118,6 +118,8 @@ export interface PortSpec {
   protocol: "tcp" | "udp";
   hostIp?: string;
   hostPort: number;
+  /** -p FIRST-LAST:PORT: any free host port from hostPort to this one, chosen at create. */
+  hostPortEnd?: number;
   containerPort: number;
 }
 
@@ -133,6 +135,24 @@ export interface Endpoint {
   ports: PortSpec[];
   /** A user-defined network: containers find each other (and themselves) by name. */
   names?: boolean;
+  /** --network-alias, network connect --alias: more names of it for the network's containers. */
+  aliases?: string[];
+  /** --mac-address: its link's MAC, instead of the one made of its address. */
+  mac?: string;
+  /** Its link in the container; absent: eth0 (the network of --network; connected ones get eth1, ...). */
+  device?: string;
+}
+
+/** What a container asks of its place on a network: --ip, --network-alias (--alias), --mac-address. */
+export interface EndpointOptions {
+  ip?: string;
+  aliases?: string[];
+  mac?: string;
+}
+
+/** Every endpoint of a container: its network's, then those `box network connect` added. */
+export function endpointsOf(spec: Pick<ContainerSpec, "endpoint" | "connected">): Endpoint[] {
+  return [...(spec.endpoint ? [spec.endpoint] : []), ...(spec.connected ?? [])];
 }
 
 /** A throttle on one block device (--device-read-bps and friends). */
@@ -205,8 +225,12 @@ export interface ContainerSpec {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** --ip, --network-alias, --mac-address for the endpoint on `network`. */
+  endpointOptions?: EndpointOptions;
   /** Set by the engine at create for bridge networking; absent otherwise. */
   endpoint?: Endpoint;
+  /** Its endpoints on the networks `box network connect` added, each with a link of its own. */
+  connected?: Endpoint[];
   resources: ResourceSpec;
   /** Capability names (without CAP_) the payload keeps. */
   capabilities: string[];

@@ -15,6 +15,11 @@ export function macFor(ip: string): string {
   return ["02", "42", ...ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0"))].join(":");
 }
 
+/** The MAC of the endpoint's link: --mac-address's, or the one made of its address. */
+export function endpointMac(e: Pick<Endpoint, "ip" | "mac">): string {
+  return e.mac ?? macFor(e.ip);
+}
+
 /** The host's end of container `id`'s veth pair (15 characters at most, like every link name). */
 function hostVethName(id: string): string {
   return `veth${id.slice(0, 11)}`;
@@ -33,7 +38,7 @@ export function connectContainer(host: NetlinkSocket, id: string, e: Endpoint): 
     // tearing down: wait for that a little. A link of that name that stays is not box's to delete.
     for (let waited = 0; ; waited += 20) {
       try {
-        createVeth(host, hostVethName(id), { name: "eth0", mac: macFor(e.ip), netnsFd: netns }, master, e.mtu);
+        createVeth(host, hostVethName(id), { name: "eth0", mac: endpointMac(e), netnsFd: netns }, master, e.mtu);
         break;
       } catch (err) {
         if (!(err instanceof LinkExists) || waited >= 2000) throw err;

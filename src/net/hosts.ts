@@ -9,14 +9,19 @@ import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { containerConfig, type Store } from "../container/store.ts";
 import { stateInit } from "../container/live.ts";
+import { endpointsOf } from "../container/spec.ts";
 
 interface Peer {
   id: string;
   name: string;
   ip: string;
+  /** --network-alias: more names of it on this network. */
+  aliases?: string[];
+  /** --mac-address's, if it was given. */
+  mac?: string;
 }
 
-export const hostsLine = (p: Pick<Peer, "ip" | "name">) => `${p.ip}\t${p.name}`;
+export const hostsLine = (p: Pick<Peer, "ip" | "name" | "aliases">) => `${p.ip}\t${[p.name, ...(p.aliases ?? [])].join(" ")}`;
 
 /** The containers holding a lease in the lease directory, but `self`: their ids and addresses. */
 export function leaseHolders(leases: string, self: string): Array<Pick<Peer, "id" | "ip">> {
@@ -30,11 +35,13 @@ export function leaseHolders(leases: string, self: string): Array<Pick<Peer, "id
   });
 }
 
-/** The lease holders with their names as they are now (a container may have been renamed). */
+/** The lease holders with their names as they are now (a container may have been renamed), their aliases and MACs. */
 export function peers(store: Store, leases: string, self: string): Peer[] {
   return leaseHolders(leases, self).flatMap((h) => {
     try {
-      return [{ ...h, name: containerConfig(store, h.id).name }];
+      const spec = containerConfig(store, h.id);
+      const e = endpointsOf(spec).find((x) => x.ip === h.ip);
+      return [{ ...h, name: spec.name, ...(e?.aliases ? { aliases: e.aliases } : {}), ...(e?.mac ? { mac: e.mac } : {}) }];
     } catch {
       return []; // removed meanwhile
     }

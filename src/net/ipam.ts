@@ -73,23 +73,35 @@ export function hostMtu(routes: HostRoute[]): number {
   return 1500;
 }
 
-/** The next free address of the subnet (not its own, its broadcast or the gateway), leased to `id`. */
-export function leaseAddress(dir: string, net: { name: string; subnet: string; prefix: number; gateway: string }, id: string): string {
-  const taken = new Set(readdir(dir));
+/**
+ * The address `wanted` (--ip), or else the next free one of the subnet (not its own, its
+ * broadcast or the gateway), leased to `id`.
+ */
+export function leaseAddress(dir: string, net: { name: string; subnet: string; prefix: number; gateway: string }, id: string, wanted?: string): string {
   const first = toInt(net.subnet) + 1;
   const last = broadcastOf(toInt(net.subnet), net.prefix) - 1;
+  if (wanted !== undefined) {
+    if (!(toInt(wanted) >= first && toInt(wanted) <= last)) throw new UserError(`invalid address ${wanted}: It does not belong to any of this network's subnets (${net.name}: ${net.subnet}/${net.prefix})`);
+    if (wanted === net.gateway || !leaseIfFree(dir, wanted, id)) throw new UserError(`Address already in use: ${wanted} (network ${net.name})`);
+    return wanted;
+  }
+  const taken = new Set(readdir(dir));
   for (let n = first; n <= last; n++) {
     const ip = toIp(n);
-    if (ip === net.gateway || taken.has(ip)) continue;
-    // O_EXCL: another box process may have taken it since the look above.
-    try {
-      writeFileExclusive(join(dir, ip), id, 0o600);
-      return ip;
-    } catch (e) {
-      if (!isErrno(e, Errno.EEXIST)) throw e;
-    }
+    if (ip !== net.gateway && !taken.has(ip) && leaseIfFree(dir, ip, id)) return ip;
   }
   throw new UserError(`no free address left in network ${net.name} (${net.subnet}/${net.prefix})`);
+}
+
+/** O_EXCL: another box process may have taken it since any look at the directory. */
+function leaseIfFree(dir: string, ip: string, id: string): boolean {
+  try {
+    writeFileExclusive(join(dir, ip), id, 0o600);
+    return true;
+  } catch (e) {
+    if (!isErrno(e, Errno.EEXIST)) throw e;
+    return false;
+  }
 }
 
 /** Whether `file` (a lease or a port claim) holds `id`. */

@@ -8,7 +8,7 @@ import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { storeGone, type Store } from "../container/store.ts";
-import type { Endpoint, PortSpec } from "../container/spec.ts";
+import type { Endpoint, EndpointOptions, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, findLink, linkIndex, LinkExists, listLinks } from "./links.ts";
 import { addRules, deleteRules, deleteRulesWhere, networkRules, publishRules, tableRules } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
@@ -296,18 +296,21 @@ function addPortRules(id: string, ip: string, bridge: string, ports: PortSpec[])
   if (ports.length) addRules(ports.flatMap((p) => publishRules({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, ip, port: p.containerPort }, portTag(id, p, bridge))));
 }
 
-/** The container's place on a network: an address, its published ports and their rules. */
-export function attachContainer(store: Store, id: string, name: string, network: string, ports: PortSpec[]): Endpoint {
+/** The container's place on a network: an address (--ip's), its published ports and their rules. */
+export function attachContainer(store: Store, id: string, name: string, network: string, ports: PortSpec[], options: EndpointOptions = {}): Endpoint {
   return withNetworkLock(store, () => {
     const net = findNetwork(store, network);
+    if (options.ip !== undefined && !net.dns) throw new UserError("user specified IP address is supported on user defined networks only");
+    if (options.aliases?.length && !net.dns) throw new UserError("network-scoped aliases are only supported for user-defined networks");
     ports = claimPorts(portsDir(store), ports, id);
     let ip: string | undefined;
     try {
-      ip = leaseAddress(leaseDir(store, net.name), net, id);
+      ip = leaseAddress(leaseDir(store, net.name), net, id, options.ip);
       addPortRules(id, ip, net.bridge, ports);
       checkPortsWon(ports, id);
-      if (net.dns) announce(store, leaseDir(store, net.name), { id, name, ip });
-      return { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, ports, names: net.dns };
+      const aliases = options.aliases?.length ? { aliases: options.aliases } : {};
+      if (net.dns) announce(store, leaseDir(store, net.name), { id, name, ip, ...aliases });
+      return { network: net.name, bridge: net.bridge, ip, prefix: net.prefix, gateway: net.gateway, mtu: net.mtu, ports, names: net.dns, ...aliases, ...(options.mac ? { mac: options.mac } : {}) };
     } catch (e) {
       release(store, id, { network: net.name, ip, ports, names: net.dns }, "/proc");
       throw e;
@@ -328,7 +331,7 @@ export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
 }
 
 /** The containers holding an address on the network (stopped ones too: the address is theirs until rm). */
-export function networkMembers(store: Store, name: string): Array<{ id: string; name: string; ip: string }> {
+export function networkMembers(store: Store, name: string): Array<{ id: string; name: string; ip: string; mac?: string }> {
   return peers(store, leaseDir(store, name), "");
 }
 

@@ -77,12 +77,17 @@ function claimPort(dir: string, p: PortSpec, id: string, rules: Rules): void {
 const FIRST_FREE_PORT = 32768;
 const LAST_FREE_PORT = 60999;
 
-/** A free host port for `p` (hostPort 0), tried from a random place in the range on. */
+/**
+ * A free host port for `p`: of its range (-p 8080-8081:80), tried in order, as Docker's; else
+ * (hostPort 0) of Docker's range, tried from a random place in it on.
+ */
 function claimAnyPort(dir: string, p: PortSpec, id: string, rules: Rules): PortSpec {
-  const span = LAST_FREE_PORT - FIRST_FREE_PORT + 1;
-  const start = Math.floor(Math.random() * span);
+  const { hostPortEnd, ...port } = p;
+  const [first, last] = hostPortEnd === undefined ? [FIRST_FREE_PORT, LAST_FREE_PORT] : [p.hostPort, hostPortEnd];
+  const span = last - first + 1;
+  const start = hostPortEnd === undefined ? Math.floor(Math.random() * span) : 0;
   for (let i = 0; i < span; i++) {
-    const chosen = { ...p, hostPort: FIRST_FREE_PORT + ((start + i) % span) };
+    const chosen = { ...port, hostPort: first + ((start + i) % span) };
     try {
       claimPort(dir, chosen, id, rules);
       return chosen;
@@ -90,17 +95,17 @@ function claimAnyPort(dir: string, p: PortSpec, id: string, rules: Rules): PortS
       if (!(e instanceof UserError)) throw e;
     }
   }
-  throw new UserError(`no free host port left for ${p.containerPort}/${p.protocol} (${FIRST_FREE_PORT}-${LAST_FREE_PORT})`);
+  throw new UserError(`no free host port left for ${p.containerPort}/${p.protocol} (${first}-${last})`);
 }
 
-/** Claims the ports (choosing those given as 0) in the store's port directory; all, or none. */
+/** Claims the ports (choosing those given as 0 or as a range) in the store's port directory; all, or none. */
 export function claimPorts(dir: string, ports: PortSpec[], id: string): PortSpec[] {
   if (!ports.length) return [];
   mkdirs(dir, 0o700);
   const rules = tableRules();
   const claimed: PortSpec[] = [];
   try {
-    for (const p of ports) claimed.push(p.hostPort === 0 ? claimAnyPort(dir, p, id, rules) : (claimPort(dir, p, id, rules), p));
+    for (const p of ports) claimed.push(p.hostPort === 0 || p.hostPortEnd !== undefined ? claimAnyPort(dir, p, id, rules) : (claimPort(dir, p, id, rules), p));
     return claimed;
   } catch (e) {
     releasePorts(dir, claimed, id);
