@@ -1,12 +1,15 @@
-// `box network ls|inspect|rm`: the bridge networks of the store.
-import { defineCommand, runCommand, type CommandDef } from "citty";
+// `box network create|ls|inspect|rm|connect|disconnect|prune`: the bridge networks of the store.
+import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
-import { createNetwork, listNetworks, networkMembers, removeNetwork, type NetworkConfig } from "../net/network.ts";
+import { createNetwork, listNetworks, networkMembers, pruneNetworks, removeNetwork, type NetworkConfig } from "../net/network.ts";
 import { endpointMac } from "../net/endpoint.ts";
 import { parseSubnet } from "../net/ipam.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
-import { printHelp } from "./help.ts";
+import { defineFamily, printHelp } from "./help.ts";
+import { confirmed, FORCE } from "./confirm.ts";
+import { parseAlias } from "../net/hosts.ts";
+import { IPV4 } from "../net/ipv4.ts";
 import { printList, type Listing } from "./format.ts";
 import { printInspected } from "./inspect.ts";
 import { goStruct } from "./template-values.ts";
@@ -150,16 +153,70 @@ export const portCommand = defineCommand({
   },
 });
 
-const SUBCOMMANDS: Record<string, CommandDef<any>> = { create: createCommand, ls: lsCommand, list: lsCommand, inspect: inspectCommand, rm: rmCommand, remove: rmCommand };
-
-export const networkCommand = defineCommand({
-  meta: { name: "network", description: "Manage networks (create, ls, inspect, rm)" },
-  args: { command: { type: "positional", description: "create, ls, inspect or rm", required: false } },
+const connectCommand = defineCommand({
+  meta: { name: "network connect", description: "Connect a container to a network (a running one gets its link at once)" },
+  args: {
+    ip: { type: "string", description: "Its IPv4 address on the network (user-defined networks)", valueHint: "IP" },
+    alias: { type: "string", description: "Another name of it on the network (user-defined networks; comma-separated or repeated)", valueHint: "NAME" },
+    network: { type: "positional", description: "Network name", required: false },
+    container: { type: "positional", description: "Container name or id (prefix)", required: false },
+  },
   async run({ rawArgs, cmd }) {
-    const [sub, ...rest] = rawArgs;
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box network create backend", "box network ls", "box network inspect backend", "box network rm backend"]);
-    const command = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-    if (!command) throw new UserError(`unknown command "${sub}" for "box network"; see 'box network --help'`);
-    await runCommand(command, { rawArgs: rest });
+    const flags = parseFlags(rawArgs, cmd.args as never, ["alias"], false);
+    if (flags.help) return printHelp(cmd, ["box network connect backend web", "box network connect --ip 10.50.0.9 --alias db backend pg"]);
+    const [network, container] = flags.positionals;
+    if (container === undefined || flags.positionals.length !== 2) throw new UserError(`"box network connect" requires exactly 2 arguments`);
+    const ip = flags.values.ip as string | undefined;
+    if (ip !== undefined && !IPV4.test(ip)) throw new UserError(`invalid argument "${ip}" for "--ip" flag: an IPv4 address`);
+    // Docker's --alias is a list flag that also splits at commas.
+    const aliases = ((flags.values.alias as string[] | undefined) ?? []).flatMap((a) => a.split(",")).map((a) => parseAlias("--alias", a));
+    const { connectNetwork } = await import("../container/networks.ts");
+    connectNetwork(globals().store, container, network!, { ...(ip !== undefined ? { ip } : {}), ...(aliases.length ? { aliases } : {}) });
   },
 });
+
+const disconnectCommand = defineCommand({
+  meta: { name: "network disconnect", description: "Disconnect a container from a network (a running one loses its link at once)" },
+  args: {
+    force: { type: "boolean", alias: "f", description: "Accepted, as Docker's (box has no daemon state to force past)" },
+    network: { type: "positional", description: "Network name", required: false },
+    container: { type: "positional", description: "Container name or id (prefix)", required: false },
+  },
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box network disconnect backend web"]);
+    const [network, container] = flags.positionals;
+    if (container === undefined || flags.positionals.length !== 2) throw new UserError(`"box network disconnect" requires exactly 2 arguments`);
+    const { disconnectNetwork } = await import("../container/networks.ts");
+    disconnectNetwork(globals().store, container, network!);
+  },
+});
+
+const pruneCommand = defineCommand({
+  meta: { name: "network prune", description: "Remove every network no container uses (the default one too; box makes it again when needed)" },
+  args: FORCE,
+  async run({ rawArgs, cmd }) {
+    const flags = parseFlags(rawArgs, cmd.args as never, [], false);
+    if (flags.help) return printHelp(cmd, ["box network prune -f"]);
+    if (flags.positionals.length) throw new UserError(`"box network prune" accepts no arguments`);
+    if (!confirmed(flags.values.force, "box network prune", "every network no container uses")) return;
+    const names = pruneNetworks(globals().store);
+    if (names.length) process.stdout.write(`Deleted Networks:\n${names.join("\n")}\n\n`);
+  },
+});
+
+export const networkCommand = defineFamily(
+  { name: "network", description: "Manage networks" },
+  async () => ({
+    create: createCommand,
+    ls: lsCommand,
+    list: lsCommand,
+    inspect: inspectCommand,
+    rm: rmCommand,
+    remove: rmCommand,
+    connect: connectCommand,
+    disconnect: disconnectCommand,
+    prune: pruneCommand,
+  }),
+  ["box network create backend", "box network ls", "box network connect backend web", "box network inspect backend", "box network prune -f"],
+);

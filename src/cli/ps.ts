@@ -95,7 +95,9 @@ function displayPorts(ports: ReturnType<typeof containerPorts>): string {
 }
 
 function networksOf(c: LiveContainer): string[] {
-  return c.spec.network.startsWith("container:") ? [] : [c.spec.network];
+  // None: another container's, or taken off every network by box network disconnect.
+  if (c.spec.network.startsWith("container:") || (c.spec.connected && !c.spec.endpoint)) return [];
+  return [c.spec.network, ...(c.spec.connected ?? []).map((e) => e.network)];
 }
 
 type Filters = Map<string, string[]>;

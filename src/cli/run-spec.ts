@@ -15,6 +15,7 @@ import { parseCgroupns, parseCgroupParent, parseIpc, parseUts } from "./namespac
 import { liveContainer } from "../container/live.ts";
 import { stateOf } from "../container/describe.ts";
 import { DEFAULT_NETWORK, NETWORK_NAME } from "../net/network.ts";
+import { parseAlias } from "../net/hosts.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { parseDevice, parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities, type SecurityOptions } from "../security/options.ts";
 import { compile, defaultFilterCompiled, profileFilter } from "../security/seccomp.ts";
@@ -189,12 +190,6 @@ function parseEndpointOptions(v: ParsedFlags["values"], network: NetworkMode): E
   if (aliases.length && !userDefined) throw new UserError("network-scoped aliases are only supported for user-defined networks");
   if (mac !== undefined && bridgeNetwork({ network }) === undefined) throw new UserError(`conflicting options: --mac-address and --network ${network.replace(/^container:(.{12}).*/, "container:$1")}`);
   return { ...(ip !== undefined ? { ip } : {}), ...(aliases.length ? { aliases } : {}), ...(mac !== undefined ? { mac: parseMac(mac) } : {}) };
-}
-
-/** A name for /etc/hosts lines: a hostname's characters (and _), nothing a line could be split at. */
-export function parseAlias(flag: string, text: string): string {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/.test(text)) throw new UserError(`invalid ${flag} "${text}": letters, digits and _ . - (not first)`);
-  return text;
 }
 
 /** Docker's (Go's net.ParseMAC) spellings of a 6-byte MAC, as aa:bb:cc:dd:ee:ff; a link's must be unicast and not zero. */

@@ -10,7 +10,7 @@ import { containerCgroupDirs, createContainerCgroups, removeCgroups } from "../c
 import { forgetCgroupOwner, recordCgroupOwner } from "../cgroup/owners.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import { dockerDeviceRules } from "../cgroup/devices.ts";
-import { bridgeNetwork, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
+import { bridgeNetwork, endpointsOf, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
 import { attachContainer, releaseClaims, releaseEndpoint } from "../net/network.ts";
 
 /** Docker's: the host's name with its network, the other container's with container:NAME, else the short id. */
@@ -88,10 +88,10 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
   }
 }
 
-export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "network">, paths: ContainerPaths): void {
+export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "connected" | "network">, paths: ContainerPaths): void {
   removeCgroups(paths.cgroups);
   if (paths.cgroups.length) forgetCgroupOwner(store.root, spec.id);
-  if (spec.endpoint) releaseEndpoint(store, spec.id, spec.endpoint);
+  if (spec.endpoint || spec.connected) for (const e of endpointsOf(spec)) releaseEndpoint(store, spec.id, e);
   // On a bridge, but killed before its record named what it holds there.
   else if (bridgeNetwork(spec) !== undefined) releaseClaims(store, spec.id);
   removeContainerFiles(store, spec.id, spec.name);

@@ -8,7 +8,7 @@ import { lockContainer } from "./lock.ts";
 import { liveContainer } from "./live.ts";
 import { STOP_REQUESTED } from "./restart.ts";
 import { launchInit, runAttached, runDetached } from "./start.ts";
-import { bridgeNetwork, type ContainerSpec } from "./spec.ts";
+import { bridgeNetwork, endpointsOf, type ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
 import { ensureEndpoint } from "../net/network.ts";
 
@@ -31,9 +31,10 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
       unlink(join(c.paths.runDir, STOP_REQUESTED));
     } catch {}
     // Its creator was killed between the network's claims and the record naming them.
-    if (!spec.endpoint && bridgeNetwork(spec) !== undefined) throw new UserError(`container ${spec.name} was interrupted while it was being created: remove it (box rm ${spec.name})`);
+    // (One taken off every network by box network disconnect has an empty list of connected ones.)
+    if (!spec.endpoint && !spec.connected && bridgeNetwork(spec) !== undefined) throw new UserError(`container ${spec.name} was interrupted while it was being created: remove it (box rm ${spec.name})`);
     mkdirs(c.paths.runDir, 0o700);
-    if (spec.endpoint) ensureEndpoint(store, spec.id, spec.endpoint);
+    for (const e of endpointsOf(spec)) ensureEndpoint(store, spec.id, e);
     const init = launchInit(store);
     if (!attach) {
       await runDetached(init, store, spec, c.paths);

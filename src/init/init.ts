@@ -19,7 +19,7 @@ import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { containerPaths, fdPath, openDir, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
+import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
@@ -30,7 +30,7 @@ import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
-import { sharedIpc, sharedNetwork, type ContainerSpec } from "../container/spec.ts";
+import { endpointsOf, sharedIpc, sharedNetwork, type ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { sendFd } from "../sys/unix-socket.ts";
@@ -173,10 +173,10 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   if (hostRoute instanceof Error) {
     if (spec.endpoint) throw hostRoute;
   } else {
-    if (spec.endpoint) connectContainer(hostRoute, plan.id, spec.endpoint);
+    for (const e of endpointsOf(spec)) connectContainer(hostRoute, plan.id, e, e === spec.endpoint);
     hostRoute.close();
   }
-  const peers = spec.endpoint ? peerHosts(host.bases, spec.endpoint, plan.id) : [];
+  const peers = endpointsOf(spec).flatMap((e) => peerHosts(host.bases, e, plan.id));
   // The payload's user namespace, made here: the idmapped mounts of the rootfs need it first.
   const userns = spec.userns && { fd: openUserNamespace(spec.userns.uidMap, spec.userns.gidMap), spec: spec.userns };
   try {
@@ -562,7 +562,8 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
   try {
     if (spec.remove) {
       if (releasesRules(spec)) setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-      if (spec.endpoint) releaseEndpoint(host.bases, plan.id, spec.endpoint, host.proc);
+      // box network connect and disconnect may have changed its endpoints since it started: the record has them.
+      if (spec.endpoint) for (const e of endpointsOf(containerConfig(host.bases, plan.id))) releaseEndpoint(host.bases, plan.id, e, host.proc);
       removeCgroups(host.cgroupDirs, false);
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {

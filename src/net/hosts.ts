@@ -9,6 +9,7 @@ import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { containerConfig, type Store } from "../container/store.ts";
 import { stateInit } from "../container/live.ts";
+import { UserError } from "../container/errors.ts";
 import { endpointsOf } from "../container/spec.ts";
 
 interface Peer {
@@ -19,6 +20,12 @@ interface Peer {
   aliases?: string[];
   /** --mac-address's, if it was given. */
   mac?: string;
+}
+
+/** --network-alias, --alias: a name for /etc/hosts lines, a hostname's characters (and _), nothing a line could be split at. */
+export function parseAlias(flag: string, text: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/.test(text)) throw new UserError(`invalid ${flag} "${text}": letters, digits and _ . - (not first)`);
+  return text;
 }
 
 export const hostsLine = (p: Pick<Peer, "ip" | "name" | "aliases">) => `${p.ip}\t${[p.name, ...(p.aliases ?? [])].join(" ")}`;
@@ -65,6 +72,8 @@ function editHosts(store: Store, id: string, proc: string, edit: (text: string) 
   }
 }
 
+const withoutLinesOf = (text: string, ips: string[]) => ({ replace: text.split("\n").filter((l) => !ips.some((ip) => l.startsWith(`${ip}\t`))).join("\n") });
+
 /** Tells the running holders of `leases` that `self` is on the network now. */
 export function announce(store: Store, leases: string, self: Peer): void {
   for (const p of leaseHolders(leases, self.id)) editHosts(store, p.id, "/proc", () => ({ append: `${hostsLine(self)}\n` }));
@@ -72,5 +81,15 @@ export function announce(store: Store, leases: string, self: Peer): void {
 
 /** Takes the line of container `id` (address `ip`) out of the running holders' /etc/hosts (whatever its name became since). */
 export function withdraw(store: Store, leases: string, id: string, ip: string, proc: string): void {
-  for (const p of leaseHolders(leases, id)) editHosts(store, p.id, proc, (text) => ({ replace: text.split("\n").filter((l) => !l.startsWith(`${ip}\t`)).join("\n") }));
+  for (const p of leaseHolders(leases, id)) editHosts(store, p.id, proc, (text) => withoutLinesOf(text, [ip]));
+}
+
+/** Adds lines to a running container's own /etc/hosts (the members of a network it joins now). */
+export function learn(store: Store, id: string, lines: string[]): void {
+  if (lines.length) editHosts(store, id, "/proc", () => ({ append: lines.map((l) => `${l}\n`).join("") }));
+}
+
+/** Takes the lines of these addresses out of a running container's own /etc/hosts (a network it leaves). */
+export function forget(store: Store, id: string, ips: string[]): void {
+  if (ips.length) editHosts(store, id, "/proc", (text) => withoutLinesOf(text, ips));
 }

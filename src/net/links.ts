@@ -9,6 +9,7 @@ const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const RTM_GETLINK = 18;
 const RTM_NEWADDR = 20;
+const RTM_GETADDR = 22;
 const RTM_NEWROUTE = 24;
 const AF_UNSPEC = 0;
 const IFLA_ADDRESS = 1;
@@ -23,6 +24,8 @@ const IFLA_IFALIAS = 20;
 /** struct ifinfomsg, before a link's attributes. */
 const IFINFOMSG_SIZE = 16;
 const VETH_INFO_PEER = 1;
+/** struct ifaddrmsg, before an address's attributes. */
+const IFADDRMSG_SIZE = 8;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
 const IFA_BROADCAST = 4;
@@ -135,18 +138,34 @@ export function addAddress(nl: NetlinkSocket, index: number, ip: string, prefix:
   nl.request([addressMessage(index, ip, prefix)], () => ["add address", `${ip}/${prefix} to ${name}`]);
 }
 
+const routeHeader = () => Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0, 0, 0, 0]);
+const defaultRoute = (index: number, gateway: string) => message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routeHeader(), attr(RTA_GATEWAY, ipv4Bytes(gateway)), attrU32(RTA_OIF, index));
+
 /**
- * A link's address, the link up, and the default route through `gateway` on it: one write, whose
- * messages the kernel takes in order (the route needs the link up and the address's subnet).
+ * A link's address, the link up, and (with `gateway`) the default route through it: one write,
+ * whose messages the kernel takes in order (the route needs the link up and the address's subnet).
  */
-export function configureLink(nl: NetlinkSocket, index: number, name: string, ip: string, prefix: number, gateway: string): void {
-  const routeHeader = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0, 0, 0, 0]);
+export function configureLink(nl: NetlinkSocket, index: number, name: string, ip: string, prefix: number, gateway?: string): void {
   nl.request(
-    [
-      addressMessage(index, ip, prefix),
-      message(RTM_NEWLINK, 0, ifinfo(index, true)),
-      message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routeHeader, attr(RTA_GATEWAY, ipv4Bytes(gateway)), attrU32(RTA_OIF, index)),
-    ],
+    [addressMessage(index, ip, prefix), message(RTM_NEWLINK, 0, ifinfo(index, true)), ...(gateway === undefined ? [] : [defaultRoute(index, gateway)])],
     (i) => [["add address", `${ip}/${prefix} to ${name}`], ["set link up", name], ["add default route via", gateway]][i] as [string, string],
   );
+}
+
+/** The default route through `gateway` on the link. */
+export function addDefaultRoute(nl: NetlinkSocket, index: number, gateway: string): void {
+  nl.request([defaultRoute(index, gateway)], () => ["add default route via", gateway]);
+}
+
+/** The index of the link holding the IPv4 address `ip`, or undefined. */
+export function linkWithAddress(nl: NetlinkSocket, ip: string): number | undefined {
+  const header = Buffer.from([AF_INET, 0, 0, 0, 0, 0, 0, 0]);
+  const wanted = ipv4Bytes(ip);
+  const reply = nl.query(message(RTM_GETADDR, NLM_F_DUMP, header), "list addresses").find((r) => parseAttrs(r.payload, IFADDRMSG_SIZE).get(IFA_LOCAL)?.equals(wanted));
+  return reply?.payload.readUInt32LE(4);
+}
+
+/** Deletes the link (a veth: both of its ends). */
+export function deleteLink(nl: NetlinkSocket, index: number, name: string): void {
+  nl.request([message(RTM_DELLINK, 0, ifinfo(index))], () => ["delete link", name]);
 }
