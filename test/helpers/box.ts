@@ -79,11 +79,13 @@ function noteContainers(s: Store): void {
   }
 }
 
-/** Links of the store: its containers' veths and its networks' bridges. */
+/** Links of the store: its containers' veths (eth0's, and ethN's of box network connect) and its networks' bridges. */
 function storeLinks(s: Store): (link: string) => boolean {
-  const veths = new Set([...(seenIds.get(s.root) ?? [])].map((id) => `veth${id.slice(0, 11)}`));
+  const ids = [...(seenIds.get(s.root) ?? [])];
+  const veths = new Set(ids.map((id) => `veth${id.slice(0, 11)}`));
+  const connected = ids.map((id) => `veth${id.slice(0, 8)}-`);
   const bridges = seenBridges.get(s.root) ?? new Set<string>();
-  return (link) => veths.has(link) || bridges.has(link);
+  return (link) => veths.has(link) || connected.some((prefix) => link.startsWith(prefix)) || bridges.has(link);
 }
 
 /** `as`: run box as this uid (and gid), a rootless box; else as root. `env`: added to box's. */
