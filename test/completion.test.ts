@@ -48,7 +48,7 @@ test("bash: commands, subcommands, long flags, containers and images; nothing fo
       .sort();
   expect(shell(["bash", "-c", `source '${file}'; complete -p box`])).toBe("complete -F _box box\n");
   expect(offered(["ru"])).toEqual(["run"]);
-  expect(offered(["run", "--netw"])).toEqual(["--network"]);
+  expect(offered(["run", "--netw"])).toEqual(["--network", "--network-alias"]);
   expect(offered(["run", "-d", "--rm", "--"])).toContain("--hostname");
   expect(offered(["container", ""])).toEqual(expect.arrayContaining(["ls", "list", "inspect", "rm", "diff", "prune", "exec"]));
   expect(offered(["image", "l"])).toEqual(["list", "load", "ls"]);
@@ -72,7 +72,7 @@ test.skipIf(!fish)("fish: the script parses, and completes as bash's does", asyn
       .split("\n")
       .filter(Boolean);
   expect(offered(["ru"])).toEqual(["run"]);
-  expect(offered(["run", "--netw"])).toEqual(["--network"]);
+  expect(offered(["run", "--netw"])).toEqual(["--network", "--network-alias"]);
   expect(offered(["container", "insp"])).toEqual(["inspect"]);
   expect(offered([...store, "rm", "w"])).toEqual(["web", "worker"]);
   await cleanup();
