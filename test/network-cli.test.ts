@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { box, copyRootfs, eventually, runDetached, storePerTest } from "./helpers/box.ts";
+import { box, copyRootfs, eventually, nftRules, runDetached, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -28,7 +28,7 @@ async function get(url: string): Promise<string> {
   return (await res.text()).trim();
 }
 
-/** Two free host ports in a row (checked by bind, probabilistic as any such check). */
+/** `n` free host ports in a row (checked by bind, probabilistic as any such check). */
 function freePorts(n: number): number {
   for (;;) {
     const first = 20000 + Math.floor(Math.random() * 10000);
@@ -108,6 +108,17 @@ describe("port ranges", () => {
     expect((await box(t.s, ["port", second, "90"])).stdout).toBe(`0.0.0.0:${span + 1}\n`);
     expect((await box(t.s, ["rm", "-f", id, second])).code).toBe(0);
     expect(readdirSync(join(t.s.root, "networks/ports"))).toEqual([]);
+  });
+
+  test("a range of 300 ports: every one published (more rules than one nftables transaction takes), every rule gone with rm", async () => {
+    const first = freePorts(300);
+    const id = await runD(["-p", `${first}-${first + 299}:1000-1299`], "exec sleep 30");
+    const lines = (await box(t.s, ["port", id])).stdout.trim().split("\n");
+    expect(lines).toHaveLength(300);
+    expect(lines[299]).toBe(`1299/tcp -> 0.0.0.0:${first + 299}`);
+    expect(nftRules().filter((r) => r.startsWith(`box container ${id} `))).toHaveLength(600);
+    expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
+    expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
   });
 
   test("ranges that do not fit: one line each, exit 125", async () => {

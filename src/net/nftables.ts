@@ -240,9 +240,14 @@ export function addRules(rules: Rule[]): void {
       ),
     ];
     const adds = rules.map((r) => nft(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrNest(NFTA_RULE_EXPRESSIONS, ...r.expressions), attr(NFTA_RULE_USERDATA, comment(r.tag))));
-    batch(nl, [...setup, ...adds], (i) => (i < setup.length ? ["create nftables table", TABLE] : ["add nftables rule", rules[i - setup.length]!.tag]));
+    batch(nl, [...setup, ...adds.slice(0, BATCH_RULES)], (i) => (i < setup.length ? ["create nftables table", TABLE] : ["add nftables rule", rules[i - setup.length]!.tag]));
+    // More (a range of published ports) in more transactions: whoever adds them deletes them by tag on a failure.
+    for (let from = BATCH_RULES; from < adds.length; from += BATCH_RULES) batch(nl, adds.slice(from, from + BATCH_RULES), (i) => ["add nftables rule", rules[from + i]!.tag]);
   });
 }
+
+/** Rules per transaction: one write larger than the socket's send buffer (~208 KiB) is refused (EMSGSIZE). */
+const BATCH_RULES = 100;
 
 interface ListedRule {
   chain: string;
@@ -280,18 +285,21 @@ export function deleteRules(tag: string, dropTableIfEmpty = false): void {
 /** The same for every rule whose tag passes `test`; `what` names them in an error. */
 export function deleteRulesWhere(test: (tag: string) => boolean, what: string, dropTableIfEmpty = false): void {
   withNetlink(NETLINK_NETFILTER, (nl) => {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; ; ) {
       const genid = generation(nl);
       const rules = listRules(nl);
-      const doomed = rules.filter((r) => r.tag !== undefined && test(r.tag));
+      const matching = rules.filter((r) => r.tag !== undefined && test(r.tag));
+      // At most BATCH_RULES at a time; the rest at the next turn, read again.
+      const doomed = matching.slice(0, BATCH_RULES);
       const messages = doomed.map((r) => nft(NFT_MSG_DELRULE, 0, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrBe64(NFTA_RULE_HANDLE, r.handle)));
       if (dropTableIfEmpty && rules.length === doomed.length && tableExists(nl)) messages.push(nft(NFT_MSG_DELTABLE, 0, attrStr(NFTA_TABLE_NAME, TABLE)));
       if (!messages.length) return;
       try {
-        return batch(nl, messages, (i) => (i < doomed.length ? ["delete nftables rule", what] : ["delete nftables table", TABLE]), genid);
+        batch(nl, messages, (i) => (i < doomed.length ? ["delete nftables rule", what] : ["delete nftables table", TABLE]), genid);
+        if (doomed.length === matching.length) return;
       } catch (e) {
         const raced = e instanceof NetlinkError && (e.errno === ERESTART || e.errno === Errno.ENOENT);
-        if (!raced || attempt >= 10) throw e;
+        if (!raced || ++attempt > 10) throw e;
       }
     }
   });
