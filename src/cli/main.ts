@@ -58,6 +58,7 @@ const rootCommand = defineCommand({
     network: () => import("./network.ts").then((m) => m.networkCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
+    events: () => import("./events.ts").then((m) => m.eventsCommand),
     oci: () => import("./oci.ts").then((m) => m.ociCommand),
   },
 });

@@ -8,6 +8,7 @@ import { globals } from "./context.ts";
 import { onEachContainer } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
+import { recordContainerEvent } from "../container/events.ts";
 
 const CONTAINERS = { type: "positional", description: "Container name or id (prefix), one or more", required: false } as const;
 
@@ -45,6 +46,7 @@ export const restartCommand = defineCommand({
       if (!/^\d{1,6}$/.test(time)) throw new UserError(`invalid value "${time}" for --time: whole seconds`);
       await stopContainer(store, spec, Number(time));
       await startStored(store, spec, false);
+      recordContainerEvent(store.root, spec, "restart");
       return ref;
     });
     exitAfterStarts();

@@ -15,6 +15,7 @@ import { recordEnd } from "./start.ts";
 import { UNRECORDED_EXIT } from "./describe.ts";
 import type { Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
+import { recordContainerEvent } from "./events.ts";
 
 
 function alive(store: Store, c: LiveContainer): boolean {
@@ -36,6 +37,7 @@ export async function killContainer(store: Store, c: LiveContainer): Promise<voi
   // A frozen process cannot die (v1): thaw first, as Docker does.
   if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
   if (c.pid !== undefined && alive(store, c)) kill(c.pid, SIGKILL);
+  recordContainerEvent(store.root, c.spec, "kill", { signal: String(SIGKILL) });
   if (!(await waitGone(store, c, 5000))) throw new UserError(`container ${c.spec.name}: its init ${c.pid} did not exit after SIGKILL`);
   settleEnd(store, c.spec);
 }
@@ -62,6 +64,7 @@ export function signalContainer(store: Store, found: ContainerSpec, signal: numb
     requestStop(c);
     if (signal === SIGKILL) return killContainer(store, c);
     kill(c.pid, signal);
+    recordContainerEvent(store.root, spec, "kill", { signal: String(signal) });
   });
 }
 
@@ -77,9 +80,11 @@ export function stopContainer(store: Store, found: ContainerSpec, timeoutSeconds
     if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     if (timeoutSeconds > 0) {
       kill(c.pid, signal);
-      if (await waitGone(store, c, timeoutSeconds * 1000)) return settleEnd(store, spec);
+      recordContainerEvent(store.root, spec, "kill", { signal: String(signal) });
     }
-    await killContainer(store, c);
+    if (timeoutSeconds > 0 && (await waitGone(store, c, timeoutSeconds * 1000))) settleEnd(store, spec);
+    else await killContainer(store, c);
+    recordContainerEvent(store.root, spec, "stop");
   });
 }
 

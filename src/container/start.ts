@@ -13,6 +13,7 @@ import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
 import { readState, writeState, type Store } from "./store.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
+import { recordContainerEnd, recordContainerEvent } from "./events.ts";
 
 /**
  * The namespaces that must exist from the init's first instruction: its pid namespace (it is
@@ -158,6 +159,7 @@ export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, p
     // box oci create: "created" until box oci start, but with its init's pid.
     const status = startFifo === undefined ? "running" : "created";
     writeState(paths, { status, pid: init.pid, pidStart: processIdentity(init.pid).start, ...(startFifo === undefined ? { startedAt: new Date().toISOString() } : {}) });
+    if (startFifo === undefined) recordContainerEvent(store.root, spec, "start");
   } catch (e) {
     // EPIPE, or no /proc entry: the init died before reading it; its sync pipe's EOF says so next.
     if (!isErrno(e, Errno.EPIPE) && !isErrno(e, Errno.ENOENT)) throw e;
@@ -181,6 +183,7 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 
 /** What the init records when it can, done here now that its namespaces are gone. */
 export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint" | "network">, paths: ContainerPaths, code: number): void {
+  recordContainerEnd(store.root, spec, code);
   if (spec.remove) return removeContainer(store, spec, paths);
   try {
     writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });

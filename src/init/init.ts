@@ -36,6 +36,7 @@ import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } fro
 import { sendFd } from "../sys/unix-socket.ts";
 import { runStartContainerHooks } from "./start-hooks.ts";
 import { trace } from "../trace.ts";
+import { containerEndJournal, recordContainerEnd, recordContainerEvent } from "../container/events.ts";
 
 /**
  * Messages to the CLI on the sync pipe, one JSON line each. `exit` comes last, once the
@@ -444,12 +445,14 @@ export async function runInit(): Promise<never> {
     if (delay === undefined) break;
     const paths = runPaths(host!, plan);
     writeState(paths, { ...readState(paths), status: "restarting", exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
+    recordContainerEvent(host!.bases.root, spec, "die", { exitCode: String(payloadExit!.code) });
     // A stop during the pause (SIGTERM to this process, no payload to forward it to) ends it.
     payload = undefined;
     if (!(await restarts.pause(delay))) break;
     payloadExit = undefined;
     ({ pid: payload, output } = launcher!.launch());
     writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
+    recordContainerEvent(host!.bases.root, spec, "start");
   }
   finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
 }
@@ -503,6 +506,7 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
     state: readState(paths) ?? { status: "running" },
     remove: spec.remove,
     id: plan.id,
+    journal: containerEndJournal(host.bases.root, spec),
     keep: host.fds,
   });
 }
@@ -527,6 +531,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
   } catch (e) {
     write(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
+  recordContainerEnd(host.bases.root, spec, code);
   trace("init", "cleaned-up");
   report({ exit: code });
   exitNow(code);
