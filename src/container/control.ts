@@ -36,8 +36,11 @@ async function waitGone(store: Store, c: LiveContainer, ms: number): Promise<boo
 export async function killContainer(store: Store, c: LiveContainer): Promise<void> {
   // A frozen process cannot die (v1): thaw first, as Docker does.
   if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
-  if (c.pid !== undefined && alive(store, c)) kill(c.pid, SIGKILL);
-  recordContainerEvent(store.root, c.spec, "kill", { signal: String(SIGKILL) });
+  if (c.pid !== undefined && alive(store, c)) {
+    // Before the signal: the container's end (its die event) may come at once.
+    recordContainerEvent(store.root, c.spec, "kill", { signal: String(SIGKILL) });
+    kill(c.pid, SIGKILL);
+  }
   if (!(await waitGone(store, c, 5000))) throw new UserError(`container ${c.spec.name}: its init ${c.pid} did not exit after SIGKILL`);
   settleEnd(store, c.spec);
 }
@@ -63,8 +66,8 @@ export function signalContainer(store: Store, found: ContainerSpec, signal: numb
     const c = requireRunning(store, spec);
     requestStop(c);
     if (signal === SIGKILL) return killContainer(store, c);
-    kill(c.pid, signal);
     recordContainerEvent(store.root, spec, "kill", { signal: String(signal) });
+    kill(c.pid, signal);
   });
 }
 
@@ -79,8 +82,8 @@ export function stopContainer(store: Store, found: ContainerSpec, timeoutSeconds
     requestStop(c);
     if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     if (timeoutSeconds > 0) {
-      kill(c.pid, signal);
       recordContainerEvent(store.root, spec, "kill", { signal: String(signal) });
+      kill(c.pid, signal);
     }
     if (timeoutSeconds > 0 && (await waitGone(store, c, timeoutSeconds * 1000))) settleEnd(store, spec);
     else await killContainer(store, c);
