@@ -282,7 +282,8 @@ static void record(const char *run_dir, const char *template, long code, int oom
 
 /*
  * The container's end in box's event journal: the template's lines with @CODE@, @SEC@ and @NANO@
- * filled in, appended with one write (under PIPE_BUF: no other box process's line comes between).
+ * filled in, appended with one write per line (under PIPE_BUF: no other box process's line comes
+ * between).
  * Nothing is fsynced or retried: a full disk loses the event, never the container's end.
  */
 static void journal(const char *path, const char *template, long code) {
@@ -299,7 +300,12 @@ static void journal(const char *path, const char *template, long code) {
   }
   fd = sys6(SYS_open, (long)path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600, 0, 0, 0);
   if (fd < 0) return;
-  sys(SYS_write, fd, doc, p - doc);
+  for (t = doc; t < p;) { /* a write per line: each is under PIPE_BUF, the two together may not be */
+    const char *end = t;
+    while (end < p && *end++ != '\n') {}
+    sys(SYS_write, fd, t, end - t);
+    t = end;
+  }
   sys(SYS_close, fd, 0, 0);
 }
 
