@@ -7,6 +7,7 @@ import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, ty
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
+import { withdrawPorts } from "../net/network.ts";
 import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self.ts";
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
@@ -285,7 +286,10 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   close(lifelineWrite);
 
   // After a reported exit the init has recorded it, or removed the container, itself.
-  if (exit !== undefined) return exit;
+  if (exit !== undefined) {
+    if (!spec.remove) withdrawPorts(store, spec.id, spec.endpoint);
+    return exit;
+  }
   // Killed by a signal, the container was killed, whether or not the init got to report: 128+N.
   const killed = (message !== undefined && "pid" in message) || status?.signal !== undefined;
   if (!killed) failedStart(store, spec, paths, message, status ?? null);
