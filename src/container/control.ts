@@ -5,6 +5,7 @@
 import { SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { kill } from "../sys/process.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
+import { endCgroupProcesses } from "../cgroup/cgroups.ts";
 import { UserError } from "./errors.ts";
 import { touch } from "../sys/fs.ts";
 import { join } from "../path.ts";
@@ -38,6 +39,8 @@ export async function killContainer(store: Store, c: LiveContainer): Promise<voi
   if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
   if (c.pid !== undefined && alive(store, c)) kill(c.pid, SIGKILL);
   if (!(await waitGone(store, c, 5000))) throw new UserError(`container ${c.spec.name}: its init ${c.pid} did not exit after SIGKILL`);
+  // In a shared PID namespace (--pid) the init's end takes nothing with it.
+  if (c.spec.pidMode) endCgroupProcesses(c.paths.cgroups);
   settleEnd(store, c.spec);
 }
 
