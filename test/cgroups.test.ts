@@ -270,14 +270,16 @@ describe("pause, unpause, update, info", () => {
   test("stats reads CPU, memory, pids from the container's cgroup", async () => {
     const c = await startReady(t.s, ["--name", "busy", "-m", "100m", "--cpus", "0.5"], "head -c 30m /dev/zero > /dev/shm/x; echo ready; while :; do :; done");
     try {
-      const [row] = JSON.parse((await box(t.s, ["stats", "--format", "json"])).stdout);
-      expect(row.name).toBe("busy");
-      expect(row.memoryLimit).toBe(100 * 2 ** 20);
-      expect(row.memoryUsage).toBeGreaterThan(25 * 2 ** 20);
-      expect(row.memoryUsage).toBeLessThan(60 * 2 ** 20);
-      expect(row.cpuPercent).toBeGreaterThan(20);
-      expect(row.cpuPercent).toBeLessThan(75);
-      expect(row.pids).toBeGreaterThanOrEqual(1);
+      // Docker's row: MemUsage "31.2MiB / 100MiB", CPUPerc "49.87%".
+      const row = JSON.parse((await box(t.s, ["stats", "--no-stream", "--format", "json"])).stdout);
+      expect(row.Name).toBe("busy");
+      const [usage, limit] = (row.MemUsage as string).split(" / ").map((v) => Number(/^([\d.]+)MiB$/.exec(v)?.[1]));
+      expect(limit).toBe(100);
+      expect(usage).toBeGreaterThan(25);
+      expect(usage).toBeLessThan(60);
+      expect(parseFloat(row.CPUPerc)).toBeGreaterThan(20);
+      expect(parseFloat(row.CPUPerc)).toBeLessThan(75);
+      expect(Number(row.PIDs)).toBeGreaterThanOrEqual(1);
       const table = await box(t.s, ["stats", "--no-stream", "busy"]);
       expect(table.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/);
       expect(table.stdout).toMatch(/\sbusy\s+\d+\.\d+%\s+\d/);
@@ -292,8 +294,9 @@ describe("pause, unpause, update, info", () => {
     expect(text.stdout).toContain(`Cgroups: v${layout.version}`);
     expect(text.stdout).toMatch(/--pids-limit\s+yes/);
     const json = JSON.parse((await box(t.s, ["info", "--format", "json"])).stdout);
-    expect(json.cgroups.version).toBe(layout.version);
-    expect(json.cgroups.hierarchies.map((h: { mountpoint: string }) => h.mountpoint)).toEqual(layout.hierarchies.map((h) => h.mountpoint));
-    expect(json.flags.find((f: { flags: string }) => f.flags === "--pids-limit").supported).toBe(true);
+    expect(json.CgroupVersion).toBe(String(layout.version));
+    expect(json.CgroupHierarchies.Mounts.map((h: { Mountpoint: string }) => h.Mountpoint)).toEqual(layout.hierarchies.map((h) => h.mountpoint));
+    expect(json.LimitFlags.find((f: { Flags: string }) => f.Flags === "--pids-limit").Supported).toBe(true);
+    expect(json.PidsLimit).toBe(true);
   });
 });

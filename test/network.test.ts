@@ -122,6 +122,28 @@ describe("published ports", () => {
     await expect(get(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
   });
 
+  test("a stopped container's published port refuses at once; box start publishes it again", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `${port}:80`, "-e", "TEXT=back"], HTTPD);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
+    expect((await box(t.s, ["stop", "-t", "1", id])).code).toBe(0);
+    // Refused (ECONNREFUSED from the host's own stack), not left to time out at the absent address.
+    const start = Date.now();
+    const refused = await new Promise<string>((resolve) => {
+      const socket = require("node:net").connect({ host: "127.0.0.1", port });
+      socket.on("connect", () => (socket.destroy(), resolve("connected")));
+      socket.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+    });
+    expect(refused).toBe("ECONNREFUSED");
+    expect(Date.now() - start).toBeLessThan(1000);
+    expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
+    expect((await box(t.s, ["start", id])).code).toBe(0);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
+    // The port stayed the container's while it was stopped.
+    expect((await box(t.s, ["port", id])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+    await box(t.s, ["rm", "-f", id]);
+  });
+
   test("-p HOST:CONTAINER/udp: datagrams to 127.0.0.1 and to the host's address reach the container, and its answers come back", async () => {
     const port = freePort();
     const id = await runD(["-p", `${port}:5000/udp`, "-v", `${udpEcho()}:/udp-echo:ro`], "exec /udp-echo 5000");

@@ -38,13 +38,16 @@ function ensureParents(h: Hierarchy, version: 1 | 2, parent: string): void {
   }
 }
 
-/** The container's cgroup relative to each hierarchy's root: box/<id>, or a bundle's cgroupsPath. */
-export function cgroupPath(spec: { id: string; runtime?: { cgroupPath: string } }): string {
-  return spec.runtime?.cgroupPath ?? join(CGROUP_PARENT, spec.id);
+/** What places a container's cgroup: its id, --cgroup-parent, a bundle's cgroupsPath. */
+type CgroupOwner = { id: string; cgroupParent?: string; runtime?: { cgroupPath: string } };
+
+/** The container's cgroup relative to each hierarchy's root: box/<id> (or PARENT/<id>), or a bundle's cgroupsPath. */
+export function cgroupPath(spec: CgroupOwner): string {
+  return spec.runtime?.cgroupPath ?? join(spec.cgroupParent ?? CGROUP_PARENT, spec.id);
 }
 
 /** Where a container's cgroups are (or would be), one per hierarchy. */
-export function containerCgroupDirs(spec: { id: string; runtime?: { cgroupPath: string } }): string[] {
+export function containerCgroupDirs(spec: CgroupOwner): string[] {
   return detectCgroups().hierarchies.map((h) => join(h.mountpoint, cgroupPath(spec)));
 }
 
@@ -54,7 +57,7 @@ export function containerCgroupDirs(spec: { id: string; runtime?: { cgroupPath: 
  * (`deny a`, `allow c 1:3 rwm`, in order); without them (--privileged) it is left as it is made:
  * every device allowed. An existing cgroup is refused: it is not box's to take over.
  */
-export function createContainerCgroups(spec: { id: string; runtime?: { cgroupPath: string } }, deviceRules: string[] | undefined): string[] {
+export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] | undefined): string[] {
   const layout = detectCgroups();
   const path = cgroupPath(spec);
   const dirs = containerCgroupDirs(spec);
@@ -125,6 +128,17 @@ export function cgroupProcesses(dirs: string[]): number[] {
  * along), but a payload frozen by `box pause` outlives an init killed meanwhile. It is thawed
  * first: a frozen process cannot die.
  */
+/**
+ * Kills every process of the container's cgroups until none is left (one may fork while the
+ * others die): how a container in a shared PID namespace ends, where no namespace ends with it.
+ */
+export function endCgroupProcesses(dirs: string[]): void {
+  for (let round = 0; cgroupProcesses(dirs).length && round < 1000; round++) {
+    killLeftovers(dirs);
+    Bun.sleepSync(1);
+  }
+}
+
 function killLeftovers(dirs: string[]): void {
   const pids = cgroupProcesses(dirs);
   if (pids.length === 0) return;

@@ -1,7 +1,8 @@
 // Docker's resource flags as cgroup file writes, for v1 and for v2 (the conversions runc and
 // Docker use), and applying them to a new container's cgroups before its payload joins.
-import { exists, writeFile } from "../sys/fs.ts";
-import { join } from "../path.ts";
+import { exists, readdirIfExists, readFile, writeFile } from "../sys/fs.ts";
+import { basename, dirname, join } from "../path.ts";
+import { CGROUP_PARENT } from "./cgroups.ts";
 import type { DeviceRate, ResourceSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { describeError } from "../sys/errors.ts";
@@ -56,6 +57,10 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
   if (r.cpusetMems !== undefined) add("--cpuset-mems", "cpuset", "cpuset.mems", r.cpusetMems);
   if (r.pidsLimit !== undefined) add("--pids-limit", "pids", "pids.max", r.pidsLimit < 0 ? "max" : r.pidsLimit);
   if (r.blkioWeight !== undefined) add("--blkio-weight", "blkio", ["blkio.weight", "blkio.bfq.weight"], r.blkioWeight);
+  for (const d of r.blkioWeightDevice ?? []) add("--blkio-weight-device", "blkio", ["blkio.weight_device", "blkio.bfq.weight_device"], `${d.major}:${d.minor} ${d.rate}`);
+  if (r.memorySwappiness !== undefined) add("--memory-swappiness", "memory", "memory.swappiness", r.memorySwappiness);
+  if (r.cpuRtPeriod !== undefined) add("--cpu-rt-period", "cpu", "cpu.rt_period_us", r.cpuRtPeriod);
+  if (r.cpuRtRuntime !== undefined) add("--cpu-rt-runtime", "cpu", "cpu.rt_runtime_us", r.cpuRtRuntime);
   const throttles: [string, string, DeviceRate[]][] = [
     ["--device-read-bps", "read_bps_device", r.deviceReadBps],
     ["--device-write-bps", "write_bps_device", r.deviceWriteBps],
@@ -87,6 +92,9 @@ function v2Writes(r: ResourceSpec): CgroupWrite[] {
   if (r.cpusetMems !== undefined) add("--cpuset-mems", "cpuset", "cpuset.mems", r.cpusetMems);
   if (r.pidsLimit !== undefined) add("--pids-limit", "pids", "pids.max", r.pidsLimit < 0 ? "max" : r.pidsLimit);
   if (r.blkioWeight !== undefined) add("--blkio-weight", "io", ["io.bfq.weight", "io.weight"], blkioToIoWeight(r.blkioWeight));
+  for (const d of r.blkioWeightDevice ?? []) add("--blkio-weight-device", "io", ["io.bfq.weight", "io.weight"], `${d.major}:${d.minor} ${blkioToIoWeight(d.rate)}`);
+  // cgroup v2 has no realtime group scheduling (swappiness is dropped with a warning when the flags are read).
+  if (r.cpuRtPeriod !== undefined || r.cpuRtRuntime !== undefined) throw new UserError("--cpu-rt-period and --cpu-rt-runtime need cgroup v1: cgroup v2 has no realtime group scheduling");
   const perDevice = new Map<string, string[]>();
   const throttles: [string, DeviceRate[]][] = [
     ["rbps", r.deviceReadBps], ["wbps", r.deviceWriteBps], ["riops", r.deviceReadIops], ["wiops", r.deviceWriteIops],
@@ -126,6 +134,8 @@ export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayou
     if (!file) throw new UserError(`${w.flag}: this host's ${w.controller} controller has no ${w.files.join(" or ")}`);
     return [{ ...w, path: join(dir, file), file }];
   });
+  const realtime = targets.find((w) => w.file === "cpu.rt_runtime_us");
+  if (realtime && Number(realtime.value) > 0) reserveRealtime(dirname(realtime.path), Number(realtime.value) / (r.cpuRtPeriod ?? Number(readFile(join(dirname(realtime.path), "cpu.rt_period_us")))));
   const refused = targets.filter((w) => !tryWrite(w.path, w.value));
   for (const w of refused) {
     try {
@@ -133,6 +143,27 @@ export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayou
     } catch (e) {
       throw new UserError(`${w.flag}: writing ${w.value} to ${w.file}: ${describeError(e)}`);
     }
+  }
+}
+
+/**
+ * A v1 cgroup's realtime runtime comes out of its parent's, which is 0 for a new one. Docker
+ * leaves that to the daemon's --cpu-rt-runtime; box, with no daemon, gives its own parent (box/)
+ * what its containers ask for. A parent of the user's (--cgroup-parent) is not box's to change.
+ * The kernel compares shares of a period: `share` is the new container's runtime/period.
+ */
+function reserveRealtime(dir: string, share: number): void {
+  const parent = dirname(dir);
+  if (basename(parent) !== CGROUP_PARENT || !detectCgroups().hierarchies.some((h) => h.mountpoint === dirname(parent))) return;
+  const value = (d: string, f: string) => Number(readFile(join(d, f)).trim());
+  const shareOf = (d: string) => value(d, "cpu.rt_runtime_us") / value(d, "cpu.rt_period_us");
+  const siblings = readdirIfExists(parent).map((n) => join(parent, n)).filter((d) => d !== dir && exists(join(d, "cpu.rt_runtime_us")));
+  const needed = Math.ceil(siblings.reduce((sum, d) => sum + shareOf(d), share) * value(parent, "cpu.rt_period_us"));
+  if (value(parent, "cpu.rt_runtime_us") >= needed) return;
+  try {
+    writeFile(join(parent, "cpu.rt_runtime_us"), String(needed));
+  } catch (e) {
+    throw new UserError(`--cpu-rt-runtime: the host has no ${needed} µs of realtime runtime to give box's cgroups: ${describeError(e)}`);
   }
 }
 

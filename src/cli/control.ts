@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { signalContainer, stopContainer, waitExit } from "../container/control.ts";
 import { signalNumber } from "../sys/process.ts";
+import type { ContainerSpec } from "../container/spec.ts";
 import { onEachContainer } from "./each.ts";
 
 const CONTAINERS = { type: "positional", description: "Container name or id (prefix), one or more", required: false } as const;
@@ -13,22 +14,23 @@ export function parseSignal(text: string): number {
   return n;
 }
 
-function parseTimeout(text: string | undefined): number {
-  if (text === undefined) return 10;
-  if (!/^\d{1,6}$/.test(text)) throw new UserError(`invalid value "${text}" for --time: whole seconds`);
+/** -t SECONDS, else the container's --stop-timeout, else 10; -1 waits for ever (Docker's). */
+export function stopTimeout(text: string | undefined, spec: ContainerSpec): number {
+  if (text === undefined) return spec.stopTimeout ?? 10;
+  if (!/^(-1|\d{1,6})$/.test(text)) throw new UserError(`invalid value "${text}" for --time: whole seconds, or -1 to wait for ever`);
   return Number(text);
 }
 
 export const stopCommand = defineCommand({
   meta: { name: "stop", description: "Stop containers: SIGTERM (or --signal), then SIGKILL after the timeout" },
   args: {
-    time: { type: "string", alias: "t", description: "Seconds to wait before SIGKILL (default 10)", valueHint: "SECONDS" },
+    time: { type: "string", alias: "t", description: "Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)", valueHint: "SECONDS" },
     signal: { type: "string", alias: "s", description: "Signal to stop with (default SIGTERM)", valueHint: "SIGNAL" },
     container: CONTAINERS,
   },
   run: ({ rawArgs, cmd }) =>
     onEachContainer("stop", cmd, rawArgs, ["box stop web", "box stop -t 2 web worker"], async (flags, store, spec, ref) => {
-      const timeout = parseTimeout(flags.values.time as string | undefined);
+      const timeout = stopTimeout(flags.values.time as string | undefined, spec);
       // -s, else the container's --stop-signal or its image's STOPSIGNAL, else SIGTERM.
       const signal = parseSignal((flags.values.signal as string | undefined) ?? spec.stopSignal ?? "SIGTERM");
       await stopContainer(store, spec, timeout, signal);

@@ -1,5 +1,5 @@
 import type { CommandDef } from "citty";
-import { UserError } from "../container/errors.ts";
+import { NoSuchContainer, UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import type { Store } from "../container/store.ts";
@@ -16,10 +16,11 @@ export function requireArguments(command: string, args: string[]): void {
  * Runs `act` on every argument, as `docker rm a b c` does: a failure is reported on its own
  * line and the rest still run; the exit code is the last failure's.
  */
-export async function forEachArgument(args: string[], act: (arg: string) => Promise<string> | string): Promise<void> {
+export async function forEachArgument(args: string[], act: (arg: string) => Promise<string | undefined> | string | undefined): Promise<void> {
   for (const arg of args) {
     try {
-      process.stdout.write(`${await act(arg)}\n`);
+      const line = await act(arg);
+      if (line !== undefined) process.stdout.write(`${line}\n`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       process.stderr.write(`box: ${e.message}\n`);
@@ -31,6 +32,7 @@ export async function forEachArgument(args: string[], act: (arg: string) => Prom
 /**
  * The body of a command that takes one or more containers (`box stop a b`): flags, --help, at
  * least one argument, then `act` on each as forEachArgument does; `act` returns the line to print.
+ * `missingOk`: a container that does not exist is no error, and prints nothing (rm -f).
  */
 export async function onEachContainer(
   name: string,
@@ -38,10 +40,19 @@ export async function onEachContainer(
   rawArgs: string[],
   examples: string[],
   act: (flags: ParsedFlags, store: Store, spec: ContainerSpec, ref: string) => Promise<string>,
+  missingOk: (flags: ParsedFlags) => boolean = () => false,
 ): Promise<void> {
   const flags = parseFlags(rawArgs, cmd.args as never, [], false);
   if (flags.help) return printHelp(cmd, examples);
   requireArguments(name, flags.positionals);
   const { store } = globals();
-  await forEachArgument(flags.positionals, (ref) => act(flags, store, findContainer(store, ref), ref));
+  await forEachArgument(flags.positionals, async (ref) => {
+    try {
+      return await act(flags, store, findContainer(store, ref), ref);
+    } catch (e) {
+      // Also one removed by another box meanwhile.
+      if (e instanceof NoSuchContainer && missingOk(flags)) return undefined;
+      throw e;
+    }
+  });
 }

@@ -1,7 +1,7 @@
 // Docker-style flag parsing over citty's argument definitions: flags stop at the first
 // positional (so `box run IMAGE sh -c ...` leaves `-c` to the payload), repeated flags
 // accumulate, short booleans combine (`-it`), and an unknown flag is one clear error.
-import type { ArgsDef } from "citty";
+import type { ArgDef, ArgsDef } from "citty";
 import { UserError } from "../container/errors.ts";
 
 export interface ParsedFlags {
@@ -16,6 +16,12 @@ interface FlagInfo {
   list: boolean;
 }
 
+/** A flag's other names: one letter for `-e`, longer ones for `--net`. */
+export function aliasesOf(def: ArgDef): string[] {
+  const alias = (def as { alias?: string | string[] }).alias;
+  return alias === undefined ? [] : Array.isArray(alias) ? alias : [alias];
+}
+
 /** `lists` names the string flags that may repeat (-e, -v, ...). */
 export function parseFlags(argv: string[], defs: ArgsDef, lists: string[] = [], stopAtPositional = true): ParsedFlags {
   const byName = new Map<string, FlagInfo>();
@@ -23,9 +29,7 @@ export function parseFlags(argv: string[], defs: ArgsDef, lists: string[] = [], 
     if (def.type === "positional") continue;
     const info: FlagInfo = { name, type: def.type === "boolean" ? "boolean" : "string", list: lists.includes(name) };
     byName.set(`--${name}`, info);
-    const alias = (def as { alias?: string | string[] }).alias;
-    const aliases = alias === undefined ? [] : Array.isArray(alias) ? alias : [alias];
-    for (const a of aliases) byName.set(a.length === 1 ? `-${a}` : `--${a}`, info);
+    for (const a of aliasesOf(def)) byName.set(a.length === 1 ? `-${a}` : `--${a}`, info);
   }
   const values: ParsedFlags["values"] = {};
   const positionals: string[] = [];

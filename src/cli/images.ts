@@ -1,6 +1,6 @@
 // box images / rmi / tag / image (ls, rm, tag, prune, inspect and the long forms of pull, load,
 // save, import).
-import { defineCommand, runCommand, type CommandDef } from "citty";
+import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { listContainers } from "../container/lookup.ts";
 import { shortId, type Store } from "../container/store.ts";
@@ -13,10 +13,10 @@ import { confirmed, FORCE } from "./confirm.ts";
 import { globals } from "./context.ts";
 import { forEachArgument, requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
-import { ago, humanSize, table } from "./format.ts";
-import { printHelp } from "./help.ts";
+import { ago, createdAt, ellipsis, humanSize, printList, type Listing } from "./format.ts";
+import { defineFamily, printHelp } from "./help.ts";
 import { printInspected } from "./inspect.ts";
-import { renderTemplate } from "./template.ts";
+import { goStruct } from "./template-values.ts";
 
 export const imagesCommand = defineCommand({
   meta: { name: "images", description: "List images" },
@@ -26,32 +26,19 @@ export const imagesCommand = defineCommand({
     digests: { type: "boolean", description: "Show digests" },
     "no-trunc": { type: "boolean", description: "Show whole image ids" },
     filter: { type: "string", alias: "f", description: "dangling=true|false, reference=PATTERN (* matches within a name component), label=KEY[=VALUE]", valueHint: "FILTER" },
-    format: { type: "string", description: "table (default), json (one object per line), or a template: '{{.Repository}}:{{.Tag}}'", valueHint: "FORMAT" },
+    format: { type: "string", description: "table (default), 'table TEMPLATE', json (one object per line), or a Go template: '{{.Repository}}:{{.Tag}}'", valueHint: "FORMAT" },
     repository: { type: "positional", description: "Only this REPOSITORY[:TAG] (may have *)", required: false },
   },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, ["filter"], false);
     if (flags.help) return printHelp(cmd, ["box images", "box images -f dangling=true -q", "box images --format '{{.Repository}}:{{.Tag}}' 'team/*'"]);
-    const format = (flags.values.format as string | undefined) ?? "table";
-    if (format !== "table" && format !== "json" && !format.includes("{{")) throw new UserError(`unknown format "${format}": use table, json or a template like '{{.Repository}}:{{.Tag}}'`);
     const filters = [...((flags.values.filter as string[] | undefined) ?? []), ...flags.positionals.slice(0, 1).map((r) => `reference=${r}`)].map(parseImageFilter);
     const rows = listImages(globals().store.root).flatMap(rowsOf).filter((row) => filters.every((f) => f(row)));
-    const long = flags.values["no-trunc"] === true;
-    const shownId = (row: ImageRow) => (long ? `sha256:${row.image.id}` : row.image.id.slice(0, 12));
-    if (flags.values.quiet) return void process.stdout.write(rows.map((row) => `${shownId(row)}\n`).join(""));
-    if (format !== "table") {
-      const line = (row: ImageRow) => {
-        const fields = dockerFields(row, shownId(row));
-        return format === "json" ? JSON.stringify(fields) : renderTemplate(format, fields);
-      };
-      return void process.stdout.write(rows.map((row) => `${line(row)}\n`).join(""));
-    }
-    const digests = flags.values.digests === true;
-    const table_ = rows.map((row) => {
-      const f = dockerFields(row, shownId(row));
-      return [f.Repository, f.Tag, ...(digests ? [f.Digest] : []), f.ID, f.CreatedSince, f.Size];
-    });
-    process.stdout.write(table(["REPOSITORY", "TAG", ...(digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"], table_));
+    const trunc = flags.values["no-trunc"] !== true;
+    if (flags.values.quiet) return void process.stdout.write(rows.map((row) => `${imageRow(row, trunc).ID}\n`).join(""));
+    const format = (flags.values.format as string | undefined) ?? "table";
+    const listing = flags.values.digests === true ? { ...IMAGE_LISTING, table: IMAGE_TABLE_WITH_DIGEST } : IMAGE_LISTING;
+    printList(format, () => rows.map((row) => imageRow(row, trunc)), listing);
   },
 });
 
@@ -68,22 +55,31 @@ function rowsOf(image: ListedImage): ImageRow[] {
   return [{ image, name: pulled ?? "<none>", tag: "<none>" }];
 }
 
-/** A row in the shape of `docker images --format json`. */
-function dockerFields(row: ImageRow, id: string) {
+const IMAGE_LISTING: Listing = {
+  table: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}",
+  headers: {
+    ID: "IMAGE ID", Repository: "REPOSITORY", Tag: "TAG", Digest: "DIGEST", CreatedSince: "CREATED", CreatedAt: "CREATED AT", Size: "SIZE",
+    Containers: "CONTAINERS", VirtualSize: "SIZE", SharedSize: "SHARED SIZE", UniqueSize: "UNIQUE SIZE",
+  },
+};
+const IMAGE_TABLE_WITH_DIGEST = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
+
+/** A row in the shape of Docker's imageContext (`docker images --format json`). */
+function imageRow(row: ImageRow, trunc: boolean) {
   const { image } = row;
-  return {
+  return goStruct("*formatter.imageContext", {
     Containers: "N/A",
-    CreatedAt: image.created,
+    CreatedAt: createdAt(image.created),
     CreatedSince: ago(image.created),
     Digest: image.repoDigests.find((d) => d.startsWith(`${row.name}@`))?.split("@")[1] ?? "<none>",
-    ID: id,
+    ID: trunc ? image.id.slice(0, 12) : `sha256:${image.id}`,
     Repository: row.name,
     SharedSize: "N/A",
-    Size: humanSize(image.size, false),
+    Size: humanSize(image.size),
     Tag: row.tag,
     UniqueSize: "N/A",
-    VirtualSize: humanSize(image.size, false),
-  };
+    VirtualSize: humanSize(image.size, 4),
+  });
 }
 
 function parseImageFilter(text: string): (row: ImageRow) => boolean {
@@ -179,7 +175,7 @@ const imagePruneCommand = defineCommand({
     if (!confirmed(flags.values.force, "box image prune", all ? "every image without at least one container associated to it" : "every dangling image")) return;
     const { lines, reclaimed } = pruneImages(globals().store, all);
     if (lines.length) process.stdout.write(`Deleted Images:\n${lines.join("\n")}\n\n`);
-    process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed, false)}\n`);
+    process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed, 4)}\n`);
   },
 });
 
@@ -204,7 +200,7 @@ export function pruneImages(store: Store, all: boolean): { lines: string[]; recl
 const imageInspectCommand = defineCommand({
   meta: { name: "image inspect", description: "Show images as JSON (docker image inspect's shape)" },
   args: {
-    format: { type: "string", alias: "f", description: "Go-template field paths, e.g. '{{.Config.Cmd}}'", valueHint: "TEMPLATE" },
+    format: { type: "string", alias: "f", description: "json, or a Go template: '{{.Config.Cmd}}', '{{json .Config}}'", valueHint: "TEMPLATE" },
     image: { type: "positional", description: "Image name[:tag] or id, one or more", required: false },
   },
   async run({ rawArgs, cmd }) {
@@ -221,7 +217,8 @@ export const historyCommand = defineCommand({
   args: {
     "no-trunc": { type: "boolean", description: "Do not shorten ids and commands" },
     quiet: { type: "boolean", alias: "q", description: "Only show image ids" },
-    format: { type: "string", description: "table (default), json (one object per line), or a template: '{{.CreatedBy}}'", valueHint: "FORMAT" },
+    format: { type: "string", description: "table (default), 'table TEMPLATE', json (one object per line), or a Go template: '{{.CreatedBy}}'", valueHint: "FORMAT" },
+    human: { type: "string", alias: "H", description: "Sizes and dates in human readable form (default true)", valueHint: "true|false" },
     image: { type: "positional", description: "Image name[:tag] or id", required: false },
   },
   async run({ rawArgs, cmd }) {
@@ -231,49 +228,37 @@ export const historyCommand = defineCommand({
     if (!ref || extra !== undefined) throw new UserError(`"box history" requires exactly 1 argument: IMAGE`);
     const { root } = globals().store;
     const record = findImage(root, ref);
-    const long = flags.values["no-trunc"] === true;
-    const rows = imageHistory(root, record).map((step, i) => ({
-      ID: i === 0 ? (long ? `sha256:${record.id}` : record.id.slice(0, 12)) : "<missing>",
-      CreatedAt: step.created ?? "",
-      CreatedSince: step.created ? ago(step.created) : "",
-      CreatedBy: long || step.createdBy.length <= 45 ? step.createdBy : `${step.createdBy.slice(0, 44)}…`,
-      Size: humanSize(step.size, false),
-      Comment: step.comment,
-    }));
+    const trunc = flags.values["no-trunc"] !== true;
+    const human = flags.values.human !== "false";
+    const rows = imageHistory(root, record).map((step, i) =>
+      goStruct("*image.historyContext", {
+        ID: i === 0 ? (trunc ? record.id.slice(0, 12) : `sha256:${record.id}`) : "<missing>",
+        CreatedAt: step.created ? new Date(step.created).toISOString().replace(/\.\d+Z$/, "Z") : "",
+        CreatedSince: !step.created ? "N/A" : human ? ago(step.created) : new Date(step.created).toISOString().replace(/\.\d+Z$/, "Z"),
+        CreatedBy: trunc ? ellipsis(step.createdBy, 45) : step.createdBy,
+        Size: human ? humanSize(step.size) : String(step.size),
+        Comment: step.comment,
+      }),
+    );
     if (flags.values.quiet) return void process.stdout.write(rows.map((r) => `${r.ID}\n`).join(""));
-    const format = (flags.values.format as string | undefined) ?? "table";
-    if (format === "json") return void process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
-    if (format !== "table") return void process.stdout.write(rows.map((r) => `${renderTemplate(format, r)}\n`).join(""));
-    process.stdout.write(table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])));
+    const listing = human ? HISTORY_LISTING : { ...HISTORY_LISTING, table: "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}" };
+    printList(flags.values.format as string | undefined, () => rows, listing);
   },
 });
 
-type Loader = () => Promise<CommandDef<any>>;
-
-const IMAGE_SUBCOMMANDS: Record<string, Loader> = {
-  ls: async () => imagesCommand,
-  list: async () => imagesCommand,
-  rm: async () => rmiCommand,
-  remove: async () => rmiCommand,
-  tag: async () => tagCommand,
-  prune: async () => imagePruneCommand,
-  history: async () => historyCommand,
-  inspect: async () => imageInspectCommand,
-  pull: () => import("./pull.ts").then((m) => m.pullCommand),
-  push: () => import("./pull.ts").then((m) => m.pushCommand),
-  load: () => import("./archive.ts").then((m) => m.loadCommand),
-  save: () => import("./archive.ts").then((m) => m.saveCommand),
-  import: () => import("./import.ts").then((m) => m.importCommand),
+const HISTORY_LISTING: Listing = {
+  table: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+  headers: { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" },
 };
 
-export const imageCommand = defineCommand({
-  meta: { name: "image", description: `Manage images (${Object.keys(IMAGE_SUBCOMMANDS).join(", ")})` },
-  args: { command: { type: "positional", description: Object.keys(IMAGE_SUBCOMMANDS).join(", "), required: false } },
-  async run({ rawArgs, cmd }) {
-    const [sub, ...rest] = rawArgs;
-    const load = sub === undefined ? undefined : IMAGE_SUBCOMMANDS[sub];
-    if (load) return void (await runCommand(await load(), { rawArgs: rest }));
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box image ls", "box image prune -a -f", "box image inspect busybox"]);
-    throw new UserError(`unknown command "${sub}" for "box image"; see 'box image --help'`);
-  },
-});
+/** Docker's `docker image X`: the top-level commands (`ls` is `images`), prune and inspect. */
+const IMAGE_COMMANDS: Record<string, string> = {
+  ls: "images", list: "images", rm: "rmi", remove: "rmi", tag: "tag", history: "history",
+  pull: "pull", push: "push", load: "load", save: "save", import: "import",
+};
+
+export const imageCommand = defineFamily(
+  { name: "image", description: "Manage images" },
+  () => import("./main.ts").then((m) => ({ ...m.topLevel(IMAGE_COMMANDS), prune: imagePruneCommand, inspect: imageInspectCommand })),
+  ["box image ls", "box image prune -a -f", "box image inspect busybox"],
+);

@@ -9,12 +9,13 @@ import { parseFlags, type ParsedFlags } from "./flags.ts";
 import { tryFindImage } from "../image/store.ts";
 import { describeImage } from "../image/describe.ts";
 import { printHelp } from "./help.ts";
-import { renderTemplate } from "./template.ts";
+import { parseTemplate } from "./template.ts";
+import { toJSON } from "./template-values.ts";
 
 export const inspectCommand = defineCommand({
   meta: { name: "inspect", description: "Show containers (or images) as JSON (docker inspect's shape)" },
   args: {
-    format: { type: "string", alias: "f", description: "Go-template field paths, e.g. '{{.State.Pid}}' or '{{json .Config}}'", valueHint: "TEMPLATE" },
+    format: { type: "string", alias: "f", description: "json, or a Go template: '{{.State.Pid}}', '{{json .Config}}', '{{range .Mounts}}{{.Source}} {{end}}'", valueHint: "TEMPLATE" },
     container: { type: "positional", description: "Container name or id (prefix), one or more", required: false },
   },
   async run({ rawArgs, cmd }) {
@@ -35,22 +36,29 @@ export const inspectCommand = defineCommand({
   },
 });
 
-/** Prints what `describe` makes of each argument, as JSON or through --format; one that fails is
- * reported on its own line and the rest still printed, as Docker does. */
+/**
+ * Prints what `describe` makes of each argument, as docker inspect does: indented JSON, `-f json`
+ * compact, or `-f TEMPLATE` once per object (a field the object lacks is an error, as in Docker's
+ * fallback over the JSON). One that fails is reported on its own line and the rest still printed.
+ */
 export function printInspected(flags: ParsedFlags, describe: (ref: string) => Record<string, unknown>): void {
+  const format = flags.values.format as string | undefined;
+  const template = format === undefined || format === "" || format === "json" ? undefined : parseTemplate(format);
   const found: Record<string, unknown>[] = [];
-  let missing: UserError | undefined;
+  let failed: UserError | undefined;
+  let out = "";
   for (const ref of flags.positionals) {
     try {
-      found.push(describe(ref));
+      const described = describe(ref);
+      found.push(described);
+      if (template) out += `${template.render(described, { missingKey: "error" })}\n`;
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      missing = e;
+      failed = e;
       process.stderr.write(`box: ${e.message}\n`);
     }
   }
-  const format = flags.values.format as string | undefined;
-  if (format !== undefined) process.stdout.write(found.map((c) => `${renderTemplate(format, c)}\n`).join(""));
-  else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  if (missing) process.exitCode = missing.exitCode;
+  if (template) process.stdout.write(out || "\n");
+  else process.stdout.write(`${format === "json" ? toJSON(found) : toJSON(found, 4)}\n`);
+  if (failed) process.exitCode = failed.exitCode;
 }

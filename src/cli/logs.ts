@@ -67,6 +67,7 @@ export const logsCommand = defineCommand({
     const timestamps = flags.values.timestamps === true;
     const { store } = globals();
     const spec = findContainer(store, flags.positionals[0]!);
+    if (spec.log.driver === "none") throw new UserError(`configured logging driver does not support reading: ${spec.name} has --log-driver none`);
     const dir = liveContainer(store, spec).paths.dir;
 
     // Each entry is printed as it is read (a log is never held whole), or with --tail kept among the last N.

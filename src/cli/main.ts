@@ -7,11 +7,11 @@ import { defaultStore } from "../container/store.ts";
 import { describeError } from "../sys/errors.ts";
 import { setGlobals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
-import { printHelp } from "./help.ts";
+import { printHelp, resolve } from "./help.ts";
 
 export const VERSION = pkg.version;
 
-const rootCommand = defineCommand({
+export const rootCommand = defineCommand({
   meta: { name: "box", version: VERSION, description: "A daemonless container engine in one executable" },
   args: {
     root: { type: "string", description: "Persistent state (images, containers); env BOX_ROOT", default: "/var/lib/box", valueHint: "DIR" },
@@ -40,6 +40,7 @@ const rootCommand = defineCommand({
     unpause: () => import("./pause.ts").then((m) => m.unpauseCommand),
     update: () => import("./update.ts").then((m) => m.updateCommand),
     info: () => import("./info.ts").then((m) => m.infoCommand),
+    version: () => import("./version.ts").then((m) => m.versionCommand),
     stats: () => import("./stats.ts").then((m) => m.statsCommand),
     ps: () => import("./ps.ts").then((m) => m.psCommand),
     logs: () => import("./logs.ts").then((m) => m.logsCommand),
@@ -55,6 +56,8 @@ const rootCommand = defineCommand({
     top: () => import("./manage.ts").then((m) => m.topCommand),
     container: () => import("./manage.ts").then((m) => m.containerCommand),
     cp: () => import("./cp.ts").then((m) => m.cpCommand),
+    diff: () => import("./diff.ts").then((m) => m.diffCommand),
+    completion: () => import("./completion.ts").then((m) => m.completionCommand),
     network: () => import("./network.ts").then((m) => m.networkCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
@@ -64,6 +67,27 @@ const rootCommand = defineCommand({
 });
 
 type Loader = () => Promise<CommandDef<any>>;
+
+/** The top-level commands under other names: `box container ls` is `box ps` (`{ ls: "ps" }`). */
+export function topLevel(names: Record<string, string>): Record<string, Loader> {
+  const table = rootCommand.subCommands as Record<string, Loader>;
+  return Object.fromEntries(Object.entries(names).map(([name, top]) => [name, table[top]!]));
+}
+
+/** The command the words name, down through families (`container ls`), and the words after it. */
+async function findCommand(words: string[]): Promise<[CommandDef<any>, string[]]> {
+  let command: CommandDef<any> = rootCommand;
+  let path = "box";
+  for (;;) {
+    const table = await resolve(command.subCommands);
+    const [word, ...rest] = words;
+    if (!table || word === undefined || word.startsWith("-")) return [command, words];
+    if (!Object.hasOwn(table, word)) throw new UserError(`unknown command "${word}" for "${path}"; see '${path} --help'`);
+    command = (await resolve(table[word]))!;
+    path += ` ${word}`;
+    words = rest;
+  }
+}
 
 export async function runCli(argv: string[]): Promise<void> {
   try {
@@ -89,10 +113,9 @@ export async function runCli(argv: string[]): Promise<void> {
       if (!global.help) process.exitCode = EXIT_BOX_ERROR;
       return;
     }
-    const [name, ...rest] = global.positionals;
-    const load = (rootCommand.subCommands as Record<string, Loader>)[name!];
-    if (!Object.hasOwn(rootCommand.subCommands!, name!) || !load) throw new UserError(`unknown command "${name}" for "box"; see 'box --help'`);
-    await runCommand(await load(), { rawArgs: global.help ? [...rest, "--help"] : rest });
+    const [command, rest] = await findCommand(global.positionals);
+    // findCommand went down the families: citty is not to look for a subcommand again.
+    await runCommand({ ...command, subCommands: undefined }, { rawArgs: global.help ? [...rest, "--help"] : rest });
   } catch (e) {
     process.stderr.write(`box: ${e instanceof UserError ? e.message : describeError(e)}\n`);
     process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

@@ -1,5 +1,5 @@
-// box rename / top / container prune.
-import { defineCommand, runCommand } from "citty";
+// box rename / top, and the container and system families.
+import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { containerProcesses, pruneContainers, renameContainer } from "../container/manage.ts";
@@ -7,7 +7,7 @@ import { pruneNetworks } from "../net/network.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { table } from "./format.ts";
-import { printHelp } from "./help.ts";
+import { defineFamily, printHelp } from "./help.ts";
 import { confirmed, FORCE } from "./confirm.ts";
 
 export const renameCommand = defineCommand({
@@ -73,26 +73,22 @@ const systemPruneCommand = defineCommand({
   },
 });
 
-export const systemCommand = defineCommand({
-  meta: { name: "system", description: "Manage box's state (prune)" },
-  args: { command: { type: "positional", description: "prune", required: false } },
-  async run({ rawArgs, cmd }) {
-    const [sub, ...rest] = rawArgs;
-    if (sub === "prune") return void (await runCommand(systemPruneCommand, { rawArgs: rest }));
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box system prune -f"]);
-    throw new UserError(`unknown command "${sub}" for "box system"; see 'box system --help'`);
-  },
-});
+export const systemCommand = defineFamily(
+  { name: "system", description: "Manage box's state" },
+  () => import("./main.ts").then(async (m) => ({ ...m.topLevel({ info: "info", events: "events" }), prune: systemPruneCommand, df: (await import("./df.ts")).dfCommand })),
+  ["box system prune -f", "box system df", "box system info"],
+);
 
-export const containerCommand = defineCommand({
-  meta: { name: "container", description: "Manage containers (prune, ls)" },
-  args: { command: { type: "positional", description: "prune or ls", required: false } },
-  async run({ rawArgs, cmd }) {
-    const [sub, ...rest] = rawArgs;
-    if (sub === "prune") return void (await runCommand(pruneCommand, { rawArgs: rest }));
-    // Docker's long forms of the commands box has at the top level.
-    if (sub === "ls" || sub === "list") return void (await runCommand((await import("./ps.ts")).psCommand, { rawArgs: rest }));
-    if (sub === undefined || sub === "--help" || sub === "-h") return printHelp(cmd, ["box container prune -f"]);
-    throw new UserError(`unknown command "${sub}" for "box container"; see 'box container --help'`);
-  },
-});
+/** Docker's `docker container X`: the top-level commands (`ls` is `ps`), and prune. */
+const CONTAINER_COMMANDS: Record<string, string> = {
+  ls: "ps", list: "ps", ps: "ps", inspect: "inspect", rm: "rm", remove: "rm",
+  run: "run", create: "create", start: "start", stop: "stop", restart: "restart", kill: "kill", wait: "wait",
+  logs: "logs", exec: "exec", cp: "cp", diff: "diff", export: "export", commit: "commit",
+  pause: "pause", unpause: "unpause", port: "port", rename: "rename", stats: "stats", top: "top", update: "update",
+};
+
+export const containerCommand = defineFamily(
+  { name: "container", description: "Manage containers" },
+  () => import("./main.ts").then((m) => ({ ...m.topLevel(CONTAINER_COMMANDS), prune: pruneCommand })),
+  ["box container ls -a", "box container prune -f", "box container inspect web"],
+);

@@ -7,49 +7,91 @@ import { parseSubnet } from "../net/ipam.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { table } from "./format.ts";
+import { printList, type Listing } from "./format.ts";
+import { printInspected } from "./inspect.ts";
+import { goStruct } from "./template-values.ts";
 import { findContainer } from "../container/lookup.ts";
 import { exposedPort } from "../image/config.ts";
+
+/** box names its networks; their id (Docker's NETWORK ID) is the sha256 of the name, stable and unique. */
+function networkId(n: NetworkConfig): string {
+  return new Bun.CryptoHasher("sha256").update(`box network ${n.name}`).digest("hex");
+}
 
 function describe(n: NetworkConfig): Record<string, unknown> {
   const members = networkMembers(globals().store, n.name);
   return {
     Name: n.name,
+    Id: networkId(n),
+    Scope: "local",
     Driver: "bridge",
+    EnableIPv4: true,
+    EnableIPv6: false,
+    IPAM: { Driver: "default", Options: null, Config: [{ Subnet: `${n.subnet}/${n.prefix}`, Gateway: n.gateway }] },
+    Internal: false,
+    Attachable: false,
+    Containers: Object.fromEntries(members.map((m) => [m.id, { Name: m.name, MacAddress: macFor(m.ip), IPv4Address: `${m.ip}/${n.prefix}`, IPv6Address: "" }])),
     Options: { "com.docker.network.bridge.name": n.bridge, "com.docker.network.driver.mtu": String(n.mtu) },
-    IPAM: { Driver: "default", Config: [{ Subnet: `${n.subnet}/${n.prefix}`, Gateway: n.gateway }] },
-    Containers: Object.fromEntries(members.map((m) => [m.id, { Name: m.name, IPv4Address: `${m.ip}/${n.prefix}`, MacAddress: macFor(m.ip) }])),
+    Labels: {},
   };
+}
+
+const NETWORK_LISTING: Listing = {
+  table: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+  headers: { ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv4: "IPV4", IPv6: "IPV6", Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED AT" },
+};
+
+/** A row in the shape of Docker's networkContext. */
+function networkRow(n: NetworkConfig, trunc: boolean) {
+  const id = networkId(n);
+  return goStruct("*network.networkContext", {
+    ID: trunc ? id.slice(0, 12) : id,
+    Name: n.name,
+    Driver: "bridge",
+    Scope: "local",
+    IPv4: "true",
+    IPv6: "false",
+    Internal: "false",
+    Labels: "",
+    Label: (_name: string) => "",
+    // box keeps no creation time of a network.
+    CreatedAt: "0001-01-01 00:00:00 +0000 UTC",
+  });
 }
 
 const lsCommand = defineCommand({
   meta: { name: "network ls", description: "List networks" },
   args: {
-    quiet: { type: "boolean", alias: "q", description: "Only names" },
-    format: { type: "string", description: "table (default) or json", valueHint: "FORMAT" },
+    quiet: { type: "boolean", alias: "q", description: "Only ids" },
+    format: { type: "string", description: "table (default), 'table TEMPLATE', json (one object per line), or a Go template: '{{.Name}}'", valueHint: "FORMAT" },
+    "no-trunc": { type: "boolean", description: "Do not truncate ids" },
   },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
-    if (flags.help) return printHelp(cmd, ["box network ls"]);
-    const nets = listNetworks(globals().store);
-    if (flags.values.quiet) return void process.stdout.write(nets.map((n) => `${n.name}\n`).join(""));
-    if (flags.values.format === "json") return void process.stdout.write(nets.map((n) => `${JSON.stringify(describe(n))}\n`).join(""));
-    process.stdout.write(table(["NAME", "BRIDGE", "SUBNET", "GATEWAY"], nets.map((n) => [n.name, n.bridge, `${n.subnet}/${n.prefix}`, n.gateway])));
+    if (flags.help) return printHelp(cmd, ["box network ls", "box network ls --format '{{.Name}}'"]);
+    const trunc = flags.values["no-trunc"] !== true;
+    const rows = listNetworks(globals().store).map((n) => networkRow(n, trunc));
+    if (flags.values.quiet) return void process.stdout.write(rows.map((r) => `${r.ID}\n`).join(""));
+    printList(flags.values.format as string | undefined, () => rows, NETWORK_LISTING);
   },
 });
 
 const inspectCommand = defineCommand({
   meta: { name: "network inspect", description: "Show networks as JSON" },
-  args: { network: { type: "positional", description: "Network names", required: false } },
+  args: {
+    format: { type: "string", alias: "f", description: "json, or a Go template: '{{range .IPAM.Config}}{{.Subnet}}{{end}}'", valueHint: "TEMPLATE" },
+    network: { type: "positional", description: "Network names or ids", required: false },
+  },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
-    if (flags.help) return printHelp(cmd, ["box network inspect bridge"]);
+    if (flags.help) return printHelp(cmd, ["box network inspect bridge", "box network inspect -f '{{.IPAM.Config}}' bridge"]);
     if (!flags.positionals.length) throw new UserError(`"box network inspect" requires at least 1 argument`);
     const nets = listNetworks(globals().store);
-    const found = flags.positionals.map((name) => nets.find((n) => n.name === name) ?? undefined);
-    const missing = flags.positionals.filter((_, i) => !found[i]);
-    if (missing.length) throw new UserError(`no such network: ${missing.join(", ")}`);
-    process.stdout.write(`${JSON.stringify(found.map((n) => describe(n!)), null, 4)}\n`);
+    printInspected(flags, (ref) => {
+      const n = nets.find((x) => x.name === ref) ?? nets.find((x) => ref.length > 0 && networkId(x).startsWith(ref));
+      if (!n) throw new UserError(`network ${ref} not found`);
+      return describe(n);
+    });
   },
 });
 

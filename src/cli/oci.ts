@@ -19,6 +19,7 @@ import { processRow } from "../container/manage.ts";
 import { ociStore } from "../oci/store.ts";
 import { trace } from "../trace.ts";
 import { defaultConfig, features } from "../oci/defaults.ts";
+import { columns, wrap } from "./help.ts";
 
 const GLOBAL: ArgsDef = {
   root: { type: "string", description: "State of box oci's containers (default /run/box-oci)" },
@@ -310,13 +311,11 @@ async function boundedStdin(): Promise<string> {
 
 
 function help(): string {
-  const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.describe}`);
   return [
     "Usage: box oci [--root DIR] [--log FILE] [--log-format text|json] VERB ...",
     "",
-    "runc's command line, for containerd, dockerd and people (also box's behaviour when its",
-    "executable is named runc). Verbs:",
-    ...verbs,
+    ...wrap("runc's command line, for containerd, dockerd and people (also box's behaviour when its executable is named runc). Verbs:"),
+    columns(Object.entries(VERBS).map(([name, v]) => [name, v.describe])),
     "",
   ].join("\n");
 }
@@ -345,7 +344,7 @@ export async function runOci(argv: string[]): Promise<void> {
     const v = Object.hasOwn(VERBS, name) ? VERBS[name]! : undefined;
     if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
     const f = parseFlags(rest, v.flags, v.lists ?? [], v.stopAtPositional === true);
-    if (f.help) return void process.stdout.write(`Usage: box oci ${v.usage}\n\n${v.describe}\n`);
+    if (f.help) return void process.stdout.write(`${wrap(`Usage: box oci ${v.usage}`, undefined, "  ").join("\n")}\n\n${wrap(v.describe).join("\n")}\n`);
     await v.run(ociStore(global.values.root as string | undefined), f);
   } catch (e) {
     logError(e instanceof UserError ? e.message : describeError(e));

@@ -13,6 +13,8 @@ export const RESOURCE_ARGS = {
   "cpu-shares": { type: "string", alias: "c", description: "Relative CPU weight (2..262144, default 1024)", valueHint: "N" },
   "cpuset-cpus": { type: "string", description: "CPUs allowed, e.g. 0-1,3", valueHint: "LIST" },
   "cpuset-mems": { type: "string", description: "Memory nodes allowed", valueHint: "LIST" },
+  "cpu-rt-period": { type: "string", description: "Realtime scheduling period in µs (cgroup v1)", valueHint: "US" },
+  "cpu-rt-runtime": { type: "string", description: "Realtime scheduling runtime in µs per period (cgroup v1)", valueHint: "US" },
   "pids-limit": { type: "string", description: "Maximum number of processes (-1: unlimited)", valueHint: "N" },
   "blkio-weight": { type: "string", description: "Relative block I/O weight (10..1000)", valueHint: "N" },
   "device-read-bps": { type: "string", description: "Read rate limit of a device", valueHint: "PATH:RATE" },

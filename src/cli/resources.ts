@@ -3,6 +3,8 @@ import { readFile, stat } from "../sys/fs.ts";
 import { UserError } from "../container/errors.ts";
 import type { DeviceRate, ResourceSpec } from "../container/spec.ts";
 import { checkControllers } from "../cgroup/limits.ts";
+import { detectCgroups } from "../cgroup/detect.ts";
+import { stderrLine } from "../stderr.ts";
 import type { ParsedFlags } from "./flags.ts";
 
 const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
@@ -50,7 +52,7 @@ function parseCpuset(flag: string, text: string, onlinePath: string, what: strin
 }
 
 /** PATH:RATE for the device throttles; PATH must be a block device. */
-function parseDeviceRate(flag: string, text: string, bytes: boolean): DeviceRate {
+function parseDeviceRate(flag: string, text: string, bytes: boolean, range: [number, number] = [1, Number.MAX_SAFE_INTEGER]): DeviceRate {
   const colon = text.lastIndexOf(":");
   if (colon <= 0) throw new UserError(`invalid value "${text}" for ${flag}: expected PATH:RATE`);
   const path = text.slice(0, colon);
@@ -62,7 +64,7 @@ function parseDeviceRate(flag: string, text: string, bytes: boolean): DeviceRate
   }
   if (!st.isBlockDevice()) throw new UserError(`invalid value "${text}" for ${flag}: ${path} is not a block device`);
   const rateText = text.slice(colon + 1);
-  const rate = bytes ? parseBytes(flag, rateText) : parseInteger(flag, rateText, 1, Number.MAX_SAFE_INTEGER);
+  const rate = bytes ? parseBytes(flag, rateText) : parseInteger(flag, rateText, ...range);
   const rdev = Number(st.rdev);
   // glibc's major()/minor() of a dev_t
   return { path, major: ((rdev >> 8) & 0xfff) | Math.floor(rdev / 2 ** 32) & ~0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00), rate };
@@ -113,6 +115,18 @@ export function buildResources(values: ParsedFlags["values"]): ResourceSpec {
     r.pidsLimit = n <= 0 ? -1 : n;
   }
   if (str("blkio-weight") !== undefined) r.blkioWeight = parseInteger("--blkio-weight", str("blkio-weight")!, 10, 1000);
+  if (list("blkio-weight-device").length) r.blkioWeightDevice = list("blkio-weight-device").map((t) => parseDeviceRate("--blkio-weight-device", t, false, [10, 1000]));
+  if (str("memory-swappiness") !== undefined) {
+    const n = parseInteger("--memory-swappiness", str("memory-swappiness")!, -1, 100);
+    // -1 is Docker's "the host's": nothing is written. cgroup v2 has no such file: Docker drops it too.
+    if (n >= 0 && detectCgroups().version === 2) stderrLine("warning", "cgroup v2 has no per-cgroup swappiness: --memory-swappiness is ignored");
+    else if (n >= 0) r.memorySwappiness = n;
+  }
+  if (str("cpu-rt-period") !== undefined) r.cpuRtPeriod = parseInteger("--cpu-rt-period", str("cpu-rt-period")!, 1, 1_000_000);
+  if (str("cpu-rt-runtime") !== undefined) {
+    r.cpuRtRuntime = parseInteger("--cpu-rt-runtime", str("cpu-rt-runtime")!, -1, 1_000_000);
+    if (r.cpuRtRuntime > (r.cpuRtPeriod ?? 1_000_000)) throw new UserError("--cpu-rt-runtime cannot be higher than --cpu-rt-period");
+  }
   r.deviceReadBps = list("device-read-bps").map((t) => parseDeviceRate("--device-read-bps", t, true));
   r.deviceWriteBps = list("device-write-bps").map((t) => parseDeviceRate("--device-write-bps", t, true));
   r.deviceReadIops = list("device-read-iops").map((t) => parseDeviceRate("--device-read-iops", t, false));

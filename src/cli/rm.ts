@@ -13,5 +13,5 @@ export const rmCommand = defineCommand({
     onEachContainer("rm", cmd, rawArgs, ["box rm web", "box rm -f 3f2a9c"], async (flags, store, spec, ref) => {
       await removeStoredContainer(store, spec, flags.values.force === true);
       return ref;
-    }),
+    }, (flags) => flags.values.force === true),
 });

@@ -1,6 +1,6 @@
 // `box run` flags → one validated ContainerSpec. Every check on user input happens here, once.
 import { readFile, stat } from "../sys/fs.ts";
-import { normalize, resolve } from "../path.ts";
+import { resolve } from "../path.ts";
 import { parseUserns } from "../security/userns.ts";
 import { RESOURCE_ARGS } from "./resource-args.ts";
 import { stderrLine } from "../stderr.ts";
@@ -9,7 +9,11 @@ import { mergeEnv, parseEnvEntry, readEnvFile } from "../container/env.ts";
 import { defaultHostname } from "../container/create.ts";
 import { generatedName, newId, validateName, type Store } from "../container/store.ts";
 import { findContainer } from "../container/lookup.ts";
-import { bridgeNetwork, sharedNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type VolumeSpec } from "../container/spec.ts";
+import { bridgeNetwork, sharedNetwork, type ContainerSpec, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type TmpfsSpec } from "../container/spec.ts";
+import { checkDistinctTargets, parseMount, parseTmpfs, parseVolume, volumesFrom } from "./mount-args.ts";
+import { parseCgroupns, parseCgroupParent, parseIpc, parsePid, parseUts } from "./namespace-args.ts";
+import { liveContainer } from "../container/live.ts";
+import { stateOf } from "../container/describe.ts";
 import { DEFAULT_NETWORK, NETWORK_NAME } from "../net/network.ts";
 import { DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
 import { parseDevice, parseSecurityOpts, parseSysctl, parseUlimit, resolveCapabilities, type SecurityOptions } from "../security/options.ts";
@@ -36,20 +40,15 @@ function list(v: ParsedFlags["values"][string]): string[] {
   return Array.isArray(v) ? v : [];
 }
 
-function parseVolume(text: string): VolumeSpec {
-  const parts = text.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new UserError(`invalid volume "${text}": expected HOST:CONTAINER[:ro|rw]`);
-  const [source = "", target = "", mode = "rw"] = parts;
-  if (!source.startsWith("/")) throw new UserError(`invalid volume "${text}": named volumes are not supported; the host path must be absolute`);
-  if (!target.startsWith("/")) throw new UserError(`invalid volume "${text}": the container path must be absolute`);
-  if (normalize(`/${target}`) === "/") throw new UserError(`invalid volume "${text}": cannot mount over /`);
-  if (mode !== "ro" && mode !== "rw") throw new UserError(`invalid volume "${text}": unknown mode "${mode}" (ro or rw)`);
+/** --label-file: one KEY=VALUE a line; blank lines and # comments are skipped (Docker's). */
+function readLabelFile(path: string): string[] {
+  let text: string;
   try {
-    stat(source);
-  } catch {
-    throw new UserError(`invalid volume "${text}": host path ${source} does not exist`);
+    text = readFile(path);
+  } catch (e) {
+    throw new UserError(`--label-file ${path}: ${describeError(e)}`);
   }
-  return { source: resolve(source), target, readOnly: mode === "ro" };
+  return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
 }
 
 /** `KEY=VALUE` or `KEY` (empty value), as docker run --label. */
@@ -68,14 +67,23 @@ export function parseLabels(entries: string[]): Record<string, string> {
  * A detached container's log is bounded unless asked otherwise: 5 files of 20 MiB (Docker's
  * `local` log driver's defaults; its json-file driver grows for ever and fills a disk silently).
  */
-export const DEFAULT_LOG: Readonly<Required<LogSpec>> = { maxSize: 20 << 20, maxFiles: 5 };
+export const DEFAULT_LOG: Readonly<Required<Omit<LogSpec, "driver">>> = { maxSize: 20 << 20, maxFiles: 5 };
 
 /**
- * --log-opt max-size=SIZE|-1, max-file=N (Docker's json-file options). `max-size=-1` is Docker's
- * unbounded log: one file that grows as long as the container writes.
+ * --log-driver json-file|local|none, --log-opt max-size=SIZE|-1, max-file=N, compress (Docker's
+ * json-file and local options). `max-size=-1` is Docker's unbounded log: one file that grows as
+ * long as the container writes. local is written as json-file is (box's one format, which box
+ * logs reads); none writes nothing.
  */
-function parseLogOptions(entries: string[]): LogSpec {
+function parseLogOptions(driver: string | undefined, entries: string[]): LogSpec {
+  if (driver === "none") {
+    if (entries.length) throw new UserError("--log-opt: the none log driver takes no options");
+    return { maxFiles: 1, driver: "none" };
+  }
+  if (driver === "journald" || driver === "syslog") throw new UserError(`--log-driver ${driver} is not supported by box yet: json-file, local or none`);
+  if (driver !== undefined && driver !== "json-file" && driver !== "local") throw new UserError(`invalid --log-driver "${driver}": json-file, local or none`);
   const log: LogSpec = { ...DEFAULT_LOG };
+  entries = entries.filter((e) => !/^compress=(true|false)$/.test(e));
   let unbounded = false;
   for (const e of entries) {
     const [key, value = ""] = e.split(/=(.*)/s);
@@ -91,9 +99,51 @@ function parseLogOptions(entries: string[]): LogSpec {
       throw new UserError(`unknown log opt "${key}" (max-size and max-file are supported)`);
     }
   }
+  if (driver === "local") log.driver = "local";
   if (!unbounded) return log;
   if (entries.some((e) => e.startsWith("max-file="))) throw new UserError("--log-opt max-file needs a max-size other than -1");
-  return { maxFiles: 1 };
+  return { maxFiles: 1, ...(log.driver ? { driver: log.driver } : {}) };
+}
+
+/** `{[key]: parse(text)}` when the flag was given, else nothing (the spec leaves the field out). */
+function optional<K extends string, T>(key: K, text: string | undefined, parse: (text: string) => T | undefined): { [k in K]?: T } {
+  const value = text === undefined ? undefined : parse(text);
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: T };
+}
+
+function parseShmSize(text: string): number {
+  const n = parseBytes("--shm-size", text);
+  if (n < 1) throw new UserError(`invalid value "${text}" for --shm-size: must be greater than 0`);
+  return n;
+}
+
+export function parseSeconds(flag: string, text: string): number {
+  if (!/^-?\d{1,9}$/.test(text)) throw new UserError(`invalid value "${text}" for ${flag}: a number of seconds`);
+  return Number(text);
+}
+
+function parseDomainname(text: string, hostUts: boolean): string {
+  if (hostUts) throw new UserError("conflicting options: --domainname and --uts host");
+  if (text.length > 64 || !HOSTNAME.test(text)) throw new UserError(`invalid domainname "${text}"`);
+  return text;
+}
+
+function parseOomScoreAdj(text: string): number {
+  const n = /^-?\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= -1000 && n <= 1000)) throw new UserError(`invalid value "${text}" for --oom-score-adj: the range is -1000 to 1000`);
+  return n;
+}
+
+function parseGroup(text: string): string {
+  if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(text) && !/^\d{1,10}$/.test(text)) throw new UserError(`invalid --group-add "${text}": a group name or gid`);
+  return text;
+}
+
+/** `TYPE MAJOR:MINOR ACCESS` as the v1 devices cgroup takes it: c|b|a, numbers or *, a subset of rwm. */
+function parseDeviceCgroupRule(text: string): string {
+  const m = /^([cba]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$/.exec(text.trim());
+  if (!m || new Set(m[4]).size !== m[4]!.length) throw new UserError(`invalid --device-cgroup-rule "${text}": like 'c 42:* rmw'`);
+  return text.trim();
 }
 
 function parseStopSignal(text: string | undefined): string | undefined {
@@ -237,7 +287,8 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     const given = ["hostname", "dns", "dns-search", "dns-option", "add-host", "publish", "expose"].find((f) => v[f] !== undefined && !(Array.isArray(v[f]) && v[f].length === 0));
     if (given) throw new UserError(`conflicting options: --${given} and --network container:NAME`);
   }
-  const hostname = str(v.hostname) ?? defaultHostname({ id, network }, store);
+  const hostUts = parseUts(str(v.uts), str(v.hostname) !== undefined);
+  const hostname = str(v.hostname) ?? defaultHostname({ id, network: hostUts ? "host" : network }, store);
   if (hostname.length > 64 || !HOSTNAME.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
 
   const workdir = str(v.workdir) ?? (image.WorkingDir || "/");
@@ -265,6 +316,24 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   }
   const restart = parseRestart(str(v.restart));
   if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
+  const findRunning = (ref: string) => {
+    const spec = findContainer(store, ref);
+    return { spec, running: stateOf(liveContainer(store, spec)) === "running" };
+  };
+  const ipc = parseIpc(str(v.ipc), findRunning);
+  const pidMode = parsePid(str(v.pid), findRunning);
+  const hostCgroupns = parseCgroupns(str(v.cgroupns));
+  const namespaces = { ...(hostUts ? { uts: "host" as const } : {}), ...(ipc.host ? { ipc: "host" as const } : {}) };
+  if (rootless && (hostUts || ipc.mode !== "private" || hostCgroupns || pidMode)) throw new UserError("rootless: --uts, --ipc, --pid and --cgroupns need root");
+  const mounts = list(v.mount).map(parseMount);
+  const volumes = [
+    ...list(v["volumes-from"]).flatMap((ref) => volumesFrom(ref, (r) => findContainer(store, r))),
+    ...list(v.volume).map(parseVolume),
+    ...mounts.flatMap((m) => (m.kind === "bind" ? [m.volume] : [])),
+  ];
+  const tmpfs: TmpfsSpec[] = [...list(v.tmpfs).map(parseTmpfs), ...mounts.flatMap((m) => (m.kind === "tmpfs" ? [m.tmpfs] : []))];
+  checkDistinctTargets([...volumes.map((m) => m.target), ...tmpfs.map((m) => m.target)]);
+  if (str(v.isolation) !== undefined && str(v.isolation) !== "default") throw new UserError(`invalid --isolation "${str(v.isolation)}": Linux has only "default"`);
 
   return {
     id,
@@ -276,7 +345,20 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     env: mergeEnv(image.Env ?? [], fromFiles, fromFlags),
     workdir,
     user,
-    volumes: list(v.volume).map(parseVolume),
+    volumes,
+    ...(tmpfs.length ? { tmpfs } : {}),
+    ...(Object.keys(namespaces).length ? { namespaces } : {}),
+    ...(ipc.mode !== "private" ? { ipcMode: ipc.mode } : {}),
+    ...(pidMode ? { pidMode } : {}),
+    ...(hostCgroupns ? { hostCgroupns } : {}),
+    ...optional("shmSize", str(v["shm-size"]), (t) => parseShmSize(t)),
+    ...optional("stopTimeout", str(v["stop-timeout"]), (t) => parseSeconds("--stop-timeout", t)),
+    ...optional("domainname", str(v.domainname), (t) => parseDomainname(t, hostUts)),
+    ...optional("oomScoreAdj", str(v["oom-score-adj"]), parseOomScoreAdj),
+    ...optional("cgroupParent", str(v["cgroup-parent"]), parseCgroupParent),
+    ...(list(v["group-add"]).length ? { groupAdd: list(v["group-add"]).map(parseGroup) } : {}),
+    ...(list(v["device-cgroup-rule"]).length ? { deviceCgroupRules: list(v["device-cgroup-rule"]).map(parseDeviceCgroupRule) } : {}),
+    ...(list(v.annotation).length ? { annotations: parseLabels(list(v.annotation)) } : {}),
     readOnly: v["read-only"] === true,
     remove: v.rm === true,
     interactive: v.interactive === true,
@@ -299,8 +381,9 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     ...(rootless ? { rootless } : {}),
     sysctls: sysctlsFor(network, list(v.sysctl), rootless),
     detach: v.detach === true,
-    labels: { ...(image.Labels ?? {}), ...parseLabels(list(v.label)) },
-    log: parseLogOptions(list(v["log-opt"])),
+    ...(list(v.attach).length ? { attach: [...new Set(list(v.attach).map((a) => a.toLowerCase() as "stdin" | "stdout" | "stderr"))] } : {}),
+    labels: { ...(image.Labels ?? {}), ...parseLabels([...list(v["label-file"]).flatMap(readLabelFile), ...list(v.label)]) },
+    log: parseLogOptions(str(v["log-driver"]), list(v["log-opt"])),
     restart,
     stopSignal: parseStopSignal(str(v["stop-signal"]) ?? image.StopSignal),
     created: new Date().toISOString(),
@@ -334,7 +417,7 @@ function refuseInRootless(v: ParsedFlags["values"]): void {
   const why: Array<[string[], string]> = [
     [Object.keys(RESOURCE_ARGS), "needs cgroups, which a rootless box does not use yet"],
     [["publish", "publish-all"], "needs a bridge network, which a rootless box cannot make yet"],
-    [["privileged", "device"], "needs root"],
+    [["privileged", "device", "device-cgroup-rule", "cgroup-parent", "memory-swappiness", "blkio-weight-device", "oom-score-adj"], "needs root"],
     [["userns", "uidmap", "gidmap"], "needs root (a rootless container's user namespace maps root to you)"],
   ];
   for (const [flags, reason] of why) {

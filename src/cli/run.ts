@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { abandonInit, forwardSignals, launchInit, runAttached, runDetached, takeEarlyInit } from "../container/start.ts";
+import { abandonInit, forwardSignals, launchInit, pidNamespaceOf, runAttached, runDetached, takeEarlyInit, type PendingInit } from "../container/start.ts";
 import type { Store } from "../container/store.ts";
 import { globals } from "./context.ts";
 import { parseFlags, type ParsedFlags } from "./flags.ts";
@@ -7,7 +7,8 @@ import { printHelp } from "./help.ts";
 import { RESOURCE_ARGS, RESOURCE_LISTS } from "./resource-args.ts";
 import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
-import { write } from "../sys/fs.ts";
+import { isErrno, unlink, write, writeFile, writeFileExclusive } from "../sys/fs.ts";
+import { describeError, Errno } from "../sys/errors.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { UserError } from "../container/errors.ts";
 import type { ResolvedImage } from "../image/store.ts";
@@ -54,10 +55,36 @@ const RUN_ARGS = {
   replace: { type: "boolean", description: "Remove a container with the same --name first (podman's)" },
   pull: { type: "string", description: "Pull the image: missing (the default), always, never", valueHint: "POLICY" },
   platform: { type: "string", description: "OS/ARCH[/VARIANT] to pull (default: this machine's)", valueHint: "PLATFORM" },
+  quiet: { type: "boolean", alias: "q", description: "Pull without printing progress" },
+  mount: { type: "string", description: "A mount: type=bind,source=DIR,target=PATH[,readonly] or type=tmpfs,target=PATH[,tmpfs-size=64m]", valueHint: "KEY=VALUE,..." },
+  tmpfs: { type: "string", description: "Mount a tmpfs (noexec,nosuid,nodev unless the options say otherwise)", valueHint: "PATH[:OPTIONS]" },
+  "volumes-from": { type: "string", description: "The volumes of another container", valueHint: "CONTAINER[:ro|rw]" },
+  "shm-size": { type: "string", description: "Size of /dev/shm (default 64m)", valueHint: "BYTES" },
+  "group-add": { type: "string", description: "Another group for the container's processes (name or gid)", valueHint: "GROUP" },
+  init: { type: "boolean", description: "Run an init that reaps zombies and forwards signals (box always does: its init is PID 1)" },
+  "label-file": { type: "string", description: "Read labels from a file (KEY=VALUE lines)", valueHint: "FILE" },
+  annotation: { type: "string", description: "An annotation for the container (kept in its record, shown by inspect)", valueHint: "KEY=VALUE" },
+  cidfile: { type: "string", description: "Write the container's id to this file (which must not exist)", valueHint: "FILE" },
+  "stop-timeout": { type: "string", description: "Seconds box stop waits before SIGKILL (default 10)", valueHint: "SECONDS" },
+  domainname: { type: "string", description: "Container NIS domain name", valueHint: "NAME" },
+  "oom-score-adj": { type: "string", description: "The container's OOM score adjustment (-1000 to 1000)", valueHint: "N" },
+  "memory-swappiness": { type: "string", description: "Swappiness of the container's memory (0 to 100; cgroup v1)", valueHint: "N" },
+  "cgroup-parent": { type: "string", description: "Make the container's cgroup below this one", valueHint: "PATH" },
+  cgroupns: { type: "string", description: "Cgroup namespace: private (the default) or host", valueHint: "MODE" },
+  ipc: { type: "string", description: "IPC namespace: private (the default), shareable, none, host or container:NAME", valueHint: "MODE" },
+  uts: { type: "string", description: "UTS namespace: private (the default) or host", valueHint: "MODE" },
+  pid: { type: "string", description: "PID namespace: private (the default), host or container:NAME", valueHint: "MODE" },
+  "device-cgroup-rule": { type: "string", description: "A rule for the devices cgroup, like 'c 42:* rmw'", valueHint: "RULE" },
+  "blkio-weight-device": { type: "string", description: "Relative block I/O weight of a device (10..1000)", valueHint: "PATH:WEIGHT" },
+  "log-driver": { type: "string", description: "Where a detached container's output goes: json-file (the default), local, none", valueHint: "DRIVER" },
+  attach: { type: "string", alias: "a", description: "Attach to STDIN, STDOUT or STDERR (default: all)", valueHint: "STREAM" },
+  "sig-proxy": { type: "boolean", description: "Pass the signals box run receives to the container (default true)" },
+  "detach-keys": { type: "string", description: "Keys that detach from the container (accepted; see the README)", valueHint: "KEYS" },
+  isolation: { type: "string", description: "Container isolation: default (the only one on Linux)", valueHint: "MODE" },
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+const RUN_LISTS = ["mount", "tmpfs", "volumes-from", "group-add", "label-file", "annotation", "device-cgroup-rule", "blkio-weight-device", "attach", "env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {
@@ -71,8 +98,15 @@ export const runCommand = defineCommand({
     const { store } = globals();
     // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
     if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
-    // Started first, so that its runtime starts while the container is being created.
-    const init = takeEarlyInit(store) ?? launchInit(store);
+    checkAttachFlags(flags);
+    const cidfile = claimCidfile(flags.values.cidfile as string | undefined);
+    const proxySignals = flags.values["sig-proxy"] !== false;
+    // Started first, so that its runtime starts while the container is being created; one that
+    // goes into another PID namespace (--pid) waits for the spec that says which.
+    const sharedPid = typeof flags.values.pid === "string" && flags.values.pid !== "" && flags.values.pid !== "private";
+    const early = takeEarlyInit(store);
+    if (early && sharedPid) abandonInit(early);
+    let init: PendingInit | undefined = sharedPid ? undefined : (early ?? launchInit(store));
     let spec, created, stopEarly;
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
@@ -84,12 +118,15 @@ export const runCommand = defineCommand({
       // start is cleaned up as any failed start; see forwardSignals for one that is stuck).
       // Creating the container is synchronous: a signal that comes meanwhile is handled right
       // after, by this handler or by runAttached's, which takes over before this one goes.
-      stopEarly = forwardSignals(init.pid, () => !init.reported);
+      const started = (init ??= launchInit(store, undefined, pidNamespaceOf(store, spec)));
+      stopEarly = proxySignals ? forwardSignals(started.pid, () => !started.reported) : () => {};
       created = createContainer(store, spec);
       trace("cli", "created");
+      cidfile?.write(spec.id);
     } catch (e) {
       stopEarly?.();
-      abandonInit(init);
+      if (init) abandonInit(init);
+      cidfile?.abandon();
       throw e;
     }
     // The container's lock is held until it has its state: no rm or prune takes it meanwhile.
@@ -102,7 +139,7 @@ export const runCommand = defineCommand({
       // The init's sync pipe is still being read: exit without waiting for that.
       exitNow(0);
     }
-    const code = await runAttached(init, store, spec, paths, unlock, stopEarly);
+    const code = await runAttached(init, store, spec, paths, { started: unlock, handOver: stopEarly, proxySignals });
     trace("cli", "done");
     // Nothing of box's is buffered (the payload wrote to our stdio itself): skip Bun's teardown.
     exitNow(code);
@@ -116,11 +153,19 @@ export const createCommand = defineCommand({
     const flags = parseFlags(rawArgs, cmd.args as never, RUN_LISTS);
     if (flags.help) return printHelp(cmd, ["box create --name job --rootfs ./rootfs /bin/sh -c 'echo hi'", "box start -a job"]);
     const { store } = globals();
-    const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
-    const spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
-    if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-    createContainer(store, spec).unlock();
-    write(1, `${spec.id}\n`);
+    checkAttachFlags(flags);
+    const cidfile = claimCidfile(flags.values.cidfile as string | undefined);
+    try {
+      const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
+      const spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
+      if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
+      createContainer(store, spec).unlock();
+      cidfile?.write(spec.id);
+      write(1, `${spec.id}\n`);
+    } catch (e) {
+      cidfile?.abandon();
+      throw e;
+    }
   },
 });
 
@@ -139,10 +184,49 @@ async function ensureImage(store: Store, flags: ParsedFlags): Promise<ResolvedIm
   // Not there, and not to be pulled: resolveImage says so.
   if (policy === "never") return resolveImage(store.root, ref);
   const { pull } = await import("./pull.ts");
+  const quiet = flags.values.quiet === true;
   // Docker's words when it goes to the registry for `run`.
-  if (policy === "missing") write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
-  await pull(ref, { platform: flags.values.platform as string | undefined }, 2);
+  if (policy === "missing" && !quiet) write(2, `Unable to find image '${(await import("../image/reference.ts")).parseReference(ref).ref}' locally\n`);
+  await pull(ref, { platform: flags.values.platform as string | undefined, quiet }, 2);
   return resolveImage(store.root, ref);
+}
+
+/**
+ * -a STREAM: stdin, stdout, stderr (any case), not with -d (Docker's rules). --detach-keys is
+ * checked for its form only: an attached box run owns its container and cannot leave it
+ * (README, "Where box differs").
+ */
+function checkAttachFlags(flags: ParsedFlags): void {
+  const attach = (flags.values.attach as string[] | undefined) ?? [];
+  for (const a of attach) {
+    if (!["stdin", "stdout", "stderr"].includes(a.toLowerCase())) throw new UserError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+  }
+  if (attach.length && flags.values.detach === true) throw new UserError("conflicting options: cannot specify both --attach and --detach");
+  const keys = flags.values["detach-keys"];
+  if (typeof keys === "string" && !/^(ctrl-[a-z@\[\\\]^_]|[a-z]|,)+$/i.test(keys)) throw new UserError(`invalid --detach-keys "${keys}": a comma-separated list like ctrl-p,ctrl-q`);
+}
+
+/**
+ * --cidfile: Docker's rule, the file must not exist (another container may own it). Made empty
+ * at once, exclusively; the id is written once the container exists, and a failed start
+ * removes it again.
+ */
+function claimCidfile(path: string | undefined): { write(id: string): void; abandon(): void } | undefined {
+  if (path === undefined) return undefined;
+  try {
+    writeFileExclusive(path, "", 0o644);
+  } catch (e) {
+    if (isErrno(e, Errno.EEXIST)) throw new UserError(`container ID file found, make sure the other container isn't running or delete ${path}`);
+    throw new UserError(`--cidfile ${path}: ${describeError(e)}`);
+  }
+  return {
+    write: (id) => writeFile(path, id),
+    abandon: () => {
+      try {
+        unlink(path);
+      } catch {}
+    },
+  };
 }
 
 /** --replace: the container that holds the name goes first, running or not (podman's flag). */

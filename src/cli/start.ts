@@ -3,6 +3,7 @@ import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { startStored } from "../container/start-stored.ts";
 import { stopContainer } from "../container/control.ts";
+import { stopTimeout } from "./control.ts";
 import { exitNow } from "../sys/process.ts";
 import { globals } from "./context.ts";
 import { onEachContainer } from "./each.ts";
@@ -37,14 +38,12 @@ export const startCommand = defineCommand({
 export const restartCommand = defineCommand({
   meta: { name: "restart", description: "Stop (SIGTERM, then SIGKILL after the timeout) and start containers again" },
   args: {
-    time: { type: "string", alias: "t", description: "Seconds to wait before SIGKILL (default 10)", valueHint: "SECONDS" },
+    time: { type: "string", alias: "t", description: "Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)", valueHint: "SECONDS" },
     container: CONTAINERS,
   },
   async run({ rawArgs, cmd }) {
     await onEachContainer("restart", cmd, rawArgs, ["box restart web"], async (flags, store, spec, ref) => {
-      const time = (flags.values.time as string | undefined) ?? "10";
-      if (!/^\d{1,6}$/.test(time)) throw new UserError(`invalid value "${time}" for --time: whole seconds`);
-      await stopContainer(store, spec, Number(time));
+      await stopContainer(store, spec, stopTimeout(flags.values.time as string | undefined, spec));
       await startStored(store, spec, false);
       recordContainerEvent(store.root, spec, "restart");
       return ref;

@@ -4,6 +4,9 @@ import type { LiveContainer } from "./live.ts";
 import type { ContainerSpec, PortSpec } from "./spec.ts";
 import { macFor } from "../net/endpoint.ts";
 import type { IdRange } from "../sys/userns.ts";
+import { MS_RDONLY } from "../sys/constants.ts";
+import { PROPAGATION } from "../oci/mount-options.ts";
+import { DEFAULT_SHM_SIZE } from "../rootfs/default-mounts.ts";
 
 /** An init that died without recording (SIGKILL, a crash) took the payload with it: 128 + SIGKILL. */
 export const UNRECORDED_EXIT = 137;
@@ -92,6 +95,11 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       WorkingDir: spec.workdir,
       Labels: spec.labels,
       StopSignal: spec.stopSignal ?? "",
+      ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
+      Domainname: spec.domainname ?? "",
+      AttachStdin: !spec.detach && spec.interactive && (spec.attach?.includes("stdin") ?? true),
+      AttachStdout: !spec.detach && (spec.attach?.includes("stdout") ?? true),
+      AttachStderr: !spec.detach && (spec.attach?.includes("stderr") ?? true),
       ExposedPorts: Object.fromEntries((spec.exposed ?? []).map((p) => [p, {}])),
     },
     HostConfig: {
@@ -113,13 +121,35 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       CpuShares: r.cpuShares ?? 0,
       CpusetCpus: r.cpusetCpus ?? "",
       PidsLimit: r.pidsLimit ?? null,
-      LogConfig: { Type: "json-file", Config: logConfig(c) },
+      LogConfig: { Type: spec.log.driver ?? "json-file", Config: logConfig(c) },
+      Tmpfs: spec.tmpfs?.length ? Object.fromEntries(spec.tmpfs.map((t) => [t.target, t.data])) : null,
+      ShmSize: spec.shmSize ?? DEFAULT_SHM_SIZE,
+      GroupAdd: spec.groupAdd ?? null,
+      IpcMode: spec.ipcMode ?? "private",
+      UTSMode: spec.namespaces?.uts === "host" ? "host" : "",
+      PidMode: spec.pidMode ?? "",
+      CgroupnsMode: spec.hostCgroupns ? "host" : "private",
+      CgroupParent: spec.cgroupParent ?? "",
+      OomScoreAdj: spec.oomScoreAdj ?? 0,
+      MemorySwappiness: r.memorySwappiness ?? null,
+      DeviceCgroupRules: spec.deviceCgroupRules ?? null,
+      Annotations: spec.annotations ?? null,
+      // box's init is always PID 1 (README, "Where box differs").
+      Init: true,
+      Isolation: "",
     },
-    Mounts: spec.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: "rprivate" })),
+    Mounts: [
+      ...spec.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: propagationName(v.propagation) })),
+      ...(spec.tmpfs ?? []).map((t) => ({ Type: "tmpfs", Source: "", Destination: t.target, Mode: t.data, RW: !(t.flags & MS_RDONLY), Propagation: "" })),
+    ],
     NetworkSettings: networkSettings(spec),
     LogPath: `${c.paths.dir}/json.log`,
     Rootfs: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined,
   };
+}
+
+function propagationName(flags: number | undefined): string {
+  return Object.entries(PROPAGATION).find(([, v]) => v === flags)?.[0] ?? "rprivate";
 }
 
 function idRange(r: IdRange): string {

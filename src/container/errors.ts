@@ -13,3 +13,10 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/** A name or id that no container has (`rm -f` takes that for done, as Docker 20.10+). */
+export class NoSuchContainer extends UserError {
+  constructor(ref: string) {
+    super(`no such container: ${ref}`);
+  }
+}

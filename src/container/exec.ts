@@ -103,7 +103,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     // Opened first, checked after: these descriptors belong to the init the state names, not to
     // a process that got its pid since.
     if (c.state.pidStart !== undefined && processIdentity(c.pid).start !== c.state.pidStart) throw new UserError(`container ${spec.name} is not running`);
-    const user = forContainer(spec, resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p)), o.user ?? spec.user);
+    const user = forContainer(spec, resolveUser(o.user ?? spec.user, (p) => readFileInRoot(root, p), spec.groupAdd), o.user ?? spec.user);
     if (o.runtime) user.groups = o.runtime.groups;
     const env = o.runtime ? o.env : containerEnv(spec, o.tty, user.home, o.env);
     const [path, ...alternatives] = candidates(o.command[0]!, envValue(env, "PATH"), cwd);

@@ -5,7 +5,7 @@ import { close, exists, isErrno, lockExclusive, open } from "../sys/fs.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { Errno } from "../sys/errors.ts";
-import { UserError } from "./errors.ts";
+import { NoSuchContainer } from "./errors.ts";
 import { layout, readConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
@@ -16,7 +16,7 @@ export function lockContainer(store: Store, spec: ContainerSpec): { spec: Contai
   try {
     fd = open(dir, O_RDONLY | O_DIRECTORY);
   } catch (e) {
-    if (isErrno(e, Errno.ENOENT)) throw new UserError(`no such container: ${spec.name}`);
+    if (isErrno(e, Errno.ENOENT)) throw new NoSuchContainer(spec.name);
     throw e;
   }
   let held = true;
@@ -27,7 +27,7 @@ export function lockContainer(store: Store, spec: ContainerSpec): { spec: Contai
   try {
     lockExclusive(fd, dir);
     // Removed while this process waited for the lock.
-    if (!exists(join(dir, "config.json"))) throw new UserError(`no such container: ${spec.name}`);
+    if (!exists(join(dir, "config.json"))) throw new NoSuchContainer(spec.name);
     return { spec: readConfig(dir), unlock };
   } catch (e) {
     unlock();

@@ -1,7 +1,7 @@
 // Finds a container by name, full id or unique id prefix, as Docker does.
 import { exists, readFile } from "../sys/fs.ts";
 import { join } from "../path.ts";
-import { UserError } from "./errors.ts";
+import { NoSuchContainer, UserError } from "./errors.ts";
 import { containerConfig, generatedName, isGeneratedName, layout, listContainerIds, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
@@ -37,8 +37,8 @@ export function findContainer(store: Store, ref: string): ContainerSpec {
   } else if (/^[0-9a-f]{1,64}$/.test(ref)) {
     id = byPrefix((c) => c.startsWith(ref));
   }
-  if (!id || !exists(join(store.root, layout.container(id), "config.json"))) throw new UserError(`no such container: ${ref}`);
+  if (!id || !exists(join(store.root, layout.container(id), "config.json"))) throw new NoSuchContainer(ref);
   const spec = containerConfig(store, id);
-  if (isGeneratedName(ref) && spec.name !== ref) throw new UserError(`no such container: ${ref}`);
+  if (isGeneratedName(ref) && spec.name !== ref) throw new NoSuchContainer(ref);
   return spec;
 }

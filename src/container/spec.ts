@@ -11,6 +11,10 @@ export interface VolumeSpec {
   /** Absolute path inside the container (resolved safely inside the rootfs at mount time). */
   target: string;
   readOnly: boolean;
+  /** --mount bind-propagation: MS_SHARED, MS_SLAVE, ... (with MS_REC for the r- forms); absent: rprivate. */
+  propagation?: number;
+  /** --mount bind-recursive=disabled: only the mount at the source, not the ones below it. */
+  nonRecursive?: boolean;
 }
 
 /**
@@ -45,8 +49,6 @@ export interface RuntimeSettings {
   mounts: MountSpec[];
   maskedPaths: string[];
   readonlyPaths: string[];
-  /** uts, ipc, net, cgroup, time: namespaces not made new (mount and pid always are). */
-  namespaces: Partial<Record<"uts" | "ipc" | "net" | "cgroup" | "time", NamespaceChoice>>;
   /** Whether the payload gets a cgroup and a time namespace of its own. */
   cgroupNamespace: boolean;
   timeNamespace: boolean;
@@ -57,16 +59,12 @@ export interface RuntimeSettings {
   /** process.user.additionalGids, exactly (not /etc/group's). */
   groups: number[];
   umask?: number;
-  oomScoreAdj?: number;
-  /** The uts namespace's NIS domain name (config.json's domainname). */
-  domainname?: string;
   /** process.consoleSize: the pty's rows and columns. */
   consoleSize?: { rows: number; columns: number };
   /** MS_* propagation of the new root (linux.rootfsPropagation). */
   rootfsPropagation?: number;
-  /** The bundle's directory, its annotations and hooks: for the state and the hooks, not the init. */
+  /** The bundle's directory and hooks: for the state and the hooks, not the init. */
   bundle: string;
-  annotations: Record<string, string>;
   hooks: Hooks;
 }
 
@@ -103,6 +101,11 @@ const CONTAINER_MODE = "container:";
 /** --network container:ID: the other container's id (or, as the user typed it, its name); else undefined. */
 export function sharedNetwork(network: NetworkMode): string | undefined {
   return network.startsWith(CONTAINER_MODE) ? network.slice(CONTAINER_MODE.length) : undefined;
+}
+
+/** --ipc container:ID: the other container's id; else undefined. */
+export function sharedIpc(ipcMode: string | undefined): string | undefined {
+  return ipcMode?.startsWith(CONTAINER_MODE) ? ipcMode.slice(CONTAINER_MODE.length) : undefined;
 }
 
 /** The bridge network a container joins (its own address and veth), if its mode has one. */
@@ -160,6 +163,13 @@ export interface ResourceSpec {
   pidsLimit?: number;
   /** Docker's 10..1000 scale */
   blkioWeight?: number;
+  /** v1 memory.swappiness, 0..100 */
+  memorySwappiness?: number;
+  /** realtime scheduling period and runtime in µs (v1 cpu.rt_*) */
+  cpuRtPeriod?: number;
+  cpuRtRuntime?: number;
+  /** --blkio-weight-device: `rate` is the weight, Docker's 10..1000 scale */
+  blkioWeightDevice?: DeviceRate[];
   deviceReadBps: DeviceRate[];
   deviceWriteBps: DeviceRate[];
   deviceReadIops: DeviceRate[];
@@ -219,6 +229,8 @@ export interface ContainerSpec {
   userns?: UsernsSpec;
   /** --sysctl, namespaced ones only (checked when the spec is built). */
   sysctls?: Record<string, string>;
+  /** -a: the streams an attached run connects (absent: all three); the others are /dev/null. */
+  attach?: Array<"stdin" | "stdout" | "stderr">;
   /** -d: the CLI returns once the payload runs; its output goes to the container's log. */
   detach: boolean;
   labels: Record<string, string>;
@@ -227,8 +239,46 @@ export interface ContainerSpec {
   /** What `box stop` sends first (--stop-signal, or the image's STOPSIGNAL). */
   stopSignal?: string;
   created: string;
+  /** uts, ipc, net: namespaces not made new (a bundle's; --uts host, --ipc host). */
+  namespaces?: Partial<Record<"uts" | "ipc" | "net", NamespaceChoice>>;
+  /**
+   * --pid host or container:ID: the init (and so the payload) is made in that PID namespace, not
+   * in one of its own; the container's processes are then ended through its cgroup.
+   */
+  pidMode?: string;
+  /** --ipc: as asked, for inspect; `none` also means no /dev/shm, `container:ID` joins that container's. */
+  ipcMode?: string;
+  /** --cgroupns host: no cgroup namespace of the payload's own (a bundle says so in its runtime settings). */
+  hostCgroupns?: boolean;
+  /** The uts namespace's NIS domain name (--domainname, config.json's domainname). */
+  domainname?: string;
+  /** Inherited by the payload (--oom-score-adj, process.oomScoreAdj). */
+  oomScoreAdj?: number;
+  /** --annotation, a bundle's annotations: kept for inspect and the state, never read by the init. */
+  annotations?: Record<string, string>;
+  /** --group-add: groups added to /etc/group's (names are looked up in the container). */
+  groupAdd?: string[];
+  /** --tmpfs and --mount type=tmpfs, mounted after the volumes. */
+  tmpfs?: TmpfsSpec[];
+  /** /dev/shm's size in bytes (--shm-size); absent: 64 MiB. */
+  shmSize?: number;
+  /** Seconds box stop waits before SIGKILL (--stop-timeout); absent: 10. */
+  stopTimeout?: number;
+  /** The container's cgroup is made below this one (--cgroup-parent), relative to each hierarchy's root. */
+  cgroupParent?: string;
+  /** v1 devices cgroup rules (`c 1:3 rwm`) added by --device-cgroup-rule. */
+  deviceCgroupRules?: string[];
   /** A container made by `box oci` from a runtime-spec bundle. */
   runtime?: RuntimeSettings;
+}
+
+/** A tmpfs in the container: --tmpfs PATH[:OPTIONS] or --mount type=tmpfs. */
+export interface TmpfsSpec {
+  target: string;
+  /** MS_* flags, from the options (Docker's default: noexec, nosuid, nodev). */
+  flags: number;
+  /** What tmpfs takes itself: size=, mode=, nr_inodes=... */
+  data: string;
 }
 
 /** The json-file log of a detached container (Docker's --log-opt max-size / max-file). */
@@ -237,6 +287,8 @@ export interface LogSpec {
   maxSize?: number;
   /** files kept, the current one included */
   maxFiles: number;
+  /** --log-driver: absent is json-file; local is written as json-file is (box's one format); none drops the output. */
+  driver?: "none" | "local";
 }
 
 /** Paths on the host that belong to one container. */

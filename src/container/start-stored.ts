@@ -7,7 +7,7 @@ import { join } from "../path.ts";
 import { lockContainer } from "./lock.ts";
 import { liveContainer } from "./live.ts";
 import { STOP_REQUESTED } from "./restart.ts";
-import { launchInit, runAttached, runDetached } from "./start.ts";
+import { launchInit, pidNamespaceOf, runAttached, runDetached } from "./start.ts";
 import { bridgeNetwork, type ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
 import { ensureEndpoint } from "../net/network.ts";
@@ -34,12 +34,12 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
     if (!spec.endpoint && bridgeNetwork(spec) !== undefined) throw new UserError(`container ${spec.name} was interrupted while it was being created: remove it (box rm ${spec.name})`);
     mkdirs(c.paths.runDir, 0o700);
     if (spec.endpoint) ensureEndpoint(store, spec.id, spec.endpoint);
-    const init = launchInit(store);
+    const init = launchInit(store, undefined, pidNamespaceOf(store, spec));
     if (!attach) {
       await runDetached(init, store, spec, c.paths);
       return 0;
     }
-    return await runAttached(init, store, spec, c.paths, unlock);
+    return await runAttached(init, store, spec, c.paths, { started: unlock });
   } finally {
     unlock();
   }

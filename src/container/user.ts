@@ -55,7 +55,7 @@ function parseId(text: string, what: string): number {
  * only if it is a regular file, and with a bound (readFileInRoot): an image's /etc/passwd may be
  * a link to /dev/zero or a FIFO.
  */
-export function resolveUser(user: string, read: (path: string) => string): ResolvedUser {
+export function resolveUser(user: string, read: (path: string) => string, groupAdd: string[] = []): ResolvedUser {
   const passwd = readTable(read, "/etc/passwd");
   const groupTable = readTable(read, "/etc/group");
   const [userPart = "", groupPart] = user === "" ? ["0"] : user.split(":", 2);
@@ -78,12 +78,7 @@ export function resolveUser(user: string, read: (path: string) => string): Resol
     throw new UserError(`unable to find user ${userPart}: no matching entries in passwd file`);
   }
 
-  if (groupPart !== undefined) {
-    const g = NUMERIC.test(groupPart) ? undefined : groupTable.find((e) => e[0] === groupPart);
-    if (g) gid = parseId(g[2] ?? "", "gid");
-    else if (NUMERIC.test(groupPart)) gid = parseId(groupPart, "gid");
-    else throw new UserError(`unable to find group ${groupPart}: no matching entries in group file`);
-  }
+  if (groupPart !== undefined) gid = groupId(groupTable, groupPart);
 
   // Docker: supplementary groups are the user's memberships in /etc/group (not with an explicit group).
   const groups = new Set<number>([gid]);
@@ -92,5 +87,15 @@ export function resolveUser(user: string, read: (path: string) => string): Resol
       if ((g[3] ?? "").split(",").includes(name)) groups.add(parseId(g[2] ?? "", "gid"));
     }
   }
+  // --group-add: on top of those, whatever -u says (Docker's).
+  for (const g of groupAdd) groups.add(groupId(groupTable, g));
   return { uid, gid, groups: [...groups], home };
+}
+
+/** A group by name (looked up in the container's /etc/group) or number. */
+function groupId(groupTable: string[][], group: string): number {
+  const g = NUMERIC.test(group) ? undefined : groupTable.find((e) => e[0] === group);
+  if (g) return parseId(g[2] ?? "", "gid");
+  if (NUMERIC.test(group)) return parseId(group, "gid");
+  throw new UserError(`unable to find group ${group}: no matching entries in group file`);
 }

@@ -74,13 +74,13 @@ class EntryWriter {
         const known = merged.get(name);
         if (!known) {
           if (isWhiteout(st)) merged.set(name, { below: [], closed: true });
-          else merged.set(name, { top: { dirfd, st }, below: [], closed: !st.isDirectory() || this.isOpaque(dirfd, name) });
+          else merged.set(name, { top: { dirfd, st }, below: [], closed: !st.isDirectory() || isOpaque(dirfd, name) });
           continue;
         }
         if (known.closed) continue;
         // Below a directory: another directory merges in (and may end the merge), anything else ends it.
         if (st.isDirectory()) known.below.push(dirfd);
-        if (!st.isDirectory() || this.isOpaque(dirfd, name)) known.closed = true;
+        if (!st.isDirectory() || isOpaque(dirfd, name)) known.closed = true;
       }
     }
     for (const name of [...merged.keys()].sort()) {
@@ -160,34 +160,36 @@ class EntryWriter {
     this.tar.add(header, body);
   }
 
-  private isOpaque(dirfd: number, name: string): boolean {
-    const fd = openDirOrNone(dirfd, name)[0];
-    if (fd === undefined) return false;
-    try {
-      return fgetxattr(fd, opaqueXattr(), name) === "y";
-    } finally {
-      close(fd);
-    }
+}
+
+/** Whether the directory `name` hides what layers below have there (overlayfs' opaque xattr). */
+export function isOpaque(dirfd: number, name: string): boolean {
+  const fd = openDirOrNone(dirfd, name)[0];
+  if (fd === undefined) return false;
+  try {
+    return fgetxattr(fd, opaqueXattr(), name) === "y";
+  } finally {
+    close(fd);
   }
 }
 
-function names(dirfd: number): string[] {
+export function names(dirfd: number): string[] {
   return readdir(`/proc/self/fd/${dirfd}`);
 }
 
-function isWhiteout(st: FileStat): boolean {
+export function isWhiteout(st: FileStat): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
-function statOrUndefined(dirfd: number, name: string): FileStat | undefined {
+export function statOrUndefined(dirfd: number, name: string): FileStat | undefined {
   return ignoreVanished(() => statAtFd(dirfd, name));
 }
 
 /** The deepest a tree may go: no path, tar name or stack of box's is made for more. */
 const MAX_DEPTH = 4096;
 
-function tooDeep(rel: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw new UserError(`the filesystem is nested more than ${MAX_DEPTH} directories deep (at ${JSON.stringify(rel.slice(0, 60))}…): box does not archive it`);
+export function tooDeep(rel: string, depth: number, verb = "archive"): void {
+  if (depth > MAX_DEPTH) throw new UserError(`the filesystem is nested more than ${MAX_DEPTH} directories deep (at ${JSON.stringify(rel.slice(0, 60))}…): box does not ${verb} it`);
 }
 
 /**
@@ -206,7 +208,7 @@ function openChecked(dirfd: number, name: string, st: FileStat): number | undefi
   }
 }
 
-function openDirOrNone(dirfd: number, name: string): number[] {
+export function openDirOrNone(dirfd: number, name: string): number[] {
   const fd = ignoreVanished(() => openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   return fd === undefined ? [] : [fd];
 }

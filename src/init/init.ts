@@ -1,15 +1,15 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, open, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, open, openInRoot, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
-import { mount, setdomainname, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
+import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_FS, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
+import { cloneMount, mount, setdomainname, sethostname } from "../sys/mount.ts";
+import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -25,12 +25,12 @@ import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
-import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
+import { endCgroupProcesses, joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
-import { sharedNetwork, type ContainerSpec, type RuntimeSettings } from "../container/spec.ts";
+import { sharedIpc, sharedNetwork, type ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { sendFd } from "../sys/unix-socket.ts";
@@ -79,11 +79,48 @@ interface Launcher {
   confined(o: Pick<SpawnOptions, "path" | "argv" | "env" | "fds">): number;
 }
 
-/** --network container:ID: the other container's network namespace, through its init (checked to be the same process). */
-function joinContainerNetwork(host: HostHandles, id: string): void {
+/**
+ * --network/--ipc container:ID: the other container's namespace, through its init (checked to be
+ * the same process); its pid, for what else is shared.
+ */
+function joinContainerNamespace(host: HostHandles, id: string, type: "net" | "ipc"): number {
   const pid = stateInit(host.bases, id, host.proc);
-  if (pid === undefined) throw new UserError(`cannot join the network of container ${id.slice(0, 12)}: it is not running`);
-  joinNamespace(`${host.proc}/${pid}/ns/net`, CLONE_NEWNET, `network namespace of container ${id.slice(0, 12)}`);
+  const what = type === "net" ? "network" : "IPC";
+  if (pid === undefined) throw new UserError(`cannot join the ${what} of container ${id.slice(0, 12)}: it is not running`);
+  joinNamespace(`${host.proc}/${pid}/ns/${type}`, NAMESPACE_FLAGS[type], `${what} namespace of container ${id.slice(0, 12)}`);
+  return pid;
+}
+
+/**
+ * A copy of the /dev/shm mount of the container whose IPC namespace this one shares. A mount of
+ * another mount namespace cannot be bound from here, so this thread enters that namespace,
+ * clones the mount there (open_tree) and comes back. The path is resolved inside that container's
+ * root: a link there (the other container is no more trusted than this one) leads nowhere else.
+ */
+function sharedShm(host: HostHandles, pid: number): number {
+  const own = open("/proc/thread-self/ns/mnt", O_RDONLY);
+  const theirs = open(`${host.proc}/${pid}/ns/mnt`, O_RDONLY);
+  try {
+    // setns into a mount namespace needs a thread with its own root and cwd.
+    unshare(CLONE_FS);
+    setns(theirs, CLONE_NEWNS, `mount namespace of container ${pid}`);
+    try {
+      const root = open("/", O_PATH | O_DIRECTORY);
+      let shm = -1;
+      try {
+        shm = openInRoot(root, "/dev/shm", O_PATH | O_DIRECTORY);
+        return cloneMount(shm, "/dev/shm of the container whose IPC is shared");
+      } finally {
+        if (shm >= 0) close(shm);
+        close(root);
+      }
+    } finally {
+      setns(own, CLONE_NEWNS, "the init's own mount namespace");
+    }
+  } finally {
+    close(own);
+    close(theirs);
+  }
 }
 
 /** This thread enters the namespace at `path` (a /proc/PID/ns/* file). */
@@ -99,10 +136,11 @@ function joinNamespace(path: string, type: number, what: string): void {
 const NAMESPACE_FLAGS = { uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, net: CLONE_NEWNET } as const;
 
 /**
- * A bundle's namespaces that are not new: the caller's ("host"), or one named by path. The init
- * made new ones at its start (before it had a plan); this thread leaves them again.
+ * The namespaces that are not new (a bundle's, --uts/--ipc host): the caller's ("host"), or one
+ * named by path. The init made new ones at its start (before it had a plan); this thread leaves
+ * them again.
  */
-function joinNamespaces(choices: RuntimeSettings["namespaces"], callerPid: number): void {
+function joinNamespaces(choices: NonNullable<ContainerSpec["namespaces"]>, callerPid: number): void {
   for (const type of ["uts", "ipc", "net"] as const) {
     const choice = choices[type];
     // The network namespace "host" is the caller's too, through fd 6 (spec.network "host").
@@ -126,9 +164,11 @@ function releasesRules(spec: ContainerSpec): boolean {
 function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles, hostRoute: NetlinkSocket | Error): Launcher {
   // This thread (whose children the payload will be) mounts /sys and starts the payload.
   if (spec.network === "host") setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-  if (spec.runtime) joinNamespaces(spec.runtime.namespaces, plan.callerPid);
+  if (spec.namespaces) joinNamespaces(spec.namespaces, plan.callerPid);
   const other = sharedNetwork(spec.network);
-  if (other !== undefined) joinContainerNetwork(host, other);
+  if (other !== undefined) joinContainerNamespace(host, other, "net");
+  const ipcOf = sharedIpc(spec.ipcMode);
+  const shm = ipcOf !== undefined ? sharedShm(host, joinContainerNamespace(host, ipcOf, "ipc")) : spec.namespaces?.ipc === "host" ? "/dev/shm" : undefined;
   // --rm with published ports: kept to delete their rules from the host's namespace.
   if (!releasesRules(spec)) close(INIT_FDS.hostNet);
   if (hostRoute instanceof Error) {
@@ -140,11 +180,15 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   const peers = spec.endpoint ? peerHosts(host.bases, spec.endpoint, plan.id) : [];
   // The payload's user namespace, made here: the idmapped mounts of the rootfs need it first.
   const userns = spec.userns && { fd: openUserNamespace(spec.userns.uidMap, spec.userns.gidMap), spec: spec.userns };
-  buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), peers, userns);
+  try {
+    buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), { peerHosts: peers, userns, shm });
+  } finally {
+    if (typeof shm === "number") close(shm);
+  }
   trace("init", "rootfs-built");
   // A bundle without a hostname keeps the one its uts namespace has.
-  if (!spec.runtime || spec.hostname) sethostname(spec.hostname);
-  if (spec.runtime?.domainname) setdomainname(spec.runtime.domainname);
+  if (spec.namespaces?.uts === undefined && (!spec.runtime || spec.hostname)) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
 
   let pty: Pty | undefined;
   if (spec.tty) {
@@ -179,7 +223,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   let exe: string;
   let env: string[];
   try {
-    user = forContainer(spec, resolveUser(spec.user, (path) => readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc)), spec.user);
+    user = forContainer(spec, resolveUser(spec.user, (path) => readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc), spec.groupAdd), spec.user);
     // A bundle's environment is exactly its process.env, and its groups its additionalGids.
     env = spec.runtime ? spec.env : containerEnv(spec, spec.tty, user.home);
     exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir, (path) => statInRoot(root, path));
@@ -250,11 +294,12 @@ function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; 
 }
 
 /**
- * A new cgroup namespace (a bundle's only if it asks, or mounts cgroupfs: box never shows the
- * host's whole hierarchy) and a time namespace where the kernel has them (a bundle's if asked).
+ * A new cgroup namespace (a bundle's only if it asks, or mounts cgroupfs: box never shows a
+ * bundle the host's whole hierarchy; box run's unless --cgroupns host, which shows it read-only
+ * as Docker's does) and a time namespace where the kernel has them (a bundle's if asked).
  */
 function payloadNamespaces(spec: ContainerSpec): number {
-  const cgroup = !spec.runtime || spec.runtime.cgroupNamespace || wantsCgroupfs(spec);
+  const cgroup = spec.runtime ? spec.runtime.cgroupNamespace || wantsCgroupfs(spec) : !spec.hostCgroupns;
   const time = (!spec.runtime || spec.runtime.timeNamespace) && timeNamespaceSupported();
   return (cgroup ? CLONE_NEWCGROUP : 0) | (time ? CLONE_NEWTIME : 0);
 }
@@ -279,7 +324,8 @@ function containerDir(host: HostHandles, plan: InitPlan): string {
  * bridge network, whose address and nftables rules box gives back at the end.
  */
 function watched(spec: ContainerSpec): boolean {
-  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint);
+  // Nor in a shared PID namespace: the watcher ends a container with kill(-1), which is right only in its own.
+  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint) && spec.pidMode === undefined;
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -374,8 +420,10 @@ export async function runInit(): Promise<never> {
   trace("init", "plan-received");
   if (!plan) exitNow(0);
   libc.umask(0o022);
+  // Not PID 1 of a namespace of its own (--pid): the payload's orphans must still come to this process.
+  if (plan.spec.pidMode) becomeSubreaper();
   // Inherited by the payload (a bundle's process.oomScoreAdj).
-  if (plan.spec.runtime?.oomScoreAdj !== undefined) writeFile("/proc/self/oom_score_adj", String(plan.spec.runtime.oomScoreAdj));
+  if (plan.spec.oomScoreAdj !== undefined) writeFile("/proc/self/oom_score_adj", String(plan.spec.oomScoreAdj));
   const spec = plan.spec;
   let host: HostHandles | undefined;
   let payloadExit: WaitResult | undefined;
@@ -436,9 +484,12 @@ export async function runInit(): Promise<never> {
     }
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
-    // The container never outlives its payload: whatever it left running dies now.
+    // The container never outlives its payload: whatever it left running dies now. In a PID
+    // namespace of its own that is every other process this one sees; in a shared one (--pid),
+    // where that would be the host's or another container's, it is those of its cgroup.
     trace("init", "payload-exited");
-    kill(-1, SIGKILL);
+    if (spec.pidMode) endCgroupProcesses(host!.cgroupDirs);
+    else kill(-1, SIGKILL);
     while (waitPid(-1, false));
     await output!.drained();
     const delay = restarts.next(payloadExit!.code, Date.now() - startedAt);

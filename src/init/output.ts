@@ -44,8 +44,10 @@ export function attachedOutput(spec: ContainerSpec, pty: Pty | undefined): Paylo
       drained: () => settle(relay),
     };
   }
-  const stdin = spec.interactive ? reopenStdio(0) : open("/dev/null", O_RDONLY);
-  return { fds: [[stdin, 0], [reopenStdio(1), 1], [reopenStdio(2), 2]], started() {}, drained: async () => {} };
+  const attached = (s: "stdin" | "stdout" | "stderr") => spec.attach === undefined || spec.attach.includes(s);
+  const stdin = spec.interactive && attached("stdin") ? reopenStdio(0) : open("/dev/null", O_RDONLY);
+  const out = (fd: 1 | 2) => (attached(fd === 1 ? "stdout" : "stderr") ? reopenStdio(fd) : open("/dev/null", O_RDWR));
+  return { fds: [[stdin, 0], [out(1), 1], [out(2), 2]], started() {}, drained: async () => {} };
 }
 
 /** box oci --console-socket: the payload's terminal is the pty whose master went to the caller. */
@@ -64,11 +66,14 @@ export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: s
   // Docker's `run -di` leaves a shell waiting.
   // (The write end stays open, unused, until the init exits.)
   const [stdinRead] = spec.interactive && !pty ? pipe() : [open("/dev/null", O_RDONLY)];
-  const [outRead, outWrite] = pty ? [pty.master, pty.slave] : pipe();
-  const [errRead, errWrite] = pty ? [pty.master, pty.slave] : pipe();
+  // --log-driver none: without a pty the payload writes to /dev/null, and the watcher's ends are
+  // at EOF at once; a pty is still read (a full one would stop the payload), into nothing.
+  const discard = spec.log.driver === "none" && !pty;
+  const [outRead, outWrite] = pty ? [pty.master, pty.slave] : discard ? [open("/dev/null", O_RDONLY), open("/dev/null", O_RDWR)] : pipe();
+  const [errRead, errWrite] = pty ? [pty.master, pty.slave] : discard ? [open("/dev/null", O_RDONLY), outWrite] : pipe();
   const readHere = () => {
     log = new LogWriter(dir, spec.log);
-    if (pty) pumps.push(pump(outRead, logSink(log, "stdout")));
+    if (pty) pumps.push(pump(outRead, spec.log.driver === "none" ? () => {} : logSink(log, "stdout")));
     else pumps.push(pumpPipe(outRead, logSink(log, "stdout")), pumpPipe(errRead, logSink(log, "stderr")));
   };
   return {

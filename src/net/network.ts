@@ -331,6 +331,16 @@ export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
   });
 }
 
+/**
+ * A stopped container's published ports are withdrawn: a client is refused at once, instead of
+ * waiting for the absent address to time out. The host ports stay claimed (the container keeps
+ * them until rm, as its address), and ensureEndpoint puts the rules back at its next start.
+ */
+export function withdrawPorts(store: Store, id: string, e: Endpoint | undefined): void {
+  if (!e?.ports.length) return;
+  withNetworkLock(store, () => deleteRulesWhere((tag) => tag.startsWith(`${containerTag(id)} `), `of container ${id.slice(0, 12)}`));
+}
+
 /** The containers holding an address on the network (stopped ones too: the address is theirs until rm). */
 export function networkMembers(store: Store, name: string): Array<{ id: string; name: string; ip: string }> {
   return peers(store, leaseDir(store, name), "");

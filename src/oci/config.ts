@@ -92,7 +92,7 @@ function workingDirectory(v: unknown, where: string): string {
 
 const NAMESPACE_TYPES = ["mount", "pid", "network", "ipc", "uts", "user", "cgroup", "time"] as const;
 
-function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgroup: boolean; time: boolean; user: boolean; network: string } {
+function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespaces"]>; cgroup: boolean; time: boolean; user: boolean; network: string } {
   const given = new Map<string, string | undefined>();
   for (const [i, n] of list(v, "linux.namespaces").entries()) {
     const where = `linux.namespaces[${i}]`;
@@ -117,7 +117,7 @@ function namespaces(v: unknown): { choices: RuntimeSettings["namespaces"]; cgrou
     const path = given.get(type);
     return path === undefined ? undefined : { path };
   };
-  const choices: RuntimeSettings["namespaces"] = {};
+  const choices: NonNullable<ContainerSpec["namespaces"]> = {};
   for (const [type, key] of [["uts", "uts"], ["ipc", "ipc"], ["network", "net"]] as const) {
     const c = choice(type);
     if (c !== undefined) choices[key] = c;
@@ -493,7 +493,6 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     mounts: withProc(list(top.mounts, "mounts").map((m, i) => mountSpec(m, `mounts[${i}]`, bundle))),
     maskedPaths: list(linux.maskedPaths, "linux.maskedPaths").map((p, i) => absolutePath(p, `linux.maskedPaths[${i}]`)),
     readonlyPaths: list(linux.readonlyPaths, "linux.readonlyPaths").map((p, i) => absolutePath(p, `linux.readonlyPaths[${i}]`)),
-    namespaces: ns.choices,
     cgroupNamespace: ns.cgroup,
     timeNamespace: ns.time,
     cgroupPath: cgroupPath(linux.cgroupsPath, id),
@@ -503,12 +502,9 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     deviceRules: rules && [...rules.map((r) => `${r.allow ? "allow" : "deny"} ${r.rule}`), ...defaultDeviceAllows([])],
     groups,
     umask,
-    ...(domainname ? { domainname } : {}),
     ...(consoleSize ? { consoleSize } : {}),
-    oomScoreAdj: proc.oomScoreAdj,
     rootfsPropagation: propagation ? PROPAGATION[propagation] : undefined,
     bundle,
-    annotations: annotations as Record<string, string>,
     hooks: hooks(top.hooks),
   };
   return {
@@ -542,6 +538,10 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     log: { maxFiles: 1 },
     restart: { name: "no", maxRetries: 0 },
     created: new Date().toISOString(),
+    namespaces: ns.choices,
+    ...(domainname ? { domainname } : {}),
+    ...(proc.oomScoreAdj !== undefined ? { oomScoreAdj: proc.oomScoreAdj } : {}),
+    annotations: annotations as Record<string, string>,
     runtime,
   };
 }

@@ -71,7 +71,7 @@ export function stateOf(store: Store, id: string): OciState & { rootfs: string; 
     rootfs: c.spec.rootfs.kind === "dir" ? c.spec.rootfs.path : "",
     created: c.spec.created,
     owner: "",
-    ...(runtime && Object.keys(runtime.annotations).length ? { annotations: runtime.annotations } : {}),
+    ...(Object.keys(c.spec.annotations ?? {}).length ? { annotations: c.spec.annotations } : {}),
   };
 }
 

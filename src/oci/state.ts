@@ -18,5 +18,5 @@ export interface OciState {
 /** The state of a bundle's container (`pid`: its init's, while there is one). */
 export function hookState(spec: ContainerSpec, status: OciStatus, pid: number | undefined): OciState {
   const runtime = spec.runtime!;
-  return { ociVersion: OCI_VERSION, id: spec.id, status, ...(pid ? { pid } : {}), bundle: runtime.bundle, ...(Object.keys(runtime.annotations).length ? { annotations: runtime.annotations } : {}) };
+  return { ociVersion: OCI_VERSION, id: spec.id, status, ...(pid ? { pid } : {}), bundle: runtime.bundle, ...(Object.keys(spec.annotations ?? {}).length ? { annotations: spec.annotations } : {}) };
 }

@@ -3,15 +3,15 @@
 // with the namespace, so no mount can leak whatever happens to the processes.
 import { chmod, exists, lstat, mkdir, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
 import { dirname } from "../path.ts";
-import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE, S_IFBLK, S_IFCHR } from "../sys/constants.ts";
-import { chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, S_IFBLK, S_IFCHR } from "../sys/constants.ts";
+import { attachMount, chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import { shiftedLayer } from "./shifted.ts";
 import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
 import type { ContainerPaths, ContainerSpec, MountSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
 import { etcFiles } from "../container/etc-files.ts";
-import { defaultMounts } from "./default-mounts.ts";
+import { defaultMounts, mountedLate } from "./default-mounts.ts";
 import { applyMounts, ensureDir, ensureTarget, isCgroupMount } from "./mounts.ts";
 
 export { TTY_GID } from "./default-mounts.ts";
@@ -159,9 +159,9 @@ function makeMountPointsFirst(spec: ContainerSpec, mounts: MountSpec[], source: 
 }
 
 /** The container's mounts: a bundle's, or Docker's defaults made of `box run`'s flags. */
-export function containerMounts(spec: ContainerSpec, runDir: string): MountSpec[] {
+export function containerMounts(spec: ContainerSpec, runDir: string, shm?: string | number): MountSpec[] {
   const ids = initIds(spec);
-  const mounts = spec.runtime?.mounts ?? defaultMounts(spec, runDir);
+  const mounts = spec.runtime?.mounts ?? defaultMounts(spec, runDir, shm);
   return ids ? mounts.map((m) => ownedInside(m, ids)) : mounts;
 }
 
@@ -197,19 +197,31 @@ export function wantsCgroupfs(spec: ContainerSpec): boolean {
   return spec.runtime ? spec.runtime.mounts.some(isCgroupMount) : !spec.rootless;
 }
 
-export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHosts: string[] = [], userns?: UserNamespace): void {
+/**
+ * What the init found out before the rootfs is built: other containers' names, the user
+ * namespace, a shared /dev/shm (the host's path, or a detached copy of another container's).
+ */
+export interface RootfsContext {
+  peerHosts?: string[];
+  userns?: UserNamespace;
+  shm?: string | number;
+}
+
+export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHosts = [], userns, shm }: RootfsContext = {}): void {
   // Nothing below may propagate back to the host. A bundle's mounts may ask to receive the host's
   // (rslave binds, rootfsPropagation), so for one the tree is a slave of the host's, as runc's.
-  mount(null, "/", null, MS_REC | (spec.runtime ? MS_SLAVE : MS_PRIVATE));
+  // So may a volume's bind-propagation (slave or shared, Docker's --mount option).
+  const receives = spec.runtime !== undefined || spec.volumes.some((v) => v.propagation && v.propagation & (MS_SLAVE | MS_SHARED));
+  mount(null, "/", null, MS_REC | (receives ? MS_SLAVE : MS_PRIVATE));
   stage(spec, paths.runDir, peerHosts, userns);
   const root = `${paths.runDir}/rootfs`;
-  const mounts = containerMounts(spec, paths.runDir);
+  const mounts = containerMounts(spec, paths.runDir, shm);
   if (userns && spec.rootfs.kind === "dir" && !spec.runtime) makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);
-  // A bundle's mounts in its order, then /dev's nodes (as runc). box run's binds (volumes, /etc
-  // files) come after /dev is made: a volume below /dev is not written into, a --device node
-  // not unlinked from a volume.
-  const binds = spec.runtime ? [] : mounts.filter((m) => m.flags & MS_BIND);
+  // A bundle's mounts in its order, then /dev's nodes (as runc). box run's own (volumes, tmpfs
+  // mounts, /etc files) come after /dev is made: a volume below /dev is not written into, a
+  // --device node not unlinked from a volume.
+  const binds = spec.runtime ? [] : mounts.filter(mountedLate);
   applyMounts(root, mounts.filter((m) => !binds.includes(m)));
   populateDev(secureJoin(root, "/dev"), spec.tty, spec.rootless === true);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
@@ -223,6 +235,11 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, peerHost
     chmod(target, d.mode);
   }
   applyMounts(root, binds);
+  if (typeof shm === "number") {
+    const target = secureJoin(root, "/dev/shm");
+    ensureDir(target);
+    attachMount(shm, target);
+  }
   // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
   const workdir = secureJoin(root, spec.workdir, true);
   if (exists(workdir) && !stat(workdir).isDirectory()) {

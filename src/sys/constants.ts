@@ -1,6 +1,7 @@
 // Linux ABI constants (x86_64) used across box.
 export const CLONE_NEWTIME = 0x00000080;
 export const CLONE_NEWNS = 0x00020000;
+export const CLONE_FS = 0x00000200;
 export const CLONE_NEWCGROUP = 0x02000000;
 export const CLONE_NEWUTS = 0x04000000;
 export const CLONE_NEWIPC = 0x08000000;

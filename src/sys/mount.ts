@@ -70,6 +70,21 @@ export function idmappedBind(source: string, target: string, usernsFd: number, r
   }
 }
 
+/** A detached copy of the mount at `dir` (an O_PATH descriptor of it): open_tree(OPEN_TREE_CLONE). */
+export function cloneMount(dir: number, shown: string): number {
+  return check(libc.syscall(SYS_open_tree, dir as never, cstr(""), (OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH) as never, null, null), "open_tree", shown);
+}
+
+/** Attaches a detached mount (cloneMount's) at `target`, a directory. */
+export function attachMount(tree: number, target: string): void {
+  const to = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  try {
+    check(libc.syscall(SYS_move_mount, tree as never, cstr(""), to as never, cstr(""), (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) as never), "move_mount", target);
+  } finally {
+    close(to);
+  }
+}
+
 export function pivotRoot(newRoot: string, putOld: string): void {
   check(libc.syscall(SYS_pivot_root, cstr(newRoot), cstr(putOld), null, null, null), "pivot_root", newRoot);
 }

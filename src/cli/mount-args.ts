@@ -1,0 +1,162 @@
+// -v, --mount, --tmpfs and --volumes-from → the container's volumes and tmpfs mounts, with
+// Docker's syntax, defaults and errors.
+import { stat } from "../sys/fs.ts";
+import { isAbsolute, normalize, resolve } from "../path.ts";
+import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/constants.ts";
+import { UserError } from "../container/errors.ts";
+import type { ContainerSpec, TmpfsSpec, VolumeSpec } from "../container/spec.ts";
+import { FLAGS, PROPAGATION } from "../oci/mount-options.ts";
+import { parseBytes } from "./resources.ts";
+
+/** Docker 23+: a source that is a path (absolute, or `.`/`..` first) is the host's; a name would be a volume. */
+function isHostPath(source: string): boolean {
+  return isAbsolute(source) || source === "." || source === ".." || source.startsWith("./") || source.startsWith("../");
+}
+
+function checkTarget(what: string, target: string): string {
+  if (!isAbsolute(target)) throw new UserError(`invalid ${what}: the container path "${target}" must be absolute`);
+  if (normalize(target) === "/") throw new UserError(`invalid ${what}: cannot mount over /`);
+  return normalize(target);
+}
+
+function hostSource(what: string, source: string): string {
+  const path = resolve(source);
+  try {
+    stat(path);
+  } catch {
+    // Podman's choice, not Docker's silent mkdir on the host: see the README's differences.
+    throw new UserError(`invalid ${what}: bind source path does not exist: ${path}`);
+  }
+  return path;
+}
+
+/** Volumes are the services issue's: until then a name says what is missing, not that the syntax is wrong. */
+function noVolumes(what: string, name: string | undefined): never {
+  if (name === undefined) throw new UserError(`invalid ${what}: anonymous volumes are not supported yet; give a host path (HOST:CONTAINER)`);
+  throw new UserError(`invalid ${what}: "${name}" names a volume, and box has no named volumes yet; a host path must be absolute or start with ./ or ../`);
+}
+
+/** -v [SOURCE:]TARGET[:OPTIONS], OPTIONS a comma list of ro|rw, a propagation, z|Z, nocopy, consistency. */
+export function parseVolume(text: string): VolumeSpec {
+  const what = `volume "${text}"`;
+  const parts = text.split(":");
+  if (parts.length > 3 || parts.some((p) => p === "")) throw new UserError(`invalid ${what}: expected HOST:CONTAINER[:OPTIONS]`);
+  if (parts.length === 1) noVolumes(what, undefined);
+  // Two parts: SOURCE:TARGET, or TARGET:OPTIONS of an anonymous volume.
+  if (parts.length === 2 && isAbsolute(parts[0]!) && !isAbsolute(parts[1]!)) noVolumes(what, undefined);
+  const [source, target, options = ""] = parts as [string, string, string?];
+  if (!isHostPath(source)) noVolumes(what, source);
+  const volume: VolumeSpec = { source: "", target: checkTarget(what, target), readOnly: false };
+  for (const o of options.split(",").filter(Boolean)) {
+    if (o === "ro" || o === "rw") volume.readOnly = o === "ro";
+    else if (o in PROPAGATION && !o.includes("unbindable")) volume.propagation = PROPAGATION[o];
+    // SELinux relabelling, copy-up and macOS consistency: nothing to do on a host without them.
+    else if (["z", "Z", "nocopy", "consistent", "cached", "delegated"].includes(o)) continue;
+    else throw new UserError(`invalid ${what}: unknown option "${o}" (ro, rw, shared, slave, private and their r- forms)`);
+  }
+  volume.source = hostSource(what, source);
+  return volume;
+}
+
+/** Docker's defaults for a tmpfs: no programs, no setuid, no devices; the options given win. */
+const TMPFS_DEFAULT = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+const TMPFS_DATA = /^(size=\d+[kmg%]?|nr_inodes=\d+[kmg]?|nr_blocks=\d+[kmg]?|mode=[0-7]{1,4}|uid=\d+|gid=\d+|huge=(never|always|within_size|advise)|mpol=[a-z:0-9,-]+)$/i;
+
+function tmpfsOptions(what: string, options: string[]): { flags: number; data: string[] } {
+  let flags = TMPFS_DEFAULT;
+  const data: string[] = [];
+  for (const o of options) {
+    const f = FLAGS[o];
+    if (f && o !== "bind" && o !== "rbind") flags = (flags | f[0]) & ~f[1];
+    else if (TMPFS_DATA.test(o)) data.push(o);
+    else throw new UserError(`invalid ${what}: unknown tmpfs option "${o}"`);
+  }
+  return { flags, data };
+}
+
+/** --tmpfs PATH[:OPTIONS] (mount(8)'s tmpfs options, comma separated). */
+export function parseTmpfs(text: string): TmpfsSpec {
+  const colon = text.indexOf(":");
+  const what = `--tmpfs "${text}"`;
+  const target = checkTarget(what, colon < 0 ? text : text.slice(0, colon));
+  const { flags, data } = tmpfsOptions(what, colon < 0 ? [] : text.slice(colon + 1).split(",").filter(Boolean));
+  return { target, flags, data: data.join(",") };
+}
+
+export type MountArg = { kind: "bind"; volume: VolumeSpec } | { kind: "tmpfs"; tmpfs: TmpfsSpec };
+
+const MOUNT_KEYS = {
+  common: ["type", "source", "src", "target", "destination", "dst", "readonly", "ro", "consistency"],
+  bind: ["bind-propagation", "bind-nonrecursive", "bind-recursive"],
+  tmpfs: ["tmpfs-size", "tmpfs-mode"],
+};
+
+function mountBool(what: string, key: string, value: string | undefined): boolean {
+  if (value === undefined || value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new UserError(`invalid ${what}: invalid value for ${key}: ${value}`);
+}
+
+/** --mount type=bind|tmpfs|volume,KEY=VALUE,... as Docker's (volumes come with `box volume`). */
+export function parseMount(text: string): MountArg {
+  const what = `--mount "${text}"`;
+  const fields = new Map<string, string | undefined>();
+  for (const field of text.split(",")) {
+    const eq = field.indexOf("=");
+    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    if (key === "") throw new UserError(`invalid ${what}: empty field`);
+    fields.set(key, eq < 0 ? undefined : field.slice(eq + 1));
+  }
+  const type = fields.get("type") ?? "volume";
+  const known = [...MOUNT_KEYS.common, ...(type === "bind" ? MOUNT_KEYS.bind : type === "tmpfs" ? MOUNT_KEYS.tmpfs : [])];
+  if (type !== "bind" && type !== "tmpfs" && type !== "volume") throw new UserError(`invalid ${what}: unknown mount type "${type}" (bind, volume or tmpfs)`);
+  const source = fields.get("source") ?? fields.get("src");
+  const target = fields.get("target") ?? fields.get("destination") ?? fields.get("dst");
+  if (type === "volume") noVolumes(what, source);
+  for (const key of fields.keys()) {
+    if (!known.includes(key)) throw new UserError(`invalid ${what}: unexpected key "${key}" for a ${type} mount`);
+  }
+  if (!target) throw new UserError(`invalid ${what}: target is required`);
+  const readOnly = fields.has("readonly") ? mountBool(what, "readonly", fields.get("readonly")) : fields.has("ro") ? mountBool(what, "ro", fields.get("ro")) : false;
+  if (type === "tmpfs") {
+    if (source) throw new UserError(`invalid ${what}: a tmpfs mount takes no source`);
+    const data: string[] = [];
+    const size = fields.get("tmpfs-size");
+    if (size !== undefined) data.push(`size=${parseBytes("--mount tmpfs-size", size)}`);
+    const mode = fields.get("tmpfs-mode");
+    if (mode !== undefined) {
+      if (!/^[0-7]{1,4}$/.test(mode)) throw new UserError(`invalid ${what}: tmpfs-mode must be octal, like 1777`);
+      data.push(`mode=${mode}`);
+    }
+    const options = tmpfsOptions(what, readOnly ? ["ro"] : []);
+    return { kind: "tmpfs", tmpfs: { target: checkTarget(what, target), flags: options.flags, data: data.join(",") } };
+  }
+  if (!source) throw new UserError(`invalid ${what}: source is required for a bind mount`);
+  const volume: VolumeSpec = { source: hostSource(what, source), target: checkTarget(what, target), readOnly };
+  const propagation = fields.get("bind-propagation");
+  if (propagation !== undefined) {
+    if (!(propagation in PROPAGATION) || propagation.includes("unbindable")) throw new UserError(`invalid ${what}: bind-propagation is one of private, rprivate, shared, rshared, slave, rslave`);
+    volume.propagation = PROPAGATION[propagation];
+  }
+  const recursive = fields.get("bind-recursive");
+  if (recursive !== undefined && !["enabled", "disabled", "readonly", "writable"].includes(recursive)) throw new UserError(`invalid ${what}: bind-recursive is one of enabled, disabled, writable, readonly`);
+  if (recursive === "disabled" || (fields.has("bind-nonrecursive") && mountBool(what, "bind-nonrecursive", fields.get("bind-nonrecursive")))) volume.nonRecursive = true;
+  if (recursive === "writable" && readOnly) throw new UserError(`invalid ${what}: bind-recursive=writable is not supported by box (a read-only volume is read-only all the way down)`);
+  return { kind: "bind", volume };
+}
+
+/** --volumes-from CONTAINER[:ro|rw]: that container's volumes, read-only with :ro. */
+export function volumesFrom(text: string, find: (ref: string) => ContainerSpec): VolumeSpec[] {
+  const [ref = "", mode, ...rest] = text.split(":");
+  if (ref === "" || rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) throw new UserError(`invalid --volumes-from "${text}": CONTAINER[:ro|rw]`);
+  return find(ref).volumes.map((v) => (mode === undefined ? { ...v } : { ...v, readOnly: mode === "ro" }));
+}
+
+/** Two mounts on one path are Docker's "Duplicate mount point" error. */
+export function checkDistinctTargets(targets: string[]): void {
+  const seen = new Set<string>();
+  for (const t of targets) {
+    if (seen.has(t)) throw new UserError(`duplicate mount point: ${t}`);
+    seen.add(t);
+  }
+}
