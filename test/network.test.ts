@@ -287,7 +287,7 @@ describe("user-defined networks", () => {
   test("ls, inspect; bad names and subnets are refused with one line", async () => {
     expect((await box(t.s, ["network", "create", "front"])).code).toBe(0);
     const ls = await box(t.s, ["network", "ls"]);
-    expect(ls.stdout).toMatch(/^NAME +BRIDGE +SUBNET +GATEWAY\nfront +box\d+ +10\.\d+\.0\.0\/16 +10\.\d+\.0\.1\n$/);
+    expect(ls.stdout).toMatch(/^NETWORK ID +NAME +DRIVER +SCOPE\n[0-9a-f]{12} +front +bridge +local\n$/);
     const [info] = JSON.parse((await box(t.s, ["network", "inspect", "front"])).stdout);
     expect(info.Name).toBe("front");
     expect(info.IPAM.Config[0].Subnet).toMatch(/^10\.\d+\.0\.0\/16$/);
@@ -411,7 +411,7 @@ describe("cleanup", () => {
     expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses, every dangling image: confirm with -f\n");
     const r = await box(t.s, ["system", "prune", "-f"]);
     expect(r.stdout).toBe(`Deleted Containers:\n${gone}\n\nDeleted Networks:\nspare\n\n`);
-    expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
+    expect((await box(t.s, ["network", "ls", "--format", "{{.Name}}"])).stdout).toBe("bridge\n");
     expect((await box(t.s, ["rm", "-f", kept])).code).toBe(0);
     const bridge = JSON.parse(await Bun.file(join(t.s.root, "networks/bridge/config.json")).text()).bridge;
     expect((await box(t.s, ["system", "prune", "-f"])).stdout).toBe("Deleted Networks:\nbridge\n\n");
@@ -466,7 +466,7 @@ describe("cleanup", () => {
     const busy = await box(t.s, ["network", "rm", "bridge"]);
     expect(busy.stderr).toBe("box: network bridge has active endpoints (1 container)\n");
     expect(busy.code).toBe(125);
-    expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
+    expect((await box(t.s, ["network", "ls", "--format", "{{.Name}}"])).stdout).toBe("bridge\n");
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
     expect((await box(t.s, ["network", "rm", "bridge"])).code).toBe(0);
     expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);

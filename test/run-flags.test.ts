@@ -85,7 +85,7 @@ describe("mounts: --tmpfs, --mount, -v, --shm-size, --volumes-from", () => {
     expectRefused(await sh(t.s, "true", ["-v", "data:/x"]), /"data" names a volume, and box has no named volumes yet/);
     expectRefused(await sh(t.s, "true", ["-v", "/x"]), /anonymous volumes are not supported yet/);
     expectRefused(await sh(t.s, "true", ["-v", "/nonexistent-box-dir:/x"]), /bind source path does not exist: \/nonexistent-box-dir/);
-    expectRefused(await sh(t.s, "true", ["-v", "/tmp:/x:bogus"]), /unknown option "bogus"/);
+    expectRefused(await sh(t.s, "true", ["-v", "/tmp:/x:bogus"]), /unknown mode "bogus"/);
     expectRefused(await sh(t.s, "true", ["--mount", "type=bind,target=/x"]), /source is required/);
     expectRefused(await sh(t.s, "true", ["--mount", "type=tmpfs,target=/x,bogus=1"]), /unexpected key "bogus"/);
     expectRefused(await sh(t.s, "true", ["--mount", "type=volume,source=v,target=/x"]), /"v" names a volume/);
