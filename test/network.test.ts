@@ -122,6 +122,28 @@ describe("published ports", () => {
     await expect(get(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
   });
 
+  test("a stopped container's published port refuses at once; box start publishes it again", async () => {
+    const port = freePort();
+    const id = await runD(["-p", `${port}:80`, "-e", "TEXT=back"], HTTPD);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
+    expect((await box(t.s, ["stop", "-t", "1", id])).code).toBe(0);
+    // Refused (ECONNREFUSED from the host's own stack), not left to time out at the absent address.
+    const start = Date.now();
+    const refused = await new Promise<string>((resolve) => {
+      const socket = require("node:net").connect({ host: "127.0.0.1", port });
+      socket.on("connect", () => (socket.destroy(), resolve("connected")));
+      socket.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+    });
+    expect(refused).toBe("ECONNREFUSED");
+    expect(Date.now() - start).toBeLessThan(1000);
+    expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
+    expect((await box(t.s, ["start", id])).code).toBe(0);
+    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
+    // The port stayed the container's while it was stopped.
+    expect((await box(t.s, ["port", id])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+    await box(t.s, ["rm", "-f", id]);
+  });
+
   test("-p HOST:CONTAINER/udp: datagrams to 127.0.0.1 and to the host's address reach the container, and its answers come back", async () => {
     const port = freePort();
     const id = await runD(["-p", `${port}:5000/udp`, "-v", `${udpEcho()}:/udp-echo:ro`], "exec /udp-echo 5000");
@@ -265,7 +287,7 @@ describe("user-defined networks", () => {
   test("ls, inspect; bad names and subnets are refused with one line", async () => {
     expect((await box(t.s, ["network", "create", "front"])).code).toBe(0);
     const ls = await box(t.s, ["network", "ls"]);
-    expect(ls.stdout).toMatch(/^NAME +BRIDGE +SUBNET +GATEWAY\nfront +box\d+ +10\.\d+\.0\.0\/16 +10\.\d+\.0\.1\n$/);
+    expect(ls.stdout).toMatch(/^NETWORK ID +NAME +DRIVER +SCOPE\n[0-9a-f]{12} +front +bridge +local\n$/);
     const [info] = JSON.parse((await box(t.s, ["network", "inspect", "front"])).stdout);
     expect(info.Name).toBe("front");
     expect(info.IPAM.Config[0].Subnet).toMatch(/^10\.\d+\.0\.0\/16$/);
@@ -389,7 +411,7 @@ describe("cleanup", () => {
     expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses, every dangling image: confirm with -f\n");
     const r = await box(t.s, ["system", "prune", "-f"]);
     expect(r.stdout).toBe(`Deleted Containers:\n${gone}\n\nDeleted Networks:\nspare\n\n`);
-    expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
+    expect((await box(t.s, ["network", "ls", "--format", "{{.Name}}"])).stdout).toBe("bridge\n");
     expect((await box(t.s, ["rm", "-f", kept])).code).toBe(0);
     const bridge = JSON.parse(await Bun.file(join(t.s.root, "networks/bridge/config.json")).text()).bridge;
     expect((await box(t.s, ["system", "prune", "-f"])).stdout).toBe("Deleted Networks:\nbridge\n\n");
@@ -444,7 +466,7 @@ describe("cleanup", () => {
     const busy = await box(t.s, ["network", "rm", "bridge"]);
     expect(busy.stderr).toBe("box: network bridge has active endpoints (1 container)\n");
     expect(busy.code).toBe(125);
-    expect((await box(t.s, ["network", "ls", "-q"])).stdout).toBe("bridge\n");
+    expect((await box(t.s, ["network", "ls", "--format", "{{.Name}}"])).stdout).toBe("bridge\n");
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
     expect((await box(t.s, ["network", "rm", "bridge"])).code).toBe(0);
     expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);

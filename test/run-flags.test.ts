@@ -85,7 +85,7 @@ describe("mounts: --tmpfs, --mount, -v, --shm-size, --volumes-from", () => {
     expectRefused(await sh(t.s, "true", ["-v", "data:/x"]), /"data" names a volume, and box has no named volumes yet/);
     expectRefused(await sh(t.s, "true", ["-v", "/x"]), /anonymous volumes are not supported yet/);
     expectRefused(await sh(t.s, "true", ["-v", "/nonexistent-box-dir:/x"]), /bind source path does not exist: \/nonexistent-box-dir/);
-    expectRefused(await sh(t.s, "true", ["-v", "/tmp:/x:bogus"]), /unknown option "bogus"/);
+    expectRefused(await sh(t.s, "true", ["-v", "/tmp:/x:bogus"]), /unknown mode "bogus"/);
     expectRefused(await sh(t.s, "true", ["--mount", "type=bind,target=/x"]), /source is required/);
     expectRefused(await sh(t.s, "true", ["--mount", "type=tmpfs,target=/x,bogus=1"]), /unexpected key "bogus"/);
     expectRefused(await sh(t.s, "true", ["--mount", "type=volume,source=v,target=/x"]), /"v" names a volume/);
@@ -165,7 +165,7 @@ describe("users, names and the process: --group-add, --domainname, --oom-score-a
   });
 });
 
-describe("namespaces: --uts, --ipc, --cgroupns", () => {
+describe("namespaces: --uts, --ipc, --pid, --cgroupns", () => {
   test("--uts host: the host's hostname, and no --hostname with it", async () => {
     const r = await sh(t.s, "hostname; readlink /proc/self/ns/uts", ["--network", "none", "--uts", "host"]);
     expect(r.stdout).toBe(`${readFileSync("/proc/sys/kernel/hostname", "utf8").trim()}\n${(await Bun.$`readlink /proc/self/ns/uts`.text()).trim()}\n`);
@@ -197,6 +197,46 @@ describe("namespaces: --uts, --ipc, --cgroupns", () => {
     await box(t.s, ["stop", "-t", "0", "shared"]);
     expectRefused(await sh(t.s, "true", ["--ipc", "container:shared"]), /cannot join IPC of a non running container/);
     await box(t.s, ["rm", "-f", shared, plain]);
+  });
+
+  test("--pid host: the host's processes are visible, and a stop ends the container's processes (through its cgroup) and no others", async () => {
+    const host = (await Bun.$`readlink /proc/self/ns/pid`.text()).trim();
+    const r = await sh(t.s, "readlink /proc/self/ns/pid; [ $$ -gt 1 ] && echo not-pid-1; ls /proc | grep -c '^[0-9]'", ["--network", "none", "--pid", "host"]);
+    const [ns, notOne, count] = r.stdout.trim().split("\n");
+    expect(ns).toBe(host);
+    expect(notOne).toBe("not-pid-1");
+    expect(Number(count)).toBeGreaterThan(10);
+    const bystander = Bun.spawn(["sleep", "30"]);
+    try {
+      const id = await runDetached(t.s, ["--network", "none", "--pid", "host"], "sleep 31 & sleep 32 & exec sleep 33");
+      const pids = async () => (await Bun.$`pgrep -x sleep -a`.nothrow().text()).split("\n").filter((l) => / 3[123]$/.test(l)).length;
+      await Bun.sleep(300);
+      expect(await pids()).toBe(3);
+      expect(await inspect(id, "{{.HostConfig.PidMode}}")).toBe("host");
+      expect((await box(t.s, ["stop", "-t", "1", id])).code).toBe(0);
+      expect(await pids()).toBe(0);
+      // The payload's own end (not a stop) takes what it left running too.
+      const short = await runDetached(t.s, ["--network", "none", "--pid", "host"], "sleep 34 & sleep 0.2");
+      await box(t.s, ["wait", short]);
+      await Bun.sleep(100);
+      expect((await Bun.$`pgrep -fx "sleep 34"`.nothrow().text()).trim()).toBe("");
+      expect(bystander.killed || bystander.exitCode !== null).toBe(false);
+      await box(t.s, ["rm", id, short]);
+    } finally {
+      bystander.kill();
+    }
+  });
+
+  test("--pid container:NAME: its processes and the new container's see each other; it must be running", async () => {
+    const holder = await runDetached(t.s, ["--network", "none", "--name", "holder"], "exec sleep 41");
+    const r = await sh(t.s, "ps -o args | grep -c '^sleep 41$'; readlink /proc/self/ns/pid", ["--network", "none", "--pid", "container:holder"]);
+    const theirs = await box(t.s, ["exec", holder, "readlink", "/proc/self/ns/pid"]);
+    expect(r.stdout).toBe(`1\n${theirs.stdout}`);
+    expectRefused(await sh(t.s, "true", ["--pid", "container:nobody"]), /no such container: nobody/);
+    expectRefused(await sh(t.s, "true", ["--pid", "bogus"]), /invalid --pid/);
+    await box(t.s, ["stop", "-t", "0", holder]);
+    expectRefused(await sh(t.s, "true", ["--pid", "container:holder"]), /cannot join PID of a non running container/);
+    await box(t.s, ["rm", holder]);
   });
 
   test("--cgroupns host shows the container's cgroup path as the host names it; private (the default) shows /", async () => {

@@ -128,6 +128,17 @@ export function cgroupProcesses(dirs: string[]): number[] {
  * along), but a payload frozen by `box pause` outlives an init killed meanwhile. It is thawed
  * first: a frozen process cannot die.
  */
+/**
+ * Kills every process of the container's cgroups until none is left (one may fork while the
+ * others die): how a container in a shared PID namespace ends, where no namespace ends with it.
+ */
+export function endCgroupProcesses(dirs: string[]): void {
+  for (let round = 0; cgroupProcesses(dirs).length && round < 1000; round++) {
+    killLeftovers(dirs);
+    Bun.sleepSync(1);
+  }
+}
+
 function killLeftovers(dirs: string[]): void {
   const pids = cgroupProcesses(dirs);
   if (pids.length === 0) return;

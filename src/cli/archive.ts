@@ -21,6 +21,7 @@ import { requireArguments } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { log } from "../log.ts";
+import { recordContainerEvent, recordImageEvent } from "../container/events.ts";
 
 const OUTPUT = { output: { type: "string", alias: "o", description: "Write to a file instead of standard output", valueHint: "FILE" } } as const;
 
@@ -37,6 +38,7 @@ export const loadCommand = defineCommand({
     const given = flags.values.input as string | undefined;
     await withInput(root, given === "-" ? undefined : given, "load", async (input) => {
       for (const { record, tags } of await loadImages(root, input)) {
+        recordImageEvent(root, "load", `sha256:${record.id}`, tags[0] ?? `sha256:${record.id}`);
         // -q (Docker's) quiets progress, of which box has none: the result lines stay.
         process.stdout.write(tags.length ? tags.map((t) => `Loaded image: ${t}\n`).join("") : `Loaded image ID: sha256:${record.id}\n`);
       }
@@ -54,6 +56,7 @@ export const saveCommand = defineCommand({
     const { root } = globals().store;
     const items = flags.positionals.map((ref) => saveItem(root, ref, findImage(root, ref)));
     writeArchive(flags.values.output as string | undefined, "save", (fd) => saveImages(root, items, fd));
+    for (const { record } of items) recordImageEvent(root, "save", `sha256:${record.id}`, `sha256:${record.id}`);
   },
 });
 
@@ -107,6 +110,7 @@ export const commitCommand = defineCommand({
         message: flags.values.message as string | undefined,
         author: flags.values.author as string | undefined,
       });
+      recordContainerEvent(store.root, spec, "commit", { comment: (flags.values.message as string | undefined) ?? "", imageID: `sha256:${record.id}`, imageRef: name ?? "" });
       process.stdout.write(`sha256:${record.id}\n`);
     } finally {
       if (freeze.length) await setFrozen(freeze, false);

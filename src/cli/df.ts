@@ -41,7 +41,8 @@ export const dfCommand = defineCommand({
     const { store } = globals();
     const format = flags.values.format as string | undefined;
     const images = listImages(store.root);
-    const containers = liveContainers(store);
+    // Newest first, as docker ps and docker system df -v list them.
+    const containers = liveContainers(store).sort((a, b) => b.spec.created.localeCompare(a.spec.created));
     const usedImages = new Set(containers.flatMap((c) => (c.spec.rootfs.kind === "image" ? [c.spec.rootfs.id] : [])));
     const layerBytes = new Map<string, number>();
     const sizeOfLayer = (digest: string) => layerBytes.get(digest) ?? (layerBytes.set(digest, layerSize(store.root, digest)), layerBytes.get(digest)!);

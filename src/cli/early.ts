@@ -14,5 +14,7 @@ export function earlyRunStore(argv: string[]): Store | undefined {
     store[m[1] as keyof Store] = value;
   }
   if (argv[i] !== "run" || argv.includes("--help") || argv.includes("-h") || !store.root || !store.runroot) return undefined;
+  // --pid: the init goes into a PID namespace that only the parsed flags name.
+  if (argv.some((a) => a === "--pid" || a.startsWith("--pid="))) return undefined;
   return store;
 }

@@ -6,6 +6,7 @@ import { log } from "../log.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
 import { withInput } from "./input.ts";
+import { recordImageEvent } from "../container/events.ts";
 
 export const importCommand = defineCommand({
   meta: {
@@ -27,6 +28,7 @@ export const importCommand = defineCommand({
     await withInput(root, stdin ? undefined : file, "import", async (input) => {
       const result = await importImage(root, input, ref, { changes: (flags.values.change as string[] | undefined) ?? [], move: stdin });
       if (result.skipped.devices) log.warn(`skipped ${result.skipped.devices} device node(s) in ${stdin ? "the archive" : file}: containers get their own /dev`);
+      recordImageEvent(root, "import", `sha256:${result.record.id}`, `sha256:${result.record.id}`);
       process.stdout.write(`sha256:${result.record.id}\n`);
     });
   },

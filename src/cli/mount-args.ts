@@ -14,7 +14,7 @@ function isHostPath(source: string): boolean {
 }
 
 function checkTarget(what: string, target: string): string {
-  if (!isAbsolute(target)) throw new UserError(`invalid ${what}: the container path "${target}" must be absolute`);
+  if (!isAbsolute(target)) throw new UserError(`invalid ${what}: container path must be absolute: "${target}"`);
   if (normalize(target) === "/") throw new UserError(`invalid ${what}: cannot mount over /`);
   return normalize(target);
 }
@@ -30,6 +30,13 @@ function hostSource(what: string, source: string): string {
   return path;
 }
 
+/** SELinux relabelling (z, Z), copy-up and macOS consistency are taken: nothing to do on a host without them. */
+const IGNORED_OPTIONS = ["z", "Z", "nocopy", "consistent", "cached", "delegated"];
+
+function isVolumeOption(o: string): boolean {
+  return o === "ro" || o === "rw" || (o in PROPAGATION && !o.includes("unbindable")) || IGNORED_OPTIONS.includes(o);
+}
+
 /** Volumes are the services issue's: until then a name says what is missing, not that the syntax is wrong. */
 function noVolumes(what: string, name: string | undefined): never {
   if (name === undefined) throw new UserError(`invalid ${what}: anonymous volumes are not supported yet; give a host path (HOST:CONTAINER)`);
@@ -43,16 +50,14 @@ export function parseVolume(text: string): VolumeSpec {
   if (parts.length > 3 || parts.some((p) => p === "")) throw new UserError(`invalid ${what}: expected HOST:CONTAINER[:OPTIONS]`);
   if (parts.length === 1) noVolumes(what, undefined);
   // Two parts: SOURCE:TARGET, or TARGET:OPTIONS of an anonymous volume.
-  if (parts.length === 2 && isAbsolute(parts[0]!) && !isAbsolute(parts[1]!)) noVolumes(what, undefined);
+  if (parts.length === 2 && isAbsolute(parts[0]!) && parts[1]!.split(",").every(isVolumeOption)) noVolumes(what, undefined);
   const [source, target, options = ""] = parts as [string, string, string?];
   if (!isHostPath(source)) noVolumes(what, source);
   const volume: VolumeSpec = { source: "", target: checkTarget(what, target), readOnly: false };
   for (const o of options.split(",").filter(Boolean)) {
+    if (!isVolumeOption(o)) throw new UserError(`invalid ${what}: unknown mode "${o}" (ro, rw, shared, slave, private and their r- forms)`);
     if (o === "ro" || o === "rw") volume.readOnly = o === "ro";
-    else if (o in PROPAGATION && !o.includes("unbindable")) volume.propagation = PROPAGATION[o];
-    // SELinux relabelling, copy-up and macOS consistency: nothing to do on a host without them.
-    else if (["z", "Z", "nocopy", "consistent", "cached", "delegated"].includes(o)) continue;
-    else throw new UserError(`invalid ${what}: unknown option "${o}" (ro, rw, shared, slave, private and their r- forms)`);
+    else if (o in PROPAGATION) volume.propagation = PROPAGATION[o];
   }
   volume.source = hostSource(what, source);
   return volume;

@@ -30,6 +30,20 @@ export function parseIpc(text: string | undefined, find: (ref: string) => { spec
   return { mode: `container:${other.spec.id}`, container: other.spec.id, host: false };
 }
 
+/**
+ * --pid host, or container:NAME (running): the container's processes live in that PID namespace,
+ * see each other and are seen there. Returned as the spec keeps it (container:ID).
+ */
+export function parsePid(text: string | undefined, find: (ref: string) => { spec: ContainerSpec; running: boolean }): string | undefined {
+  if (text === undefined || text === "" || text === "private") return undefined;
+  if (text === "host") return "host";
+  const ref = CONTAINER_MODE.exec(text)?.[1];
+  if (ref === undefined) throw new UserError(`invalid --pid "${text}": host or container:NAME`);
+  const other = find(ref);
+  if (!other.running) throw new UserError(`cannot join PID of a non running container: ${ref}`);
+  return `container:${other.spec.id}`;
+}
+
 export function parseUts(text: string | undefined, hostnameGiven: boolean): boolean {
   if (text === undefined || text === "" || text === "private") return false;
   if (text !== "host") throw new UserError(`invalid --uts "${text}": host (or private)`);

@@ -3,6 +3,7 @@ import { UserError } from "../container/errors.ts";
 import { requireRunning } from "../container/live.ts";
 import { setPaused } from "../container/pause.ts";
 import { onEachContainer } from "./each.ts";
+import { recordContainerEvent } from "../container/events.ts";
 
 function freezeCommand(name: "pause" | "unpause", description: string) {
   const frozen = name === "pause";
@@ -14,6 +15,7 @@ function freezeCommand(name: "pause" | "unpause", description: string) {
         const c = requireRunning(store, spec, ref);
         if ((c.state.status === "paused") === frozen) throw new UserError(`container ${ref} is ${frozen ? "already paused" : "not paused"}`);
         await setPaused(c, frozen, name);
+        recordContainerEvent(store.root, spec, name);
         return ref;
       }),
   });

@@ -11,7 +11,7 @@ import { generatedName, newId, validateName, type Store } from "../container/sto
 import { findContainer } from "../container/lookup.ts";
 import { bridgeNetwork, sharedNetwork, type ContainerSpec, type EndpointOptions, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type TmpfsSpec } from "../container/spec.ts";
 import { checkDistinctTargets, parseMount, parseTmpfs, parseVolume, volumesFrom } from "./mount-args.ts";
-import { parseCgroupns, parseCgroupParent, parseIpc, parseUts } from "./namespace-args.ts";
+import { parseCgroupns, parseCgroupParent, parseIpc, parsePid, parseUts } from "./namespace-args.ts";
 import { liveContainer } from "../container/live.ts";
 import { stateOf } from "../container/describe.ts";
 import { DEFAULT_NETWORK, NETWORK_NAME } from "../net/network.ts";
@@ -356,13 +356,15 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   }
   const restart = parseRestart(str(v.restart));
   if (restart.name !== "no" && v.rm === true) throw new UserError("conflicting options: --restart and --rm");
-  const ipc = parseIpc(str(v.ipc), (ref) => {
+  const findRunning = (ref: string) => {
     const spec = findContainer(store, ref);
     return { spec, running: stateOf(liveContainer(store, spec)) === "running" };
-  });
+  };
+  const ipc = parseIpc(str(v.ipc), findRunning);
+  const pidMode = parsePid(str(v.pid), findRunning);
   const hostCgroupns = parseCgroupns(str(v.cgroupns));
   const namespaces = { ...(hostUts ? { uts: "host" as const } : {}), ...(ipc.host ? { ipc: "host" as const } : {}) };
-  if (rootless && (hostUts || ipc.mode !== "private" || hostCgroupns)) throw new UserError("rootless: --uts, --ipc and --cgroupns need root");
+  if (rootless && (hostUts || ipc.mode !== "private" || hostCgroupns || pidMode)) throw new UserError("rootless: --uts, --ipc, --pid and --cgroupns need root");
   const mounts = list(v.mount).map(parseMount);
   const volumes = [
     ...list(v["volumes-from"]).flatMap((ref) => volumesFrom(ref, (r) => findContainer(store, r))),
@@ -389,6 +391,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     ...(tmpfs.length ? { tmpfs } : {}),
     ...(Object.keys(namespaces).length ? { namespaces } : {}),
     ...(ipc.mode !== "private" ? { ipcMode: ipc.mode } : {}),
+    ...(pidMode ? { pidMode } : {}),
     ...(hostCgroupns ? { hostCgroupns } : {}),
     ...optional("shmSize", str(v["shm-size"]), (t) => parseShmSize(t)),
     ...optional("stopTimeout", str(v["stop-timeout"]), (t) => parseSeconds("--stop-timeout", t)),

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { abandonInit, forwardSignals, launchInit, runAttached, runDetached, takeEarlyInit } from "../container/start.ts";
+import { abandonInit, forwardSignals, launchInit, pidNamespaceOf, runAttached, runDetached, takeEarlyInit, type PendingInit } from "../container/start.ts";
 import type { Store } from "../container/store.ts";
 import { globals } from "./context.ts";
 import { parseFlags, type ParsedFlags } from "./flags.ts";
@@ -104,8 +104,12 @@ export const runCommand = defineCommand({
     checkAttachFlags(flags);
     const cidfile = claimCidfile(flags.values.cidfile as string | undefined);
     const proxySignals = flags.values["sig-proxy"] !== false;
-    // Started first, so that its runtime starts while the container is being created.
-    const init = takeEarlyInit(store) ?? launchInit(store);
+    // Started first, so that its runtime starts while the container is being created; one that
+    // goes into another PID namespace (--pid) waits for the spec that says which.
+    const sharedPid = typeof flags.values.pid === "string" && flags.values.pid !== "" && flags.values.pid !== "private";
+    const early = takeEarlyInit(store);
+    if (early && sharedPid) abandonInit(early);
+    let init: PendingInit | undefined = sharedPid ? undefined : (early ?? launchInit(store));
     let spec, created, stopEarly;
     try {
       // Imported only now: evaluating these modules overlaps with the init's start.
@@ -117,13 +121,14 @@ export const runCommand = defineCommand({
       // start is cleaned up as any failed start; see forwardSignals for one that is stuck).
       // Creating the container is synchronous: a signal that comes meanwhile is handled right
       // after, by this handler or by runAttached's, which takes over before this one goes.
-      stopEarly = proxySignals ? forwardSignals(init.pid, () => !init.reported) : () => {};
+      const started = (init ??= launchInit(store, undefined, pidNamespaceOf(store, spec)));
+      stopEarly = proxySignals ? forwardSignals(started.pid, () => !started.reported) : () => {};
       created = createContainer(store, spec);
       trace("cli", "created");
       cidfile?.write(spec.id);
     } catch (e) {
       stopEarly?.();
-      abandonInit(init);
+      if (init) abandonInit(init);
       cidfile?.abandon();
       throw e;
     }

@@ -9,6 +9,7 @@ import { globals } from "./context.ts";
 import { onEachContainer } from "./each.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
+import { recordContainerEvent } from "../container/events.ts";
 
 const CONTAINERS = { type: "positional", description: "Container name or id (prefix), one or more", required: false } as const;
 
@@ -44,6 +45,7 @@ export const restartCommand = defineCommand({
     await onEachContainer("restart", cmd, rawArgs, ["box restart web"], async (flags, store, spec, ref) => {
       await stopContainer(store, spec, stopTimeout(flags.values.time as string | undefined, spec));
       await startStored(store, spec, false);
+      recordContainerEvent(store.root, spec, "restart");
       return ref;
     });
     exitAfterStarts();

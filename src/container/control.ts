@@ -5,6 +5,7 @@
 import { SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { kill } from "../sys/process.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
+import { endCgroupProcesses } from "../cgroup/cgroups.ts";
 import { UserError } from "./errors.ts";
 import { touch } from "../sys/fs.ts";
 import { join } from "../path.ts";
@@ -12,9 +13,11 @@ import { STOP_REQUESTED } from "./restart.ts";
 import { withContainerLock } from "./lock.ts";
 import { liveContainer, requireRunning, runningInit, type LiveContainer } from "./live.ts";
 import { recordEnd } from "./start.ts";
+import { withdrawPorts } from "../net/network.ts";
 import { UNRECORDED_EXIT } from "./describe.ts";
 import type { Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
+import { recordContainerEvent } from "./events.ts";
 
 
 function alive(store: Store, c: LiveContainer): boolean {
@@ -35,8 +38,14 @@ async function waitGone(store: Store, c: LiveContainer, ms: number): Promise<boo
 export async function killContainer(store: Store, c: LiveContainer): Promise<void> {
   // A frozen process cannot die (v1): thaw first, as Docker does.
   if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
-  if (c.pid !== undefined && alive(store, c)) kill(c.pid, SIGKILL);
+  if (c.pid !== undefined && alive(store, c)) {
+    // Before the signal: the container's end (its die event) may come at once.
+    recordContainerEvent(store.root, c.spec, "kill", { signal: String(SIGKILL) });
+    kill(c.pid, SIGKILL);
+  }
   if (!(await waitGone(store, c, 5000))) throw new UserError(`container ${c.spec.name}: its init ${c.pid} did not exit after SIGKILL`);
+  // In a shared PID namespace (--pid) the init's end takes nothing with it.
+  if (c.spec.pidMode) endCgroupProcesses(c.paths.cgroups);
   settleEnd(store, c.spec);
 }
 
@@ -46,7 +55,9 @@ export async function killContainer(store: Store, c: LiveContainer): Promise<voi
  */
 export function settleEnd(store: Store, spec: ContainerSpec): void {
   const c = liveContainer(store, spec);
-  if (c.pid !== undefined || c.state.exitCode !== undefined || c.state.status === "created") return;
+  if (c.pid !== undefined || c.state.status === "created") return;
+  withdrawPorts(store, spec.id, spec.endpoint);
+  if (c.state.exitCode !== undefined) return;
   recordEnd(store, spec, c.paths, UNRECORDED_EXIT);
 }
 
@@ -61,6 +72,7 @@ export function signalContainer(store: Store, found: ContainerSpec, signal: numb
     const c = requireRunning(store, spec);
     requestStop(c);
     if (signal === SIGKILL) return killContainer(store, c);
+    recordContainerEvent(store.root, spec, "kill", { signal: String(signal) });
     kill(c.pid, signal);
   });
 }
@@ -76,10 +88,12 @@ export function stopContainer(store: Store, found: ContainerSpec, timeoutSeconds
     requestStop(c);
     if (c.state.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     if (timeoutSeconds !== 0) {
+      recordContainerEvent(store.root, spec, "kill", { signal: String(signal) });
       kill(c.pid, signal);
-      if (await waitGone(store, c, timeoutSeconds < 0 ? Infinity : timeoutSeconds * 1000)) return settleEnd(store, spec);
     }
-    await killContainer(store, c);
+    if (timeoutSeconds !== 0 && (await waitGone(store, c, timeoutSeconds < 0 ? Infinity : timeoutSeconds * 1000))) settleEnd(store, spec);
+    else await killContainer(store, c);
+    recordContainerEvent(store.root, spec, "stop");
   });
 }
 

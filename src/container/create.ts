@@ -12,6 +12,7 @@ import { applyLimits } from "../cgroup/limits.ts";
 import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, endpointsOf, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
 import { attachContainer, releaseClaims, releaseEndpoint } from "../net/network.ts";
+import { recordContainerEvent } from "./events.ts";
 
 /** Docker's: the host's name with its network, the other container's with container:NAME, else the short id. */
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, store: Store): string {
@@ -75,6 +76,7 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
       spec.endpoint = attachContainer(store, spec.id, spec.name, network, spec.ports, spec.endpointOptions);
       writeConfig(paths, spec);
     }
+    recordContainerEvent(store.root, spec, "create");
     let held = true;
     const unlock = () => {
       if (held) close(lock);

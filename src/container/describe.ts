@@ -127,6 +127,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       GroupAdd: spec.groupAdd ?? null,
       IpcMode: spec.ipcMode ?? "private",
       UTSMode: spec.namespaces?.uts === "host" ? "host" : "",
+      PidMode: spec.pidMode ?? "",
       CgroupnsMode: spec.hostCgroupns ? "host" : "private",
       CgroupParent: spec.cgroupParent ?? "",
       OomScoreAdj: spec.oomScoreAdj ?? 0,

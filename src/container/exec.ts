@@ -22,6 +22,7 @@ import { fdSink, pump } from "./relay.ts";
 import { forContainer, resolveUser } from "./user.ts";
 import type { ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
+import { recordExec } from "./events.ts";
 
 /** makedev(5, 2), as the kernel reports /dev/pts/ptmx. */
 const PTMX_DEVICE = (5 << 8) | 2;
@@ -174,8 +175,9 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
     for (const fd of opened) if (fd !== master) close(fd);
   }
   o.started?.(pid);
+  const recordDie = recordExec(store.root, spec, o.command);
   if (o.detach) return 0;
-  return attach(pid, master, o.interactive);
+  return attach(pid, master, o.interactive).then((code) => (recordDie(code), code));
 }
 
 /** Waits for the exec'd process, forwarding signals and, with a pty, relaying the terminal. */

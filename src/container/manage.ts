@@ -13,6 +13,7 @@ import { reclaimOrphanCgroups } from "../cgroup/owners.ts";
 import { isRootless } from "../sys/process.ts";
 import { claimName, isGeneratedName, layout, storeGone, validateName, writeConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
+import { recordContainerEvent } from "./events.ts";
 
 /** `box rename`: the new name is claimed (O_EXCL) before the old one is given up. */
 export function renameContainer(store: Store, found: ContainerSpec, newName: string): Promise<void> {
@@ -22,6 +23,7 @@ export function renameContainer(store: Store, found: ContainerSpec, newName: str
     claimName(store, newName, spec.id);
     writeConfig(liveContainer(store, spec).paths, { ...spec, name: newName });
     if (!isGeneratedName(spec.name)) unlink(join(store.root, layout.name(spec.name)));
+    recordContainerEvent(store.root, { ...spec, name: newName }, "rename", { oldName: `/${spec.name}` });
   });
 }
 

@@ -6,6 +6,7 @@ import { liveContainer } from "./live.ts";
 import { killContainer } from "./control.ts";
 import type { ContainerSpec } from "./spec.ts";
 import { withContainerLock } from "./lock.ts";
+import { recordContainerEvent } from "./events.ts";
 
 export function removeStoredContainer(store: Store, found: ContainerSpec, force: boolean): Promise<void> {
   return withContainerLock(store, found, async (spec) => {
@@ -15,5 +16,6 @@ export function removeStoredContainer(store: Store, found: ContainerSpec, force:
       await killContainer(store, c);
     }
     removeContainer(store, spec, c.paths);
+    recordContainerEvent(store.root, spec, "destroy");
   });
 }

@@ -265,6 +265,11 @@ export interface ContainerSpec {
   created: string;
   /** uts, ipc, net: namespaces not made new (a bundle's; --uts host, --ipc host). */
   namespaces?: Partial<Record<"uts" | "ipc" | "net", NamespaceChoice>>;
+  /**
+   * --pid host or container:ID: the init (and so the payload) is made in that PID namespace, not
+   * in one of its own; the container's processes are then ended through its cgroup.
+   */
+  pidMode?: string;
   /** --ipc: as asked, for inspect; `none` also means no /dev/shm, `container:ID` joins that container's. */
   ipcMode?: string;
   /** --cgroupns host: no cgroup namespace of the payload's own (a bundle says so in its runtime settings). */

@@ -7,7 +7,7 @@ import { join } from "../path.ts";
 import { lockContainer } from "./lock.ts";
 import { liveContainer } from "./live.ts";
 import { STOP_REQUESTED } from "./restart.ts";
-import { launchInit, runAttached, runDetached } from "./start.ts";
+import { launchInit, pidNamespaceOf, runAttached, runDetached } from "./start.ts";
 import { bridgeNetwork, endpointsOf, type ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
 import { ensureEndpoint } from "../net/network.ts";
@@ -35,7 +35,7 @@ export async function startStored(store: Store, found: ContainerSpec, attach: bo
     if (!spec.endpoint && !spec.connected && bridgeNetwork(spec) !== undefined) throw new UserError(`container ${spec.name} was interrupted while it was being created: remove it (box rm ${spec.name})`);
     mkdirs(c.paths.runDir, 0o700);
     for (const e of endpointsOf(spec)) ensureEndpoint(store, spec.id, e);
-    const init = launchInit(store);
+    const init = launchInit(store, undefined, pidNamespaceOf(store, spec));
     if (!attach) {
       await runDetached(init, store, spec, c.paths);
       return 0;

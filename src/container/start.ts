@@ -3,7 +3,7 @@
 import { close, isErrno, open, readFile, write } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY, SIGHUP, SIGINT, SIGKILL, SIGTERM } from "../sys/constants.ts";
-import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
+import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, setns, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -12,7 +12,9 @@ import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
 import { readState, writeState, type Store } from "./store.ts";
+import { stateInit } from "./live.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
+import { recordContainerEnd, recordContainerEvent } from "./events.ts";
 
 /**
  * The namespaces that must exist from the init's first instruction: its pid namespace (it is
@@ -86,12 +88,17 @@ export interface PendingInit {
   planWrite: number;
 }
 
-/** `consoleSocket`: a connected socket the init gets as INIT_FDS.console (box oci --console-socket). */
-export function launchInit(store: Store, consoleSocket?: number): PendingInit {
+/**
+ * `consoleSocket`: a connected socket the init gets as INIT_FDS.console (box oci --console-socket).
+ * `pidNamespace`: made in the host's PID namespace ("host"), or in the one of this pid's, instead
+ * of one of its own (--pid).
+ */
+export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { of: number }): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
   const hostNet = open("/proc/self/ns/net", O_RDONLY);
+  const leavePid = typeof pidNamespace === "object" ? enterPidNamespaceForChildren(pidNamespace.of) : undefined;
   try {
     loadSpawn();
     trace("cli", "trampoline-loaded");
@@ -103,7 +110,7 @@ export function launchInit(store: Store, consoleSocket?: number): PendingInit {
       env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `BOX_ROOT=${store.root}`, `BOX_RUNROOT=${store.runroot}`, ...traceEnv()],
       // Rootless: in a user namespace of its own (made with it, so it owns the others), whose root
       // is this user.
-      cloneFlags: NAMESPACES | (isRootless() ? CLONE_NEWUSER : 0),
+      cloneFlags: (pidNamespace ? CLONE_NEWNS : NAMESPACES) | (isRootless() ? CLONE_NEWUSER : 0),
       ownMaps: isRootless(),
       fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet], ...(consoleSocket === undefined ? [] : [[consoleSocket, INIT_FDS.console] as [number, number]])],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
@@ -115,8 +122,46 @@ export function launchInit(store: Store, consoleSocket?: number): PendingInit {
     for (const fd of [syncRead, lifelineWrite, planWrite]) close(fd);
     throw e;
   } finally {
+    leavePid?.();
     for (const fd of [syncWrite, lifelineRead, planRead, hostNet]) close(fd);
   }
+}
+
+/** Where a container's init is made: a PID namespace of its own (undefined), or --pid's. */
+export function pidNamespaceOf(store: Store, spec: Pick<ContainerSpec, "pidMode">): "host" | { of: number } | undefined {
+  if (spec.pidMode === undefined) return undefined;
+  if (spec.pidMode === "host") return "host";
+  const id = spec.pidMode.slice("container:".length);
+  const pid = stateInit(store, id);
+  if (pid === undefined) throw new UserError(`cannot join PID of a non running container: ${id.slice(0, 12)}`);
+  return { of: pid };
+}
+
+/**
+ * The children this thread makes from now on are in the PID namespace of `pid` (a running
+ * container's init); the returned function turns that back. setns(CLONE_NEWPID) changes only
+ * where children go, and a descendant namespace (a container's) may be joined and left so.
+ */
+function enterPidNamespaceForChildren(pid: number): () => void {
+  const own = open("/proc/thread-self/ns/pid", O_RDONLY);
+  try {
+    const theirs = open(`/proc/${pid}/ns/pid`, O_RDONLY);
+    try {
+      setns(theirs, CLONE_NEWPID, `PID namespace of process ${pid}`);
+    } finally {
+      close(theirs);
+    }
+  } catch (e) {
+    close(own);
+    throw e;
+  }
+  return () => {
+    try {
+      setns(own, CLONE_NEWPID, "this process's own PID namespace");
+    } finally {
+      close(own);
+    }
+  };
 }
 
 let early: { store: Store; init: PendingInit } | undefined;
@@ -158,6 +203,7 @@ export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, p
     // box oci create: "created" until box oci start, but with its init's pid.
     const status = startFifo === undefined ? "running" : "created";
     writeState(paths, { status, pid: init.pid, pidStart: processIdentity(init.pid).start, ...(startFifo === undefined ? { startedAt: new Date().toISOString() } : {}) });
+    if (startFifo === undefined) recordContainerEvent(store.root, spec, "start");
   } catch (e) {
     // EPIPE, or no /proc entry: the init died before reading it; its sync pipe's EOF says so next.
     if (!isErrno(e, Errno.EPIPE) && !isErrno(e, Errno.ENOENT)) throw e;
@@ -181,6 +227,7 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 
 /** What the init records when it can, done here now that its namespaces are gone. */
 export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint" | "network">, paths: ContainerPaths, code: number): void {
+  recordContainerEnd(store.root, spec, code);
   if (spec.remove) return removeContainer(store, spec, paths);
   try {
     writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
@@ -285,7 +332,11 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   close(lifelineWrite);
 
   // After a reported exit the init has recorded it, or removed the container, itself.
-  if (exit !== undefined) return exit;
+  if (exit !== undefined) {
+    // Loaded only here: the networking modules are no part of every run's start.
+    if (!spec.remove && spec.endpoint?.ports.length) (await import("../net/network.ts")).withdrawPorts(store, spec.id, spec.endpoint);
+    return exit;
+  }
   // Killed by a signal, the container was killed, whether or not the init got to report: 128+N.
   const killed = (message !== undefined && "pid" in message) || status?.signal !== undefined;
   if (!killed) failedStart(store, spec, paths, message, status ?? null);

@@ -13,6 +13,7 @@ import { Registry, type RegistryOptions } from "./registry.ts";
 import { createImage, parseDocument, sum, tryFindImage, type ImageRecord } from "./store.ts";
 import type { PullProgress } from "./progress.ts";
 import { exists } from "../sys/fs.ts";
+import { recordImageEvent } from "../container/events.ts";
 
 export interface PullOptions extends RegistryOptions {
   platform?: Platform;
@@ -96,6 +97,7 @@ export async function pullImage(root: string, input: string, opts: PullOptions):
     repoDigest: `${ref.name}@${top.digest}`,
     tags: ref.digest ? [] : [ref.ref],
   });
+  recordImageEvent(root, "pull", ref.ref, ref.name);
   progress.say(`Digest: ${top.digest}`);
   progress.say(`Status: ${upToDate ? "Image is up to date" : "Downloaded newer image"} for ${ref.ref}`);
   progress.say(ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : `${ref.domain}/${ref.path}:${ref.tag}`);

@@ -6,6 +6,7 @@ import { parseReference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
 import { findImage, imageManifest } from "./store.ts";
 import type { PullProgress } from "./progress.ts";
+import { recordImageEvent } from "../container/events.ts";
 
 export interface PushOptions extends RegistryOptions {
   progress: PullProgress;
@@ -34,5 +35,6 @@ export async function pushImage(root: string, input: string, opts: PushOptions):
   const bytes = readBlob(root, record.manifest.digest);
   await registry.putManifest(ref.path, ref.tag!, bytes, record.manifest.mediaType);
   progress.say(`${ref.tag}: digest: ${record.manifest.digest} size: ${bytes.length}`);
+  recordImageEvent(root, "push", ref.ref, ref.name);
   return record.manifest.digest;
 }

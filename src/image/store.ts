@@ -12,6 +12,7 @@ import { blobsDir, deleteBlob, hasBlob, putBlob, readBlob, sha256Digest } from "
 import { deleteLayer, layerPath, layerSize, layersDir } from "./layers.ts";
 import { parseReference, tryParseReference } from "./reference.ts";
 import { checkConfig, checkManifest, MEDIA, type Descriptor, type ImageDocument, type Manifest } from "./media.ts";
+import { recordImageEvent } from "../container/events.ts";
 
 export type { ImageConfig } from "./config.ts";
 
@@ -106,7 +107,12 @@ export function assertStorableName(root: string, ref: string): void {
 export function tagImage(root: string, source: string, ref: string): void {
   const target = parseReference(ref);
   if (target.digest) throw new UserError(`invalid tag ${JSON.stringify(ref)}: a tag cannot hold a digest`);
-  withStoreLock(root, () => writeTag(root, target.ref, findImage(root, source).id));
+  const id = withStoreLock(root, () => {
+    const id = findImage(root, source).id;
+    writeTag(root, target.ref, id);
+    return id;
+  });
+  recordImageEvent(root, "tag", `sha256:${id}`, target.ref);
 }
 
 /** The image a name, name@digest, or (a prefix of) an id means. */
@@ -157,6 +163,7 @@ export function untag(root: string, ref: string): { id: string; lastName: boolea
     const id = readTag(file);
     if (id === undefined) throw new UserError(`image not found: ${reference.ref}`);
     unlink(file);
+    recordImageEvent(root, "untag", `sha256:${id}`, `sha256:${id}`);
     return { id, lastName: !readTags(root).some(([, other]) => other === id) };
   });
 }
@@ -171,6 +178,7 @@ export function removeImage(root: string, id: string, layersInUse: Set<string>):
     const untagged = readTags(root).filter(([, other]) => other === id).map(([ref]) => ref);
     for (const ref of untagged) unlink(tagFile(root, ref));
     unlink(recordFile(root, id));
+    for (const action of [...untagged.map(() => "untag"), "delete"]) recordImageEvent(root, action, `sha256:${id}`, `sha256:${id}`);
     return { untagged, deleted: [`sha256:${id}`, ...collectGarbage(root, layersInUse)] };
   });
 }

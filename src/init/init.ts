@@ -9,7 +9,7 @@ import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_FS, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { cloneMount, mount, setdomainname, sethostname } from "../sys/mount.ts";
-import { exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
+import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -25,7 +25,7 @@ import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
-import { joinFile, removeCgroups } from "../cgroup/cgroups.ts";
+import { endCgroupProcesses, joinFile, removeCgroups } from "../cgroup/cgroups.ts";
 import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
@@ -36,6 +36,7 @@ import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } fro
 import { sendFd } from "../sys/unix-socket.ts";
 import { runStartContainerHooks } from "./start-hooks.ts";
 import { trace } from "../trace.ts";
+import { containerEndJournal, recordContainerEnd, recordContainerEvent } from "../container/events.ts";
 
 /**
  * Messages to the CLI on the sync pipe, one JSON line each. `exit` comes last, once the
@@ -323,7 +324,8 @@ function containerDir(host: HostHandles, plan: InitPlan): string {
  * bridge network, whose address and nftables rules box gives back at the end.
  */
 function watched(spec: ContainerSpec): boolean {
-  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint);
+  // Nor in a shared PID namespace: the watcher ends a container with kill(-1), which is right only in its own.
+  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint) && spec.pidMode === undefined;
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -418,6 +420,8 @@ export async function runInit(): Promise<never> {
   trace("init", "plan-received");
   if (!plan) exitNow(0);
   libc.umask(0o022);
+  // Not PID 1 of a namespace of its own (--pid): the payload's orphans must still come to this process.
+  if (plan.spec.pidMode) becomeSubreaper();
   // Inherited by the payload (a bundle's process.oomScoreAdj).
   if (plan.spec.oomScoreAdj !== undefined) writeFile("/proc/self/oom_score_adj", String(plan.spec.oomScoreAdj));
   const spec = plan.spec;
@@ -480,21 +484,26 @@ export async function runInit(): Promise<never> {
     }
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
-    // The container never outlives its payload: whatever it left running dies now.
+    // The container never outlives its payload: whatever it left running dies now. In a PID
+    // namespace of its own that is every other process this one sees; in a shared one (--pid),
+    // where that would be the host's or another container's, it is those of its cgroup.
     trace("init", "payload-exited");
-    kill(-1, SIGKILL);
+    if (spec.pidMode) endCgroupProcesses(host!.cgroupDirs);
+    else kill(-1, SIGKILL);
     while (waitPid(-1, false));
     await output!.drained();
     const delay = restarts.next(payloadExit!.code, Date.now() - startedAt);
     if (delay === undefined) break;
     const paths = runPaths(host!, plan);
     writeState(paths, { ...readState(paths), status: "restarting", exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
+    recordContainerEvent(host!.bases.root, spec, "die", { exitCode: String(payloadExit!.code) });
     // A stop during the pause (SIGTERM to this process, no payload to forward it to) ends it.
     payload = undefined;
     if (!(await restarts.pause(delay))) break;
     payloadExit = undefined;
     ({ pid: payload, output } = launcher!.launch());
     writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
+    recordContainerEvent(host!.bases.root, spec, "start");
   }
   finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
 }
@@ -548,6 +557,7 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
     state: readState(paths) ?? { status: "running" },
     remove: spec.remove,
     id: plan.id,
+    journal: containerEndJournal(host.bases.root, spec),
     keep: host.fds,
   });
 }
@@ -573,6 +583,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
   } catch (e) {
     write(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
+  recordContainerEnd(host.bases.root, spec, code);
   trace("init", "cleaned-up");
   report({ exit: code });
   exitNow(code);

@@ -24,6 +24,8 @@ export interface Watched {
   state: ContainerState;
   remove: boolean;
   id: string;
+  /** The event journal (a /proc/self/fd path) and the lines to append to it at the end. */
+  journal: { path: string; template: string };
   /** Descriptors behind those paths, to keep open across the exec. */
   keep: number[];
 }
@@ -36,6 +38,7 @@ export function handOver(w: Watched): never {
   const params = [
     w.payload, w.stdout, w.stderr, w.log.maxSize ?? 0, w.log.maxFiles,
     w.containerDir, w.runDir, template, w.oomFile, w.remove ? 1 : 0, w.cgroupDirs.join("\n"), w.nameFile, w.id,
+    w.journal.path, w.journal.template,
   ];
   // Parameters in the environment, so that the command line stays `box __init` (ps, box top).
   // Without any BOX_W* of box's own environment: the watcher takes the first of a name.

@@ -15,6 +15,7 @@ import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
 import { giveBack, hostMtu, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
 import { checkPortsWon, claimPorts, containerTag, isPortRuleOn, portTag, releasePorts } from "./ports.ts";
 import { IPV4, overlaps, toInt, toIp } from "./ipv4.ts";
+import { recordNetworkEvent } from "../container/events.ts";
 
 /** Docker's name for the default network. */
 export const DEFAULT_NETWORK = "bridge";
@@ -176,10 +177,12 @@ export function createNetwork(store: Store, name: string, subnet?: SubnetRequest
   if (!NETWORK_NAME.test(name)) throw new UserError(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   const asDefault = name === DEFAULT_NETWORK && subnet !== undefined;
   if (RESERVED.has(name) && !asDefault) throw new UserError(`network name "${name}" is reserved${name === DEFAULT_NETWORK ? " (with --subnet it sets the default network's subnet, before its first use)" : ""}`);
-  return withNetworkLock(store, () => {
+  const made = withNetworkLock(store, () => {
     if (readNetwork(store, name)) throw new UserError(`network with name ${name} already exists`);
     return makeNetwork(store, name, subnet, !asDefault);
   });
+  recordNetworkEvent(store.root, "create", { id: name, name });
+  return made;
 }
 
 /** The network a container joins: the default one (made on first use) or a user-defined one. */
@@ -213,6 +216,7 @@ export function removeNetwork(store: Store, name: string): void {
     deleteRules(networkTag(net.bridge), true);
     removeTree(networkDir(store, name));
   });
+  recordNetworkEvent(store.root, "destroy", { id: name, name });
 }
 
 /**
@@ -328,6 +332,16 @@ export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
     addPortRules(id, e.ip, e.bridge, missing);
     checkPortsWon(missing, id);
   });
+}
+
+/**
+ * A stopped container's published ports are withdrawn: a client is refused at once, instead of
+ * waiting for the absent address to time out. The host ports stay claimed (the container keeps
+ * them until rm, as its address), and ensureEndpoint puts the rules back at its next start.
+ */
+export function withdrawPorts(store: Store, id: string, e: Endpoint | undefined): void {
+  if (!e?.ports.length) return;
+  withNetworkLock(store, () => deleteRulesWhere((tag) => tag.startsWith(`${containerTag(id)} `), `of container ${id.slice(0, 12)}`));
 }
 
 /** The containers holding an address on the network (stopped ones too: the address is theirs until rm). */

@@ -144,6 +144,12 @@ export function execAt(fd: number, argv: string[], env: string[]): never {
 
 const SYS_prctl = 157;
 const PR_SET_DUMPABLE = 4;
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Orphans below this process come to it, not to the PID namespace's init (another one's, or the host's). */
+export function becomeSubreaper(): void {
+  check(libc.syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER as never, 1 as never, null, null, null), "prctl PR_SET_CHILD_SUBREAPER");
+}
 
 /**
  * Not dumpable: no process of the container may ptrace this one or open its /proc/PID/fd, where

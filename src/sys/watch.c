@@ -10,11 +10,12 @@
  * exec'd again from here: inside the container's root its dynamic loader does not exist.)
  *
  * argv: box __init (what `ps` and `box top` show); the parameters come in the environment as
- * BOX_W0..BOX_W12: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR RUN_DIR
- * STATE_TEMPLATE OOM_FILE REMOVE CGROUP_DIRS NAME_FILE ID
+ * BOX_W0..BOX_W14: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR RUN_DIR
+ * STATE_TEMPLATE OOM_FILE REMOVE CGROUP_DIRS NAME_FILE ID JOURNAL EVENTS_TEMPLATE
  * The paths reach the host's directories through /proc/self/fd/N (descriptors the init opened
  * before pivot_root and kept across the exec). STATE_TEMPLATE is state.json with @CODE@, @OOM@
- * and @TIME@ to fill in; CGROUP_DIRS is newline-separated.
+ * and @TIME@ to fill in; CGROUP_DIRS is newline-separated. EVENTS_TEMPLATE is the lines the end
+ * adds to box's event journal (src/container/events.ts), with @CODE@, @SEC@ and @NANO@.
  * Freestanding: no libc, raw system calls, a static executable of a few KB.
  */
 typedef unsigned long size_t;
@@ -279,6 +280,35 @@ static void record(const char *run_dir, const char *template, long code, int oom
   sys(SYS_rename, tmp, path_of(final, run_dir, "state.json", 0), 0);
 }
 
+/*
+ * The container's end in box's event journal: the template's lines with @CODE@, @SEC@ and @NANO@
+ * filled in, appended with one write per line (under PIPE_BUF: no other box process's line comes
+ * between).
+ * Nothing is fsynced or retried: a full disk loses the event, never the container's end.
+ */
+static void journal(const char *path, const char *template, long code) {
+  char doc[8448], *p = doc;
+  const char *t = template;
+  long ts[2], fd;
+  if (!*path || !*template) return;
+  sys(SYS_clock_gettime, 0 /* CLOCK_REALTIME */, ts, 0);
+  while (*t && p < doc + sizeof(doc) - 64) {
+    if (t[0] == '@' && t[1] == 'C' && t[5] == '@') p = put_num(p, code, 1), t += 6;
+    else if (t[0] == '@' && t[1] == 'S' && t[4] == '@') p = put_num(p, ts[0], 1), t += 5;
+    else if (t[0] == '@' && t[1] == 'N' && t[5] == '@') p = put_num(put_num(p, ts[0], 1), ts[1], 9), t += 6;
+    else *p++ = *t++;
+  }
+  fd = sys6(SYS_open, (long)path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600, 0, 0, 0);
+  if (fd < 0) return;
+  for (t = doc; t < p;) { /* a write per line: each is under PIPE_BUF, the two together may not be */
+    const char *end = t;
+    while (end < p && *end++ != '\n') {}
+    sys(SYS_write, fd, t, end - t);
+    t = end;
+  }
+  sys(SYS_close, fd, 0, 0);
+}
+
 /* The first entry of directory `fd` other than . and .., read from the start; 0 when empty. */
 static const char *first_entry(long fd) {
   static char buf[4096];
@@ -379,12 +409,12 @@ static char *param(char **envp, int i) {
 int watch_main(long *sp) {
   long argc = sp[0];
   char **envp = (char **)(sp + 1) + argc + 1;
-  char *argv[16];
+  char *argv[18];
   int i;
   unsigned long all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
   long payload, status = 0, deadline = 0, code;
   int sfd, done = 0, killed = 0;
-  for (i = 0; i < 13; i++) argv[i + 3] = param(envp, i);
+  for (i = 0; i < 15; i++) argv[i + 3] = param(envp, i);
   payload = parse(argv[3]);
   if (payload <= 0) return 125;
   out.fd = (int)parse(argv[4]), out.name = "stdout";
@@ -444,6 +474,7 @@ int watch_main(long *sp) {
   code = (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
   if (argv[12][0] == '1') remove_container(argv[13], argv[9], argv[14], argv[15]);
   else record(argv[9], argv[10], code, oom_killed(argv[11]));
+  journal(argv[16], argv[17], code);
   sys(SYS_exit_group, code, 0, 0);
   return 0;
 }
