@@ -5,7 +5,7 @@ import { exitNow } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { liveContainer } from "../container/live.ts";
-import { readLog, readLogSince, type LogEntry } from "../container/logs.ts";
+import { readableLog, readLog, readLogSince, type LogEntry } from "../container/logs.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -87,7 +87,7 @@ export const logsCommand = defineCommand({
     const timestamps = flags.values.timestamps === true;
     const { store } = globals();
     const spec = findContainer(store, flags.positionals[0]!);
-    if (spec.log.driver === "none") throw new UserError(`configured logging driver does not support reading: ${spec.name} has --log-driver none`);
+    if (!readableLog(spec.log)) throw new UserError(`configured logging driver does not support reading: ${spec.name} has --log-driver ${spec.log.driver}`);
     const dir = liveContainer(store, spec).paths.dir;
 
     // Each entry is printed as it is read (a log is never held whole), or with --tail kept among the last N.

@@ -6,7 +6,7 @@ import { fdSink, pump, pumpPipe } from "../container/relay.ts";
 import { O_RDONLY, O_RDWR } from "../sys/constants.ts";
 import { pipe, redirectFd } from "../sys/process.ts";
 import type { Pty } from "../sys/tty.ts";
-import { LogWriter, type LogStream } from "../container/logs.ts";
+import { LogWriter, type LogEntries, type LogStream } from "../container/logs.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { reopenStdio } from "./stdio.ts";
 
@@ -21,7 +21,7 @@ export interface PayloadOutput {
   watch?: { stdout: number; stderr: number };
 }
 
-function logSink(log: LogWriter, stream: LogStream): (chunk: Uint8Array) => void {
+function logSink(log: LogEntries, stream: LogStream): (chunk: Uint8Array) => void {
   const decoder = new TextDecoder();
   return (chunk) => log.add(stream, decoder.decode(chunk, { stream: true }));
 }
@@ -58,10 +58,11 @@ export function consoleOutput(pty: Pty): PayloadOutput {
 /**
  * `dir` is the container's persistent directory, reached from the init (a /proc/self/fd path).
  * `watched`: the watcher will read the pipes (see watch.ts); this process only makes them.
+ * `driverLog`: --log-driver syslog or journald, whose daemon gets the entries instead of json.log.
  */
-export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: string, watched: boolean): PayloadOutput {
+export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: string, watched: boolean, driverLog?: () => LogEntries): PayloadOutput {
   const pumps: Promise<void>[] = [];
-  let log: LogWriter | undefined;
+  let log: LogEntries | undefined;
   // -i without a terminal to read from: a pipe that the init holds open, so reads block, as
   // Docker's `run -di` leaves a shell waiting.
   // (The write end stays open, unused, until the init exits.)
@@ -72,7 +73,7 @@ export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: s
   const [outRead, outWrite] = pty ? [pty.master, pty.slave] : discard ? [open("/dev/null", O_RDONLY), open("/dev/null", O_RDWR)] : pipe();
   const [errRead, errWrite] = pty ? [pty.master, pty.slave] : discard ? [open("/dev/null", O_RDONLY), outWrite] : pipe();
   const readHere = () => {
-    log = new LogWriter(dir, spec.log);
+    log = driverLog ? driverLog() : new LogWriter(dir, spec.log);
     if (pty) pumps.push(pump(outRead, spec.log.driver === "none" ? () => {} : logSink(log, "stdout")));
     else pumps.push(pumpPipe(outRead, logSink(log, "stdout")), pumpPipe(errRead, logSink(log, "stderr")));
   };
