@@ -5,7 +5,9 @@ import { exitNow } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { liveContainer } from "../container/live.ts";
-import { readableLog, readLog, readLogSince, type LogEntry } from "../container/logs.ts";
+import { readableLog, readLog, readLogSince, type LogEntry, type LogPosition } from "../container/logs.ts";
+import type { Store } from "../container/store.ts";
+import type { ContainerSpec } from "../container/spec.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -35,7 +37,8 @@ export function parseTime(flag: string, text: string, now = Date.now()): number 
   return t;
 }
 
-function emit(e: LogEntry, timestamps: boolean): void {
+/** An entry on the stream it came from (stdout or stderr). */
+export function printEntry(e: LogEntry, timestamps = false): void {
   const text = timestamps ? `${e.time} ${e.log}` : e.log;
   try {
     write(e.stream === "stderr" ? 2 : 1, text);
@@ -92,25 +95,31 @@ export const logsCommand = defineCommand({
 
     // Each entry is printed as it is read (a log is never held whole), or with --tail kept among the last N.
     const tail = tailText === undefined || tailText === "all" ? undefined : lastEntries(Number(tailText));
-    const print = (e: LogEntry) => emit(e, timestamps);
+    const print = (e: LogEntry) => printEntry(e, timestamps);
     const first = readLog(dir, spec.log.maxFiles, (e) => {
       if (!inRange(e)) return;
       if (tail) tail.offer(e);
       else print(e);
     });
     for (const e of tail?.entries() ?? []) print(e);
-    if (flags.values.follow !== true) return;
-
-    for (let position = first; ; ) {
-      const running = liveContainer(store, spec).pid !== undefined;
-      const next = readLogSince(dir, position, (e) => inRange(e) && print(e));
-      if (!next) return; // removed (rm, or --rm)
-      position = next;
-      // The init writes the last lines before it records the exit: this read had them.
-      if (!running) return;
-      // --until: following ends at that time, as Docker's.
-      if (until !== undefined && Date.now() > until) return;
-      await Bun.sleep(until === undefined ? 50 : Math.max(0, Math.min(50, until - Date.now() + 1)));
-    }
+    if (flags.values.follow === true) await followLog(store, spec, dir, first, (e) => inRange(e) && print(e), until);
   },
 });
+
+/**
+ * Visits what the container adds to its log from `position` on, until it has stopped (and its
+ * last lines are read), it is removed, or the time `until` has come.
+ */
+export async function followLog(store: Store, spec: ContainerSpec, dir: string, position: LogPosition, visit: (e: LogEntry) => void, until?: number): Promise<void> {
+  for (;;) {
+    const running = liveContainer(store, spec).pid !== undefined;
+    const next = readLogSince(dir, position, visit);
+    if (!next) return; // removed (rm, or --rm)
+    position = next;
+    // The init writes the last lines before it records the exit: this read had them.
+    if (!running) return;
+    // --until: following ends at that time, as Docker's.
+    if (until !== undefined && Date.now() > until) return;
+    await Bun.sleep(until === undefined ? 50 : Math.max(0, Math.min(50, until - Date.now() + 1)));
+  }
+}

@@ -197,6 +197,16 @@ export function readLog(dir: string, maxFiles: number, visit: (e: LogEntry) => v
   return position;
 }
 
+/** Where the log ends now: a follower from here sees only what comes next (box attach). */
+export function logEnd(dir: string): LogPosition {
+  try {
+    const st = stat(logFile(dir));
+    return { ino: st.ino, offset: st.size };
+  } catch {
+    return { ino: 0, offset: 0 };
+  }
+}
+
 /**
  * Visits the entries added since `at`. After a rotation the file that was current is json.log.1
  * (same inode): its rest comes first, then the new file from its start. Undefined when the log

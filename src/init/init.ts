@@ -36,6 +36,7 @@ import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } fro
 import { sendFd } from "../sys/unix-socket.ts";
 import { runStartContainerHooks } from "./start-hooks.ts";
 import { connectLogDriver } from "../container/log-drivers.ts";
+import { publishInput } from "../container/attach.ts";
 import type { LogEntries } from "../container/logs.ts";
 import { trace } from "../trace.ts";
 
@@ -269,6 +270,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
       first = false;
       trace("init", "payload-started");
       output.started();
+      if (output.input !== undefined) publishInput(runPaths(host, plan).runDir, output.input);
       // Without a restart policy nothing will join again.
       if (spec.restart.name === "no") {
         for (const fd of host.cgroupJoin.splice(0)) {

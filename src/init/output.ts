@@ -19,12 +19,26 @@ export interface PayloadOutput {
   drained(): Promise<void>;
   /** Left to the watcher (src/sys/watch.c) instead of read here: the ends it reads. */
   watch?: { stdout: number; stderr: number };
+  /** Detached with -i or -t: the end this process holds of the payload's input (box attach copies it). */
+  input?: number;
 }
 
-function logSink(log: LogEntries, stream: LogStream): (chunk: Uint8Array) => void {
+/**
+ * `interactive`: a prompt, or the echo of keys typed, waits for no newline: what is left of a line
+ * is logged after a moment anyway, so that box attach (which follows the log) shows it.
+ */
+function logSink(log: LogEntries, stream: LogStream, interactive = false): (chunk: Uint8Array) => void {
   const decoder = new TextDecoder();
-  return (chunk) => log.add(stream, decoder.decode(chunk, { stream: true }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return (chunk) => {
+    log.add(stream, decoder.decode(chunk, { stream: true }));
+    if (!interactive) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => log.flush(stream), PROMPT_DELAY_MS);
+  };
 }
+
+const PROMPT_DELAY_MS = 20;
 
 function settle(work: Promise<unknown>): Promise<void> {
   return Promise.race([work.then(() => {}), Bun.sleep(1000)]);
@@ -65,8 +79,8 @@ export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: s
   let log: LogEntries | undefined;
   // -i without a terminal to read from: a pipe that the init holds open, so reads block, as
   // Docker's `run -di` leaves a shell waiting.
-  // (The write end stays open, unused, until the init exits.)
-  const [stdinRead] = spec.interactive && !pty ? pipe() : [open("/dev/null", O_RDONLY)];
+  // (The write end stays open until the init exits: box attach writes there, through a copy.)
+  const [stdinRead, stdinWrite] = spec.interactive && !pty ? pipe() : [open("/dev/null", O_RDONLY)];
   // --log-driver none: without a pty the payload writes to /dev/null, and the watcher's ends are
   // at EOF at once; a pty is still read (a full one would stop the payload), into nothing.
   const discard = spec.log.driver === "none" && !pty;
@@ -74,12 +88,14 @@ export function detachedOutput(spec: ContainerSpec, pty: Pty | undefined, dir: s
   const [errRead, errWrite] = pty ? [pty.master, pty.slave] : discard ? [open("/dev/null", O_RDONLY), outWrite] : pipe();
   const readHere = () => {
     log = driverLog ? driverLog() : new LogWriter(dir, spec.log);
-    if (pty) pumps.push(pump(outRead, spec.log.driver === "none" ? () => {} : logSink(log, "stdout")));
-    else pumps.push(pumpPipe(outRead, logSink(log, "stdout")), pumpPipe(errRead, logSink(log, "stderr")));
+    const interactive = spec.interactive || pty !== undefined;
+    if (pty) pumps.push(pump(outRead, spec.log.driver === "none" ? () => {} : logSink(log, "stdout", interactive)));
+    else pumps.push(pumpPipe(outRead, logSink(log, "stdout", interactive)), pumpPipe(errRead, logSink(log, "stderr", interactive)));
   };
   return {
     fds: pty ? [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]] : [[stdinRead, 0], [outWrite, 1], [errWrite, 2]],
     watch: watched ? { stdout: outRead, stderr: errRead } : undefined,
+    input: pty ? pty.master : stdinWrite,
     started() {
       for (const fd of new Set([stdinRead, outWrite, errWrite])) close(fd);
       // The terminal `box run -d` was typed in may close: the init holds nothing of it.
