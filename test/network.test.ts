@@ -468,7 +468,10 @@ describe("cleanup", () => {
     expect(busy.code).toBe(125);
     expect((await box(t.s, ["network", "ls", "--format", "{{.Name}}"])).stdout).toBe("bridge\n");
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
-    expect((await box(t.s, ["network", "rm", "bridge"])).code).toBe(0);
+    // By the id `network ls -q` prints, as a script would: $(box network ls -q).
+    const netId = (await box(t.s, ["network", "ls", "-q"])).stdout.trim();
+    expect(netId).toMatch(/^[0-9a-f]{12}$/);
+    expect((await box(t.s, ["network", "rm", netId])).stdout).toBe(`${netId}\n`);
     expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
     expect(nftRules()).not.toContain(`box network ${bridge}`);
   });

@@ -44,6 +44,7 @@ export const rootCommand = defineCommand({
     stats: () => import("./stats.ts").then((m) => m.statsCommand),
     ps: () => import("./ps.ts").then((m) => m.psCommand),
     logs: () => import("./logs.ts").then((m) => m.logsCommand),
+    attach: () => import("./attach.ts").then((m) => m.attachCommand),
     stop: () => import("./control.ts").then((m) => m.stopCommand),
     kill: () => import("./control.ts").then((m) => m.killCommand),
     wait: () => import("./control.ts").then((m) => m.waitCommand),

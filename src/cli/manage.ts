@@ -83,7 +83,7 @@ export const systemCommand = defineFamily(
 const CONTAINER_COMMANDS: Record<string, string> = {
   ls: "ps", list: "ps", ps: "ps", inspect: "inspect", rm: "rm", remove: "rm",
   run: "run", create: "create", start: "start", stop: "stop", restart: "restart", kill: "kill", wait: "wait",
-  logs: "logs", exec: "exec", cp: "cp", diff: "diff", export: "export", commit: "commit",
+  logs: "logs", attach: "attach", exec: "exec", cp: "cp", diff: "diff", export: "export", commit: "commit",
   pause: "pause", unpause: "unpause", port: "port", rename: "rename", stats: "stats", top: "top", update: "update",
 };
 

@@ -17,6 +17,13 @@ import { findContainer } from "../container/lookup.ts";
 import { exposedPort } from "../image/config.ts";
 
 /** box names its networks; their id (Docker's NETWORK ID) is the sha256 of the name, stable and unique. */
+/** A network by name, or by a prefix of its id (what `network ls -q` prints), as Docker's. */
+function findNetworkRef(nets: NetworkConfig[], ref: string): NetworkConfig {
+  const n = nets.find((x) => x.name === ref) ?? nets.find((x) => ref.length > 0 && networkId(x).startsWith(ref));
+  if (!n) throw new UserError(`network ${ref} not found`);
+  return n;
+}
+
 function networkId(n: NetworkConfig): string {
   return new Bun.CryptoHasher("sha256").update(`box network ${n.name}`).digest("hex");
 }
@@ -90,11 +97,7 @@ const inspectCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box network inspect bridge", "box network inspect -f '{{.IPAM.Config}}' bridge"]);
     if (!flags.positionals.length) throw new UserError(`"box network inspect" requires at least 1 argument`);
     const nets = listNetworks(globals().store);
-    printInspected(flags, (ref) => {
-      const n = nets.find((x) => x.name === ref) ?? nets.find((x) => ref.length > 0 && networkId(x).startsWith(ref));
-      if (!n) throw new UserError(`network ${ref} not found`);
-      return describe(n);
-    });
+    printInspected(flags, (ref) => describe(findNetworkRef(nets, ref)));
   },
 });
 
@@ -124,9 +127,10 @@ const rmCommand = defineCommand({
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box network rm bridge"]);
     if (!flags.positionals.length) throw new UserError(`"box network rm" requires at least 1 argument`);
-    for (const name of flags.positionals) {
-      removeNetwork(globals().store, name);
-      process.stdout.write(`${name}\n`);
+    const nets = listNetworks(globals().store);
+    for (const ref of flags.positionals) {
+      removeNetwork(globals().store, findNetworkRef(nets, ref).name);
+      process.stdout.write(`${ref}\n`);
     }
   },
 });

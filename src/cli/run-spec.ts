@@ -27,6 +27,7 @@ import { exposedPort } from "../image/config.ts";
 import { IPV4 } from "../net/ipv4.ts";
 import type { ParsedFlags } from "./flags.ts";
 import { buildResources, parseBytes } from "./resources.ts";
+import { parseDaemonLogOptions } from "./log-driver-args.ts";
 import { parseRestart } from "../container/restart.ts";
 import { isRootless, signalNumber } from "../sys/process.ts";
 import { workdirProblem } from "../container/workdir.ts";
@@ -68,21 +69,21 @@ export function parseLabels(entries: string[]): Record<string, string> {
  * A detached container's log is bounded unless asked otherwise: 5 files of 20 MiB (Docker's
  * `local` log driver's defaults; its json-file driver grows for ever and fills a disk silently).
  */
-export const DEFAULT_LOG: Readonly<Required<Omit<LogSpec, "driver">>> = { maxSize: 20 << 20, maxFiles: 5 };
+export const DEFAULT_LOG: Readonly<Required<Pick<LogSpec, "maxSize" | "maxFiles">>> = { maxSize: 20 << 20, maxFiles: 5 };
 
 /**
  * --log-driver json-file|local|none, --log-opt max-size=SIZE|-1, max-file=N, compress (Docker's
  * json-file and local options). `max-size=-1` is Docker's unbounded log: one file that grows as
  * long as the container writes. local is written as json-file is (box's one format, which box
- * logs reads); none writes nothing.
+ * logs reads); none writes nothing; syslog and journald send to those daemons (log-driver-args.ts).
  */
 function parseLogOptions(driver: string | undefined, entries: string[]): LogSpec {
   if (driver === "none") {
     if (entries.length) throw new UserError("--log-opt: the none log driver takes no options");
     return { maxFiles: 1, driver: "none" };
   }
-  if (driver === "journald" || driver === "syslog") throw new UserError(`--log-driver ${driver} is not supported by box yet: json-file, local or none`);
-  if (driver !== undefined && driver !== "json-file" && driver !== "local") throw new UserError(`invalid --log-driver "${driver}": json-file, local or none`);
+  if (driver === "journald" || driver === "syslog") return parseDaemonLogOptions(driver, entries);
+  if (driver !== undefined && driver !== "json-file" && driver !== "local") throw new UserError(`invalid --log-driver "${driver}": json-file, local, none, syslog or journald`);
   const log: LogSpec = { ...DEFAULT_LOG };
   entries = entries.filter((e) => !/^compress=(true|false)$/.test(e));
   let unbounded = false;

@@ -9,6 +9,7 @@ import { trace } from "../trace.ts";
 import { exitNow } from "../sys/process.ts";
 import { isErrno, unlink, write, writeFile, writeFileExclusive } from "../sys/fs.ts";
 import { describeError, Errno } from "../sys/errors.ts";
+import { parseDetachKeys } from "./detach-keys.ts";
 import { isTerminal } from "../sys/tty.ts";
 import { UserError } from "../container/errors.ts";
 import type { ResolvedImage } from "../image/store.ts";
@@ -100,7 +101,7 @@ export const runCommand = defineCommand({
     if (flags.help) return printHelp(cmd, RUN_EXAMPLES);
     const { store } = globals();
     // Docker's rule: with -i the terminal's input goes to the pty, so it must be a terminal.
-    if (flags.values.tty && flags.values.interactive && !isTerminal(0)) throw new UserError("the input device is not a TTY");
+    if (flags.values.tty && flags.values.interactive && !flags.values.detach && !isTerminal(0)) throw new UserError("the input device is not a TTY");
     checkAttachFlags(flags);
     const cidfile = claimCidfile(flags.values.cidfile as string | undefined);
     const proxySignals = flags.values["sig-proxy"] !== false;
@@ -206,7 +207,7 @@ function checkAttachFlags(flags: ParsedFlags): void {
   }
   if (attach.length && flags.values.detach === true) throw new UserError("conflicting options: cannot specify both --attach and --detach");
   const keys = flags.values["detach-keys"];
-  if (typeof keys === "string" && !/^(ctrl-[a-z@\[\\\]^_]|[a-z]|,)+$/i.test(keys)) throw new UserError(`invalid --detach-keys "${keys}": a comma-separated list like ctrl-p,ctrl-q`);
+  if (typeof keys === "string") parseDetachKeys(keys);
 }
 
 /**

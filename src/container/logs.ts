@@ -17,6 +17,11 @@ const FILE = "json.log";
 /** Docker splits lines longer than this into several entries. */
 const MAX_LINE = 16 * 1024;
 
+/** Whether box keeps a log it can read back: json-file and local do; none, syslog and journald do not. */
+export function readableLog(log: LogSpec): boolean {
+  return log.driver === undefined || log.driver === "local";
+}
+
 /** `dir` is the container's persistent directory (a /proc/self/fd path inside the init). */
 export function logFile(dir: string, generation = 0): string {
   return generation === 0 ? `${dir}/${FILE}` : `${dir}/${FILE}.${generation}`;
@@ -27,18 +32,13 @@ function timestamp(): string {
   return new Date().toISOString().replace("Z", "000000Z");
 }
 
-export class LogWriter {
-  private fd: number;
-  private size: number;
+/**
+ * Text from the payload's pipes cut into log entries as Docker's drivers get them: complete lines
+ * (with their newline), and pieces of MAX_LINE of a longer one. What an entry becomes is the
+ * subclass's: a json-file line, a syslog or journal message.
+ */
+export abstract class LogEntries {
   private readonly partial: Record<LogStream, string> = { stdout: "", stderr: "" };
-
-  constructor(
-    private readonly dir: string,
-    private readonly spec: LogSpec,
-  ) {
-    this.fd = open(logFile(dir), O_WRONLY | O_CREAT | O_APPEND, 0o600);
-    this.size = fstat(this.fd).size;
-  }
 
   /** Text as it came from a pipe: complete lines become entries, the rest waits for more. */
   add(stream: LogStream, text: string): void {
@@ -63,10 +63,31 @@ export class LogWriter {
   close(): void {
     this.flush("stdout");
     this.flush("stderr");
+  }
+
+  protected abstract entry(stream: LogStream, log: string): void;
+}
+
+/** The json-file log (json.log in the container's directory), rotated as its LogSpec says. */
+export class LogWriter extends LogEntries {
+  private fd: number;
+  private size: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly spec: LogSpec,
+  ) {
+    super();
+    this.fd = open(logFile(dir), O_WRONLY | O_CREAT | O_APPEND, 0o600);
+    this.size = fstat(this.fd).size;
+  }
+
+  override close(): void {
+    super.close();
     close(this.fd);
   }
 
-  private entry(stream: LogStream, log: string): void {
+  protected entry(stream: LogStream, log: string): void {
     const line = `${JSON.stringify({ log, stream, time: timestamp() })}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.spec.maxSize !== undefined && this.size > 0 && this.size + bytes > this.spec.maxSize) this.rotate();
@@ -174,6 +195,16 @@ export function readLog(dir: string, maxFiles: number, visit: (e: LogEntry) => v
     if (g === 0) position.offset = end ?? 0;
   }
   return position;
+}
+
+/** Where the log ends now: a follower from here sees only what comes next (box attach). */
+export function logEnd(dir: string): LogPosition {
+  try {
+    const st = stat(logFile(dir));
+    return { ino: st.ino, offset: st.size };
+  } catch {
+    return { ino: 0, offset: 0 };
+  }
 }
 
 /**

@@ -311,8 +311,24 @@ export interface LogSpec {
   maxSize?: number;
   /** files kept, the current one included */
   maxFiles: number;
-  /** --log-driver: absent is json-file; local is written as json-file is (box's one format); none drops the output. */
-  driver?: "none" | "local";
+  /**
+   * --log-driver: absent is json-file; local is written as json-file is (box's one format); none
+   * drops the output; syslog and journald send each line to those daemons (nothing box can read).
+   */
+  driver?: "none" | "local" | "syslog" | "journald";
+  /** syslog, journald: --log-opt tag, a template of {{.ID}} {{.FullID}} {{.Name}} {{.ImageName}} {{.ImageID}} {{.ImageFullID}} {{.DaemonName}}. */
+  tag?: string;
+  syslog?: SyslogSpec;
+}
+
+/** --log-driver syslog: where each line goes, and how it is written (Docker's --log-opt syslog-*). */
+export interface SyslogSpec {
+  /** Absent: the host's /dev/log (a datagram socket, else a stream). */
+  address?: { scheme: "unix" | "unixgram"; path: string } | { scheme: "udp" | "tcp"; host: string; port: number };
+  /** The facility's number (daemon, 3, unless told). */
+  facility: number;
+  /** syslog-format: "" is Docker's default (the local syslog's short form). */
+  format: "" | "rfc3164" | "rfc5424" | "rfc5424micro";
 }
 
 /** Paths on the host that belong to one container. */

@@ -35,6 +35,9 @@ import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { sendFd } from "../sys/unix-socket.ts";
 import { runStartContainerHooks } from "./start-hooks.ts";
+import { connectLogDriver } from "../container/log-drivers.ts";
+import { publishInput } from "../container/attach.ts";
+import type { LogEntries } from "../container/logs.ts";
 import { trace } from "../trace.ts";
 import { containerEndJournal, recordContainerEnd, recordContainerEvent } from "../container/events.ts";
 
@@ -169,6 +172,8 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   if (other !== undefined) joinContainerNamespace(host, other, "net");
   const ipcOf = sharedIpc(spec.ipcMode);
   const shm = ipcOf !== undefined ? sharedShm(host, joinContainerNamespace(host, ipcOf, "ipc")) : spec.namespaces?.ipc === "host" ? "/dev/shm" : undefined;
+  // Connected now, while host paths and box run's network namespace are at hand.
+  const driverLog = plan.detach ? connectLogDriver(spec, INIT_FDS.hostNet) : undefined;
   // --rm with published ports: kept to delete their rules from the host's namespace.
   if (!releasesRules(spec)) close(INIT_FDS.hostNet);
   if (hostRoute instanceof Error) {
@@ -209,14 +214,14 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     }
   }
   // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
-  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups()) : [], userns);
+  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups()) : [], userns, driverLog);
 }
 
 /**
  * Resolves user, env and command in the container (this process is inside it) and returns what
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
-function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined): Launcher {
+function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined, driverLog?: () => LogEntries): Launcher {
   // Everything the image says is looked up inside its root (openat2), which this process holds once.
   const root = open("/", O_PATH | O_DIRECTORY);
   let user: ReturnType<typeof forContainer>;
@@ -244,7 +249,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
     pty,
     confined: (o) => spawn({ ...confinement, ...o, cwd: "/" }),
     launch() {
-      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec)) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
+      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec), driverLog) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
       // A bundle's process.user.umask, for the payload only (box's own files keep 022).
       const umask = spec.runtime?.umask === undefined ? undefined : libc.umask(spec.runtime.umask);
       let pid: number;
@@ -266,6 +271,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
       first = false;
       trace("init", "payload-started");
       output.started();
+      if (output.input !== undefined) publishInput(runPaths(host, plan).runDir, output.input);
       // Without a restart policy nothing will join again.
       if (spec.restart.name === "no") {
         for (const fd of host.cgroupJoin.splice(0)) {
@@ -321,11 +327,12 @@ function containerDir(host: HostHandles, plan: InitPlan): string {
  * Whether the watcher takes over once the payload runs (detached containers). Not with a pty or
  * -i (the pty's master and the held stdin pipe would have to live on in the watcher), and not
  * with a restart policy, which needs box again to start the payload anew, nor with --rm on a
- * bridge network, whose address and nftables rules box gives back at the end.
+ * bridge network, whose address and nftables rules box gives back at the end; nor with the
+ * syslog or journald drivers (the watcher writes json.log only).
  */
 function watched(spec: ContainerSpec): boolean {
   // Nor in a shared PID namespace: the watcher ends a container with kill(-1), which is right only in its own.
-  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint) && spec.pidMode === undefined;
+  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint) && spec.pidMode === undefined && spec.log.driver !== "syslog" && spec.log.driver !== "journald";
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {

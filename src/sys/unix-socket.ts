@@ -1,4 +1,4 @@
-// A unix stream socket's client end, and the one message of runc's --console-socket protocol:
+// A unix socket's client end, and the one message of runc's --console-socket protocol:
 // a name, with a descriptor attached (SCM_RIGHTS).
 import { ptr } from "bun:ffi";
 import { check, cstr, libc } from "./libc.ts";
@@ -10,15 +10,15 @@ const SUN_PATH_MAX = 108;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 
-/** Connects to the listening socket at `path`; the descriptor is close-on-exec. */
-export function connectUnix(path: string): number {
+/** Connects to the socket at `path` (a stream, unless `type` says SOCK_DGRAM); the descriptor is close-on-exec. */
+export function connectUnix(path: string, type = SOCK_STREAM): number {
   const name = cstr(path);
   if (name.length > SUN_PATH_MAX) throw new SyscallError("connect", Errno.ENAMETOOLONG, path);
   // struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; }
   const addr = Buffer.alloc(2 + SUN_PATH_MAX);
   addr.writeUInt16LE(AF_UNIX, 0);
   name.copy(addr, 2);
-  const fd = check(libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", path);
+  const fd = check(libc.socket(AF_UNIX, type | SOCK_CLOEXEC, 0), "socket", path);
   try {
     check(libc.connect(fd, addr, addr.length), "connect", path);
   } catch (e) {
