@@ -17,10 +17,10 @@ import { findContainer } from "../container/lookup.ts";
 import { exposedPort } from "../image/config.ts";
 
 /** box names its networks; their id (Docker's NETWORK ID) is the sha256 of the name, stable and unique. */
-/** A network by name, or by a prefix of its id (what `network ls -q` prints), as Docker's. */
-function findNetworkRef(nets: NetworkConfig[], ref: string): NetworkConfig {
+/** A network by name, or by a prefix of its id (what `network ls -q` prints), as Docker's. `missing`: Docker's words for none. */
+function findNetworkRef(nets: NetworkConfig[], ref: string, missing: string): NetworkConfig {
   const n = nets.find((x) => x.name === ref) ?? nets.find((x) => ref.length > 0 && networkId(x).startsWith(ref));
-  if (!n) throw new UserError(`network ${ref} not found`);
+  if (!n) throw new UserError(missing);
   return n;
 }
 
@@ -97,7 +97,7 @@ const inspectCommand = defineCommand({
     if (flags.help) return printHelp(cmd, ["box network inspect bridge", "box network inspect -f '{{.IPAM.Config}}' bridge"]);
     if (!flags.positionals.length) throw new UserError(`"box network inspect" requires at least 1 argument`);
     const nets = listNetworks(globals().store);
-    printInspected(flags, (ref) => describe(findNetworkRef(nets, ref)));
+    printInspected(flags, (ref) => describe(findNetworkRef(nets, ref, `no such network: ${ref}`)));
   },
 });
 
@@ -129,7 +129,7 @@ const rmCommand = defineCommand({
     if (!flags.positionals.length) throw new UserError(`"box network rm" requires at least 1 argument`);
     const nets = listNetworks(globals().store);
     for (const ref of flags.positionals) {
-      removeNetwork(globals().store, findNetworkRef(nets, ref).name);
+      removeNetwork(globals().store, findNetworkRef(nets, ref, `network ${ref} not found`).name);
       process.stdout.write(`${ref}\n`);
     }
   },
