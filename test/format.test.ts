@@ -1,16 +1,11 @@
 // --format on every listing command, driven as a script would: templates, `table`, `json`,
 // Docker's row shapes; ps filters and -n/-l/-s; stats NET I/O; version, system info and df.
 import { describe, expect, test } from "bun:test";
-import { box, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
+import { box, boxOk, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
-async function ok(args: string[]): Promise<string> {
-  const r = await box(t.s, args);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  return r.stdout;
-}
+const ok = (args: string[]) => boxOk(t.s, args);
 
 const lines = (text: string) => text.trimEnd().split("\n");
 

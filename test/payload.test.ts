@@ -148,7 +148,7 @@ describe("volumes", () => {
 
   test("bad volume specs are refused before anything is created", async () => {
     for (const [spec, msg] of [
-      ["relative:/x", "host path must be absolute"],
+      ["bad name:/x", "is neither a host path"],
       [`${t.s.dir}:x`, "container path must be absolute"],
       [`${t.s.dir}/missing:/x`, "does not exist"],
       [`${t.s.dir}:/x:rx`, 'unknown mode "rx"'],

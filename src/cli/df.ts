@@ -6,7 +6,8 @@ import { layerSize } from "../image/layers.ts";
 import { listImages, type ListedImage } from "../image/store.ts";
 import { parseReference } from "../image/reference.ts";
 import { globals } from "./context.ts";
-import { writableSize } from "./disk-usage.ts";
+import { directorySize, writableSize } from "./disk-usage.ts";
+import { listVolumes, volumeData, volumeUsers } from "../container/volumes.ts";
 import { parseFlags } from "./flags.ts";
 import { ago, humanSize, printList, renderList, listFormat, tabwrite, type Listing } from "./format.ts";
 import { printHelp } from "./help.ts";
@@ -55,12 +56,14 @@ export const dfCommand = defineCommand({
     const rw = new Map(containers.map((c) => [c.spec.id, writableSize(c)]));
     const containerBytes = [...rw.values()].reduce((a, b) => a + b, 0);
     const idleBytes = containers.filter((c) => !isActive(c)).reduce((sum, c) => sum + rw.get(c.spec.id)!, 0);
+    const volumes = listVolumes(store).map((v) => ({ v, links: volumeUsers(store, v.Name, containers.map((c) => c.spec)).length, bytes: directorySize(volumeData(store, v.Name)) }));
+    const volumeBytes = volumes.reduce((sum, v) => sum + v.bytes, 0);
 
     if (!flags.values.verbose) {
       printList(format, () => [
         summaryRow("Images", images.length, usedImages.size, allLayers, allLayers - heldLayers),
         summaryRow("Containers", containers.length, containers.filter(isActive).length, containerBytes, idleBytes),
-        summaryRow("Local Volumes", 0, 0, 0, 0),
+        summaryRow("Local Volumes", volumes.length, volumes.filter((v) => v.links > 0).length, volumeBytes, volumes.filter((v) => v.links === 0).reduce((sum, v) => sum + v.bytes, 0)),
         summaryRow("Build Cache", 0, 0, 0, 0),
       ], DF_LISTING);
       return;
@@ -77,8 +80,9 @@ export const dfCommand = defineCommand({
     const now = Date.now();
     // Docker's verbose rows show no virtual size: no image sizes.
     const containerRows = containers.map((c) => containerRow(c, true, () => new Map(), now));
+    const volumeRows = volumes.map(({ v, links, bytes }) => goStruct("*formatter.volumeContext", { Name: v.Name, Links: String(links), Size: humanSize(bytes), Driver: v.Driver, Scope: "local", Mountpoint: volumeData(store, v.Name), Labels: "", CreatedAt: v.CreatedAt }));
     if (format !== undefined && format !== "" && format !== "table") {
-      return void process.stdout.write(renderTemplate(format, { Images: imageRows, Containers: containerRows, Volumes: [], BuildCache: [] }));
+      return void process.stdout.write(renderTemplate(format, { Images: imageRows, Containers: containerRows, Volumes: volumeRows, BuildCache: [] }));
     }
     const section = (title: string, table: string, rows: unknown[], headers: Record<string, string>) =>
       `${title}\n\n${renderList(listFormat(table, { table, headers }), rows, { table, headers })}`;
@@ -88,7 +92,7 @@ export const dfCommand = defineCommand({
           Repository: "REPOSITORY", Tag: "TAG", ID: "IMAGE ID", CreatedSince: "CREATED", Size: "SIZE", SharedSize: "SHARED SIZE", UniqueSize: "UNIQUE SIZE", Containers: "CONTAINERS",
         }),
         section("Containers space usage:", "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}", containerRows, CONTAINER_LISTING.headers),
-        section("Local Volumes space usage:", "table {{.Name}}\t{{.Links}}\t{{.Size}}", [], { Name: "VOLUME NAME", Links: "LINKS", Size: "SIZE" }),
+        section("Local Volumes space usage:", "table {{.Name}}\t{{.Links}}\t{{.Size}}", volumeRows, { Name: "VOLUME NAME", Links: "LINKS", Size: "SIZE" }),
         `Build cache usage: 0B\n\n${tabwrite("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n")}`,
       ].join("\n"),
     );

@@ -14,7 +14,7 @@ export const importCommand = defineCommand({
     description: "Import a root filesystem tarball (as `docker export` writes it) as an image",
   },
   args: {
-    change: { type: "string", alias: "c", description: "Apply a Dockerfile instruction to the image: CMD, ENTRYPOINT, ENV, USER, WORKDIR, STOPSIGNAL, EXPOSE", valueHint: "INSTRUCTION" },
+    change: { type: "string", alias: "c", description: "Apply a Dockerfile instruction to the image: CMD, ENTRYPOINT, ENV, USER, WORKDIR, STOPSIGNAL, EXPOSE, LABEL, VOLUME", valueHint: "INSTRUCTION" },
     file: { type: "positional", description: "Tarball: plain, gzip or zstd; - for standard input", required: false },
     name: { type: "positional", description: "Image name[:tag] (none: a nameless image)", required: false },
   },

@@ -60,6 +60,7 @@ export const rootCommand = defineCommand({
     diff: () => import("./diff.ts").then((m) => m.diffCommand),
     completion: () => import("./completion.ts").then((m) => m.completionCommand),
     network: () => import("./network.ts").then((m) => m.networkCommand),
+    volume: () => import("./volume.ts").then((m) => m.volumeCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
     events: () => import("./events.ts").then((m) => m.eventsCommand),

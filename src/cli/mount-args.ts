@@ -7,6 +7,8 @@ import { UserError } from "../container/errors.ts";
 import type { ContainerSpec, TmpfsSpec, VolumeSpec } from "../container/spec.ts";
 import { FLAGS, PROPAGATION } from "../oci/mount-options.ts";
 import { parseBytes } from "./resources.ts";
+import { anonymousVolumeName, VOLUME_NAME } from "../container/volumes.ts";
+import { parseLabels, parseVolumeOptions } from "./labels.ts";
 
 /** Docker 23+: a source that is a path (absolute, or `.`/`..` first) is the host's; a name would be a volume. */
 function isHostPath(source: string): boolean {
@@ -37,30 +39,40 @@ function isVolumeOption(o: string): boolean {
   return o === "ro" || o === "rw" || (o in PROPAGATION && !o.includes("unbindable")) || IGNORED_OPTIONS.includes(o);
 }
 
-/** Volumes are the services issue's: until then a name says what is missing, not that the syntax is wrong. */
-function noVolumes(what: string, name: string | undefined): never {
-  if (name === undefined) throw new UserError(`invalid ${what}: anonymous volumes are not supported yet; give a host path (HOST:CONTAINER)`);
-  throw new UserError(`invalid ${what}: "${name}" names a volume, and box has no named volumes yet; a host path must be absolute or start with ./ or ../`);
+/**
+ * A volume mount: named (made on first use), or anonymous (made for this container, a random
+ * name). Its source is the volume's data, filled in when the container is created.
+ */
+function volumeMount(what: string, name: string | undefined, target: string): VolumeSpec {
+  if (name !== undefined && !VOLUME_NAME.test(name)) throw new UserError(`invalid ${what}: "${name}" is neither a host path (absolute, or starting with ./ or ../) nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)`);
+  return { source: "", target: checkTarget(what, target), readOnly: false, volume: name ?? anonymousVolumeName(), copyUp: true, ...(name === undefined ? { anonymous: true } : {}) };
 }
 
-/** -v [SOURCE:]TARGET[:OPTIONS], OPTIONS a comma list of ro|rw, a propagation, z|Z, nocopy, consistency. */
+/**
+ * -v [SOURCE:]TARGET[:OPTIONS]: SOURCE a host path or a volume's name, none for an anonymous
+ * volume; OPTIONS a comma list of ro|rw, a propagation, nocopy (a volume's), z|Z, consistency.
+ */
 export function parseVolume(text: string): VolumeSpec {
   const what = `volume "${text}"`;
   const parts = text.split(":");
-  if (parts.length > 3 || parts.some((p) => p === "")) throw new UserError(`invalid ${what}: expected HOST:CONTAINER[:OPTIONS]`);
-  if (parts.length === 1) noVolumes(what, undefined);
-  // Two parts: SOURCE:TARGET, or TARGET:OPTIONS of an anonymous volume.
-  if (parts.length === 2 && isAbsolute(parts[0]!) && parts[1]!.split(",").every(isVolumeOption)) noVolumes(what, undefined);
-  const [source, target, options = ""] = parts as [string, string, string?];
-  if (!isHostPath(source)) noVolumes(what, source);
-  const volume: VolumeSpec = { source: "", target: checkTarget(what, target), readOnly: false };
+  if (parts.length > 3 || parts.some((p) => p === "")) throw new UserError(`invalid ${what}: expected [HOST:|VOLUME:]CONTAINER[:OPTIONS]`);
+  // One part, or TARGET:OPTIONS: an anonymous volume.
+  const anonymous = parts.length === 1 || (parts.length === 2 && isAbsolute(parts[0]!) && parts[1]!.split(",").every(isVolumeOption));
+  const [source, target, options = ""] = (anonymous ? [undefined, ...parts] : parts) as [string | undefined, string, string?];
+  const volume = source !== undefined && isHostPath(source) ? { source: "", target: checkTarget(what, target), readOnly: false } : volumeMount(what, source, target);
   for (const o of options.split(",").filter(Boolean)) {
-    if (!isVolumeOption(o)) throw new UserError(`invalid ${what}: unknown mode "${o}" (ro, rw, shared, slave, private and their r- forms)`);
+    if (!isVolumeOption(o)) throw new UserError(`invalid ${what}: unknown mode "${o}" (ro, rw, nocopy, shared, slave, private and their r- forms)`);
     if (o === "ro" || o === "rw") volume.readOnly = o === "ro";
     else if (o in PROPAGATION) volume.propagation = PROPAGATION[o];
+    else if (o === "nocopy" && volume.volume !== undefined) volume.copyUp = false;
   }
-  volume.source = hostSource(what, source);
+  if (volume.volume === undefined) volume.source = hostSource(what, source!);
   return volume;
+}
+
+/** An image's VOLUME paths not mounted otherwise: an anonymous volume each, with the image's content (Docker's). */
+export function imageVolumes(paths: string[], taken: string[]): VolumeSpec[] {
+  return paths.map((p) => normalize(p)).filter((p) => p !== "/" && !taken.includes(p)).map((p) => volumeMount(`the image's VOLUME "${p}"`, undefined, p));
 }
 
 /** Docker's defaults for a tmpfs: no programs, no setuid, no devices; the options given win. */
@@ -94,6 +106,7 @@ const MOUNT_KEYS = {
   common: ["type", "source", "src", "target", "destination", "dst", "readonly", "ro", "consistency"],
   bind: ["bind-propagation", "bind-nonrecursive", "bind-recursive"],
   tmpfs: ["tmpfs-size", "tmpfs-mode"],
+  volume: ["volume-nocopy", "volume-opt", "volume-subpath", "volume-driver", "volume-label"],
 };
 
 function mountBool(what: string, key: string, value: string | undefined): boolean {
@@ -106,23 +119,35 @@ function mountBool(what: string, key: string, value: string | undefined): boolea
 export function parseMount(text: string): MountArg {
   const what = `--mount "${text}"`;
   const fields = new Map<string, string | undefined>();
+  // volume-opt and volume-label may repeat (volume-opt=type=tmpfs,volume-opt=o=size=64m).
+  const repeated: Record<string, string[]> = { "volume-opt": [], "volume-label": [] };
   for (const field of text.split(",")) {
     const eq = field.indexOf("=");
     const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
     if (key === "") throw new UserError(`invalid ${what}: empty field`);
+    if (key in repeated) repeated[key]!.push(field.slice(eq + 1));
     fields.set(key, eq < 0 ? undefined : field.slice(eq + 1));
   }
   const type = fields.get("type") ?? "volume";
-  const known = [...MOUNT_KEYS.common, ...(type === "bind" ? MOUNT_KEYS.bind : type === "tmpfs" ? MOUNT_KEYS.tmpfs : [])];
   if (type !== "bind" && type !== "tmpfs" && type !== "volume") throw new UserError(`invalid ${what}: unknown mount type "${type}" (bind, volume or tmpfs)`);
+  const known = [...MOUNT_KEYS.common, ...MOUNT_KEYS[type]];
   const source = fields.get("source") ?? fields.get("src");
   const target = fields.get("target") ?? fields.get("destination") ?? fields.get("dst");
-  if (type === "volume") noVolumes(what, source);
   for (const key of fields.keys()) {
     if (!known.includes(key)) throw new UserError(`invalid ${what}: unexpected key "${key}" for a ${type} mount`);
   }
   if (!target) throw new UserError(`invalid ${what}: target is required`);
   const readOnly = fields.has("readonly") ? mountBool(what, "readonly", fields.get("readonly")) : fields.has("ro") ? mountBool(what, "ro", fields.get("ro")) : false;
+  if (type === "volume") {
+    const driver = fields.get("volume-driver");
+    if (driver !== undefined && driver !== "local") throw new UserError(`invalid ${what}: volume-driver "${driver}": box has the local driver only`);
+    const volume = { ...volumeMount(what, source || undefined, target), readOnly };
+    if (fields.has("volume-nocopy") && mountBool(what, "volume-nocopy", fields.get("volume-nocopy"))) volume.copyUp = false;
+    const subpath = fields.get("volume-subpath");
+    if (subpath !== undefined) volume.subpath = checkSubpath(what, subpath);
+    if (repeated["volume-opt"]!.length || repeated["volume-label"]!.length) volume.create = { options: parseVolumeOptions(repeated["volume-opt"]!), labels: parseLabels(repeated["volume-label"]!) };
+    return { kind: "bind", volume };
+  }
   if (type === "tmpfs") {
     if (source) throw new UserError(`invalid ${what}: a tmpfs mount takes no source`);
     const data: string[] = [];
@@ -150,11 +175,21 @@ export function parseMount(text: string): MountArg {
   return { kind: "bind", volume };
 }
 
-/** --volumes-from CONTAINER[:ro|rw]: that container's volumes, read-only with :ro. */
+/** A subpath of a volume: relative, going nowhere above the volume (links in it are resolved inside it at mount time). */
+function checkSubpath(what: string, subpath: string): string {
+  const n = normalize(`/${subpath}`).slice(1);
+  if (isAbsolute(subpath) || subpath.split("/").includes("..") || n === "") throw new UserError(`invalid ${what}: volume-subpath must be a relative path inside the volume`);
+  return n;
+}
+
+/**
+ * --volumes-from CONTAINER[:ro|rw]: that container's volumes, read-only with :ro. Its anonymous
+ * volumes are shared, not this container's own: they go with the container that made them.
+ */
 export function volumesFrom(text: string, find: (ref: string) => ContainerSpec): VolumeSpec[] {
   const [ref = "", mode, ...rest] = text.split(":");
   if (ref === "" || rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) throw new UserError(`invalid --volumes-from "${text}": CONTAINER[:ro|rw]`);
-  return find(ref).volumes.map((v) => (mode === undefined ? { ...v } : { ...v, readOnly: mode === "ro" }));
+  return find(ref).volumes.map(({ anonymous: _, ...v }) => (mode === undefined ? v : { ...v, readOnly: mode === "ro" }));
 }
 
 /** Two mounts on one path are Docker's "Duplicate mount point" error. */

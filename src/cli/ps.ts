@@ -133,7 +133,7 @@ function select(store: Store, filters: Filters, all: boolean, last: number): Liv
     network: (c, v) => networksOf(c).includes(v),
     publish: (c, v) => containerPorts(c).some((p) => p.publicPort !== undefined && portSet([v]).has(`${p.publicPort}/${p.type}`)),
     expose: (c, v) => containerPorts(c).some((p) => portSet([v]).has(`${p.privatePort}/${p.type}`)),
-    volume: (c, v) => c.spec.volumes.some((m) => m.target === v || m.source === v),
+    volume: (c, v) => c.spec.volumes.some((m) => m.target === v || m.source === v || m.volume === v),
     // Swarm's tasks: box has none.
     "is-task": (_, v) => v === "false",
   };
@@ -173,9 +173,9 @@ export function containerRow(c: LiveContainer, trunc: boolean, imageSizes: () =>
     },
     Labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`).sort().join(","),
     Label: (name: string) => labels[name] ?? "",
-    Mounts: c.spec.volumes.map((v) => (trunc ? ellipsis(v.source, 15) : v.source)).join(","),
-    // Docker counts volumes of its "local" driver; box's are bind mounts.
-    LocalVolumes: "0",
+    Mounts: c.spec.volumes.map((v) => v.volume ?? v.source).map((m) => (trunc ? ellipsis(m, 15) : m)).join(","),
+    // Docker counts the volumes of its local driver, not binds.
+    LocalVolumes: String(c.spec.volumes.filter((v) => v.volume !== undefined).length),
     Networks: networksOf(c).join(","),
     Platform: null,
   });

@@ -10,7 +10,8 @@ import { defaultHostname } from "../container/create.ts";
 import { generatedName, newId, validateName, type Store } from "../container/store.ts";
 import { findContainer } from "../container/lookup.ts";
 import { bridgeNetwork, sharedNetwork, type ContainerSpec, type EndpointOptions, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type TmpfsSpec } from "../container/spec.ts";
-import { checkDistinctTargets, parseMount, parseTmpfs, parseVolume, volumesFrom } from "./mount-args.ts";
+import { parseLabels } from "./labels.ts";
+import { checkDistinctTargets, imageVolumes, parseMount, parseTmpfs, parseVolume, volumesFrom } from "./mount-args.ts";
 import { parseCgroupns, parseCgroupParent, parseIpc, parsePid, parseUts } from "./namespace-args.ts";
 import { liveContainer } from "../container/live.ts";
 import { stateOf } from "../container/describe.ts";
@@ -53,17 +54,6 @@ function readLabelFile(path: string): string[] {
   return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
 }
 
-/** `KEY=VALUE` or `KEY` (empty value), as docker run --label. */
-export function parseLabels(entries: string[]): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const e of entries) {
-    const eq = e.indexOf("=");
-    const key = eq < 0 ? e : e.slice(0, eq);
-    if (key === "" || /[\s\0]/.test(key)) throw new UserError(`invalid label "${e}"`);
-    labels[key] = eq < 0 ? "" : e.slice(eq + 1);
-  }
-  return labels;
-}
 
 /**
  * A detached container's log is bounded unless asked otherwise: 5 files of 20 MiB (Docker's
@@ -374,6 +364,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   ];
   const tmpfs: TmpfsSpec[] = [...list(v.tmpfs).map(parseTmpfs), ...mounts.flatMap((m) => (m.kind === "tmpfs" ? [m.tmpfs] : []))];
   checkDistinctTargets([...volumes.map((m) => m.target), ...tmpfs.map((m) => m.target)]);
+  volumes.push(...imageVolumes(Object.keys(image.Volumes ?? {}), [...volumes.map((m) => m.target), ...tmpfs.map((m) => m.target)]));
   if (str(v.isolation) !== undefined && str(v.isolation) !== "default") throw new UserError(`invalid --isolation "${str(v.isolation)}": Linux has only "default"`);
 
   const endpointOptions = parseEndpointOptions(v, network);

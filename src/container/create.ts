@@ -13,6 +13,7 @@ import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, endpointsOf, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
 import { attachContainer, releaseClaims, releaseEndpoint } from "../net/network.ts";
 import { recordContainerEvent } from "./events.ts";
+import { prepareVolumes, removeAnonymousVolumes } from "./volumes.ts";
 
 /** Docker's: the host's name with its network, the other container's with container:NAME, else the short id. */
 export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, store: Store): string {
@@ -51,6 +52,7 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
   try {
     // The lease is a file of the directory (it goes with it), and its range part of the record.
     if (spec.userns?.mode === "auto") leaseIdRange(store, paths.dir, spec.userns);
+    prepareVolumes(store, spec);
     writeConfig(paths, spec);
     claimName(store, spec.name, spec.id);
     // Only the directory: the init stages the rootfs mount point and the /etc files on a tmpfs
@@ -84,17 +86,19 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
     };
     return { paths, unlock };
   } catch (e) {
-    removeContainer(store, spec, paths);
+    removeContainer(store, spec, paths, true);
     close(lock);
     throw e;
   }
 }
 
-export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "connected" | "network">, paths: ContainerPaths): void {
+/** `volumes`: its anonymous volumes go too (rm -v, --rm, a failed create). */
+export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "connected" | "network" | "volumes">, paths: ContainerPaths, volumes = false): void {
   removeCgroups(paths.cgroups);
   if (paths.cgroups.length) forgetCgroupOwner(store.root, spec.id);
   if (spec.endpoint || spec.connected) for (const e of endpointsOf(spec)) releaseEndpoint(store, spec.id, e);
   // On a bridge, but killed before its record named what it holds there.
   else if (bridgeNetwork(spec) !== undefined) releaseClaims(store, spec.id);
   removeContainerFiles(store, spec.id, spec.name);
+  if (volumes) removeAnonymousVolumes(store, spec);
 }

@@ -103,7 +103,8 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       ExposedPorts: Object.fromEntries((spec.exposed ?? []).map((p) => [p, {}])),
     },
     HostConfig: {
-      Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
+      // Docker lists -v's binds and named volumes here (anonymous ones only under Mounts).
+      Binds: spec.volumes.filter((v) => !v.anonymous).map((v) => `${v.volume ?? v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
       NetworkMode: spec.network,
       PortBindings: portBindings(spec.ports ?? []),
       AutoRemove: spec.remove,
@@ -139,7 +140,11 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       Isolation: "",
     },
     Mounts: [
-      ...spec.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: propagationName(v.propagation) })),
+      ...spec.volumes.map((v) =>
+        v.volume === undefined
+          ? { Type: "bind", Source: v.source, Destination: v.target, Mode: v.readOnly ? "ro" : "", RW: !v.readOnly, Propagation: propagationName(v.propagation) }
+          : { Type: "volume", Name: v.volume, Source: v.source, Destination: v.target, Driver: "local", Mode: v.copyUp === false ? "nocopy" : "z", RW: !v.readOnly, Propagation: "" },
+      ),
       ...(spec.tmpfs ?? []).map((t) => ({ Type: "tmpfs", Source: "", Destination: t.target, Mode: t.data, RW: !(t.flags & MS_RDONLY), Propagation: "" })),
     ],
     NetworkSettings: networkSettings(spec),

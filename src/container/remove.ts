@@ -8,14 +8,15 @@ import type { ContainerSpec } from "./spec.ts";
 import { withContainerLock } from "./lock.ts";
 import { recordContainerEvent } from "./events.ts";
 
-export function removeStoredContainer(store: Store, found: ContainerSpec, force: boolean): Promise<void> {
+/** `volumes` (rm -v): its anonymous volumes go too. */
+export function removeStoredContainer(store: Store, found: ContainerSpec, force: boolean, volumes = false): Promise<void> {
   return withContainerLock(store, found, async (spec) => {
     const c = liveContainer(store, spec);
     if (c.pid !== undefined) {
       if (!force) throw new UserError(`cannot remove container ${spec.name}: it is running (stop it first, or use -f)`);
       await killContainer(store, c);
     }
-    removeContainer(store, spec, c.paths);
+    removeContainer(store, spec, c.paths, volumes);
     recordContainerEvent(store.root, spec, "destroy");
   });
 }

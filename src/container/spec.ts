@@ -1,6 +1,7 @@
 import type { RestartSpec } from "./restart.ts";
 import type { DeviceSpec, Ulimit } from "../security/options.ts";
 import type { UsernsSpec } from "../security/userns.ts";
+import type { VolumeOptions } from "./volumes.ts";
 
 // The one validated description of a container. The CLI builds it from flags; the engine and
 // the init read it; nothing downstream re-parses user input.
@@ -15,6 +16,19 @@ export interface VolumeSpec {
   propagation?: number;
   /** --mount bind-recursive=disabled: only the mount at the source, not the ones below it. */
   nonRecursive?: boolean;
+  /**
+   * A volume's name (`-v NAME:/x`, `-v /x`, an image's VOLUME): `source` is then its data
+   * directory (or a subpath of it), filled in when the container is created.
+   */
+  volume?: string;
+  /** An anonymous volume made for this container: removed with it by `rm -v` and `--rm`. */
+  anonymous?: boolean;
+  /** An empty volume gets the image's content at `target` first (Docker's copy-up; not with nocopy). */
+  copyUp?: boolean;
+  /** --mount volume-subpath: this directory of the volume, not its root. */
+  subpath?: string;
+  /** --mount volume-opt/volume-label: how the volume is made, if this container makes it. */
+  create?: { options: VolumeOptions; labels: Record<string, string> };
 }
 
 /**
@@ -35,6 +49,8 @@ export interface MountSpec {
   propagation?: number;
   /** Read-only for the mounts below a bind too (mount_setattr). */
   recursiveReadOnly?: boolean;
+  /** A bind of this directory below `source`, resolved inside it when mounted (a volume's subpath). */
+  subpath?: string;
 }
 
 /** A namespace of the payload: a new one (absent), the caller's ("host"), or one joined by path. */
@@ -296,9 +312,11 @@ export interface ContainerSpec {
   runtime?: RuntimeSettings;
 }
 
-/** A tmpfs in the container: --tmpfs PATH[:OPTIONS] or --mount type=tmpfs. */
+/** A tmpfs in the container: --tmpfs PATH[:OPTIONS], --mount type=tmpfs, or a volume made with type=tmpfs. */
 export interface TmpfsSpec {
   target: string;
+  /** The volume it is (each container that mounts it has a tmpfs of its own; see the README). */
+  volume?: string;
   /** MS_* flags, from the options (Docker's default: noexec, nosuid, nodev). */
   flags: number;
   /** What tmpfs takes itself: size=, mode=, nr_inodes=... */

@@ -226,9 +226,9 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 }
 
 /** What the init records when it can, done here now that its namespaces are gone. */
-export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint" | "network">, paths: ContainerPaths, code: number): void {
+export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint" | "network" | "volumes">, paths: ContainerPaths, code: number): void {
   recordContainerEnd(store.root, spec, code);
-  if (spec.remove) return removeContainer(store, spec, paths);
+  if (spec.remove) return removeContainer(store, spec, paths, true);
   try {
     writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
   } catch (e) {

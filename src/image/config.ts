@@ -14,11 +14,13 @@ export interface ImageConfig {
   /** Dockerfile EXPOSE, in Docker's shape: {"80/tcp": {}}; `box run -P` publishes them. */
   ExposedPorts?: Record<string, Record<string, never>>;
   Labels?: Record<string, string>;
+  /** Dockerfile VOLUME, in Docker's shape: {"/data": {}}; each gets an anonymous volume. */
+  Volumes?: Record<string, Record<string, never>>;
   /** Whatever else an image's config holds (Volumes, Healthcheck, ...), kept as it came. */
   [other: string]: unknown;
 }
 
-const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE", "LABEL"];
+const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE", "LABEL", "VOLUME"];
 
 /** `80`, `53/udp` as EXPOSE and --expose take them: "80/tcp", "53/udp"; undefined when malformed. */
 export function exposedPort(text: string): string | undefined {
@@ -64,6 +66,13 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
         for (const pair of envPairs(args, bad)) {
           const eq = pair.indexOf("=");
           config.Labels = { ...config.Labels, [pair.slice(0, eq)]: pair.slice(eq + 1) };
+        }
+        break;
+      case "VOLUME":
+        // JSON array or words, as a Dockerfile's.
+        for (const path of args.startsWith("[") ? commandForm(args, bad) : args.split(/\s+/)) {
+          if (!path.startsWith("/")) throw bad(`VOLUME ${JSON.stringify(path)} is not an absolute path`);
+          config.Volumes = { ...config.Volumes, [path]: {} };
         }
         break;
       case "STOPSIGNAL":
@@ -135,6 +144,7 @@ function canonical(c: ImageConfig): ImageConfig {
   if (c.StopSignal !== undefined) out.StopSignal = c.StopSignal;
   if (c.ExposedPorts !== undefined) out.ExposedPorts = c.ExposedPorts;
   if (c.Labels !== undefined) out.Labels = c.Labels;
+  if (c.Volumes !== undefined) out.Volumes = c.Volumes;
   for (const key of Object.keys(c).sort()) if (!(key in out) && c[key] !== undefined) out[key] = c[key];
   return out;
 }

@@ -21,6 +21,7 @@ import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
+import { removeAnonymousVolumes } from "../container/volumes.ts";
 import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
@@ -332,7 +333,8 @@ function containerDir(host: HostHandles, plan: InitPlan): string {
  */
 function watched(spec: ContainerSpec): boolean {
   // Nor in a shared PID namespace: the watcher ends a container with kill(-1), which is right only in its own.
-  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && spec.endpoint) && spec.pidMode === undefined && spec.log.driver !== "syslog" && spec.log.driver !== "journald";
+  // Nor with --rm and an anonymous volume: removing a volume needs box.
+  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && (spec.endpoint || spec.volumes.some((v) => v.anonymous))) && spec.pidMode === undefined && spec.log.driver !== "syslog" && spec.log.driver !== "journald";
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -583,6 +585,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
       if (spec.endpoint) for (const e of endpointsOf(containerConfig(host.bases, plan.id))) releaseEndpoint(host.bases, plan.id, e, host.proc);
       removeCgroups(host.cgroupDirs, false);
       removeContainerFiles(host.bases, plan.id, spec.name);
+      removeAnonymousVolumes(host.bases, spec);
     } else {
       const paths = runPaths(host, plan);
       writeState(paths, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });

@@ -59,6 +59,7 @@ function userMounts(spec: ContainerSpec): MountSpec[] {
       flags: MS_BIND | (v.nonRecursive ? 0 : MS_REC) | (v.nonRecursive && v.readOnly ? MS_RDONLY : 0),
       ...(v.readOnly && !v.nonRecursive ? { recursiveReadOnly: true } : {}),
       ...(v.propagation ? { propagation: v.propagation } : {}),
+      ...(v.subpath ? { subpath: v.subpath } : {}),
     })),
     ...(spec.tmpfs ?? []).map((t): MountSpec => ({ destination: t.target, type: "tmpfs", source: "tmpfs", flags: t.flags, data: t.data || undefined })),
   ];

@@ -1,6 +1,8 @@
 // Mounts a container's list of mounts (runtime-spec shaped, src/container/spec.ts MountSpec)
 // into its rootfs: the one place both `box run`'s defaults and a bundle's mounts are made.
-import { exists, lstat, mkdirs, stat, touch } from "../sys/fs.ts";
+import { close, exists, isErrno, lstat, mkdirs, open, openInRoot, stat, touch } from "../sys/fs.ts";
+import { O_DIRECTORY, O_PATH } from "../sys/constants.ts";
+import { Errno } from "../sys/errors.ts";
 import { dirname, normalize } from "../path.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME } from "../sys/constants.ts";
 import { makeReadOnlyRecursive, mount } from "../sys/mount.ts";
@@ -46,14 +48,20 @@ function mountOne(root: string, m: MountSpec): void {
   const inProc = target === `${root}/proc` || target.startsWith(`${root}/proc/`);
   if (inProc && m.type !== "proc" && !PROC_OVERLAYS.has(target.slice(root.length))) throw new UserError(`cannot mount over /proc: ${m.destination} is ${target.slice(root.length)} in the container`);
   if (m.flags & MS_BIND) {
-    let source: ReturnType<typeof stat>;
+    const from = m.subpath === undefined ? undefined : openSubpath(m);
+    const sourcePath = from === undefined ? m.source : `/proc/self/fd/${from}`;
     try {
-      source = stat(m.source);
-    } catch {
-      throw new UserError(`mount ${m.destination}: its source ${m.source} does not exist`);
+      let source: ReturnType<typeof stat>;
+      try {
+        source = stat(sourcePath);
+      } catch {
+        throw new UserError(`mount ${m.destination}: its source ${m.source} does not exist`);
+      }
+      ensureTarget(target, source.isDirectory(), m.destination);
+      mount(sourcePath, target, null, MS_BIND | (m.flags & MS_REC));
+    } finally {
+      if (from !== undefined) close(from);
     }
-    ensureTarget(target, source.isDirectory(), m.destination);
-    mount(m.source, target, null, MS_BIND | (m.flags & MS_REC));
     const remount = m.flags & BIND_REMOUNTABLE;
     if (m.recursiveReadOnly) makeReadOnlyRecursive(target);
     else if (remount) mount(null, target, null, MS_BIND | MS_REMOUNT | remount);
@@ -63,6 +71,22 @@ function mountOne(root: string, m: MountSpec): void {
     mount(m.source, target, m.type, m.flags, m.data);
   }
   if (m.propagation) mount(null, target, null, m.propagation);
+}
+
+/**
+ * A volume's subpath, resolved inside the volume: what a container put there (a link to /etc)
+ * leads nowhere outside it. The bind is made through the descriptor.
+ */
+function openSubpath(m: MountSpec): number {
+  const base = open(m.source, O_PATH | O_DIRECTORY);
+  try {
+    return openInRoot(base, m.subpath!, O_PATH | O_DIRECTORY);
+  } catch (e) {
+    if (isErrno(e, Errno.ENOENT) || isErrno(e, Errno.ENOTDIR)) throw new UserError(`mount ${m.destination}: the volume has no directory ${m.subpath}`);
+    throw e;
+  } finally {
+    close(base);
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { UserError } from "../container/errors.ts";
 import { secureJoin } from "./securejoin.ts";
 import { etcFiles } from "../container/etc-files.ts";
 import { defaultMounts, mountedLate } from "./default-mounts.ts";
+import { copyUpVolumes } from "./volume-copy.ts";
 import { applyMounts, ensureDir, ensureTarget, isCgroupMount } from "./mounts.ts";
 
 export { TTY_GID } from "./default-mounts.ts";
@@ -218,6 +219,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHo
   const mounts = containerMounts(spec, paths.runDir, shm);
   if (userns && spec.rootfs.kind === "dir" && !spec.runtime) makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);
+  copyUpVolumes(spec, root);
   // A bundle's mounts in its order, then /dev's nodes (as runc). box run's own (volumes, tmpfs
   // mounts, /etc files) come after /dev is made: a volume below /dev is not written into, a
   // --device node not unlinked from a volume.

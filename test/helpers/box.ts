@@ -107,6 +107,14 @@ export async function box(s: Store, args: string[], opts: { stdin?: string; as?:
   return { code, stdout, stderr };
 }
 
+/** `box ARGS` that must succeed quietly: its stdout. */
+export async function boxOk(s: Store, args: string[]): Promise<string> {
+  const r = await box(s, args);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return r.stdout;
+}
+
 /** The test rootfs as a tarball, for `box import`: made once beside it, and kept as it is. */
 function busyboxTar(): string {
   const tar = `${ROOTFS}.tar`;
