@@ -2,6 +2,7 @@
 // output, filters and time bounds. Without --until it follows the journal until a signal, or
 // until nobody reads its output any more.
 import { defineCommand } from "citty";
+import { goDuration } from "./duration.ts";
 import { UserError } from "../container/errors.ts";
 import { JournalReader, type JournalEvent } from "../container/events.ts";
 import { isErrno, write } from "../sys/fs.ts";
@@ -75,16 +76,6 @@ function matches(e: JournalEvent["message"], filters: Filters): boolean {
     exact(filters, "scope", e.scope) &&
     ACTOR_KEYS.every((key) => fuzzy(filters, key, e.Actor.ID) || fuzzy(filters, key, attrs.name))
   );
-}
-
-/** A Go duration (`10m`, `1h30m`, `1.5s`) in nanoseconds; undefined when `text` is none. */
-function goDuration(text: string): number | undefined {
-  const UNITS: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, "μs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const m = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(text);
-  if (!m) return text === "0" ? 0 : undefined;
-  let total = 0;
-  for (const [, n, unit] of m[2]!.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(n) * UNITS[unit!]!;
-  return m[1] === "-" ? -total : total;
 }
 
 /** "2026-12-07", "2026-12-07T06:15", "2026-12-07T06:15:34.5+01:00"...; without a zone, local time. */

@@ -11,26 +11,15 @@ import type { ContainerSpec } from "../container/spec.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-
-/** A Go duration's units (time.ParseDuration), in milliseconds. */
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A Go duration (10s, 1h30m, 1.5h) in milliseconds; undefined when `text` is none. */
-function parseDuration(text: string): number | undefined {
-  const m = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+)$/.exec(text);
-  if (!m) return undefined;
-  let ms = 0;
-  for (const [, n, unit] of m[2]!.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * DURATION_UNITS[unit!]!;
-  return m[1] === "-" ? -ms : ms;
-}
+import { goDuration } from "./duration.ts";
 
 /**
  * --since, --until: RFC 3339, a Unix time in seconds, or a Go duration before now (10m, 1h30m),
  * as Docker's; in milliseconds since 1970.
  */
 export function parseTime(flag: string, text: string, now = Date.now()): number {
-  const before = parseDuration(text);
-  if (before !== undefined) return now - before;
+  const before = goDuration(text);
+  if (before !== undefined) return now - before / 1e6;
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new UserError(`invalid value "${text}" for ${flag}: use a time (2026-01-02T15:04:05Z), seconds since 1970, or a duration (10m)`);
