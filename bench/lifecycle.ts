@@ -121,7 +121,7 @@ function boxProcesses(root: string): number[] {
   return out;
 }
 
-function pss(pid: number): number {
+export function pss(pid: number): number {
   try {
     return Number(/^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
   } catch {

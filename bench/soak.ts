@@ -7,11 +7,12 @@
 // Environment: SOAK_RUNS (sequential run --rm, default 300), SOAK_KILLS (run --rm on the bridge
 // SIGKILLed 10-90 ms in, default 200), SOAK_DETACHED (run -d, then inits SIGKILLed or rm -f'd
 // concurrently, default 100), SOAK_PARALLEL (rounds of 10 parallel runs, default 10).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
+import { writeSection } from "./sections.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const BOX = join(REPO, "dist/box");
@@ -139,14 +140,7 @@ if (import.meta.main) {
     const rootfs = busyboxRootfs(join(tmp, "rootfs"));
     const section = soakSection(await soakBench({ box: BOX, tmp, rootfs }));
     console.log(section);
-    const doc = readFileSync(OUT, "utf8");
-    const start = doc.indexOf("## Soak and chaos");
-    const after = start < 0 ? -1 : doc.slice(start + 1).search(/\n#{2,3} /);
-    const next = after < 0 ? -1 : start + 1 + after;
-    const notes = doc.indexOf("### Notes");
-    const updated =
-      start >= 0 ? `${doc.slice(0, start)}${section}\n${next < 0 ? "" : doc.slice(next + 1)}` : notes >= 0 ? `${doc.slice(0, notes)}${section}\n${doc.slice(notes)}` : `${doc.trimEnd()}\n\n${section}`;
-    writeFileSync(OUT, updated);
+    writeSection(OUT, "## Soak and chaos", section);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

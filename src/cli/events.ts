@@ -2,7 +2,7 @@
 // output, filters and time bounds. Without --until it follows the journal until a signal, or
 // until nobody reads its output any more.
 import { defineCommand } from "citty";
-import { goDuration } from "./duration.ts";
+import { goDuration } from "../duration.ts";
 import { UserError } from "../container/errors.ts";
 import { JournalReader, type JournalEvent } from "../container/events.ts";
 import { isErrno, write } from "../sys/fs.ts";

@@ -11,7 +11,7 @@ import type { ContainerSpec } from "../container/spec.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
-import { goDuration } from "./duration.ts";
+import { goDuration } from "../duration.ts";
 
 /**
  * --since, --until: RFC 3339, a Unix time in seconds, or a Go duration before now (10m, 1h30m),

@@ -61,6 +61,7 @@ export const rootCommand = defineCommand({
     completion: () => import("./completion.ts").then((m) => m.completionCommand),
     network: () => import("./network.ts").then((m) => m.networkCommand),
     volume: () => import("./volume.ts").then((m) => m.volumeCommand),
+    healthcheck: () => import("./healthcheck.ts").then((m) => m.healthcheckCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
     events: () => import("./events.ts").then((m) => m.eventsCommand),

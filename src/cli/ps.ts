@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { findContainer, listContainers } from "../container/lookup.ts";
 import { liveContainer, type LiveContainer } from "../container/live.ts";
-import { exitCodeOf, stateOf, statusLine } from "../container/describe.ts";
+import { exitCodeOf, healthOf, stateOf, statusLine } from "../container/describe.ts";
 import { shortId, type Store } from "../container/store.ts";
 import { listImages, tryFindImage } from "../image/store.ts";
 import { globals } from "./context.ts";
@@ -128,8 +128,7 @@ function select(store: Store, filters: Filters, all: boolean, last: number): Liv
     },
     ancestor: (c) => c.spec.rootfs.kind === "image" && ancestors.has(c.spec.rootfs.id),
     exited: (c, v) => stateOf(c) === "exited" && c.state.startedAt !== undefined && exitCodeOf(c) === Number(v),
-    // box runs no health checks yet: every container's health is "none".
-    health: (_, v) => v === "none",
+    health: (c, v) => (healthOf(c)?.Status ?? "none") === v,
     network: (c, v) => networksOf(c).includes(v),
     publish: (c, v) => containerPorts(c).some((p) => p.publicPort !== undefined && portSet([v]).has(`${p.publicPort}/${p.type}`)),
     expose: (c, v) => containerPorts(c).some((p) => portSet([v]).has(`${p.privatePort}/${p.type}`)),

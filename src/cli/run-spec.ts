@@ -11,6 +11,7 @@ import { generatedName, newId, validateName, type Store } from "../container/sto
 import { findContainer } from "../container/lookup.ts";
 import { bridgeNetwork, sharedNetwork, type ContainerSpec, type EndpointOptions, type LogSpec, type NetworkMode, type PortSpec, type RootfsSpec, type TmpfsSpec } from "../container/spec.ts";
 import { parseLabels } from "./labels.ts";
+import { parseHealthcheck } from "./health-args.ts";
 import { checkDistinctTargets, imageVolumes, parseMount, parseTmpfs, parseVolume, volumesFrom } from "./mount-args.ts";
 import { parseCgroupns, parseCgroupParent, parseIpc, parsePid, parseUts } from "./namespace-args.ts";
 import { liveContainer } from "../container/live.ts";
@@ -393,6 +394,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     ...(list(v["group-add"]).length ? { groupAdd: list(v["group-add"]).map(parseGroup) } : {}),
     ...(list(v["device-cgroup-rule"]).length ? { deviceCgroupRules: list(v["device-cgroup-rule"]).map(parseDeviceCgroupRule) } : {}),
     ...(list(v.annotation).length ? { annotations: parseLabels(list(v.annotation)) } : {}),
+    ...optional("healthcheck", "", () => parseHealthcheck(v, image.Healthcheck as Parameters<typeof parseHealthcheck>[1])),
     readOnly: v["read-only"] === true,
     remove: v.rm === true,
     interactive: v.interactive === true,

@@ -85,6 +85,14 @@ const RUN_ARGS = {
   "sig-proxy": { type: "boolean", description: "Pass the signals box run receives to the container (default true)" },
   "detach-keys": { type: "string", description: "Keys that detach from the container (accepted; see the README)", valueHint: "KEYS" },
   isolation: { type: "string", description: "Container isolation: default (the only one on Linux)", valueHint: "MODE" },
+  "health-cmd": { type: "string", description: "Command to run to check health (run with /bin/sh -c)", valueHint: "CMD" },
+  "health-interval": { type: "string", description: "Time between checks (default 30s)", valueHint: "DURATION" },
+  "health-timeout": { type: "string", description: "Longest a check may run (default 30s)", valueHint: "DURATION" },
+  "health-retries": { type: "string", description: "Failures in a row that make it unhealthy (default 3)", valueHint: "N" },
+  "health-start-period": { type: "string", description: "Time to start in, whose failures do not count (default 0s)", valueHint: "DURATION" },
+  "health-start-interval": { type: "string", description: "Time between checks in the start period (default 5s)", valueHint: "DURATION" },
+  "health-on-failure": { type: "string", description: "Once unhealthy: none (the default), kill, restart or stop (Podman's)", valueHint: "ACTION" },
+  "no-healthcheck": { type: "boolean", description: "Disable any health check of the image" },
   ...RESOURCE_ARGS,
 } as const;
 

@@ -7,6 +7,7 @@ import type { IdRange } from "../sys/userns.ts";
 import { MS_RDONLY } from "../sys/constants.ts";
 import { PROPAGATION } from "../oci/mount-options.ts";
 import { DEFAULT_SHM_SIZE } from "../rootfs/default-mounts.ts";
+import { readHealth, type HealthState } from "./health.ts";
 
 /** An init that died without recording (SIGKILL, a crash) took the payload with it: 128 + SIGKILL. */
 export const UNRECORDED_EXIT = 137;
@@ -40,13 +41,21 @@ export function humanDuration(ms: number): string {
   return `${Math.round(h / 24 / 365)} years`;
 }
 
+/** A running container's health, if it has a health check (Docker's State.Health). */
+export function healthOf(c: LiveContainer): HealthState | undefined {
+  if (!c.spec.healthcheck || (stateOf(c) !== "running" && stateOf(c) !== "paused")) return undefined;
+  return readHealth(c.paths) ?? { Status: "starting", FailingStreak: 0, Log: [] };
+}
+
 export function statusLine(c: LiveContainer, now = Date.now()): string {
   const since = (iso: string | undefined) => humanDuration(now - Date.parse(iso ?? c.spec.created));
   switch (stateOf(c)) {
     case "created":
       return "Created";
-    case "running":
-      return `Up ${since(c.state.startedAt)}`;
+    case "running": {
+      const health = healthOf(c)?.Status;
+      return `Up ${since(c.state.startedAt)}${health === undefined ? "" : health === "starting" ? " (health: starting)" : ` (${health})`}`;
+    }
     case "paused":
       return `Up ${since(c.state.startedAt)} (Paused)`;
     case "restarting":
@@ -73,6 +82,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       Running: st === "running" || st === "paused" || st === "restarting",
       Paused: st === "paused",
       Restarting: st === "restarting",
+      ...(spec.healthcheck ? { Health: healthOf(c) ?? readHealth(c.paths) ?? { Status: "starting", FailingStreak: 0, Log: [] } } : {}),
       OOMKilled: state.oomKilled === true,
       Dead: false,
       Pid: c.pid ?? 0,
@@ -95,6 +105,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       WorkingDir: spec.workdir,
       Labels: spec.labels,
       StopSignal: spec.stopSignal ?? "",
+      ...(spec.healthcheck ? { Healthcheck: { Test: spec.healthcheck.test, Interval: spec.healthcheck.interval, Timeout: spec.healthcheck.timeout, StartPeriod: spec.healthcheck.startPeriod, StartInterval: spec.healthcheck.startInterval, Retries: spec.healthcheck.retries } } : {}),
       ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
       Domainname: spec.domainname ?? "",
       AttachStdin: !spec.detach && spec.interactive && (spec.attach?.includes("stdin") ?? true),

@@ -46,6 +46,8 @@ export interface ExecOptions {
   runtime?: { groups: number[]; restrictions: ReturnType<typeof payloadRestrictions>; consoleSocket?: number; consoleSize?: { rows: number; columns: number } };
   /** Called with the new process's host pid once it runs. */
   started?: (pid: number) => void;
+  /** Its stdout and stderr go here (a health probe's pipe), its stdin is /dev/null. */
+  output?: number;
 }
 
 /** The executable and the ones to try after it while execve says ENOENT (a $PATH search inside the container). */
@@ -136,6 +138,8 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         if (own !== fd) keep(own);
         return [own, fd];
       });
+    } else if (o.output !== undefined) {
+      fds = [[keep(open("/dev/null", O_RDONLY)), 0], [o.output, 1], [o.output, 2]];
     } else if (o.detach) {
       const devNull = keep(open("/dev/null", O_RDWR));
       fds = [[devNull, 0], [devNull, 1], [devNull, 2]];

@@ -308,8 +308,23 @@ export interface ContainerSpec {
   cgroupParent?: string;
   /** v1 devices cgroup rules (`c 1:3 rwm`) added by --device-cgroup-rule. */
   deviceCgroupRules?: string[];
+  /** --health-*, or the image's HEALTHCHECK; absent: none (or --no-healthcheck). */
+  healthcheck?: HealthSpec;
   /** A container made by `box oci` from a runtime-spec bundle. */
   runtime?: RuntimeSettings;
+}
+
+/** A health check, in Docker's terms (durations in nanoseconds, as its config has them). */
+export interface HealthSpec {
+  /** ["CMD-SHELL", "curl -f http://localhost/"] or ["CMD", "prog", "arg"] */
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
+  /** Podman's --health-on-failure: what is done once it is unhealthy. */
+  onFailure: "none" | "kill" | "restart" | "stop";
 }
 
 /** A tmpfs in the container: --tmpfs PATH[:OPTIONS], --mount type=tmpfs, or a volume made with type=tmpfs. */

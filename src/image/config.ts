@@ -2,6 +2,7 @@
 // `--change` instructions (`docker import --change 'CMD ["sh"]'`) that set it.
 import { UserError } from "../container/errors.ts";
 import { signalNumber } from "../sys/process.ts";
+import { goDuration } from "../duration.ts";
 
 export interface ImageConfig {
   Env?: string[];
@@ -20,7 +21,7 @@ export interface ImageConfig {
   [other: string]: unknown;
 }
 
-const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE", "LABEL", "VOLUME"];
+const SUPPORTED = ["CMD", "ENTRYPOINT", "ENV", "USER", "WORKDIR", "STOPSIGNAL", "EXPOSE", "LABEL", "VOLUME", "HEALTHCHECK"];
 
 /** `80`, `53/udp` as EXPOSE and --expose take them: "80/tcp", "53/udp"; undefined when malformed. */
 export function exposedPort(text: string): string | undefined {
@@ -75,6 +76,9 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
           config.Volumes = { ...config.Volumes, [path]: {} };
         }
         break;
+      case "HEALTHCHECK":
+        config.Healthcheck = healthcheck(args, bad);
+        break;
       case "STOPSIGNAL":
         if (signalNumber(args) === undefined) throw bad(`unknown signal ${JSON.stringify(args)}`);
         config.StopSignal = args;
@@ -82,6 +86,27 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
     }
   }
   return canonical(config);
+}
+
+const HEALTH_OPTIONS: Record<string, string> = { interval: "Interval", timeout: "Timeout", "start-period": "StartPeriod", "start-interval": "StartInterval", retries: "Retries" };
+
+/** `HEALTHCHECK [--interval=30s ...] CMD command` or `HEALTHCHECK NONE`, as a Dockerfile's; durations in ns. */
+function healthcheck(args: string, bad: (why: string) => UserError): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let rest = args;
+  for (let m = /^--([a-z-]+)=(\S+)\s+/.exec(rest); m; m = /^--([a-z-]+)=(\S+)\s+/.exec(rest)) {
+    const key = HEALTH_OPTIONS[m[1]!];
+    if (!key) throw bad(`unknown HEALTHCHECK option --${m[1]}`);
+    const value = key === "Retries" ? (/^\d+$/.test(m[2]!) ? Number(m[2]) : undefined) : goDuration(m[2]!);
+    if (value === undefined) throw bad(`invalid --${m[1]} ${JSON.stringify(m[2])}`);
+    out[key] = value;
+    rest = rest.slice(m[0].length);
+  }
+  if (rest.trim() === "NONE") return { Test: ["NONE"] };
+  const cmd = /^CMD\s+(.+)$/s.exec(rest);
+  if (!cmd) throw bad("HEALTHCHECK takes CMD command or NONE");
+  const form = commandForm(cmd[1]!, bad);
+  return { Test: cmd[1]!.startsWith("[") ? ["CMD", ...form] : ["CMD-SHELL", cmd[1]!], ...out };
 }
 
 // JSON array ("exec form") as is; anything else ("shell form") runs under /bin/sh -c, as Docker does.

@@ -7,9 +7,9 @@ import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, CLONE_FS, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
+import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_FS, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { cloneMount, mount, setdomainname, sethostname } from "../sys/mount.ts";
-import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, unshare, waitPid, type WaitResult } from "../sys/process.ts";
+import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError } from "../sys/errors.ts";
@@ -81,6 +81,8 @@ interface Launcher {
   launch(): { pid: number; output: PayloadOutput };
   /** Starts another program (a startContainer hook) confined as the payload is: its user, cgroups, user namespace, capabilities, seccomp. */
   confined(o: Pick<SpawnOptions, "path" | "argv" | "env" | "fds">): number;
+  /** A command of the container (a health probe) as the payload runs: looked up in its PATH, its environment and working directory. */
+  command(argv: string[], fds: [number, number][]): number;
 }
 
 /**
@@ -249,6 +251,17 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   return {
     pty,
     confined: (o) => spawn({ ...confinement, ...o, cwd: "/" }),
+    command(argv, fds) {
+      // This process's root is the container's by now.
+      const root = open("/", O_PATH | O_DIRECTORY);
+      let path: string;
+      try {
+        path = resolveCommand(argv[0]!, envValue(env, "PATH"), spec.workdir, (p) => statInRoot(root, p));
+      } finally {
+        close(root);
+      }
+      return spawn({ ...confinement, path, argv, env, fds, cwd: spec.workdir });
+    },
     launch() {
       const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec), driverLog) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
       // A bundle's process.user.umask, for the payload only (box's own files keep 022).
@@ -273,8 +286,8 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
       trace("init", "payload-started");
       output.started();
       if (output.input !== undefined) publishInput(runPaths(host, plan).runDir, output.input);
-      // Without a restart policy nothing will join again.
-      if (spec.restart.name === "no") {
+      // Without a restart policy (or health probes) nothing will join again.
+      if (spec.restart.name === "no" && !spec.healthcheck) {
         for (const fd of host.cgroupJoin.splice(0)) {
           close(fd);
           host.fds.splice(host.fds.indexOf(fd), 1);
@@ -333,8 +346,9 @@ function containerDir(host: HostHandles, plan: InitPlan): string {
  */
 function watched(spec: ContainerSpec): boolean {
   // Nor in a shared PID namespace: the watcher ends a container with kill(-1), which is right only in its own.
-  // Nor with --rm and an anonymous volume: removing a volume needs box.
-  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && (spec.endpoint || spec.volumes.some((v) => v.anonymous))) && spec.pidMode === undefined && spec.log.driver !== "syslog" && spec.log.driver !== "journald";
+  // Nor with --rm and an anonymous volume: removing a volume needs box. Nor with a health check,
+  // which this process runs.
+  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && (spec.endpoint || spec.volumes.some((v) => v.anonymous))) && spec.pidMode === undefined && !spec.healthcheck && spec.log.driver !== "syslog" && spec.log.driver !== "journald";
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -438,12 +452,14 @@ export async function runInit(): Promise<never> {
   let payloadExit: WaitResult | undefined;
   let onPayloadExit: (() => void) | undefined;
 
+  // Health probes' ends, by pid (src/init/health.ts).
+  const probes = new Map<number, (r: WaitResult) => void>();
   const reap = () => {
     for (let r = waitPid(-1, true); r; r = waitPid(-1, true)) {
       if (r.pid === payload) {
         payloadExit = r;
         onPayloadExit?.();
-      }
+      } else probes.get(r.pid)?.(r);
     }
   };
   process.on("SIGCHLD", reap);
@@ -483,8 +499,21 @@ export async function runInit(): Promise<never> {
   })().catch(() => {});
 
   restarts = new RestartPolicy(spec.restart, () => exists(join(runPaths(host!, plan).runDir, STOP_REQUESTED)));
+  // --health-on-failure restart: the next run comes whatever the restart policy says.
+  let restartUnhealthy = false;
   for (;;) {
     const startedAt = Date.now();
+    const stopHealth = spec.healthcheck
+      ? (await import("./health.ts")).scheduleHealth({
+          health: spec.healthcheck,
+          runDir: runPaths(host!, plan).runDir,
+          start: (argv, fds) => launcher!.command(argv, fds),
+          children: probes,
+          onUnhealthy: () => {
+            restartUnhealthy = actOnUnhealthy(spec, runPaths(host!, plan).runDir, payload!);
+          },
+        })
+      : undefined;
     if (output!.watch && !payloadExit) {
       // Loaded only now: the watcher's bytes are no part of the start of every init.
       const { handOver } = await import("./watch.ts");
@@ -493,6 +522,7 @@ export async function runInit(): Promise<never> {
     }
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
+    stopHealth?.();
     // The container never outlives its payload: whatever it left running dies now. In a PID
     // namespace of its own that is every other process this one sees; in a shared one (--pid),
     // where that would be the host's or another container's, it is those of its cgroup.
@@ -501,7 +531,8 @@ export async function runInit(): Promise<never> {
     else kill(-1, SIGKILL);
     while (waitPid(-1, false));
     await output!.drained();
-    const delay = restarts.next(payloadExit!.code, Date.now() - startedAt);
+    const delay = restartUnhealthy ? 0 : restarts.next(payloadExit!.code, Date.now() - startedAt);
+    restartUnhealthy = false;
     if (delay === undefined) break;
     const paths = runPaths(host!, plan);
     writeState(paths, { ...readState(paths), status: "restarting", exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
@@ -515,6 +546,23 @@ export async function runInit(): Promise<never> {
     recordContainerEvent(host!.bases.root, spec, "start");
   }
   finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
+}
+
+/**
+ * --health-on-failure, once the container turns unhealthy (Podman's): kill the payload, stop the
+ * container (its stop signal, SIGKILL after its stop timeout, and no restart after), or restart
+ * it (true: the caller starts the payload again whatever the restart policy says).
+ */
+function actOnUnhealthy(spec: ContainerSpec, runDir: string, payload: number): boolean {
+  const action = spec.healthcheck!.onFailure;
+  if (action === "stop") {
+    writeFile(join(runDir, STOP_REQUESTED), "");
+    kill(payload, signalNumber(spec.stopSignal ?? "SIGTERM") ?? SIGTERM);
+    setTimeout(() => kill(payload, SIGKILL), (spec.stopTimeout ?? 10) * 1000);
+    return false;
+  }
+  kill(payload, SIGKILL);
+  return action === "restart";
 }
 
 /**

@@ -1,0 +1,99 @@
+// The init runs a container's health check on its schedule, as Docker's daemon does: the probe
+// is started confined as the payload is (its user, cgroup, namespaces, capabilities, seccomp),
+// its output read up to 4 KiB, killed past the timeout. A container with a health check keeps
+// this Bun init as its watcher (docs/ARCHITECTURE.md says what that costs and why).
+import { close, open, read as fsRead } from "../sys/fs.ts";
+import { O_NONBLOCK, O_RDONLY, SIGKILL } from "../sys/constants.ts";
+import { kill, pipe, type WaitResult } from "../sys/process.ts";
+import { describeError } from "../sys/errors.ts";
+import { boundedOutput, OUTPUT_LIMIT, probeCommand, readHealth, recordHealth, resetHealth, type HealthResult } from "../container/health.ts";
+import type { HealthSpec } from "../container/spec.ts";
+import { EXIT_NOT_FOUND } from "../container/errors.ts";
+
+export interface HealthSchedule {
+  health: HealthSpec;
+  runDir: string;
+  /** Starts the probe confined as the payload; its pid. */
+  start(argv: string[], fds: [number, number][]): number;
+  /** The init's reaper hands a probe's status here (it reaps every child). */
+  children: Map<number, (r: WaitResult) => void>;
+  /** Once the container turns unhealthy (--health-on-failure other than none). */
+  onUnhealthy(): void;
+}
+
+/** Starts the schedule for one run of the payload; the function stops it. */
+export function scheduleHealth(s: HealthSchedule): () => void {
+  const h = s.health;
+  const paths = { runDir: s.runDir };
+  const startedAt = Date.now();
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  resetHealth(paths);
+  const next = () => {
+    if (stopped) return;
+    // In the start period, while not yet healthy, the start interval (Docker 25's).
+    const starting = readHealth(paths)?.Status === "starting" && Date.now() - startedAt < h.startPeriod / 1e6;
+    timer = setTimeout(() => void tick(), (starting ? h.startInterval : h.interval) / 1e6);
+  };
+  const tick = async () => {
+    const result = await probe(s);
+    if (stopped) return;
+    const before = readHealth(paths)?.Status;
+    const state = recordHealth(paths, result, h, startedAt);
+    if (state.Status === "unhealthy" && before !== "unhealthy" && h.onFailure !== "none") s.onUnhealthy();
+    next();
+  };
+  next();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+async function probe(s: HealthSchedule): Promise<HealthResult> {
+  const Start = new Date().toISOString();
+  const [read, write] = pipe();
+  const devNull = open("/dev/null", O_RDONLY);
+  let pid: number;
+  try {
+    pid = s.start(probeCommand(s.health), [[devNull, 0], [write, 1], [write, 2]]);
+  } catch (e) {
+    close(read);
+    return { Start, End: new Date().toISOString(), ExitCode: EXIT_NOT_FOUND, Output: describeError(e) };
+  } finally {
+    close(write);
+    close(devNull);
+  }
+  // Drained while it runs (a probe that writes more than a pipe holds must not block), kept up to
+  // the limit. Its own non-blocking description: a child of the probe may hold the pipe open.
+  const reader = open(`/proc/self/fd/${read}`, O_RDONLY | O_NONBLOCK);
+  close(read);
+  const kept = new Uint8Array(OUTPUT_LIMIT);
+  let size = 0;
+  const drain = () => {
+    const buf = new Uint8Array(65536);
+    try {
+      for (let n = fsRead(reader, buf); n > 0; n = fsRead(reader, buf)) {
+        if (size < OUTPUT_LIMIT) kept.set(buf.subarray(0, Math.min(n, OUTPUT_LIMIT - size)), size);
+        size = Math.min(OUTPUT_LIMIT, size + n);
+      }
+    } catch {
+      // EAGAIN: nothing more for now.
+    }
+  };
+  const draining = setInterval(drain, 50);
+  let timedOut = false;
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    kill(pid, SIGKILL);
+  }, s.health.timeout / 1e6);
+  const exit = await new Promise<WaitResult>((resolve) => s.children.set(pid, resolve));
+  clearTimeout(timeout);
+  clearInterval(draining);
+  s.children.delete(pid);
+  drain();
+  close(reader);
+  const End = new Date().toISOString();
+  if (timedOut) return { Start, End, ExitCode: -1, Output: `Health check exceeded timeout (${s.health.timeout / 1e9}s)` };
+  return { Start, End, ExitCode: exit.code, Output: boundedOutput(kept.subarray(0, size)) };
+}

@@ -1,0 +1,91 @@
+// Health checks as an operator sees them: ps's status, inspect's State.Health, ps's health
+// filter, box healthcheck run, --health-on-failure, an image's HEALTHCHECK, and the refusals.
+import { describe, expect, test } from "bun:test";
+import { box, boxOk, copyRootfs, eventually, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
+
+const t = storePerTest();
+const ok = (args: string[]) => boxOk(t.s, args);
+const status = async (id: string) => (await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "{{.Status}}"])).trim();
+const health = async (id: string) => JSON.parse(await ok(["inspect", "-f", "{{json .State.Health}}", id]));
+
+function refused(r: { code: number; stderr: string }, message: RegExp): void {
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.code).toBe(125);
+}
+
+/** Healthy while /tmp/ok exists: the payload decides, the test watches. */
+const PROBE = ["--health-cmd", "test -f /tmp/ok && echo fine || { echo bad; exit 1; }", "--health-interval", "200ms", "--health-retries", "2"];
+
+describe("health checks", () => {
+  test("starting, healthy, unhealthy as the probe says: ps, inspect's State.Health with its log, the health filter", async () => {
+    const id = await runDetached(t.s, ["--network", "none", ...PROBE], "sleep 100");
+    expect(await status(id)).toMatch(/^Up .* \(health: starting\)$/);
+    expect(await ok(["ps", "-q", "--filter", "health=starting"])).toBe(`${id.slice(0, 12)}\n`);
+    await eventually(async () => (await status(id)).endsWith("(unhealthy)"), 5000);
+    const sick = await health(id);
+    expect(sick.Status).toBe("unhealthy");
+    expect(sick.FailingStreak).toBeGreaterThanOrEqual(2);
+    expect(sick.Log.at(-1)).toMatchObject({ ExitCode: 1, Output: "bad\n" });
+    expect(sick.Log.length).toBeLessThanOrEqual(5);
+    await ok(["exec", id, "touch", "/tmp/ok"]);
+    await eventually(async () => (await status(id)).endsWith("(healthy)"), 5000);
+    expect(await health(id)).toMatchObject({ Status: "healthy", FailingStreak: 0 });
+    expect(await ok(["ps", "-q", "--filter", "health=healthy"])).toBe(`${id.slice(0, 12)}\n`);
+    expect(await ok(["ps", "-q", "--filter", "health=unhealthy"])).toBe("");
+    const config = JSON.parse(await ok(["inspect", "-f", "{{json .Config.Healthcheck}}", id]));
+    expect(config).toEqual({ Test: ["CMD-SHELL", PROBE[1]], Interval: 200e6, Timeout: 30e9, StartPeriod: 0, StartInterval: 5e9, Retries: 2 });
+    await ok(["rm", "-f", id]);
+  });
+
+  test("box healthcheck run: records a probe now; exit 1 and the status unless healthy; a probe past its timeout fails", async () => {
+    const id = await runDetached(t.s, ["--network", "none", "--health-cmd", "cat /tmp/state 2>/dev/null | grep -q up", "--health-interval", "1h", "--health-retries", "1", "--health-timeout", "1s"], "sleep 100");
+    const first = await box(t.s, ["healthcheck", "run", id]);
+    expect([first.code, first.stdout]).toEqual([1, "unhealthy\n"]);
+    await ok(["exec", id, "sh", "-c", "echo up > /tmp/state"]);
+    expect(await box(t.s, ["healthcheck", "run", id])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect((await health(id)).Status).toBe("healthy");
+    refused(await box(t.s, ["healthcheck", "run", "nosuch"]), /no such container: nosuch/);
+    const plain = await runDetached(t.s, ["--network", "none"], "sleep 100");
+    refused(await box(t.s, ["healthcheck", "run", plain]), /has no defined healthcheck/);
+    const slow = await runDetached(t.s, ["--network", "none", "--health-cmd", "sleep 10", "--health-interval", "1h", "--health-timeout", "300ms"], "sleep 100");
+    const started = Date.now();
+    expect((await box(t.s, ["healthcheck", "run", slow])).code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await health(slow)).Log.at(-1)).toMatchObject({ ExitCode: -1, Output: "Health check exceeded timeout (0.3s)" });
+    await ok(["rm", "-f", id, plain, slow]);
+  });
+
+  test("--health-on-failure: restart starts the payload again, kill ends it, stop ends it for good", async () => {
+    const restart = await runDetached(t.s, ["--network", "none", ...PROBE, "--health-on-failure", "restart"], "echo run >> /runs; sleep 100");
+    await eventually(async () => (await ok(["exec", restart, "cat", "/runs"])).split("\n").filter(Boolean).length >= 2, 8000);
+    expect(await status(restart)).toMatch(/^Up /);
+    const killed = await runDetached(t.s, ["--network", "none", ...PROBE, "--health-on-failure", "kill"], "sleep 100");
+    await eventually(async () => (await status(killed)).startsWith("Exited (137)"), 8000);
+    const stopped = await runDetached(t.s, ["--network", "none", ...PROBE, "--health-on-failure", "stop", "--restart", "always"], "trap 'exit 0' TERM; while :; do sleep 0.1; done");
+    await eventually(async () => (await status(stopped)).startsWith("Exited (0)"), 8000);
+    await Bun.sleep(500);
+    expect(await status(stopped)).toMatch(/^Exited \(0\)/);
+    await ok(["rm", "-f", restart, killed, stopped]);
+  }, 30000);
+
+  test("an image's HEALTHCHECK, and --no-healthcheck over it", async () => {
+    expect((await importBusybox(t.s, "checked", ["-c", "HEALTHCHECK --interval=200ms --retries=1 CMD test -f /tmp/ok"])).code).toBe(0);
+    const id = (await ok(["run", "-d", "--network", "none", "checked", "sleep", "100"])).trim();
+    await eventually(async () => (await status(id)).endsWith("(unhealthy)"), 5000);
+    const none = (await ok(["run", "-d", "--network", "none", "--no-healthcheck", "checked", "sleep", "100"])).trim();
+    expect(await status(none)).toMatch(/^Up [^(]*$/);
+    expect(JSON.parse(await ok(["inspect", none]))[0].State.Health).toBeUndefined();
+    await ok(["rm", "-f", id, none]);
+  });
+
+  test("refusals: Docker's rules for the flags", async () => {
+    const run = (flags: string[]) => box(t.s, ["run", "--rm", "--network", "none", ...flags, "--rootfs", copyRootfs(t.s), "true"]);
+    refused(await run(["--no-healthcheck", "--health-cmd", "true"]), /--no-healthcheck conflicts with --health-\* options/);
+    refused(await run(["--health-cmd", "true", "--health-interval", "soon"]), /invalid argument "soon" for "--health-interval" flag/);
+    refused(await run(["--health-cmd", "true", "--health-timeout", "1us"]), /--health-timeout cannot be less than 1ms/);
+    refused(await run(["--health-cmd", "true", "--health-retries", "-1"]), /--health-retries cannot be negative/);
+    refused(await run(["--health-cmd", "true", "--health-on-failure", "reboot"]), /invalid --health-on-failure "reboot"/);
+    refused(await run(["--health-interval", "1s"]), /need a health check/);
+  });
+});
