@@ -19,7 +19,7 @@ import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
+import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeEndState, writeState, layout, type Store } from "../container/store.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
 import { stateInit } from "../container/live.ts";
 import { resolveCommand } from "../container/command.ts";
@@ -480,7 +480,7 @@ export async function runInit(): Promise<never> {
     }
   })().catch(() => {});
 
-  restarts = new RestartPolicy(spec.restart, () => exists(join(runPaths(host!, plan).runDir, STOP_REQUESTED)));
+  restarts = new RestartPolicy(spec.restart, () => exists(join(containerDir(host!, plan), STOP_REQUESTED)));
   for (;;) {
     const startedAt = Date.now();
     if (output!.watch && !payloadExit) {
@@ -585,7 +585,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
       removeContainerFiles(host.bases, plan.id, spec.name);
     } else {
       const paths = runPaths(host, plan);
-      writeState(paths, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
+      writeEndState({ ...paths, dir: containerDir(host, plan) }, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
     }
   } catch (e) {
     write(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
