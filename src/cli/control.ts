@@ -21,6 +21,11 @@ export function stopTimeout(text: string | undefined, spec: ContainerSpec): numb
   return Number(text);
 }
 
+/** The container's --stop-signal or its image's STOPSIGNAL, else SIGTERM. */
+export function stopSignal(spec: ContainerSpec): number {
+  return parseSignal(spec.stopSignal ?? "SIGTERM");
+}
+
 export const stopCommand = defineCommand({
   meta: { name: "stop", description: "Stop containers: SIGTERM (or --signal), then SIGKILL after the timeout" },
   args: {
@@ -31,8 +36,7 @@ export const stopCommand = defineCommand({
   run: ({ rawArgs, cmd }) =>
     onEachContainer("stop", cmd, rawArgs, ["box stop web", "box stop -t 2 web worker"], async (flags, store, spec, ref) => {
       const timeout = stopTimeout(flags.values.time as string | undefined, spec);
-      // -s, else the container's --stop-signal or its image's STOPSIGNAL, else SIGTERM.
-      const signal = parseSignal((flags.values.signal as string | undefined) ?? spec.stopSignal ?? "SIGTERM");
+      const signal = flags.values.signal === undefined ? stopSignal(spec) : parseSignal(flags.values.signal as string);
       await stopContainer(store, spec, timeout, signal);
       return ref;
     }),

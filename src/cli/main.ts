@@ -64,6 +64,7 @@ export const rootCommand = defineCommand({
     healthcheck: () => import("./healthcheck.ts").then((m) => m.healthcheckCommand),
     port: () => import("./network.ts").then((m) => m.portCommand),
     system: () => import("./manage.ts").then((m) => m.systemCommand),
+    generate: () => import("./generate.ts").then((m) => m.generateCommand),
     events: () => import("./events.ts").then((m) => m.eventsCommand),
     oci: () => import("./oci.ts").then((m) => m.ociCommand),
   },

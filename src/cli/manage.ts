@@ -80,7 +80,7 @@ const systemPruneCommand = defineCommand({
 
 export const systemCommand = defineFamily(
   { name: "system", description: "Manage box's state" },
-  () => import("./main.ts").then(async (m) => ({ ...m.topLevel({ info: "info", events: "events" }), prune: systemPruneCommand, df: (await import("./df.ts")).dfCommand })),
+  () => import("./main.ts").then(async (m) => ({ ...m.topLevel({ info: "info", events: "events" }), prune: systemPruneCommand, df: (await import("./df.ts")).dfCommand, boot: (await import("./boot.ts")).bootCommand })),
   ["box system prune -f", "box system df", "box system info"],
 );
 

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { abandonInit, forwardSignals, launchInit, pidNamespaceOf, runAttached, runDetached, takeEarlyInit, type PendingInit } from "../container/start.ts";
-import type { Store } from "../container/store.ts";
+import { keepState, lockName, type Store } from "../container/store.ts";
 import { globals } from "./context.ts";
 import { parseFlags, type ParsedFlags } from "./flags.ts";
 import { printHelp } from "./help.ts";
@@ -11,7 +11,7 @@ import { isErrno, unlink, write, writeFile, writeFileExclusive } from "../sys/fs
 import { describeError, Errno } from "../sys/errors.ts";
 import { parseDetachKeys } from "./detach-keys.ts";
 import { isTerminal } from "../sys/tty.ts";
-import { UserError } from "../container/errors.ts";
+import { NoSuchContainer, UserError } from "../container/errors.ts";
 import type { ResolvedImage } from "../image/store.ts";
 
 const RUN_ARGS = {
@@ -125,14 +125,18 @@ export const runCommand = defineCommand({
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
       spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
       trace("cli", "spec-built");
-      if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-      // From here a signal goes to the init (one still waiting for its plan dies of it, and the
-      // start is cleaned up as any failed start; see forwardSignals for one that is stuck).
-      // Creating the container is synchronous: a signal that comes meanwhile is handled right
-      // after, by this handler or by runAttached's, which takes over before this one goes.
-      const started = (init ??= launchInit(store, undefined, pidNamespaceOf(store, spec)));
-      stopEarly = proxySignals ? forwardSignals(started.pid, () => !started.reported) : () => {};
-      created = createContainer(store, spec);
+      const releaseName = await replaceNamed(store, flags, spec.name);
+      try {
+        // From here a signal goes to the init (one still waiting for its plan dies of it, and the
+        // start is cleaned up as any failed start; see forwardSignals for one that is stuck).
+        // Creating the container is synchronous: a signal that comes meanwhile is handled right
+        // after, by this handler or by runAttached's, which takes over before this one goes.
+        const started = (init ??= launchInit(store, undefined, pidNamespaceOf(store, spec)));
+        stopEarly = proxySignals ? forwardSignals(started.pid, () => !started.reported) : () => {};
+        created = createContainer(store, spec);
+      } finally {
+        releaseName();
+      }
       trace("cli", "created");
       cidfile?.write(spec.id);
     } catch (e) {
@@ -170,8 +174,17 @@ export const createCommand = defineCommand({
     try {
       const [{ buildRunSpec }, { createContainer }] = await Promise.all([import("./run-spec.ts"), import("../container/create.ts")]);
       const spec = buildRunSpec(store, flags, process.env, await ensureImage(store, flags));
-      if (flags.values.replace === true && typeof flags.values.name === "string") await replaceNamed(store, spec.name);
-      createContainer(store, spec).unlock();
+      const releaseName = await replaceNamed(store, flags, spec.name);
+      let made;
+      try {
+        made = createContainer(store, spec);
+      } finally {
+        releaseName();
+      }
+      const { paths, unlock } = made;
+      // What `ps -a` shows after a reboot (which takes the run dir that tells it today).
+      keepState(paths, { status: "created" });
+      unlock();
       cidfile?.write(spec.id);
       write(1, `${spec.id}\n`);
     } catch (e) {
@@ -241,16 +254,26 @@ function claimCidfile(path: string | undefined): { write(id: string): void; aban
   };
 }
 
-/** --replace: the container that holds the name goes first, running or not (podman's flag). */
-async function replaceNamed(store: Store, name: string): Promise<void> {
-  const [{ findContainer }, { removeStoredContainer }] = await Promise.all([import("../container/lookup.ts"), import("../container/remove.ts")]);
-  let old;
+/**
+ * --replace (podman's flag): the container that holds --name goes first, running or not. Returns
+ * the release of the name's lock, which the caller holds until the new container has claimed the
+ * name: of several at once, each replaces the one before it, and one container keeps the name.
+ */
+async function replaceNamed(store: Store, flags: ParsedFlags, name: string): Promise<() => void> {
+  if (flags.values.replace !== true || typeof flags.values.name !== "string") return () => {};
+  const [{ findNamed }, { removeStoredContainer }] = await Promise.all([import("../container/lookup.ts"), import("../container/remove.ts")]);
+  const release = lockName(store, name);
   try {
-    old = findContainer(store, name);
-  } catch {
-    return;
+    const old = findNamed(store, name);
+    if (old) await removeStoredContainer(store, old, true);
+  } catch (e) {
+    // Unless it went meanwhile (an --rm container's end, a box rm).
+    if (!(e instanceof NoSuchContainer)) {
+      release();
+      throw e;
+    }
   }
-  await removeStoredContainer(store, old, true);
+  return release;
 }
 
 const RUN_EXAMPLES = [

@@ -3,7 +3,7 @@ import { UserError } from "../container/errors.ts";
 import { findContainer } from "../container/lookup.ts";
 import { startStored } from "../container/start-stored.ts";
 import { stopContainer } from "../container/control.ts";
-import { stopTimeout } from "./control.ts";
+import { stopSignal, stopTimeout } from "./control.ts";
 import { exitNow } from "../sys/process.ts";
 import { globals } from "./context.ts";
 import { onEachContainer } from "./each.ts";
@@ -43,7 +43,7 @@ export const restartCommand = defineCommand({
   },
   async run({ rawArgs, cmd }) {
     await onEachContainer("restart", cmd, rawArgs, ["box restart web"], async (flags, store, spec, ref) => {
-      await stopContainer(store, spec, stopTimeout(flags.values.time as string | undefined, spec));
+      await stopContainer(store, spec, stopTimeout(flags.values.time as string | undefined, spec), stopSignal(spec));
       await startStored(store, spec, false);
       recordContainerEvent(store.root, spec, "restart");
       return ref;
@@ -53,6 +53,6 @@ export const restartCommand = defineCommand({
 });
 
 /** The started inits' sync pipes are still being read; nothing else is pending. */
-function exitAfterStarts(): never {
+export function exitAfterStarts(): never {
   exitNow(process.exitCode === undefined ? 0 : Number(process.exitCode));
 }

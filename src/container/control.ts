@@ -61,9 +61,12 @@ export function settleEnd(store: Store, spec: ContainerSpec): void {
   recordEnd(store, spec, c.paths, UNRECORDED_EXIT);
 }
 
-/** A stop or kill by box ends the container for good: its init restarts nothing after it. */
+/**
+ * A stop or kill by box ends the container for good: its init restarts nothing after it, and
+ * `box system boot` leaves an unless-stopped one down (in the store: it outlives a reboot).
+ */
 function requestStop(c: LiveContainer): void {
-  touch(join(c.paths.runDir, STOP_REQUESTED), 0o600);
+  touch(join(c.paths.dir, STOP_REQUESTED), 0o600);
 }
 
 /** `box kill -s SIG`: SIGKILL ends the container; other signals go to the payload through the init. */

@@ -1,6 +1,6 @@
 // Creates a container on disk from a validated spec: name, state dirs, config, cgroups.
 // Undoes every step if a later one fails.
-import { close, holdLock, isErrno, mkdir, mkdirs, readFile } from "../sys/fs.ts";
+import { close, exists, holdLock, isErrno, mkdir, mkdirs, readFile } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { dirname } from "../path.ts";
 import { UserError } from "./errors.ts";
@@ -90,6 +90,17 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
     close(lock);
     throw e;
   }
+}
+
+/**
+ * Before a start: the container's cgroups, made again (with their owner's record, device rules
+ * and limits, as at create) when a reboot took them. One left of several is made whole again.
+ */
+export function ensureContainerCgroups(store: Store, spec: ContainerSpec, dirs: string[]): void {
+  if (dirs.every((d) => exists(d))) return;
+  removeCgroups(dirs.filter((d) => exists(d)));
+  recordCgroupOwner(store.root, spec.id, dirs);
+  applyLimits(spec.resources, createContainerCgroups(spec, deviceRules(spec)));
 }
 
 /** `volumes`: its anonymous volumes go too (rm -v, --rm, a failed create). */

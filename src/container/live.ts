@@ -4,7 +4,7 @@ import { processIdentity } from "../sys/process.ts";
 import { containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { UserError } from "./errors.ts";
 import { findContainer } from "./lookup.ts";
-import { containerPaths, readState, type ContainerState, type Store } from "./store.ts";
+import { containerPaths, readState, stateWithoutRunDir, type ContainerState, type Store } from "./store.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 
 export interface LiveContainer {
@@ -13,6 +13,11 @@ export interface LiveContainer {
   state: ContainerState;
   /** the init's pid, when it is running */
   pid?: number;
+  /**
+   * It was running, and its init is gone without recording an end: killed, or the machine went
+   * down (`box system boot` starts an on-failure container then).
+   */
+  interrupted: boolean;
 }
 
 /**
@@ -50,9 +55,10 @@ export function stateInit(store: Store, id: string, proc = "/proc"): number | un
 
 export function liveContainer(store: Store, spec: ContainerSpec): LiveContainer {
   const paths = containerPaths(store, spec.id, spec.rootless ? [] : containerCgroupDirs(spec));
-  const state = readState(paths) ?? { status: "created" };
+  const state = readState(paths) ?? stateWithoutRunDir(paths);
   const pid = runningInit(store, state.pid, state.pidStart);
-  return { spec, paths, state: pid === undefined && state.status !== "created" ? { ...state, status: "exited" } : state, pid };
+  const interrupted = pid === undefined && state.status !== "created" && state.status !== "exited";
+  return { spec, paths, state: interrupted ? { ...state, status: "exited" } : state, pid, interrupted };
 }
 
 /** For commands that act on a running container; `shown` names it in the error. */

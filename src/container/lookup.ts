@@ -22,6 +22,17 @@ export function containersUsing(store: Store, imageId: string): ContainerSpec[] 
   return listContainers(store).filter((spec) => spec.rootfs.kind === "image" && spec.rootfs.id === imageId);
 }
 
+/** The container that holds the name `name` (never one whose id merely starts so), if any. */
+export function findNamed(store: Store, name: string): ContainerSpec | undefined {
+  let id: string;
+  try {
+    id = readFile(join(store.root, layout.name(name)));
+    return containerConfig(store, id);
+  } catch {
+    return undefined;
+  }
+}
+
 export function findContainer(store: Store, ref: string): ContainerSpec {
   const byPrefix = (test: (id: string) => boolean) => {
     const matches = listContainerIds(store).filter(test);

@@ -1,7 +1,7 @@
 // --restart: what the container's init does when the payload ends. Docker's rules: "no";
 // "on-failure[:N]" restarts after a non-zero exit, at most N times; "always" and
-// "unless-stopped" restart after any exit (without a daemon that survives a reboot the two are
-// the same). A stop or kill by box ends it for good. Delays double from 100 ms up to a minute,
+// "unless-stopped" restart after any exit (they differ at `box system boot`, src/container/boot.ts).
+// A stop or kill by box ends it for good. Delays double from 100 ms up to a minute,
 // and start again from 100 ms after a run of at least 10 seconds.
 import { UserError } from "./errors.ts";
 
@@ -11,7 +11,10 @@ export interface RestartSpec {
   maxRetries: number;
 }
 
-/** A file in the container's run dir: `box stop`/`kill` asked for the end, no restart follows. */
+/**
+ * A file in the container's directory (the store's: it outlives a reboot): `box stop`/`kill`
+ * asked for the end, no restart follows, and `box system boot` leaves an unless-stopped one down.
+ */
 export const STOP_REQUESTED = "stop-requested";
 
 const FIRST_DELAY = 100;

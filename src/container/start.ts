@@ -11,7 +11,7 @@ import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
-import { readState, writeState, type Store } from "./store.ts";
+import { readState, writeEndState, writeState, type Store } from "./store.ts";
 import { stateInit } from "./live.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 import { recordContainerEnd, recordContainerEvent } from "./events.ts";
@@ -230,7 +230,7 @@ export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" 
   recordContainerEnd(store.root, spec, code);
   if (spec.remove) return removeContainer(store, spec, paths, true);
   try {
-    writeState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
+    writeEndState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
   } catch (e) {
     // Removed meanwhile (box rm -f of a container whose end this process saw): nothing to record.
     if (!isErrno(e, Errno.ENOENT)) throw e;

@@ -1,7 +1,7 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { isErrno, mkdirs, open, readFile, readdir, removeTree, stat, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
+import { close, exists, fstat, isErrno, lockExclusive, mkdirs, open, readFile, readdir, removeTree, stat, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
-import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { O_CREAT, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
 import { UserError } from "./errors.ts";
 import { randomHex } from "../random.ts";
@@ -72,6 +72,8 @@ export const layout = {
   names: "names",
   container: (id: string) => join("containers", id),
   name: (name: string) => join("names", name),
+  /** Held by run --replace: see withNameLock. */
+  nameLocks: "name-locks",
 };
 
 export function containerPaths(store: Store, id: string, cgroups: string[]): ContainerPaths {
@@ -143,6 +145,80 @@ export function readState(paths: Pick<ContainerPaths, "runDir">): ContainerState
 
 export function writeState(paths: Pick<ContainerPaths, "runDir">, state: ContainerState): void {
   writeFileAtomic(join(paths.runDir, "state.json"), JSON.stringify(state), 0o600);
+}
+
+/**
+ * The state a reboot keeps, in the store (the run root is a tmpfs): "created" for a container
+ * `box create` made, or the last end (its code and times). None while the container runs, so
+ * that a container with neither its run dir nor this file was running when the machine went down.
+ */
+export const KEPT_STATE = "last-state.json";
+
+export function keepState(paths: Pick<ContainerPaths, "dir">, state: ContainerState): void {
+  writeFileAtomic(join(paths.dir, KEPT_STATE), JSON.stringify(state), 0o600);
+}
+
+/** An end recorded in the run dir and, for after a reboot, in the store. */
+export function writeEndState(paths: Pick<ContainerPaths, "dir" | "runDir">, state: ContainerState): void {
+  writeState(paths, state);
+  keepState(paths, state);
+}
+
+/**
+ * The state of a container whose run dir has no state.json: "created" while the run dir is
+ * there (made, not started yet); after a reboot took the run root, the kept one, or, with none,
+ * "running" with Docker's 255 for a container whose process is gone at the daemon's restore.
+ */
+export function stateWithoutRunDir(paths: Pick<ContainerPaths, "dir" | "runDir">): ContainerState {
+  if (exists(paths.runDir)) return { status: "created" };
+  try {
+    const kept = JSON.parse(readFile(join(paths.dir, KEPT_STATE))) as ContainerState;
+    if (kept.status === "created" || kept.status === "exited") return kept;
+  } catch {}
+  return { status: "running", exitCode: LOST_EXIT };
+}
+
+/** Docker's exit code for a container that was running when the machine went down. */
+export const LOST_EXIT = 255;
+
+/**
+ * Takes the lock of the container name `name` (an flock on a file of its own, made for the time
+ * and removed by its holder); returns its release. `run --replace` holds it from the removal of
+ * the old container to the claim of the new one's name, so that several at once replace one after
+ * the other. A waiter whose file its holder removed meanwhile takes the new one.
+ */
+export function lockName(store: Store, name: string): () => void {
+  const dir = join(store.root, layout.nameLocks);
+  const path = join(dir, name);
+  mkdirs(dir, 0o700);
+  for (;;) {
+    const fd = open(path, O_RDONLY | O_CREAT, 0o600);
+    try {
+      lockExclusive(fd, path);
+    } catch (e) {
+      close(fd);
+      throw e;
+    }
+    if (sameFile(fd, path)) {
+      return () => {
+        unlink(path);
+        close(fd);
+      };
+    }
+    close(fd);
+  }
+}
+
+/** Whether `path` is still the file open at `fd` (not removed, nor made again, meanwhile). */
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const a = fstat(fd);
+    const b = stat(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch (e) {
+    if (isErrno(e, Errno.ENOENT)) return false;
+    throw e;
+  }
 }
 
 /** Directory fds survive pivot_root; a path through /proc/self/fd reaches the host's dir from inside. */

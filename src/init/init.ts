@@ -19,7 +19,7 @@ import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeState, layout, type Store } from "../container/store.ts";
+import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeEndState, writeState, layout, type Store } from "../container/store.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
 import { removeAnonymousVolumes } from "../container/volumes.ts";
 import { stateInit } from "../container/live.ts";
@@ -498,7 +498,7 @@ export async function runInit(): Promise<never> {
     }
   })().catch(() => {});
 
-  restarts = new RestartPolicy(spec.restart, () => exists(join(runPaths(host!, plan).runDir, STOP_REQUESTED)));
+  restarts = new RestartPolicy(spec.restart, () => exists(join(containerDir(host!, plan), STOP_REQUESTED)));
   // --health-on-failure restart: the next run comes whatever the restart policy says.
   let restartUnhealthy = false;
   for (;;) {
@@ -510,7 +510,7 @@ export async function runInit(): Promise<never> {
           start: (argv, fds) => launcher!.command(argv, fds),
           children: probes,
           onUnhealthy: () => {
-            restartUnhealthy = actOnUnhealthy(spec, runPaths(host!, plan).runDir, payload!);
+            restartUnhealthy = actOnUnhealthy(spec, containerDir(host!, plan), payload!);
           },
         })
       : undefined;
@@ -553,10 +553,10 @@ export async function runInit(): Promise<never> {
  * container (its stop signal, SIGKILL after its stop timeout, and no restart after), or restart
  * it (true: the caller starts the payload again whatever the restart policy says).
  */
-function actOnUnhealthy(spec: ContainerSpec, runDir: string, payload: number): boolean {
+function actOnUnhealthy(spec: ContainerSpec, dir: string, payload: number): boolean {
   const action = spec.healthcheck!.onFailure;
   if (action === "stop") {
-    writeFile(join(runDir, STOP_REQUESTED), "");
+    writeFile(join(dir, STOP_REQUESTED), "");
     kill(payload, signalNumber(spec.stopSignal ?? "SIGTERM") ?? SIGTERM);
     setTimeout(() => kill(payload, SIGKILL), (spec.stopTimeout ?? 10) * 1000);
     return false;
@@ -636,7 +636,7 @@ function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: nu
       removeAnonymousVolumes(host.bases, spec);
     } else {
       const paths = runPaths(host, plan);
-      writeState(paths, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
+      writeEndState({ ...paths, dir: containerDir(host, plan) }, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
     }
   } catch (e) {
     write(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);

@@ -262,22 +262,31 @@ static int oom_killed(const char *file) {
   return 0;
 }
 
-/* The state template with @CODE@, @OOM@ and @TIME@ filled in, written atomically. */
+/* `doc` as the file `name` of `dir`, written atomically. */
+static void replace_file(const char *dir, const char *name, const char *doc, long len) {
+  char tmp[PATH], final[PATH];
+  long fd = sys6(SYS_open, (long)path_of(tmp, dir, ".state.tmp-1", 0), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, 0, 0, 0);
+  if (fd < 0) return;
+  write_all((int)fd, doc, len);
+  sys(SYS_close, fd, 0, 0);
+  sys(SYS_rename, tmp, path_of(final, dir, name, 0), 0);
+}
+
+/*
+ * The state template with @CODE@, @OOM@ and @TIME@ filled in: the run dir's state.json, and the
+ * same in the container's directory, the state a reboot keeps (KEPT_STATE of store.ts).
+ */
 static void record(const char *run_dir, const char *template, long code, int oom) {
-  char doc[8192], tmp[PATH], final[PATH], *p = doc;
+  char doc[8192], *p = doc;
   const char *t = template;
-  long fd;
   while (*t && p < doc + sizeof(doc) - 64) {
     if (t[0] == '@' && t[1] == 'C' && t[5] == '@') p = put_num(p, code, 1), t += 6;
     else if (t[0] == '@' && t[1] == 'O' && t[4] == '@') p = put_str(p, oom ? "true" : "false"), t += 5;
     else if (t[0] == '@' && t[1] == 'T' && t[5] == '@') p = put_time(p), t += 6;
     else *p++ = *t++;
   }
-  fd = sys6(SYS_open, (long)path_of(tmp, run_dir, "state.json.tmp-1", 0), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, 0, 0, 0);
-  if (fd < 0) return;
-  write_all((int)fd, doc, p - doc);
-  sys(SYS_close, fd, 0, 0);
-  sys(SYS_rename, tmp, path_of(final, run_dir, "state.json", 0), 0);
+  replace_file(run_dir, "state.json", doc, p - doc);
+  replace_file(container_dir, "last-state.json", doc, p - doc);
 }
 
 /*
