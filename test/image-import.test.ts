@@ -565,7 +565,9 @@ describe("the image store", () => {
     expect((await importImage(root, file, "cfg:ports", { changes: ["EXPOSE 80 53/udp", "expose 80/tcp"] })).id).not.toBe(plain.id);
     expect(resolveImage(root, "cfg:ports").config).toEqual({ ExposedPorts: { "80/tcp": {}, "53/udp": {} } });
     await expect(importImage(root, file, "cfg:bad", { changes: ["EXPOSE 80/sctp"] })).rejects.toThrow(`invalid --change "EXPOSE 80/sctp": invalid port "80/sctp": PORT or PORT/tcp|udp`);
-    await expect(importImage(root, file, "cfg:bad", { changes: ["VOLUME /data"] })).rejects.toThrow(/^invalid --change "VOLUME \/data": unsupported instruction/);
+    await expect(importImage(root, file, "cfg:bad", { changes: ["RUN echo"] })).rejects.toThrow(/^invalid --change "RUN echo": unsupported instruction/);
+    await importImage(root, file, "cfg:vol", { changes: ["VOLUME /data", "VOLUME [\"/logs\"]", "HEALTHCHECK --interval=5s --retries=2 CMD curl -f http://localhost/"] });
+    expect(resolveImage(root, "cfg:vol").config).toEqual({ Volumes: { "/data": {}, "/logs": {} }, Healthcheck: { Test: ["CMD-SHELL", "curl -f http://localhost/"], Interval: 5e9, Retries: 2 } });
     await expect(importImage(root, file, "cfg:bad", { changes: ["CMD [1, 2]"] })).rejects.toThrow("must be a JSON array of strings");
   });
 });

@@ -212,13 +212,23 @@ export function logEnd(dir: string): LogPosition {
  * (same inode): its rest comes first, then the new file from its start. Undefined when the log
  * is gone (the container was removed).
  */
+/** Rotated files a reader looks through for the one it was reading (max-file is at most 9999). */
+const MAX_KEPT = 10_000;
+
 export function readLogSince(dir: string, at: LogPosition, visit: (e: LogEntry) => void): LogPosition | undefined {
   const current = inode(logFile(dir));
   if (current === 0) return undefined;
   let offset = at.offset;
   if (current !== at.ino) {
-    // Rotated away once more meanwhile: those lines are gone, as with Docker.
-    if (at.ino !== 0 && inode(logFile(dir, 1)) === at.ino) scanLog(logFile(dir, 1), at.offset, visit);
+    // Rotated meanwhile, maybe more than once (a reader slowed down): the rest of the file it
+    // was reading, then every newer one. Rotated out of the kept files, those lines are gone, as
+    // with Docker.
+    let n = 1;
+    while (at.ino !== 0 && n < MAX_KEPT && inode(logFile(dir, n)) !== at.ino && inode(logFile(dir, n)) !== 0) n++;
+    if (at.ino !== 0 && inode(logFile(dir, n)) === at.ino) {
+      scanLog(logFile(dir, n), at.offset, visit);
+      for (let newer = n - 1; newer >= 1; newer--) scanLog(logFile(dir, newer), 0, visit);
+    }
     offset = 0;
   }
   const end = scanLog(logFile(dir), offset, visit);
