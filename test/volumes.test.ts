@@ -176,6 +176,30 @@ describe("box volume", () => {
     await ok(["volume", "rm", "kept"]);
   });
 
+  test("box cp reaches a volume's files; commit, export and diff leave them out (as Docker's)", async () => {
+    await seededImage();
+    const id = (await ok(["run", "-d", "--network", "none", "-v", "kept:/data", "seeded", "sh", "-c", "echo inside > /data/f; echo layer > /layer; sleep 100"])).trim();
+    for (let i = 0; i < 50 && !existsSync(join(dataOf("kept"), "f")); i++) await Bun.sleep(50);
+    const out = join(t.s.dir, "f-out");
+    await ok(["cp", `${id}:/data/f`, out]);
+    expect(readFileSync(out, "utf8")).toBe("inside\n");
+    writeFileSync(join(t.s.dir, "g"), "from-host\n");
+    await ok(["cp", join(t.s.dir, "g"), `${id}:/data/g`]);
+    expect(readFileSync(join(dataOf("kept"), "g"), "utf8")).toBe("from-host\n");
+    const diff = await ok(["diff", id]);
+    expect(diff).toContain("A /layer");
+    expect(diff).not.toContain("/data/f");
+    await ok(["commit", id, "snapshot"]);
+    expect((await box(t.s, ["run", "--rm", "--network", "none", "snapshot", "sh", "-c", "cat /layer; ls /data"])).stdout).toBe("layer\n");
+    const tar = join(t.s.dir, "export.tar");
+    await ok(["export", "-o", tar, id]);
+    const listing = Bun.spawnSync(["tar", "-tf", tar]).stdout.toString();
+    expect(listing).toMatch(/^(\.\/)?layer$/m);
+    expect(listing).not.toMatch(/data\/f$/m);
+    await ok(["rm", "-f", id]);
+    await ok(["volume", "rm", "kept"]);
+  });
+
   test("rootless: a user's volume lives in the user's store and the container's root (the user) writes to it", async () => {
     const USER = 65534;
     chownSync(t.s.dir, USER, USER);
