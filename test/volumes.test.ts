@@ -1,7 +1,7 @@
 // Volumes as a service uses them: named ones that outlive containers, anonymous ones that go with
 // theirs, Docker's copy-up of the image's content, `box volume` and its refusals.
 import { describe, expect, test } from "bun:test";
-import { chownSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, chmodSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxOk, copyRootfs, runDetached, ROOTFS, storePerTest } from "./helpers/box.ts";
 
@@ -30,6 +30,7 @@ async function seededImage(): Promise<void> {
   chownSync(join(seed, "file"), 1000, 1000);
   chmodSync(join(seed, "file"), 0o640);
   writeFileSync(join(seed, "sub/inner"), "inner\n");
+  linkSync(join(seed, "sub/inner"), join(seed, "hard"));
   symlinkSync("/etc/passwd", join(seed, "link"));
   chownSync(seed, 1000, 1000);
   chmodSync(seed, 0o750);
@@ -68,6 +69,8 @@ describe("box volume", () => {
     refused(await box(t.s, ["volume", "create", "-o", "type=nfs", "-o", "device=:/x", "x1"]), /tmpfs volumes and binds/);
     refused(await box(t.s, ["volume", "create", "-o", "size=1m", "x1"]), /invalid volume option "size=1m"/);
     refused(await box(t.s, ["volume", "prune"]), /confirm with -f/);
+    // A name is never a path into the store.
+    refused(await box(t.s, ["volume", "rm", "../containers"]), /no such volume: \.\.\/containers/);
     expect(existsSync(join(t.s.root, "volumes", "x1"))).toBe(false);
   });
 
@@ -89,6 +92,8 @@ describe("box volume", () => {
     const st = statSync(join(dataOf("seed"), "file"));
     expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1000, 1000, 0o640]);
     expect(readFileSync(join(dataOf("seed"), "sub/inner"), "utf8")).toBe("inner\n");
+    // A hard link stays one: an image cannot make its copy-up larger than itself.
+    expect(statSync(join(dataOf("seed"), "hard")).ino).toBe(statSync(join(dataOf("seed"), "sub/inner")).ino);
     // Not copied again over what is there now.
     writeFileSync(join(dataOf("seed"), "file"), "changed\n");
     expect((await box(t.s, ["run", "--rm", "--network", "none", "-v", "seed:/srv/seed", "seeded", "cat", "/srv/seed/file"])).stdout).toBe("changed\n");

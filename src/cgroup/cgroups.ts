@@ -7,7 +7,7 @@ import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
 import { detectCgroups, type Hierarchy } from "./detect.ts";
 import { applyDeviceRules, applyDeviceRulesV2, deviceRulesEnforced } from "./devices.ts";
-import { thaw } from "./freezer.ts";
+import { freezeNow, thaw } from "./freezer.ts";
 
 export const CGROUP_PARENT = "box";
 
@@ -133,6 +133,16 @@ export function cgroupProcesses(dirs: string[]): number[] {
  * others die): how a container in a shared PID namespace ends, where no namespace ends with it.
  */
 export function endCgroupProcesses(dirs: string[]): void {
+  if (!dirs.length) return;
+  const kill2 = join(dirs[0]!, "cgroup.kill");
+  // v2 (Linux 5.14+): the kernel kills the whole cgroup at once, what forks meanwhile included.
+  if (detectCgroups().version === 2 && exists(kill2)) writeFile(kill2, "1");
+  // Else frozen first, so that nothing forks between the list and the kills, which land at the thaw.
+  else if (freezeNow(dirs)) {
+    for (const pid of cgroupProcesses(dirs)) kill(pid, SIGKILL);
+    thaw(dirs);
+  }
+  // Without a freezer: rounds, until a fork loop loses.
   for (let round = 0; cgroupProcesses(dirs).length && round < 1000; round++) {
     killLeftovers(dirs);
     Bun.sleepSync(1);

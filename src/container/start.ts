@@ -13,6 +13,7 @@ import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { removeContainer } from "./create.ts";
 import { readState, writeEndState, writeState, type Store } from "./store.ts";
 import { stateInit } from "./live.ts";
+import { lockContainer } from "./lock.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 import { recordContainerEnd, recordContainerEvent } from "./events.ts";
 
@@ -237,6 +238,26 @@ export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" 
   }
 }
 
+/**
+ * A stopped container's published ports are withdrawn: under its lock, and only while it is
+ * still stopped (a `box start` that came first keeps its rules).
+ */
+async function withdrawIfStopped(store: Store, spec: ContainerSpec): Promise<void> {
+  // Loaded only here: the networking modules are no part of every run's start.
+  const { withdrawPorts } = await import("../net/network.ts");
+  let held: ReturnType<typeof lockContainer>;
+  try {
+    held = lockContainer(store, spec);
+  } catch {
+    return; // removed meanwhile
+  }
+  try {
+    if (stateInit(store, spec.id) === undefined) withdrawPorts(store, spec.id, held.spec.endpoint);
+  } finally {
+    held.unlock();
+  }
+}
+
 /** The init died or reported an error before the payload ran: clean up, then say why. */
 export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, message: InitMessage | undefined, status: WaitResult | null): never {
   const failed = message && "error" in message ? message : undefined;
@@ -333,8 +354,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
 
   // After a reported exit the init has recorded it, or removed the container, itself.
   if (exit !== undefined) {
-    // Loaded only here: the networking modules are no part of every run's start.
-    if (!spec.remove && spec.endpoint?.ports.length) (await import("../net/network.ts")).withdrawPorts(store, spec.id, spec.endpoint);
+    if (!spec.remove && spec.endpoint?.ports.length) await withdrawIfStopped(store, spec);
     return exit;
   }
   // Killed by a signal, the container was killed, whether or not the init got to report: 128+N.

@@ -98,6 +98,8 @@ function waitForRecord(store: Store, name: string): VolumeRecord {
 }
 
 export function readVolume(store: Pick<Store, "root">, name: string): VolumeRecord {
+  // A name is never a path: `../containers/ID` names no volume (and nothing outside volumes/).
+  if (!VOLUME_NAME.test(name)) throw new NoSuchVolume(name);
   let text: string;
   try {
     text = readFile(join(volumeDir(store, name), "config.json"));

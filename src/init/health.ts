@@ -28,6 +28,8 @@ export function scheduleHealth(s: HealthSchedule): () => void {
   const startedAt = Date.now();
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // The probe running now, to end with the schedule: its pid, its timers and its pipe.
+  const running: { end?: () => void } = {};
   resetHealth(paths);
   const next = () => {
     if (stopped) return;
@@ -36,7 +38,7 @@ export function scheduleHealth(s: HealthSchedule): () => void {
     timer = setTimeout(() => void tick(), (starting ? h.startInterval : h.interval) / 1e6);
   };
   const tick = async () => {
-    const result = await probe(s);
+    const result = await probe(s, running);
     if (stopped) return;
     const before = readHealth(paths)?.Status;
     const state = recordHealth(paths, result, h, startedAt);
@@ -47,10 +49,11 @@ export function scheduleHealth(s: HealthSchedule): () => void {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    running.end?.();
   };
 }
 
-async function probe(s: HealthSchedule): Promise<HealthResult> {
+async function probe(s: HealthSchedule, running: { end?: () => void }): Promise<HealthResult> {
   const Start = new Date().toISOString();
   const [read, write] = pipe();
   const devNull = open("/dev/null", O_RDONLY);
@@ -87,12 +90,21 @@ async function probe(s: HealthSchedule): Promise<HealthResult> {
     timedOut = true;
     kill(pid, SIGKILL);
   }, s.health.timeout / 1e6);
-  const exit = await new Promise<WaitResult>((resolve) => s.children.set(pid, resolve));
+  const exit = await new Promise<WaitResult | undefined>((resolve) => {
+    s.children.set(pid, resolve);
+    // The schedule stops (the payload ended): the probe goes with it, and nothing of it stays.
+    running.end = () => {
+      kill(pid, SIGKILL);
+      resolve(undefined);
+    };
+  });
+  running.end = undefined;
   clearTimeout(timeout);
   clearInterval(draining);
   s.children.delete(pid);
   drain();
   close(reader);
+  if (exit === undefined) return { Start, End: new Date().toISOString(), ExitCode: -1, Output: "the container stopped" };
   const End = new Date().toISOString();
   if (timedOut) return { Start, End, ExitCode: -1, Output: `Health check exceeded timeout (${s.health.timeout / 1e9}s)` };
   return { Start, End, ExitCode: exit.code, Output: boundedOutput(kept.subarray(0, size)) };

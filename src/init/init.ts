@@ -523,6 +523,9 @@ export async function runInit(): Promise<never> {
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
     stopHealth?.();
+    // Reaped: its pid is no longer its own (with --pid host, another process of the host may get
+    // it). A stop from now on (SIGTERM to this process, no payload to forward it to) ends it.
+    payload = undefined;
     // The container never outlives its payload: whatever it left running dies now. In a PID
     // namespace of its own that is every other process this one sees; in a shared one (--pid),
     // where that would be the host's or another container's, it is those of its cgroup.
@@ -537,8 +540,6 @@ export async function runInit(): Promise<never> {
     const paths = runPaths(host!, plan);
     writeState(paths, { ...readState(paths), status: "restarting", exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
     recordContainerEvent(host!.bases.root, spec, "die", { exitCode: String(payloadExit!.code) });
-    // A stop during the pause (SIGTERM to this process, no payload to forward it to) ends it.
-    payload = undefined;
     if (!(await restarts.pause(delay))) break;
     payloadExit = undefined;
     ({ pid: payload, output } = launcher!.launch());

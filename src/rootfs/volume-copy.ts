@@ -9,6 +9,8 @@ import { Errno } from "../sys/errors.ts";
 import { log } from "../log.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 
+const COPY_DEPTH = 4096;
+
 /** `root`: the container's root as built so far (the image's layers, before any volume is on it). */
 export function copyUpVolumes(spec: ContainerSpec, root: string): void {
   const volumes = spec.volumes.filter((v) => v.volume !== undefined && v.copyUp && v.subpath === undefined);
@@ -41,7 +43,8 @@ function copyUp(rootFd: number, target: string, data: string, rootless: boolean)
       const owner = rootless ? undefined : (s: { uid: number; gid: number }): [number, number] => [s.uid, s.gid];
       if (owner) fchown(to, ...owner(st));
       fchmod(to, st.mode & 0o7777);
-      const rules = { modeMask: 0o7777, owner, skipped: (shown: string, why: string) => log.warn(`volume at ${target}: skipped ${shown}: ${why}`) };
+      // Bounded as an image's layers are: hard links stay links, and no deeper than a layer may go.
+      const rules = { modeMask: 0o7777, owner, hardLinks: { root: to, seen: new Map<string, string>() }, maxDepth: COPY_DEPTH, skipped: (shown: string, why: string) => log.warn(`volume at ${target}: skipped ${shown}: ${why}`) };
       for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${target}/${name}`);
     } finally {
       close(to);

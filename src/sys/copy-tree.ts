@@ -4,10 +4,10 @@
 // by the shifted copies of image layers (src/rootfs/shifted.ts).
 import {
   chmod, close, fchmod, fchown, fstat, lchownAt, mkdirAt, open, openAt, read, readdir, readlinkAt, renameAt, statAtFd, symlinkAt, unlinkAt,
-  write, isErrno, fsetxattr, fgetxattr, type FileStat,
+  write, isErrno, fsetxattr, fgetxattr, linkFdAt, openInRoot, type FileStat,
 } from "./fs.ts";
 import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO } from "./constants.ts";
-import { Errno } from "./errors.ts";
+import { Errno, SyscallError } from "./errors.ts";
 import { randomHex } from "../random.ts";
 import { mknod } from "./mount.ts";
 
@@ -23,6 +23,13 @@ export interface CopyRules {
    * here are made anew; otherwise fifos are skipped like device nodes.
    */
   layer?: { opaqueXattr: string };
+  /**
+   * Hard links stay links (a tree of one file linked 10,000 times is not copied 10,000 times):
+   * the first copy of each inode, by its path below `root` (the copy's top directory).
+   */
+  hardLinks?: { root: number; seen: Map<string, string> };
+  /** Deeper than this many levels below the top is refused. */
+  maxDepth?: number;
   skipped: (shown: string, why: string) => void;
 }
 
@@ -64,8 +71,28 @@ function copyFile(srcDir: number, srcName: string, dstDir: number, dstName: stri
   }
 }
 
-/** Copies the entry `srcName` of directory `srcDir` to `dstName` in `dstDir`, recursively. */
-export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string): void {
+/** A link to the first copy of a file (found inside `root` again: what is there now may have been swapped); false to copy instead. */
+function linkToFirst(root: number, first: string, dstDir: number, dstName: string): boolean {
+  let fd: number;
+  try {
+    fd = openInRoot(root, first, O_PATH | O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    if (!fstat(fd).isFile()) return false;
+    linkFdAt(fd, dstDir, dstName);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    close(fd);
+  }
+}
+
+/** Copies the entry `srcName` of directory `srcDir` to `dstName` in `dstDir`, recursively. `rel`: its path below the copy's top. */
+export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstName: string, rules: CopyRules, shown: string, rel = dstName): void {
+  if (rules.maxDepth !== undefined && rel.split("/").length > rules.maxDepth) throw new SyscallError("copy", Errno.ELOOP, `${shown}: deeper than ${rules.maxDepth} levels`);
   const st = statAtFd(srcDir, srcName);
   if (st.isSymbolicLink()) {
     const target = readlinkAt(srcDir, srcName);
@@ -91,7 +118,7 @@ export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstNa
           fchmod(to, st.mode & rules.modeMask);
         }
         if (rules.layer && fgetxattr(from, rules.layer.opaqueXattr, shown) === "y") fsetxattr(to, rules.layer.opaqueXattr, "y", shown);
-        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`);
+        for (const name of readdir(`/proc/self/fd/${from}`)) copyEntry(from, name, to, name, rules, `${shown}/${name}`, `${rel}/${name}`);
       } finally {
         close(to);
       }
@@ -99,7 +126,11 @@ export function copyEntry(srcDir: number, srcName: string, dstDir: number, dstNa
       close(from);
     }
   } else if (st.isFile()) {
+    const key = `${st.dev}:${st.ino}`;
+    const first = st.nlink > 1 ? rules.hardLinks?.seen.get(key) : undefined;
+    if (first !== undefined && linkToFirst(rules.hardLinks!.root, first, dstDir, dstName)) return;
     copyFile(srcDir, srcName, dstDir, dstName, rules, shown);
+    if (st.nlink > 1) rules.hardLinks?.seen.set(key, rel);
   } else if (rules.layer && (st.isFIFO() || (st.isCharacterDevice() && st.rdev === 0))) {
     const path = `/proc/self/fd/${dstDir}/${dstName}`;
     mknod(path, st.isFIFO() ? S_IFIFO | 0o600 : S_IFCHR, 0, 0);

@@ -430,6 +430,11 @@ export function realPath(path: string): string {
   }
 }
 
+/** Another name, `name` in `dirfd`, for the file `fd` is open on (linkat through /proc, no capability needed). */
+export function linkFdAt(fd: number, dirfd: number, name: string): void {
+  check(libc.syscall(SYS_linkat, AT_FDCWD as never, cpath(`/proc/self/fd/${fd}`), dirfd as never, cpath(name, 1), AT_SYMLINK_FOLLOW as never), "link", name);
+}
+
 /** stat(2) of `path` as if `rootFd` were "/" (openInRoot's resolution): links lead nowhere outside it. */
 export function statInRoot(rootFd: number, path: string): FileStat {
   const fd = openInRoot(rootFd, path, O_PATH);
