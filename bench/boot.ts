@@ -5,11 +5,8 @@
 //   bun run build && bun bench/boot.ts        (alone: rewrites only its own section)
 //
 // Environment: BOOT_CONTAINERS (default 50), BOOT_RUNS (timed boots each, default 3).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { busyboxRootfs } from "../test/helpers/rootfs.ts";
-import { writeSection } from "./sections.ts";
+import { runAlone } from "./sections.ts";
 import { median, table } from "./timer.ts";
 import { podmanIn, unmountBelow } from "./podman.ts";
 
@@ -75,14 +72,4 @@ ${table(["", "all (s)", "per container (ms)"], [row("box system boot", r.box), .
 `;
 }
 
-if (import.meta.main) {
-  const tmp = mkdtempSync(join(tmpdir(), "box-boot-"));
-  try {
-    const rootfs = busyboxRootfs(join(tmp, "rootfs"));
-    const section = bootSection(bootBench({ box: BOX, tmp, rootfs }));
-    console.log(section);
-    writeSection(OUT, "## Starting containers at boot", section);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runAlone(OUT, "## Starting containers at boot", async (o) => bootSection(bootBench({ box: BOX, ...o })));

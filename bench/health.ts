@@ -6,11 +6,9 @@
 //
 // Environment: HEALTH_CONTAINERS (idle containers of each kind, default 10), HEALTH_PROBES (probes
 // timed, default 50).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { busyboxRootfs } from "../test/helpers/rootfs.ts";
-import { writeSection } from "./sections.ts";
+import { runAlone } from "./sections.ts";
 import { table } from "./timer.ts";
 import { pss } from "./lifecycle.ts";
 
@@ -81,14 +79,4 @@ ${table(["", "per container"], [
 `;
 }
 
-if (import.meta.main) {
-  const tmp = mkdtempSync(join(tmpdir(), "box-health-"));
-  try {
-    const rootfs = busyboxRootfs(join(tmp, "rootfs"));
-    const section = healthSection(healthBench({ box: BOX, tmp, rootfs }));
-    console.log(section);
-    writeSection(OUT, "## Health checks", section);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runAlone(OUT, "## Health checks", async (o) => healthSection(healthBench({ box: BOX, ...o })));

@@ -7,12 +7,10 @@
 // Environment: SOAK_RUNS (sequential run --rm, default 300), SOAK_KILLS (run --rm on the bridge
 // SIGKILLed 10-90 ms in, default 200), SOAK_DETACHED (run -d, then inits SIGKILLed or rm -f'd
 // concurrently, default 100), SOAK_PARALLEL (rounds of 10 parallel runs, default 10).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
-import { writeSection } from "./sections.ts";
+import { runAlone } from "./sections.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const BOX = join(REPO, "dist/box");
@@ -134,14 +132,4 @@ ${rows.join("\n")}
 }
 
 /** Alone: runs the soak and replaces its section of BENCHMARKS.md (or adds it before the notes). */
-if (import.meta.main) {
-  const tmp = mkdtempSync(join(tmpdir(), "box-soak-"));
-  try {
-    const rootfs = busyboxRootfs(join(tmp, "rootfs"));
-    const section = soakSection(await soakBench({ box: BOX, tmp, rootfs }));
-    console.log(section);
-    writeSection(OUT, "## Soak and chaos", section);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runAlone(OUT, "## Soak and chaos", async (o) => soakSection(await soakBench({ box: BOX, ...o })));

@@ -1,18 +1,12 @@
 // Health checks as an operator sees them: ps's status, inspect's State.Health, ps's health
 // filter, box healthcheck run, --health-on-failure, an image's HEALTHCHECK, and the refusals.
 import { describe, expect, test } from "bun:test";
-import { box, boxOk, copyRootfs, eventually, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
+import { box, boxOk, expectRefused, copyRootfs, eventually, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 const ok = (args: string[]) => boxOk(t.s, args);
 const status = async (id: string) => (await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "{{.Status}}"])).trim();
 const health = async (id: string) => JSON.parse(await ok(["inspect", "-f", "{{json .State.Health}}", id]));
-
-function refused(r: { code: number; stderr: string }, message: RegExp): void {
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trim().split("\n")).toHaveLength(1);
-  expect(r.code).toBe(125);
-}
 
 /** Healthy while /tmp/ok exists: the payload decides, the test watches. */
 const PROBE = ["--health-cmd", "test -f /tmp/ok && echo fine || { echo bad; exit 1; }", "--health-interval", "200ms", "--health-retries", "2"];
@@ -45,9 +39,9 @@ describe("health checks", () => {
     await ok(["exec", id, "sh", "-c", "echo up > /tmp/state"]);
     expect(await box(t.s, ["healthcheck", "run", id])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect((await health(id)).Status).toBe("healthy");
-    refused(await box(t.s, ["healthcheck", "run", "nosuch"]), /no such container: nosuch/);
+    expectRefused(await box(t.s, ["healthcheck", "run", "nosuch"]), /no such container: nosuch/);
     const plain = await runDetached(t.s, ["--network", "none"], "sleep 100");
-    refused(await box(t.s, ["healthcheck", "run", plain]), /has no defined healthcheck/);
+    expectRefused(await box(t.s, ["healthcheck", "run", plain]), /has no defined healthcheck/);
     const slow = await runDetached(t.s, ["--network", "none", "--health-cmd", "sleep 10", "--health-interval", "1h", "--health-timeout", "300ms"], "sleep 100");
     const started = Date.now();
     expect((await box(t.s, ["healthcheck", "run", slow])).code).toBe(1);
@@ -83,11 +77,11 @@ describe("health checks", () => {
 
   test("refusals: Docker's rules for the flags", async () => {
     const run = (flags: string[]) => box(t.s, ["run", "--rm", "--network", "none", ...flags, "--rootfs", copyRootfs(t.s), "true"]);
-    refused(await run(["--no-healthcheck", "--health-cmd", "true"]), /--no-healthcheck conflicts with --health-\* options/);
-    refused(await run(["--health-cmd", "true", "--health-interval", "soon"]), /invalid argument "soon" for "--health-interval" flag/);
-    refused(await run(["--health-cmd", "true", "--health-timeout", "1us"]), /--health-timeout cannot be less than 1ms/);
-    refused(await run(["--health-cmd", "true", "--health-retries", "-1"]), /--health-retries cannot be negative/);
-    refused(await run(["--health-cmd", "true", "--health-on-failure", "reboot"]), /invalid --health-on-failure "reboot"/);
-    refused(await run(["--health-interval", "1s"]), /need a health check/);
+    expectRefused(await run(["--no-healthcheck", "--health-cmd", "true"]), /--no-healthcheck conflicts with --health-\* options/);
+    expectRefused(await run(["--health-cmd", "true", "--health-interval", "soon"]), /invalid argument "soon" for "--health-interval" flag/);
+    expectRefused(await run(["--health-cmd", "true", "--health-timeout", "1us"]), /--health-timeout cannot be less than 1ms/);
+    expectRefused(await run(["--health-cmd", "true", "--health-retries", "-1"]), /--health-retries cannot be negative/);
+    expectRefused(await run(["--health-cmd", "true", "--health-on-failure", "reboot"]), /invalid --health-on-failure "reboot"/);
+    expectRefused(await run(["--health-interval", "1s"]), /need a health check/);
   });
 });

@@ -163,7 +163,7 @@ describe("--log-driver journald", () => {
       expect((await box(t.s, ["rm", "-f", "jr"])).code).toBe(0);
     });
   } else {
-    test.skip(`delivery to the journal: this host has no journald (${journal} is missing)`, () => {});
+    // No journald to deliver to on this host: what can be checked is the refusal.
     test(`refused with one line where there is no journald (${journal} is missing on this host)`, async () => {
       const r = await box(t.s, ["run", "-d", "--rootfs", copyRootfs(t.s), "--log-driver", "journald", "true"]);
       expect(r.code).toBe(125);

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { box, copyRootfs, eventually, nftRules, runDetached, storePerTest } from "./helpers/box.ts";
+import { box, copyRootfs, eventually, freePorts, httpGet, nftRules, runDetached, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -22,26 +22,6 @@ const HTTPD = 'mkdir -p /www && echo "$TEXT" > /www/index.html && exec httpd -f 
 
 /** wget from inside a container, a few tries (the server may still be starting). */
 const fetchInside = (url: string) => `(for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- ${url} && exit 0; sleep 0.2; done; exit 1)`;
-
-async function get(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return (await res.text()).trim();
-}
-
-/** `n` free host ports in a row (checked by bind, probabilistic as any such check). */
-function freePorts(n: number): number {
-  for (;;) {
-    const first = 20000 + Math.floor(Math.random() * 10000);
-    const held: Array<{ stop(force?: boolean): void }> = [];
-    try {
-      for (let i = 0; i < n; i++) held.push(Bun.listen({ hostname: "0.0.0.0", port: first + i, socket: { data() {} } }));
-      return first;
-    } catch {
-    } finally {
-      for (const h of held) h.stop(true);
-    }
-  }
-}
 
 const leases = (network: string) => readdirSync(join(t.s.root, "networks", network, "leases")).sort();
 
@@ -98,8 +78,8 @@ describe("port ranges", () => {
     const first = freePorts(2);
     const span = freePorts(6);
     const id = await runD(["-p", `${first}-${first + 1}:80-81`, "-p", `${span}-${span + 5}:90`, "--expose", "3000-3002/udp", "-e", "TEXT=eighty"], `${HTTPD.replace("exec ", "")} & mkdir -p /w81 && echo eighty-one > /w81/index.html && httpd -f -p 81 -h /w81 & wait`);
-    await eventually(async () => (await get(`http://127.0.0.1:${first}/index.html`).catch(() => "")) === "eighty");
-    await eventually(async () => (await get(`http://127.0.0.1:${first + 1}/index.html`).catch(() => "")) === "eighty-one");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${first}/index.html`).catch(() => "")) === "eighty");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${first + 1}/index.html`).catch(() => "")) === "eighty-one");
     const ports = (await box(t.s, ["port", id])).stdout;
     expect(ports).toBe(`80/tcp -> 0.0.0.0:${first}\n81/tcp -> 0.0.0.0:${first + 1}\n90/tcp -> 0.0.0.0:${span}\n`);
     expect(await inspect(id, '{{json (index .HostConfig.PortBindings "90/tcp")}} {{json .Config.ExposedPorts}}')).toBe(`[{"HostIp":"","HostPort":"${span}-${span + 5}"}] {"3000/udp":{},"3001/udp":{},"3002/udp":{}}`);

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, containerState, copyRootfs, eventually, runDetached, importBusybox, nftRules, removeNetworks, removeStore, staticHelper, storePerTest, tempStore } from "./helpers/box.ts";
+import { box, containerState, copyRootfs, eventually, freePorts, httpGet, runDetached, importBusybox, nftRules, removeNetworks, removeStore, staticHelper, storePerTest, tempStore } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -19,23 +19,8 @@ async function inspect(id: string, template: string): Promise<string> {
 }
 
 /** A port above the usual ephemeral range's start that nothing here listens on (probabilistic, checked by bind). */
-function freePort(): number {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 10000);
-    try {
-      Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } }).stop(true);
-      return port;
-    } catch {}
-  }
-}
-
 /** httpd in the container serving `text` at /index.html. */
 const HTTPD = "mkdir -p /www && echo \"$TEXT\" > /www/index.html && exec httpd -f -p 80 -h /www";
-
-async function get(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return (await res.text()).trim();
-}
 
 /** An IPv4 address of the host other than loopback and box's bridges (the host "as other hosts see it"). */
 function hostAddress(): string | undefined {
@@ -70,7 +55,7 @@ describe("bridge network (the default)", () => {
     const id = await runD(["-e", "TEXT=from-container"], HTTPD);
     const ip = await inspect(id, "{{.NetworkSettings.IPAddress}}");
     const gateway = await inspect(id, "{{.NetworkSettings.Gateway}}");
-    await eventually(async () => (await get(`http://${ip}/index.html`).catch(() => "")) === "from-container");
+    await eventually(async () => (await httpGet(`http://${ip}/index.html`).catch(() => "")) === "from-container");
     const server = Bun.serve({ hostname: gateway, port: 0, fetch: () => new Response("from-host") });
     try {
       const r = await box(t.s, ["exec", id, "wget", "-qO-", `http://${gateway}:${server.port}/`]);
@@ -107,25 +92,25 @@ describe("bridge network (the default)", () => {
 
 describe("published ports", () => {
   test("-p HOST:CONTAINER: reachable on 127.0.0.1 and on the host's address; the rules go with rm", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const id = await runD(["-p", `${port}:80`, "-e", "TEXT=published"], HTTPD);
     expect(await inspect(id, "{{json .NetworkSettings.Ports}}")).toBe(`{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"${port}"}]}`);
-    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "published");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "published");
     const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
-    expect(await get(`http://${host}:${port}/index.html`)).toBe("published");
+    expect(await httpGet(`http://${host}:${port}/index.html`)).toBe("published");
     expect((await box(t.s, ["ps", "--format", "{{.Ports}}"])).stdout).toBe(`0.0.0.0:${port}->80/tcp\n`);
     // Tagged with the owner, the port and the bridge (a deleted store's are found by the bridge).
     const bridge = await inspect(id, "{{.NetworkSettings.Bridge}}");
     expect(nftRules().filter((r) => r === `box container ${id} tcp/${port} ${bridge}`)).toHaveLength(2);
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
     expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
-    await expect(get(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
+    await expect(httpGet(`http://127.0.0.1:${port}/index.html`)).rejects.toThrow();
   });
 
   test("a stopped container's published port refuses at once; box start publishes it again", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const id = await runD(["-p", `${port}:80`, "-e", "TEXT=back"], HTTPD);
-    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
     expect((await box(t.s, ["stop", "-t", "1", id])).code).toBe(0);
     // Refused (ECONNREFUSED from the host's own stack), not left to time out at the absent address.
     const start = Date.now();
@@ -138,14 +123,14 @@ describe("published ports", () => {
     expect(Date.now() - start).toBeLessThan(1000);
     expect(nftRules().filter((r) => r.includes(id))).toEqual([]);
     expect((await box(t.s, ["start", id])).code).toBe(0);
-    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "back");
     // The port stayed the container's while it was stopped.
     expect((await box(t.s, ["port", id])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
     await box(t.s, ["rm", "-f", id]);
   });
 
   test("-p HOST:CONTAINER/udp: datagrams to 127.0.0.1 and to the host's address reach the container, and its answers come back", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const id = await runD(["-p", `${port}:5000/udp`, "-v", `${udpEcho()}:/udp-echo:ro`], "exec /udp-echo 5000");
     const host = hostAddress() ?? (await inspect(id, "{{.NetworkSettings.Gateway}}"));
     for (const address of ["127.0.0.1", host]) {
@@ -165,16 +150,16 @@ describe("published ports", () => {
   });
 
   test("-p IP:HOST:CONTAINER publishes on that address only", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const id = await runD(["-p", `127.0.0.1:${port}:80`, "-e", "TEXT=local-only"], HTTPD);
-    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "local-only");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "local-only");
     const gateway = await inspect(id, "{{.NetworkSettings.Gateway}}");
-    await expect(get(`http://${gateway}:${port}/index.html`)).rejects.toThrow();
+    await expect(httpGet(`http://${gateway}:${port}/index.html`)).rejects.toThrow();
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
   });
 
   test("100 MB through a published port arrive intact", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const rootfs = copyRootfs(t.s);
     const data = Buffer.alloc(100 * 1024 * 1024);
     for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE((i * 2654435761) >>> 0, i);
@@ -190,7 +175,7 @@ describe("published ports", () => {
   }, 60000);
 
   test("a port another container publishes, or a host program listens on, is refused before the container starts", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const first = await runD(["-p", `${port}:80`], "exec sleep 30");
     const clash = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${port}:80`, "true"]);
     expect(clash.code).toBe(125);
@@ -207,7 +192,7 @@ describe("published ports", () => {
     }
     expect((await box(t.s, ["rm", "-f", first])).code).toBe(0);
 
-    const busy = freePort();
+    const busy = freePorts(1);
     const listener = Bun.listen({ hostname: "0.0.0.0", port: busy, socket: { data() {} } });
     try {
       const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${busy}:80`, "true"]);
@@ -232,7 +217,7 @@ describe("published ports", () => {
     for (const hostPort of Object.values(published)) expect(Number(hostPort.split(":")[1])).toBeGreaterThanOrEqual(32768);
     const port80 = (await box(t.s, ["port", id, "80"])).stdout.trim();
     expect(port80).toBe(published["80/tcp"]!);
-    await eventually(async () => (await get(`http://127.0.0.1:${port80.split(":")[1]}/index.html`).catch(() => "")) === "any-port");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port80.split(":")[1]}/index.html`).catch(() => "")) === "any-port");
     expect(await inspect(id, "{{json .HostConfig.PortBindings}}")).toBe(`{"82/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}],"80/tcp":[{"HostIp":"","HostPort":"0"}],"5000/udp":[{"HostIp":"","HostPort":"0"}],"81/tcp":[{"HostIp":"","HostPort":"0"}]}`);
     const none = await box(t.s, ["port", id, "9999"]);
     expect(none.stderr).toBe(`box: no public port '9999/tcp' published for ${(await inspect(id, "{{.Name}}")).slice(1)}\n`);
@@ -332,7 +317,7 @@ describe("isolation and restarts", () => {
   test("a container of one network cannot open connections into another's bridge; its own still can", async () => {
     const a = await runD(["-e", "TEXT=on-default"], HTTPD);
     const ipA = await inspect(a, "{{.NetworkSettings.IPAddress}}");
-    await eventually(async () => (await get(`http://${ipA}/index.html`).catch(() => "")) === "on-default");
+    await eventually(async () => (await httpGet(`http://${ipA}/index.html`).catch(() => "")) === "on-default");
     expect((await box(t.s, ["network", "create", "isolated"])).code).toBe(0);
     const r = await box(t.s, ["run", "--rm", "--network", "isolated", "--rootfs", copyRootfs(t.s), "/bin/sh", "-c", `echo | nc -w 2 ${ipA} 80 && echo reached || echo refused`]);
     expect(r.stdout.trim()).toBe("refused");
@@ -342,17 +327,17 @@ describe("isolation and restarts", () => {
   });
 
   test("a restarted container keeps its address and MAC, and is reachable again at once", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const id = await runD(["-p", `${port}:80`, "-e", "TEXT=again"], HTTPD);
     const ip = await inspect(id, "{{.NetworkSettings.IPAddress}}");
     const mac = await inspect(id, "{{.NetworkSettings.MacAddress}}");
     expect(mac).toBe(`02:42:${ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}`);
-    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "again");
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "again");
     expect((await box(t.s, ["restart", "-t", "0", id])).code).toBe(0);
     expect(await inspect(id, "{{.NetworkSettings.IPAddress}}")).toBe(ip);
     expect((await box(t.s, ["exec", id, "cat", "/sys/class/net/eth0/address"])).stdout.trim()).toBe(mac);
     // Within a second or two (a new MAC would leave the host's neighbour entry stale for far longer).
-    await eventually(async () => (await get(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "again", 3000);
+    await eventually(async () => (await httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => "")) === "again", 3000);
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
   });
 
@@ -420,7 +405,7 @@ describe("cleanup", () => {
   });
 
   test("a failed start gives back the address and ports; nothing of it is left", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const r = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "-p", `${port}:80`, "/no/such/command"]);
     expect(r.code).toBe(127);
     expect(readdirSync(join(t.s.root, "networks/bridge/leases"))).toEqual([]);
@@ -445,7 +430,7 @@ describe("cleanup", () => {
 
   for (const [what, flags] of [["native watcher (-d)", []], ["init (-d --rm, which keeps a Bun init)", ["--rm"]]] as const) {
     test(`a container whose ${what} was SIGKILLed: the veth goes, and box rm gives back address, port and rules`, async () => {
-      const port = freePort();
+      const port = freePorts(1);
       const id = await runD(["-p", `${port}:80`, ...flags], "exec sleep 30");
       await Bun.sleep(100);
       const pid = containerState(t.s, id).pid;

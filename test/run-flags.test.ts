@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, copyRootfs, readUntil, runDetached, sh, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, copyRootfs, expectRefused, readUntil, runDetached, sh, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
@@ -16,12 +16,6 @@ async function inspect(id: string, template: string): Promise<string> {
   const r = await box(t.s, ["inspect", "-f", template, id]);
   expect(r.stderr).toBe("");
   return r.stdout.trim();
-}
-
-function expectRefused(r: { code: number; stdout: string; stderr: string }, message: RegExp): void {
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trim().split("\n")).toHaveLength(1);
-  expect(r.code).toBe(125);
 }
 
 describe("mounts: --tmpfs, --mount, -v, --shm-size, --volumes-from", () => {

@@ -3,17 +3,11 @@
 import { describe, expect, test } from "bun:test";
 import { chownSync, chmodSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxOk, copyRootfs, runDetached, ROOTFS, storePerTest } from "./helpers/box.ts";
+import { box, boxOk, expectRefused, copyRootfs, runDetached, ROOTFS, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 
 const ok = (args: string[]) => boxOk(t.s, args);
-
-function refused(r: { code: number; stderr: string }, message: RegExp): void {
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trim().split("\n")).toHaveLength(1);
-  expect(r.code).toBe(125);
-}
 
 const dataOf = (name: string) => join(t.s.root, "volumes", name, "_data");
 
@@ -55,22 +49,22 @@ describe("box volume", () => {
 
     const id = await runDetached(t.s, ["--network", "none", "-v", "pgdata:/data"], "sleep 30");
     expect(await ok(["volume", "ls", "-q", "--filter", "dangling=true"])).toBe(`${random}\n`);
-    refused(await box(t.s, ["volume", "rm", "pgdata"]), new RegExp(`^box: remove pgdata: volume is in use - \\[${id}\\]`));
+    expectRefused(await box(t.s, ["volume", "rm", "pgdata"]), new RegExp(`^box: remove pgdata: volume is in use - \\[${id}\\]`));
     await ok(["rm", "-f", id]);
     expect(await ok(["volume", "rm", "pgdata"])).toBe("pgdata\n");
-    refused(await box(t.s, ["volume", "rm", "pgdata"]), /no such volume: pgdata/);
+    expectRefused(await box(t.s, ["volume", "rm", "pgdata"]), /no such volume: pgdata/);
     expect((await box(t.s, ["volume", "rm", "-f", "pgdata"])).code).toBe(0);
     // Only anonymous volumes without -a; the named one made without a name is not anonymous.
     expect(await ok(["volume", "prune", "-f"])).toBe("Total reclaimed space: 0B\n");
     expect(await ok(["volume", "prune", "-a", "-f"])).toBe(`Deleted Volumes:\n${random}\n\nTotal reclaimed space: 0B\n`);
 
-    refused(await box(t.s, ["volume", "create", "a/b"]), /invalid volume name "a\/b"/);
-    refused(await box(t.s, ["volume", "create", "-d", "nfs", "x1"]), /local driver only/);
-    refused(await box(t.s, ["volume", "create", "-o", "type=nfs", "-o", "device=:/x", "x1"]), /tmpfs volumes and binds/);
-    refused(await box(t.s, ["volume", "create", "-o", "size=1m", "x1"]), /invalid volume option "size=1m"/);
-    refused(await box(t.s, ["volume", "prune"]), /confirm with -f/);
+    expectRefused(await box(t.s, ["volume", "create", "a/b"]), /invalid volume name "a\/b"/);
+    expectRefused(await box(t.s, ["volume", "create", "-d", "nfs", "x1"]), /local driver only/);
+    expectRefused(await box(t.s, ["volume", "create", "-o", "type=nfs", "-o", "device=:/x", "x1"]), /tmpfs volumes and binds/);
+    expectRefused(await box(t.s, ["volume", "create", "-o", "size=1m", "x1"]), /invalid volume option "size=1m"/);
+    expectRefused(await box(t.s, ["volume", "prune"]), /confirm with -f/);
     // A name is never a path into the store.
-    refused(await box(t.s, ["volume", "rm", "../containers"]), /no such volume: \.\.\/containers/);
+    expectRefused(await box(t.s, ["volume", "rm", "../containers"]), /no such volume: \.\.\/containers/);
     expect(existsSync(join(t.s.root, "volumes", "x1"))).toBe(false);
   });
 
@@ -139,8 +133,8 @@ describe("box volume", () => {
     const sub = await box(t.s, ["run", "--rm", "--network", "none", "--mount", "type=volume,src=shared,dst=/www,volume-subpath=site/html,readonly", "--rootfs", copyRootfs(t.s), "sh", "-c", "cat /www/index.html; touch /www/x 2>/dev/null || echo read-only"]);
     expect(sub.stdout).toBe("page\nread-only\n");
     const escape = await box(t.s, ["run", "--rm", "--network", "none", "--mount", "type=volume,src=shared,dst=/x,volume-subpath=escape", "--rootfs", copyRootfs(t.s), "ls", "/x"]);
-    refused(escape, /the volume has no directory escape/);
-    refused(await box(t.s, ["run", "--rm", "--mount", "type=volume,src=shared,dst=/x,volume-subpath=../..", "--rootfs", copyRootfs(t.s), "true"]), /volume-subpath must be a relative path inside the volume/);
+    expectRefused(escape, /the volume has no directory escape/);
+    expectRefused(await box(t.s, ["run", "--rm", "--mount", "type=volume,src=shared,dst=/x,volume-subpath=../..", "--rootfs", copyRootfs(t.s), "true"]), /volume-subpath must be a relative path inside the volume/);
     const tmp = await box(t.s, ["run", "--rm", "--network", "none", "--mount", "type=volume,src=fast,dst=/fast,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=2m", "--rootfs", copyRootfs(t.s), "grep", " /fast ", "/proc/mounts"]);
     expect(tmp.stdout).toMatch(/^tmpfs \/fast tmpfs rw.*size=2048k/);
     expect(JSON.parse(await ok(["volume", "inspect", "fast"]))[0].Options).toEqual({ type: "tmpfs", device: "tmpfs", o: "size=2m" });

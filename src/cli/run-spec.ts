@@ -366,6 +366,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
   const tmpfs: TmpfsSpec[] = [...list(v.tmpfs).map(parseTmpfs), ...mounts.flatMap((m) => (m.kind === "tmpfs" ? [m.tmpfs] : []))];
   checkDistinctTargets([...volumes.map((m) => m.target), ...tmpfs.map((m) => m.target)]);
   volumes.push(...imageVolumes(Object.keys(image.Volumes ?? {}), [...volumes.map((m) => m.target), ...tmpfs.map((m) => m.target)]));
+  const healthcheck = parseHealthcheck(v, image.Healthcheck as Parameters<typeof parseHealthcheck>[1]);
   if (str(v.isolation) !== undefined && str(v.isolation) !== "default") throw new UserError(`invalid --isolation "${str(v.isolation)}": Linux has only "default"`);
 
   const endpointOptions = parseEndpointOptions(v, network);
@@ -394,7 +395,7 @@ export function buildRunSpec(store: Store, flags: ParsedFlags, hostEnv: Record<s
     ...(list(v["group-add"]).length ? { groupAdd: list(v["group-add"]).map(parseGroup) } : {}),
     ...(list(v["device-cgroup-rule"]).length ? { deviceCgroupRules: list(v["device-cgroup-rule"]).map(parseDeviceCgroupRule) } : {}),
     ...(list(v.annotation).length ? { annotations: parseLabels(list(v.annotation)) } : {}),
-    ...optional("healthcheck", "", () => parseHealthcheck(v, image.Healthcheck as Parameters<typeof parseHealthcheck>[1])),
+    ...(healthcheck ? { healthcheck } : {}),
     readOnly: v["read-only"] === true,
     remove: v.rm === true,
     interactive: v.interactive === true,

@@ -3,7 +3,9 @@
 // Who runs the probe differs (the init on schedule, `box healthcheck run` on demand); what a
 // result means, and where it is recorded, is here, once.
 import { join } from "../path.ts";
-import { readFile, withLockFile, writeFileAtomic } from "../sys/fs.ts";
+import { close, open, read as readFd, readFile, withLockFile, writeFileAtomic } from "../sys/fs.ts";
+import { O_NONBLOCK, O_RDONLY } from "../sys/constants.ts";
+import { pipe } from "../sys/process.ts";
 import type { ContainerPaths, HealthSpec } from "./spec.ts";
 
 export type HealthStatus = "starting" | "healthy" | "unhealthy";
@@ -24,7 +26,7 @@ export interface HealthState {
 
 /** Docker keeps the last 5 results, and at most 4 KiB of a probe's output. */
 const LOG_LENGTH = 5;
-export const OUTPUT_LIMIT = 4096;
+const OUTPUT_LIMIT = 4096;
 
 /** Docker's defaults for what a HEALTHCHECK or --health-* leaves out. */
 export const HEALTH_DEFAULTS = { interval: 30e9, timeout: 30e9, startPeriod: 0, startInterval: 5e9, retries: 3 };
@@ -71,7 +73,49 @@ export function recordHealth(paths: Pick<ContainerPaths, "runDir">, result: Heal
   });
 }
 
-/** Output as Docker keeps it: at most OUTPUT_LIMIT bytes. */
-export function boundedOutput(bytes: Uint8Array): string {
-  return new TextDecoder().decode(bytes.subarray(0, OUTPUT_LIMIT));
+/** Docker's words for a probe killed past its timeout. */
+export function timedOut(h: HealthSpec): string {
+  return `Health check exceeded timeout (${h.timeout / 1e9}s)`;
+}
+
+/**
+ * Where a probe writes (`write`, for its stdout and stderr): a pipe drained while the probe runs
+ * (one that writes more than a pipe holds must not block), kept up to OUTPUT_LIMIT, through a
+ * non-blocking description of its own (a child of the probe may hold the pipe open).
+ * `closeWrite` once the probe has its copy; `finish` gives what it wrote and closes the rest.
+ */
+export function probeOutput(): { write: number; closeWrite(): void; finish(): string } {
+  const [read, write] = pipe();
+  const reader = open(`/proc/self/fd/${read}`, O_RDONLY | O_NONBLOCK);
+  close(read);
+  const kept = new Uint8Array(OUTPUT_LIMIT);
+  let size = 0;
+  const drain = () => {
+    const buf = new Uint8Array(65536);
+    try {
+      for (let n = readFd(reader, buf); n > 0; n = readFd(reader, buf)) {
+        if (size < OUTPUT_LIMIT) kept.set(buf.subarray(0, Math.min(n, OUTPUT_LIMIT - size)), size);
+        size = Math.min(OUTPUT_LIMIT, size + n);
+      }
+    } catch {
+      // EAGAIN: nothing more for now.
+    }
+  };
+  const draining = setInterval(drain, 50);
+  let writeOpen = true;
+  const closeWrite = () => {
+    if (writeOpen) close(write);
+    writeOpen = false;
+  };
+  return {
+    write,
+    closeWrite,
+    finish() {
+      closeWrite();
+      clearInterval(draining);
+      drain();
+      close(reader);
+      return new TextDecoder().decode(kept.subarray(0, size));
+    },
+  };
 }

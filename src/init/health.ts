@@ -2,11 +2,11 @@
 // is started confined as the payload is (its user, cgroup, namespaces, capabilities, seccomp),
 // its output read up to 4 KiB, killed past the timeout. A container with a health check keeps
 // this Bun init as its watcher (docs/ARCHITECTURE.md says what that costs and why).
-import { close, open, read as fsRead } from "../sys/fs.ts";
-import { O_NONBLOCK, O_RDONLY, SIGKILL } from "../sys/constants.ts";
-import { kill, pipe, type WaitResult } from "../sys/process.ts";
+import { close, open } from "../sys/fs.ts";
+import { O_RDONLY, SIGKILL } from "../sys/constants.ts";
+import { kill, type WaitResult } from "../sys/process.ts";
 import { describeError } from "../sys/errors.ts";
-import { boundedOutput, OUTPUT_LIMIT, probeCommand, readHealth, recordHealth, resetHealth, type HealthResult } from "../container/health.ts";
+import { probeCommand, probeOutput, readHealth, recordHealth, resetHealth, timedOut, type HealthResult } from "../container/health.ts";
 import type { HealthSpec } from "../container/spec.ts";
 import { EXIT_NOT_FOUND } from "../container/errors.ts";
 
@@ -55,39 +55,21 @@ export function scheduleHealth(s: HealthSchedule): () => void {
 
 async function probe(s: HealthSchedule, running: { end?: () => void }): Promise<HealthResult> {
   const Start = new Date().toISOString();
-  const [read, write] = pipe();
+  const output = probeOutput();
   const devNull = open("/dev/null", O_RDONLY);
   let pid: number;
   try {
-    pid = s.start(probeCommand(s.health), [[devNull, 0], [write, 1], [write, 2]]);
+    pid = s.start(probeCommand(s.health), [[devNull, 0], [output.write, 1], [output.write, 2]]);
   } catch (e) {
-    close(read);
+    output.finish();
     return { Start, End: new Date().toISOString(), ExitCode: EXIT_NOT_FOUND, Output: describeError(e) };
   } finally {
-    close(write);
+    output.closeWrite();
     close(devNull);
   }
-  // Drained while it runs (a probe that writes more than a pipe holds must not block), kept up to
-  // the limit. Its own non-blocking description: a child of the probe may hold the pipe open.
-  const reader = open(`/proc/self/fd/${read}`, O_RDONLY | O_NONBLOCK);
-  close(read);
-  const kept = new Uint8Array(OUTPUT_LIMIT);
-  let size = 0;
-  const drain = () => {
-    const buf = new Uint8Array(65536);
-    try {
-      for (let n = fsRead(reader, buf); n > 0; n = fsRead(reader, buf)) {
-        if (size < OUTPUT_LIMIT) kept.set(buf.subarray(0, Math.min(n, OUTPUT_LIMIT - size)), size);
-        size = Math.min(OUTPUT_LIMIT, size + n);
-      }
-    } catch {
-      // EAGAIN: nothing more for now.
-    }
-  };
-  const draining = setInterval(drain, 50);
-  let timedOut = false;
+  let killed = false;
   const timeout = setTimeout(() => {
-    timedOut = true;
+    killed = true;
     kill(pid, SIGKILL);
   }, s.health.timeout / 1e6);
   const exit = await new Promise<WaitResult | undefined>((resolve) => {
@@ -100,12 +82,10 @@ async function probe(s: HealthSchedule, running: { end?: () => void }): Promise<
   });
   running.end = undefined;
   clearTimeout(timeout);
-  clearInterval(draining);
   s.children.delete(pid);
-  drain();
-  close(reader);
-  if (exit === undefined) return { Start, End: new Date().toISOString(), ExitCode: -1, Output: "the container stopped" };
+  const Output = output.finish();
   const End = new Date().toISOString();
-  if (timedOut) return { Start, End, ExitCode: -1, Output: `Health check exceeded timeout (${s.health.timeout / 1e9}s)` };
-  return { Start, End, ExitCode: exit.code, Output: boundedOutput(kept.subarray(0, size)) };
+  if (exit === undefined) return { Start, End, ExitCode: -1, Output: "the container stopped" };
+  if (killed) return { Start, End, ExitCode: -1, Output: timedOut(s.health) };
+  return { Start, End, ExitCode: exit.code, Output };
 }

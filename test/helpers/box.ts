@@ -107,6 +107,34 @@ export async function box(s: Store, args: string[], opts: { stdin?: string; as?:
   return { code, stdout, stderr };
 }
 
+/** Box's refusal of bad input: one line on stderr matching `message`, exit 125. */
+export function expectRefused(r: Result, message: RegExp): void {
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.code).toBe(125);
+}
+
+/** A page over HTTP from the host, trimmed; fails after 5 s. */
+export async function httpGet(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return (await res.text()).trim();
+}
+
+/** `n` free host ports in a row (checked by bind, probabilistic as any such check). */
+export function freePorts(n: number): number {
+  for (;;) {
+    const first = 20000 + Math.floor(Math.random() * 10000);
+    const held: Array<{ stop(force?: boolean): void }> = [];
+    try {
+      for (let i = 0; i < n; i++) held.push(Bun.listen({ hostname: "0.0.0.0", port: first + i, socket: { data() {} } }));
+      return first;
+    } catch {
+    } finally {
+      for (const h of held) h.stop(true);
+    }
+  }
+}
+
 /** `box ARGS` that must succeed quietly: its stdout. */
 export async function boxOk(s: Store, args: string[]): Promise<string> {
   const r = await box(s, args);
