@@ -24,6 +24,9 @@ export async function buildSpawnLib(): Promise<void> {
   // The watcher of detached containers, a few KB.
   compileFreestanding("src/sys/watch.c", "dist/box-watch");
   embed("dist/box-watch");
+  // The health timer of a detached container with a health check, a few KB.
+  compileFreestanding("src/sys/health-timer.c", "dist/box-health-timer");
+  embed("dist/box-health-timer");
   // The exec shim of every process started in a container: no data, ~1 KB.
   compileFreestanding("src/sys/shim.c", "dist/box-shim", { packed: true });
   embed("dist/box-shim");

@@ -1,9 +1,22 @@
 // Health checks as an operator sees them: ps's status, inspect's State.Health, ps's health
 // filter, box healthcheck run, --health-on-failure, an image's HEALTHCHECK, and the refusals.
 import { describe, expect, test } from "bun:test";
-import { box, boxOk, expectRefused, copyRootfs, eventually, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { box, boxOk, containerState, expectRefused, copyRootfs, eventually, importBusybox, runDetached, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
+
+/** The health timers (src/sys/health-timer.c) of container `id`: processes of the host. */
+function timersOf(id: string): number[] {
+  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      return argv[0] === "box-health-timer" && argv.includes(id) ? [Number(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 const ok = (args: string[]) => boxOk(t.s, args);
 const status = async (id: string) => (await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "{{.Status}}"])).trim();
 const health = async (id: string) => JSON.parse(await ok(["inspect", "-f", "{{json .State.Health}}", id]));
@@ -64,6 +77,27 @@ describe("health checks", () => {
     expect(await status(stopped)).toMatch(/^Exited \(0\)/);
     await ok(["rm", "-f", restart, killed, stopped]);
   }, 30000);
+
+  test("a detached container's probes come from the host's health timer: its init stays the native watcher; stop ends the timer, start brings it back", async () => {
+    const id = await runDetached(t.s, ["--network", "none", ...PROBE], "touch /tmp/ok; sleep 100");
+    const init = containerState(t.s, id).pid;
+    expect(readlinkSync(`/proc/${init}/exe`)).toStartWith("/memfd:box-watch");
+    await eventually(async () => (await status(id)).endsWith("(healthy)"), 5000);
+    expect(timersOf(id)).toHaveLength(1);
+    // Its own session, box's store in its environment, and nothing of the caller's open.
+    const timer = timersOf(id)[0]!;
+    expect(readFileSync(`/proc/${timer}/environ`, "utf8").split("\0")).toContain(`BOX_ROOT=${t.s.root}`);
+    const fds = Object.fromEntries(readdirSync(`/proc/${timer}/fd`).map((fd) => [fd, readlinkSync(`/proc/${timer}/fd/${fd}`)]));
+    expect(Object.keys(fds).sort()).toEqual(["0", "1", "2", "3", "4"]);
+    expect([fds["0"], fds["1"], fds["2"], fds["3"]]).toEqual(["/dev/null", "/dev/null", "/dev/null", "anon_inode:[pidfd]"]);
+    await ok(["stop", "-t", "0", id]);
+    await eventually(() => timersOf(id).length === 0, 3000);
+    await ok(["start", id]);
+    expect(await status(id)).toMatch(/\(health: starting\)$/);
+    await eventually(async () => (await status(id)).endsWith("(healthy)"), 5000);
+    expect(timersOf(id)).toHaveLength(1);
+    await ok(["rm", "-f", id]);
+  });
 
   test("an image's HEALTHCHECK, and --no-healthcheck over it", async () => {
     expect((await importBusybox(t.s, "checked", ["-c", "HEALTHCHECK --interval=200ms --retries=1 CMD test -f /tmp/ok"])).code).toBe(0);

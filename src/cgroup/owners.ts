@@ -21,12 +21,16 @@ export function recordCgroupOwner(root: string, id: string, cgroups: string[]): 
   writeFileAtomic(entry(resolved, id), JSON.stringify({ root: resolved, id, cgroups }), 0o600);
 }
 
-/** After the cgroups are gone. A record left (a container that removed itself) is dropped by a prune. */
-export function forgetCgroupOwner(root: string, id: string): void {
+/**
+ * Where the record of container `id` of the store at `root` is (removed with the container's
+ * cgroups: a step of its teardown plan, src/container/lifecycle.ts): the records' directory and
+ * the file's name; undefined when the store is gone.
+ */
+export function cgroupOwnerRecord(root: string, id: string): { dir: string; name: string } | undefined {
   try {
-    unlink(entry(realPath(root), id));
+    return { dir: OWNERS, name: entry(realPath(root), id).slice(OWNERS.length + 1) };
   } catch {
-    // No record (a container made before them), or the store is gone meanwhile.
+    return undefined;
   }
 }
 

@@ -5,9 +5,10 @@ import { Errno } from "../sys/errors.ts";
 import { dirname } from "../path.ts";
 import { UserError } from "./errors.ts";
 import { leaseIdRange, ownByContainerRoot } from "../security/userns.ts";
-import { claimName, containerConfig, containerPaths, removeContainerFiles, writeConfig, type Store } from "./store.ts";
+import { claimName, containerConfig, containerPaths, writeConfig, type Store } from "./store.ts";
+import { executeTeardown, storeSite, teardownPlan, type BoxSteps, type Removed } from "./lifecycle.ts";
 import { containerCgroupDirs, createContainerCgroups, removeCgroups } from "../cgroup/cgroups.ts";
-import { forgetCgroupOwner, recordCgroupOwner } from "../cgroup/owners.ts";
+import { recordCgroupOwner } from "../cgroup/owners.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, endpointsOf, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
@@ -103,13 +104,20 @@ export function ensureContainerCgroups(store: Store, spec: ContainerSpec, dirs: 
   applyLimits(spec.resources, createContainerCgroups(spec, deviceRules(spec)));
 }
 
+/** How box itself gives back what only it can, at the end of a --rm container or its removal. */
+export function storeBoxSteps(store: Store, spec: Pick<ContainerSpec, "id" | "endpoint" | "connected" | "volumes">): BoxSteps {
+  return {
+    killLeftovers: true,
+    endpoints: () => {
+      if (spec.endpoint || spec.connected) for (const e of endpointsOf(spec)) releaseEndpoint(store, spec.id, e);
+      // On a bridge, but killed before its record named what it holds there.
+      else releaseClaims(store, spec.id);
+    },
+    volumes: () => removeAnonymousVolumes(store, spec),
+  };
+}
+
 /** `volumes`: its anonymous volumes go too (rm -v, --rm, a failed create). */
-export function removeContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "endpoint" | "connected" | "network" | "volumes">, paths: ContainerPaths, volumes = false): void {
-  removeCgroups(paths.cgroups);
-  if (paths.cgroups.length) forgetCgroupOwner(store.root, spec.id);
-  if (spec.endpoint || spec.connected) for (const e of endpointsOf(spec)) releaseEndpoint(store, spec.id, e);
-  // On a bridge, but killed before its record named what it holds there.
-  else if (bridgeNetwork(spec) !== undefined) releaseClaims(store, spec.id);
-  removeContainerFiles(store, spec.id, spec.name);
-  if (volumes) removeAnonymousVolumes(store, spec);
+export function removeContainer(store: Store, spec: Removed, paths: ContainerPaths, volumes = false): void {
+  executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths.cgroups), { end: false, remove: true, volumes }), undefined, storeBoxSteps(store, spec));
 }

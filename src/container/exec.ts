@@ -216,7 +216,11 @@ async function attach(pid: number, master: number | undefined, interactive: bool
   }
   reap();
   if (!exited) await new Promise<void>((resolve) => (onExit = resolve));
-  await Promise.race([relay, Bun.sleep(1000)]);
+  // The pty's last output, for at most a second; a timer cleared after, or it would keep this
+  // process (box healthcheck run) alive for that second.
+  let wait: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([relay, new Promise((resolve) => (wait = setTimeout(resolve, 1000)))]);
+  clearTimeout(wait);
   restore?.();
   for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
   process.off("SIGCHLD", reap);

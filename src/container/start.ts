@@ -1,7 +1,7 @@
 // Starts a created container's init in new namespaces and, attached, waits for it: the CLI
 // forwards signals to the init and returns the payload's exit status.
 import { close, isErrno, open, readFile, write } from "../sys/fs.ts";
-import { Errno } from "../sys/errors.ts";
+import { describeError, Errno } from "../sys/errors.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY, SIGHUP, SIGINT, SIGKILL, SIGTERM } from "../sys/constants.ts";
 import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, setns, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
@@ -10,12 +10,13 @@ import { trace, traceEnv } from "../trace.ts";
 import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self.ts";
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
-import { removeContainer } from "./create.ts";
-import { readState, writeEndState, writeState, type Store } from "./store.ts";
+import { storeBoxSteps } from "./create.ts";
+import { beginRun, executeTeardown, keptByWatcher, storeSite, teardownPlan, type Removed } from "./lifecycle.ts";
+import type { Store } from "./store.ts";
 import { stateInit } from "./live.ts";
 import { lockContainer } from "./lock.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
-import { recordContainerEnd, recordContainerEvent } from "./events.ts";
+import { recordContainerEvent } from "./events.ts";
 
 /**
  * The namespaces that must exist from the init's first instruction: its pid namespace (it is
@@ -202,8 +203,7 @@ export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, p
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);
     // box oci create: "created" until box oci start, but with its init's pid.
-    const status = startFifo === undefined ? "running" : "created";
-    writeState(paths, { status, pid: init.pid, pidStart: processIdentity(init.pid).start, ...(startFifo === undefined ? { startedAt: new Date().toISOString() } : {}) });
+    beginRun(paths, { pid: init.pid, pidStart: processIdentity(init.pid).start }, startFifo !== undefined);
     if (startFifo === undefined) recordContainerEvent(store.root, spec, "start");
   } catch (e) {
     // EPIPE, or no /proc entry: the init died before reading it; its sync pipe's EOF says so next.
@@ -220,22 +220,25 @@ export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, p
 export async function runDetached(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths): Promise<void> {
   sendPlan(init, store, spec, paths, true);
   const { first } = await readInit(init.syncRead, true, () => (init.reported = true));
-  if (first && "pid" in first) return;
+  if (first && "pid" in first) {
+    if (spec.healthcheck && keptByWatcher(spec, true)) {
+      try {
+        (await import("./health-timer.ts")).startHealthTimer(store, spec, paths, init.pid);
+      } catch (e) {
+        // The container runs; only its probes will not.
+        process.stderr.write(`box: warning: the health checks of ${spec.name} will not run: ${describeError(e)}\n`);
+      }
+    }
+    return;
+  }
   const status = waitPid(init.pid, false);
   close(init.lifelineWrite);
   failedStart(store, spec, paths, first, status);
 }
 
-/** What the init records when it can, done here now that its namespaces are gone. */
-export function recordEnd(store: Store, spec: Pick<ContainerSpec, "id" | "name" | "remove" | "endpoint" | "network" | "volumes">, paths: ContainerPaths, code: number): void {
-  recordContainerEnd(store.root, spec, code);
-  if (spec.remove) return removeContainer(store, spec, paths, true);
-  try {
-    writeEndState(paths, { ...readState(paths), status: "exited", exitCode: code, finishedAt: new Date().toISOString() });
-  } catch (e) {
-    // Removed meanwhile (box rm -f of a container whose end this process saw): nothing to record.
-    if (!isErrno(e, Errno.ENOENT)) throw e;
-  }
+/** What the init does when it can (the run's end, or the removal of a --rm container), done here now that its namespaces are gone. */
+export function recordEnd(store: Store, spec: Removed & Pick<ContainerSpec, "remove">, paths: ContainerPaths, code: number): void {
+  executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths.cgroups), { end: true, remove: spec.remove }), { exitCode: code }, storeBoxSteps(store, spec));
 }
 
 /**

@@ -19,14 +19,17 @@ import { connectContainer } from "../net/endpoint.ts";
 import { peerHosts, releaseEndpoint } from "../net/network.ts";
 import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { containerConfig, containerPaths, fdPath, openDir, readState, removeContainerFiles, writeEndState, writeState, layout, type Store } from "../container/store.ts";
+import { containerConfig, containerPaths, fdPath, openDir, readState, layout, type Store } from "../container/store.ts";
+import { executeTeardown, keptByWatcher, moveTo, teardownPlan, watcherSteps, type TeardownSite } from "../container/lifecycle.ts";
+import { cgroupOwnerRecord } from "../cgroup/owners.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
 import { removeAnonymousVolumes } from "../container/volumes.ts";
 import { stateInit } from "../container/live.ts";
+import { resetHealth } from "../container/health.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
-import { endCgroupProcesses, joinFile, removeCgroups } from "../cgroup/cgroups.ts";
+import { endCgroupProcesses, joinFile } from "../cgroup/cgroups.ts";
 import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
@@ -40,7 +43,7 @@ import { connectLogDriver } from "../container/log-drivers.ts";
 import { publishInput } from "../container/attach.ts";
 import type { LogEntries } from "../container/logs.ts";
 import { trace } from "../trace.ts";
-import { containerEndJournal, recordContainerEnd, recordContainerEvent } from "../container/events.ts";
+import { recordContainerEvent } from "../container/events.ts";
 
 /**
  * Messages to the CLI on the sync pipe, one JSON line each. `exit` comes last, once the
@@ -58,6 +61,8 @@ export interface HostHandles {
   proc: string;
   cgroupDirs: string[];
   cgroupJoin: number[];
+  /** Where the container's teardown plan leads (src/container/lifecycle.ts). */
+  site: TeardownSite;
   /** Every descriptor above, to keep across the watcher's exec. */
   fds: number[];
 }
@@ -65,11 +70,16 @@ export interface HostHandles {
 function openHostHandles(plan: InitPlan): HostHandles {
   const fds: number[] = [];
   const keep = (fd: number) => (fds.push(fd), fd);
+  const bases = { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) };
+  const cgroupDirs = plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id));
+  const owner = plan.cgroups.length ? cgroupOwnerRecord(plan.root, plan.id) : undefined;
+  const cgroupOwner = owner && join(fdPath(keep(openDir(owner.dir))), owner.name);
   return {
-    bases: { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) },
+    bases,
     proc: fdPath(keep(openDir("/proc"))),
-    cgroupDirs: plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id)),
+    cgroupDirs,
     cgroupJoin: plan.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
+    site: { bases, cgroupDirs, cgroupOwner },
     fds,
   };
 }
@@ -263,7 +273,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
       return spawn({ ...confinement, path, argv, env, fds, cwd: spec.workdir });
     },
     launch() {
-      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), watched(spec), driverLog) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
+      const output = plan.detach ? detachedOutput(spec, pty, containerDir(host, plan), keptByWatcher(spec, true), driverLog) : plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
       // A bundle's process.user.umask, for the payload only (box's own files keep 022).
       const umask = spec.runtime?.umask === undefined ? undefined : libc.umask(spec.runtime.umask);
       let pid: number;
@@ -335,20 +345,6 @@ function timeNamespaceSupported(): boolean {
 
 function containerDir(host: HostHandles, plan: InitPlan): string {
   return join(host.bases.root, layout.container(plan.id));
-}
-
-/**
- * Whether the watcher takes over once the payload runs (detached containers). Not with a pty or
- * -i (the pty's master and the held stdin pipe would have to live on in the watcher), and not
- * with a restart policy, which needs box again to start the payload anew, nor with --rm on a
- * bridge network, whose address and nftables rules box gives back at the end; nor with the
- * syslog or journald drivers (the watcher writes json.log only).
- */
-function watched(spec: ContainerSpec): boolean {
-  // Nor in a shared PID namespace: the watcher ends a container with kill(-1), which is right only in its own.
-  // Nor with --rm and an anonymous volume: removing a volume needs box. Nor with a health check,
-  // which this process runs.
-  return !spec.tty && !spec.interactive && spec.restart.name === "no" && !(spec.remove && (spec.endpoint || spec.volumes.some((v) => v.anonymous))) && spec.pidMode === undefined && !spec.healthcheck && spec.log.driver !== "syslog" && spec.log.driver !== "journald";
 }
 
 function runPaths(host: HostHandles, plan: InitPlan): { runDir: string } {
@@ -503,6 +499,15 @@ export async function runInit(): Promise<never> {
   let restartUnhealthy = false;
   for (;;) {
     const startedAt = Date.now();
+    // Handed over to the native watcher, its health checks are the host's health timer's
+    // (src/container/health-timer.ts, started by the CLI); here they start with the payload.
+    if (output!.watch && !payloadExit) {
+      if (spec.healthcheck) resetHealth(runPaths(host!, plan));
+      // Loaded only now: the watcher's bytes are no part of the start of every init.
+      const { handOver } = await import("./watch.ts");
+      // Unless the payload is gone already (reaped meanwhile): then this process finishes the job.
+      if (!payloadExit) watchFromNow(handOver, spec, plan, host!, payload!, output!.watch);
+    }
     const stopHealth = spec.healthcheck
       ? (await import("./health.ts")).scheduleHealth({
           health: spec.healthcheck,
@@ -514,12 +519,6 @@ export async function runInit(): Promise<never> {
           },
         })
       : undefined;
-    if (output!.watch && !payloadExit) {
-      // Loaded only now: the watcher's bytes are no part of the start of every init.
-      const { handOver } = await import("./watch.ts");
-      // Unless the payload is gone already (reaped meanwhile): then this process finishes the job.
-      if (!payloadExit) watchFromNow(handOver, spec, plan, host!, payload!, output!.watch);
-    }
     reap();
     if (!payloadExit) await new Promise<void>((resolve) => (onPayloadExit = resolve));
     stopHealth?.();
@@ -538,12 +537,12 @@ export async function runInit(): Promise<never> {
     restartUnhealthy = false;
     if (delay === undefined) break;
     const paths = runPaths(host!, plan);
-    writeState(paths, { ...readState(paths), status: "restarting", exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
+    moveTo(paths, "restarting", { exitCode: payloadExit!.code, restartCount: restarts.count, finishedAt: new Date().toISOString() });
     recordContainerEvent(host!.bases.root, spec, "die", { exitCode: String(payloadExit!.code) });
     if (!(await restarts.pause(delay))) break;
     payloadExit = undefined;
     ({ pid: payload, output } = launcher!.launch());
-    writeState(paths, { ...readState(paths), status: "running", startedAt: new Date().toISOString() });
+    moveTo(paths, "running", { startedAt: new Date().toISOString() });
     recordContainerEvent(host!.bases.root, spec, "start");
   }
   finish(spec, plan, host!, payloadExit!.code, oomKills(host!.cgroupDirs) > 0);
@@ -602,47 +601,37 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
   planDone();
   for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline]) libc.close(fd);
   const memory = controllerDir(host.cgroupDirs, "memory");
-  const paths = runPaths(host, plan);
   return handOver({
     payload,
     ...fds,
     log: spec.log,
     containerDir: containerDir(host, plan),
-    runDir: paths.runDir,
-    nameFile: join(host.bases.root, layout.name(spec.name)),
-    cgroupDirs: host.cgroupDirs,
     oomFile: memory === undefined ? "" : join(memory, detectCgroups().version === 1 ? "memory.oom_control" : "memory.events"),
-    state: readState(paths) ?? { status: "running" },
-    remove: spec.remove,
-    id: plan.id,
-    journal: containerEndJournal(host.bases.root, spec),
+    teardown: watcherSteps(teardownPlan(spec, host.site, { end: true, remove: spec.remove }), readState(runPaths(host, plan))),
     keep: host.fds,
   });
 }
 
 /**
- * Records the exit or, for --rm, removes the container. Only after pivot_root: the old root was
- * detached with everything mounted on it, so these fd paths reach the host's directories and
- * never a mount of the container.
+ * The end of the run: the container's teardown plan (its end recorded, or for --rm the container
+ * removed), executed here. Only after pivot_root: the old root was detached with everything
+ * mounted on it, so the plan's fd paths reach the host's directories and never a mount of the
+ * container.
  */
 function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
   planDone();
   try {
-    if (spec.remove) {
-      if (releasesRules(spec)) setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
-      // box network connect and disconnect may have changed its endpoints since it started: the record has them.
-      if (spec.endpoint) for (const e of endpointsOf(containerConfig(host.bases, plan.id))) releaseEndpoint(host.bases, plan.id, e, host.proc);
-      removeCgroups(host.cgroupDirs, false);
-      removeContainerFiles(host.bases, plan.id, spec.name);
-      removeAnonymousVolumes(host.bases, spec);
-    } else {
-      const paths = runPaths(host, plan);
-      writeEndState({ ...paths, dir: containerDir(host, plan) }, { ...readState(paths), status: "exited", exitCode: code, oomKilled, finishedAt: new Date().toISOString() });
-    }
+    executeTeardown(teardownPlan(spec, host.site, { end: true, remove: spec.remove }), { exitCode: code, oomKilled }, {
+      endpoints: () => {
+        if (releasesRules(spec)) setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+        // box network connect and disconnect may have changed its endpoints since it started: the record has them.
+        for (const e of endpointsOf(containerConfig(host.bases, plan.id))) releaseEndpoint(host.bases, plan.id, e, host.proc);
+      },
+      volumes: () => removeAnonymousVolumes(host.bases, spec),
+    });
   } catch (e) {
     write(2, `box: cleaning up ${plan.id}: ${describeError(e)}\n`);
   }
-  recordContainerEnd(host.bases.root, spec, code);
   trace("init", "cleaned-up");
   report({ exit: code });
   exitNow(code);

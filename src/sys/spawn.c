@@ -110,6 +110,8 @@ struct spawn_spec {
   long join_userns_first; /* a user namespace to enter before the setns list (rootless exec: it owns
                           * the other namespaces), or -1; the child then has a memory of its own,
                           * as the kernel requires of a process entering a user namespace */
+  long exec_fd;          /* a sealed memfd of box's own (the health timer) to exec with argv instead of
+                          * `path`, or -1; not with shim_fd */
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -162,7 +164,7 @@ static int child(void *arg) {
   int i;
   int *fds = (int *)s->fds;
   int moved[64];
-  long shim;
+  long shim, program;
   unsigned long keep = 0;
   char zero = '0';
   unsigned long empty = 0;
@@ -190,8 +192,9 @@ static int child(void *arg) {
     if (moved[i] < 0) fail(s->errfd, 2, -(long)*__errno_location());
   }
   /* Out of the targets' way too; close-on-exec, as execveat of a static ELF allows. */
-  shim = s->shim_fd >= 0 ? syscall(SYS_fcntl, s->shim_fd, F_DUPFD_CLOEXEC, 100) : -1;
-  if (s->shim_fd >= 0 && shim < 0) fail(s->errfd, 2, -(long)*__errno_location());
+  program = s->shim_fd >= 0 ? s->shim_fd : s->exec_fd;
+  shim = program >= 0 ? syscall(SYS_fcntl, program, F_DUPFD_CLOEXEC, 100) : -1;
+  if (program >= 0 && shim < 0) fail(s->errfd, 2, -(long)*__errno_location());
   /* Everything above fd 2 closes at exec, but for the targets dup3 makes below. */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   for (i = 0; i < s->nfds && i < 64; i++)
@@ -283,7 +286,9 @@ static int child(void *arg) {
    * (execve makes it dumpable again). */
   syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (s->seccomp_len && s->no_new_privs) load_seccomp(s);
-  if (shim >= 0) {
+  if (s->exec_fd >= 0) {
+    r = SC(SYS_execveat, shim, "", s->argv, s->envp, AT_EMPTY_PATH);
+  } else if (shim >= 0) {
     /* The shim reports a failed execve of the payload itself, on the same pipe. */
     if ((r = SC(SYS_fcntl, s->errfd, F_SETFD, 0)) < 0) fail(s->errfd, 2, r);
     r = SC(SYS_execveat, shim, "", s->shim_argv, s->envp, AT_EMPTY_PATH);

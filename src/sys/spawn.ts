@@ -88,6 +88,8 @@ export interface SpawnOptions {
    * namespaces, which only its root may join). The child then does not share Bun's memory.
    */
   joinUserNamespaceFirst?: number;
+  /** A sealed memfd of box's own program to exec (with argv) instead of `path`; not with the shim. */
+  program?: number;
 }
 
 let shimFd: number | undefined;
@@ -173,6 +175,7 @@ export function spawn(o: SpawnOptions): number {
     BigInt(o.userns ?? -1),
     o.ownMaps ? p(cstrArray(["deny", `0 ${process.geteuid!()} 1`, `0 ${process.getegid!()} 1`], keep)) : 0n,
     BigInt(o.joinUserNamespaceFirst ?? -1),
+    BigInt(o.program ?? -1),
   ]);
   const outer = Number(box_spawn(spec));
   close(errWrite);

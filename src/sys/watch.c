@@ -5,20 +5,18 @@
  * runtime's ~6 MB. It does the init's work from there on: forwards every signal to the payload,
  * reaps every child, writes the payload's stdout and stderr to the json-file log (the format of
  * src/container/logs.ts, rotated the same way), and when the payload has exited kills what is
- * left in the pid namespace, records the exit in state.json (or, for --rm, removes the
- * container's cgroups and files) and exits with the payload's status. (box itself cannot be
- * exec'd again from here: inside the container's root its dynamic loader does not exist.)
+ * left in the pid namespace and executes the container's teardown plan (src/container/lifecycle.ts:
+ * record the end, or for --rm remove the cgroups, files and name; the journal's lines), then
+ * exits with the payload's status. (box itself cannot be exec'd again from here: inside the
+ * container's root its dynamic loader does not exist.)
  *
  * argv: box __init (what `ps` and `box top` show); the parameters come in the environment as
- * BOX_W0..BOX_W14: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR RUN_DIR
- * STATE_TEMPLATE OOM_FILE REMOVE CGROUP_DIRS NAME_FILE ID JOURNAL EVENTS_TEMPLATE
- * The paths reach the host's directories through /proc/self/fd/N (descriptors the init opened
- * before pivot_root and kept across the exec). STATE_TEMPLATE is state.json with @CODE@, @OOM@
- * and @TIME@ to fill in; CGROUP_DIRS is newline-separated. EVENTS_TEMPLATE is the lines the end
- * adds to box's event journal (src/container/events.ts), with @CODE@, @SEC@ and @NANO@.
+ * BOX_W0..BOX_W6: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR OOM_FILE, and the plan's
+ * steps as BOX_S0, BOX_S1, ... The paths reach the host's directories through /proc/self/fd/N
+ * (descriptors the init opened before pivot_root and kept across the exec).
  * Freestanding: no libc, raw system calls, a static executable of a few KB.
  */
-typedef unsigned long size_t;
+#include "freestanding.h"
 
 #define SYS_read 0
 #define SYS_write 1
@@ -69,36 +67,6 @@ typedef unsigned long size_t;
 #define AT_REMOVEDIR 0x200
 #define MAX_LINE 16384
 #define PATH 4096
-
-static long sys6(long n, long a, long b, long c, long d, long e, long f) {
-  long r;
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  register long r9 __asm__("r9") = f;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
-  return r;
-}
-#define sys(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-
-/* gcc may call these for struct copies and zeroing even when freestanding. */
-void *memset(void *d, int c, size_t n) {
-  unsigned char *p = d;
-  while (n--) *p++ = (unsigned char)c;
-  return d;
-}
-void *memcpy(void *d, const void *s, size_t n) {
-  unsigned char *p = d;
-  const unsigned char *q = s;
-  while (n--) *p++ = *q++;
-  return d;
-}
-
-static long parse(const char *s) {
-  long v = 0, sign = 1;
-  if (*s == '-') sign = -1, s++;
-  while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
-  return v * sign;
-}
 
 /* Writes n as decimal, at least `width` digits; returns the end. */
 static char *put_num(char *p, long n, int width) {
@@ -273,10 +241,10 @@ static void replace_file(const char *dir, const char *name, const char *doc, lon
 }
 
 /*
- * The state template with @CODE@, @OOM@ and @TIME@ filled in: the run dir's state.json, and the
- * same in the container's directory, the state a reboot keeps (KEPT_STATE of store.ts).
+ * A record step: the end state's template with @CODE@, @OOM@ and @TIME@ filled in, as the run
+ * dir's state.json and, the state a reboot keeps, the container directory's last-state.json.
  */
-static void record(const char *run_dir, const char *template, long code, int oom) {
+static void record(const char *run_dir, const char *dir, const char *template, long code, int oom) {
   char doc[8192], *p = doc;
   const char *t = template;
   while (*t && p < doc + sizeof(doc) - 64) {
@@ -286,7 +254,7 @@ static void record(const char *run_dir, const char *template, long code, int oom
     else *p++ = *t++;
   }
   replace_file(run_dir, "state.json", doc, p - doc);
-  replace_file(container_dir, "last-state.json", doc, p - doc);
+  replace_file(dir, "last-state.json", doc, p - doc);
 }
 
 /*
@@ -368,62 +336,52 @@ static void remove_at(long dir, const char *name) {
   sys(SYS_unlinkat, dir, name, AT_REMOVEDIR);
 }
 
-/* --rm: the cgroups (busy for a moment after the last task went), the files, the name. */
-static void remove_container(char *cgroups, const char *run_dir, const char *name_file, const char *id) {
-  char buf[128];
-  char *line = cgroups, *p;
+/* A cgroup, removed once empty: busy for a moment after the last task went. */
+static void remove_cgroup(const char *dir) {
   int tries;
-  for (p = cgroups;; p++) {
-    if (*p && *p != '\n') continue;
-    int last = !*p;
-    *p = 0;
-    if (*line) for (tries = 0; sys(SYS_rmdir, line, 0, 0) == -EBUSY && tries < 250; tries++) sleep_ms(2);
-    if (last) break;
-    line = p + 1;
-  }
-  remove_at(AT_FDCWD, run_dir);
-  remove_at(AT_FDCWD, container_dir);
-  if (read_file(name_file, buf, sizeof(buf)) >= 0) {
-    const char *a = buf, *b = id;
-    while (*a && *a == *b) a++, b++;
-    if (!*a && !*b) sys(SYS_unlink, name_file, 0, 0);
+  for (tries = 0; sys(SYS_rmdir, dir, 0, 0) == -EBUSY && tries < 250; tries++) sleep_ms(2);
+}
+
+static int same(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+/*
+ * The container's teardown plan (src/container/lifecycle.ts, watcherSteps): BOX_S0, BOX_S1, ...,
+ * each a step's fields separated by \x01, executed in order. Nothing is retried: a step that
+ * fails leaves what it would have removed to `box rm` or a prune.
+ */
+static void tear_down(char **envp, long code, int oom) {
+  int i, n;
+  char *s, *f[64];
+  for (i = 0; *(s = param(envp, "BOX_S", i)); i++) {
+    for (n = 0, f[n++] = s; *s && n < 64; s++)
+      if (*s == '\x01') *s = 0, f[n++] = s + 1;
+    if (same(f[0], "record") && n == 4) record(f[1], f[2], f[3], code, oom);
+    else if (same(f[0], "cgroups")) while (--n > 0) remove_cgroup(f[n]);
+    else if (same(f[0], "tree") && n == 2) remove_at(AT_FDCWD, f[1]);
+    else if (same(f[0], "unlink") && n == 2) sys(SYS_unlink, f[1], 0, 0);
+    else if (same(f[0], "unlink") && n == 3) {
+      char buf[256];
+      if (read_file(f[1], buf, sizeof(buf)) >= 0 && same(buf, f[2])) sys(SYS_unlink, f[1], 0, 0);
+    } else if (same(f[0], "journal") && n == 3) journal(f[1], f[2], code);
   }
 }
 
 /* ---- the loop ---- */
 
-static long now_ms(void) {
-  long ts[2];
-  sys(SYS_clock_gettime, 1 /* CLOCK_MONOTONIC */, ts, 0);
-  return ts[0] * 1000 + ts[1] / 1000000;
-}
-
 struct pollfd { int fd; short events, revents; };
-
-/* The value of BOX_W<i> in the environment, "" when missing. */
-static char *param(char **envp, int i) {
-  char **e;
-  for (e = envp; *e; e++) {
-    char *p = *e;
-    if (p[0] == 'B' && p[1] == 'O' && p[2] == 'X' && p[3] == '_' && p[4] == 'W') {
-      p += 5;
-      if (parse(p) != i) continue;
-      while (*p >= '0' && *p <= '9') p++;
-      if (*p == '=') return p + 1;
-    }
-  }
-  return "";
-}
 
 int watch_main(long *sp) {
   long argc = sp[0];
   char **envp = (char **)(sp + 1) + argc + 1;
-  char *argv[18];
+  char *argv[10];
   int i;
   unsigned long all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
   long payload, status = 0, deadline = 0, code;
   int sfd, done = 0, killed = 0;
-  for (i = 0; i < 15; i++) argv[i + 3] = param(envp, i);
+  for (i = 0; i < 7; i++) argv[i + 3] = param(envp, "BOX_W", i);
   payload = parse(argv[3]);
   if (payload <= 0) return 125;
   out.fd = (int)parse(argv[4]), out.name = "stdout";
@@ -481,11 +439,9 @@ int watch_main(long *sp) {
   if (err.fd >= 0) flush(&err);
   if (log_fd >= 0) sys(SYS_close, log_fd, 0, 0);
   code = (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
-  if (argv[12][0] == '1') remove_container(argv[13], argv[9], argv[14], argv[15]);
-  else record(argv[9], argv[10], code, oom_killed(argv[11]));
-  journal(argv[16], argv[17], code);
+  tear_down(envp, code, oom_killed(argv[9]));
   sys(SYS_exit_group, code, 0, 0);
   return 0;
 }
 
-__asm__(".global _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n call watch_main\n mov %eax, %edi\n mov $231, %eax\n syscall\n hlt\n");
+FREESTANDING_START(watch_main);
