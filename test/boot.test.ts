@@ -35,8 +35,27 @@ function rmdirWhenFree(dir: string): void {
  */
 async function simulateReboot(s: Store): Promise<void> {
   const ids = readdirSync(join(s.root, "containers"));
-  for (const pid of storeProcesses(s)) process.kill(pid, "SIGKILL");
-  await eventually(() => storeProcesses(s).length === 0);
+  // The inits by their recorded pids too: one in the middle of its exec into the watcher has no
+  // environment to read for a moment.
+  const inits = ids.flatMap((id) => {
+    try {
+      return [JSON.parse(readFileSync(join(s.runroot, "containers", id, "state.json"), "utf8")).pid as number];
+    } catch {
+      return [];
+    }
+  });
+  const alive = (pid: number) => {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+  await eventually(() => {
+    const left = [...storeProcesses(s), ...inits.filter(alive)];
+    for (const pid of left) process.kill(pid, "SIGKILL");
+    return left.length === 0;
+  });
   const hierarchies = [...readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h)), "/sys/fs/cgroup"];
   const root = realpathSync(s.root);
   for (const id of ids) {

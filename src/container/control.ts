@@ -13,7 +13,6 @@ import { STOP_REQUESTED } from "./restart.ts";
 import { withContainerLock } from "./lock.ts";
 import { liveContainer, requireRunning, runningInit, type LiveContainer } from "./live.ts";
 import { recordEnd } from "./start.ts";
-import { withdrawPorts } from "../net/network.ts";
 import { UNRECORDED_EXIT } from "./describe.ts";
 import type { Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
@@ -56,8 +55,7 @@ export async function killContainer(store: Store, c: LiveContainer): Promise<voi
 export function settleEnd(store: Store, spec: ContainerSpec): void {
   const c = liveContainer(store, spec);
   if (c.pid !== undefined || c.state.status === "created") return;
-  withdrawPorts(store, spec.id, spec.endpoint);
-  if (c.state.exitCode !== undefined) return;
+  // Its teardown plan again: an end recorded already stays as it is; its ports' rules go.
   recordEnd(store, spec, c.paths, UNRECORDED_EXIT);
 }
 

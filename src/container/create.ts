@@ -12,7 +12,7 @@ import { recordCgroupOwner } from "../cgroup/owners.ts";
 import { applyLimits } from "../cgroup/limits.ts";
 import { dockerDeviceRules } from "../cgroup/devices.ts";
 import { bridgeNetwork, endpointsOf, sharedNetwork, type ContainerPaths, type ContainerSpec } from "./spec.ts";
-import { attachContainer, releaseClaims, releaseEndpoint } from "../net/network.ts";
+import { attachContainer, releaseClaims, releaseEndpoint, withdrawPorts } from "../net/network.ts";
 import { recordContainerEvent } from "./events.ts";
 import { prepareVolumes, removeAnonymousVolumes } from "./volumes.ts";
 
@@ -108,6 +108,7 @@ export function ensureContainerCgroups(store: Store, spec: ContainerSpec, dirs: 
 export function storeBoxSteps(store: Store, spec: Pick<ContainerSpec, "id" | "endpoint" | "connected" | "volumes">): BoxSteps {
   return {
     killLeftovers: true,
+    rules: () => withdrawPorts(store, spec.id, spec.endpoint),
     endpoints: () => {
       if (spec.endpoint || spec.connected) for (const e of endpointsOf(spec)) releaseEndpoint(store, spec.id, e);
       // On a bridge, but killed before its record named what it holds there.

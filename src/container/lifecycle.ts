@@ -113,6 +113,8 @@ export function keptByWatcher(spec: ContainerSpec, detach: boolean): boolean {
 export type TeardownStep =
   /** The run's end, recorded (recordEnd). */
   | { op: "record"; runDir: string; containerDir: string }
+  /** Its published ports' nftables rules, withdrawn (a stopped container's ports are refused at once, as Docker's). */
+  | { op: "rules" }
   /** The container's cgroups, removed once empty (busy for a moment after the last task went). */
   | { op: "cgroups"; dirs: string[] }
   /** A directory tree, removed without following a link; or a file, if it still holds `content`. */
@@ -157,6 +159,7 @@ export function teardownPlan(spec: Removed, site: TeardownSite, o: { end: boolea
   const dir = join(site.bases.root, layout.container(spec.id));
   const runDir = join(site.bases.runroot, layout.container(spec.id));
   const steps: TeardownStep[] = [];
+  if (!o.remove && o.end && spec.endpoint?.ports.length) steps.push({ op: "rules" });
   if (!o.remove) steps.push({ op: "record", runDir, containerDir: dir });
   else {
     steps.push({ op: "cgroups", dirs: site.cgroupDirs });
@@ -173,6 +176,7 @@ export function teardownPlan(spec: Removed, site: TeardownSite, o: { end: boolea
 
 /** What executes the box-only steps (the caller's network and volume modules, loaded by it). */
 export interface BoxSteps {
+  rules?(): void;
   endpoints?(): void;
   volumes?(): void;
   /** Kill what is left in the cgroups before removing them (not when the pid namespace is gone). */
@@ -211,6 +215,9 @@ export function executeTeardown(steps: TeardownStep[], end: RunEnd | undefined, 
       case "journal":
         if (recorded) recordContainerEnd(s.root, s.spec, end!.exitCode);
         break;
+      case "rules":
+        box.rules?.();
+        break;
       case "endpoints":
         box.endpoints?.();
         break;
@@ -225,14 +232,18 @@ export function executeTeardown(steps: TeardownStep[], end: RunEnd | undefined, 
  * The plan as the native watcher reads it: one environment variable per step, BOX_S0, BOX_S1, ...,
  * its fields separated by \x01 (no path or JSON text of box's holds one). The run's state at the
  * hand-over goes into the record step's template; the journal step's lines are made here with
- * placeholders (src/container/events.ts).
+ * placeholders (src/container/events.ts); the rules step becomes the netlink messages that delete
+ * them, in hex, and the socket (of the host's network namespace) to send them on.
  */
-export function watcherSteps(steps: TeardownStep[], run: ContainerState | undefined): string[] {
+export function watcherSteps(steps: TeardownStep[], run: ContainerState | undefined, rules?: { socket: number; deletions: Buffer[] }): string[] {
   const F = "\x01";
   return steps.map((s) => {
     switch (s.op) {
       case "record":
         return ["record", s.runDir, s.containerDir, endTemplate(run)].join(F);
+      case "rules":
+        if (!rules) throw new Error("the native watcher needs the rules' deletions made ahead");
+        return ["netlink", String(rules.socket), ...rules.deletions.map((d) => d.toString("hex"))].join(F);
       case "cgroups":
         return ["cgroups", ...s.dirs].join(F);
       case "tree":

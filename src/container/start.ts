@@ -14,7 +14,6 @@ import { storeBoxSteps } from "./create.ts";
 import { beginRun, executeTeardown, keptByWatcher, storeSite, teardownPlan, type Removed } from "./lifecycle.ts";
 import type { Store } from "./store.ts";
 import { stateInit } from "./live.ts";
-import { lockContainer } from "./lock.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 import { recordContainerEvent } from "./events.ts";
 
@@ -241,26 +240,6 @@ export function recordEnd(store: Store, spec: Removed & Pick<ContainerSpec, "rem
   executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths.cgroups), { end: true, remove: spec.remove }), { exitCode: code }, storeBoxSteps(store, spec));
 }
 
-/**
- * A stopped container's published ports are withdrawn: under its lock, and only while it is
- * still stopped (a `box start` that came first keeps its rules).
- */
-async function withdrawIfStopped(store: Store, spec: ContainerSpec): Promise<void> {
-  // Loaded only here: the networking modules are no part of every run's start.
-  const { withdrawPorts } = await import("../net/network.ts");
-  let held: ReturnType<typeof lockContainer>;
-  try {
-    held = lockContainer(store, spec);
-  } catch {
-    return; // removed meanwhile
-  }
-  try {
-    if (stateInit(store, spec.id) === undefined) withdrawPorts(store, spec.id, held.spec.endpoint);
-  } finally {
-    held.unlock();
-  }
-}
-
 /** The init died or reported an error before the payload ran: clean up, then say why. */
 export function failedStart(store: Store, spec: ContainerSpec, paths: ContainerPaths, message: InitMessage | undefined, status: WaitResult | null): never {
   const failed = message && "error" in message ? message : undefined;
@@ -356,10 +335,7 @@ export async function runAttached(init: PendingInit, store: Store, spec: Contain
   close(lifelineWrite);
 
   // After a reported exit the init has recorded it, or removed the container, itself.
-  if (exit !== undefined) {
-    if (!spec.remove && spec.endpoint?.ports.length) await withdrawIfStopped(store, spec);
-    return exit;
-  }
+  if (exit !== undefined) return exit;
   // Killed by a signal, the container was killed, whether or not the init got to report: 128+N.
   const killed = (message !== undefined && "pid" in message) || status?.signal !== undefined;
   if (!killed) failedStart(store, spec, paths, message, status ?? null);

@@ -16,8 +16,8 @@ import { describeError } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
-import { peerHosts, releaseEndpoint } from "../net/network.ts";
-import { NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
+import { peerHosts, portRuleDeletions, releaseEndpoint, withdrawPorts } from "../net/network.ts";
+import { NETLINK_NETFILTER, NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerConfig, containerPaths, fdPath, openDir, readState, layout, type Store } from "../container/store.ts";
 import { executeTeardown, keptByWatcher, moveTo, teardownPlan, watcherSteps, type TeardownSite } from "../container/lifecycle.ts";
@@ -171,9 +171,33 @@ function joinNamespaces(choices: NonNullable<ContainerSpec["namespaces"]>, calle
   }
 }
 
-/** An --rm container whose end deletes nftables rules (its published ports'), in the host's network namespace. */
+/**
+ * A container whose end deletes nftables rules (its published ports': withdrawn, or for --rm
+ * released with its address), in the host's network namespace: its init keeps fd 6.
+ */
 function releasesRules(spec: ContainerSpec): boolean {
-  return spec.remove && (spec.endpoint?.ports.length ?? 0) > 0;
+  return (spec.endpoint?.ports.length ?? 0) > 0;
+}
+
+/**
+ * A netfilter socket of the host's network namespace (made there by this thread, which comes
+ * back), and the deletions of the container's port rules to send on it: the native watcher's
+ * share of the teardown plan (lifecycle.ts's "rules" step).
+ */
+function hostPortRuleDeletions(id: string): { socket: number; deletions: Buffer[] } {
+  const own = open("/proc/thread-self/ns/net", O_RDONLY);
+  let nl: NetlinkSocket;
+  try {
+    setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+    try {
+      nl = new NetlinkSocket(NETLINK_NETFILTER);
+    } finally {
+      setns(own, CLONE_NEWNET, "the container's network namespace");
+    }
+  } finally {
+    close(own);
+  }
+  return { socket: nl.fd, deletions: portRuleDeletions(nl, id) };
 }
 
 /** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
@@ -599,7 +623,9 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
  */
 function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
   planDone();
-  for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline]) libc.close(fd);
+  const steps = teardownPlan(spec, host.site, { end: true, remove: spec.remove });
+  const rules = steps.some((s) => s.op === "rules") ? hostPortRuleDeletions(plan.id) : undefined;
+  for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline, INIT_FDS.hostNet]) libc.close(fd);
   const memory = controllerDir(host.cgroupDirs, "memory");
   return handOver({
     payload,
@@ -607,8 +633,8 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
     log: spec.log,
     containerDir: containerDir(host, plan),
     oomFile: memory === undefined ? "" : join(memory, detectCgroups().version === 1 ? "memory.oom_control" : "memory.events"),
-    teardown: watcherSteps(teardownPlan(spec, host.site, { end: true, remove: spec.remove }), readState(runPaths(host, plan))),
-    keep: host.fds,
+    teardown: watcherSteps(steps, readState(runPaths(host, plan)), rules),
+    keep: rules ? [...host.fds, rules.socket] : host.fds,
   });
 }
 
@@ -621,9 +647,15 @@ function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: Cont
 function finish(spec: ContainerSpec, plan: InitPlan, host: HostHandles, code: number, oomKilled: boolean): never {
   planDone();
   try {
+    // This thread's network namespace is the host's from here: the init only ends now.
+    const hostNetwork = () => releasesRules(spec) && setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
     executeTeardown(teardownPlan(spec, host.site, { end: true, remove: spec.remove }), { exitCode: code, oomKilled }, {
+      rules: () => {
+        hostNetwork();
+        withdrawPorts(host.bases, plan.id, spec.endpoint);
+      },
       endpoints: () => {
-        if (releasesRules(spec)) setns(INIT_FDS.hostNet, CLONE_NEWNET, "network namespace of box run");
+        hostNetwork();
         // box network connect and disconnect may have changed its endpoints since it started: the record has them.
         for (const e of endpointsOf(containerConfig(host.bases, plan.id))) releaseEndpoint(host.bases, plan.id, e, host.proc);
       },

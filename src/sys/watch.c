@@ -342,6 +342,28 @@ static void remove_cgroup(const char *dir) {
   for (tries = 0; sys(SYS_rmdir, dir, 0, 0) == -EBUSY && tries < 250; tries++) sleep_ms(2);
 }
 
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * A rules step: each message (in hex: nftables transactions box made, deleting a rule by its
+ * handle) written to the netlink socket of the host's network namespace the init left open.
+ * Nothing is acknowledged; a refusal (the rule is gone already) waits unread, then goes with
+ * the socket.
+ */
+static void send_all(long fd, char **messages, int n) {
+  static unsigned char buf[8192];
+  int i;
+  for (i = 0; i < n; i++) {
+    const char *h = messages[i];
+    long len = 0;
+    while (h[0] && h[1] && len < (long)sizeof(buf) && hex_digit(h[0]) >= 0 && hex_digit(h[1]) >= 0) buf[len++] = (unsigned char)(hex_digit(h[0]) * 16 + hex_digit(h[1])), h += 2;
+    if (len) sys(SYS_write, fd, buf, len);
+  }
+  sys(SYS_close, fd, 0, 0);
+}
+
 static int same(const char *a, const char *b) {
   while (*a && *a == *b) a++, b++;
   return *a == *b;
@@ -366,6 +388,7 @@ static void tear_down(char **envp, long code, int oom) {
       char buf[256];
       if (read_file(f[1], buf, sizeof(buf)) >= 0 && same(buf, f[2])) sys(SYS_unlink, f[1], 0, 0);
     } else if (same(f[0], "journal") && n == 3) journal(f[1], f[2], code);
+    else if (same(f[0], "netlink") && n >= 2) send_all(parse(f[1]), f + 2, n - 2);
   }
 }
 
