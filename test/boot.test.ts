@@ -39,20 +39,23 @@ async function simulateReboot(s: Store): Promise<void> {
   // environment to read for a moment.
   const inits = ids.flatMap((id) => {
     try {
-      return [JSON.parse(readFileSync(join(s.runroot, "containers", id, "state.json"), "utf8")).pid as number];
+      const state = JSON.parse(readFileSync(join(s.runroot, "containers", id, "state.json"), "utf8"));
+      return state.status === "exited" ? [] : [{ pid: state.pid as number, start: state.pidStart as number }];
     } catch {
       return [];
     }
   });
-  const alive = (pid: number) => {
+  // Still that init: the same start time (a pid reused since is somebody else's), no zombie.
+  const alive = (init: { pid: number; start: number }) => {
     try {
-      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+      const stat = readFileSync(`/proc/${init.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return stat[0] !== "Z" && Number(stat[19]) === init.start;
     } catch {
       return false;
     }
   };
   await eventually(() => {
-    const left = [...storeProcesses(s), ...inits.filter(alive)];
+    const left = [...storeProcesses(s), ...inits.filter(alive).map((i) => i.pid)];
     for (const pid of left) process.kill(pid, "SIGKILL");
     return left.length === 0;
   });
