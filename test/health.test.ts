@@ -81,7 +81,8 @@ describe("health checks", () => {
   test("a detached container's probes come from the host's health timer: its init stays the native watcher; stop ends the timer, start brings it back", async () => {
     const id = await runDetached(t.s, ["--network", "none", ...PROBE], "touch /tmp/ok; sleep 100");
     const init = containerState(t.s, id).pid;
-    expect(readlinkSync(`/proc/${init}/exe`)).toStartWith("/memfd:box-watch");
+    // (The init hands over once it has reported the start.)
+    await eventually(() => readlinkSync(`/proc/${init}/exe`).startsWith("/memfd:box-watch"), 3000);
     await eventually(async () => (await status(id)).endsWith("(healthy)"), 5000);
     expect(timersOf(id)).toHaveLength(1);
     // Its own session, box's store in its environment, and nothing of the caller's open.
@@ -98,6 +99,16 @@ describe("health checks", () => {
     expect(timersOf(id)).toHaveLength(1);
     await ok(["rm", "-f", id]);
   });
+
+  test("--rm with --health-on-failure restart: its Bun init runs the payload again in place (a stop and start would remove it)", async () => {
+    const id = await runDetached(t.s, ["--network", "none", "--rm", ...PROBE, "--health-on-failure", "restart"], "echo run >> /runs; sleep 100");
+    const init = containerState(t.s, id).pid;
+    await eventually(async () => (await box(t.s, ["exec", id, "cat", "/runs"])).stdout.split("\n").filter(Boolean).length >= 2, 8000);
+    expect(containerState(t.s, id).pid).toBe(init);
+    expect(readlinkSync(`/proc/${init}/exe`)).not.toStartWith("/memfd:box-watch");
+    expect(timersOf(id)).toEqual([]);
+    await ok(["rm", "-f", id]);
+  }, 20000);
 
   test("an image's HEALTHCHECK, and --no-healthcheck over it", async () => {
     expect((await importBusybox(t.s, "checked", ["-c", "HEALTHCHECK --interval=200ms --retries=1 CMD test -f /tmp/ok"])).code).toBe(0);

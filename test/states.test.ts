@@ -79,6 +79,17 @@ describe("an end is recorded once", () => {
 });
 
 describe("one teardown plan", () => {
+  test("box wait of an --rm container that removes itself: one die and one destroy in the journal", async () => {
+    const id = await runDetached(t.s, ["--network", "none", "--rm"], "sleep 0.5; exit 3");
+    const wait = await box(t.s, ["wait", id]);
+    // Docker's wait would say 3; here the record is gone with the container (README says so).
+    expect([0, 125]).toContain(wait.code);
+    await eventually(() => !existsSync(join(t.s.root, "containers", id)), 5000);
+    expect(await dies(id)).toEqual(["3"]);
+    const destroys = (await ok(["events", "--since", "0", "--until", (Date.now() / 1000).toFixed(3), "--filter", `container=${id}`, "--filter", "event=destroy", "--format", "{{.Action}}"])).split("\n").filter(Boolean);
+    expect(destroys).toEqual(["destroy"]);
+  });
+
   test("--rm leaves no record of its cgroups, whoever ends it: the native watcher, the Bun init, box rm -f", async () => {
     const watched = await runDetached(t.s, ["--network", "none", "--rm"], "sleep 0.3");
     const kept = await runDetached(t.s, ["--network", "none", "--rm", "-t"], "sleep 0.3");

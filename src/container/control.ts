@@ -7,7 +7,7 @@ import { kill } from "../sys/process.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { endCgroupProcesses } from "../cgroup/cgroups.ts";
 import { UserError } from "./errors.ts";
-import { touch } from "../sys/fs.ts";
+import { exists, touch } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { STOP_REQUESTED } from "./restart.ts";
 import { withContainerLock } from "./lock.ts";
@@ -55,6 +55,8 @@ export async function killContainer(store: Store, c: LiveContainer): Promise<voi
 export function settleEnd(store: Store, spec: ContainerSpec): void {
   const c = liveContainer(store, spec);
   if (c.pid !== undefined || c.state.status === "created") return;
+  // Gone (an --rm container removed itself): nothing is left to end.
+  if (!exists(join(c.paths.dir, "config.json"))) return;
   // Its teardown plan again: an end recorded already stays as it is; its ports' rules go.
   recordEnd(store, spec, c.paths, UNRECORDED_EXIT);
 }

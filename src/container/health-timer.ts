@@ -9,7 +9,7 @@ import { O_RDONLY, O_RDWR } from "../sys/constants.ts";
 import { memoryFile } from "../sys/process.ts";
 import { pidfdOpen } from "../sys/pidfd.ts";
 import { spawn } from "../sys/spawn.ts";
-import { join } from "../path.ts";
+import { join, resolve } from "../path.ts";
 import { selfCommand } from "../init/self.ts";
 import type { ContainerPaths, ContainerSpec } from "./spec.ts";
 import type { Store } from "./store.ts";
@@ -30,21 +30,24 @@ export function startHealthTimer(store: Store, spec: ContainerSpec, paths: Pick<
       path: "box-health-timer",
       program,
       // What `ps` shows: the timer, and the command it runs.
-      argv: ["box-health-timer", ...self.argv, "--root", store.root, "--runroot", store.runroot, "healthcheck", "run", spec.id],
+      // Absolute: the timer's working directory is /.
+      argv: ["box-health-timer", ...self.argv, "--root", resolve(store.root), "--runroot", resolve(store.runroot), "healthcheck", "run", spec.id],
       env: [
         `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`,
         // As an init's: whose process it is (box rm, the tests' leak check).
-        `BOX_ROOT=${store.root}`,
-        `BOX_RUNROOT=${store.runroot}`,
+        `BOX_ROOT=${resolve(store.root)}`,
+        `BOX_RUNROOT=${resolve(store.runroot)}`,
         ...["HOME", "XDG_RUNTIME_DIR"].flatMap((k) => (process.env[k] === undefined ? [] : [`${k}=${process.env[k]}`])),
         `BOX_H0=${ms(h.interval)}`,
         `BOX_H1=${ms(h.startInterval)}`,
         `BOX_H2=${Math.round(h.startPeriod / 1e6)}`,
-        `BOX_H3=${join(paths.runDir, "health.json")}`,
+        `BOX_H3=${resolve(join(paths.runDir, "health.json"))}`,
       ],
       fds: [[devNull, 0], [devNull, 1], [devNull, 2], [init, 3], [box, 4]],
       // Not in the caller's session: a ^C at its terminal or its end is no business of the timer's.
       setsid: true,
+      // Nor its working directory, held (and its mount busy) for the container's life.
+      cwd: "/",
     });
   } finally {
     for (const fd of opened) close(fd);

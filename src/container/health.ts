@@ -66,11 +66,12 @@ export function resetHealth(paths: Pick<ContainerPaths, "runDir">): void {
 
 /** Records a probe's result (one writer at a time: the init's schedule and `healthcheck run` may meet); the new state. */
 export function recordHealth(paths: Pick<ContainerPaths, "runDir">, result: HealthResult, h: HealthSpec, startedAt: number): HealthState {
+  // Never made again: a container removed meanwhile has no health to record.
   return withLockFile(join(paths.runDir, "health.lock"), () => {
     const state = nextHealth(readHealth(paths) ?? { Status: "starting", FailingStreak: 0, Log: [] }, result, h, startedAt);
     writeFileAtomic(healthFile(paths), JSON.stringify(state), 0o600);
     return state;
-  });
+  }, false);
 }
 
 /** Docker's words for a probe killed past its timeout. */

@@ -3,7 +3,7 @@
 // the native watcher), and the one teardown plan of what an end or a removal takes away. The CLI,
 // the Bun init and the native watcher (src/sys/watch.c) all execute that plan; none has its own
 // list of what to remove. docs/ARCHITECTURE.md ("Lifecycle") draws the machine.
-import { isErrno, readFile, removeTree, unlink } from "../sys/fs.ts";
+import { isErrno, readFile, removeTree, unlink, withLockFile } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { join } from "../path.ts";
 import { removeCgroups } from "../cgroup/cgroups.ts";
@@ -21,14 +21,14 @@ import { bridgeNetwork, type ContainerPaths, type ContainerSpec } from "./spec.t
  *
  *   created    → running (box start, box oci start) | exited (its start failed)
  *   running    → paused | restarting (--restart: the init runs the payload again) | exited
- *   paused     → running (unpause) | exited (killed while frozen)
+ *   paused     → running (unpause) | restarting (its payload killed while frozen) | exited
  *   restarting → running | exited (stopped while it waited)
  *   exited     → (a new run only)
  */
 const NEXT: Record<ContainerStatus, readonly ContainerStatus[]> = {
   created: ["running", "exited"],
   running: ["paused", "restarting", "exited"],
-  paused: ["running", "exited"],
+  paused: ["running", "restarting", "exited"],
   restarting: ["running", "exited"],
   exited: [],
 };
@@ -46,13 +46,34 @@ export function beginRun(paths: Pick<ContainerPaths, "runDir">, init: { pid: num
   writeState(paths, created ? { status: "created", ...init } : { status: "running", ...init, startedAt: new Date().toISOString() });
 }
 
-/** Moves a live container to `to` (pause, unpause, a restart, oci start), as NEXT allows. */
+/**
+ * The state's read, check and write as one step: a lock file in the run dir (never made again
+ * once the run dir is gone), so that two recorders (two `box wait` of a killed init) never both
+ * see "not ended yet".
+ */
+function withStateLock<T>(paths: Pick<ContainerPaths, "runDir">, fn: () => T): T {
+  return withLockFile(join(paths.runDir, "state.lock"), fn, false);
+}
+
+/** Moves a live container to `to` (pause, unpause, a restart), as NEXT allows. */
 export function moveTo(paths: Pick<ContainerPaths, "runDir">, to: ContainerStatus, change: Partial<ContainerState> = {}): ContainerState {
-  const now = readState(paths);
-  if (!now || !mayFollow(now.status, to)) throw new UserError(`the container is ${now?.status ?? "gone"}: it cannot become ${to}`);
-  const next = { ...now, ...change, status: to };
-  writeState(paths, next);
-  return next;
+  return withStateLock(paths, () => {
+    const now = readState(paths);
+    if (!now || !mayFollow(now.status, to)) throw new UserError(`the container is ${now?.status ?? "gone"}: it cannot become ${to}`);
+    const next = { ...now, ...change, status: to };
+    writeState(paths, next);
+    return next;
+  });
+}
+
+/** The move from `from` only (box oci start: "created" → "running", unless the process has ended already); whether it was made. */
+export function moveFrom(paths: Pick<ContainerPaths, "runDir">, from: ContainerStatus, to: ContainerStatus, change: Partial<ContainerState> = {}): boolean {
+  return withStateLock(paths, () => {
+    const now = readState(paths);
+    if (now?.status !== from || !mayFollow(from, to)) return false;
+    writeState(paths, { ...now, ...change, status: to });
+    return true;
+  });
 }
 
 /** How a run ended. */
@@ -72,12 +93,14 @@ export function endState(run: ContainerState | undefined, end: { exitCode: numbe
  * wins over a later one (the CLI that saw the init die), which returns false.
  */
 export function recordEnd(paths: Pick<ContainerPaths, "dir" | "runDir">, end: RunEnd): boolean {
-  const run = readState(paths);
-  if (run?.status === "exited") return false;
-  const state = endState(run, { ...end, finishedAt: new Date().toISOString() });
-  writeState(paths, state);
-  keepState(paths, state);
-  return true;
+  return withStateLock(paths, () => {
+    const run = readState(paths);
+    if (run?.status === "exited") return false;
+    const state = endState(run, { ...end, finishedAt: new Date().toISOString() });
+    writeState(paths, state);
+    keepState(paths, state);
+    return true;
+  });
 }
 
 /**
@@ -95,13 +118,21 @@ export function endTemplate(run: ContainerState | undefined): string {
  * end a container in a shared PID namespace (its kill(-1) is right only in one of its own), or
  * execute a teardown step only box can (TS_ONLY: a --rm container's network claims, anonymous
  * volumes). A health check is no reason: the host's health timer runs the probes (health-timer.ts).
+ * Nor are published ports: the watcher withdraws their rules itself.
  */
 export function keptByWatcher(spec: ContainerSpec, detach: boolean): boolean {
   return (
     detach && !spec.tty && !spec.interactive && spec.restart.name === "no" && spec.pidMode === undefined &&
-    spec.log.driver !== "syslog" && spec.log.driver !== "journald" && !(spec.remove && boxOnlySteps(spec, true).length)
+    spec.log.driver !== "syslog" && spec.log.driver !== "journald" && !(spec.remove && boxOnlySteps(spec, true).length) &&
+    // Its rules step lists at most this many rules (two per port), from a buffer of its own.
+    (spec.endpoint?.ports.length ?? 0) <= WATCHED_PORTS &&
+    // `box healthcheck run` restarts a container by stopping and starting it: an --rm one would be gone.
+    !(spec.remove && spec.healthcheck?.onFailure === "restart")
   );
 }
+
+/** Published ports of a container the native watcher keeps (watch.c's MAX_RULES / 2). */
+const WATCHED_PORTS = 256;
 
 // ---- the teardown plan ----
 
@@ -185,11 +216,15 @@ export interface BoxSteps {
 
 /**
  * Executes a plan in box; `end` is the run's end for "record" and "journal". It stops at the first
- * step that fails (and throws): what is left is still recorded, for `box rm` or a prune to finish.
+ * step that fails (and throws): what is left is still recorded, for `box rm` or a prune to finish
+ * (but for the rules' withdrawal, see below).
  * An end another process recorded first is not journaled twice.
  */
 export function executeTeardown(steps: TeardownStep[], end: RunEnd | undefined, box: BoxSteps = {}): void {
   let recorded = true;
+  // The rules' withdrawal comes before the record (once recorded, a `box start` may add the next
+  // run's rules with the same tag) but never costs the record: its failure is thrown at the end.
+  let rulesFailed: unknown;
   for (const s of steps) {
     switch (s.op) {
       case "record":
@@ -216,7 +251,11 @@ export function executeTeardown(steps: TeardownStep[], end: RunEnd | undefined, 
         if (recorded) recordContainerEnd(s.root, s.spec, end!.exitCode);
         break;
       case "rules":
-        box.rules?.();
+        try {
+          box.rules?.();
+        } catch (e) {
+          rulesFailed = e;
+        }
         break;
       case "endpoints":
         box.endpoints?.();
@@ -226,24 +265,25 @@ export function executeTeardown(steps: TeardownStep[], end: RunEnd | undefined, 
         break;
     }
   }
+  if (rulesFailed !== undefined) throw rulesFailed;
 }
 
 /**
  * The plan as the native watcher reads it: one environment variable per step, BOX_S0, BOX_S1, ...,
  * its fields separated by \x01 (no path or JSON text of box's holds one). The run's state at the
  * hand-over goes into the record step's template; the journal step's lines are made here with
- * placeholders (src/container/events.ts); the rules step becomes the netlink messages that delete
- * them, in hex, and the socket (of the host's network namespace) to send them on.
+ * placeholders (src/container/events.ts); the rules step names the socket (a netfilter one of the
+ * host's network namespace, opened by the init) and the rules' tag prefix.
  */
-export function watcherSteps(steps: TeardownStep[], run: ContainerState | undefined, rules?: { socket: number; deletions: Buffer[] }): string[] {
+export function watcherSteps(steps: TeardownStep[], run: ContainerState | undefined, rules?: { socket: number; prefix: string }): string[] {
   const F = "\x01";
   return steps.map((s) => {
     switch (s.op) {
       case "record":
         return ["record", s.runDir, s.containerDir, endTemplate(run)].join(F);
       case "rules":
-        if (!rules) throw new Error("the native watcher needs the rules' deletions made ahead");
-        return ["netlink", String(rules.socket), ...rules.deletions.map((d) => d.toString("hex"))].join(F);
+        if (!rules) throw new Error("the native watcher needs a netfilter socket of the host's network namespace");
+        return ["rules", String(rules.socket), rules.prefix].join(F);
       case "cgroups":
         return ["cgroups", ...s.dirs].join(F);
       case "tree":

@@ -1,5 +1,5 @@
 // Where containers live on disk, and the small atomic operations on that state.
-import { close, exists, fstat, isErrno, lockExclusive, mkdirs, open, readFile, readdir, removeTree, stat, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
+import { close, exists, fstat, isErrno, lockExclusive, mkdirs, open, readFile, readdir, stat, unlink, writeFileAtomic, writeFileExclusive } from "../sys/fs.ts";
 import { Errno } from "../sys/errors.ts";
 import { O_CREAT, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
@@ -158,12 +158,6 @@ export function keepState(paths: Pick<ContainerPaths, "dir">, state: ContainerSt
   writeFileAtomic(join(paths.dir, KEPT_STATE), JSON.stringify(state), 0o600);
 }
 
-/** An end recorded in the run dir and, for after a reboot, in the store. */
-export function writeEndState(paths: Pick<ContainerPaths, "dir" | "runDir">, state: ContainerState): void {
-  writeState(paths, state);
-  keepState(paths, state);
-}
-
 /**
  * The state of a container whose run dir has no state.json: "created" while the run dir is
  * there (made, not started yet); after a reboot took the run root, the kept one, or, with none,
@@ -236,13 +230,4 @@ export function listContainerIds(store: Store): string[] {
   } catch {
     return [];
   }
-}
-
-/** Removes a container's files given its bases (real paths, or /proc/self/fd paths from inside). */
-export function removeContainerFiles(bases: Store, id: string, name: string): void {
-  removeTree(join(bases.runroot, layout.container(id)));
-  removeTree(join(bases.root, layout.container(id)));
-  try {
-    if (readFile(join(bases.root, layout.name(name))) === id) unlink(join(bases.root, layout.name(name)));
-  } catch {}
 }

@@ -1,7 +1,7 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, open, openInRoot, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, isErrno, open, openInRoot, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
@@ -12,11 +12,11 @@ import { cloneMount, mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
-import { describeError } from "../sys/errors.ts";
+import { describeError, Errno } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { connectContainer } from "../net/endpoint.ts";
-import { peerHosts, portRuleDeletions, releaseEndpoint, withdrawPorts } from "../net/network.ts";
+import { peerHosts, portRulePrefix, releaseEndpoint, withdrawPorts } from "../net/network.ts";
 import { NETLINK_NETFILTER, NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerConfig, containerPaths, fdPath, openDir, readState, layout, type Store } from "../container/store.ts";
@@ -67,13 +67,23 @@ export interface HostHandles {
   fds: number[];
 }
 
+/** The cgroups' owner record through a descriptor of its directory; none when there is none (an older box's cgroups). */
+function ownerRecordPath(owner: { dir: string; name: string }, keep: (fd: number) => number): string | undefined {
+  try {
+    return join(fdPath(keep(openDir(owner.dir))), owner.name);
+  } catch (e) {
+    if (isErrno(e, Errno.ENOENT)) return undefined;
+    throw e;
+  }
+}
+
 function openHostHandles(plan: InitPlan): HostHandles {
   const fds: number[] = [];
   const keep = (fd: number) => (fds.push(fd), fd);
   const bases = { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) };
   const cgroupDirs = plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id));
   const owner = plan.cgroups.length ? cgroupOwnerRecord(plan.root, plan.id) : undefined;
-  const cgroupOwner = owner && join(fdPath(keep(openDir(owner.dir))), owner.name);
+  const cgroupOwner = owner && ownerRecordPath(owner, keep);
   return {
     bases,
     proc: fdPath(keep(openDir("/proc"))),
@@ -181,10 +191,10 @@ function releasesRules(spec: ContainerSpec): boolean {
 
 /**
  * A netfilter socket of the host's network namespace (made there by this thread, which comes
- * back), and the deletions of the container's port rules to send on it: the native watcher's
- * share of the teardown plan (lifecycle.ts's "rules" step).
+ * back), on which the native watcher withdraws the container's port rules at its end
+ * (lifecycle.ts's "rules" step).
  */
-function hostPortRuleDeletions(id: string): { socket: number; deletions: Buffer[] } {
+function hostNetfilterSocket(id: string): { socket: number; prefix: string } {
   const own = open("/proc/thread-self/ns/net", O_RDONLY);
   let nl: NetlinkSocket;
   try {
@@ -197,7 +207,7 @@ function hostPortRuleDeletions(id: string): { socket: number; deletions: Buffer[
   } finally {
     close(own);
   }
-  return { socket: nl.fd, deletions: portRuleDeletions(nl, id) };
+  return { socket: nl.fd, prefix: portRulePrefix(id) };
 }
 
 /** Builds the container (rootfs, hostname, pty, cgroupfs), then makes its launcher. */
@@ -502,6 +512,8 @@ export async function runInit(): Promise<never> {
   }
   if (plan.startFifo !== undefined) ({ pid: payload, output } = awaitStart(plan, host!, launcher!));
   if (early !== undefined) kill(payload!, early);
+  // Before the report: the CLI then starts the health timer, which reads it ("starting").
+  if (spec.healthcheck && output!.watch) resetHealth(runPaths(host!, plan));
   // The sync pipe stays open until the init exits: its EOF tells the CLI the container is gone.
   report({ pid: payload! });
   // Bun (1.4.5) busy-loops when nothing but signal listeners keeps its event loop alive (box oci:
@@ -526,7 +538,6 @@ export async function runInit(): Promise<never> {
     // Handed over to the native watcher, its health checks are the host's health timer's
     // (src/container/health-timer.ts, started by the CLI); here they start with the payload.
     if (output!.watch && !payloadExit) {
-      if (spec.healthcheck) resetHealth(runPaths(host!, plan));
       // Loaded only now: the watcher's bytes are no part of the start of every init.
       const { handOver } = await import("./watch.ts");
       // Unless the payload is gone already (reaped meanwhile): then this process finishes the job.
@@ -624,8 +635,9 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
 function watchFromNow(handOver: typeof import("./watch.ts").handOver, spec: ContainerSpec, plan: InitPlan, host: HostHandles, payload: number, fds: { stdout: number; stderr: number }): never {
   planDone();
   const steps = teardownPlan(spec, host.site, { end: true, remove: spec.remove });
-  const rules = steps.some((s) => s.op === "rules") ? hostPortRuleDeletions(plan.id) : undefined;
-  for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline, INIT_FDS.hostNet]) libc.close(fd);
+  const rules = steps.some((s) => s.op === "rules") ? hostNetfilterSocket(plan.id) : undefined;
+  // fd 6 is open still only for a container that releases rules (prepareContainer).
+  for (const fd of [INIT_FDS.sync, INIT_FDS.lifeline, ...(releasesRules(spec) ? [INIT_FDS.hostNet] : [])]) libc.close(fd);
   const memory = controllerDir(host.cgroupDirs, "memory");
   return handOver({
     payload,

@@ -4,13 +4,13 @@
 // user-defined networks (hosts.ts).
 import { exists, mkdirs, readdir, readdirIfExists, readFile, realPath, removeTree, unlink, withLockFile, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { isRootless } from "../sys/process.ts";
-import { withNetlink, NETLINK_ROUTE, type NetlinkSocket } from "../sys/netlink.ts";
+import { withNetlink, NETLINK_ROUTE } from "../sys/netlink.ts";
 import { join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { storeGone, type Store } from "../container/store.ts";
 import type { Endpoint, EndpointOptions, PortSpec } from "../container/spec.ts";
 import { addAddress, createBridge, deleteLinkIfPresent, findLink, linkIndex, LinkExists, listLinks } from "./links.ts";
-import { addRules, deleteRules, deleteRulesWhere, encodedDeletions, networkRules, publishRules, tableRules } from "./nftables.ts";
+import { addRules, deleteRules, deleteRulesWhere, networkRules, publishRules, tableRules } from "./nftables.ts";
 import { announce, hostsLine, peers, withdraw } from "./hosts.ts";
 import { giveBack, hostMtu, hostRouteTable, leaseAddress, routeClash, type HostRoute, type SubnetRequest } from "./ipam.ts";
 import { checkPortsWon, claimPorts, containerTag, isPortRuleOn, portTag, releasePorts } from "./ports.ts";
@@ -341,12 +341,12 @@ export function ensureEndpoint(store: Store, id: string, e: Endpoint): void {
  */
 export function withdrawPorts(store: Store, id: string, e: Endpoint | undefined): void {
   if (!e?.ports.length) return;
-  withNetworkLock(store, () => deleteRulesWhere((tag) => tag.startsWith(`${containerTag(id)} `), `of container ${id.slice(0, 12)}`));
+  withNetworkLock(store, () => deleteRulesWhere((tag) => tag.startsWith(portRulePrefix(id)), `of container ${id.slice(0, 12)}`));
 }
 
-/** The deletions of a container's published ports' rules, for the native watcher to send at its end (nftables.ts). */
-export function portRuleDeletions(nl: NetlinkSocket, id: string): Buffer[] {
-  return encodedDeletions(nl, (tag) => tag.startsWith(`${containerTag(id)} `));
+/** What the tags of a container's published ports' rules start with (the native watcher deletes them by it). */
+export function portRulePrefix(id: string): string {
+  return `${containerTag(id)} `;
 }
 
 /** The containers holding an address on the network (stopped ones too: the address is theirs until rm). */

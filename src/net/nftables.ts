@@ -2,7 +2,7 @@
 // tagged with a comment naming their owner ("box network box0", "box container ID"), so each
 // owner's rules are found and removed without keeping handles anywhere. No other table is
 // ever read or written.
-import { attr, attrBe32, attrBe64, attrNest, attrStr, attrString, encodeMessages, message, parseAttrs, withNetlink, NETLINK_NETFILTER, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, type Message, type NetlinkSocket } from "../sys/netlink.ts";
+import { attr, attrBe32, attrBe64, attrNest, attrStr, attrString, message, parseAttrs, withNetlink, NETLINK_NETFILTER, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, type Message, type NetlinkSocket } from "../sys/netlink.ts";
 import { Errno } from "../sys/errors.ts";
 import { ipv4Bytes, maskBytes } from "./ipv4.ts";
 
@@ -303,20 +303,6 @@ export function deleteRulesWhere(test: (tag: string) => boolean, what: string, d
       }
     }
   });
-}
-
-/**
- * The deletion of each rule whose tag passes `test`, by its handle, as the bytes of a transaction
- * of its own: for a process that cannot build them (the native watcher) to send later on `nl`'s
- * socket. A handle is never reused, so a rule deleted meanwhile fails its own deletion (the kernel
- * answers only errors: nothing is acknowledged) and touches no other rule.
- */
-export function encodedDeletions(nl: NetlinkSocket, test: (tag: string) => boolean): Buffer[] {
-  const begin = message(NFNL_MSG_BATCH_BEGIN, 0, nfgen(0, NFNL_SUBSYS_NFTABLES));
-  const end = message(NFNL_MSG_BATCH_END, 0, nfgen(0, NFNL_SUBSYS_NFTABLES));
-  return listRules(nl)
-    .filter((r) => r.tag !== undefined && test(r.tag))
-    .map((r) => encodeMessages([begin, nft(NFT_MSG_DELRULE, 0, attrStr(NFTA_RULE_TABLE, TABLE), attrStr(NFTA_RULE_CHAIN, r.chain), attrBe64(NFTA_RULE_HANDLE, r.handle)), end]).bytes);
 }
 
 /** Every rule in the table: its owner's tag and its handle (later rules have larger ones). */

@@ -13,7 +13,7 @@ import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
 import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, sendPlan, type PendingInit } from "../container/start.ts";
 import { containerConfig, containerPaths, layout, readState, type Store } from "../container/store.ts";
-import { moveTo } from "../container/lifecycle.ts";
+import { moveFrom } from "../container/lifecycle.ts";
 import { lockContainer } from "../container/lock.ts";
 import { liveContainer, runningInit } from "../container/live.ts";
 import { cgroupProcesses, containerCgroupDirs } from "../cgroup/cgroups.ts";
@@ -166,7 +166,7 @@ export async function startContainer(store: Store, id: string): Promise<void> {
     await openStartFifo(store, c);
     trace("cli", "oci-started");
     // Unless the init has written the end already (a process that exited at once, a failed hook).
-    if (readState(c.paths)?.status === "created") moveTo(c.paths, "running", { startedAt: new Date().toISOString() });
+    moveFrom(c.paths, "created", "running", { startedAt: new Date().toISOString() });
   } finally {
     unlock();
   }

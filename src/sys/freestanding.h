@@ -30,6 +30,8 @@ void *memcpy(void *d, const void *s, size_t n) {
   return d;
 }
 
+struct pollfd { int fd; short events, revents; };
+
 static long parse(const char *s) {
   long v = 0, sign = 1;
   if (*s == '-') sign = -1, s++;

@@ -555,16 +555,17 @@ export function lockExclusive(fd: number, path: string): void {
 }
 
 /**
- * Runs `fn` holding an exclusive flock on the file `path`, made (with its directory) when it is
- * missing: one box process at a time in what the lock guards.
+ * Runs `fn` holding an exclusive flock on the file `path`, made when it is missing (with its
+ * directory, unless `makeDirectory` is false: a lock in a directory that is gone fails with
+ * ENOENT): one box process at a time in what the lock guards.
  */
-export function withLockFile<T>(path: string, fn: () => T): T {
+export function withLockFile<T>(path: string, fn: () => T, makeDirectory = true): T {
   const openLock = () => open(path, O_RDONLY | O_CREAT, 0o600);
   let fd: number;
   try {
     fd = openLock();
   } catch (e) {
-    if (!isErrno(e, Errno.ENOENT)) throw e;
+    if (!isErrno(e, Errno.ENOENT) || !makeDirectory) throw e;
     mkdirs(path.slice(0, path.lastIndexOf("/")), 0o700);
     fd = openLock();
   }

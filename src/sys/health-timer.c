@@ -37,8 +37,6 @@
 #define INIT 3
 #define BOX 4
 
-struct pollfd { int fd; short events, revents; };
-
 /* Whether the health file says "starting" (box writes it: {"Status":"...", ...}). */
 static int starting(const char *file) {
   char buf[64];

@@ -102,22 +102,6 @@ let sequence = Math.floor(Math.random() * 0x7fffffff);
 /** One buffer for every read: each message's payload is copied out of it. */
 const receiveBuffer = new Uint8Array(1 << 16);
 
-/** The messages as one write's bytes (with their sequence numbers), for this process or another to send. */
-export function encodeMessages(messages: Message[]): { bytes: Buffer; seqs: number[] } {
-  const seqs: number[] = [];
-  const parts = messages.map((m) => {
-    const h = Buffer.alloc(HEADER);
-    const seq = (sequence = (sequence + 1) & 0x7fffffff);
-    seqs.push(seq);
-    h.writeUInt32LE(HEADER + m.body.length, 0);
-    h.writeUInt16LE(m.type, 4);
-    h.writeUInt16LE(m.flags | NLM_F_REQUEST, 6);
-    h.writeUInt32LE(seq, 8);
-    return Buffer.concat([h, m.body, Buffer.alloc(align(m.body.length) - m.body.length)]);
-  });
-  return { bytes: Buffer.concat(parts), seqs };
-}
-
 export class NetlinkSocket {
   readonly fd: number;
 
@@ -134,10 +118,20 @@ export class NetlinkSocket {
     close(this.fd);
   }
 
-  /** Sends the messages in one write. Returns their seqs. */
+  /** Sends the messages in one write; each asks for an acknowledgement. Returns their seqs. */
   private send(messages: Message[]): number[] {
-    const { bytes, seqs } = encodeMessages(messages);
-    write(this.fd, bytes, "netlink");
+    const seqs: number[] = [];
+    const parts = messages.map((m) => {
+      const h = Buffer.alloc(HEADER);
+      const seq = (sequence = (sequence + 1) & 0x7fffffff);
+      seqs.push(seq);
+      h.writeUInt32LE(HEADER + m.body.length, 0);
+      h.writeUInt16LE(m.type, 4);
+      h.writeUInt16LE(m.flags | NLM_F_REQUEST, 6);
+      h.writeUInt32LE(seq, 8);
+      return Buffer.concat([h, m.body, Buffer.alloc(align(m.body.length) - m.body.length)]);
+    });
+    write(this.fd, Buffer.concat(parts), "netlink");
     return seqs;
   }
 

@@ -336,32 +336,123 @@ static void remove_at(long dir, const char *name) {
   sys(SYS_unlinkat, dir, name, AT_REMOVEDIR);
 }
 
-/* A cgroup, removed once empty: busy for a moment after the last task went. */
-static void remove_cgroup(const char *dir) {
+/* A cgroup, removed once empty (busy for a moment after the last task went); 0 once it is gone. */
+static long remove_cgroup(const char *dir) {
+  long r;
   int tries;
-  for (tries = 0; sys(SYS_rmdir, dir, 0, 0) == -EBUSY && tries < 250; tries++) sleep_ms(2);
+  for (tries = 0; (r = sys(SYS_rmdir, dir, 0, 0)) == -EBUSY && tries < 250; tries++) sleep_ms(2);
+  return r == -ENOENT ? 0 : r;
 }
 
-static int hex_digit(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+/* ---- the published ports' rules, in box's nftables table (src/net/nftables.ts) ---- */
+
+#define NFT_SUBSYS 10
+#define NFT_GETRULE 7
+#define NFT_NEWRULE 6
+#define NFT_DELRULE 8
+#define NFNL_BATCH_BEGIN 0x10
+#define NFNL_BATCH_END 0x11
+#define NLM_F_REQUEST 1
+#define NLM_F_DUMP 0x300
+#define NLMSG_ERROR 2
+#define NLMSG_DONE 3
+#define MAX_RULES 512
+
+struct nlmsghdr { unsigned int len; unsigned short type, flags; unsigned int seq, pid; };
+
+/* An attribute at p: its length, type and data, padded to 4; returns the end. */
+static char *put_attr(char *p, int type, const void *data, int len) {
+  const char *d = data;
+  int i;
+  ((unsigned short *)p)[0] = (unsigned short)(4 + len), ((unsigned short *)p)[1] = (unsigned short)type;
+  for (i = 0; i < len; i++) p[4 + i] = d[i];
+  for (i = 4 + len; i & 3; i++) p[i] = 0;
+  return p + i;
+}
+
+/* A message of nfnetlink at p: header, nfgenmsg (family, version, res_id big-endian), then attributes by the caller. */
+static char *put_msg(char *p, int type, int flags, int family, int res_id) {
+  struct nlmsghdr *h = (struct nlmsghdr *)p;
+  h->type = (unsigned short)type, h->flags = (unsigned short)(NLM_F_REQUEST | flags), h->seq = 0, h->pid = 0;
+  p[16] = (char)family, p[17] = 0, p[18] = (char)(res_id >> 8), p[19] = (char)res_id;
+  return p + 20;
+}
+
+static void end_msg(char *start, char *end) {
+  ((struct nlmsghdr *)start)->len = (unsigned int)(end - start);
+}
+
+static int starts_with(const char *s, int n, const char *prefix) {
+  int i;
+  for (i = 0; prefix[i]; i++)
+    if (i >= n || s[i] != prefix[i]) return 0;
+  return 1;
 }
 
 /*
- * A rules step: each message (in hex: nftables transactions box made, deleting a rule by its
- * handle) written to the netlink socket of the host's network namespace the init left open.
- * Nothing is acknowledged; a refusal (the rule is gone already) waits unread, then goes with
- * the socket.
+ * A rules step: the rules of box's table whose tag (nft's comment) starts with `prefix` ("box
+ * container ID "), listed on the netfilter socket of the host's network namespace that the init
+ * left open, and each deleted by its handle in a transaction of its own, as withdrawPorts does
+ * (a rule deleted meanwhile fails its own deletion only; the kernel answers errors alone).
+ * Listed now, at the end: a handle is only what the table says it is at the moment.
  */
-static void send_all(long fd, char **messages, int n) {
-  static unsigned char buf[8192];
-  int i;
-  for (i = 0; i < n; i++) {
-    const char *h = messages[i];
-    long len = 0;
-    while (h[0] && h[1] && len < (long)sizeof(buf) && hex_digit(h[0]) >= 0 && hex_digit(h[1]) >= 0) buf[len++] = (unsigned char)(hex_digit(h[0]) * 16 + hex_digit(h[1])), h += 2;
-    if (len) sys(SYS_write, fd, buf, len);
+static void withdraw_rules(long fd, const char *prefix) {
+  static char buf[65536];
+  static struct { char chain[32]; char handle[8]; } rules[MAX_RULES];
+  int n = 0, done = 0, i;
+  char *p = put_msg(buf, NFT_SUBSYS << 8 | NFT_GETRULE, NLM_F_DUMP, 2 /* NFPROTO_IPV4 */, 0);
+  p = put_attr(p, 1 /* NFTA_RULE_TABLE */, "box", 4);
+  end_msg(buf, p);
+  if (sys(SYS_write, fd, buf, p - buf) < 0) return;
+  while (!done) {
+    struct pollfd w = {(int)fd, POLLIN, 0};
+    long len, off;
+    if (sys(SYS_poll, &w, 1, 2000) <= 0) break; /* the kernel answers at once: never wait long */
+    if ((len = sys(SYS_read, fd, buf, sizeof(buf))) <= 0) break;
+    for (off = 0; off + 16 <= len;) {
+      struct nlmsghdr *h = (struct nlmsghdr *)(buf + off);
+      long a, end = off + h->len;
+      const char *chain = 0, *handle = 0, *tag = 0;
+      int chain_len = 0, tag_len = 0;
+      if (h->len < 16 || end > len) { done = 1; break; }
+      if (h->type == NLMSG_DONE || h->type == NLMSG_ERROR) done = 1;
+      else if (h->type == (NFT_SUBSYS << 8 | NFT_NEWRULE)) {
+        for (a = off + 20; a + 4 <= end;) {
+          int alen = ((unsigned short *)(buf + a))[0], type = ((unsigned short *)(buf + a))[1] & 0x3fff;
+          if (alen < 4 || a + alen > end) break;
+          if (type == 2) chain = buf + a + 4, chain_len = alen - 4;
+          else if (type == 3 && alen == 12) handle = buf + a + 4;
+          /* nft's userdata: a comment is {0, length, text} */
+          else if (type == 7 && alen > 6 && buf[a + 4] == 0) tag = buf + a + 6, tag_len = (unsigned char)buf[a + 5];
+          a += (alen + 3) & ~3;
+        }
+        if (chain && handle && tag && tag + tag_len <= buf + end && chain_len < 32 && n < MAX_RULES && starts_with(tag, tag_len, prefix)) {
+          for (i = 0; i < chain_len; i++) rules[n].chain[i] = chain[i];
+          rules[n].chain[chain_len] = 0;
+          for (i = 0; i < 8; i++) rules[n].handle[i] = handle[i];
+          n++;
+        }
+      }
+      off += (h->len + 3) & ~3;
+    }
   }
-  sys(SYS_close, fd, 0, 0);
+  for (i = 0; i < n; i++) {
+    char *m, *q;
+    int chain_len = 0;
+    while (rules[i].chain[chain_len]) chain_len++;
+    q = put_msg(buf, NFNL_BATCH_BEGIN, 0, 0, NFT_SUBSYS);
+    end_msg(buf, q);
+    m = q;
+    q = put_msg(m, NFT_SUBSYS << 8 | NFT_DELRULE, 0, 2, 0);
+    q = put_attr(q, 1, "box", 4);
+    q = put_attr(q, 2, rules[i].chain, chain_len + 1);
+    q = put_attr(q, 3 /* NFTA_RULE_HANDLE */, rules[i].handle, 8);
+    end_msg(m, q);
+    m = q;
+    q = put_msg(m, NFNL_BATCH_END, 0, 0, NFT_SUBSYS);
+    end_msg(m, q);
+    sys(SYS_write, fd, buf, q - buf);
+  }
 }
 
 static int same(const char *a, const char *b) {
@@ -371,8 +462,9 @@ static int same(const char *a, const char *b) {
 
 /*
  * The container's teardown plan (src/container/lifecycle.ts, watcherSteps): BOX_S0, BOX_S1, ...,
- * each a step's fields separated by \x01, executed in order. Nothing is retried: a step that
- * fails leaves what it would have removed to `box rm` or a prune.
+ * each a step's fields separated by \x01, executed in order. A cgroup that cannot be removed
+ * stops the plan, as box's own executor stops: what is left stays recorded for `box rm` or a
+ * prune. The other steps are best effort (a full disk loses a state file, never the container's end).
  */
 static void tear_down(char **envp, long code, int oom) {
   int i, n;
@@ -381,20 +473,23 @@ static void tear_down(char **envp, long code, int oom) {
     for (n = 0, f[n++] = s; *s && n < 64; s++)
       if (*s == '\x01') *s = 0, f[n++] = s + 1;
     if (same(f[0], "record") && n == 4) record(f[1], f[2], f[3], code, oom);
-    else if (same(f[0], "cgroups")) while (--n > 0) remove_cgroup(f[n]);
+    else if (same(f[0], "cgroups")) {
+      /* One left (a process box did not kill): the rest stays recorded, for box rm or a prune. */
+      while (--n > 0)
+        if (remove_cgroup(f[n]) < 0) return;
+    }
     else if (same(f[0], "tree") && n == 2) remove_at(AT_FDCWD, f[1]);
     else if (same(f[0], "unlink") && n == 2) sys(SYS_unlink, f[1], 0, 0);
     else if (same(f[0], "unlink") && n == 3) {
       char buf[256];
       if (read_file(f[1], buf, sizeof(buf)) >= 0 && same(buf, f[2])) sys(SYS_unlink, f[1], 0, 0);
     } else if (same(f[0], "journal") && n == 3) journal(f[1], f[2], code);
-    else if (same(f[0], "netlink") && n >= 2) send_all(parse(f[1]), f + 2, n - 2);
+    else if (same(f[0], "rules") && n == 3) withdraw_rules(parse(f[1]), f[2]);
   }
 }
 
 /* ---- the loop ---- */
 
-struct pollfd { int fd; short events, revents; };
 
 int watch_main(long *sp) {
   long argc = sp[0];
