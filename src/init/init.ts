@@ -1,16 +1,16 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, isErrno, open, openInRoot, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, isErrno, open, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_FS, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
-import { cloneMount, mount, setdomainname, sethostname } from "../sys/mount.ts";
+import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
+import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
-import { loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
+import { copyMountIn, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
@@ -119,32 +119,16 @@ function joinContainerNamespace(host: HostHandles, id: string, type: "net" | "ip
 
 /**
  * A copy of the /dev/shm mount of the container whose IPC namespace this one shares. A mount of
- * another mount namespace cannot be bound from here, so this thread enters that namespace,
- * clones the mount there (open_tree) and comes back. The path is resolved inside that container's
- * root: a link there (the other container is no more trusted than this one) leads nowhere else.
+ * another mount namespace cannot be bound from here: a child of the trampoline's enters that
+ * namespace and clones the mount there (open_tree) into this process's descriptors. The path is
+ * resolved inside that container's root: a link there (the other container is no more trusted
+ * than this one) leads nowhere else.
  */
 function sharedShm(host: HostHandles, pid: number): number {
-  const own = open("/proc/thread-self/ns/mnt", O_RDONLY);
   const theirs = open(`${host.proc}/${pid}/ns/mnt`, O_RDONLY);
   try {
-    // setns into a mount namespace needs a thread with its own root and cwd.
-    unshare(CLONE_FS);
-    setns(theirs, CLONE_NEWNS, `mount namespace of container ${pid}`);
-    try {
-      const root = open("/", O_PATH | O_DIRECTORY);
-      let shm = -1;
-      try {
-        shm = openInRoot(root, "/dev/shm", O_PATH | O_DIRECTORY);
-        return cloneMount(shm, "/dev/shm of the container whose IPC is shared");
-      } finally {
-        if (shm >= 0) close(shm);
-        close(root);
-      }
-    } finally {
-      setns(own, CLONE_NEWNS, "the init's own mount namespace");
-    }
+    return copyMountIn(theirs, "/dev/shm", "/dev/shm of the container whose IPC is shared");
   } finally {
-    close(own);
     close(theirs);
   }
 }

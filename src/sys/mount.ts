@@ -70,12 +70,7 @@ export function idmappedBind(source: string, target: string, usernsFd: number, r
   }
 }
 
-/** A detached copy of the mount at `dir` (an O_PATH descriptor of it): open_tree(OPEN_TREE_CLONE). */
-export function cloneMount(dir: number, shown: string): number {
-  return check(libc.syscall(SYS_open_tree, dir as never, cstr(""), (OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH) as never, null, null), "open_tree", shown);
-}
-
-/** Attaches a detached mount (cloneMount's) at `target`, a directory. */
+/** Attaches a detached mount (an open_tree copy: copyMountIn's) at `target`, a directory. */
 export function attachMount(tree: number, target: string): void {
   const to = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
   try {

@@ -340,3 +340,56 @@ long box_userns_holder(void) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
   return pid;
 }
+
+/*
+ * A copy of the mount at `path` inside the mount namespace `ns_fd` (another container's
+ * /dev/shm, for --ipc container:NAME): a detached tree, as open_tree(OPEN_TREE_CLONE) makes, in
+ * the caller's descriptor table. The namespace is entered by a child process that shares the
+ * caller's memory and descriptors (CLONE_VM|CLONE_FILES) but not its root and working directory,
+ * so that no thread of the caller's ever stands in the other namespace: a thread of Bun's
+ * started meanwhile would share a root that one of its threads had moved there (and leaving it
+ * again then fails with EINVAL). `path` is resolved inside that namespace's root. Returns the
+ * tree's descriptor, or -(stage << 16 | errno) with stage 1 setns, 2 open /, 3 openat2, 4 open_tree.
+ */
+struct mount_copy { long ns_fd; long path; long result; };
+
+#define SYS_open_tree 428
+#define CLONE_NEWNS 0x00020000
+#define SYS_openat2 437
+#define OPEN_TREE_CLONE 1
+#define O_PATH 010000000
+#define O_DIRECTORY 0200000
+#define O_CLOEXEC_ 02000000
+#define AT_RECURSIVE 0x8000
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#define CLONE_FILES 0x400
+
+struct open_how { unsigned long long flags, mode, resolve; };
+
+static int copy_mount_child(void *arg) {
+  struct mount_copy *c = (struct mount_copy *)arg;
+  struct open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC_, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  long r, root, dir;
+  if ((r = SC(SYS_setns, c->ns_fd, CLONE_NEWNS)) < 0) { c->result = -(1L << 16 | -r); syscall(SYS_exit_group, 0); }
+  if ((root = syscall(SYS_open, "/", O_PATH | O_DIRECTORY | O_CLOEXEC_, 0)) < 0) { c->result = -(2L << 16 | *__errno_location()); syscall(SYS_exit_group, 0); }
+  dir = syscall(SYS_openat2, root, c->path, &how, sizeof(how));
+  if (dir < 0) { c->result = -(3L << 16 | *__errno_location()); syscall(SYS_close, root); syscall(SYS_exit_group, 0); }
+  r = syscall(SYS_open_tree, dir, "", OPEN_TREE_CLONE | O_CLOEXEC_ | AT_EMPTY_PATH);
+  c->result = r < 0 ? -(4L << 16 | *__errno_location()) : r;
+  syscall(SYS_close, dir);
+  syscall(SYS_close, root);
+  syscall(SYS_exit_group, 0);
+  return 0;
+}
+
+long box_copy_mount(struct mount_copy *c) {
+  static char stack[16 * 1024] __attribute__((aligned(16)));
+  unsigned long all = ~0UL, saved;
+  long pid;
+  c->result = -(1L << 16);
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, 8);
+  pid = clone(copy_mount_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, c);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, 0, 8);
+  return pid < 0 ? -(long)*__errno_location() : pid;
+}

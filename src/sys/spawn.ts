@@ -12,6 +12,7 @@ import { cstr, cstrArray } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
 let holder: (() => bigint) | undefined;
+let mountCopier: ((copy: BigInt64Array) => bigint) | undefined;
 
 /** Loads the trampoline (from a memfd: it is no file of its own); call before pivot_root. */
 export function loadSpawn(): void {
@@ -21,9 +22,11 @@ export function loadSpawn(): void {
     const lib = dlopen(`/proc/self/fd/${memfd}`, {
       box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 },
       box_userns_holder: { args: [], returns: FFIType.i64 },
+      box_copy_mount: { args: [FFIType.ptr], returns: FFIType.i64 },
     }).symbols;
     trampoline = (spec) => lib.box_spawn(spec) as bigint;
     holder = () => lib.box_userns_holder() as bigint;
+    mountCopier = (copy) => lib.box_copy_mount(copy) as bigint;
   } finally {
     close(memfd);
   }
@@ -214,3 +217,24 @@ export function userNamespaceHolder(): number {
   if (pid < 0) throw new SpawnError("clone CLONE_NEWUSER", -pid);
   return pid;
 }
+
+const COPY_STAGES = ["clone", "setns", "open /", "openat2", "open_tree"];
+
+/**
+ * A detached copy (open_tree) of the mount at `path` in the mount namespace `nsFd`, `path`
+ * resolved inside that namespace's root: spawn.c's box_copy_mount, whose child enters the
+ * namespace so that no thread of this process ever does. Call loadSpawn() first.
+ */
+export function copyMountIn(nsFd: number, path: string, shown: string): number {
+  if (!mountCopier) throw new Error("spawn: loadSpawn() was not called");
+  const where = cstr(path);
+  const copy = new BigInt64Array([BigInt(nsFd), BigInt(ptr(where)), 0n]);
+  const pid = Number(mountCopier(copy));
+  if (pid < 0) throw new SyscallError("clone", -pid, shown);
+  // Gone already (CLONE_VFORK); reaped here unless the init's own reaper came first.
+  waitPid(pid, false);
+  const result = Number(copy[2]);
+  if (result >= 0) return result;
+  throw new SyscallError(COPY_STAGES[-result >> 16] ?? "copy mount", -result & 0xffff, shown);
+}
+
