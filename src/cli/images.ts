@@ -254,7 +254,7 @@ const HISTORY_LISTING: Listing = {
 /** Docker's `docker image X`: the top-level commands (`ls` is `images`), prune and inspect. */
 const IMAGE_COMMANDS: Record<string, string> = {
   ls: "images", list: "images", rm: "rmi", remove: "rmi", tag: "tag", history: "history",
-  pull: "pull", push: "push", load: "load", save: "save", import: "import",
+  pull: "pull", push: "push", load: "load", save: "save", import: "import", build: "build",
 };
 
 export const imageCommand = defineFamily(

@@ -14,7 +14,7 @@ import { isTerminal } from "../sys/tty.ts";
 import { NoSuchContainer, UserError } from "../container/errors.ts";
 import type { ResolvedImage } from "../image/store.ts";
 
-const RUN_ARGS = {
+export const RUN_ARGS = {
   image: { type: "positional", description: "Image to run (omit with --rootfs)", required: false },
   command: { type: "positional", description: "Command and its arguments (default: the image's)", required: false, valueHint: "ARG..." },
   rootfs: { type: "string", description: "Run from this directory instead of an image", valueHint: "DIR" },
@@ -96,7 +96,7 @@ const RUN_ARGS = {
   ...RESOURCE_ARGS,
 } as const;
 
-const RUN_LISTS = ["mount", "tmpfs", "volumes-from", "group-add", "label-file", "annotation", "device-cgroup-rule", "blkio-weight-device", "attach", "env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "network-alias", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
+export const RUN_LISTS = ["mount", "tmpfs", "volumes-from", "group-add", "label-file", "annotation", "device-cgroup-rule", "blkio-weight-device", "attach", "env", "env-file", "volume", "label", "log-opt", "publish", "expose", "add-host", "network-alias", "cap-add", "cap-drop", "security-opt", "ulimit", "sysctl", "device", "uidmap", "gidmap", "dns", "dns-search", "dns-option", ...RESOURCE_LISTS];
 
 export const runCommand = defineCommand({
   meta: {

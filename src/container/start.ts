@@ -92,9 +92,10 @@ export interface PendingInit {
 /**
  * `consoleSocket`: a connected socket the init gets as INIT_FDS.console (box oci --console-socket).
  * `pidNamespace`: made in the host's PID namespace ("host"), or in the one of this pid's, instead
- * of one of its own (--pid).
+ * of one of its own (--pid). `stdio`: the container's standard streams, this process's unless
+ * told (box build gives a RUN's output a pipe of its own).
  */
-export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { of: number }): PendingInit {
+export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { of: number }, stdio: [number, number, number] = [0, 1, 2]): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
@@ -113,7 +114,7 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
       // is this user.
       cloneFlags: (pidNamespace ? CLONE_NEWNS : NAMESPACES) | (isRootless() ? CLONE_NEWUSER : 0),
       ownMaps: isRootless(),
-      fds: [[0, 0], [1, 1], [2, 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet], ...(consoleSocket === undefined ? [] : [[consoleSocket, INIT_FDS.console] as [number, number]])],
+      fds: [[stdio[0], 0], [stdio[1], 1], [stdio[2], 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet], ...(consoleSocket === undefined ? [] : [[consoleSocket, INIT_FDS.console] as [number, number]])],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,
     });

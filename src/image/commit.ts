@@ -8,7 +8,7 @@ import { close, holdLock, mkdirs, removeTree } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { randomHex } from "../random.ts";
 import { applyChanges, type ImageConfig } from "./config.ts";
-import { configDocument, ingestLayer } from "./ingest.ts";
+import { configDocument, ingestLayer, type IngestedLayer } from "./ingest.ts";
 import { parseReference } from "./reference.ts";
 import { assertStorableName, createImage, findImage, imageDocument, imageManifest, type ImageRecord } from "./store.ts";
 import { TarWriter } from "./tar-writer.ts";
@@ -34,16 +34,7 @@ export async function commitContainer(root: string, spec: ContainerSpec, contain
   mkdirs(temp, 0o700);
   const lock = holdLock(temp);
   try {
-    const tarFile = join(temp, "layer.tar");
-    const fd = openSync(tarFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      const tar = new TarWriter(fd);
-      archiveLayer(tar, join(containerDir, "upper"));
-      tar.finish();
-    } finally {
-      closeSync(fd);
-    }
-    const layer = await ingestLayer(root, tarFile, { move: true });
+    const layer = await archiveInto(root, temp, join(containerDir, "upper"));
     const parentDoc = imageDocument(root, parent.id);
     const created = new Date().toISOString();
     const history = [...(parentDoc.history ?? []), { created, created_by: "box commit", ...(opts.message ? { comment: opts.message } : {}) }];
@@ -75,4 +66,31 @@ function containerConfig(base: ImageConfig, spec: ContainerSpec): ImageConfig {
   if (!keepsEntrypoint) delete config.Entrypoint;
   if (spec.user) config.User = spec.user;
   return config;
+}
+
+/** An overlayfs upper directory (a container's, a build step's) as a layer of the store. */
+export async function layerFromDir(root: string, dir: string): Promise<IngestedLayer> {
+  const temp = join(root, "tmp", `layer-${randomHex(8)}`);
+  mkdirs(temp, 0o700);
+  const lock = holdLock(temp);
+  try {
+    return await archiveInto(root, temp, dir);
+  } finally {
+    removeTree(temp);
+    close(lock);
+  }
+}
+
+/** The tar of `dir` as a layer (overlayfs' whiteouts as the image spec's), made in `temp`, ingested. */
+async function archiveInto(root: string, temp: string, dir: string): Promise<IngestedLayer> {
+  const tarFile = join(temp, "layer.tar");
+  const fd = openSync(tarFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    const tar = new TarWriter(fd);
+    archiveLayer(tar, dir);
+    tar.finish();
+  } finally {
+    closeSync(fd);
+  }
+  return ingestLayer(root, tarFile, { move: true });
 }

@@ -159,7 +159,16 @@ function mergeEnv(env: string[], pairs: string[]): string[] {
   return [...byName.values()];
 }
 
-function canonical(c: ImageConfig): ImageConfig {
+/** A map's keys in Go's order (encoding/json sorts them), as Docker writes a config's maps. */
+function sortedKeys<T>(m: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]!]));
+}
+
+/**
+ * A config in one key order (and its maps' keys sorted), so equal configs serialise (and hash
+ * into image ids) identically; undefined fields are left out.
+ */
+export function canonical(c: ImageConfig): ImageConfig {
   const out: ImageConfig = {};
   if (c.Env !== undefined) out.Env = c.Env;
   if (c.Cmd !== undefined) out.Cmd = c.Cmd;
@@ -167,9 +176,9 @@ function canonical(c: ImageConfig): ImageConfig {
   if (c.WorkingDir !== undefined) out.WorkingDir = c.WorkingDir;
   if (c.User !== undefined) out.User = c.User;
   if (c.StopSignal !== undefined) out.StopSignal = c.StopSignal;
-  if (c.ExposedPorts !== undefined) out.ExposedPorts = c.ExposedPorts;
-  if (c.Labels !== undefined) out.Labels = c.Labels;
-  if (c.Volumes !== undefined) out.Volumes = c.Volumes;
+  if (c.ExposedPorts !== undefined) out.ExposedPorts = sortedKeys(c.ExposedPorts);
+  if (c.Labels !== undefined) out.Labels = sortedKeys(c.Labels);
+  if (c.Volumes !== undefined) out.Volumes = sortedKeys(c.Volumes);
   for (const key of Object.keys(c).sort()) if (!(key in out) && c[key] !== undefined) out[key] = c[key];
   return out;
 }

@@ -1,0 +1,130 @@
+// The build context: a directory of the host, less what .dockerignore leaves out, and the
+// sources a COPY or ADD names in it (Go's filepath.Match wildcards per path component, as
+// Docker's). Paths never leave the context: `..` and links are resolved inside it.
+import { isErrno, lstat, readdir, readFile, type FileStat } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { join } from "../path.ts";
+import { BuildError } from "./errors.ts";
+
+interface IgnoreRule {
+  pattern: RegExp;
+  include: boolean;
+}
+
+/** A glob component (Go's filepath.Match: * ? [...] and \ escapes) as a regular expression. */
+function componentRegex(glob: string): string {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === "*") out += "[^/]*";
+    else if (c === "?") out += "[^/]";
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 1);
+      if (end < 0) throw new BuildError(`syntax error in pattern: ${glob}`);
+      const body = glob.slice(i + 1, end).replace(/^\^/, "!");
+      out += `[${body.startsWith("!") ? `^${body.slice(1)}` : body}]`;
+      i = end;
+    } else if (c === "\\" && i + 1 < glob.length) out += `\\${glob[++i]}`;
+    else out += c.replace(/[.+^${}()|\\]/g, "\\$&");
+  }
+  return out;
+}
+
+/** A .dockerignore pattern: path components, `**` for any number of them. */
+function ignoreRegex(pattern: string): RegExp {
+  const parts = pattern.split("/").filter(Boolean);
+  const body = parts.map((p) => (p === "**" ? "(?:.*)" : componentRegex(p))).join("/").replace(/\/\(\?:\.\*\)/g, "(?:/.*)?").replace(/^\(\?:\.\*\)\//, "(?:.*/)?");
+  return new RegExp(`^${body}$`);
+}
+
+/** Docker's cleaning of a pattern: no leading /, no ./, no trailing /. */
+function cleanPattern(p: string): string {
+  return p.split("/").filter((c) => c && c !== ".").join("/");
+}
+
+export class BuildContext {
+  private readonly rules: IgnoreRule[];
+
+  /** `ignoreText`: the .dockerignore (or Dockerfile.dockerignore) that applies, if any. */
+  constructor(
+    readonly dir: string,
+    ignoreText?: string,
+  ) {
+    this.rules = (ignoreText ?? "")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => (l.startsWith("!") ? { include: true, text: cleanPattern(l.slice(1).trim()) } : { include: false, text: cleanPattern(l) }))
+      .filter((r) => r.text)
+      .map((r) => ({ include: r.include, pattern: ignoreRegex(r.text) }));
+  }
+
+  /** Whether `rel` (below the context, no leading /) is left out: the last rule that matches it or a parent says. */
+  excluded(rel: string): boolean {
+    let out = false;
+    const parts = rel.split("/");
+    for (const rule of this.rules) {
+      for (let n = 1; n <= parts.length; n++) {
+        if (rule.pattern.test(parts.slice(0, n).join("/"))) {
+          out = !rule.include;
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The paths below the context (no leading /) that a COPY source names, wildcards expanded; refused when none. */
+  sources(source: string): string[] {
+    const parts = source.split("/").filter((c) => c && c !== ".");
+    if (parts.includes("..")) {
+      const clean: string[] = [];
+      for (const p of parts) p === ".." ? clean.pop() : clean.push(p);
+      parts.splice(0, parts.length, ...clean);
+    }
+    if (!parts.some((p) => /[*?[]/.test(p))) {
+      const rel = parts.join("/");
+      if (!this.stat(rel) || (rel && this.excluded(rel))) throw new BuildError(`failed to compute cache key: "/${rel}": not found`);
+      return [rel];
+    }
+    let found = [""];
+    for (const part of parts) {
+      const re = new RegExp(`^${componentRegex(part)}$`);
+      found = found.flatMap((dir) => {
+        const st = this.stat(dir);
+        if (!st?.isDirectory()) return [];
+        return readdir(join(this.dir, dir)).filter((n) => re.test(n)).map((n) => (dir ? `${dir}/${n}` : n));
+      });
+    }
+    found = found.filter((rel) => !this.excluded(rel)).sort();
+    if (!found.length) throw new BuildError(`failed to compute cache key: no source files were specified for "${source}"`);
+    return found;
+  }
+
+  /** The entry at `rel` (not following a last link); undefined when missing. */
+  stat(rel: string): FileStat | undefined {
+    try {
+      return lstat(join(this.dir, rel));
+    } catch (e) {
+      if (isErrno(e, Errno.ENOENT) || isErrno(e, Errno.ENOTDIR)) return undefined;
+      throw e;
+    }
+  }
+
+  /** The names in directory `rel` that .dockerignore keeps. */
+  list(rel: string): string[] {
+    return readdir(join(this.dir, rel))
+      .filter((n) => !this.excluded(rel ? `${rel}/${n}` : n))
+      .sort();
+  }
+}
+
+/** The .dockerignore of a build: the Dockerfile's own (NAME.dockerignore beside it) first, as BuildKit. */
+export function ignoreFile(contextDir: string, dockerfilePath?: string): string | undefined {
+  for (const path of [...(dockerfilePath ? [`${dockerfilePath}.dockerignore`] : []), join(contextDir, ".dockerignore")]) {
+    try {
+      return readFile(path);
+    } catch {}
+  }
+  return undefined;
+}

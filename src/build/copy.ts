@@ -1,0 +1,290 @@
+// COPY and ADD: files of the build context (less .dockerignore), of an earlier stage or an image
+// (--from), or a heredoc, written into a layer of their own at the destination (relative to
+// WORKDIR), with Docker's rules: a directory's contents are copied, several sources need a
+// destination directory ending in /, owners are 0:0 unless --chown, --chmod sets every mode.
+// ADD also unpacks a local tar archive. The step's cache key holds every source's content.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, dirname, basename } from "../path.ts";
+import { close, fchmod, fchown, fstat, holdLock, mkdirAt, mkdirs, open, openAt, readFile, readdir, readlinkAt, removeTree, writeFileAtomic, type FileStat } from "../sys/fs.ts";
+import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
+import { copyEntry, type CopyRules } from "../sys/copy-tree.ts";
+import { randomHex } from "../random.ts";
+import { layerFromDir } from "../image/commit.ts";
+import { resolveUser } from "../container/user.ts";
+import type { Instruction } from "./dockerfile.ts";
+import { expandWords, type Lookup } from "./expand.ts";
+import { BuildError } from "./errors.ts";
+import { LayerView, mergedChild, mergedNames } from "./layer-view.ts";
+import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
+
+export interface CopyPlan {
+  key: string;
+  make(log: (line: string) => void): Promise<{ layer: Layer; createdBy: string }>;
+}
+
+/** One source, where it is read from. */
+type Source =
+  | { kind: "context"; rel: string; st: FileStat }
+  | { kind: "stage"; path: string; st: FileStat; copies: string[] }
+  | { kind: "heredoc"; name: string; body: string };
+
+const PASSWD_LIMIT = 4 << 20;
+
+export function copyStep(o: BuildOptions, state: BuildState, i: Instruction, vars: Lookup, escape: string, from?: BuildState): CopyPlan {
+  for (const flag of i.flags.keys()) {
+    if (!["from", "chown", "chmod", "link"].includes(flag)) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} --${flag} is not supported by box build yet`);
+  }
+  const words = i.args.startsWith("[") ? jsonWords(i) : expandWords(i.args, vars, escape);
+  if (words.length < 2) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} requires at least two arguments, but got ${words.length}`);
+  const destWord = words.at(-1)!;
+  const workdir = state.config.WorkingDir || "/";
+  const dest = destWord.startsWith("/") ? destWord : join(workdir, destWord);
+  const destIsDir = destWord.endsWith("/") || destWord === "." || destWord.endsWith("/.");
+  const view = from ? new LayerView(layerDirs(o.store.root, from)) : undefined;
+  const sources: Source[] = words.slice(0, -1).flatMap((word): Source[] => {
+    const heredoc = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(word);
+    if (heredoc) {
+      const h = i.heredocs.find((d) => d.name === heredoc[1]);
+      if (!h) throw new BuildError(`dockerfile line ${i.line}: heredoc ${heredoc[1]} has no body`);
+      return [{ kind: "heredoc", name: h.name, body: h.body }];
+    }
+    if (/^(https?|git):\/\//.test(word) || word.startsWith("git@")) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} of a URL or git repository is not supported by box build yet`);
+    if (view) {
+      const found = view.lookup(word.startsWith("/") ? word : `/${word}`, false);
+      if (!found) throw new BuildError(`dockerfile line ${i.line}: failed to compute cache key: "${word}": not found`);
+      return [{ kind: "stage", path: found.path, st: found.st, copies: found.copies }];
+    }
+    return o.context.sources(word).map((rel) => ({ kind: "context", rel, st: o.context.stat(rel)! }));
+  });
+  if (sources.length > 1 && !destIsDir) throw new BuildError(`dockerfile line ${i.line}: When using ${i.keyword} with more than one source file, the destination must be a directory and end with a /`);
+  const chown = i.flags.get("chown")?.at(-1);
+  const chmod = i.flags.get("chmod")?.at(-1);
+  if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw new BuildError(`dockerfile line ${i.line}: invalid --chmod=${chmod}: an octal mode (0755)`);
+  const digest = contentDigest(o, sources, i.keyword === "ADD");
+  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key });
+  return {
+    key,
+    async make() {
+      const owner = chown === undefined ? ([0, 0] as [number, number]) : ownerOf(chown, new LayerView(layerDirs(o.store.root, state)), i);
+      const temp = join(o.store.root, "tmp", `build-${randomHex(8)}`);
+      mkdirs(join(temp, "upper"), 0o755);
+      const lock = holdLock(temp);
+      try {
+        const upper = join(temp, "upper");
+        const below = new LayerView(layerDirs(o.store.root, state));
+        const destExistsAsDir = below.lookup(dest)?.st.isDirectory() ?? false;
+        const rules: CopyRules = { modeMask: 0o7777, owner: () => owner, skipped: () => {} };
+        for (const s of sources) {
+          const name = s.kind === "heredoc" ? s.name : s.kind === "context" ? basename(s.rel || "/") : basename(s.path);
+          const isDir = s.kind !== "heredoc" && s.st.isDirectory();
+          // A directory's contents go into the destination; a file into it when it is (or ends like) one.
+          const target = isDir || !(destIsDir || destExistsAsDir) ? dest : join(dest, name);
+          const parent = isDir ? target : dirname(target);
+          const dir = makeParents(upper, parent, below, isDir ? owner : undefined);
+          try {
+            if (s.kind === "heredoc") writeFileAtomic(join(upper, target), s.body, chmod ? parseInt(chmod, 8) : 0o644);
+            else if (s.kind === "context") copyContext(o, s.rel, isDir, dir, basename(target), rules);
+            else copyStage(s, isDir, dir, basename(target), rules);
+          } finally {
+            close(dir);
+          }
+          if (s.kind === "heredoc") fchownPath(join(upper, target), owner);
+          if (chmod !== undefined) chmodTree(upper, isDir ? target : target, parseInt(chmod, 8), isDir);
+        }
+        const layer = await layerFromDir(o.store.root, upper);
+        const kind = sources.length === 1 && sources[0]!.kind !== "heredoc" && !sources[0]!.st.isDirectory() ? "file" : sources.length > 1 ? "multi" : "dir";
+        return { layer: { diffId: layer.diffId, blob: layer.blob, size: layer.size }, createdBy: `/bin/sh -c #(nop) ${i.keyword} ${kind}:${digest} in ${dest} ` };
+      } finally {
+        removeTree(temp);
+        close(lock);
+      }
+    },
+  };
+}
+
+function jsonWords(i: Instruction): string[] {
+  try {
+    const parsed = JSON.parse(i.args);
+    if (Array.isArray(parsed) && parsed.every((s) => typeof s === "string")) return parsed;
+  } catch {}
+  throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} in JSON form takes an array of strings`);
+}
+
+/** --chown USER[:GROUP]: numbers as they are, names from the stage's /etc/passwd and /etc/group. */
+function ownerOf(chown: string, view: LayerView, i: Instruction): [number, number] {
+  const read = (path: string) => {
+    const found = view.lookup(path);
+    if (!found || !found.st.isFile() || found.st.size > PASSWD_LIMIT) return "";
+    return readFile(found.copies[0]!);
+  };
+  const [user, group] = chown.split(":");
+  try {
+    const resolved = resolveUser(user!, read);
+    const gid = group === undefined ? resolved.gid : /^\d+$/.test(group) ? Number(group) : resolveUser(`${user}:${group}`, read).gid;
+    return [resolved.uid, gid];
+  } catch (e) {
+    throw new BuildError(`dockerfile line ${i.line}: --chown=${chown}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The directories down to `path` in the new layer, each as the stage already has it (mode and
+ * owner) or new (0755 root's; `owner` for the last one, a copied directory's own); the last one
+ * opened.
+ */
+function makeParents(upper: string, path: string, below: LayerView, owner?: [number, number]): number {
+  let fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const parts = path.split("/").filter(Boolean);
+  let sofar = "";
+  for (const [n, part] of parts.entries()) {
+    sofar += `/${part}`;
+    const existing = below.lookup(sofar);
+    let made = false;
+    try {
+      mkdirAt(fd, part, 0o755);
+      made = true;
+    } catch {}
+    const next = openAt(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    close(fd);
+    fd = next;
+    if (!made) continue;
+    if (existing?.st.isDirectory()) {
+      fchown(fd, existing.st.uid, existing.st.gid);
+      fchmod(fd, existing.st.mode & 0o7777);
+    } else if (n === parts.length - 1 && owner) fchown(fd, ...owner);
+  }
+  return fd;
+}
+
+/** A source of the context: a file or link as itself, a directory's entries (not .dockerignore's) into `dir`. */
+function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, name: string, rules: CopyRules): void {
+  const root = o.context.dir;
+  if (!isDir) {
+    const parent = open(join(root, dirname(rel)), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      copyEntry(parent, basename(rel), dir, name, rules, rel);
+    } finally {
+      close(parent);
+    }
+    return;
+  }
+  const walk = (from: string, to: number) => {
+    const src = open(join(root, from), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      for (const child of o.context.list(from)) {
+        const childRel = from ? `${from}/${child}` : child;
+        const st = o.context.stat(childRel);
+        if (!st) continue;
+        if (!st.isDirectory()) {
+          copyEntry(src, child, to, child, rules, childRel);
+          continue;
+        }
+        try {
+          mkdirAt(to, child, st.mode & 0o7777);
+        } catch {}
+        const sub = openAt(to, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        try {
+          fchown(sub, ...rules.owner!(st));
+          fchmod(sub, st.mode & 0o7777);
+          walk(childRel, sub);
+        } finally {
+          close(sub);
+        }
+      }
+    } finally {
+      close(src);
+    }
+  };
+  walk(rel, dir);
+}
+
+/** A source of another stage or image: its merged view (links as links) into `dir`. */
+function copyStage(s: Extract<Source, { kind: "stage" }>, isDir: boolean, dir: number, name: string, rules: CopyRules): void {
+  const copyOne = (copy: string, to: number, as: string) => {
+    const parent = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      copyEntry(parent, basename(copy), to, as, rules, copy);
+    } finally {
+      close(parent);
+    }
+  };
+  if (!isDir) return copyOne(s.copies[0]!, dir, name);
+  const walk = (copies: string[], to: number) => {
+    for (const n of mergedNames(copies)) {
+      const child = mergedChild(copies, n);
+      if (!child) continue;
+      if (!child.st.isDirectory()) {
+        copyOne(child.copies[0]!, to, n);
+        continue;
+      }
+      try {
+        mkdirAt(to, n, child.st.mode & 0o7777);
+      } catch {}
+      const sub = openAt(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      try {
+        fchown(sub, ...rules.owner!(child.st));
+        fchmod(sub, child.st.mode & 0o7777);
+        walk(child.copies, sub);
+      } finally {
+        close(sub);
+      }
+    }
+  };
+  walk(s.copies, dir);
+}
+
+function fchownPath(path: string, owner: [number, number]): void {
+  const fd = open(path, O_RDONLY | O_NOFOLLOW);
+  try {
+    fchown(fd, ...owner);
+  } finally {
+    close(fd);
+  }
+}
+
+/** --chmod: the mode of what was copied (a directory's whole tree). */
+function chmodTree(upper: string, target: string, mode: number, isDir: boolean): void {
+  const walk = (path: string) => {
+    const fd = open(path, O_PATH | O_NOFOLLOW);
+    let st: FileStat;
+    try {
+      st = fstat(fd);
+    } finally {
+      close(fd);
+    }
+    if (st.isSymbolicLink()) return;
+    const rw = open(path, O_RDONLY | O_NOFOLLOW);
+    try {
+      fchmod(rw, mode);
+    } finally {
+      close(rw);
+    }
+    if (st.isDirectory()) for (const n of readdir(path)) walk(join(path, n));
+  };
+  if (isDir) for (const n of readdir(join(upper, target))) walk(join(upper, target, n));
+  else walk(join(upper, target));
+}
+
+/** What the step reads, by content: a change to any source's bytes, mode or name is a new key. */
+function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string {
+  const h = createHash("sha256").update(add ? "ADD" : "COPY");
+  const file = (path: string, st: FileStat, shown: string) => {
+    h.update(`\0${shown}\0${st.mode.toString(8)}\0`);
+    if (st.isSymbolicLink()) h.update(readlinkAt(-100, path));
+    else if (st.isFile()) h.update(readFileSync(path));
+  };
+  for (const s of sources) {
+    if (s.kind === "heredoc") h.update(`\0heredoc ${s.name}\0${s.body}`);
+    else if (s.kind === "stage") h.update(`\0stage ${s.path}\0${s.copies.join("\0")}`);
+    else {
+      const walk = (rel: string) => {
+        const st = o.context.stat(rel)!;
+        file(join(o.context.dir, rel), st, rel);
+        if (st.isDirectory()) for (const n of o.context.list(rel)) walk(rel ? `${rel}/${n}` : n);
+      };
+      walk(s.rel);
+    }
+  }
+  return h.digest("hex");
+}

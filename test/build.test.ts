@@ -1,0 +1,173 @@
+// box build as a Docker user drives it: a Dockerfile and a context directory into an image that
+// runs, with the config, files and history the instructions say; the cache; stages; and the
+// failures, each one line, exit 1, nothing half-built left.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { box, boxOk, importBusybox, storePerTest } from "./helpers/box.ts";
+
+const t = storePerTest();
+const ok = (args: string[]) => boxOk(t.s, args);
+
+/** A context directory of the test's with these files (path → content). */
+function context(files: Record<string, string>): string {
+  const dir = join(t.s.dir, `ctx-${Math.random().toString(36).slice(2, 8)}`);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+async function withBase(): Promise<void> {
+  expect((await importBusybox(t.s, "busybox")).code).toBe(0);
+}
+
+const build = (dir: string, flags: string[] = []) => box(t.s, ["build", "--network", "none", ...flags, dir]);
+const inspect = async (ref: string, format: string) => (await ok(["image", "inspect", "-f", format, ref])).trim();
+const runIn = async (image: string, script: string) => (await ok(["run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", script])).trim();
+
+/** What the store holds besides images and containers a test made (build's temporaries must go). */
+function temporaries(): string[] {
+  try {
+    return readdirSync(join(t.s.root, "tmp"));
+  } catch {
+    return [];
+  }
+}
+
+describe("box build", () => {
+  test("instructions set the config and files a container of the image sees", async () => {
+    await withBase();
+    const dir = context({
+      Dockerfile: [
+        "ARG BASE=busybox",
+        "FROM ${BASE}",
+        "ARG GREETING=hello",
+        "ENV APP_HOME=/srv/app MODE=\"two words\"",
+        "WORKDIR $APP_HOME",
+        "RUN echo \"$GREETING from RUN\" > greeting && mkdir -p /data && echo made > /data/file",
+        "COPY app.txt conf/ ./",
+        "COPY --chown=1000:1000 --chmod=0600 secret.txt /etc/secret",
+        "LABEL org.example.name=\"app\" version=1",
+        "EXPOSE 8080 53/udp",
+        "VOLUME /data",
+        "USER 1000",
+        "STOPSIGNAL SIGINT",
+        "ENTRYPOINT [\"/bin/sh\", \"-c\"]",
+        "CMD [\"cat greeting\"]",
+      ].join("\n"),
+      "app.txt": "app\n",
+      "conf/settings": "a=1\n",
+      "secret.txt": "s3cret\n",
+      "ignored.log": "no\n",
+      ".dockerignore": "*.log\n",
+    });
+    const r = await build(dir, ["-t", "app", "--build-arg", "GREETING=hi"]);
+    expect(r.code).toBe(0);
+    // BuildKit's plain progress: the steps that do work, numbered in their stage.
+    expect(r.stderr).toContain("[5/14] RUN echo \"$GREETING from RUN\"");
+    expect(r.stderr).not.toContain("] ENV");
+    // A base without PATH gets BuildKit's.
+    expect(JSON.parse(await inspect("app", "{{json .Config.Env}}"))).toEqual(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "APP_HOME=/srv/app", "MODE=two words"]);
+    expect(await inspect("app", "{{.Config.WorkingDir}} {{.Config.User}} {{.Config.StopSignal}}")).toBe("/srv/app 1000 SIGINT");
+    expect(await inspect("app", "{{json .Config.Entrypoint}} {{json .Config.Cmd}}")).toBe('["/bin/sh","-c"] ["cat greeting"]');
+    expect(await inspect("app", "{{json .Config.Labels}}")).toBe('{"org.example.name":"app","version":"1"}');
+    expect(await inspect("app", "{{json .Config.ExposedPorts}} {{json .Config.Volumes}}")).toBe('{"53/udp":{},"8080/tcp":{}} {"/data":{}}');
+    // The default command: the RUN's file, with the build arg given.
+    expect((await ok(["run", "--rm", "--network", "none", "app"])).trim()).toBe("hi from RUN");
+    const files = await runIn("app", "ls -A /srv/app | tr '\\n' ' '; cat /srv/app/app.txt /srv/app/settings; stat -c '%u:%g %a' /etc/secret; cat /etc/secret");
+    expect(files).toBe("app.txt greeting settings app\na=1\n1000:1000 600\ns3cret");
+    // ARGs are no part of the image.
+    expect(await runIn("app", "echo ${GREETING:-unset}")).toBe("unset");
+    // History: one entry per instruction, empty layers for the config-only ones.
+    const history = (await ok(["history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}", "app"])).trim().split("\n");
+    expect(history.filter((h) => h.includes("#(nop)")).length).toBeGreaterThanOrEqual(10);
+    expect(history.some((h) => h.includes("echo \"$GREETING from RUN\""))).toBe(true);
+    expect(temporaries()).toEqual([]);
+    await ok(["rmi", "app"]);
+  }, 60000);
+
+  test("the cache: an unchanged rebuild is all CACHED and gives the same image; a changed source rebuilds from its COPY on", async () => {
+    await withBase();
+    const dir = context({ Dockerfile: "FROM busybox\nRUN echo one > /one\nCOPY file /file\nRUN cat /file > /copy\n", file: "v1\n" });
+    const first = await build(dir, ["-q", "-t", "cached"]);
+    expect(first.code).toBe(0);
+    const again = await build(dir, ["-t", "cached"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr.match(/CACHED/g)?.length).toBe(3);
+    expect(await inspect("cached", "{{.Id}}")).toBe(first.stdout.trim());
+    writeFileSync(join(dir, "file"), "v2\n");
+    const changed = await build(dir, ["-t", "cached"]);
+    expect(changed.stderr.match(/CACHED/g)?.length).toBe(1);
+    expect(await runIn("cached", "cat /copy")).toBe("v2");
+    const fresh = await build(dir, ["--no-cache", "-t", "cached"]);
+    expect(fresh.stderr).not.toContain("CACHED");
+    expect((await ok(["builder", "prune", "-f"])).trim()).toMatch(/^Deleted build cache objects: \d+$/);
+    expect((await build(dir, ["-t", "cached"])).stderr).not.toContain("CACHED");
+    await ok(["rmi", "cached"]);
+  }, 60000);
+
+  test("stages: COPY --from a stage, --target stops at it, a stage the target does not need is not built", async () => {
+    await withBase();
+    const dir = context({
+      Dockerfile: [
+        "FROM busybox AS compile",
+        "RUN mkdir /out && echo '#!/bin/sh' > /out/tool && echo 'echo tool ran' >> /out/tool && chmod 755 /out/tool",
+        "FROM busybox AS unused",
+        "RUN echo never > /never",
+        "FROM busybox",
+        "COPY --from=compile /out/tool /usr/local/bin/tool",
+        "CMD [\"tool\"]",
+      ].join("\n"),
+    });
+    const r = await build(dir, ["-t", "staged"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("echo never");
+    expect((await ok(["run", "--rm", "--network", "none", "staged"])).trim()).toBe("tool ran");
+    const target = await build(dir, ["--target", "compile", "-t", "compiled"]);
+    expect(target.code).toBe(0);
+    expect(await runIn("compiled", "ls /out")).toBe("tool");
+    expectBuildFailed(await build(dir, ["--target", "nosuch"]), /target stage "nosuch" could not be found/);
+    await ok(["rmi", "staged", "compiled"]);
+  }, 60000);
+
+  test("heredocs: RUN <<EOF runs a script, COPY <<EOF writes a file", async () => {
+    await withBase();
+    const dir = context({ Dockerfile: "FROM busybox\nRUN <<EOF\necho first > /a\necho second >> /a\nEOF\nCOPY <<EOF /etc/note\nnoted\nEOF\n" });
+    expect((await build(dir, ["-t", "here"])).code).toBe(0);
+    expect(await runIn("here", "cat /a /etc/note")).toBe("first\nsecond\nnoted");
+    await ok(["rmi", "here"]);
+  }, 60000);
+
+  test("failures: one line naming what is wrong, exit 1, nothing half-built left", async () => {
+    await withBase();
+    const images = await ok(["images", "-q"]);
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ Dockerfile: "FROM busybox\nRUNN echo hi\n" }, /dockerfile parse error on line 2: unknown instruction: RUNN/],
+      [{ Dockerfile: "FROM busybox\nCOPY missing /x\n" }, /"\/missing": not found/],
+      [{ Dockerfile: "FROM busybox\nRUN echo about to fail; exit 3\n" }, /process "\/bin\/sh -c echo about to fail; exit 3" did not complete successfully: exit code: 3/],
+      [{ Dockerfile: "FROM busybox AS a\nCOPY --from=a /x /y\n" }, /circular dependency detected on stage: a/],
+      [{ Dockerfile: "RUN echo no from\n" }, /no build stage in current context/],
+      [{ Dockerfile: "FROM busybox\nCOPY a b /notadir\n", a: "", b: "" }, /the destination must be a directory and end with a \//],
+    ];
+    for (const [files, message] of cases) expectBuildFailed(await build(context(files), ["-t", "broken"]), message);
+    // The failing RUN's output was shown under its step.
+    const run = await build(context({ Dockerfile: "FROM busybox\nRUN echo about to fail; exit 3\n" }));
+    expect(run.stderr).toMatch(/#\d+ [\d.]+ about to fail/);
+    expect(await ok(["images", "-q"])).toBe(images);
+    expect(temporaries()).toEqual([]);
+    // box's own errors stay 125.
+    const bad = await box(t.s, ["build", "--progress", "fancy", "."]);
+    expect([bad.code, bad.stderr.trim().split("\n").length]).toEqual([125, 1]);
+    expect((await box(t.s, ["build", join(t.s.dir, "nowhere")])).code).toBe(125);
+  }, 60000);
+});
+
+/** A failed build: exit 1, its last line says why. */
+function expectBuildFailed(r: { code: number; stderr: string }, message: RegExp): void {
+  expect(r.code).toBe(1);
+  const last = r.stderr.trim().split("\n").at(-1)!;
+  expect(last).toMatch(message);
+  expect(last).toStartWith("box: ");
+}
