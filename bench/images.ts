@@ -38,7 +38,7 @@ export interface ImagesResult {
 const RUNS = Math.max(1, Number(process.env.BENCH_IMAGE_RUNS ?? 5));
 const COLD_RUNS = Math.max(5, Number(process.env.BENCH_COLD_RUNS ?? 30));
 const WARMUP = 3;
-const CACHE = "/var/cache/box-bench";
+export const CACHE = "/var/cache/box-bench";
 const DEBIAN_LAYER = join(CACHE, "debian-rootfs.tar");
 /** Without debootstrap: this much of the host's /usr. */
 const FALLBACK_BYTES = 300e6;
@@ -82,21 +82,31 @@ function debianMirror(): string {
  */
 function largeLayer(tmp: string, env: Record<string, string>, notes: string[]): { path: string; source: string } {
   const source = "Debian bookworm, `debootstrap --variant=minbase`";
-  if (existsSync(DEBIAN_LAYER)) return { path: DEBIAN_LAYER, source };
+  try {
+    return { path: debootstrapLayer(DEBIAN_LAYER, [], env), source };
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    notes.push(`debootstrap was not possible (${why}): the large layer is a tar of the first ${FALLBACK_BYTES / 1e6} MB of the host's /usr instead.`);
+    return { path: hostUsrLayer(tmp, env), source: `the host's /usr, its first ${FALLBACK_BYTES / 1e6} MB` };
+  }
+}
+
+/**
+ * A Debian bookworm minbase rootfs (with the packages `include` names) made by debootstrap and
+ * tarred into `tar` in /var/cache/box-bench, once: later runs take the file.
+ */
+export function debootstrapLayer(tar: string, include: string[], env: Record<string, string>): string {
+  if (existsSync(tar)) return tar;
   mkdirSync(CACHE, { recursive: true });
   const build = join(CACHE, `build-${process.pid}`);
   try {
     if (!Bun.which("debootstrap")) throw new Error("debootstrap is not installed (apt-get install -y debootstrap)");
     const mirror = debianMirror();
-    console.log(`images: building ${DEBIAN_LAYER} (once) with debootstrap from ${mirror}`);
-    run(["debootstrap", "--variant=minbase", "bookworm", join(build, "rootfs"), mirror], env);
+    console.log(`bench: building ${tar} (once) with debootstrap from ${mirror}`);
+    run(["debootstrap", "--variant=minbase", ...(include.length ? [`--include=${include.join(",")}`] : []), "bookworm", join(build, "rootfs"), mirror], env);
     run(["tar", "-C", join(build, "rootfs"), "-cf", join(build, "layer.tar"), "."], env);
-    renameSync(join(build, "layer.tar"), DEBIAN_LAYER);
-    return { path: DEBIAN_LAYER, source };
-  } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    notes.push(`debootstrap was not possible (${why}): the large layer is a tar of the first ${FALLBACK_BYTES / 1e6} MB of the host's /usr instead.`);
-    return { path: hostUsrLayer(tmp, env), source: `the host's /usr, its first ${FALLBACK_BYTES / 1e6} MB` };
+    renameSync(join(build, "layer.tar"), tar);
+    return tar;
   } finally {
     // debootstrap mounts /proc and /sys in the target while it works; a failed run can leave them.
     unmountBelow(build);

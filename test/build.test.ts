@@ -140,6 +140,15 @@ describe("box build", () => {
     await ok(["rmi", "here"]);
   }, 60000);
 
+  test("ADD unpacks a local tar archive (gzip too) into the destination; another file is copied as it is", async () => {
+    await withBase();
+    const dir = context({ Dockerfile: "FROM busybox\nADD tree.tar.gz /opt/\nADD plain.txt /opt/plain.txt\n", "plain.txt": "plain\n", "tree/a/b": "in the archive\n" });
+    expect(Bun.spawnSync(["tar", "-C", join(dir, "tree"), "-czf", join(dir, "tree.tar.gz"), "."]).exitCode).toBe(0);
+    expect((await build(dir, ["-t", "added"])).code).toBe(0);
+    expect(await runIn("added", "cat /opt/a/b /opt/plain.txt; ls /opt")).toBe("in the archive\nplain\na\nplain.txt");
+    await ok(["rmi", "added"]);
+  }, 60000);
+
   test("failures: one line naming what is wrong, exit 1, nothing half-built left", async () => {
     await withBase();
     const images = await ok(["images", "-q"]);

@@ -11,6 +11,7 @@ import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
 import { copyEntry, type CopyRules } from "../sys/copy-tree.ts";
 import { randomHex } from "../random.ts";
 import { layerFromDir } from "../image/commit.ts";
+import { openArchiveStream } from "../image/archive-stream.ts";
 import { resolveUser } from "../container/user.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { expandWords, type Lookup } from "./expand.ts";
@@ -76,6 +77,12 @@ export function copyStep(o: BuildOptions, state: BuildState, i: Instruction, var
         const destExistsAsDir = below.lookup(dest)?.st.isDirectory() ?? false;
         const rules: CopyRules = { modeMask: 0o7777, owner: () => owner, skipped: () => {} };
         for (const s of sources) {
+          // ADD of a local tar archive (plain, gzip or zstd): its entries into the destination.
+          if (i.keyword === "ADD" && s.kind === "context" && s.st.isFile() && (await isTarArchive(join(o.context.dir, s.rel)))) {
+            close(makeParents(upper, dest, below));
+            await extractInto(join(o.context.dir, s.rel), join(upper, dest), o.store.root);
+            continue;
+          }
           const name = s.kind === "heredoc" ? s.name : s.kind === "context" ? basename(s.rel || "/") : basename(s.path);
           const isDir = s.kind !== "heredoc" && s.st.isDirectory();
           // A directory's contents go into the destination; a file into it when it is (or ends like) one.
@@ -287,4 +294,34 @@ function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string
     }
   }
   return h.digest("hex");
+}
+
+/** Whether `path` is a tar archive, compressed or not: a ustar header once decompressed. */
+async function isTarArchive(path: string): Promise<boolean> {
+  let stream: AsyncIterator<Uint8Array>;
+  try {
+    stream = await openArchiveStream(path);
+  } catch {
+    return false; // xz, bzip2 or unreadable: copied as it is
+  }
+  let head = Buffer.alloc(0);
+  try {
+    while (head.length < 263) {
+      const { value, done } = await stream.next();
+      if (done) break;
+      head = Buffer.concat([head, Buffer.from(value)]);
+    }
+  } catch {
+    return false;
+  } finally {
+    await stream.return?.();
+  }
+  return head.length >= 263 && head.subarray(257, 262).toString() === "ustar";
+}
+
+/** The archive's entries into `dest`, as a layer's are unpacked (no link out, no device node, a bound). */
+async function extractInto(archive: string, dest: string, root: string): Promise<void> {
+  const [{ TarReader }, { extractTar }, { unpackLimit }] = await Promise.all([import("../image/tar.ts"), import("../image/extract.ts"), import("../image/layers.ts")]);
+  const reader = await TarReader.open(archive);
+  await extractTar(reader.entries(), dest, { maxBytes: unpackLimit(root) });
 }
