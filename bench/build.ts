@@ -162,7 +162,9 @@ export function buildSection(r: BuildBenchResult): string {
 The same Dockerfiles and contexts through \`box build\`, \`buildah bud --layers\` (Debian's buildah 1.28,
 runc) and \`docker build\` (Debian's docker.io 20.10, a private dockerd, its classic builder), on the
 same base images imported into each; wall-clock seconds, the median of ${RUNS} builds each. Cold: no
-build cache (the base images there); cached: the same build again, nothing changed.
+build cache (the base images there); cached: the same build again, nothing changed. buildah stores
+on overlay; the private dockerd on vfs (as the tests start it), which makes its every layer a full
+copy (overlay2 would copy less).
 
 ${table(["", "box (s)", "buildah (s)", "docker (s)"], rows, ["l", "r", "r", "r"])}
 ${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;

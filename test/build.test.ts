@@ -2,9 +2,9 @@
 // runs, with the config, files and history the instructions say; the cache; stages; and the
 // failures, each one line, exit 1, nothing half-built left.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxOk, importBusybox, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, boxOk, importBusybox, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 const ok = (args: string[]) => boxOk(t.s, args);
@@ -147,6 +147,55 @@ describe("box build", () => {
     expect((await build(dir, ["-t", "added"])).code).toBe(0);
     expect(await runIn("added", "cat /opt/a/b /opt/plain.txt; ls /opt")).toBe("in the archive\nplain\na\nplain.txt");
     await ok(["rmi", "added"]);
+  }, 60000);
+
+  test("RUN --mount: a cache kept between builds, a tmpfs, a bind of the context, a secret (file and env); none of them in the image", async () => {
+    await withBase();
+    const dir = context({
+      Dockerfile: [
+        "FROM busybox",
+        "RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/runs && wc -l < /var/cache/app/runs > /runs",
+        "RUN --mount=type=tmpfs,target=/scratch echo x > /scratch/x && grep -q ' /scratch tmpfs' /proc/mounts && echo tmpfs > /tmpfs-seen",
+        "RUN --mount=type=bind,source=conf,target=/mnt/conf cat /mnt/conf/a > /bound",
+        "RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /secret-size",
+        "RUN --mount=type=secret,id=token,env=TOKEN test \"$TOKEN\" = s3cret && echo env-ok > /secret-env",
+      ].join("\n"),
+      "conf/a": "bound\n",
+      "token.txt": "s3cret",
+    });
+    const secret = ["--secret", `id=token,src=${join(dir, "token.txt")}`];
+    expect((await build(dir, ["-t", "mounted", ...secret])).code).toBe(0);
+    expect(await runIn("mounted", "cat /runs /tmpfs-seen /bound /secret-size /secret-env")).toBe("1\ntmpfs\nbound\n6\nenv-ok");
+    // The mount points are no part of the image.
+    expect(await runIn("mounted", "ls -d /var/cache/app /scratch /mnt/conf /run/secrets 2>/dev/null; true")).toBe("");
+    // The cache directory outlives the build: a rebuild without the step cache sees the first run's line.
+    expect((await build(dir, ["--no-cache", "-t", "mounted", ...secret])).code).toBe(0);
+    expect(await runIn("mounted", "cat /runs")).toBe("2");
+    // A required secret not given is one line.
+    expectBuildFailed(await build(context({ Dockerfile: "FROM busybox\nRUN --mount=type=secret,id=x,required=true true\n" })), /secret x not found/);
+    await ok(["rmi", "mounted"]);
+  }, 60000);
+
+  test("standard input: a Dockerfile alone, or a context tar; -o writes the image's files as a tar or into a directory", async () => {
+    await withBase();
+    const alone = await box(t.s, ["build", "--network", "none", "-q", "-"], { stdin: "FROM busybox\nRUN echo from-stdin > /f\n" });
+    expect(alone.code).toBe(0);
+    expect(await runIn(alone.stdout.trim(), "cat /f")).toBe("from-stdin");
+    const dir = context({ Dockerfile: "FROM busybox\nCOPY f /f\n", f: "from-tar\n" });
+    const tar = join(t.s.dir, "ctx.tar");
+    expect(Bun.spawnSync(["tar", "-C", dir, "-cf", tar, "."]).exitCode).toBe(0);
+    const viaTar = Bun.spawnSync([...boxArgs(t.s, ["build", "--network", "none", "-q", "-t", "from-tar", "-"])], { stdin: Bun.file(tar), stderr: "pipe" });
+    expect([viaTar.exitCode, viaTar.stderr.toString()]).toEqual([0, ""]);
+    expect(await runIn("from-tar", "cat /f")).toBe("from-tar");
+    const out = join(t.s.dir, "out.tar");
+    expect((await build(dir, ["-o", `type=tar,dest=${out}`])).code).toBe(0);
+    expect(Bun.spawnSync(["tar", "-xOf", out, "f"]).stdout.toString()).toBe("from-tar\n");
+    const local = join(t.s.dir, "local");
+    expect((await build(dir, ["-o", `type=local,dest=${local}`])).code).toBe(0);
+    expect(readFileSync(join(local, "f"), "utf8")).toBe("from-tar\n");
+    expect(existsSync(join(local, "bin/busybox"))).toBe(true);
+    expect(temporaries()).toEqual([]);
+    await ok(["rmi", "from-tar", alone.stdout.trim()]);
   }, 60000);
 
   test("failures: one line naming what is wrong, exit 1, nothing half-built left", async () => {

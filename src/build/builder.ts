@@ -17,7 +17,8 @@ import { expandWord, expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
 import { BuildContext } from "./context.ts";
 import { cacheKey, loadCached, saveCached } from "./cache.ts";
-import { copyStep } from "./copy.ts";
+import { contextDigest, copyStep } from "./copy.ts";
+import { runMounts } from "./mounts.ts";
 import { runStep } from "./run.ts";
 import type { Progress } from "./progress.ts";
 
@@ -52,6 +53,8 @@ export interface BuildOptions {
   network: string;
   labels: Record<string, string>;
   progress: Progress;
+  /** --secret: each id's file. */
+  secrets: Map<string, string>;
   /** Pulls an image that is not in the store (the CLI's pull, with its progress). */
   fetchImage(ref: string): Promise<void>;
 }
@@ -67,7 +70,8 @@ function withPath(state: BuildState): BuildState {
   return { ...state, config: { ...state.config, Env: [DEFAULT_PATH, ...(state.config.Env ?? [])] } };
 }
 
-export async function build(o: BuildOptions): Promise<ImageRecord> {
+/** The image built, and its layer directories (top first) for an --output of its files. */
+export async function build(o: BuildOptions): Promise<{ record: ImageRecord; layerDirs: string[] }> {
   const file = parseDockerfile(o.dockerfile);
   return new Builder(o, file).run();
 }
@@ -96,7 +100,7 @@ class Builder {
     for (const arg of file.globalArgs) for (const [name, value] of this.argPairs(arg, (n) => this.globalArgs.get(n))) this.globalArgs.set(name, o.buildArgs.get(name) ?? value);
   }
 
-  async run(): Promise<ImageRecord> {
+  async run(): Promise<{ record: ImageRecord; layerDirs: string[] }> {
     const target = this.o.target === undefined ? this.file.stages.at(-1)! : this.stageNamed(this.o.target);
     if (!target) throw new BuildError(`target stage "${this.o.target}" could not be found`);
     const state = await this.buildStage(target.index);
@@ -104,7 +108,7 @@ class Builder {
       const record = this.export(state);
       log(`writing image sha256:${record.id}`);
       for (const tag of this.o.tags) log(`naming to ${parseReference(tag).ref}`);
-      return record;
+      return { record, layerDirs: layerDirs(this.o.store.root, state) };
     });
   }
 
@@ -215,8 +219,10 @@ class Builder {
         if (/^(ONBUILD|FROM|MAINTAINER)\b/i.test(trigger)) throw new BuildError(`dockerfile line ${i.line}: ${trigger.split(/\s/)[0]!.toUpperCase()} isn't allowed as an ONBUILD trigger`);
         return this.metadata(run, i, { OnBuild: [...((run.state.config.OnBuild as string[] | undefined) ?? []), trigger] });
       }
-      case "RUN":
-        return this.layerStep(run, label, this.runKey(run, i), (log) => runStep(this.o, run.state, i, this.runEnvironment(run), this.shell(run), log));
+      case "RUN": {
+        const mounts = runMounts(this.o, i, run.state.config.WorkingDir || "/", (rel) => contextDigest(this.o, rel));
+        return this.layerStep(run, label, cacheKey(this.runKey(run, i), mounts.key), (log) => runStep(this.o, run.state, i, this.runEnvironment(run), this.shell(run), mounts, log));
+      }
       case "COPY":
       case "ADD": {
         const from = i.flags.get("from")?.at(-1);

@@ -11,7 +11,7 @@ import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
 import { copyEntry, type CopyRules } from "../sys/copy-tree.ts";
 import { randomHex } from "../random.ts";
 import { layerFromDir } from "../image/commit.ts";
-import { openArchiveStream } from "../image/archive-stream.ts";
+import { extractInto, isTarArchive } from "./archive.ts";
 import { resolveUser } from "../container/user.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { expandWords, type Lookup } from "./expand.ts";
@@ -273,6 +273,11 @@ function chmodTree(upper: string, target: string, mode: number, isDir: boolean):
   else walk(join(upper, target));
 }
 
+/** A path of the context by content (a RUN --mount=type=bind's source, for the step's key). */
+export function contextDigest(o: BuildOptions, rel: string): string {
+  return contentDigest(o, [{ kind: "context", rel, st: o.context.stat(rel)! }], false);
+}
+
 /** What the step reads, by content: a change to any source's bytes, mode or name is a new key. */
 function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string {
   const h = createHash("sha256").update(add ? "ADD" : "COPY");
@@ -294,34 +299,4 @@ function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string
     }
   }
   return h.digest("hex");
-}
-
-/** Whether `path` is a tar archive, compressed or not: a ustar header once decompressed. */
-async function isTarArchive(path: string): Promise<boolean> {
-  let stream: AsyncIterator<Uint8Array>;
-  try {
-    stream = await openArchiveStream(path);
-  } catch {
-    return false; // xz, bzip2 or unreadable: copied as it is
-  }
-  let head = Buffer.alloc(0);
-  try {
-    while (head.length < 263) {
-      const { value, done } = await stream.next();
-      if (done) break;
-      head = Buffer.concat([head, Buffer.from(value)]);
-    }
-  } catch {
-    return false;
-  } finally {
-    await stream.return?.();
-  }
-  return head.length >= 263 && head.subarray(257, 262).toString() === "ustar";
-}
-
-/** The archive's entries into `dest`, as a layer's are unpacked (no link out, no device node, a bound). */
-async function extractInto(archive: string, dest: string, root: string): Promise<void> {
-  const [{ TarReader }, { extractTar }, { unpackLimit }] = await Promise.all([import("../image/tar.ts"), import("../image/extract.ts"), import("../image/layers.ts")]);
-  const reader = await TarReader.open(archive);
-  await extractTar(reader.entries(), dest, { maxBytes: unpackLimit(root) });
 }

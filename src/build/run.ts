@@ -13,6 +13,8 @@ import { createContainer, removeContainer } from "../container/create.ts";
 import { launchInit, runAttached } from "../container/start.ts";
 import { layerFromDir } from "../image/commit.ts";
 import type { Instruction } from "./dockerfile.ts";
+import { LayerView } from "./layer-view.ts";
+import { makeCaches, removeMountPoints, type RunMounts } from "./mounts.ts";
 import { BuildError } from "./errors.ts";
 import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
 
@@ -32,19 +34,20 @@ export function runCommand(i: Instruction, shell: string[]): { argv: string[]; s
   return { argv: [...shell, i.args] };
 }
 
-export async function runStep(o: BuildOptions, state: BuildState, i: Instruction, env: string[], shell: string[], log: (line: string) => void): Promise<{ layer: Layer; createdBy: string }> {
-  for (const flag of i.flags.keys()) if (flag !== "network") throw new BuildError(`dockerfile line ${i.line}: RUN --${flag} is not supported by box build yet`);
+export async function runStep(o: BuildOptions, state: BuildState, i: Instruction, env: string[], shell: string[], mounts: RunMounts, log: (line: string) => void): Promise<{ layer: Layer; createdBy: string }> {
+  for (const flag of i.flags.keys()) if (flag !== "network" && flag !== "mount") throw new BuildError(`dockerfile line ${i.line}: RUN --${flag} is not supported by box build yet`);
   if (!state.layers.length) throw new BuildError(`dockerfile line ${i.line}: RUN in a stage without files (FROM scratch): there is no shell to run it`);
   const { argv, stdin } = runCommand(i, shell);
   const network = i.flags.get("network")?.at(-1) ?? o.network;
   const net = network === "default" ? "bridge" : network;
   if (!["bridge", "none", "host"].includes(net)) throw new BuildError(`dockerfile line ${i.line}: RUN --network=${network}: use default, none or host`);
   const store = o.store;
+  makeCaches(mounts);
   const flags = parseFlags(
     [
       "--name", `box-build-${randomHex(6)}`, "--network", net, "--entrypoint", "", "--log-driver", "none",
       "-w", state.config.WorkingDir || "/", ...(state.config.User ? ["-u", state.config.User] : []),
-      ...env.flatMap((e) => ["-e", e]), "box-build", ...argv,
+      ...[...env, ...mounts.env].flatMap((e) => ["-e", e]), ...mounts.flags, "box-build", ...argv,
     ],
     RUN_ARGS as never,
     RUN_LISTS,
@@ -65,6 +68,7 @@ export async function runStep(o: BuildOptions, state: BuildState, i: Instruction
     const code = await runAttached(init, store, spec, paths, { started: unlock });
     await output;
     if (code !== 0) throw new BuildError(`process "${argv.join(" ")}" did not complete successfully: exit code: ${code}`);
+    removeMountPoints(join(paths.dir, "upper"), mounts.targets, new LayerView(layerDirs(store.root, state)));
     const layer = await layerFromDir(store.root, join(paths.dir, "upper"));
     const used = env.filter((e) => !state.config.Env?.includes(e));
     const createdBy = `${used.length ? `|${used.length} ${used.join(" ")} ` : ""}${argv.join(" ")}`;
