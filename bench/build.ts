@@ -147,7 +147,7 @@ export async function buildBench(o: { box: string; tmp: string; rootfs: string }
     Bun.spawnSync([...buildahArgs, "rm", "--all"]);
     Bun.spawnSync([...buildahArgs, "rmi", "--all", "--force"]);
     unmountBelow(join(o.tmp, "buildah"));
-    Bun.spawnSync([o.box, ...storeArgs, "system", "prune", "-a", "-f"]);
+    Bun.spawnSync([o.box, ...storeArgs, "system", "prune", "-f"]);
   }
 }
 

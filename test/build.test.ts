@@ -105,6 +105,9 @@ describe("box build", () => {
     expect(fresh.stderr).not.toContain("CACHED");
     expect((await ok(["builder", "prune", "-f"])).trim()).toMatch(/^Deleted build cache objects: \d+$/);
     expect((await build(dir, ["-t", "cached"])).stderr).not.toContain("CACHED");
+    // system prune takes the build cache too (Docker's).
+    expect(await ok(["system", "prune", "-f"])).toMatch(/Deleted build cache objects: \d+/);
+    expect((await build(dir, ["-t", "cached"])).stderr).not.toContain("CACHED");
     await ok(["rmi", "cached"]);
   }, 60000);
 

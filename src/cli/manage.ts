@@ -59,22 +59,24 @@ const pruneCommand = defineCommand({
 });
 
 const systemPruneCommand = defineCommand({
-  meta: { name: "system prune", description: "Remove stopped containers, the networks no container uses (with the last one, box's nftables table) and nameless images; --volumes: anonymous volumes no container uses" },
+  meta: { name: "system prune", description: "Remove stopped containers, the networks no container uses (with the last one, box's nftables table), nameless images and the build cache; --volumes: anonymous volumes no container uses" },
   args: { ...FORCE, volumes: { type: "boolean", description: "Anonymous volumes no container uses too" } },
   async run({ rawArgs, cmd }) {
     const flags = parseFlags(rawArgs, cmd.args as never, [], false);
     if (flags.help) return printHelp(cmd, ["box system prune -f", "box system prune -f --volumes"]);
     const volumes = flags.values.volumes === true;
-    if (!confirmed(flags.values.force, "box system prune", `every stopped container, every network no container uses, ${volumes ? "every anonymous volume no container uses, " : ""}every dangling image`)) return;
+    if (!confirmed(flags.values.force, "box system prune", `every stopped container, every network no container uses, ${volumes ? "every anonymous volume no container uses, " : ""}every dangling image, all build cache`)) return;
     const { store } = globals();
     const containers = await pruneContainers(store);
     const networks = pruneNetworks(store);
     const pruned = volumes ? pruneVolumes(store, false, directorySize).removed : [];
     const images = (await import("./images.ts")).pruneImages(store, false);
+    const cache = (await import("../build/cache.ts")).pruneCache(store.root);
     if (containers.length) process.stdout.write(`Deleted Containers:\n${containers.join("\n")}\n\n`);
     if (networks.length) process.stdout.write(`Deleted Networks:\n${networks.join("\n")}\n\n`);
     if (pruned.length) process.stdout.write(`Deleted Volumes:\n${pruned.map((v) => v.Name).join("\n")}\n\n`);
     if (images.lines.length) process.stdout.write(`Deleted Images:\n${images.lines.join("\n")}\n\n`);
+    if (cache) process.stdout.write(`Deleted build cache objects: ${cache}\n\n`);
   },
 });
 
