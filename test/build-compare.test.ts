@@ -2,38 +2,17 @@
 // start, its classic builder) and `box build`, on the same busybox image: the image config and
 // the files a container of the image sees (paths, modes, owners, contents) must be the same.
 // Docker is the reference, not box's reading of its documentation.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, ROOTFS, box, importBusybox, removeStore, snapshot, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
-import { startDockerd, type Dockerd } from "./helpers/dockerd.ts";
+import { box } from "./helpers/box.ts";
+import { dockerAndBox } from "./helpers/docker-pair.ts";
 
-let d: Dockerd;
-let s: Store;
-let before: Snapshot;
-
-beforeAll(async () => {
-  before = snapshot();
-  s = tempStore();
-  d = await startDockerd(BOX);
-  const tar = join(d.dir, "busybox.tar");
-  expect(Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."]).exitCode).toBe(0);
-  expect((await d.run(["import", "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", tar, "busybox:box"])).code).toBe(0);
-  expect((await importBusybox(s, "busybox:box", ["-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])).code).toBe(0);
-}, 60000);
-
-afterAll(async () => {
-  await d?.stop();
-  if (s) removeStore(s);
-  const after = snapshot();
-  expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
-  expect(after.links.filter((l) => !before.links.includes(l))).toEqual([]);
-  expect(after.cgroups.filter((c) => !before.cgroups.includes(c))).toEqual([]);
-}, 60000);
+const pair = dockerAndBox(["-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
 
 /** A context directory with these files. */
 function context(name: string, files: Record<string, string>): string {
-  const dir = join(s.dir, name);
+  const dir = join(pair.s.dir, name);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), content);
@@ -47,16 +26,16 @@ const CONFIG = "{{json .Config.Env}} {{json .Config.Cmd}} {{json .Config.Entrypo
 const TREE = (paths: string) => `find ${paths} | sort | while read -r f; do printf '%s %s ' "$f" "$(stat -c '%A %u:%g' "$f")"; if [ -f "$f" ] && [ ! -L "$f" ]; then sha256sum < "$f" | cut -c1-16; elif [ -L "$f" ]; then readlink "$f"; else echo; fi; done`;
 
 async function bothBuild(dir: string, tag: string): Promise<void> {
-  const viaDocker = await d.run(["build", "--network", "none", "-q", "-t", tag, dir]);
+  const viaDocker = await pair.d.run(["build", "--network", "none", "-q", "-t", tag, dir]);
   expect(viaDocker.stderr).toBe("");
   expect(viaDocker.code).toBe(0);
-  const viaBox = await box(s, ["build", "--network", "none", "-q", "-t", tag, dir]);
+  const viaBox = await box(pair.s, ["build", "--network", "none", "-q", "-t", tag, dir]);
   expect(viaBox.stderr).toBe("");
   expect(viaBox.code).toBe(0);
 }
 
 async function same(args: string[]): Promise<void> {
-  const [viaDocker, viaBox] = await Promise.all([d.run(args), box(s, args)]);
+  const [viaDocker, viaBox] = await Promise.all([pair.d.run(args), box(pair.s, args)]);
   expect(viaDocker.code).toBe(0);
   expect(viaBox.stdout).toBe(viaDocker.stdout);
 }

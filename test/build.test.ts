@@ -135,6 +135,26 @@ describe("box build", () => {
     await ok(["rmi", "staged", "compiled"]);
   }, 60000);
 
+  test("variables as Docker's: ${V:-x}, ${V:+x}, quotes and escapes; a global ARG reaches a stage only when declared there", async () => {
+    await withBase();
+    const dir = context({
+      Dockerfile: [
+        "ARG GLOBAL=g",
+        "FROM busybox",
+        "ARG GLOBAL",
+        "ARG UNSET",
+        "ENV A=${GLOBAL:-none} B=${UNSET:-default} C=${GLOBAL:+set} D=${UNSET:+set}",
+        "ENV E='$A kept' F=\"$A expanded\" G=\\$A",
+        "LABEL from.global=$GLOBAL",
+      ].join("\n"),
+    });
+    expect((await build(dir, ["-t", "vars"])).code).toBe(0);
+    const env = JSON.parse(await inspect("vars", "{{json .Config.Env}}")).slice(1);
+    expect(env).toEqual(["A=g", "B=default", "C=set", "D=", "E=$A kept", "F=g expanded", "G=$A"]);
+    expect(await inspect("vars", "{{json .Config.Labels}}")).toBe('{"from.global":"g"}');
+    await ok(["rmi", "vars"]);
+  }, 60000);
+
   test("heredocs: RUN <<EOF runs a script, COPY <<EOF writes a file", async () => {
     await withBase();
     const dir = context({ Dockerfile: "FROM busybox\nRUN <<EOF\necho first > /a\necho second >> /a\nEOF\nCOPY <<EOF /etc/note\nnoted\nEOF\n" });

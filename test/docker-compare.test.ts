@@ -1,39 +1,18 @@
 // The same `run` lines through Docker itself (a private dockerd 20.10 with its default runtime,
 // runc) and through box, on the same busybox image: what the container sees must be the same.
 // Docker is the reference here, not box's reading of Docker's documentation.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, ROOTFS, box, importBusybox, removeStore, snapshot, tempStore, type Snapshot, type Store } from "./helpers/box.ts";
-import { startDockerd, type Dockerd } from "./helpers/dockerd.ts";
+import { box } from "./helpers/box.ts";
+import { dockerAndBox } from "./helpers/docker-pair.ts";
 
-let d: Dockerd;
-let s: Store;
-let before: Snapshot;
-
-beforeAll(async () => {
-  before = snapshot();
-  s = tempStore();
-  d = await startDockerd(BOX);
-  const tar = join(d.dir, "busybox.tar");
-  expect(Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."]).exitCode).toBe(0);
-  expect((await d.run(["import", tar, "busybox:box"])).code).toBe(0);
-  expect((await importBusybox(s, "busybox:box")).code).toBe(0);
-}, 60000);
-
-afterAll(async () => {
-  await d?.stop();
-  if (s) removeStore(s);
-  const after = snapshot();
-  expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
-  expect(after.links.filter((l) => !before.links.includes(l))).toEqual([]);
-  expect(after.cgroups.filter((c) => !before.cgroups.includes(c))).toEqual([]);
-}, 60000);
+const pair = dockerAndBox([]);
 
 /** `run --rm --network none FLAGS busybox:box sh -c SCRIPT` through both; their code and stdout. */
 async function both(flags: string[], script: string): Promise<{ docker: string; box: string }> {
   const args = ["run", "--rm", "--network", "none", ...flags, "busybox:box", "sh", "-c", script];
-  const [viaDocker, viaBox] = await Promise.all([d.run(args), box(s, args)]);
+  const [viaDocker, viaBox] = await Promise.all([pair.d.run(args), box(pair.s, args)]);
   const shown = (r: { code: number; stdout: string; stderr: string }) => `${r.code}\n${r.stdout}`;
   return { docker: shown(viaDocker), box: shown(viaBox) };
 }
@@ -76,16 +55,16 @@ describe("docker run and box run, same flags, same container", () => {
   }, 60000);
 
   test("inspect shows the flags in Docker's fields", async () => {
-    const labels = join(d.dir, "labels");
+    const labels = join(pair.d.dir, "labels");
     writeFileSync(labels, "# labels\ntier=web\n");
     const flags = ["--shm-size", "16m", "--oom-score-adj", "300", "--group-add", "1234", "--domainname", "example.org", "--ipc", "shareable", "--stop-timeout", "7", "--label-file", labels, "--tmpfs", "/run:size=1m"];
     const template = "{{.HostConfig.ShmSize}} {{.HostConfig.OomScoreAdj}} {{json .HostConfig.GroupAdd}} {{.Config.Domainname}} {{.HostConfig.IpcMode}} {{.Config.StopTimeout}} {{json .Config.Labels}} {{json .HostConfig.Tmpfs}}";
     const create = ["create", "--network", "none", ...flags, "busybox:box", "true"];
-    const [dockerId, boxId] = [(await d.run(create)).stdout.trim(), (await box(s, create)).stdout.trim()];
-    const [viaDocker, viaBox] = [await d.run(["inspect", "-f", template, dockerId]), await box(s, ["inspect", "-f", template, boxId])];
+    const [dockerId, boxId] = [(await pair.d.run(create)).stdout.trim(), (await box(pair.s, create)).stdout.trim()];
+    const [viaDocker, viaBox] = [await pair.d.run(["inspect", "-f", template, dockerId]), await box(pair.s, ["inspect", "-f", template, boxId])];
     expect(viaDocker.stderr).toBe("");
     expect(viaBox.stdout).toBe(viaDocker.stdout);
-    await d.run(["rm", dockerId]);
-    await box(s, ["rm", boxId]);
+    await pair.d.run(["rm", dockerId]);
+    await box(pair.s, ["rm", boxId]);
   }, 30000);
 });

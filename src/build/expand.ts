@@ -41,17 +41,7 @@ class Lexer {
         continue;
       }
       started = true;
-      if (c === this.escape) {
-        this.i++;
-        if (this.i < this.text.length) word += this.text[this.i++];
-        else word += c;
-      } else if (c === "'") word += this.single();
-      else if (c === '"') word += this.double();
-      else if (c === "$") word += this.dollar();
-      else {
-        word += c;
-        this.i++;
-      }
+      word += this.piece();
     }
     if (started || !split) out.push(word);
     return out;
@@ -124,22 +114,26 @@ class Lexer {
   private nested(): string {
     let s = "";
     while (this.i < this.text.length) {
-      const c = this.text[this.i]!;
-      if (c === "}") {
+      if (this.text[this.i] === "}") {
         this.i++;
         return s;
       }
-      if (c === this.escape && this.i + 1 < this.text.length) {
-        s += this.text[this.i + 1];
-        this.i += 2;
-      } else if (c === "'") s += this.single();
-      else if (c === '"') s += this.double();
-      else if (c === "$") s += this.dollar();
-      else {
-        s += c;
-        this.i++;
-      }
+      s += this.piece();
     }
     throw new BuildError(`failed to process "${this.text}": syntax error: missing '}'`);
+  }
+
+  /** One unit at the cursor: an escaped character, a quoted part, a variable, or a character. */
+  private piece(): string {
+    const c = this.text[this.i]!;
+    if (c === this.escape) {
+      this.i++;
+      return this.i < this.text.length ? this.text[this.i++]! : c;
+    }
+    if (c === "'") return this.single();
+    if (c === '"') return this.double();
+    if (c === "$") return this.dollar();
+    this.i++;
+    return c;
   }
 }
