@@ -172,6 +172,32 @@ describe("box build", () => {
     await ok(["rmi", "added"]);
   }, 60000);
 
+  test("ADD of a URL (0600, --checksum checked); COPY --exclude and --parents", async () => {
+    await withBase();
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (new URL(req.url).pathname === "/files/tool.sh" ? new Response("#!/bin/sh\necho tool\n") : new Response("no", { status: 404 })) });
+    try {
+      const url = `http://127.0.0.1:${server.port}/files/tool.sh`;
+      const sum = `sha256:${new Bun.CryptoHasher("sha256").update("#!/bin/sh\necho tool\n").digest("hex")}`;
+      const dir = context({
+        // *.log below the source: drop.log, not sub/deep.log (that takes **/*.log), as BuildKit's.
+        Dockerfile: `FROM busybox\nADD --checksum=${sum} ${url} /opt/\nCOPY --exclude=*.log src/ /src/\nCOPY --parents a/x.txt b/y.txt /kept/\n`,
+        "src/keep.txt": "keep\n",
+        "src/drop.log": "drop\n",
+        "src/sub/deep.log": "deep\n",
+        "a/x.txt": "x\n",
+        "b/y.txt": "y\n",
+      });
+      expect((await build(dir, ["-t", "fetched"])).code).toBe(0);
+      expect(await runIn("fetched", "stat -c '%a %u' /opt/tool.sh; cat /opt/tool.sh; find /src /kept -type f | sort")).toBe("600 0\n#!/bin/sh\necho tool\n/kept/a/x.txt\n/kept/b/y.txt\n/src/keep.txt\n/src/sub/deep.log");
+      expectBuildFailed(await build(context({ Dockerfile: `FROM busybox\nADD --checksum=sha256:${"0".repeat(64)} ${url} /opt/\n` })), /digest mismatch/);
+      expectBuildFailed(await build(context({ Dockerfile: `FROM busybox\nADD http://127.0.0.1:${server.port}/nosuch /opt/\n` })), /failed to load .*404/);
+    } finally {
+      server.stop(true);
+    }
+    expect(temporaries()).toEqual([]);
+    await ok(["rmi", "fetched"]);
+  }, 60000);
+
   test("RUN --mount: a cache kept between builds, a tmpfs, a bind of the context, a secret (file and env); none of them in the image", async () => {
     await withBase();
     const dir = context({

@@ -233,7 +233,8 @@ describe("published ports", () => {
     const port80 = (await box(t.s, ["port", id, "80"])).stdout.trim();
     expect(port80).toBe(published["80/tcp"]!);
     await eventually(async () => (await httpGet(`http://127.0.0.1:${port80.split(":")[1]}/index.html`).catch(() => "")) === "any-port");
-    expect(await inspect(id, "{{json .HostConfig.PortBindings}}")).toBe(`{"82/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}],"80/tcp":[{"HostIp":"","HostPort":"0"}],"5000/udp":[{"HostIp":"","HostPort":"0"}],"81/tcp":[{"HostIp":"","HostPort":"0"}]}`);
+    // -p's first, then the image's EXPOSE (its config's keys in Go's order) and --expose.
+    expect(await inspect(id, "{{json .HostConfig.PortBindings}}")).toBe(`{"82/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}],"5000/udp":[{"HostIp":"","HostPort":"0"}],"80/tcp":[{"HostIp":"","HostPort":"0"}],"81/tcp":[{"HostIp":"","HostPort":"0"}]}`);
     const none = await box(t.s, ["port", id, "9999"]);
     expect(none.stderr).toBe(`box: no public port '9999/tcp' published for ${(await inspect(id, "{{.Name}}")).slice(1)}\n`);
     expect((await box(t.s, ["rm", "-f", id])).code).toBe(0);
@@ -408,7 +409,7 @@ describe("cleanup", () => {
     const kept = await runD([], "exec sleep 30");
     const gone = (await box(t.s, ["create", "--rootfs", copyRootfs(t.s), "--network", "spare", "true"])).stdout.trim();
     const refused = await box(t.s, ["system", "prune"]);
-    expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses, every dangling image: confirm with -f\n");
+    expect(refused.stderr).toBe("box: box system prune removes every stopped container, every network no container uses, every dangling image, all build cache: confirm with -f\n");
     const r = await box(t.s, ["system", "prune", "-f"]);
     expect(r.stdout).toBe(`Deleted Containers:\n${gone}\n\nDeleted Networks:\nspare\n\n`);
     expect((await box(t.s, ["network", "ls", "--format", "{{.Name}}"])).stdout).toBe("bridge\n");

@@ -227,8 +227,12 @@ class Builder {
       case "ADD": {
         const from = i.flags.get("from")?.at(-1);
         const source = from === undefined ? undefined : await this.copySource(expandWord(from, vars, this.file.escape), i);
-        const plan = copyStep(this.o, run.state, i, vars, this.file.escape, source);
-        return this.layerStep(run, label, cacheKey(run.state.key, [i.keyword, plan.key]), (log) => plan.make(log));
+        const plan = await copyStep(this.o, run.state, i, vars, this.file.escape, source);
+        try {
+          return await this.layerStep(run, label, cacheKey(run.state.key, [i.keyword, plan.key]), (log) => plan.make(log));
+        } finally {
+          plan.cleanup();
+        }
       }
     }
   }

@@ -17,25 +17,43 @@ import type { Instruction } from "./dockerfile.ts";
 import { expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
 import { LayerView, mergedChild, mergedNames } from "./layer-view.ts";
+import { BuildContext } from "./context.ts";
+import { unpackLimit } from "../image/layers.ts";
 import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
 
 export interface CopyPlan {
   key: string;
   make(log: (line: string) => void): Promise<{ layer: Layer; createdBy: string }>;
+  /** Whether the step is made or the cache answered: what the plan downloaded goes. */
+  cleanup(): void;
 }
 
 /** One source, where it is read from. */
 type Source =
   | { kind: "context"; rel: string; st: FileStat }
   | { kind: "stage"; path: string; st: FileStat; copies: string[] }
-  | { kind: "heredoc"; name: string; body: string };
+  | { kind: "heredoc"; name: string; body: string }
+  /** ADD of a URL: downloaded into the store first (its content is in the step's key). */
+  | { kind: "url"; name: string; path: string };
 
 const PASSWD_LIMIT = 4 << 20;
 
-export function copyStep(o: BuildOptions, state: BuildState, i: Instruction, vars: Lookup, escape: string, from?: BuildState): CopyPlan {
+export async function copyStep(o: BuildOptions, state: BuildState, i: Instruction, vars: Lookup, escape: string, from?: BuildState): Promise<CopyPlan> {
+  const allowed = ["from", "chown", "chmod", "link", "exclude", "parents", ...(i.keyword === "ADD" ? ["checksum"] : [])];
   for (const flag of i.flags.keys()) {
-    if (!["from", "chown", "chmod", "link"].includes(flag)) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} --${flag} is not supported by box build yet`);
+    if (!allowed.includes(flag)) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} --${flag} is not supported by box build yet`);
   }
+  const downloads: string[] = [];
+  const cleanup = () => downloads.forEach((d) => removeTree(d));
+  try {
+    return await plan(o, state, i, vars, escape, from, downloads, cleanup);
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lookup, escape: string, from: BuildState | undefined, downloads: string[], cleanup: () => void): Promise<CopyPlan> {
   const words = i.args.startsWith("[") ? jsonWords(i) : expandWords(i.args, vars, escape);
   if (words.length < 2) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} requires at least two arguments, but got ${words.length}`);
   const destWord = words.at(-1)!;
@@ -43,29 +61,39 @@ export function copyStep(o: BuildOptions, state: BuildState, i: Instruction, var
   const dest = destWord.startsWith("/") ? destWord : join(workdir, destWord);
   const destIsDir = destWord.endsWith("/") || destWord === "." || destWord.endsWith("/.");
   const view = from ? new LayerView(layerDirs(o.store.root, from)) : undefined;
-  const sources: Source[] = words.slice(0, -1).flatMap((word): Source[] => {
+  const parents = i.flags.has("parents") && i.flags.get("parents")!.at(-1) !== "false";
+  const excluded = (i.flags.get("exclude") ?? []).map((p) => expandWords(p, vars, escape)[0] ?? p);
+  // --exclude: patterns as .dockerignore's, over the paths below each source (BuildKit's).
+  const exclude = excluded.length ? new BuildContext(o.context.dir, excluded.join("\n")) : undefined;
+  const sources: Source[] = [];
+  for (const word of words.slice(0, -1)) {
+    if (/^https?:\/\//.test(word) && i.keyword === "ADD") sources.push(await download(o, word, i, downloads));
+    else sources.push(...sourcesOf(word));
+  }
+  function sourcesOf(word: string): Source[] {
     const heredoc = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(word);
     if (heredoc) {
       const h = i.heredocs.find((d) => d.name === heredoc[1]);
       if (!h) throw new BuildError(`dockerfile line ${i.line}: heredoc ${heredoc[1]} has no body`);
       return [{ kind: "heredoc", name: h.name, body: h.body }];
     }
-    if (/^(https?|git):\/\//.test(word) || word.startsWith("git@")) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} of a URL or git repository is not supported by box build yet`);
+    if (/^(https?|git):\/\//.test(word) || word.startsWith("git@")) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} of ${word.startsWith("http") ? "a URL (ADD takes one)" : "a git repository"} is not supported by box build yet`);
     if (view) {
       const found = view.lookup(word.startsWith("/") ? word : `/${word}`, false);
       if (!found) throw new BuildError(`dockerfile line ${i.line}: failed to compute cache key: "${word}": not found`);
       return [{ kind: "stage", path: found.path, st: found.st, copies: found.copies }];
     }
-    return o.context.sources(word).map((rel) => ({ kind: "context", rel, st: o.context.stat(rel)! }));
-  });
-  if (sources.length > 1 && !destIsDir) throw new BuildError(`dockerfile line ${i.line}: When using ${i.keyword} with more than one source file, the destination must be a directory and end with a /`);
+    return o.context.sources(word).filter((rel) => !exclude?.excluded(basename(rel))).map((rel) => ({ kind: "context", rel, st: o.context.stat(rel)! }));
+  }
+  if ((sources.length > 1 || parents) && !destIsDir) throw new BuildError(`dockerfile line ${i.line}: When using ${i.keyword} with more than one source file, the destination must be a directory and end with a /`);
   const chown = i.flags.get("chown")?.at(-1);
   const chmod = i.flags.get("chmod")?.at(-1);
   if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw new BuildError(`dockerfile line ${i.line}: invalid --chmod=${chmod}: an octal mode (0755)`);
   const digest = contentDigest(o, sources, i.keyword === "ADD");
-  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key });
+  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key, parents });
   return {
     key,
+    cleanup,
     async make() {
       const owner = chown === undefined ? ([0, 0] as [number, number]) : ownerOf(chown, new LayerView(layerDirs(o.store.root, state)), i);
       const temp = join(o.store.root, "tmp", `build-${randomHex(8)}`);
@@ -83,24 +111,28 @@ export function copyStep(o: BuildOptions, state: BuildState, i: Instruction, var
             await extractInto(join(o.context.dir, s.rel), join(upper, dest), o.store.root);
             continue;
           }
-          const name = s.kind === "heredoc" ? s.name : s.kind === "context" ? basename(s.rel || "/") : basename(s.path);
-          const isDir = s.kind !== "heredoc" && s.st.isDirectory();
-          // A directory's contents go into the destination; a file into it when it is (or ends like) one.
-          const target = isDir || !(destIsDir || destExistsAsDir) ? dest : join(dest, name);
+          const name = s.kind === "heredoc" || s.kind === "url" ? s.name : s.kind === "context" ? basename(s.rel || "/") : basename(s.path);
+          const isDir = (s.kind === "context" || s.kind === "stage") && s.st.isDirectory();
+          // A directory's contents go into the destination; a file into it when it is (or ends like)
+          // one; with --parents, each keeps its path below the context.
+          const target = parents && s.kind === "context" ? join(dest, s.rel) : isDir || !(destIsDir || destExistsAsDir) ? dest : join(dest, name);
           const parent = isDir ? target : dirname(target);
           const dir = makeParents(upper, parent, below, isDir ? owner : undefined);
           try {
             if (s.kind === "heredoc") writeFileAtomic(join(upper, target), s.body, chmod ? parseInt(chmod, 8) : 0o644);
-            else if (s.kind === "context") copyContext(o, s.rel, isDir, dir, basename(target), rules);
+            // Docker: a downloaded file is 0600.
+            else if (s.kind === "url") writeFileAtomic(join(upper, target), readFileSync(s.path), chmod ? parseInt(chmod, 8) : 0o600);
+            else if (s.kind === "context") copyContext(o, s.rel, isDir, dir, basename(target), { ...rules, exclude });
             else copyStage(s, isDir, dir, basename(target), rules);
           } finally {
             close(dir);
           }
-          if (s.kind === "heredoc") fchownPath(join(upper, target), owner);
+          if (s.kind === "heredoc" || s.kind === "url") fchownPath(join(upper, target), owner);
           if (chmod !== undefined) chmodTree(upper, isDir ? target : target, parseInt(chmod, 8), isDir);
         }
         const layer = await layerFromDir(o.store.root, upper);
-        const kind = sources.length === 1 && sources[0]!.kind !== "heredoc" && !sources[0]!.st.isDirectory() ? "file" : sources.length > 1 ? "multi" : "dir";
+        const only = sources.length === 1 ? sources[0]! : undefined;
+        const kind = only && (only.kind === "url" || ((only.kind === "context" || only.kind === "stage") && !only.st.isDirectory())) ? "file" : sources.length > 1 ? "multi" : "dir";
         return { layer: { diffId: layer.diffId, blob: layer.blob, size: layer.size }, createdBy: `/bin/sh -c #(nop) ${i.keyword} ${kind}:${digest} in ${dest} ` };
       } finally {
         removeTree(temp);
@@ -165,7 +197,7 @@ function makeParents(upper: string, path: string, below: LayerView, owner?: [num
 }
 
 /** A source of the context: a file or link as itself, a directory's entries (not .dockerignore's) into `dir`. */
-function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, name: string, rules: CopyRules): void {
+function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, name: string, rules: CopyRules & { exclude?: BuildContext }): void {
   const root = o.context.dir;
   if (!isDir) {
     const parent = open(join(root, dirname(rel)), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -181,6 +213,7 @@ function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, 
     try {
       for (const child of o.context.list(from)) {
         const childRel = from ? `${from}/${child}` : child;
+        if (rules.exclude?.excluded(rel ? childRel.slice(rel.length + 1) : childRel)) continue;
         const st = o.context.stat(childRel);
         if (!st) continue;
         if (!st.isDirectory()) {
@@ -288,6 +321,7 @@ function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string
   };
   for (const s of sources) {
     if (s.kind === "heredoc") h.update(`\0heredoc ${s.name}\0${s.body}`);
+    else if (s.kind === "url") h.update(`\0url ${s.name}\0`).update(readFileSync(s.path));
     else if (s.kind === "stage") h.update(`\0stage ${s.path}\0${s.copies.join("\0")}`);
     else {
       const walk = (rel: string) => {
@@ -299,4 +333,34 @@ function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string
     }
   }
   return h.digest("hex");
+}
+
+/**
+ * ADD of a URL: the file downloaded into the store (bounded as an unpacked layer), its sha256
+ * checked against --checksum; named by the URL's last path component, as Docker's.
+ */
+async function download(o: BuildOptions, url: string, i: Instruction, downloads: string[]): Promise<Source> {
+  const name = decodeURIComponent(new URL(url).pathname.split("/").at(-1) ?? "");
+  if (!name) throw new BuildError(`dockerfile line ${i.line}: cannot determine a file name from the URL ${url}: name the destination file`);
+  const dir = join(o.store.root, "tmp", `download-${randomHex(8)}`);
+  mkdirs(dir, 0o700);
+  downloads.push(dir);
+  const path = join(dir, "file");
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: "follow" });
+  } catch (e) {
+    throw new BuildError(`dockerfile line ${i.line}: failed to load ${url}: ${(e as Error).message}`);
+  }
+  if (!response.ok) throw new BuildError(`dockerfile line ${i.line}: failed to load ${url}: ${response.status} ${response.statusText}`);
+  const limit = unpackLimit(o.store.root);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (bytes.length > limit) throw new BuildError(`dockerfile line ${i.line}: ${url} is larger than the store can take (${limit} bytes)`);
+  writeFileAtomic(path, bytes, 0o600);
+  const checksum = i.flags.get("checksum")?.at(-1);
+  if (checksum !== undefined) {
+    const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    if (got !== checksum) throw new BuildError(`dockerfile line ${i.line}: digest mismatch for ${url}: ${got}, expected ${checksum}`);
+  }
+  return { kind: "url", name, path };
 }

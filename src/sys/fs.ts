@@ -192,7 +192,7 @@ export function writeFile(path: string, data: string | Uint8Array, options: Writ
  * Replaces path so that readers see the old or the new content, never a torn one; `durable`
  * also fsyncs the data before the rename (records that must survive a crash).
  */
-export function writeFileAtomic(path: string, data: string, mode: number, durable = false): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number, durable = false): void {
   const temp = `${path}.tmp-${process.pid}`;
   try {
     const fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode);
