@@ -2,9 +2,9 @@
 // runs, with the config, files and history the instructions say; the cache; stages; and the
 // failures, each one line, exit 1, nothing half-built left.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, boxOk, importBusybox, storePerTest } from "./helpers/box.ts";
+import { box, boxArgs, boxOk, importBusybox, ROOTFS, storePerTest } from "./helpers/box.ts";
 
 const t = storePerTest();
 const ok = (args: string[]) => boxOk(t.s, args);
@@ -245,6 +245,37 @@ describe("box build", () => {
     expect(existsSync(join(local, "bin/busybox"))).toBe(true);
     expect(temporaries()).toEqual([]);
     await ok(["rmi", "from-tar", alone.stdout.trim()]);
+  }, 60000);
+
+  test("ONBUILD triggers run in the child's build; box image build and box buildx build are box build", async () => {
+    await withBase();
+    const parent = context({ Dockerfile: "FROM busybox\nONBUILD RUN echo from-parent > /onbuild\n" });
+    expect((await box(t.s, ["image", "build", "--network", "none", "-t", "parent", parent])).code).toBe(0);
+    const child = context({ Dockerfile: "FROM parent\nRUN cat /onbuild > /seen\n" });
+    expect((await box(t.s, ["buildx", "build", "--network", "none", "-t", "child", child])).code).toBe(0);
+    expect(await runIn("child", "cat /seen")).toBe("from-parent");
+    // Triggers run once: the child's own config has none.
+    expect(await inspect("child", "{{json .Config.OnBuild}}")).toBe("null");
+    await ok(["rmi", "child", "parent"]);
+  }, 60000);
+
+  test("rootless: a user's box builds with its own store; its files are the user's (the container's root)", async () => {
+    const USER = 65534;
+    chownSync(t.s.dir, USER, USER);
+    const asUser = (args: string[]) => box(t.s, args, { as: USER });
+    const tar = join(t.s.dir, "rootfs.tar");
+    expect(Bun.spawnSync(["tar", "-C", ROOTFS, "-cf", tar, "."]).exitCode).toBe(0);
+    chownSync(tar, USER, USER);
+    expect((await asUser(["import", tar, "busybox"])).code).toBe(0);
+    const dir = context({ Dockerfile: "FROM busybox\nRUN echo built > /built\nCOPY f /f\n", f: "copied\n" });
+    Bun.spawnSync(["chown", "-R", `${USER}:${USER}`, dir]);
+    const r = await asUser(["build", "-t", "mine", dir]);
+    // Without network: a rootless box's containers have their own lo only.
+    expect(r.code).toBe(0);
+    const seen = await asUser(["run", "--rm", "mine", "sh", "-c", "cat /built /f; stat -c %u /f"]);
+    expect(seen.stdout).toBe("built\ncopied\n0\n");
+    expectBuildFailed(await asUser(["build", context({ Dockerfile: "FROM busybox\nCOPY --chown=1000 f /f\n", f: "" })]), /rootless: --chown to another user than root needs root/);
+    expect((await asUser(["rmi", "mine", "busybox"])).code).toBe(0);
   }, 60000);
 
   test("failures: one line naming what is wrong, exit 1, nothing half-built left", async () => {

@@ -10,6 +10,7 @@ import { close, fchmod, fchown, fstat, holdLock, mkdirAt, mkdirs, open, openAt, 
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
 import { copyEntry, type CopyRules } from "../sys/copy-tree.ts";
 import { randomHex } from "../random.ts";
+import { isRootless } from "../sys/process.ts";
 import { layerFromDir } from "../image/commit.ts";
 import { extractInto, isTarArchive } from "./archive.ts";
 import { resolveUser } from "../container/user.ts";
@@ -95,7 +96,7 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
     key,
     cleanup,
     async make() {
-      const owner = chown === undefined ? ([0, 0] as [number, number]) : ownerOf(chown, new LayerView(layerDirs(o.store.root, state)), i);
+      const owner = storedOwner(chown === undefined ? [0, 0] : ownerOf(chown, new LayerView(layerDirs(o.store.root, state)), i), i);
       const temp = join(o.store.root, "tmp", `build-${randomHex(8)}`);
       mkdirs(join(temp, "upper"), 0o755);
       const lock = holdLock(temp);
@@ -148,6 +149,16 @@ function jsonWords(i: Instruction): string[] {
     if (Array.isArray(parsed) && parsed.every((s) => typeof s === "string")) return parsed;
   } catch {}
   throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} in JSON form takes an array of strings`);
+}
+
+/**
+ * The owner as the store keeps it: rootless, every file of a layer is its user's (what the
+ * container sees as root's, as `box import` and pull keep them); another owner needs root.
+ */
+function storedOwner(owner: [number, number], i: Instruction): [number, number] {
+  if (!isRootless()) return owner;
+  if (owner[0] !== 0 || owner[1] !== 0) throw new BuildError(`dockerfile line ${i.line}: rootless: --chown to another user than root needs root (a rootless box keeps every file as its user's)`);
+  return [process.geteuid!(), process.getegid!()];
 }
 
 /** --chown USER[:GROUP]: numbers as they are, names from the stage's /etc/passwd and /etc/group. */

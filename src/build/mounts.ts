@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { chmod, isErrno, lchownAt, mkdirs, readFile, rmdir, stat, unlink, lstat } from "../sys/fs.ts";
 import { AT_FDCWD } from "../sys/constants.ts";
 import { Errno } from "../sys/errors.ts";
+import { isRootless } from "../sys/process.ts";
 import { join } from "../path.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { BuildError } from "./errors.ts";
@@ -118,7 +119,8 @@ export function makeCaches(m: RunMounts): void {
     }
     mkdirs(c.dir, 0o755);
     chmod(c.dir, c.mode);
-    lchownAt(AT_FDCWD, c.dir, c.uid, c.gid);
+    // Rootless, the directory is its user's: the container's root.
+    if (!isRootless()) lchownAt(AT_FDCWD, c.dir, c.uid, c.gid);
   }
 }
 

@@ -39,7 +39,7 @@ export async function runStep(o: BuildOptions, state: BuildState, i: Instruction
   if (!state.layers.length) throw new BuildError(`dockerfile line ${i.line}: RUN in a stage without files (FROM scratch): there is no shell to run it`);
   const { argv, stdin } = runCommand(i, shell);
   const network = i.flags.get("network")?.at(-1) ?? o.network;
-  const net = network === "default" ? "bridge" : network;
+  const net = network === "default" ? o.network : network;
   if (!["bridge", "none", "host"].includes(net)) throw new BuildError(`dockerfile line ${i.line}: RUN --network=${network}: use default, none or host`);
   const store = o.store;
   makeCaches(mounts);

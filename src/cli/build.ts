@@ -6,6 +6,7 @@ import { UserError } from "../container/errors.ts";
 import { close, holdLock, isErrno, mkdirs, readFile, removeTree, stat, unlink, write, writeFileAtomic } from "../sys/fs.ts";
 import { withInput } from "./input.ts";
 import { randomHex } from "../random.ts";
+import { isRootless } from "../sys/process.ts";
 import { Errno } from "../sys/errors.ts";
 import { join, resolve } from "../path.ts";
 import { globals } from "./context.ts";
@@ -25,7 +26,7 @@ const BUILD_ARGS = {
   target: { type: "string", description: "The stage to build (default: the last)", valueHint: "STAGE" },
   "no-cache": { type: "boolean", description: "Use no cached step" },
   pull: { type: "boolean", description: "Pull the base images again" },
-  network: { type: "string", description: "RUN's network: default (bridge), none or host", valueHint: "MODE" },
+  network: { type: "string", description: "RUN's network: default (bridge; rootless: none), none or host", valueHint: "MODE" },
   label: { type: "string", description: "A label of the image: KEY=VALUE", valueHint: "KEY=VALUE" },
   platform: { type: "string", description: "The platform (only this machine's)", valueHint: "OS/ARCH" },
   progress: { type: "string", description: "Progress output: auto, plain, tty or quiet", valueHint: "TYPE" },
@@ -138,7 +139,7 @@ function buildRequest(v: Record<string, unknown>, positionals: string[]): BuildR
     ...(v.iidfile === undefined ? {} : { iidfile: v.iidfile as string }),
     ...outputOf(list("output")),
     secrets: list("secret").map(secretOf),
-    build: { tags, buildArgs, target: v.target as string | undefined, noCache: v["no-cache"] === true, pull: v.pull === true, network: network === "default" ? "bridge" : network, labels },
+    build: { tags, buildArgs, target: v.target as string | undefined, noCache: v["no-cache"] === true, pull: v.pull === true, network: network !== "default" ? network : isRootless() ? "none" : "bridge", labels },
   };
 }
 
