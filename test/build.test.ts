@@ -278,6 +278,21 @@ describe("box build", () => {
     expect((await asUser(["rmi", "mine", "busybox"])).code).toBe(0);
   }, 60000);
 
+  test("on a terminal: RUN's output in a window under its step, folded away when done", async () => {
+    await withBase();
+    const dir = context({ Dockerfile: "FROM busybox\nRUN for i in 1 2 3 4 5 6 7 8; do echo line-$i; done\n" });
+    // `script` gives box a terminal; its output is what the terminal got.
+    const r = Bun.spawnSync(["script", "-qefc", boxArgs(t.s, ["build", "--network", "none", "-t", "tty", dir]).map((a) => `'${a}'`).join(" "), "/dev/null"], { stdout: "pipe", stderr: "pipe" });
+    const out = r.stdout.toString();
+    expect(r.exitCode).toBe(0);
+    expect(out).toContain("\x1b[2mline-8\x1b[0m");
+    // Redrawn in place (up, clear), and erased at the end: no line-1 .. line-8 left as plain lines.
+    expect(out).toMatch(/\x1b\[\d+A\x1b\[J/);
+    expect(out).not.toMatch(/#\d+ [\d.]+ line-/);
+    expect(out).toMatch(/#\d+ DONE/);
+    await ok(["rmi", "tty"]);
+  }, 60000);
+
   test("failures: one line naming what is wrong, exit 1, nothing half-built left", async () => {
     await withBase();
     const images = await ok(["images", "-q"]);

@@ -36,3 +36,49 @@ export function plainProgress(quiet: boolean): Progress {
     },
   };
 }
+
+/** Lines of a running step's output a terminal shows (the rest scrolls away, as BuildKit's). */
+const WINDOW = 6;
+
+/**
+ * On a terminal (--progress tty, or auto when stderr is one): the same steps, but a RUN's output
+ * shows as a window of its last lines under the step, redrawn in place and folded away when the
+ * step is done; a step that fails leaves its last lines.
+ */
+export function ttyProgress(columns = process.stderr.columns || 80): Progress {
+  const plain = plainProgress(false);
+  return {
+    cached: plain.cached,
+    async step(label, work) {
+      let shown: string[] = [];
+      let drawn = 0;
+      const draw = (lines: string[]) => {
+        let out = drawn ? `\x1b[${drawn}A\x1b[J` : "";
+        for (const l of lines) out += `\x1b[2m${l.slice(0, Math.max(10, columns - 1))}\x1b[0m\n`;
+        write(2, out);
+        drawn = lines.length;
+      };
+      let failed = false;
+      try {
+        return await plain.step(label, async (log) => {
+          try {
+            return await work((line) => {
+              shown = [...shown, line].slice(-WINDOW);
+              draw(shown);
+            });
+          } catch (e) {
+            failed = true;
+            throw e;
+          } finally {
+            // Folded away when done; kept (plainly) when it failed.
+            const last = shown;
+            draw([]);
+            if (failed) for (const l of last) log(l);
+          }
+        });
+      } finally {
+        drawn = 0;
+      }
+    },
+  };
+}

@@ -7,6 +7,7 @@ import { close, holdLock, isErrno, mkdirs, readFile, removeTree, stat, unlink, w
 import { withInput } from "./input.ts";
 import { randomHex } from "../random.ts";
 import { isRootless } from "../sys/process.ts";
+import { isTerminal } from "../sys/tty.ts";
 import { Errno } from "../sys/errors.ts";
 import { join, resolve } from "../path.ts";
 import { globals } from "./context.ts";
@@ -51,7 +52,7 @@ export const buildCommand = defineCommand({
       const secrets = new Map<string, string>();
       // A secret from the environment goes in a file of the store's for the build's time only.
       const secretFiles: string[] = [];
-      const [{ build }, { BuildContext, ignoreFile }, { plainProgress }] = await Promise.all([import("../build/builder.ts"), import("../build/context.ts"), import("../build/progress.ts")]);
+      const [{ build }, { BuildContext, ignoreFile }, { plainProgress, ttyProgress }] = await Promise.all([import("../build/builder.ts"), import("../build/context.ts"), import("../build/progress.ts")]);
       let built;
       try {
         for (const s of request.secrets) {
@@ -70,7 +71,7 @@ export const buildCommand = defineCommand({
           store,
           context: new BuildContext(contextDir, ignoreFile(contextDir, dockerfilePath)),
           dockerfile,
-          progress: plainProgress(request.quiet),
+          progress: request.tty ? ttyProgress() : plainProgress(request.quiet),
           fetchImage: async (ref) => {
             const { pull } = await import("./pull.ts");
             await pull(ref, { quiet: request.quiet }, 2);
@@ -96,6 +97,8 @@ interface BuildRequest {
   context: string;
   file?: string;
   quiet: boolean;
+  /** Progress drawn for a terminal (--progress tty, or auto on one). */
+  tty: boolean;
   iidfile?: string;
   output?: { type: "tar" | "local"; dest: string };
   secrets: { id: string; file?: string; value?: string }[];
@@ -136,6 +139,7 @@ function buildRequest(v: Record<string, unknown>, positionals: string[]): BuildR
     context,
     ...(v.file === undefined ? {} : { file: v.file as string }),
     quiet: v.quiet === true || progress === "quiet",
+    tty: v.quiet !== true && (progress === "tty" || (progress === "auto" && isTerminal(2))),
     ...(v.iidfile === undefined ? {} : { iidfile: v.iidfile as string }),
     ...outputOf(list("output")),
     secrets: list("secret").map(secretOf),
