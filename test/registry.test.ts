@@ -136,6 +136,24 @@ describe("pull", () => {
   }, 60000);
 });
 
+describe("box build from a registry's image", () => {
+  test("FROM an image the store lacks pulls it (its progress with the build's); --pull pulls it again", async () => {
+    const { s } = ctx;
+    const dir = join(work, "build-context");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${registry.host}/bb:1\nRUN cat /hello > /copy\n`);
+    const first = await box(s, ["build", "--network", "none", "-t", "from-registry", dir]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`${registry.host}/bb:1`);
+    expect((await ok(s, ["run", "--rm", "--network", "none", "from-registry", "cat", "/copy"])).trim()).toBe("hello from the registry");
+    const again = await box(s, ["build", "--network", "none", "--pull", "-t", "from-registry", dir]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("Status: Image is up to date");
+    expect(leftovers(s)).toEqual([]);
+    await ok(s, ["rmi", "from-registry", `${registry.host}/bb:1`]);
+  }, 60000);
+});
+
 describe("push", () => {
   test("an image goes up with its blobs as stored, and comes down with the same id and digest; blobs there are skipped", async () => {
     const { s } = ctx;
