@@ -220,7 +220,14 @@ class Builder {
         return this.metadata(run, i, { OnBuild: [...((run.state.config.OnBuild as string[] | undefined) ?? []), trigger] });
       }
       case "RUN": {
-        const mounts = runMounts(this.o, i, run.state.config.WorkingDir || "/", (rel) => contextDigest(this.o, rel));
+        const stages = new Map<string, { layers: string[]; key: string }>();
+        for (const text of i.flags.get("mount") ?? []) {
+          const from = /(?:^|,)from=([^,]+)/.exec(text)?.[1];
+          if (from === undefined || stages.has(from)) continue;
+          const state = await this.copySource(expandWord(from, vars, this.file.escape), i);
+          stages.set(from, { layers: layerDirs(this.o.store.root, state), key: state.key });
+        }
+        const mounts = runMounts(this.o, i, run.state.config.WorkingDir || "/", (rel) => contextDigest(this.o, rel), stages);
         return this.layerStep(run, label, cacheKey(this.runKey(run, i), mounts.key), (log) => runStep(this.o, run.state, i, this.runEnvironment(run), this.shell(run), mounts, log));
       }
       case "COPY":

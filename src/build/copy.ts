@@ -250,6 +250,28 @@ function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, 
   walk(rel, dir);
 }
 
+/**
+ * The path `path` of stacked layers (top first) copied into `dir`/files, owners and modes kept,
+ * links as links: a RUN --mount=type=bind,from= source, bound read-only for the step. Returns the
+ * lock held on `dir` while it is in use (a prune leaves it alone).
+ */
+export function copyFromLayers(layers: string[], path: string, dir: string, i: Instruction): number {
+  const found = new LayerView(layers).lookup(path);
+  if (!found) throw new BuildError(`dockerfile line ${i.line}: RUN --mount from: "${path}": not found`);
+  mkdirs(dir, 0o700);
+  const lock = holdLock(dir);
+  const rules: CopyRules = { modeMask: 0o7777, owner: (st) => [st.uid, st.gid], skipped: () => {} };
+  const isDir = found.st.isDirectory();
+  if (isDir) mkdirs(join(dir, "files"), 0o755);
+  const fd = open(isDir ? join(dir, "files") : dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  try {
+    copyStage({ kind: "stage", ...found }, isDir, fd, "files", rules);
+  } finally {
+    close(fd);
+  }
+  return lock;
+}
+
 /** A source of another stage or image: its merged view (links as links) into `dir`. */
 function copyStage(s: Extract<Source, { kind: "stage" }>, isDir: boolean, dir: number, name: string, rules: CopyRules): void {
   const copyOne = (copy: string, to: number, as: string) => {

@@ -10,6 +10,7 @@ import { AT_FDCWD } from "../sys/constants.ts";
 import { Errno } from "../sys/errors.ts";
 import { isRootless } from "../sys/process.ts";
 import { join } from "../path.ts";
+import { randomHex } from "../random.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { BuildError } from "./errors.ts";
 import type { LayerView } from "./layer-view.ts";
@@ -26,6 +27,8 @@ export interface RunMounts {
   key: string[];
   /** Cache directories to make first (with their mode and owner) when they are not there. */
   caches: { dir: string; mode: number; uid: number; gid: number }[];
+  /** bind,from=: the path of those layers (top first) copied into `dir` for the step's time. */
+  copies: { dir: string; layers: string[]; path: string }[];
 }
 
 const SECRETS_LIMIT = 500 * 1024;
@@ -44,8 +47,9 @@ function fields(text: string, i: Instruction): Map<string, string> {
 
 const truthy = (v: string | undefined) => v !== undefined && v !== "false" && v !== "0";
 
-export function runMounts(o: BuildOptions, i: Instruction, workdir: string, digest: (rel: string) => string): RunMounts {
-  const out: RunMounts = { flags: [], env: [], targets: [], key: [], caches: [] };
+/** `stages`: what a bind's from= names (a stage, or an image), by that name: its layers and key. */
+export function runMounts(o: BuildOptions, i: Instruction, workdir: string, digest: (rel: string) => string, stages: Map<string, { layers: string[]; key: string }>): RunMounts {
+  const out: RunMounts = { flags: [], env: [], targets: [], key: [], caches: [], copies: [] };
   for (const text of i.flags.get("mount") ?? []) {
     const f = fields(text, i);
     const type = f.get("type") ?? "bind";
@@ -55,9 +59,20 @@ export function runMounts(o: BuildOptions, i: Instruction, workdir: string, dige
     switch (type) {
       case "bind": {
         if (!targetWord) throw bad("a target is needed");
-        if (f.has("from")) throw bad("from= is not supported by box build yet: bind the context's files");
         if (truthy(f.get("rw")) || truthy(f.get("readwrite"))) throw bad("rw is not supported by box build yet (its writes would reach the context)");
         const source = (f.get("source") ?? f.get("src") ?? ".").split("/").filter((c) => c && c !== ".").join("/");
+        const from = f.get("from");
+        if (from !== undefined) {
+          // Another stage's or an image's files: a copy of that path, made for the step, read-only.
+          const stage = stages.get(from);
+          if (!stage) throw bad(`stage or image ${from} not found`);
+          const dir = join(o.store.root, "tmp", `mount-${randomHex(8)}`);
+          out.copies.push({ dir, layers: stage.layers, path: `/${source}` });
+          out.flags.push("-v", `${join(dir, "files")}:${absolute(targetWord)}:ro`);
+          out.targets.push(absolute(targetWord));
+          out.key.push(`bind from ${stage.key} ${source} ${absolute(targetWord)}`);
+          break;
+        }
         o.context.sources(source || ".");
         out.flags.push("-v", `${join(o.context.dir, source)}:${absolute(targetWord)}:ro`);
         out.targets.push(absolute(targetWord));

@@ -2,7 +2,7 @@
 // working directory and shell), made through `box run`'s own path (its flags → one validated
 // spec → the engine), its output shown under the step; its upper directory becomes the layer.
 import { join } from "../path.ts";
-import { close, open } from "../sys/fs.ts";
+import { close, open, removeTree } from "../sys/fs.ts";
 import { O_RDONLY } from "../sys/constants.ts";
 import { memoryFile, pipe } from "../sys/process.ts";
 import { randomHex } from "../random.ts";
@@ -14,6 +14,7 @@ import { launchInit, runAttached } from "../container/start.ts";
 import { layerFromDir } from "../image/commit.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { LayerView } from "./layer-view.ts";
+import { copyFromLayers } from "./copy.ts";
 import { makeCaches, removeMountPoints, type RunMounts } from "./mounts.ts";
 import { BuildError } from "./errors.ts";
 import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
@@ -41,8 +42,19 @@ export async function runStep(o: BuildOptions, state: BuildState, i: Instruction
   const network = i.flags.get("network")?.at(-1) ?? o.network;
   const net = network === "default" ? o.network : network;
   if (!["bridge", "none", "host"].includes(net)) throw new BuildError(`dockerfile line ${i.line}: RUN --network=${network}: use default, none or host`);
-  const store = o.store;
   makeCaches(mounts);
+  const locks: number[] = [];
+  try {
+    for (const c of mounts.copies) locks.push(copyFromLayers(c.layers, c.path, c.dir, i));
+    return await runIn(o, state, env, argv, stdin, net, mounts, log);
+  } finally {
+    for (const c of mounts.copies) removeTree(c.dir);
+    for (const lock of locks) close(lock);
+  }
+}
+
+async function runIn(o: BuildOptions, state: BuildState, env: string[], argv: string[], stdin: string | undefined, net: string, mounts: RunMounts, log: (line: string) => void): Promise<{ layer: Layer; createdBy: string }> {
+  const store = o.store;
   const flags = parseFlags(
     [
       "--name", `box-build-${randomHex(6)}`, "--network", net, "--entrypoint", "", "--log-driver", "none",
