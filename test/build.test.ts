@@ -2,7 +2,7 @@
 // runs, with the config, files and history the instructions say; the cache; stages; and the
 // failures, each one line, exit 1, nothing half-built left.
 import { describe, expect, test } from "bun:test";
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { box, boxArgs, boxOk, importBusybox, ROOTFS, storePerTest } from "./helpers/box.ts";
 
@@ -296,6 +296,44 @@ describe("box build", () => {
     await ok(["rmi", "tty"]);
   }, 60000);
 
+  test("a hostile context: its links lead nowhere outside it, for COPY, ADD and RUN --mount=type=bind", async () => {
+    await withBase();
+    // A host directory the context links to, by an absolute and by a relative link.
+    const outside = join(t.s.dir, "outside");
+    mkdirSync(outside);
+    writeFileSync(join(outside, "secret"), "host-secret\n");
+    const dir = context({ Dockerfile: "FROM busybox\n" });
+    symlinkSync(outside, join(dir, "abs"));
+    symlinkSync("../outside", join(dir, "rel"));
+    for (const line of ["COPY abs/secret /x", "COPY rel/secret /x", "ADD rel/secret /x", "COPY abs /x/", "RUN --mount=type=bind,source=abs/secret,target=/m cat /m"]) {
+      writeFileSync(join(dir, "Dockerfile"), `FROM busybox\n${line}\n`);
+      const r = await build(dir, ["-t", "hostile"]);
+      // Refused (the path inside the context does not exist), or built without the host's file.
+      if (r.code === 0) expect(await runIn("hostile", "grep -r host-secret /x 2>/dev/null; true")).toBe("");
+      else expectBuildFailed(r, /not found/);
+    }
+    // A link the stage has on the destination's way is followed inside the image, and stays a link.
+    writeFileSync(join(dir, "Dockerfile"), "FROM busybox\nRUN mkdir -p /usr/merged && ln -s usr/merged /m\nCOPY f /m/f\n");
+    writeFileSync(join(dir, "f"), "through the link\n");
+    expect((await build(dir, ["-t", "linked"])).code).toBe(0);
+    expect(await runIn("linked", "readlink /m; cat /usr/merged/f")).toBe("usr/merged\nthrough the link");
+    await box(t.s, ["rmi", "hostile"]);
+    await ok(["rmi", "linked"]);
+  }, 60000);
+
+  test("COPY --exclude: an excluded file's change is no change; another pattern is", async () => {
+    await withBase();
+    const dir = context({ Dockerfile: "FROM busybox\nCOPY --exclude=*.log src/ /src/\n", "src/a": "a\n", "src/b.log": "1\n" });
+    expect((await build(dir, ["-t", "excl"])).code).toBe(0);
+    writeFileSync(join(dir, "src/b.log"), "2\n");
+    expect((await build(dir, ["-t", "excl"])).stderr).toContain("CACHED");
+    writeFileSync(join(dir, "Dockerfile"), "FROM busybox\nCOPY --exclude=a src/ /src/\n");
+    const changed = await build(dir, ["-t", "excl"]);
+    expect(changed.stderr).not.toContain("CACHED");
+    expect(await runIn("excl", "ls /src")).toBe("b.log");
+    await ok(["rmi", "excl"]);
+  }, 60000);
+
   test("failures: one line naming what is wrong, exit 1, nothing half-built left", async () => {
     await withBase();
     const images = await ok(["images", "-q"]);
@@ -306,6 +344,8 @@ describe("box build", () => {
       [{ Dockerfile: "FROM busybox AS a\nCOPY --from=a /x /y\n" }, /circular dependency detected on stage: a/],
       [{ Dockerfile: "RUN echo no from\n" }, /no build stage in current context/],
       [{ Dockerfile: "FROM busybox\nCOPY a b /notadir\n", a: "", b: "" }, /the destination must be a directory and end with a \//],
+      // A base image that cannot be pulled is a failed build too (exit 1).
+      [{ Dockerfile: "FROM 127.0.0.1:1/nosuch\n" }, /127\.0\.0\.1:1/],
     ];
     for (const [files, message] of cases) expectBuildFailed(await build(context(files), ["-t", "broken"]), message);
     // The failing RUN's output was shown under its step.

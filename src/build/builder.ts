@@ -15,6 +15,8 @@ import { UserError } from "../container/errors.ts";
 import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from "./dockerfile.ts";
 import { expandWord, expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
+import { describeError } from "../sys/errors.ts";
+import { hostPlatform } from "../image/media.ts";
 import { BuildContext } from "./context.ts";
 import { cacheKey, loadCached, saveCached } from "./cache.ts";
 import { contextDigest, copyStep } from "./copy.ts";
@@ -72,8 +74,15 @@ function withPath(state: BuildState): BuildState {
 
 /** The image built, and its layer directories (top first) for an --output of its files. */
 export async function build(o: BuildOptions): Promise<{ record: ImageRecord; layerDirs: string[] }> {
-  const file = parseDockerfile(o.dockerfile);
-  return new Builder(o, file).run();
+  try {
+    const file = parseDockerfile(o.dockerfile);
+    return await new Builder(o, file).run();
+  } catch (e) {
+    // Whatever stopped the build (a pull, an archive refused, a system call) is a failed build:
+    // one line, exit 1, as Docker's.
+    if (e instanceof BuildError) throw e;
+    throw new BuildError(describeError(e));
+  }
 }
 
 /** A stage being built: its state, and the ARGs in its scope. */
@@ -97,6 +106,15 @@ class Builder {
     private readonly o: BuildOptions,
     private readonly file: Dockerfile,
   ) {
+    // BuildKit's automatic platform ARGs, in the global scope (a stage takes them with ARG NAME).
+    const { os, architecture, variant } = hostPlatform();
+    const platform = `${os}/${architecture}${variant ? `/${variant}` : ""}`;
+    for (const side of ["TARGET", "BUILD"]) {
+      this.globalArgs.set(`${side}PLATFORM`, platform);
+      this.globalArgs.set(`${side}OS`, os);
+      this.globalArgs.set(`${side}ARCH`, architecture);
+      this.globalArgs.set(`${side}VARIANT`, variant ?? "");
+    }
     for (const arg of file.globalArgs) for (const [name, value] of this.argPairs(arg, (n) => this.globalArgs.get(n))) this.globalArgs.set(name, o.buildArgs.get(name) ?? value);
   }
 

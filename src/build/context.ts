@@ -1,7 +1,9 @@
 // The build context: a directory of the host, less what .dockerignore leaves out, and the
 // sources a COPY or ADD names in it (Go's filepath.Match wildcards per path component, as
-// Docker's). Paths never leave the context: `..` and links are resolved inside it.
-import { isErrno, lstat, readdir, readFile, type FileStat } from "../sys/fs.ts";
+// Docker's). Paths never leave the context: `..` and links, in any component, are resolved
+// inside it (openat2 RESOLVE_IN_ROOT from a descriptor of the context), as Docker resolves them.
+import { close, fstat, isErrno, open, openInRoot, readdir, readFile, type FileStat } from "../sys/fs.ts";
+import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
 import { Errno } from "../sys/errors.ts";
 import { join } from "../path.ts";
 import { BuildError } from "./errors.ts";
@@ -9,6 +11,8 @@ import { BuildError } from "./errors.ts";
 interface IgnoreRule {
   pattern: RegExp;
   include: boolean;
+  /** The pattern's text: a re-include below an excluded directory keeps that directory walked. */
+  text: string;
 }
 
 /** A glob component (Go's filepath.Match: * ? [...] and \ escapes) as a regular expression. */
@@ -42,24 +46,21 @@ function cleanPattern(p: string): string {
   return p.split("/").filter((c) => c && c !== ".").join("/");
 }
 
-export class BuildContext {
+/** .dockerignore's rules (and COPY --exclude's): the last one that matches a path or a parent decides. */
+export class IgnoreRules {
   private readonly rules: IgnoreRule[];
 
-  /** `ignoreText`: the .dockerignore (or Dockerfile.dockerignore) that applies, if any. */
-  constructor(
-    readonly dir: string,
-    ignoreText?: string,
-  ) {
-    this.rules = (ignoreText ?? "")
+  constructor(text = "") {
+    this.rules = text
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#"))
       .map((l) => (l.startsWith("!") ? { include: true, text: cleanPattern(l.slice(1).trim()) } : { include: false, text: cleanPattern(l) }))
       .filter((r) => r.text)
-      .map((r) => ({ include: r.include, pattern: ignoreRegex(r.text) }));
+      .map((r) => ({ include: r.include, text: r.text, pattern: ignoreRegex(r.text) }));
   }
 
-  /** Whether `rel` (below the context, no leading /) is left out: the last rule that matches it or a parent says. */
+  /** Whether `rel` (no leading /) is left out. */
   excluded(rel: string): boolean {
     let out = false;
     const parts = rel.split("/");
@@ -72,6 +73,36 @@ export class BuildContext {
       }
     }
     return out;
+  }
+
+  /** Whether a rule takes something below the directory `rel` back in (so it is walked all the same). */
+  reincludesBelow(rel: string): boolean {
+    return this.rules.some((r) => r.include && r.text.startsWith(`${rel}/`));
+  }
+}
+
+export class BuildContext {
+  readonly ignore: IgnoreRules;
+  /** The context's directory, where every path is resolved. */
+  private readonly root: number;
+
+  /** `ignoreText`: the .dockerignore (or Dockerfile.dockerignore) that applies, if any. */
+  constructor(
+    readonly dir: string,
+    ignoreText?: string,
+  ) {
+    this.ignore = new IgnoreRules(ignoreText);
+    this.root = open(dir, O_PATH | O_DIRECTORY);
+  }
+
+  /** Whether `rel` (below the context, no leading /) is left out by .dockerignore. */
+  excluded(rel: string): boolean {
+    return this.ignore.excluded(rel);
+  }
+
+  /** A descriptor of `rel` resolved inside the context (the caller closes it). */
+  openIn(rel: string, flags: number): number {
+    return openInRoot(this.root, rel || ".", flags);
   }
 
   /** The paths below the context (no leading /) that a COPY source names, wildcards expanded; refused when none. */
@@ -93,7 +124,7 @@ export class BuildContext {
       found = found.flatMap((dir) => {
         const st = this.stat(dir);
         if (!st?.isDirectory()) return [];
-        return readdir(join(this.dir, dir)).filter((n) => re.test(n)).map((n) => (dir ? `${dir}/${n}` : n));
+        return this.names(dir).filter((n) => re.test(n)).map((n) => (dir ? `${dir}/${n}` : n));
       });
     }
     found = found.filter((rel) => !this.excluded(rel)).sort();
@@ -103,19 +134,43 @@ export class BuildContext {
 
   /** The entry at `rel` (not following a last link); undefined when missing. */
   stat(rel: string): FileStat | undefined {
+    let fd: number;
     try {
-      return lstat(join(this.dir, rel));
+      fd = this.openIn(rel, O_PATH | O_NOFOLLOW);
     } catch (e) {
       if (isErrno(e, Errno.ENOENT) || isErrno(e, Errno.ENOTDIR)) return undefined;
       throw e;
     }
+    try {
+      return fstat(fd);
+    } finally {
+      close(fd);
+    }
   }
 
-  /** The names in directory `rel` that .dockerignore keeps. */
+  /** Every name in directory `rel`. */
+  private names(rel: string): string[] {
+    const fd = this.openIn(rel, O_RDONLY | O_DIRECTORY);
+    try {
+      return readdir(`/proc/self/fd/${fd}`);
+    } finally {
+      close(fd);
+    }
+  }
+
+  /** The names in directory `rel` that .dockerignore keeps (a directory it excludes, but re-includes something below, too). */
   list(rel: string): string[] {
-    return readdir(join(this.dir, rel))
-      .filter((n) => !this.excluded(rel ? `${rel}/${n}` : n))
-      .sort();
+    const fd = this.openIn(rel, O_RDONLY | O_DIRECTORY);
+    try {
+      return readdir(`/proc/self/fd/${fd}`)
+        .filter((n) => {
+          const path = rel ? `${rel}/${n}` : n;
+          return !this.excluded(path) || this.ignore.reincludesBelow(path);
+        })
+        .sort();
+    } finally {
+      close(fd);
+    }
   }
 }
 

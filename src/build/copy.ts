@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, dirname, basename } from "../path.ts";
-import { close, fchmod, fchown, fstat, holdLock, mkdirAt, mkdirs, open, openAt, readFile, readdir, readlinkAt, removeTree, writeFileAtomic, type FileStat } from "../sys/fs.ts";
-import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
+import { close, fchmod, fchown, fstat, holdLock, mkdirAt, mkdirs, open, openAt, readAll, readFile, readdir, readlinkAt, removeTree, write, writeFileAtomic, type FileStat } from "../sys/fs.ts";
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
 import { copyEntry, type CopyRules } from "../sys/copy-tree.ts";
 import { randomHex } from "../random.ts";
 import { isRootless } from "../sys/process.ts";
@@ -18,7 +18,7 @@ import type { Instruction } from "./dockerfile.ts";
 import { expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
 import { LayerView, mergedChild, mergedNames } from "./layer-view.ts";
-import { BuildContext } from "./context.ts";
+import { IgnoreRules } from "./context.ts";
 import { unpackLimit } from "../image/layers.ts";
 import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
 
@@ -65,7 +65,7 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
   const parents = i.flags.has("parents") && i.flags.get("parents")!.at(-1) !== "false";
   const excluded = (i.flags.get("exclude") ?? []).map((p) => expandWords(p, vars, escape)[0] ?? p);
   // --exclude: patterns as .dockerignore's, over the paths below each source (BuildKit's).
-  const exclude = excluded.length ? new BuildContext(o.context.dir, excluded.join("\n")) : undefined;
+  const exclude = excluded.length ? new IgnoreRules(excluded.join("\n")) : undefined;
   const sources: Source[] = [];
   for (const word of words.slice(0, -1)) {
     if (/^https?:\/\//.test(word) && i.keyword === "ADD") sources.push(await download(o, word, i, downloads));
@@ -90,8 +90,8 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
   const chown = i.flags.get("chown")?.at(-1);
   const chmod = i.flags.get("chmod")?.at(-1);
   if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw new BuildError(`dockerfile line ${i.line}: invalid --chmod=${chmod}: an octal mode (0755)`);
-  const digest = contentDigest(o, sources, i.keyword === "ADD");
-  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key, parents });
+  const digest = contentDigest(o, sources, i.keyword === "ADD", exclude);
+  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key, parents, excluded });
   return {
     key,
     cleanup,
@@ -104,20 +104,32 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
         const upper = join(temp, "upper");
         const below = new LayerView(layerDirs(o.store.root, state));
         const destExistsAsDir = below.lookup(dest)?.st.isDirectory() ?? false;
+        // Where the writes go: through the links the stage has on the way (a merged /usr's
+        // /bin -> usr/bin stays a link, and /bin/x lands in /usr/bin).
+        const into = resolvedIn(below, dest);
         const rules: CopyRules = { modeMask: 0o7777, owner: () => owner, skipped: () => {} };
         for (const s of sources) {
           // ADD of a local tar archive (plain, gzip or zstd): its entries into the destination.
-          if (i.keyword === "ADD" && s.kind === "context" && s.st.isFile() && (await isTarArchive(join(o.context.dir, s.rel)))) {
-            close(makeParents(upper, dest, below));
-            await extractInto(join(o.context.dir, s.rel), join(upper, dest), o.store.root);
-            continue;
+          if (i.keyword === "ADD" && s.kind === "context" && s.st.isFile()) {
+            // Read through a descriptor opened inside the context: a link on the way leads nowhere else.
+            const fd = o.context.openIn(s.rel, O_RDONLY | O_NOFOLLOW);
+            try {
+              if (await isTarArchive(`/proc/self/fd/${fd}`)) {
+                close(makeParents(upper, into, below));
+                await extractInto(`/proc/self/fd/${fd}`, join(upper, into), o.store.root);
+                continue;
+              }
+            } finally {
+              close(fd);
+            }
           }
           const name = s.kind === "heredoc" || s.kind === "url" ? s.name : s.kind === "context" ? basename(s.rel || "/") : basename(s.path);
           const isDir = (s.kind === "context" || s.kind === "stage") && s.st.isDirectory();
           // A directory's contents go into the destination; a file into it when it is (or ends like)
           // one; with --parents, each keeps its path below the context.
-          const target = parents && s.kind === "context" ? join(dest, s.rel) : isDir || !(destIsDir || destExistsAsDir) ? dest : join(dest, name);
-          const parent = isDir ? target : dirname(target);
+          const lexical = parents && s.kind === "context" ? join(into, s.rel) : isDir || !(destIsDir || destExistsAsDir) ? into : join(into, name);
+          const parent = resolvedIn(below, isDir ? lexical : dirname(lexical));
+          const target = isDir ? parent : join(parent, basename(lexical));
           const dir = makeParents(upper, parent, below, isDir ? owner : undefined);
           try {
             if (s.kind === "heredoc") writeFileAtomic(join(upper, target), s.body, chmod ? parseInt(chmod, 8) : 0o644);
@@ -178,6 +190,16 @@ function ownerOf(chown: string, view: LayerView, i: Instruction): [number, numbe
   }
 }
 
+/** `path` with the links on it that the stage has resolved (inside the stage): its longest existing directory, then the rest. */
+function resolvedIn(view: LayerView, path: string): string {
+  const parts = path.split("/").filter(Boolean);
+  for (let n = parts.length; n > 0; n--) {
+    const found = view.lookup(`/${parts.slice(0, n).join("/")}`);
+    if (found?.st.isDirectory()) return join(found.path, ...parts.slice(n));
+  }
+  return `/${parts.join("/")}`;
+}
+
 /**
  * The directories down to `path` in the new layer, each as the stage already has it (mode and
  * owner) or new (0755 root's; `owner` for the last one, a copied directory's own); the last one
@@ -208,10 +230,9 @@ function makeParents(upper: string, path: string, below: LayerView, owner?: [num
 }
 
 /** A source of the context: a file or link as itself, a directory's entries (not .dockerignore's) into `dir`. */
-function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, name: string, rules: CopyRules & { exclude?: BuildContext }): void {
-  const root = o.context.dir;
+function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, name: string, rules: CopyRules & { exclude?: IgnoreRules }): void {
   if (!isDir) {
-    const parent = open(join(root, dirname(rel)), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    const parent = o.context.openIn(dirname(rel) === "." ? "" : dirname(rel), O_RDONLY | O_DIRECTORY);
     try {
       copyEntry(parent, basename(rel), dir, name, rules, rel);
     } finally {
@@ -220,7 +241,7 @@ function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, 
     return;
   }
   const walk = (from: string, to: number) => {
-    const src = open(join(root, from), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    const src = o.context.openIn(from, O_RDONLY | O_DIRECTORY);
     try {
       for (const child of o.context.list(from)) {
         const childRel = from ? `${from}/${child}` : child;
@@ -258,18 +279,32 @@ function copyContext(o: BuildOptions, rel: string, isDir: boolean, dir: number, 
 export function copyFromLayers(layers: string[], path: string, dir: string, i: Instruction): number {
   const found = new LayerView(layers).lookup(path);
   if (!found) throw new BuildError(`dockerfile line ${i.line}: RUN --mount from: "${path}": not found`);
+  return copyForMount(dir, found.st.isDirectory(), (to, isDir, rules) => copyStage({ kind: "stage", ...found }, isDir, to, "files", rules));
+}
+
+/** The context's `rel` (.dockerignore applied) copied into `dir`/files the same way: a RUN --mount=type=bind source. */
+export function copyFromContext(o: BuildOptions, rel: string, dir: string): number {
+  return copyForMount(dir, o.context.stat(rel)?.isDirectory() ?? false, (to, isDir, rules) => copyContext(o, rel, isDir, to, "files", rules));
+}
+
+/** `dir`, locked, with what `copy` writes as `files` in it (a directory, or a file); the lock. */
+function copyForMount(dir: string, isDir: boolean, copy: (to: number, isDir: boolean, rules: CopyRules) => void): number {
   mkdirs(dir, 0o700);
   const lock = holdLock(dir);
-  const rules: CopyRules = { modeMask: 0o7777, owner: (st) => [st.uid, st.gid], skipped: () => {} };
-  const isDir = found.st.isDirectory();
-  if (isDir) mkdirs(join(dir, "files"), 0o755);
-  const fd = open(isDir ? join(dir, "files") : dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   try {
-    copyStage({ kind: "stage", ...found }, isDir, fd, "files", rules);
-  } finally {
-    close(fd);
+    const rules: CopyRules = { modeMask: 0o7777, owner: (st) => [st.uid, st.gid], skipped: () => {} };
+    if (isDir) mkdirs(join(dir, "files"), 0o755);
+    const fd = open(isDir ? join(dir, "files") : dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      copy(fd, isDir, rules);
+    } finally {
+      close(fd);
+    }
+    return lock;
+  } catch (e) {
+    close(lock);
+    throw e;
   }
-  return lock;
 }
 
 /** A source of another stage or image: its merged view (links as links) into `dir`. */
@@ -345,22 +380,33 @@ export function contextDigest(o: BuildOptions, rel: string): string {
 }
 
 /** What the step reads, by content: a change to any source's bytes, mode or name is a new key. */
-function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string {
+function contentDigest(o: BuildOptions, sources: Source[], add: boolean, exclude?: IgnoreRules): string {
   const h = createHash("sha256").update(add ? "ADD" : "COPY");
-  const file = (path: string, st: FileStat, shown: string) => {
-    h.update(`\0${shown}\0${st.mode.toString(8)}\0`);
-    if (st.isSymbolicLink()) h.update(readlinkAt(-100, path));
-    else if (st.isFile()) h.update(readFileSync(path));
+  // Read through descriptors opened inside the context: a link on the way leads nowhere else.
+  const entry = (rel: string, st: FileStat) => {
+    h.update(`\0${rel}\0${st.mode.toString(8)}\0`);
+    if (!st.isFile() && !st.isSymbolicLink()) return;
+    const fd = o.context.openIn(rel, (st.isFile() ? O_RDONLY : O_PATH) | O_NOFOLLOW);
+    try {
+      h.update(st.isFile() ? readAll(fd, rel) : readlinkAt(fd, ""));
+    } finally {
+      close(fd);
+    }
   };
   for (const s of sources) {
     if (s.kind === "heredoc") h.update(`\0heredoc ${s.name}\0${s.body}`);
     else if (s.kind === "url") h.update(`\0url ${s.name}\0`).update(readFileSync(s.path));
     else if (s.kind === "stage") h.update(`\0stage ${s.path}\0${s.copies.join("\0")}`);
     else {
+      // What the copy takes: .dockerignore's and --exclude's paths are no part of it.
       const walk = (rel: string) => {
         const st = o.context.stat(rel)!;
-        file(join(o.context.dir, rel), st, rel);
-        if (st.isDirectory()) for (const n of o.context.list(rel)) walk(rel ? `${rel}/${n}` : n);
+        entry(rel, st);
+        if (!st.isDirectory()) return;
+        for (const n of o.context.list(rel)) {
+          const child = rel ? `${rel}/${n}` : n;
+          if (!exclude?.excluded(s.rel ? child.slice(s.rel.length + 1) : child)) walk(child);
+        }
       };
       walk(s.rel);
     }
@@ -374,6 +420,7 @@ function contentDigest(o: BuildOptions, sources: Source[], add: boolean): string
  */
 async function download(o: BuildOptions, url: string, i: Instruction, downloads: string[]): Promise<Source> {
   const name = decodeURIComponent(new URL(url).pathname.split("/").at(-1) ?? "");
+  if (name.includes("/") || name === "." || name === "..") throw new BuildError(`dockerfile line ${i.line}: the URL ${url} names no usable file: name the destination file`);
   if (!name) throw new BuildError(`dockerfile line ${i.line}: cannot determine a file name from the URL ${url}: name the destination file`);
   const dir = join(o.store.root, "tmp", `download-${randomHex(8)}`);
   mkdirs(dir, 0o700);
@@ -386,13 +433,24 @@ async function download(o: BuildOptions, url: string, i: Instruction, downloads:
     throw new BuildError(`dockerfile line ${i.line}: failed to load ${url}: ${(e as Error).message}`);
   }
   if (!response.ok) throw new BuildError(`dockerfile line ${i.line}: failed to load ${url}: ${response.status} ${response.statusText}`);
+  // Written as it comes, bounded as an unpacked layer: a server cannot fill the store's disk.
   const limit = unpackLimit(o.store.root);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > limit) throw new BuildError(`dockerfile line ${i.line}: ${url} is larger than the store can take (${limit} bytes)`);
-  writeFileAtomic(path, bytes, 0o600);
+  const hash = createHash("sha256");
+  const fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+  try {
+    let total = 0;
+    for await (const chunk of response.body ?? []) {
+      total += chunk.length;
+      if (total > limit) throw new BuildError(`dockerfile line ${i.line}: ${url} is larger than the store can take (${limit} bytes)`);
+      hash.update(chunk);
+      write(fd, chunk);
+    }
+  } finally {
+    close(fd);
+  }
   const checksum = i.flags.get("checksum")?.at(-1);
   if (checksum !== undefined) {
-    const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const got = `sha256:${hash.digest("hex")}`;
     if (got !== checksum) throw new BuildError(`dockerfile line ${i.line}: digest mismatch for ${url}: ${got}, expected ${checksum}`);
   }
   return { kind: "url", name, path };

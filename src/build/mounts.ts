@@ -27,8 +27,11 @@ export interface RunMounts {
   key: string[];
   /** Cache directories to make first (with their mode and owner) when they are not there. */
   caches: { dir: string; mode: number; uid: number; gid: number }[];
-  /** bind,from=: the path of those layers (top first) copied into `dir` for the step's time. */
-  copies: { dir: string; layers: string[]; path: string }[];
+  /**
+   * bind: what is bound, copied into `dir` for the step's time: the context's files (.dockerignore
+   * applied, links resolved inside it; never a path of the host's), or a path of a stage's layers.
+   */
+  copies: ({ dir: string; context: string } | { dir: string; layers: string[]; path: string })[];
 }
 
 const SECRETS_LIMIT = 500 * 1024;
@@ -74,7 +77,9 @@ export function runMounts(o: BuildOptions, i: Instruction, workdir: string, dige
           break;
         }
         o.context.sources(source || ".");
-        out.flags.push("-v", `${join(o.context.dir, source)}:${absolute(targetWord)}:ro`);
+        const dir = join(o.store.root, "tmp", `mount-${randomHex(8)}`);
+        out.copies.push({ dir, context: source });
+        out.flags.push("-v", `${join(dir, "files")}:${absolute(targetWord)}:ro`);
         out.targets.push(absolute(targetWord));
         out.key.push(`bind ${source} ${absolute(targetWord)} ${digest(source)}`);
         break;

@@ -10,11 +10,11 @@ import { parseFlags } from "../cli/flags.ts";
 import { RUN_ARGS, RUN_LISTS } from "../cli/run.ts";
 import { buildRunSpec } from "../cli/run-spec.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { launchInit, runAttached } from "../container/start.ts";
+import { abandonInit, launchInit, runAttached } from "../container/start.ts";
 import { layerFromDir } from "../image/commit.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { LayerView } from "./layer-view.ts";
-import { copyFromLayers } from "./copy.ts";
+import { copyFromContext, copyFromLayers } from "./copy.ts";
 import { makeCaches, removeMountPoints, type RunMounts } from "./mounts.ts";
 import { BuildError } from "./errors.ts";
 import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
@@ -45,7 +45,7 @@ export async function runStep(o: BuildOptions, state: BuildState, i: Instruction
   makeCaches(mounts);
   const locks: number[] = [];
   try {
-    for (const c of mounts.copies) locks.push(copyFromLayers(c.layers, c.path, c.dir, i));
+    for (const c of mounts.copies) locks.push("context" in c ? copyFromContext(o, c.context, c.dir) : copyFromLayers(c.layers, c.path, c.dir, i));
     return await runIn(o, state, env, argv, stdin, net, mounts, log);
   } finally {
     for (const c of mounts.copies) removeTree(c.dir);
@@ -75,7 +75,14 @@ async function runIn(o: BuildOptions, state: BuildState, env: string[], argv: st
     close(input);
   }
   const output = showOutput(outRead, log);
-  const { paths, unlock } = createContainer(store, spec);
+  let created;
+  try {
+    created = createContainer(store, spec);
+  } catch (e) {
+    abandonInit(init);
+    throw e;
+  }
+  const { paths, unlock } = created;
   try {
     const code = await runAttached(init, store, spec, paths, { started: unlock });
     await output;
