@@ -115,15 +115,23 @@ describe("box's descriptors never reach the payload (CVE-2024-21626)", () => {
 });
 
 /** A memory cgroup of the test's own (never one of box's or the machine's), removed after. */
-function memoryCgroup(): { dir: string; peak: () => number; remove: () => void } {
+let memoryCgroups = 0;
+
+function memoryCgroup(): { dir: string; peak: () => number; remove: () => Promise<void> } {
   const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
-  const dir = v2 ? `/sys/fs/cgroup/box-test-mem-${process.pid}` : `/sys/fs/cgroup/memory/box-test-mem-${process.pid}`;
+  const name = `box-test-mem-${process.pid}-${++memoryCgroups}`;
+  const dir = v2 ? `/sys/fs/cgroup/${name}` : `/sys/fs/cgroup/memory/${name}`;
   mkdirSync(dir);
   writeFileSync(join(dir, v2 ? "memory.max" : "memory.limit_in_bytes"), String(768 << 20));
   return {
     dir,
     peak: () => Number(readFileSync(join(dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes"), "utf8").trim()),
-    remove: () => rmdirSync(dir),
+    // Once box's processes have left it: the CLI returns before its init has finished tearing the
+    // container down, which takes seconds under the VM's emulated CPU.
+    remove: async () => {
+      for (let i = 0; i < 500 && readFileSync(join(dir, "cgroup.procs"), "utf8").trim(); i++) await Bun.sleep(20);
+      rmdirSync(dir);
+    },
   };
 }
 
@@ -148,8 +156,7 @@ describe("files box reads from a container are confined, regular and bounded", (
       // The CLI and the init together, Bun's runtime included; unbounded reading would pass 768 MiB and be killed.
       expect(cgroup.peak()).toBeLessThan(256 << 20);
     } finally {
-      for (let i = 0; i < 100 && readFileSync(join(cgroup.dir, "cgroup.procs"), "utf8").trim(); i++) await Bun.sleep(20);
-      cgroup.remove();
+      await cgroup.remove();
     }
     refused(await box(t.s, ["run", "--rm", "--network", "none", "-u", "alice", "--rootfs", rootfs, "/bin/true"]), "unable to find user alice");
   });
@@ -264,8 +271,7 @@ describe("bounded by default", () => {
       expect(r).toEqual({ code: 0, stdout: `${"x".repeat(200)}\n`, stderr: "the end\n" });
       expect(cgroup.peak()).toBeLessThan(160 << 20);
     } finally {
-      for (let i = 0; i < 100 && readFileSync(join(cgroup.dir, "cgroup.procs"), "utf8").trim(); i++) await Bun.sleep(20);
-      cgroup.remove();
+      await cgroup.remove();
     }
     expect((await box(t.s, ["rm", id])).code).toBe(0);
   });
