@@ -317,7 +317,9 @@ describe("attacks from inside a default container fail, and the host is untouche
       const of = (pid: number | "self") => ["ipc", "mnt", "net", "pid", "uts"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
       expect(namespaces).toEqual(of(init));
       for (const [i, ns] of namespaces.entries()) expect(ns).not.toBe(of("self")[i]);
-      expect((await box(t.s, ["exec", id, "touch", "/tmp/stop"])).code).toBe(0);
+      // The payload may see the file and end (and the container with it, its processes killed)
+      // before `touch` itself has exited: 137 then, as Docker's exec would say.
+      expect([0, 137]).toContain((await box(t.s, ["exec", id, "touch", "/tmp/stop"])).code);
       expect((await box(t.s, ["wait", id])).stdout.trim()).toBe("0");
       expect((await box(t.s, ["logs", id])).stdout).toBe("watched\n");
     } finally {
