@@ -5,14 +5,11 @@
 //   bun run build && bun bench/boot.ts        (alone: rewrites only its own section)
 //
 // Environment: BOOT_CONTAINERS (default 50), BOOT_RUNS (timed boots each, default 3).
-import { join, resolve } from "node:path";
-import { runAlone } from "./sections.ts";
+import { join } from "node:path";
+import { BOX, OUT, runAlone } from "./sections.ts";
 import { median, table } from "./timer.ts";
 import { podmanIn, unmountBelow } from "./podman.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const BOX = join(REPO, "dist/box");
-const OUT = join(REPO, "BENCHMARKS.md");
 const N = Math.max(2, Number(process.env.BOOT_CONTAINERS ?? 50));
 const RUNS = Math.max(1, Number(process.env.BOOT_RUNS ?? 3));
 

@@ -9,16 +9,13 @@
 //
 // Environment: BUILD_RUNS (timed builds of each kind, default 3).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { runAlone } from "./sections.ts";
+import { join } from "node:path";
+import { BOX, OUT, runAlone } from "./sections.ts";
 import { median, table } from "./timer.ts";
 import { CACHE, debootstrapLayer } from "./images.ts";
 import { unmountBelow } from "./podman.ts";
 import { startDockerd, type Dockerd } from "../test/helpers/dockerd.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const BOX = join(REPO, "dist/box");
-const OUT = join(REPO, "BENCHMARKS.md");
 const RUNS = Math.max(1, Number(process.env.BUILD_RUNS ?? 3));
 const GCC_LAYER = join(CACHE, "debian-gcc-rootfs.tar");
 

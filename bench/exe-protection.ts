@@ -1,9 +1,10 @@
 // What each defence against CVE-2019-5736 costs per container start (bench/exe-protection.c):
 // a sealed memfd copy of box's whole binary, a read-only bind of it, and box's exec shim (one
 // more exec of a few-hundred-byte program from a sealed memfd). Called by bench/run.ts.
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { statSync } from "node:fs";
 import { compileFreestanding } from "../build/freestanding.ts";
+import { REPO } from "./sections.ts";
 
 export interface ExeProtectionResult {
   binaryBytes: number;
@@ -15,7 +16,6 @@ export interface ExeProtectionResult {
   shim: number;
 }
 
-const REPO = resolve(import.meta.dir, "..");
 
 export function exeProtectionBench(o: { box: string; tmp: string; runs: number }): ExeProtectionResult {
   const exe = join(o.tmp, "exe-protection");

@@ -8,15 +8,12 @@
 // Environment: HEALTH_CONTAINERS (idle containers of each kind, default 10), HEALTH_PROBES (probes
 // timed, default 30).
 import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { runAlone } from "./sections.ts";
+import { join } from "node:path";
+import { BOX, OUT, runAlone } from "./sections.ts";
 import { table } from "./timer.ts";
 import { pss } from "./lifecycle.ts";
 import { podmanIn, unmountBelow } from "./podman.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const BOX = join(REPO, "dist/box");
-const OUT = join(REPO, "BENCHMARKS.md");
 const CONTAINERS = Math.max(2, Number(process.env.HEALTH_CONTAINERS ?? 10));
 const PROBES = Math.max(10, Number(process.env.HEALTH_PROBES ?? 30));
 

@@ -26,14 +26,28 @@ export function podmanIn(dir: string, env: Record<string, string>): Podman {
   };
 }
 
-/** Unmounts whatever is mounted below `dir`, deepest first. */
-export function unmountBelow(dir: string): void {
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+/** What is mounted below `dir`, deepest first. */
+function mountsBelow(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .map((l) => l.split(" ")[4] ?? "")
     .filter((m) => m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
-  for (const m of mounts) Bun.spawnSync(["umount", m]);
+}
+
+/**
+ * Unmounts whatever is mounted below `dir`, deepest first, until nothing is: podman's cleanup
+ * processes (conmon's exit command) may still hold or make a mount for a moment after its
+ * command returned, so a single pass can leave one behind (seen after the health benchmark).
+ */
+export function unmountBelow(dir: string): void {
+  for (let pass = 0; pass < 50; pass++) {
+    const mounts = mountsBelow(dir);
+    if (!mounts.length) return;
+    for (const m of mounts) Bun.spawnSync(["umount", m]);
+    if (mountsBelow(dir).length) Bun.sleepSync(200);
+  }
+  throw new Error(`still mounted below ${dir}: ${mountsBelow(dir).join(", ")}`);
 }
 
 // podman keeps its storage's overlay directory mounted (a private bind onto itself) after its

@@ -10,7 +10,7 @@
 // built once and kept in /var/cache/box-bench.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { busyboxRootfs } from "../test/helpers/rootfs.ts";
 import { subdirs } from "../test/helpers/dirs.ts";
 import { lifecycleBench, type LifecycleResult } from "./lifecycle.ts";
@@ -22,10 +22,8 @@ import { ociBench, ociSection, type OciResult } from "./oci.ts";
 import { soakBench, soakSection, type SoakResult } from "./soak.ts";
 import { defaultProfileJson } from "../src/security/seccomp.ts";
 import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
+import { REPO, BOX, OUT } from "./sections.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const BOX = join(REPO, "dist/box");
-const OUT = join(REPO, "BENCHMARKS.md");
 
 const WARMUP = 3;
 const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 100));

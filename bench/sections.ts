@@ -1,8 +1,13 @@
 // A benchmark run alone rewrites only its own section of BENCHMARKS.md (or adds it before the notes).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { busyboxRootfs } from "../test/helpers/rootfs.ts";
+
+/** The repository, the executable the benchmarks time, and the file they write their results to. */
+export const REPO = resolve(import.meta.dir, "..");
+export const BOX = join(REPO, "dist/box");
+export const OUT = join(REPO, "BENCHMARKS.md");
 
 export function writeSection(file: string, heading: string, section: string): void {
   const doc = readFileSync(file, "utf8");

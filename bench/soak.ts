@@ -8,13 +8,10 @@
 // SIGKILLed 10-90 ms in, default 200), SOAK_DETACHED (run -d, then inits SIGKILLed or rm -f'd
 // concurrently, default 100), SOAK_PARALLEL (rounds of 10 parallel runs, default 10).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { subdirs } from "../test/helpers/dirs.ts";
-import { runAlone } from "./sections.ts";
+import { BOX, OUT, runAlone } from "./sections.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const BOX = join(REPO, "dist/box");
-const OUT = join(REPO, "BENCHMARKS.md");
 const count = (name: string, fallback: number) => Math.max(1, Number(process.env[name] ?? fallback));
 
 export interface SoakResult {

@@ -12,7 +12,7 @@ import { parseReference } from "../image/reference.ts";
 import type { Descriptor, ImageDocument } from "../image/media.ts";
 import type { Store } from "../container/store.ts";
 import { UserError } from "../container/errors.ts";
-import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from "./dockerfile.ts";
+import { execForm, jsonArgs, parseDockerfile, type Dockerfile, type Instruction, type Stage } from "./dockerfile.ts";
 import { expandWord, expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
 import { describeError } from "../sys/errors.ts";
@@ -212,7 +212,7 @@ class Builder {
         return this.metadata(run, i, { ExposedPorts: ports });
       }
       case "VOLUME": {
-        const paths = i.args.startsWith("[") ? jsonArray(i) : expandWords(i.args, vars, this.file.escape);
+        const paths = i.args.startsWith("[") ? jsonArgs(i) : expandWords(i.args, vars, this.file.escape);
         if (!paths.length) throw new BuildError(`dockerfile line ${i.line}: VOLUME specified can not be an empty string`);
         const volumes = { ...(run.state.config.Volumes ?? {}) };
         for (const p of paths) volumes[p] = {};
@@ -223,7 +223,7 @@ class Builder {
       case "HEALTHCHECK":
         return this.metadata(run, i, configChange(`HEALTHCHECK ${[...i.flags].flatMap(([k, vs]) => vs.map((v) => `--${k}=${v}`)).join(" ")} ${i.args}`.replace(/ +/, " "), i));
       case "SHELL":
-        return this.metadata(run, i, { Shell: jsonArray(i) });
+        return this.metadata(run, i, { Shell: jsonArgs(i) });
       case "CMD":
         run.cmdSet = true;
         return this.metadata(run, i, { Cmd: this.command(run, i) });
@@ -323,12 +323,7 @@ class Builder {
 
   /** CMD's and ENTRYPOINT's forms: a JSON array as it is, else the text under the stage's SHELL. */
   private command(run: StageRun, i: Instruction): string[] {
-    if (i.args.startsWith("[")) {
-      try {
-        return jsonArray(i);
-      } catch {}
-    }
-    return [...this.shell(run), i.args];
+    return execForm(i) ?? [...this.shell(run), i.args];
   }
 
   private argValue(run: StageRun, name: string): string | undefined {
@@ -396,17 +391,6 @@ export function layerDirs(root: string, state: BuildState): string[] {
 function envValue(env: string[] | undefined, name: string): string | undefined {
   const entry = env?.findLast((e) => e.startsWith(`${name}=`));
   return entry?.slice(name.length + 1);
-}
-
-function jsonArray(i: Instruction): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(i.args);
-  } catch {
-    throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} requires a JSON array of strings`);
-  }
-  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === "string")) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} requires a JSON array of strings`);
-  return parsed;
 }
 
 /** What an --change line of box import sets (STOPSIGNAL, HEALTHCHECK), with the line's errors. */

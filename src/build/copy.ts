@@ -14,7 +14,7 @@ import { isRootless } from "../sys/process.ts";
 import { layerFromDir } from "../image/commit.ts";
 import { extractInto, isTarArchive } from "./archive.ts";
 import { resolveUser } from "../container/user.ts";
-import type { Instruction } from "./dockerfile.ts";
+import { jsonArgs, type Instruction } from "./dockerfile.ts";
 import { expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
 import { LayerView, mergedChild, mergedNames } from "./layer-view.ts";
@@ -55,7 +55,7 @@ export async function copyStep(o: BuildOptions, state: BuildState, i: Instructio
 }
 
 async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lookup, escape: string, from: BuildState | undefined, downloads: string[], cleanup: () => void): Promise<CopyPlan> {
-  const words = i.args.startsWith("[") ? jsonWords(i) : expandWords(i.args, vars, escape);
+  const words = i.args.startsWith("[") ? jsonArgs(i) : expandWords(i.args, vars, escape);
   if (words.length < 2) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} requires at least two arguments, but got ${words.length}`);
   const destWord = words.at(-1)!;
   const workdir = state.config.WorkingDir || "/";
@@ -141,7 +141,7 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
             close(dir);
           }
           if (s.kind === "heredoc" || s.kind === "url") fchownPath(join(upper, target), owner);
-          if (chmod !== undefined) chmodTree(upper, isDir ? target : target, parseInt(chmod, 8), isDir);
+          if (chmod !== undefined) chmodTree(upper, target, parseInt(chmod, 8), isDir);
         }
         const layer = await layerFromDir(o.store.root, upper);
         const only = sources.length === 1 ? sources[0]! : undefined;
@@ -153,14 +153,6 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
       }
     },
   };
-}
-
-function jsonWords(i: Instruction): string[] {
-  try {
-    const parsed = JSON.parse(i.args);
-    if (Array.isArray(parsed) && parsed.every((s) => typeof s === "string")) return parsed;
-  } catch {}
-  throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} in JSON form takes an array of strings`);
 }
 
 /**

@@ -141,3 +141,21 @@ function fromStage(from: Instruction, index: number): Stage {
   }
   throw new BuildError(`dockerfile parse error on line ${from.line}: FROM requires either one or three arguments`);
 }
+
+/** The exec form of an instruction's arguments (a JSON array of strings); undefined for the shell form. */
+export function execForm(i: Instruction): string[] | undefined {
+  if (!i.args.startsWith("[")) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(i.args);
+    return Array.isArray(parsed) && parsed.every((s) => typeof s === "string") ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The arguments as a JSON array of strings, as SHELL, and VOLUME or COPY in that form, take them. */
+export function jsonArgs(i: Instruction): string[] {
+  const args = execForm(i);
+  if (!args) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} requires a JSON array of strings`);
+  return args;
+}

@@ -69,11 +69,6 @@ export class LayerView {
     }
     return entry;
   }
-
-  /** The names in the directory `dir` (an entry lookup gave), as the stack shows them. */
-  list(dir: ViewEntry): string[] {
-    return mergedNames(dir.copies);
-  }
 }
 
 /** A directory that hides the ones below it (overlayfs' opaque xattr, as box extracts layers). */

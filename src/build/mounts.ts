@@ -10,6 +10,7 @@ import { AT_FDCWD } from "../sys/constants.ts";
 import { Errno } from "../sys/errors.ts";
 import { isRootless } from "../sys/process.ts";
 import { join } from "../path.ts";
+import { commaFields } from "../cli/labels.ts";
 import { randomHex } from "../random.ts";
 import type { Instruction } from "./dockerfile.ts";
 import { BuildError } from "./errors.ts";
@@ -39,11 +40,10 @@ const SECRETS_LIMIT = 500 * 1024;
 /** key=value,... of one --mount (a bare key is key=true). */
 function fields(text: string, i: Instruction): Map<string, string> {
   const out = new Map<string, string>();
-  for (const part of text.split(",").filter(Boolean)) {
-    const eq = part.indexOf("=");
-    const k = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (!k) throw new BuildError(`dockerfile line ${i.line}: invalid RUN --mount "${text}"`);
-    out.set(k, eq < 0 ? "true" : part.slice(eq + 1));
+  for (const [key, value] of commaFields(text)) {
+    if (key === "" && value === undefined) continue;
+    if (!key) throw new BuildError(`dockerfile line ${i.line}: invalid RUN --mount "${text}"`);
+    out.set(key.toLowerCase(), value ?? "true");
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { buildRunSpec } from "../cli/run-spec.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
 import { abandonInit, launchInit, runAttached } from "../container/start.ts";
 import { layerFromDir } from "../image/commit.ts";
-import type { Instruction } from "./dockerfile.ts";
+import { execForm, type Instruction } from "./dockerfile.ts";
 import { LayerView } from "./layer-view.ts";
 import { copyFromContext, copyFromLayers } from "./copy.ts";
 import { makeCaches, removeMountPoints, type RunMounts } from "./mounts.ts";
@@ -26,13 +26,8 @@ export function runCommand(i: Instruction, shell: string[]): { argv: string[]; s
   // `RUN <<EOF` alone: the body is the script; `RUN python3 <<EOF`: the body is the command's input.
   if (script && i.args.trim().replace(marker, "") === "") return { argv: [...shell, script.body] };
   if (script) return { argv: [...shell, i.args.replace(marker, "").trim()], stdin: script.body };
-  if (i.args.startsWith("[")) {
-    try {
-      const parsed = JSON.parse(i.args);
-      if (Array.isArray(parsed) && parsed.length && parsed.every((s) => typeof s === "string")) return { argv: parsed };
-    } catch {}
-  }
-  return { argv: [...shell, i.args] };
+  const exec = execForm(i);
+  return { argv: exec?.length ? exec : [...shell, i.args] };
 }
 
 export async function runStep(o: BuildOptions, state: BuildState, i: Instruction, env: string[], shell: string[], mounts: RunMounts, log: (line: string) => void): Promise<{ layer: Layer; createdBy: string }> {

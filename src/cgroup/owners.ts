@@ -14,11 +14,16 @@ function entry(root: string, id: string): string {
   return join(OWNERS, new Bun.CryptoHasher("sha256").update(`${root}\0${id}`).digest("hex").slice(0, 32));
 }
 
-/** Written before the cgroups are made: no cgroup of box's exists without its owner's name. */
-export function recordCgroupOwner(root: string, id: string, cgroups: string[]): void {
+/**
+ * Written before the cgroups are made: no cgroup of box's exists without its owner's name.
+ * Where it is (cgroupOwnerRecord's answer, known now without its work again).
+ */
+export function recordCgroupOwner(root: string, id: string, cgroups: string[]): { dir: string; name: string } {
   const resolved = realPath(root);
   mkdirs(OWNERS, 0o700);
-  writeFileAtomic(entry(resolved, id), JSON.stringify({ root: resolved, id, cgroups }), 0o600);
+  const file = entry(resolved, id);
+  writeFileAtomic(file, JSON.stringify({ root: resolved, id, cgroups }), 0o600);
+  return { dir: OWNERS, name: file.slice(OWNERS.length + 1) };
 }
 
 /**

@@ -14,6 +14,7 @@ import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { defineFamily, printHelp } from "./help.ts";
 import { confirmed, FORCE } from "./confirm.ts";
+import { commaFields } from "./labels.ts";
 import { hostPlatform } from "../image/media.ts";
 import { parseReference } from "../image/reference.ts";
 import { recordImageEvent } from "../container/events.ts";
@@ -152,7 +153,8 @@ function outputOf(outputs: string[]): Pick<BuildRequest, "output"> {
   if (outputs.length > 1) throw new UserError("box build: one --output at a time");
   if (!outputs.length) return {};
   const text = outputs[0]!;
-  const f = new Map(text.split(",").map((p) => (p.includes("=") ? [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] : ["dest", p]) as [string, string]));
+  // A bare word is the destination (`-o ./out`).
+  const f = new Map(commaFields(text).map(([k, v]) => (v === undefined ? ["dest", k] : [k, v])));
   const type = f.get("type") ?? (f.get("dest") === "-" ? "tar" : "local");
   if (type === "image" || type === "docker") return {};
   const dest = f.get("dest");
@@ -161,7 +163,7 @@ function outputOf(outputs: string[]): Pick<BuildRequest, "output"> {
 }
 
 function secretOf(text: string): BuildRequest["secrets"][number] {
-  const f = new Map(text.split(",").map((p) => [p.slice(0, p.includes("=") ? p.indexOf("=") : p.length), p.slice(p.indexOf("=") + 1)] as [string, string]));
+  const f = new Map(commaFields(text).map(([k, v]) => [k, v ?? k]));
   const id = f.get("id");
   const src = f.get("src") ?? f.get("source");
   const env = f.get("env") ?? (f.get("type") === "env" ? id : undefined);

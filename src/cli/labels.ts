@@ -1,4 +1,5 @@
-// KEY=VALUE lists of labels (run's --label, volume create's --label) and of a volume's options.
+// KEY=VALUE lists: labels (run's --label, volume create's --label), a volume's options, and the
+// comma-separated fields of --mount, box build's --secret and --output, and a Dockerfile's RUN --mount.
 import { UserError } from "../container/errors.ts";
 import type { VolumeOptions } from "../container/volumes.ts";
 
@@ -34,4 +35,15 @@ export function parseVolumeOptions(entries: string[]): VolumeOptions {
   }
   if (options.type === "none" && !options.device?.startsWith("/")) throw new UserError("invalid volume options: a bind volume needs device=/absolute/path");
   return options;
+}
+
+/**
+ * The fields of a comma-separated KEY=VALUE list, in order: keys trimmed (the caller refuses an
+ * empty one), a bare KEY's value undefined; an empty field is ["", undefined].
+ */
+export function commaFields(text: string): [key: string, value: string | undefined][] {
+  return text.split(",").map((field) => {
+    const eq = field.indexOf("=");
+    return eq < 0 ? [field.trim(), undefined] : [field.slice(0, eq).trim(), field.slice(eq + 1)];
+  });
 }

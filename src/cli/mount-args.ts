@@ -8,7 +8,7 @@ import type { ContainerSpec, TmpfsSpec, VolumeSpec } from "../container/spec.ts"
 import { FLAGS, PROPAGATION } from "../oci/mount-options.ts";
 import { parseBytes } from "./resources.ts";
 import { anonymousVolumeName, VOLUME_NAME } from "../container/volumes.ts";
-import { parseLabels, parseVolumeOptions } from "./labels.ts";
+import { commaFields, parseLabels, parseVolumeOptions } from "./labels.ts";
 
 /** Docker 23+: a source that is a path (absolute, or `.`/`..` first) is the host's; a name would be a volume. */
 function isHostPath(source: string): boolean {
@@ -121,12 +121,11 @@ export function parseMount(text: string): MountArg {
   const fields = new Map<string, string | undefined>();
   // volume-opt and volume-label may repeat (volume-opt=type=tmpfs,volume-opt=o=size=64m).
   const repeated: Record<string, string[]> = { "volume-opt": [], "volume-label": [] };
-  for (const field of text.split(",")) {
-    const eq = field.indexOf("=");
-    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+  for (const [name, value] of commaFields(text)) {
+    const key = name.toLowerCase();
     if (key === "") throw new UserError(`invalid ${what}: empty field`);
-    if (key in repeated) repeated[key]!.push(field.slice(eq + 1));
-    fields.set(key, eq < 0 ? undefined : field.slice(eq + 1));
+    if (key in repeated) repeated[key]!.push(value ?? name);
+    fields.set(key, value);
   }
   const type = fields.get("type") ?? "volume";
   if (type !== "bind" && type !== "tmpfs" && type !== "volume") throw new UserError(`invalid ${what}: unknown mount type "${type}" (bind, volume or tmpfs)`);

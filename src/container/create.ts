@@ -67,8 +67,8 @@ export function createContainer(store: Store, spec: ContainerSpec): { paths: Con
     }
     // Rootless: no cgroup of its own (nothing delegated to this user; its limits are refused).
     if (!spec.rootless) {
-      recordCgroupOwner(store.root, spec.id, containerCgroupDirs(spec));
-      paths = containerPaths(store, spec.id, createContainerCgroups(spec, deviceRules(spec)));
+      const cgroupOwner = recordCgroupOwner(store.root, spec.id, containerCgroupDirs(spec));
+      paths = { ...containerPaths(store, spec.id, createContainerCgroups(spec, deviceRules(spec))), cgroupOwner };
     }
     // Before the payload exists: it never runs unlimited.
     applyLimits(spec.resources, paths.cgroups);
@@ -120,5 +120,5 @@ export function storeBoxSteps(store: Store, spec: Pick<ContainerSpec, "id" | "en
 
 /** `volumes`: its anonymous volumes go too (rm -v, --rm, a failed create). */
 export function removeContainer(store: Store, spec: Removed, paths: ContainerPaths, volumes = false): void {
-  executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths.cgroups), { end: false, remove: true, volumes }), undefined, storeBoxSteps(store, spec));
+  executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths), { end: false, remove: true, volumes }), undefined, storeBoxSteps(store, spec));
 }

@@ -83,8 +83,8 @@ export interface RunEnd {
 }
 
 /** The state of an ended run: what the run was (its init, its start), and its end. */
-export function endState(run: ContainerState | undefined, end: { exitCode: number | string; oomKilled?: boolean | string; finishedAt: string }): ContainerState {
-  return { ...run, status: "exited", ...(end as { exitCode: number; oomKilled?: boolean }), finishedAt: end.finishedAt };
+export function endState(run: ContainerState | undefined, end: RunEnd & { finishedAt: string }): ContainerState {
+  return { ...run, status: "exited", exitCode: end.exitCode, oomKilled: end.oomKilled, finishedAt: end.finishedAt };
 }
 
 /**
@@ -108,7 +108,9 @@ export function recordEnd(paths: Pick<ContainerPaths, "dir" | "runDir">, end: Ru
  * the payload has ended (src/sys/watch.c).
  */
 export function endTemplate(run: ContainerState | undefined): string {
-  return JSON.stringify(endState(run, { exitCode: "@CODE@", oomKilled: "@OOM@", finishedAt: "@TIME@" })).replace('"@CODE@"', "@CODE@").replace('"@OOM@"', "@OOM@");
+  // The placeholders take the places of the end's fields (a key overwritten keeps its place).
+  const state = { ...endState(run, { exitCode: 0, finishedAt: "@TIME@" }), exitCode: "@CODE@", oomKilled: "@OOM@" };
+  return JSON.stringify(state).replace('"@CODE@"', "@CODE@").replace('"@OOM@"', "@OOM@");
 }
 
 /**
@@ -168,9 +170,9 @@ export interface TeardownSite {
 export type Removed = Pick<ContainerSpec, "id" | "name" | "endpoint" | "connected" | "network" | "volumes"> & ContainerActor;
 
 /** The CLI's site: the store's real paths. */
-export function storeSite(store: Store, id: string, cgroupDirs: string[]): TeardownSite {
-  const owner = cgroupOwnerRecord(store.root, id);
-  return { bases: store, cgroupDirs, cgroupOwner: owner && join(owner.dir, owner.name) };
+export function storeSite(store: Store, id: string, paths: Pick<ContainerPaths, "cgroups" | "cgroupOwner">): TeardownSite {
+  const owner = paths.cgroupOwner ?? cgroupOwnerRecord(store.root, id);
+  return { bases: store, cgroupDirs: paths.cgroups, cgroupOwner: owner && join(owner.dir, owner.name) };
 }
 
 /** A removal's steps that need box: its network claims (also a bridge container's whose record never named them), its anonymous volumes. */

@@ -372,4 +372,6 @@ export interface ContainerPaths {
   runDir: string;
   /** One cgroup directory per hierarchy (v1) or one (v2); may be empty. */
   cgroups: string[];
+  /** Where the cgroups' owner record is, when create has just written it (src/cgroup/owners.ts). */
+  cgroupOwner?: { dir: string; name: string };
 }

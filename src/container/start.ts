@@ -11,6 +11,7 @@ import { INIT_COMMAND, INIT_FDS, selfCommand, type InitPlan } from "../init/self
 import type { InitMessage } from "../init/init.ts";
 import { EXIT_BOX_ERROR, UserError } from "./errors.ts";
 import { storeBoxSteps } from "./create.ts";
+import { cgroupOwnerRecord } from "../cgroup/owners.ts";
 import { beginRun, executeTeardown, keptByWatcher, storeSite, teardownPlan, type Removed } from "./lifecycle.ts";
 import type { Store } from "./store.ts";
 import { stateInit } from "./live.ts";
@@ -198,7 +199,9 @@ export function abandonInit(init: PendingInit): void {
  * the end only after this closes the plan pipe, so "running" never overwrites "exited".
  */
 export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean; startState: object }): void {
-  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...oci };
+  // The owner record create has just written, or (box start) where it is.
+  const cgroupOwner = paths.cgroupOwner ?? (paths.cgroups.length ? cgroupOwnerRecord(store.root, spec.id) : undefined);
+  const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...(cgroupOwner ? { cgroupOwner } : {}), ...oci };
   const startFifo = oci?.startFifo;
   try {
     write(init.planWrite, `${JSON.stringify(plan)}\n`);
@@ -238,7 +241,7 @@ export async function runDetached(init: PendingInit, store: Store, spec: Contain
 
 /** What the init does when it can (the run's end, or the removal of a --rm container), done here now that its namespaces are gone. */
 export function recordEnd(store: Store, spec: Removed & Pick<ContainerSpec, "remove">, paths: ContainerPaths, code: number): void {
-  executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths.cgroups), { end: true, remove: spec.remove }), { exitCode: code }, storeBoxSteps(store, spec));
+  executeTeardown(teardownPlan(spec, storeSite(store, spec.id, paths), { end: true, remove: spec.remove }), { exitCode: code }, storeBoxSteps(store, spec));
 }
 
 /** The init died or reported an error before the payload ran: clean up, then say why. */

@@ -21,7 +21,6 @@ import { NETLINK_NETFILTER, NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerConfig, containerPaths, fdPath, openDir, readState, layout, type Store } from "../container/store.ts";
 import { executeTeardown, keptByWatcher, moveTo, teardownPlan, watcherSteps, type TeardownSite } from "../container/lifecycle.ts";
-import { cgroupOwnerRecord } from "../cgroup/owners.ts";
 import { forContainer, resolveUser } from "../container/user.ts";
 import { removeAnonymousVolumes } from "../container/volumes.ts";
 import { stateInit } from "../container/live.ts";
@@ -82,8 +81,7 @@ function openHostHandles(plan: InitPlan): HostHandles {
   const keep = (fd: number) => (fds.push(fd), fd);
   const bases = { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) };
   const cgroupDirs = plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id));
-  const owner = plan.cgroups.length ? cgroupOwnerRecord(plan.root, plan.id) : undefined;
-  const cgroupOwner = owner && ownerRecordPath(owner, keep);
+  const cgroupOwner = plan.cgroupOwner && ownerRecordPath(plan.cgroupOwner, keep);
   return {
     bases,
     proc: fdPath(keep(openDir("/proc"))),

@@ -42,6 +42,8 @@ export interface InitPlan {
   root: string;
   runroot: string;
   cgroups: string[];
+  /** Where the cgroups' owner record is (removed at an --rm end): the CLI's, reached through a descriptor. */
+  cgroupOwner?: { dir: string; name: string };
   /**
    * box oci create: once the container is built the init reports `{created}` and waits until
    * `box oci start` opens this FIFO (a host path, reached through the run root's descriptor) before
