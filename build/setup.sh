@@ -14,7 +14,7 @@ BUN_VERSION=1.4.5
 # compressed archives; docker.io (dockerd, containerd and its runc shim): the client that drives
 # box oci in the tests and the benchmark, as a private daemon each time (its service is not used);
 # zsh, fish: the tests load box's completion scripts in them; buildah: the build benchmark's reference.
-PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd debootstrap docker.io zsh fish buildah)
+PACKAGES=(gcc busybox-static util-linux mount tar ca-certificates runc crun podman qemu-system-x86 cpio xz-utils iproute2 nftables docker-registry skopeo umoci gzip zstd debootstrap docker.io zsh fish buildah git)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ! command -v bun >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi

@@ -198,17 +198,19 @@ describe("box build", () => {
     await ok(["rmi", "fetched"]);
   }, 60000);
 
-  test("RUN --mount: a cache kept between builds, a tmpfs, a bind of the context or of a stage, a secret (file and env); none of them in the image", async () => {
+  test("RUN --mount: a cache kept between builds, a tmpfs, a bind of the context or of a stage (rw: writes thrown away), a secret (file and env); none of them in the image; COPY --from with wildcards", async () => {
     await withBase();
     const dir = context({
       Dockerfile: [
         "FROM busybox AS tools",
-        "RUN mkdir /out && echo from-stage > /out/note",
+        "RUN mkdir /out && echo from-stage > /out/note && echo a > /out/a.txt && echo b > /out/b.txt",
         "FROM busybox",
         "RUN --mount=type=bind,from=tools,source=/out,target=/mnt/tools cat /mnt/tools/note > /from-stage",
         "RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/runs && wc -l < /var/cache/app/runs > /runs",
         "RUN --mount=type=tmpfs,target=/scratch echo x > /scratch/x && grep -q ' /scratch tmpfs' /proc/mounts && echo tmpfs > /tmpfs-seen",
         "RUN --mount=type=bind,source=conf,target=/mnt/conf cat /mnt/conf/a > /bound",
+        "RUN --mount=type=bind,source=conf,target=/mnt/conf,rw echo written > /mnt/conf/a && cat /mnt/conf/a > /rw-seen",
+        "COPY --from=tools /out/*.txt /txt/",
         "RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /secret-size",
         "RUN --mount=type=secret,id=token,env=TOKEN test \"$TOKEN\" = s3cret && echo env-ok > /secret-env",
       ].join("\n"),
@@ -217,7 +219,9 @@ describe("box build", () => {
     });
     const secret = ["--secret", `id=token,src=${join(dir, "token.txt")}`];
     expect((await build(dir, ["-t", "mounted", ...secret])).code).toBe(0);
-    expect(await runIn("mounted", "cat /runs /tmpfs-seen /bound /secret-size /secret-env /from-stage")).toBe("1\ntmpfs\nbound\n6\nenv-ok\nfrom-stage");
+    expect(await runIn("mounted", "cat /runs /tmpfs-seen /bound /secret-size /secret-env /from-stage /rw-seen; ls /txt")).toBe("1\ntmpfs\nbound\n6\nenv-ok\nfrom-stage\nwritten\na.txt\nb.txt");
+    // The rw bind wrote to its copy: the context is as it was.
+    expect(readFileSync(join(dir, "conf/a"), "utf8")).toBe("bound\n");
     // The mount points are no part of the image.
     expect(await runIn("mounted", "ls -d /var/cache/app /scratch /mnt/conf /mnt/tools /run/secrets 2>/dev/null; true")).toBe("");
     // The cache directory outlives the build: a rebuild without the step cache sees the first run's line.

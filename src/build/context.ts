@@ -41,6 +41,22 @@ function ignoreRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** True when a source names files by wildcards (*, ?, [...]). */
+export const hasWildcards = (path: string) => /[*?[]/.test(path);
+
+/**
+ * The paths (no leading /, sorted) that the components of a wildcard source match, one directory
+ * at a time: `names` lists a directory's entries (none when it is not one).
+ */
+export function globPaths(parts: string[], names: (dir: string) => string[]): string[] {
+  let found = [""];
+  for (const part of parts) {
+    const re = new RegExp(`^${componentRegex(part)}$`);
+    found = found.flatMap((dir) => names(dir).filter((n) => re.test(n)).map((n) => (dir ? `${dir}/${n}` : n)));
+  }
+  return found.sort();
+}
+
 /** Docker's cleaning of a pattern: no leading /, no ./, no trailing /. */
 function cleanPattern(p: string): string {
   return p.split("/").filter((c) => c && c !== ".").join("/");
@@ -113,21 +129,12 @@ export class BuildContext {
       for (const p of parts) p === ".." ? clean.pop() : clean.push(p);
       parts.splice(0, parts.length, ...clean);
     }
-    if (!parts.some((p) => /[*?[]/.test(p))) {
+    if (!parts.some(hasWildcards)) {
       const rel = parts.join("/");
       if (!this.stat(rel) || (rel && this.excluded(rel))) throw new BuildError(`failed to compute cache key: "/${rel}": not found`);
       return [rel];
     }
-    let found = [""];
-    for (const part of parts) {
-      const re = new RegExp(`^${componentRegex(part)}$`);
-      found = found.flatMap((dir) => {
-        const st = this.stat(dir);
-        if (!st?.isDirectory()) return [];
-        return this.names(dir).filter((n) => re.test(n)).map((n) => (dir ? `${dir}/${n}` : n));
-      });
-    }
-    found = found.filter((rel) => !this.excluded(rel)).sort();
+    const found = globPaths(parts, (dir) => (this.stat(dir)?.isDirectory() ? this.names(dir) : [])).filter((rel) => !this.excluded(rel));
     if (!found.length) throw new BuildError(`failed to compute cache key: no source files were specified for "${source}"`);
     return found;
   }

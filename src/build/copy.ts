@@ -18,8 +18,11 @@ import { jsonArgs, type Instruction } from "./dockerfile.ts";
 import { expandWords, type Lookup } from "./expand.ts";
 import { BuildError } from "./errors.ts";
 import { LayerView, mergedChild, mergedNames } from "./layer-view.ts";
-import { IgnoreRules } from "./context.ts";
+import { globPaths, hasWildcards, IgnoreRules } from "./context.ts";
 import { unpackLimit } from "../image/layers.ts";
+import { connect, fetchPack, parseGitSource, resolveRef, shownRemote, type GitSource } from "../git/remote.ts";
+import { readPack } from "../git/pack.ts";
+import { peelToCommit, treeOf, writeTree } from "../git/checkout.ts";
 import { layerDirs, type BuildOptions, type BuildState, type Layer } from "./builder.ts";
 
 export interface CopyPlan {
@@ -35,12 +38,14 @@ type Source =
   | { kind: "stage"; path: string; st: FileStat; copies: string[] }
   | { kind: "heredoc"; name: string; body: string }
   /** ADD of a URL: downloaded into the store first (its content is in the step's key). */
-  | { kind: "url"; name: string; path: string };
+  | { kind: "url"; name: string; path: string }
+  /** ADD of a git repository: the object its ref names (in the step's key), fetched when the step is made. */
+  | { kind: "git"; remote: string; shown: string; oid: string; subdir: string };
 
 const PASSWD_LIMIT = 4 << 20;
 
 export async function copyStep(o: BuildOptions, state: BuildState, i: Instruction, vars: Lookup, escape: string, from?: BuildState): Promise<CopyPlan> {
-  const allowed = ["from", "chown", "chmod", "link", "exclude", "parents", ...(i.keyword === "ADD" ? ["checksum"] : [])];
+  const allowed = ["from", "chown", "chmod", "link", "exclude", "parents", ...(i.keyword === "ADD" ? ["checksum", "keep-git-dir"] : [])];
   for (const flag of i.flags.keys()) {
     if (!allowed.includes(flag)) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} --${flag} is not supported by box build yet`);
   }
@@ -68,7 +73,9 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
   const exclude = excluded.length ? new IgnoreRules(excluded.join("\n")) : undefined;
   const sources: Source[] = [];
   for (const word of words.slice(0, -1)) {
-    if (/^https?:\/\//.test(word) && i.keyword === "ADD") sources.push(await download(o, word, i, downloads));
+    const git = i.keyword === "ADD" ? parseGitSource(word) : undefined;
+    if (git) sources.push(await gitSource(git, i));
+    else if (/^https?:\/\//.test(word) && i.keyword === "ADD") sources.push(await download(o, word, i, downloads));
     else sources.push(...sourcesOf(word));
   }
   function sourcesOf(word: string): Source[] {
@@ -78,11 +85,19 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
       if (!h) throw new BuildError(`dockerfile line ${i.line}: heredoc ${heredoc[1]} has no body`);
       return [{ kind: "heredoc", name: h.name, body: h.body }];
     }
-    if (/^(https?|git):\/\//.test(word) || word.startsWith("git@")) throw new BuildError(`dockerfile line ${i.line}: ${i.keyword} of ${word.startsWith("http") ? "a URL (ADD takes one)" : "a git repository"} is not supported by box build yet`);
+    if (/^(https?|git|ssh):\/\//.test(word) || word.startsWith("git@")) throw new BuildError(`dockerfile line ${i.line}: COPY takes no URL or git repository (ADD does): ${shownRemote(word)}`);
     if (view) {
-      const found = view.lookup(word.startsWith("/") ? word : `/${word}`, false);
-      if (!found) throw new BuildError(`dockerfile line ${i.line}: failed to compute cache key: "${word}": not found`);
-      return [{ kind: "stage", path: found.path, st: found.st, copies: found.copies }];
+      // Wildcards match inside the stage, as they do in the context.
+      const paths = hasWildcards(word) ? globPaths(word.split("/").filter((c) => c && c !== "."), (dir) => {
+        const d = view.lookup(`/${dir}`);
+        return d?.st.isDirectory() ? mergedNames(d.copies) : [];
+      }).map((p) => `/${p}`) : [word.startsWith("/") ? word : `/${word}`];
+      if (!paths.length) throw new BuildError(`dockerfile line ${i.line}: failed to compute cache key: no source files were specified for "${word}"`);
+      return paths.map((path) => {
+        const found = view.lookup(path, false);
+        if (!found) throw new BuildError(`dockerfile line ${i.line}: failed to compute cache key: "${word}": not found`);
+        return { kind: "stage", path: found.path, st: found.st, copies: found.copies };
+      });
     }
     return o.context.sources(word).filter((rel) => !exclude?.excluded(basename(rel))).map((rel) => ({ kind: "context", rel, st: o.context.stat(rel)! }));
   }
@@ -90,8 +105,9 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
   const chown = i.flags.get("chown")?.at(-1);
   const chmod = i.flags.get("chmod")?.at(-1);
   if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw new BuildError(`dockerfile line ${i.line}: invalid --chmod=${chmod}: an octal mode (0755)`);
+  const checksum = i.flags.get("checksum")?.at(-1);
   const digest = contentDigest(o, sources, i.keyword === "ADD", exclude);
-  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key, parents, excluded });
+  const key = JSON.stringify({ dest, destIsDir, chown, chmod, digest, from: from?.key, parents, excluded, ...(sources.some((s) => s.kind === "git") ? { checksum } : {}) });
   return {
     key,
     cleanup,
@@ -109,6 +125,16 @@ async function plan(o: BuildOptions, state: BuildState, i: Instruction, vars: Lo
         const into = resolvedIn(below, dest);
         const rules: CopyRules = { modeMask: 0o7777, owner: () => owner, skipped: () => {} };
         for (const s of sources) {
+          if (s.kind === "git") {
+            const dir = makeParents(upper, into, below, owner);
+            try {
+              await checkoutInto(o, s, checksum, dir, owner, i);
+            } finally {
+              close(dir);
+            }
+            if (chmod !== undefined) chmodTree(upper, into, parseInt(chmod, 8), true);
+            continue;
+          }
           // ADD of a local tar archive (plain, gzip or zstd): its entries into the destination.
           if (i.keyword === "ADD" && s.kind === "context" && s.st.isFile()) {
             // Read through a descriptor opened inside the context: a link on the way leads nowhere else.
@@ -388,6 +414,7 @@ function contentDigest(o: BuildOptions, sources: Source[], add: boolean, exclude
   for (const s of sources) {
     if (s.kind === "heredoc") h.update(`\0heredoc ${s.name}\0${s.body}`);
     else if (s.kind === "url") h.update(`\0url ${s.name}\0`).update(readFileSync(s.path));
+    else if (s.kind === "git") h.update(`\0git ${s.shown}\0${s.oid}\0${s.subdir}`);
     else if (s.kind === "stage") h.update(`\0stage ${s.path}\0${s.copies.join("\0")}`);
     else {
       // What the copy takes: .dockerignore's and --exclude's paths are no part of it.
@@ -446,4 +473,45 @@ async function download(o: BuildOptions, url: string, i: Instruction, downloads:
     if (got !== checksum) throw new BuildError(`dockerfile line ${i.line}: digest mismatch for ${url}: ${got}, expected ${checksum}`);
   }
   return { kind: "url", name, path };
+}
+
+/** ADD of a git repository: the object its ref names now (one ls-refs; no round trip for a commit id). */
+async function gitSource(git: GitSource, i: Instruction): Promise<Source> {
+  const shown = shownRemote(git.remote);
+  const keep = i.flags.get("keep-git-dir")?.at(-1);
+  if (keep !== undefined && keep !== "false") throw new BuildError(`dockerfile line ${i.line}: ADD --keep-git-dir is not supported by box build yet (the checkout comes without its .git)`);
+  try {
+    if (/^[0-9a-f]{40}$/.test(git.ref)) return { kind: "git", remote: git.remote, shown, oid: git.ref, subdir: git.subdir };
+    const c = await connect(git.remote);
+    try {
+      return { kind: "git", remote: git.remote, shown, oid: await resolveRef(c, git.ref, shown), subdir: git.subdir };
+    } finally {
+      c.close();
+    }
+  } catch (e) {
+    throw new BuildError(`dockerfile line ${i.line}: ADD ${shown}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The repository's tree at the source's commit (or its directory) into `dir`: one shallow fetch,
+ * every object checked by its id; --checksum, when given, is the commit's id (or the tag's).
+ */
+async function checkoutInto(o: BuildOptions, s: Extract<Source, { kind: "git" }>, checksum: string | undefined, dir: number, owner: [number, number], i: Instruction): Promise<void> {
+  const limit = unpackLimit(o.store.root);
+  try {
+    const c = await connect(s.remote);
+    let pack: Buffer;
+    try {
+      pack = await fetchPack(c, s.oid, limit, s.shown);
+    } finally {
+      c.close();
+    }
+    const objects = readPack(pack, limit);
+    const commit = peelToCommit(objects, s.oid);
+    if (checksum !== undefined && checksum !== commit && checksum !== s.oid) throw new Error(`the commit is ${commit}, not the --checksum ${checksum}`);
+    writeTree(objects, treeOf(objects, commit, s.subdir), dir, owner, limit);
+  } catch (e) {
+    throw new BuildError(`dockerfile line ${i.line}: ADD ${s.shown}: ${(e as Error).message}`);
+  }
 }

@@ -1,9 +1,9 @@
 // RUN --mount, as BuildKit's: what the command sees while it runs and that is no part of the
 // layer. Each becomes a `box run` mount of the step's container: a cache directory kept in the
-// store between builds (type=cache), a tmpfs (type=tmpfs), a read-only bind of the context
-// (type=bind), a secret file of --secret (type=secret, or env=NAME: the secret in the command's
-// environment). The mount points box makes for them in the container's layer are taken out of it
-// after, unless the stage had them.
+// store between builds (type=cache), a tmpfs (type=tmpfs), a copy of the context's or a stage's
+// path (type=bind: read-only, or with rw writable and thrown away with the copy), a secret file of
+// --secret (type=secret, or env=NAME: the secret in the command's environment). The mount points
+// box makes for them in the container's layer are taken out of it after, unless the stage had them.
 import { createHash } from "node:crypto";
 import { chmod, isErrno, lchownAt, mkdirs, readFile, rmdir, stat, unlink, lstat } from "../sys/fs.ts";
 import { AT_FDCWD } from "../sys/constants.ts";
@@ -62,7 +62,8 @@ export function runMounts(o: BuildOptions, i: Instruction, workdir: string, dige
     switch (type) {
       case "bind": {
         if (!targetWord) throw bad("a target is needed");
-        if (truthy(f.get("rw")) || truthy(f.get("readwrite"))) throw bad("rw is not supported by box build yet (its writes would reach the context)");
+        // rw: the command may write to the copy; its writes go with it (BuildKit's), never to the context.
+        const mode = truthy(f.get("rw")) || truthy(f.get("readwrite")) ? "rw" : "ro";
         const source = (f.get("source") ?? f.get("src") ?? ".").split("/").filter((c) => c && c !== ".").join("/");
         const from = f.get("from");
         if (from !== undefined) {
@@ -71,7 +72,7 @@ export function runMounts(o: BuildOptions, i: Instruction, workdir: string, dige
           if (!stage) throw bad(`stage or image ${from} not found`);
           const dir = join(o.store.root, "tmp", `mount-${randomHex(8)}`);
           out.copies.push({ dir, layers: stage.layers, path: `/${source}` });
-          out.flags.push("-v", `${join(dir, "files")}:${absolute(targetWord)}:ro`);
+          out.flags.push("-v", `${join(dir, "files")}:${absolute(targetWord)}:${mode}`);
           out.targets.push(absolute(targetWord));
           out.key.push(`bind from ${stage.key} ${source} ${absolute(targetWord)}`);
           break;
@@ -79,7 +80,7 @@ export function runMounts(o: BuildOptions, i: Instruction, workdir: string, dige
         o.context.sources(source || ".");
         const dir = join(o.store.root, "tmp", `mount-${randomHex(8)}`);
         out.copies.push({ dir, context: source });
-        out.flags.push("-v", `${join(dir, "files")}:${absolute(targetWord)}:ro`);
+        out.flags.push("-v", `${join(dir, "files")}:${absolute(targetWord)}:${mode}`);
         out.targets.push(absolute(targetWord));
         out.key.push(`bind ${source} ${absolute(targetWord)} ${digest(source)}`);
         break;
