@@ -291,7 +291,8 @@ function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]
       cwd: (f.values.cwd as string | undefined) ?? spec.workdir,
       terminal: f.values.tty === true,
       user: { uid: Number(ids[1]), gid: Number(ids[2] ?? 0), additionalGids: groups.length ? groups : spec.runtime?.groups },
-      capabilities: { bounding: spec.capabilities.map((c) => `CAP_${c}`) },
+      // The container's process's sets, as runc's exec takes them from config.json.
+      capabilities: Object.fromEntries(Object.entries({ bounding: spec.capabilities, ...spec.capabilitySets }).map(([k, set]) => [k, set.map((c) => `CAP_${c}`)])),
       noNewPrivileges: spec.noNewPrivileges,
       rlimits: (spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft < 0 ? 2 ** 64 : u.soft, hard: u.hard < 0 ? 2 ** 64 : u.hard })),
     },

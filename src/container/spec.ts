@@ -212,6 +212,13 @@ export interface ResourceSpec {
   deviceWriteIops: DeviceRate[];
 }
 
+export interface CapabilitySets {
+  effective: string[];
+  permitted: string[];
+  inheritable: string[];
+  ambient: string[];
+}
+
 export interface ContainerSpec {
   id: string;
   name: string;
@@ -250,6 +257,11 @@ export interface ContainerSpec {
   resources: ResourceSpec;
   /** Capability names (without CAP_) the payload keeps. */
   capabilities: string[];
+  /**
+   * An OCI process's other sets, each as given (within `capabilities`, the bounding set), for
+   * root and any other user; absent (box run): `capabilities` for root, nothing for another user.
+   */
+  capabilitySets?: CapabilitySets;
   /** --privileged: every capability and device, no masked or read-only /proc paths, /sys writable. */
   privileged?: boolean;
   /** --security-opt no-new-privileges: execve grants nothing (setuid bits, file capabilities). */

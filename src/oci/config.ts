@@ -1,7 +1,7 @@
 // A runtime-spec bundle's config.json (1.0 to 1.2, the Linux part) turned into box's one
 // validated ContainerSpec. Every field is either honoured or refused with one line naming it:
 // nothing is skipped silently.
-import { readFile, stat } from "../sys/fs.ts";
+import { callerFileLimit, readFile, stat } from "../sys/fs.ts";
 import { isAbsolute, join, normalize } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
@@ -9,7 +9,7 @@ import { RLIMITS, parseSysctl, type DeviceSpec, type Ulimit } from "../security/
 import { checkMap, type UsernsSpec } from "../security/userns.ts";
 import type { IdRange } from "../sys/userns.ts";
 import { compile, profileFilter } from "../security/seccomp.ts";
-import type { ContainerSpec, DeviceRate, Hook, Hooks, MountSpec, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
+import type { CapabilitySets, ContainerSpec, DeviceRate, Hook, Hooks, MountSpec, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
 import { refuse } from "./refuse.ts";
 import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
@@ -21,12 +21,14 @@ type Json = Record<string, unknown>;
 
 
 /** An object whose keys are all among `known` (null counts as absent, as Go's decoder has it). */
-function object(v: unknown, where: string, known: string[]): Json | undefined {
+/**
+ * An object of the config. A property box does not know is ignored, as the runtime spec requires
+ * of a runtime (a newer spec's field, a vendor's); the ones box knows and cannot honour are refused
+ * by name where they are read.
+ */
+function object(v: unknown, where: string): Json | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "object" || Array.isArray(v)) refuse(where, "must be an object");
-  for (const key of Object.keys(v as Json)) {
-    if (!known.includes(key)) refuse(`${where}.${key}`, "unknown field (box does not support it)");
-  }
   return v as Json;
 }
 
@@ -96,7 +98,7 @@ function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespace
   const given = new Map<string, string | undefined>();
   for (const [i, n] of list(v, "linux.namespaces").entries()) {
     const where = `linux.namespaces[${i}]`;
-    const o = object(n, where, ["type", "path"])!;
+    const o = object(n, where)!;
     const type = string(o.type, `${where}.type`) ?? refuse(`${where}.type`, "missing");
     if (!(NAMESPACE_TYPES as readonly string[]).includes(type)) refuse(`${where}.type`, `unknown namespace type "${type}"`);
     if (given.has(type)) refuse(where, `namespace "${type}" is listed twice`);
@@ -128,7 +130,7 @@ function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespace
 
 function idMap(v: unknown, where: string): IdRange[] {
   const ranges = list(v, where).map((r, i) => {
-    const o = object(r, `${where}[${i}]`, ["containerID", "hostID", "size"])!;
+    const o = object(r, `${where}[${i}]`)!;
     const id = (k: string) => integer(o[k], `${where}[${i}].${k}`, 0, 2 ** 32 - 2) ?? refuse(`${where}[${i}].${k}`, "missing");
     const size = integer(o.size, `${where}[${i}].size`, 1, 2 ** 32 - 1) ?? refuse(`${where}[${i}].size`, "missing");
     return { container: id("containerID"), host: id("hostID"), size };
@@ -176,39 +178,27 @@ function capabilitySet(v: unknown, where: string): string[] {
 }
 
 /**
- * box gives the payload one set: bounding, and for root permitted and effective the same. For
- * another user the kernel clears permitted and effective at execve (no ambient capabilities), as
- * it does under runc: there any effective/permitted within bounding comes to the same. The
- * inheritable and ambient sets change nothing for root (its execve gets the bounding set anyway):
- * accepted there within bounding (`runc spec` writes them), refused for another user.
+ * The five sets as runc applies them: bounding, then effective, permitted and inheritable as
+ * given (for another user kept through the user switch), then the ambient ones, which survive the
+ * execve of a user other than root. A set not given is empty. At the process's execve the kernel
+ * gives root the bounding set (and what is inheritable) whatever was asked, as under runc.
  */
-function capabilities(v: unknown, where: string, uid: number): string[] {
-  const o = object(v, where, ["bounding", "effective", "permitted", "inheritable", "ambient"]);
-  if (!o) return [];
-  const bounding = capabilitySet(o.bounding, `${where}.bounding`);
-  const same = (key: string) => {
-    if (o[key] === undefined || o[key] === null) return;
-    const set = capabilitySet(o[key], `${where}.${key}`);
-    if (!set.every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must be within bounding");
-    if (uid === 0 && set.length !== bounding.length) refuse(`${where}.${key}`, "must equal bounding for root: box gives the payload one set of capabilities");
-  };
-  same("effective");
-  same("permitted");
-  for (const key of ["inheritable", "ambient"]) {
-    if (uid !== 0) unsupported(o, key, where, "inheritable and ambient capabilities are not supported by box for a user other than root");
-    else if (!capabilitySet(o[key], `${where}.${key}`).every((c) => bounding.includes(c))) refuse(`${where}.${key}`, "must be within bounding");
-  }
+function capabilities(v: unknown, where: string): { bounding: string[]; sets: CapabilitySets } {
+  const o = object(v, where) ?? {};
   // Where nothing can hold device nodes back (no v1 devices controller, no v2 device program), the
   // process may not make any, as box run's (Docker's default bundle asks for CAP_MKNOD).
-  return Object.keys(CAPABILITIES).filter((c) => bounding.includes(c) && (c !== "MKNOD" || deviceRulesEnforced()));
+  const usable = (set: string[]) => Object.keys(CAPABILITIES).filter((c) => set.includes(c) && (c !== "MKNOD" || deviceRulesEnforced()));
+  const set = (key: string) => usable(o[key] === undefined || o[key] === null ? [] : capabilitySet(o[key], `${where}.${key}`));
+  return { bounding: set("bounding"), sets: { effective: set("effective"), permitted: set("permitted"), inheritable: set("inheritable"), ambient: set("ambient") } };
 }
 
 const UNLIMITED = 2 ** 63;
 
+/** The process's limits; the open files one, when not given, the caller's (Bun raised box's own soft limit at its start). */
 function rlimits(v: unknown, at: string): Ulimit[] {
-  return list(v, at).map((r, i) => {
+  const given = list(v, at).map((r, i) => {
     const where = `${at}[${i}]`;
-    const o = object(r, where, ["type", "soft", "hard"])!;
+    const o = object(r, where)!;
     const type = string(o.type, `${where}.type`) ?? refuse(`${where}.type`, "missing");
     const name = type.replace(/^RLIMIT_/, "").toLowerCase();
     if (!type.startsWith("RLIMIT_") || !(name in RLIMITS)) refuse(`${where}.type`, `unknown resource limit "${type}"`);
@@ -220,18 +210,19 @@ function rlimits(v: unknown, at: string): Ulimit[] {
     };
     return { name, soft: value("soft"), hard: value("hard") };
   });
+  return given.some((l) => l.name === "nofile") ? given : [...given, { name: "nofile", ...callerFileLimit() }];
 }
 
 const HOOK_KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
 
 function hooks(v: unknown): Hooks {
-  const o = object(v, "hooks", [...HOOK_KINDS]);
+  const o = object(v, "hooks");
   const out: Hooks = {};
   if (!o) return out;
   for (const kind of HOOK_KINDS) {
     const entries = list(o[kind], `hooks.${kind}`).map((h, i): Hook => {
       const where = `hooks.${kind}[${i}]`;
-      const e = object(h, where, ["path", "args", "env", "timeout"])!;
+      const e = object(h, where)!;
       const timeout = integer(e.timeout, `${where}.timeout`, 1, 86400);
       return { path: absolutePath(e.path, `${where}.path`), args: strings(e.args, `${where}.args`), env: strings(e.env, `${where}.env`), ...(timeout === undefined ? {} : { timeout }) };
     });
@@ -243,7 +234,7 @@ function hooks(v: unknown): Hooks {
 function devices(v: unknown): DeviceSpec[] {
   return list(v, "linux.devices").map((d, i) => {
     const where = `linux.devices[${i}]`;
-    const o = object(d, where, ["path", "type", "major", "minor", "fileMode", "uid", "gid"])!;
+    const o = object(d, where)!;
     const type = string(o.type, `${where}.type`);
     if (type !== "c" && type !== "b" && type !== "u") refuse(`${where}.type`, `${JSON.stringify(type ?? null)}: box makes character (c, u) and block (b) devices`);
     if ((integer(o.uid, `${where}.uid`, 0) ?? 0) !== 0 || (integer(o.gid, `${where}.gid`, 0) ?? 0) !== 0) refuse(where, "devices owned by another user than root are not supported by box");
@@ -265,7 +256,7 @@ function deviceRules(v: unknown): { allow: boolean; rule: string }[] | undefined
   if (v === undefined || v === null) return undefined;
   return list(v, "linux.resources.devices").map((d, i) => {
     const where = `linux.resources.devices[${i}]`;
-    const o = object(d, where, ["allow", "type", "major", "minor", "access"])!;
+    const o = object(d, where)!;
     const allow = boolean(o.allow, `${where}.allow`) ?? refuse(`${where}.allow`, "missing");
     const type = string(o.type, `${where}.type`) ?? "a";
     if (!["a", "c", "b"].includes(type)) refuse(`${where}.type`, `"${type}": a, c or b`);
@@ -281,7 +272,7 @@ function deviceRules(v: unknown): { allow: boolean; rule: string }[] | undefined
 
 function rates(v: unknown, where: string): DeviceRate[] {
   return list(v, where).map((r, i) => {
-    const o = object(r, `${where}[${i}]`, ["major", "minor", "rate"])!;
+    const o = object(r, `${where}[${i}]`)!;
     const major = integer(o.major, `${where}[${i}].major`, 0) ?? refuse(`${where}[${i}].major`, "missing");
     const minor = integer(o.minor, `${where}[${i}].minor`, 0) ?? refuse(`${where}[${i}].minor`, "missing");
     return { path: `${major}:${minor}`, major, minor, rate: integer(o.rate, `${where}[${i}].rate`, 0) ?? 0 };
@@ -290,10 +281,10 @@ function rates(v: unknown, where: string): DeviceRate[] {
 
 export function resources(v: unknown): { resources: ResourceSpec; devices?: { allow: boolean; rule: string }[] } {
   const where = "linux.resources";
-  const o = object(v, where, ["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"]) ?? {};
+  const o = object(v, where) ?? {};
   for (const key of ["hugepageLimits", "network", "rdma", "unified"]) unsupported(o, key, where);
   const r: ResourceSpec = { deviceReadBps: [], deviceWriteBps: [], deviceReadIops: [], deviceWriteIops: [] };
-  const memory = object(o.memory, `${where}.memory`, ["limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"]);
+  const memory = object(o.memory, `${where}.memory`);
   if (memory) {
     for (const key of ["kernel", "kernelTCP", "swappiness", "useHierarchy", "checkBeforeUpdate"]) unsupported(memory, key, `${where}.memory`);
     const limit = integer(memory.limit, `${where}.memory.limit`, -1);
@@ -304,7 +295,7 @@ export function resources(v: unknown): { resources: ResourceSpec; devices?: { al
     if (swap !== undefined && swap !== 0) r.memorySwap = swap;
     if (boolean(memory.disableOOMKiller, `${where}.memory.disableOOMKiller`)) r.oomKillDisable = true;
   }
-  const cpu = object(o.cpu, `${where}.cpu`, ["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"]);
+  const cpu = object(o.cpu, `${where}.cpu`);
   if (cpu) {
     for (const key of ["burst", "realtimeRuntime", "realtimePeriod", "idle"]) unsupported(cpu, key, `${where}.cpu`);
     const shares = integer(cpu.shares, `${where}.cpu.shares`, 0, 262144);
@@ -317,12 +308,12 @@ export function resources(v: unknown): { resources: ResourceSpec; devices?: { al
     r.cpusetMems = string(cpu.mems, `${where}.cpu.mems`) || undefined;
     if (r.cpuQuota !== undefined && r.cpuPeriod === undefined) r.cpuPeriod = 100000;
   }
-  const pids = object(o.pids, `${where}.pids`, ["limit"]);
+  const pids = object(o.pids, `${where}.pids`);
   if (pids) {
     const limit = integer(pids.limit, `${where}.pids.limit`, -1);
     if (limit !== undefined) r.pidsLimit = limit <= 0 ? -1 : limit;
   }
-  const io = object(o.blockIO, `${where}.blockIO`, ["weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"]);
+  const io = object(o.blockIO, `${where}.blockIO`);
   if (io) {
     for (const key of ["leafWeight", "weightDevice"]) unsupported(io, key, `${where}.blockIO`);
     const weight = integer(io.weight, `${where}.blockIO.weight`, 0, 1000);
@@ -346,14 +337,13 @@ function cgroupPath(v: unknown, id: string): string {
 }
 
 function seccomp(v: unknown, caps: string[]): string | undefined {
-  const o = object(v, "linux.seccomp", ["defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath", "listenerMetadata", "syscalls"]);
+  const o = object(v, "linux.seccomp");
   if (!o) return undefined;
   for (const key of ["flags", "listenerPath", "listenerMetadata"]) unsupported(o, key, "linux.seccomp");
   const arches = strings(o.architectures, "linux.seccomp.architectures");
   for (const a of arches) {
     if (!["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"].includes(a)) refuse("linux.seccomp.architectures", `${a} is not this machine's (x86_64)`);
   }
-  for (const [i, s] of list(o.syscalls, "linux.seccomp.syscalls").entries()) object(s, `linux.seccomp.syscalls[${i}]`, ["names", "action", "errnoRet", "args"]);
   try {
     return compile(profileFilter(JSON.stringify(o), caps)).toString("base64");
   } catch (e) {
@@ -364,10 +354,10 @@ function seccomp(v: unknown, caps: string[]): string | undefined {
 
 /** A runtime-spec process (config.json's, or `exec --process`'s), checked; `where` names it in errors. */
 export function processSpec(v: unknown, where: string) {
-  const p = object(v, where, ["terminal", "consoleSize", "cwd", "env", "args", "commandLine", "rlimits", "apparmorProfile", "capabilities", "noNewPrivileges", "oomScoreAdj", "selinuxLabel", "user", "scheduler", "ioPriority", "execCPUAffinity"]) ?? refuse(where, "missing (box oci runs a process)");
+  const p = object(v, where) ?? refuse(where, "missing (box oci runs a process)");
   for (const key of ["commandLine", "scheduler", "ioPriority", "execCPUAffinity"]) unsupported(p, key, where);
   unsupported(p, "selinuxLabel", where, "SELinux is not supported by box");
-  const size = object(p.consoleSize, `${where}.consoleSize`, ["height", "width"]);
+  const size = object(p.consoleSize, `${where}.consoleSize`);
   const apparmor = string(p.apparmorProfile, `${where}.apparmorProfile`);
   // As crun: a profile means nothing on a host without AppArmor (Docker sets one wherever it can).
   if (apparmor && apparmorEnabled()) refuse(`${where}.apparmorProfile`, "AppArmor profiles are not supported by box");
@@ -375,7 +365,7 @@ export function processSpec(v: unknown, where: string) {
   if (!args.length) refuse(`${where}.args`, "must name the program to run");
   const env = strings(p.env, `${where}.env`);
   for (const [i, e] of env.entries()) if (!e.includes("=")) refuse(`${where}.env[${i}]`, `"${e}" is not KEY=VALUE`);
-  const user = object(p.user, `${where}.user`, ["uid", "gid", "umask", "additionalGids", "username"]) ?? {};
+  const user = object(p.user, `${where}.user`) ?? {};
   unsupported(user, "username", `${where}.user`, "a Windows field");
   const id = (v: unknown, w: string) => integer(v, w, 0, 2 ** 32 - 2);
   const uid = id(user.uid, `${where}.user.uid`) ?? 0;
@@ -387,7 +377,7 @@ export function processSpec(v: unknown, where: string) {
     gid: id(user.gid, `${where}.user.gid`) ?? 0,
     groups: list(user.additionalGids, `${where}.user.additionalGids`).map((g, i) => id(g, `${where}.user.additionalGids[${i}]`)!),
     umask: integer(user.umask, `${where}.user.umask`, 0, 0o777),
-    caps: capabilities(p.capabilities, `${where}.capabilities`, uid),
+    caps: capabilities(p.capabilities, `${where}.capabilities`),
     consoleSize: size && { rows: integer(size.height, `${where}.consoleSize.height`, 0, 65535) ?? 0, columns: integer(size.width, `${where}.consoleSize.width`, 0, 65535) ?? 0 },
     terminal: boolean(p.terminal, `${where}.terminal`) === true,
     noNewPrivileges: boolean(p.noNewPrivileges, `${where}.noNewPrivileges`) === true,
@@ -434,7 +424,7 @@ export function loadBundle(opts: BundleOptions): ContainerSpec {
 }
 
 export function translate(doc: unknown, id: string, bundle: string): ContainerSpec {
-  const top = object(doc, "config", ["ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux", "solaris", "windows", "vm", "zos"]) ?? refuse("config", "empty");
+  const top = object(doc, "config") ?? refuse("config", "empty");
   const version = string(top.ociVersion, "ociVersion") ?? refuse("ociVersion", "missing");
   if (!/^1\.[0-2]\.\d+/.test(version)) refuse("ociVersion", `"${version}": box reads runtime-spec 1.0 to 1.2`);
   for (const key of ["solaris", "windows", "vm", "zos"]) unsupported(top, key, "config", "not a Linux container");
@@ -442,7 +432,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   const proc = processSpec(top.process, "process");
   const { args, env, cwd, uid, gid, groups, umask, caps, consoleSize } = proc;
 
-  const root = object(top.root, "root", ["path", "readonly"]) ?? refuse("root", "missing");
+  const root = object(top.root, "root") ?? refuse("root", "missing");
   const rootPath = string(root.path, "root.path") ?? refuse("root.path", "missing");
   const rootfs = normalize(isAbsolute(rootPath) ? rootPath : join(bundle, rootPath));
   try {
@@ -452,11 +442,11 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     refuse("root.path", `${rootfs} does not exist`);
   }
 
-  const linux = object(top.linux, "linux", ["namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "cgroupsPath", "rdmaDevice", "resources", "intelRdt", "sysctl", "seccomp", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel", "personality", "memoryPolicy", "netDevices"]) ?? refuse("linux", "missing (box runs Linux containers)");
+  const linux = object(top.linux, "linux") ?? refuse("linux", "missing (box runs Linux containers)");
   for (const key of ["timeOffsets", "rdmaDevice", "memoryPolicy", "netDevices"]) unsupported(linux, key, "linux");
   unsupported(linux, "intelRdt", "linux", "Intel RDT is not supported by box");
   unsupported(linux, "mountLabel", "linux", "SELinux is not supported by box");
-  const personality = object(linux.personality, "linux.personality", ["domain", "flags"]);
+  const personality = object(linux.personality, "linux.personality");
   if (personality) {
     const domain = string(personality.domain, "linux.personality.domain");
     if (domain && domain !== "LINUX") refuse("linux.personality.domain", `${domain}: box runs the host's own personality (LINUX) only`);
@@ -469,7 +459,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   const domainname = string(top.domainname, "domainname") || undefined;
   if (domainname && ns.choices.uts !== undefined) refuse("domainname", "needs a new uts namespace");
   const sysctls: Record<string, string> = {};
-  const sysctl = object(linux.sysctl, "linux.sysctl", Object.keys((linux.sysctl as Json | undefined) ?? {})) ?? {};
+  const sysctl = object(linux.sysctl, "linux.sysctl") ?? {};
   for (const [key, value] of Object.entries(sysctl)) {
     const text = string(value, `linux.sysctl.${key}`) ?? "";
     let path: string, v: string;
@@ -486,7 +476,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   if (propagation && !(propagation in PROPAGATION)) refuse("linux.rootfsPropagation", `"${propagation}": one of ${Object.keys(PROPAGATION).join(", ")}`);
   const { resources: limits, devices: rules } = resources(linux.resources);
   const nodes = devices(linux.devices);
-  const annotations = object(top.annotations, "annotations", Object.keys((top.annotations as Json | undefined) ?? {})) ?? {};
+  const annotations = object(top.annotations, "annotations") ?? {};
   for (const [k, v] of Object.entries(annotations)) string(v, `annotations.${k}`);
 
   const runtime: RuntimeSettings = {
@@ -526,9 +516,10 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     network: ns.network,
     ports: [],
     resources: limits,
-    capabilities: caps,
+    capabilities: caps.bounding,
+    capabilitySets: caps.sets,
     noNewPrivileges: proc.noNewPrivileges,
-    seccomp: seccomp(linux.seccomp, caps),
+    seccomp: seccomp(linux.seccomp, caps.bounding),
     devices: nodes,
     ulimits: proc.rlimits,
     sysctls,

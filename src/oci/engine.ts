@@ -285,7 +285,7 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
   } catch (e) {
     throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
   }
-  const restrictions = payloadRestrictions({ ...c.spec, capabilities: p.caps, ulimits: p.rlimits, noNewPrivileges: p.noNewPrivileges });
+  const restrictions = payloadRestrictions({ ...c.spec, capabilities: p.caps.bounding, capabilitySets: p.caps.sets, ulimits: p.rlimits, noNewPrivileges: p.noNewPrivileges });
   // Inherited through the spawn: this process's umask is the new process's.
   if (p.umask !== undefined) libc.umask(p.umask);
   try {

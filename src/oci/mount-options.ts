@@ -38,10 +38,8 @@ const REFUSED = new Set(["idmap", "ridmap", "tmpcopyup", "rrw", "rnosuid", "rsui
 
 export function mountSpec(v: unknown, where: string, bundle: string): MountSpec {
   if (typeof v !== "object" || v === null || Array.isArray(v)) refuse(where, "must be an object");
+  // A property box does not know is ignored (the runtime spec's rule), as in the rest of the config.
   const m = v as Record<string, unknown>;
-  for (const key of Object.keys(m)) {
-    if (!["destination", "type", "source", "options", "uidMappings", "gidMappings"].includes(key)) refuse(`${where}.${key}`, "unknown field (box does not support it)");
-  }
   for (const key of ["uidMappings", "gidMappings"]) {
     if (Array.isArray(m[key]) && (m[key] as unknown[]).length) refuse(`${where}.${key}`, "idmapped mounts of a bundle are not supported by box");
   }
@@ -74,7 +72,9 @@ export function mountSpec(v: unknown, where: string, bundle: string): MountSpec 
   if (!type) refuse(`${where}.type`, "missing (and no bind option)");
   let source = str("source") ?? type;
   if (type === "bind") {
-    if (data.length) refuse(`${where}.options`, `${data.map((d) => `"${d}"`).join(", ")}: unknown for a bind mount`);
+    // A filesystem's options (a tmpfs's mode=, size=) mean nothing to a bind mount: runc passes them
+    // to mount(2), which ignores them with MS_BIND.
+    data.length = 0;
     // As runc: a relative source is the bundle's.
     source = normalize(isAbsolute(source) ? source : join(bundle, source));
   }

@@ -9,7 +9,10 @@ export function payloadRestrictions(spec: ContainerSpec): Pick<SpawnOptions, "ca
   return {
     // The trampoline keeps only what box has itself (a host may have taken some from it already):
     // --privileged and --cap-add ALL mean every capability box has.
-    capabilities: { keep: capabilityMask(spec.capabilities) },
+    capabilities: {
+      keep: capabilityMask(spec.capabilities),
+      ...(spec.capabilitySets ? { sets: { effective: capabilityMask(spec.capabilitySets.effective), permitted: capabilityMask(spec.capabilitySets.permitted), inheritable: capabilityMask(spec.capabilitySets.inheritable), ambient: capabilityMask(spec.capabilitySets.ambient) } } : {}),
+    },
     rlimits: (spec.ulimits ?? []).map((u) => ({ resource: RLIMITS[u.name]!, soft: u.soft, hard: u.hard })),
     noNewPrivileges: spec.noNewPrivileges === true,
     seccomp: spec.seccomp === undefined ? undefined : Buffer.from(spec.seccomp, "base64"),

@@ -546,6 +546,17 @@ export function raiseFileLimit(): void {
   check(libc.syscall(SYS_prlimit64, 0 as never, RLIMIT_NOFILE as never, limits, null, null), "prlimit64", "RLIMIT_NOFILE");
 }
 
+/**
+ * The limit on open files of the process that started this one (what Bun raised at this one's
+ * start): what a process started on the caller's behalf inherits from it, as under runc.
+ */
+export function callerFileLimit(): { soft: number; hard: number } {
+  const limits = new BigUint64Array(2);
+  check(libc.syscall(SYS_prlimit64, process.ppid as never, RLIMIT_NOFILE as never, null, limits, null), "prlimit64", "RLIMIT_NOFILE");
+  const value = (v: bigint) => (v >= 2n ** 63n ? -1 : Number(v));
+  return { soft: value(limits[0]!), hard: value(limits[1]!) };
+}
+
 /** An exclusive flock(2) on an open file or directory, waiting for it; released when fd closes. */
 export function lockExclusive(fd: number, path: string): void {
   for (;;) {

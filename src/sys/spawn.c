@@ -58,7 +58,9 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define PR_CAPBSET_READ 23
 #define PR_CAPBSET_DROP 24
 #define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
+#define PR_SET_KEEPCAPS 8
 #define PR_SET_NO_NEW_PRIVS 38
 #define SYS_prlimit64 302
 #define SYS_seccomp 317
@@ -112,6 +114,12 @@ struct spawn_spec {
                           * as the kernel requires of a process entering a user namespace */
   long exec_fd;          /* a sealed memfd of box's own (the health timer) to exec with argv instead of
                           * `path`, or -1; not with shim_fd */
+  long cap_sets;         /* with set_caps: the four sets below as given (an OCI process's), instead of
+                          * cap_keep as effective and permitted for root and nothing for another user */
+  long cap_effective;
+  long cap_permitted;
+  long cap_inheritable;
+  long cap_ambient;
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -254,7 +262,10 @@ static int child(void *arg) {
       if (r == 1 && ((s->cap_keep >> i) & 1)) keep |= 1UL << i;
       else if (r == 1 && (r = SC(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0)) < 0) fail(s->errfd, 7, r);
     }
-    if (s->set_user && s->uid != 0) keep = 0;
+    if (!s->cap_sets && s->set_user && s->uid != 0) keep = 0;
+    /* Another user keeps its permitted set through the switch only so (runc's order): the sets
+     * are set after it, and what is ambient survives its execve. */
+    if (s->cap_sets && (r = SC(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
   if (s->set_user) {
     if (s->ngroups >= 0 && (r = SC(SYS_setgroups, s->ngroups, s->groups)) < 0) fail(s->errfd, 8, r);
@@ -266,11 +277,25 @@ static int child(void *arg) {
     struct cap_data d[2];
     h.version = CAPS_V3;
     h.pid = 0;
-    d[0].effective = d[0].permitted = (unsigned int)keep;
-    d[1].effective = d[1].permitted = (unsigned int)(keep >> 32);
-    d[0].inheritable = d[1].inheritable = 0;
+    unsigned long eff = keep, prm = keep, inh = 0, amb = 0;
+    /* Each set within what the bounding set kept; ambient only where permitted and inheritable
+     * allow it, as the kernel requires (runc leaves out what it cannot raise, too). */
+    if (s->cap_sets) {
+      prm = (unsigned long)s->cap_permitted & keep;
+      eff = (unsigned long)s->cap_effective & prm;
+      inh = (unsigned long)s->cap_inheritable & keep;
+      amb = (unsigned long)s->cap_ambient & prm & inh;
+    }
+    d[0].effective = (unsigned int)eff;
+    d[1].effective = (unsigned int)(eff >> 32);
+    d[0].permitted = (unsigned int)prm;
+    d[1].permitted = (unsigned int)(prm >> 32);
+    d[0].inheritable = (unsigned int)inh;
+    d[1].inheritable = (unsigned int)(inh >> 32);
     if ((r = SC(SYS_capset, &h, d)) < 0) fail(s->errfd, 11, r);
     if ((r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0) fail(s->errfd, 11, r);
+    for (i = 0; i < 64; i++)
+      if (((amb >> i) & 1) && (r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
   if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
   /* And the directory reached must be inside the container's root: the kernel says

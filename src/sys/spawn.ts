@@ -49,8 +49,11 @@ export interface SpawnOptions {
   controllingTty?: boolean;
   /** groups undefined: no setgroups (a rootless user namespace refuses it). */
   user?: { uid: number; gid: number; groups?: number[] };
-  /** Capabilities kept in the bounding set, and for uid 0 in the permitted and effective sets. */
-  capabilities?: { keep: bigint };
+  /**
+   * Capabilities kept in the bounding set, and for uid 0 in the permitted and effective sets; or,
+   * with `sets`, each set as given (within `keep`), for any user (an OCI process's).
+   */
+  capabilities?: { keep: bigint; sets?: { effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint } };
   cwd?: string;
   parentDeathSignal?: number;
   /** Mounts the child makes once in its namespaces (after unshareFlags), before anything else. */
@@ -179,6 +182,8 @@ export function spawn(o: SpawnOptions): number {
     o.ownMaps ? p(cstrArray(["deny", `0 ${process.geteuid!()} 1`, `0 ${process.getegid!()} 1`], keep)) : 0n,
     BigInt(o.joinUserNamespaceFirst ?? -1),
     BigInt(o.program ?? -1),
+    o.capabilities?.sets ? 1n : 0n,
+    ...(["effective", "permitted", "inheritable", "ambient"] as const).map((k) => BigInt.asIntN(64, o.capabilities?.sets?.[k] ?? 0n)),
   ]);
   const outer = Number(box_spawn(spec));
   close(errWrite);
