@@ -386,6 +386,45 @@ describe("config.json, field by field", () => {
     expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBeDefined();
   });
 
+  test("limits some hosts have are applied where this one has them and ignored where not, as runc; so are SELinux labels with SELinux off", async () => {
+    const cgroupName = `box-oci-extra-${process.pid}`;
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const dir = await bundle("sleep 100", (c) => {
+      c.linux.cgroupsPath = `/${cgroupName}/c1`;
+      c.linux.mountLabel = "system_u:object_r:container_file_t:s0";
+      c.process.selinuxLabel = "system_u:system_r:container_t:s0";
+      c.linux.resources = {
+        memory: { limit: 64 << 20, kernel: 32 << 20, kernelTCP: 8 << 20, swappiness: 10 },
+        cpu: { quota: 50000, period: 100000, burst: 1000, idle: 1 },
+        hugepageLimits: [{ pageSize: "2MB", limit: 4 << 20 }],
+        network: { classID: 0x100001, priorities: [{ name: "lo", priority: 5 }] },
+        blockIO: { leafWeight: 300 },
+        ...(v2 ? { unified: { "memory.high": String(48 << 20) } } : {}),
+      };
+    });
+    ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
+    const path = (ctl: string, file: string) => (v2 ? `/sys/fs/cgroup/${cgroupName}/c1/${file}` : `/sys/fs/cgroup/${ctl}/${cgroupName}/c1/${file}`);
+    // Where this kernel has the file, the bundle's value is in it.
+    const where = (ctl: string, file: string) => (existsSync(path(ctl, file)) ? readFileSync(path(ctl, file), "utf8").trim() : "absent");
+    try {
+      const seen = v2
+        ? [where("", "cpu.max.burst"), where("", "cpu.idle"), where("", "hugetlb.2MB.max"), where("", "memory.high")]
+        : [where("cpu", "cpu.cfs_burst_us"), where("cpu", "cpu.idle"), where("hugetlb", "hugetlb.2MB.limit_in_bytes"), where("memory", "memory.swappiness"), where("net_cls", "net_cls.classid")];
+      const expected = v2 ? ["1000", "1", String(4 << 20), String(48 << 20)] : ["1000", "1", String(4 << 20), "10", String(0x100001)];
+      expect(seen).toEqual(expected.map((e, i) => (seen[i] === "absent" ? "absent" : e)));
+      // At least the cpu controller's are there on every host this runs on.
+      expect(seen[0]).not.toBe("absent");
+    } finally {
+      ok(await oci(["delete", "-f", "c1"]));
+      for (const ctl of v2 ? [""] : ["cpu", "memory", "pids", "blkio", "cpuset", "devices", "freezer"]) if (existsSync(`/sys/fs/cgroup/${ctl}/${cgroupName}`)) rmdirSync(`/sys/fs/cgroup/${ctl}/${cgroupName}`);
+    }
+    // v1 has no unified hierarchy to write: refused there, as runc refuses it.
+    if (!v2) {
+      const bad = await bundle("true", (c) => (c.linux.resources = { unified: { "memory.high": "1000000" } }));
+      refused(await oci(["create", "--bundle", bad, "c2"]), "linux.resources.unified needs cgroup v2");
+    }
+  });
+
   test("resources and cgroupsPath: limits in the cgroup the bundle names, removed at delete", async () => {
     const cgroupName = `box-oci-test-${process.pid}`;
     const dir = await bundle("sleep 100", (c) => {

@@ -34,9 +34,22 @@ export function blkioToIoWeight(weight: number): number {
 
 function collector() {
   const w: CgroupWrite[] = [];
-  const add = (flag: string, controller: string, files: string | string[], value: string | number) =>
-    w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value) });
+  const add = (flag: string, controller: string, files: string | string[], value: string | number, optional?: boolean) =>
+    w.push({ flag, controller, files: Array.isArray(files) ? files : [files], value: String(value), ...(optional ? { optional } : {}) });
   return { w, add };
+}
+
+/** The limits of either version that are written where the host has the file (an OCI bundle's best effort). */
+function bestEffortWrites(r: ResourceSpec, version: 1 | 2, add: ReturnType<typeof collector>["add"]): void {
+  for (const h of r.hugepageLimits ?? []) add("hugepageLimits", "hugetlb", version === 1 ? `hugetlb.${h.pageSize}.limit_in_bytes` : `hugetlb.${h.pageSize}.max`, h.limit, true);
+  if (r.cpuBurst !== undefined) add("cpu.burst", "cpu", version === 1 ? "cpu.cfs_burst_us" : "cpu.max.burst", r.cpuBurst, true);
+  for (const d of r.rdma ?? []) add("rdma", "rdma", "rdma.max", `${d.device} hca_handle=${d.hcaHandles ?? "max"} hca_object=${d.hcaObjects ?? "max"}`, true);
+  if (r.cpuIdle !== undefined) add("cpu.idle", "cpu", "cpu.idle", r.cpuIdle, true);
+  if (version === 1) {
+    if (r.netClassId !== undefined) add("network.classID", "net_cls", "net_cls.classid", r.netClassId, true);
+    for (const p of r.netPriorities ?? []) add("network.priorities", "net_prio", "net_prio.ifpriomap", `${p.name} ${p.priority}`, true);
+    if (r.blkioLeafWeight !== undefined) add("blockIO.leafWeight", "blkio", ["blkio.leaf_weight", "blkio.bfq.leaf_weight"], r.blkioLeafWeight, true);
+  }
 }
 
 function v1Writes(r: ResourceSpec): CgroupWrite[] {
@@ -70,6 +83,8 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
   for (const [flag, file, rates] of throttles) {
     for (const d of rates) add(flag, "blkio", `blkio.throttle.${file}`, `${d.major}:${d.minor} ${d.rate}`);
   }
+  if (r.unified && Object.keys(r.unified).length) throw new UserError("linux.resources.unified needs cgroup v2: this host's cgroups are v1");
+  bestEffortWrites(r, 1, add);
   return w;
 }
 
@@ -103,6 +118,7 @@ function v2Writes(r: ResourceSpec): CgroupWrite[] {
     for (const d of rates) perDevice.set(`${d.major}:${d.minor}`, [...(perDevice.get(`${d.major}:${d.minor}`) ?? []), `${key}=${d.rate}`]);
   }
   for (const [dev, limits] of perDevice) add("--device-{read,write}-{bps,iops}", "io", "io.max", `${dev} ${limits.join(" ")}`);
+  bestEffortWrites(r, 2, add);
   return w;
 }
 
@@ -114,7 +130,7 @@ export function limitWrites(r: ResourceSpec, version: 1 | 2): CgroupWrite[] {
 export function checkControllers(r: ResourceSpec, layout: CgroupLayout = detectCgroups()): void {
   const present = new Set(layout.hierarchies.flatMap((h) => h.controllers));
   for (const w of limitWrites(r, layout.version)) {
-    if (!present.has(w.controller)) {
+    if (!present.has(w.controller) && !w.optional) {
       throw new UserError(`${w.flag} needs the ${w.controller} cgroup controller, which this host does not have (see 'box info')`);
     }
   }
@@ -128,12 +144,18 @@ export function checkControllers(r: ResourceSpec, layout: CgroupLayout = detectC
 export function applyLimits(r: ResourceSpec, dirs: string[], layout: CgroupLayout = detectCgroups()): void {
   const targets = limitWrites(r, layout.version).flatMap((w) => {
     const dir = controllerDir(dirs, w.controller, layout);
+    if (dir === undefined && w.optional) return [];
     if (dir === undefined) throw new UserError(`${w.flag} needs the ${w.controller} cgroup controller, which this host does not have`);
     const file = w.files.find((f) => exists(join(dir, f)));
     if (!file && w.optional) return [];
     if (!file) throw new UserError(`${w.flag}: this host's ${w.controller} controller has no ${w.files.join(" or ")}`);
     return [{ ...w, path: join(dir, file), file }];
   });
+  // v2's one directory: the files as the bundle names them (a controller's, or cgroup.*).
+  for (const [file, value] of Object.entries(layout.version === 2 ? (r.unified ?? {}) : {})) {
+    if (!exists(join(dirs[0]!, file))) throw new UserError(`linux.resources.unified: this host's cgroup v2 has no ${file}`);
+    targets.push({ flag: `linux.resources.unified ${file}`, controller: "", files: [file], value, path: join(dirs[0]!, file), file });
+  }
   const realtime = targets.find((w) => w.file === "cpu.rt_runtime_us");
   if (realtime && Number(realtime.value) > 0) reserveRealtime(dirname(realtime.path), Number(realtime.value) / (r.cpuRtPeriod ?? Number(readFile(join(dirname(realtime.path), "cpu.rt_period_us")))));
   const refused = targets.filter((w) => !tryWrite(w.path, w.value));

@@ -210,6 +210,19 @@ export interface ResourceSpec {
   deviceWriteBps: DeviceRate[];
   deviceReadIops: DeviceRate[];
   deviceWriteIops: DeviceRate[];
+  /**
+   * An OCI bundle's limits that runc applies where the host has them and skips where it has not
+   * (a controller or file this kernel lacks): written only where the file exists.
+   */
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  netClassId?: number;
+  netPriorities?: { name: string; priority: number }[];
+  cpuIdle?: number;
+  cpuBurst?: number;
+  blkioLeafWeight?: number;
+  rdma?: { device: string; hcaHandles?: number; hcaObjects?: number }[];
+  /** cgroup v2 files written as given (OCI's linux.resources.unified): each must exist. */
+  unified?: Record<string, string>;
 }
 
 export interface CapabilitySets {

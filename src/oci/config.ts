@@ -15,6 +15,8 @@ import { refuse } from "./refuse.ts";
 import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
 import { defaultDeviceAllows, deviceRulesEnforced } from "../cgroup/devices.ts";
 import { apparmorEnabled } from "../security/apparmor.ts";
+import { selinuxEnabled } from "../security/selinux.ts";
+import { detectCgroups } from "../cgroup/detect.ts";
 import { workdirProblem } from "../container/workdir.ts";
 
 type Json = Record<string, unknown>;
@@ -282,22 +284,59 @@ function rates(v: unknown, where: string): DeviceRate[] {
 export function resources(v: unknown): { resources: ResourceSpec; devices?: { allow: boolean; rule: string }[] } {
   const where = "linux.resources";
   const o = object(v, where) ?? {};
-  for (const key of ["hugepageLimits", "network", "rdma", "unified"]) unsupported(o, key, where);
   const r: ResourceSpec = { deviceReadBps: [], deviceWriteBps: [], deviceReadIops: [], deviceWriteIops: [] };
+  // What only one cgroup version has is applied there and ignored on the other, as runc does.
+  const v1 = detectCgroups().version === 1;
+  r.hugepageLimits = list(o.hugepageLimits, `${where}.hugepageLimits`).map((h, i) => {
+    const e = object(h, `${where}.hugepageLimits[${i}]`)!;
+    const pageSize = string(e.pageSize, `${where}.hugepageLimits[${i}].pageSize`) ?? "";
+    if (!/^\d+[KMG]B$/.test(pageSize)) refuse(`${where}.hugepageLimits[${i}].pageSize`, `${JSON.stringify(pageSize)} is not a page size (2MB, 1GB)`);
+    return { pageSize, limit: integer(e.limit, `${where}.hugepageLimits[${i}].limit`, 0) ?? 0 };
+  });
+  const network = object(o.network, `${where}.network`);
+  if (network) {
+    r.netClassId = integer(network.classID, `${where}.network.classID`, 0, 2 ** 32 - 1);
+    r.netPriorities = list(network.priorities, `${where}.network.priorities`).map((p, i) => {
+      const e = object(p, `${where}.network.priorities[${i}]`)!;
+      const name = string(e.name, `${where}.network.priorities[${i}].name`) ?? "";
+      if (!/^[\w.:-]{1,15}$/.test(name)) refuse(`${where}.network.priorities[${i}].name`, `${JSON.stringify(name)} is not an interface name`);
+      return { name, priority: integer(e.priority, `${where}.network.priorities[${i}].priority`, 0, 2 ** 32 - 1) ?? 0 };
+    });
+  }
+  const rdma = object(o.rdma, `${where}.rdma`) ?? {};
+  r.rdma = Object.entries(rdma).map(([device, l]) => {
+    if (!/^[\w.:-]+$/.test(device)) refuse(`${where}.rdma`, `${JSON.stringify(device)} is not a device name`);
+    const e = object(l, `${where}.rdma.${device}`) ?? {};
+    return { device, hcaHandles: integer(e.hcaHandles, `${where}.rdma.${device}.hcaHandles`, 0), hcaObjects: integer(e.hcaObjects, `${where}.rdma.${device}.hcaObjects`, 0) };
+  });
+  const unified = object(o.unified, `${where}.unified`) ?? {};
+  for (const [file, value] of Object.entries(unified)) {
+    if (!/^[a-z_]+\.[\w.]+$/.test(file)) refuse(`${where}.unified`, `${JSON.stringify(file)} is not a cgroup file name`);
+    if (typeof value !== "string") refuse(`${where}.unified.${file}`, "must be a string");
+  }
+  if (Object.keys(unified).length) r.unified = unified as Record<string, string>;
   const memory = object(o.memory, `${where}.memory`);
   if (memory) {
-    for (const key of ["kernel", "kernelTCP", "swappiness", "useHierarchy", "checkBeforeUpdate"]) unsupported(memory, key, `${where}.memory`);
+    // Kernel memory limits are gone from the kernel (runc ignores them); use_hierarchy is always on;
+    // checkBeforeUpdate is update's.
+    const swappiness = integer(memory.swappiness, `${where}.memory.swappiness`, -1);
+    if (v1 && swappiness !== undefined && swappiness >= 0 && swappiness <= 100) r.memorySwappiness = swappiness;
     const limit = integer(memory.limit, `${where}.memory.limit`, -1);
     if (limit !== undefined && limit > 0) r.memory = limit;
     const reservation = integer(memory.reservation, `${where}.memory.reservation`, -1);
     if (reservation !== undefined && reservation > 0) r.memoryReservation = reservation;
     const swap = integer(memory.swap, `${where}.memory.swap`, -1);
     if (swap !== undefined && swap !== 0) r.memorySwap = swap;
-    if (boolean(memory.disableOOMKiller, `${where}.memory.disableOOMKiller`)) r.oomKillDisable = true;
+    if (v1 && boolean(memory.disableOOMKiller, `${where}.memory.disableOOMKiller`)) r.oomKillDisable = true;
   }
   const cpu = object(o.cpu, `${where}.cpu`);
   if (cpu) {
-    for (const key of ["burst", "realtimeRuntime", "realtimePeriod", "idle"]) unsupported(cpu, key, `${where}.cpu`);
+    r.cpuBurst = integer(cpu.burst, `${where}.cpu.burst`, 0);
+    r.cpuIdle = integer(cpu.idle, `${where}.cpu.idle`, 0, 1);
+    if (v1) {
+      r.cpuRtPeriod = integer(cpu.realtimePeriod, `${where}.cpu.realtimePeriod`, 1) || undefined;
+      r.cpuRtRuntime = integer(cpu.realtimeRuntime, `${where}.cpu.realtimeRuntime`, -1) || undefined;
+    }
     const shares = integer(cpu.shares, `${where}.cpu.shares`, 0, 262144);
     if (shares) r.cpuShares = shares;
     const quota = integer(cpu.quota, `${where}.cpu.quota`, -1);
@@ -315,9 +354,15 @@ export function resources(v: unknown): { resources: ResourceSpec; devices?: { al
   }
   const io = object(o.blockIO, `${where}.blockIO`);
   if (io) {
-    for (const key of ["leafWeight", "weightDevice"]) unsupported(io, key, `${where}.blockIO`);
     const weight = integer(io.weight, `${where}.blockIO.weight`, 0, 1000);
     if (weight) r.blkioWeight = weight;
+    r.blkioLeafWeight = integer(io.leafWeight, `${where}.blockIO.leafWeight`, 0, 1000) || undefined;
+    r.blkioWeightDevice = list(io.weightDevice, `${where}.blockIO.weightDevice`).flatMap((d, i) => {
+      const e = object(d, `${where}.blockIO.weightDevice[${i}]`)!;
+      const at = `${where}.blockIO.weightDevice[${i}]`;
+      const w = integer(e.weight, `${at}.weight`, 0, 1000);
+      return w ? [{ path: `${e.major}:${e.minor}`, major: integer(e.major, `${at}.major`, 0) ?? refuse(`${at}.major`, "missing"), minor: integer(e.minor, `${at}.minor`, 0) ?? refuse(`${at}.minor`, "missing"), rate: w }] : [];
+    });
     r.deviceReadBps = rates(io.throttleReadBpsDevice, `${where}.blockIO.throttleReadBpsDevice`);
     r.deviceWriteBps = rates(io.throttleWriteBpsDevice, `${where}.blockIO.throttleWriteBpsDevice`);
     r.deviceReadIops = rates(io.throttleReadIOPSDevice, `${where}.blockIO.throttleReadIOPSDevice`);
@@ -356,7 +401,7 @@ function seccomp(v: unknown, caps: string[]): string | undefined {
 export function processSpec(v: unknown, where: string) {
   const p = object(v, where) ?? refuse(where, "missing (box oci runs a process)");
   for (const key of ["commandLine", "scheduler", "ioPriority", "execCPUAffinity"]) unsupported(p, key, where);
-  unsupported(p, "selinuxLabel", where, "SELinux is not supported by box");
+  if (selinuxEnabled()) unsupported(p, "selinuxLabel", where, "SELinux labels are not supported by box");
   const size = object(p.consoleSize, `${where}.consoleSize`);
   const apparmor = string(p.apparmorProfile, `${where}.apparmorProfile`);
   // As crun: a profile means nothing on a host without AppArmor (Docker sets one wherever it can).
@@ -445,7 +490,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   const linux = object(top.linux, "linux") ?? refuse("linux", "missing (box runs Linux containers)");
   for (const key of ["timeOffsets", "rdmaDevice", "memoryPolicy", "netDevices"]) unsupported(linux, key, "linux");
   unsupported(linux, "intelRdt", "linux", "Intel RDT is not supported by box");
-  unsupported(linux, "mountLabel", "linux", "SELinux is not supported by box");
+  if (selinuxEnabled()) unsupported(linux, "mountLabel", "linux", "SELinux labels are not supported by box");
   const personality = object(linux.personality, "linux.personality");
   if (personality) {
     const domain = string(personality.domain, "linux.personality.domain");
