@@ -425,6 +425,37 @@ describe("config.json, field by field", () => {
     }
   });
 
+  test("cgroupsPath under a parent another runtime made (v1 cpuset without cpus, v2 without controllers enabled), and an existing container cgroup, joined as runc joins them", async () => {
+    const parent = `box-oci-others-${process.pid}`;
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const roots = v2 ? ["/sys/fs/cgroup"] : readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`).filter((d) => existsSync(`${d}/cgroup.procs`) && !d.endsWith("/unified") && !d.endsWith("/systemd"));
+    // As dockerd after runc leaves it: the parent in every hierarchy, with nothing copied down
+    // (clone_children 0) or enabled; the container's own cgroup made ahead in one of them.
+    for (const r of roots) mkdirSync(`${r}/${parent}`);
+    mkdirSync(`${roots[0]}/${parent}/c1`);
+    try {
+      if (!v2) expect(readFileSync(`/sys/fs/cgroup/cpuset/${parent}/cpuset.cpus`, "utf8").trim()).toBe("");
+      const dir = await bundle("cat /proc/self/cgroup; sleep 100", (c) => {
+        c.linux.cgroupsPath = `/${parent}/c1`;
+        c.linux.resources = { memory: { limit: 64 << 20 }, pids: { limit: 40 } };
+      });
+      ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
+      const pid = JSON.parse((await oci(["ps", "--format", "json", "c1"])).stdout)[0];
+      const cgroups = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+      expect(cgroups.filter((l) => l.endsWith(`/${parent}/c1`)).length).toBe(roots.length);
+      expect(readFileSync(v2 ? `/sys/fs/cgroup/${parent}/c1/pids.max` : `/sys/fs/cgroup/pids/${parent}/c1/pids.max`, "utf8").trim()).toBe("40");
+      if (!v2) expect(readFileSync(`/sys/fs/cgroup/cpuset/${parent}/c1/cpuset.cpus`, "utf8").trim()).toBe(readFileSync("/sys/fs/cgroup/cpuset/cpuset.cpus", "utf8").trim());
+      ok(await oci(["delete", "-f", "c1"]));
+      // delete removes the container's cgroup, the one made ahead too (as runc); the parent stays.
+      for (const r of roots) expect([existsSync(`${r}/${parent}/c1`), existsSync(`${r}/${parent}`)]).toEqual([false, true]);
+    } finally {
+      for (const r of roots) {
+        if (existsSync(`${r}/${parent}/c1`)) rmdirSync(`${r}/${parent}/c1`);
+        rmdirSync(`${r}/${parent}`);
+      }
+    }
+  });
+
   test("resources and cgroupsPath: limits in the cgroup the bundle names, removed at delete", async () => {
     const cgroupName = `box-oci-test-${process.pid}`;
     const dir = await bundle("sleep 100", (c) => {

@@ -11,31 +11,49 @@ import { freezeNow, thaw } from "./freezer.ts";
 
 export const CGROUP_PARENT = "box";
 
-/** Makes each missing directory of `parent` (relative to the hierarchy's root), set up to hold children. */
+/**
+ * Makes each missing directory of `parent` (relative to the hierarchy's root), set up to hold
+ * children. A parent someone else made (dockerd after runc, kubelet's kubepods) is made usable
+ * as runc makes it, by filling in only what is missing: a v1 cpuset's empty cpus and mems (its
+ * children could take no task: ENOSPC), a v2 controller not enabled for its children.
+ */
 function ensureParents(h: Hierarchy, version: 1 | 2, parent: string): void {
   let dir = h.mountpoint;
+  if (version === 2) enableControllers(dir);
   for (const part of parent.split("/").filter(Boolean)) {
     const above = dir;
     dir = join(dir, part);
-    if (exists(dir)) continue;
-    try {
-      mkdir(dir);
-    } catch (e) {
-      if (!isErrno(e, Errno.EEXIST)) throw e;
-      continue;
+    let made = false;
+    if (!exists(dir)) {
+      try {
+        mkdir(dir);
+        made = true;
+      } catch (e) {
+        if (!isErrno(e, Errno.EEXIST)) throw e;
+      }
     }
     if (version === 1 && h.controllers.includes("cpuset")) {
-      // A v1 cpuset cgroup takes no task until cpus and mems are set; children copy ours.
-      for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-        writeFile(join(dir, f), readFile(join(above, f)).trim() || "\n");
-      }
-      writeFile(join(dir, "cgroup.clone_children"), "1");
+      fillCpuset(above, dir);
+      // Children copy ours.
+      if (made) writeFile(join(dir, "cgroup.clone_children"), "1");
     }
-    if (version === 2) {
-      const available = readFile(join(dir, "cgroup.controllers")).trim().split(/\s+/).filter(Boolean);
-      if (available.length) writeFile(join(dir, "cgroup.subtree_control"), available.map((c) => `+${c}`).join(" "));
-    }
+    if (version === 2) enableControllers(dir);
   }
+}
+
+/** A v1 cpuset cgroup takes no task until cpus and mems are set: each that is empty gets its parent's. */
+function fillCpuset(parent: string, dir: string): void {
+  for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+    if (!readFile(join(dir, f)).trim()) writeFile(join(dir, f), readFile(join(parent, f)).trim() || "\n");
+  }
+}
+
+/** Enables for a v2 cgroup's children each controller it has that is not enabled yet. */
+function enableControllers(dir: string): void {
+  const available = readFile(join(dir, "cgroup.controllers")).trim().split(/\s+/).filter(Boolean);
+  const enabled = new Set(readFile(join(dir, "cgroup.subtree_control")).trim().split(/\s+/));
+  const missing = available.filter((c) => !enabled.has(c));
+  if (missing.length) writeFile(join(dir, "cgroup.subtree_control"), missing.map((c) => `+${c}`).join(" "));
 }
 
 /** What places a container's cgroup: its id, --cgroup-parent, a bundle's cgroupsPath. */
@@ -55,7 +73,8 @@ export function containerCgroupDirs(spec: CgroupOwner): string[] {
  * Makes the container's cgroup in every hierarchy; returns their directories. The devices
  * cgroup (v1), or on v2 the container's cgroup through a BPF program, gets `deviceRules`
  * (`deny a`, `allow c 1:3 rwm`, in order); without them (--privileged) it is left as it is made:
- * every device allowed. An existing cgroup is refused: it is not box's to take over.
+ * every device allowed. An existing cgroup is refused (it is not box's to take over), but for an
+ * OCI bundle's cgroupsPath, which runc joins: its caller may have made it.
  */
 export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] | undefined): string[] {
   const layout = detectCgroups();
@@ -66,8 +85,13 @@ export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] 
     for (const [i, h] of layout.hierarchies.entries()) {
       ensureParents(h, layout.version, dirname(path));
       const dir = dirs[i]!;
-      mkdir(dir);
-      made.push(dir);
+      try {
+        mkdir(dir);
+        made.push(dir);
+      } catch (e) {
+        if (!spec.runtime || !isErrno(e, Errno.EEXIST)) throw e;
+      }
+      if (layout.version === 1 && h.controllers.includes("cpuset")) fillCpuset(dirname(dir), dir);
       if (h.controllers.includes("devices") && deviceRules) applyDeviceRules(dir, deviceRules);
       // The payload and box exec's processes join it; the init, which makes /dev's nodes, never does.
       if (layout.version === 2 && deviceRules && deviceRulesEnforced()) applyDeviceRulesV2(dir, deviceRules);
@@ -76,7 +100,7 @@ export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] 
     removeCgroups(made, false);
     throw new Error(`creating cgroup ${path}: ${describeError(e)}`);
   }
-  return made;
+  return dirs;
 }
 
 /**
