@@ -58,9 +58,19 @@ describe("docker run --runtime box (dockerd 20.10 through containerd's runc shim
     expect(tty.stdout.trim()).toBe("/dev/pts/0");
     const top = await run(["top", "w1"]);
     expect(top.stdout).toContain("while true");
-    // The container's state comes from box: its init is the pid containerd waits for.
+    // runc's process model: the pid containerd has is the container's process itself, in the
+    // container's cgroup, so that what containerd reads from that cgroup is the container's.
     const pid = Number((await run(["inspect", "-f", "{{.State.Pid}}", "w1"])).stdout.trim());
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("__init");
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("while true");
+    expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`/docker/${id}`);
+    // docker stats: the container's few processes and little memory (the cgroup of containerd's
+    // own, the caller's, would show far more of both).
+    const stats = (await run(["stats", "--no-stream", "--format", "{{.PIDs}} {{.MemUsage}}", "w1"])).stdout.trim();
+    const [pids, usage] = stats.split(" ");
+    expect(Number(pids)).toBeGreaterThanOrEqual(1);
+    expect(Number(pids)).toBeLessThanOrEqual(3);
+    expect(usage).toMatch(/^[\d.]+(B|KiB|MiB)$/);
+    if (usage!.endsWith("MiB")) expect(parseFloat(usage!)).toBeLessThan(20);
     const stop = await run(["stop", "-t", "5", "w1"]);
     expect(stop.code).toBe(0);
     expect((await run(["logs", "w1"])).stdout).toBe("hi\nbye\n");
@@ -76,6 +86,13 @@ describe("docker run --runtime box (dockerd 20.10 through containerd's runc shim
     expect(r.stdout.toString().replace(/\r/g, "")).toBe("/dev/pts/0\nt-ok\n");
     expect(r.exitCode).toBe(0);
   }, 30000);
+
+  test("an OOM kill in the container is reported as such (containerd watches the container's own cgroup)", async () => {
+    const r = await run(["run", "--name", "oom", "--runtime", "box", "--network", "none", "-m", "16m", "--memory-swap", "16m", "busybox:box", "sh", "-c", "tail /dev/zero"]);
+    expect(r.code).toBe(137);
+    expect((await run(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oom"])).stdout.trim()).toBe("true 137");
+    expect((await run(["rm", "oom"])).code).toBe(0);
+  }, 60000);
 
   test("docker kill, and a container killed by a signal: 128+N", async () => {
     expect((await run(["run", "-d", "--runtime", "box", "--network", "none", "--name", "k1", "busybox:box", "sleep", "1000"])).code).toBe(0);

@@ -143,7 +143,9 @@ describe("lifecycle (runtime spec: creating → created → running → stopped)
     for (const p of pids) await eventually(() => / [Tt] /.test(readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\)/, "")));
     ok(await oci(["kill", "--all", "c1", "CONT"]));
     ok(await oci(["delete", "--force", "c1"]));
-    for (const p of pids) expect(existsSync(`/proc/${p}`)).toBe(false);
+    // Gone, or dead and waiting to be reaped: the container's process (PID 1 of it) is its
+    // caller's to reap (containerd's shim, a subreaper; here the host's init, which may not).
+    for (const p of pids) expect(!existsSync(`/proc/${p}`) || / Z /.test(readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\)/, ""))).toBe(true);
   });
 
   test("a running container's init sleeps while nothing happens (no busy loop)", async () => {
@@ -186,8 +188,13 @@ describe("lifecycle (runtime spec: creating → created → running → stopped)
     expect(r.code).toBe(42);
     // run removes what it made.
     expect(existsSync(join(ctx.s.root, "containers", "c1"))).toBe(false);
-    const killed = await runBundle(await bundle("kill -KILL $$"), "c2");
-    expect(killed.code).toBe(137);
+    // Killed from outside (the process is PID 1 of its namespace: its own SIGKILL to itself is
+    // ignored, as under runc), the status says which signal.
+    const running = runBundle(await bundle("kill -KILL $$; echo survived; sleep 100"), "c2");
+    await eventually(async () => (await oci(["state", "c2"])).stdout.includes('"running"'));
+    ok(await oci(["kill", "c2", "KILL"]));
+    const killed = await running;
+    expect([killed.stdout, killed.code]).toEqual(["survived\n", 137]);
   });
 
   test("list shows every container with its state", async () => {
@@ -259,6 +266,17 @@ describe("config.json, field by field", () => {
       c.process.capabilities = { bounding: caps };
     });
     expect((await runBundle(none)).stdout).toBe(`CapPrm:\t${mask()}\nCapEff:\t${mask()}\n`);
+  });
+
+  test("a capability this host does not let box have is refused, as the spec requires (where the host lacks one)", async () => {
+    const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
+    const last = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+    const names = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE"];
+    const missing = names.findIndex((_, bit) => bit <= last && !((bounding >> BigInt(bit)) & 1n));
+    // This machine's test process has every capability: nothing to refuse here.
+    if (missing < 0) return;
+    const dir = await bundle("true", (c) => (c.process.capabilities = { bounding: [`CAP_${names[missing]}`], permitted: [`CAP_${names[missing]}`] }));
+    refused(await oci(["create", "--bundle", dir, "c1"]), `process.capabilities.bounding: CAP_${names[missing]} cannot be granted`);
   });
 
   test("properties box does not know are ignored, at any level, as the runtime spec requires", async () => {
@@ -334,7 +352,56 @@ describe("config.json, field by field", () => {
     const j = await runBundle(joined, "second");
     expect(j.stdout).toBe(`${readlinkSync(`/proc/${firstPid}/ns/net`)}\n`);
     expect(j.stdout).not.toBe(`${readlinkSync("/proc/self/ns/net")}\n`);
+    // A uts namespace joined by path is the container's to name (as runc): the other one sees it.
+    const named = await bundle("hostname", (c) => {
+      c.hostname = "pod-name";
+      c.linux.namespaces = c.linux.namespaces.map((n: Config) => (n.type === "uts" ? { type: "uts", path: `/proc/${firstPid}/ns/uts` } : n));
+    });
+    expect((await runBundle(named, "third")).stdout).toBe("pod-name\n");
+    expect((await oci(["exec", "first", "hostname"])).stdout).toBe("pod-name\n");
     ok(await oci(["delete", "-f", "first"]));
+  });
+
+  test("pid namespaces: one joined by path (a pod's shared one) holds both containers' processes; none listed is the caller's", async () => {
+    ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "sandbox"]));
+    const sandboxPid = (await state("sandbox")).pid;
+    const joined = await bundle("echo $$; ps -o comm | grep -c sleep", (c) => {
+      c.linux.namespaces = c.linux.namespaces.map((n: Config) => (n.type === "pid" ? { type: "pid", path: `/proc/${sandboxPid}/ns/pid` } : n));
+    });
+    const j = await runBundle(joined, "member");
+    // Not PID 1 there (the sandbox's process is), and the sandbox's sleep is in sight.
+    const [pid, sleeps] = j.stdout.trim().split("\n");
+    expect([j.stderr, Number(pid) > 1, sleeps]).toEqual(["", true, "1"]);
+    ok(await oci(["delete", "-f", "sandbox"]));
+    // No pid namespace: the process sees the host's (its own pid is the one the host sees).
+    const host = await bundle("echo $$; ls /proc | grep -c '^[0-9]'", (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "pid");
+    });
+    const h = await runBundle(host, "hostpid");
+    const [own, count] = h.stdout.trim().split("\n").map(Number);
+    expect(own).toBeGreaterThan(1);
+    expect(count).toBeGreaterThan(10);
+  });
+
+  test("runc's process model: the pid create gives is the process itself, PID 1 of the container, in its cgroup", async () => {
+    const dir = await bundle("sleep 100", (c) => {
+      c.process.user.umask = 0o027;
+      c.linux.cgroupsPath = "/box-oci-model-c1";
+    });
+    const pidFile = join(ctx.s.dir, "model.pid");
+    ok(await oci(["create", "--bundle", dir, "--pid-file", pidFile, "c1"]));
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    // Created: already in the container's cgroup (containerd reads stats and OOM events from there).
+    expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain("/box-oci-model-c1");
+    ok(await oci(["start", "c1"]));
+    await eventually(() => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep\0"));
+    expect((await state("c1")).pid).toBe(pid);
+    // Inside, /proc/1 is that process: its command and umask, not box's.
+    const inside = await oci(["exec", "c1", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; grep Umask /proc/1/status"]);
+    expect(inside.stdout).toBe("sleep 100 Umask:\t0027\n");
+    ok(await oci(["kill", "c1", "KILL"]));
+    await eventually(async () => (await state("c1")).status === "stopped");
+    ok(await oci(["delete", "c1"]));
   });
 
   test("a user namespace with the bundle's maps: its rootfs used as it is, owned by the mapped ids (as runc)", async () => {
@@ -362,9 +429,9 @@ describe("config.json, field by field", () => {
   });
 
   test("linux: sysctl, devices, seccomp in the spec's format (errnoRet, args)", async () => {
-    const dir = await bundle("cat /proc/sys/net/ipv4/ip_forward; ls -l /dev/myfull | cut -c1-10; mkdir /tmp/d 2>&1; chmod 700 /tmp 2>&1 && echo chmod-ok; chmod 0777 /tmp 2>&1", (c) => {
+    const dir = await bundle("cat /proc/sys/net/ipv4/ip_forward; ls -l /dev/myfull | cut -c1-10; mkdir /tmp/d 2>&1; chmod 700 /tmp 2>&1 && echo chmod-ok; chmod 0777 /tmp 2>&1; ls -l /dev/myfifo | cut -c1-10", (c) => {
       c.linux.sysctl = { "net.ipv4.ip_forward": "1" };
-      c.linux.devices = [{ path: "/dev/myfull", type: "c", major: 1, minor: 7, fileMode: 0o640 }];
+      c.linux.devices = [{ path: "/dev/myfull", type: "c", major: 1, minor: 7, fileMode: 0o640 }, { path: "/dev/myfifo", type: "p", fileMode: 0o600 }];
       c.linux.seccomp = {
         defaultAction: "SCMP_ACT_ALLOW",
         architectures: ["SCMP_ARCH_X86_64"],
@@ -382,6 +449,7 @@ describe("config.json, field by field", () => {
     expect(lines[2]).toContain("Permission denied");
     expect(lines[3]).toBe("chmod-ok");
     expect(lines[4]).toContain("Operation not permitted");
+    expect(lines[5]).toBe("prw-------");
     // The host's own setting is untouched.
     expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBeDefined();
   });
@@ -583,7 +651,7 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     ["overlapping maps", (c) => (c.linux.namespaces.push({ type: "user" }), (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 5, hostID: 5000, size: 10 }]), (c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])), "ranges overlap"],
     ["joining a user namespace by path", (c) => c.linux.namespaces.push({ type: "user", path: "/proc/1/ns/user" }), "joining an existing user namespace"],
     ["Intel RDT", (c) => (c.linux.intelRdt = { closID: "x" }), "linux.intelRdt: Intel RDT is not supported by box"],
-    ["no pid namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "pid")), 'add {"type":"pid"}'],
+    ["no mount namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "mount")), 'add {"type":"mount"}'],
     ["a systemd cgroup path", (c) => (c.linux.cgroupsPath = "system.slice:docker:abc"), "is a systemd slice path"],
     ["a cgroup path with ..", (c) => (c.linux.cgroupsPath = "/../../etc"), "is not a usable cgroup path"],
     ["another architecture's seccomp", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_AARCH64"] }), "linux.seccomp.architectures"],
@@ -595,7 +663,7 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     ["runtime-spec 2", (c) => (c.ociVersion = "2.0.0"), "box reads runtime-spec 1.0 to 1.2"],
     ["an IPC sysctl with the caller's ipc namespace", (c) => ((c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "ipc")), (c.linux.sysctl = { "kernel.shmmax": "1000000" })), "an IPC sysctl needs a new ipc namespace"],
     ["a network sysctl in a joined network namespace", (c) => ((c.linux.namespaces = c.linux.namespaces.map((n: Config) => (n.type === "network" ? { type: "network", path: "/proc/1/ns/net" } : n))), (c.linux.sysctl = { "net.ipv4.ip_forward": "1" })), "not allowed with --network host"],
-    ["a hostname without a uts namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "uts")), "hostname: needs a new uts namespace"],
+    ["a hostname without a uts namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "uts")), "hostname: needs a uts namespace of the container's"],
     ["a 32-bit personality", (c) => (c.linux.personality = { domain: "LINUX32" }), "linux.personality.domain"],
     ["a missing root", (c) => (c.root.path = "nowhere"), "root.path: "],
     ["a terminal without a console socket", (c) => (c.process.terminal = true), "process.terminal needs --console-socket for create"],

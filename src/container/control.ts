@@ -11,7 +11,7 @@ import { exists, touch } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { STOP_REQUESTED } from "./restart.ts";
 import { withContainerLock } from "./lock.ts";
-import { liveContainer, requireRunning, runningInit, type LiveContainer } from "./live.ts";
+import { containerProcess, liveContainer, requireRunning, type LiveContainer } from "./live.ts";
 import { recordEnd } from "./start.ts";
 import { UNRECORDED_EXIT } from "./describe.ts";
 import type { Store } from "./store.ts";
@@ -20,7 +20,7 @@ import { recordContainerEvent } from "./events.ts";
 
 
 function alive(store: Store, c: LiveContainer): boolean {
-  return runningInit(store, c.pid, c.state.pidStart) !== undefined;
+  return containerProcess(store, c.spec, { pid: c.pid, pidStart: c.state.pidStart }) !== undefined;
 }
 
 /** Polls until the init is gone or `ms` have passed; true when it is gone. */

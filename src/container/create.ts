@@ -27,7 +27,7 @@ export function defaultHostname(spec: Pick<ContainerSpec, "id" | "network">, sto
 /** The devices cgroup's rules: a bundle's, else Docker's with --device's (none for --privileged: every device). */
 function deviceRules(spec: ContainerSpec): string[] | undefined {
   if (spec.runtime) return spec.runtime.deviceRules;
-  return spec.privileged ? undefined : dockerDeviceRules([...(spec.devices ?? []).map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`), ...(spec.deviceCgroupRules ?? [])]);
+  return spec.privileged ? undefined : dockerDeviceRules([...(spec.devices ?? []).filter((d) => d.type !== "p").map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`), ...(spec.deviceCgroupRules ?? [])]);
 }
 
 /**

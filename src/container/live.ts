@@ -45,18 +45,37 @@ export function runningInit(store: Store, pid: number | undefined, pidStart?: nu
 export function stateInit(store: Store, id: string, proc = "/proc"): number | undefined {
   const state = readState(containerPaths(store, id, []));
   if (!state?.pid || state.status === "exited" || state.status === "created") return undefined;
+  return sameProcess(state.pid, state.pidStart, proc) ? state.pid : undefined;
+}
+
+/**
+ * The pid of the container's running init, from its state: box's init; for a box oci container,
+ * the process it became at start (runc's model), known by its start time alone.
+ */
+export function containerProcess(store: Store, spec: Pick<ContainerSpec, "runtime">, state: { pid?: number; pidStart?: number } | undefined): number | undefined {
+  if (!state?.pid) return undefined;
+  if (spec.runtime) return sameProcess(state.pid, state.pidStart) ? state.pid : undefined;
+  return runningInit(store, state.pid, state.pidStart);
+}
+
+/**
+ * Whether `pid` is still the process started at `start` (a reused pid has another start time) and
+ * runs (a zombie waits only to be reaped): box oci's container process, which was box's init
+ * until it became the process.
+ */
+export function sameProcess(pid: number, start: number | undefined, proc = "/proc"): boolean {
   try {
-    const who = processIdentity(state.pid, proc);
-    return who.start === state.pidStart && !who.zombie ? state.pid : undefined;
+    const who = processIdentity(pid, proc);
+    return who.start === start && !who.zombie;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
 export function liveContainer(store: Store, spec: ContainerSpec): LiveContainer {
   const paths = containerPaths(store, spec.id, spec.rootless ? [] : containerCgroupDirs(spec));
   const state = readState(paths) ?? stateWithoutRunDir(paths);
-  const pid = runningInit(store, state.pid, state.pidStart);
+  const pid = containerProcess(store, spec, state);
   const interrupted = pid === undefined && state.status !== "created" && state.status !== "exited";
   return { spec, paths, state: interrupted ? { ...state, status: "exited" } : state, pid, interrupted };
 }

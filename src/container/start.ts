@@ -96,12 +96,12 @@ export interface PendingInit {
  * of one of its own (--pid). `stdio`: the container's standard streams, this process's unless
  * told (box build gives a RUN's output a pipe of its own).
  */
-export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { of: number }, stdio: [number, number, number] = [0, 1, 2]): PendingInit {
+export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { path: string }, stdio: [number, number, number] = [0, 1, 2]): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
   const hostNet = open("/proc/self/ns/net", O_RDONLY);
-  const leavePid = typeof pidNamespace === "object" ? enterPidNamespaceForChildren(pidNamespace.of) : undefined;
+  const leavePid = typeof pidNamespace === "object" ? enterPidNamespaceForChildren(pidNamespace.path) : undefined;
   try {
     loadSpawn();
     trace("cli", "trampoline-loaded");
@@ -130,27 +130,28 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
   }
 }
 
-/** Where a container's init is made: a PID namespace of its own (undefined), or --pid's. */
-export function pidNamespaceOf(store: Store, spec: Pick<ContainerSpec, "pidMode">): "host" | { of: number } | undefined {
+/** Where a container's init is made: a PID namespace of its own (undefined), --pid's, or a bundle's (ns:PATH). */
+export function pidNamespaceOf(store: Store, spec: Pick<ContainerSpec, "pidMode">): "host" | { path: string } | undefined {
   if (spec.pidMode === undefined) return undefined;
   if (spec.pidMode === "host") return "host";
+  if (spec.pidMode.startsWith("ns:")) return { path: spec.pidMode.slice("ns:".length) };
   const id = spec.pidMode.slice("container:".length);
   const pid = stateInit(store, id);
   if (pid === undefined) throw new UserError(`cannot join PID of a non running container: ${id.slice(0, 12)}`);
-  return { of: pid };
+  return { path: `/proc/${pid}/ns/pid` };
 }
 
 /**
- * The children this thread makes from now on are in the PID namespace of `pid` (a running
- * container's init); the returned function turns that back. setns(CLONE_NEWPID) changes only
+ * The children this thread makes from now on are in the PID namespace at `path` (a running
+ * container's init's, a pod's); the returned function turns that back. setns(CLONE_NEWPID) changes only
  * where children go, and a descendant namespace (a container's) may be joined and left so.
  */
-function enterPidNamespaceForChildren(pid: number): () => void {
+function enterPidNamespaceForChildren(path: string): () => void {
   const own = open("/proc/thread-self/ns/pid", O_RDONLY);
   try {
-    const theirs = open(`/proc/${pid}/ns/pid`, O_RDONLY);
+    const theirs = open(path, O_RDONLY);
     try {
-      setns(theirs, CLONE_NEWPID, `PID namespace of process ${pid}`);
+      setns(theirs, CLONE_NEWPID, `PID namespace ${path}`);
     } finally {
       close(theirs);
     }

@@ -3,14 +3,14 @@
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
 import { close, exists, fchown, isErrno, open, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
-import { join } from "../path.ts";
+import { basename, join } from "../path.ts";
 import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
-import { copyMountIn, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
+import { copyMountIn, execInPlace, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
@@ -80,7 +80,8 @@ function openHostHandles(plan: InitPlan): HostHandles {
   const fds: number[] = [];
   const keep = (fd: number) => (fds.push(fd), fd);
   const bases = { root: fdPath(keep(openDir(plan.root))), runroot: fdPath(keep(openDir(plan.runroot))) };
-  const cgroupDirs = plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), plan.id));
+  // Each reached through its parent (a bundle's cgroupsPath names the last component, not the id).
+  const cgroupDirs = plan.cgroups.map((d) => join(fdPath(keep(openDir(join(d, "..")))), basename(d)));
   const cgroupOwner = plan.cgroupOwner && ownerRecordPath(plan.cgroupOwner, keep);
   return {
     bases,
@@ -101,6 +102,13 @@ interface Launcher {
   confined(o: Pick<SpawnOptions, "path" | "argv" | "env" | "fds">): number;
   /** A command of the container (a health probe) as the payload runs: looked up in its PATH, its environment and working directory. */
   command(argv: string[], fds: [number, number][]): number;
+  /**
+   * box oci: this process becomes the payload (runc's process model: the pid the caller has is
+   * the process, PID 1 of the container, in its cgroup); undefined where the init must stay its
+   * parent: a user namespace (a multi-threaded process cannot enter one), or a terminal that the
+   * init relays (`box oci run` in the foreground, no console socket).
+   */
+  replace?: () => never;
 }
 
 /**
@@ -220,8 +228,8 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     if (typeof shm === "number") close(shm);
   }
   trace("init", "rootfs-built");
-  // A bundle without a hostname keeps the one its uts namespace has.
-  if (spec.namespaces?.uts === undefined && (!spec.runtime || spec.hostname)) sethostname(spec.hostname);
+  // A bundle without a hostname keeps the one its uts namespace has (its own, or one joined by path).
+  if (spec.namespaces?.uts !== "host" && (!spec.runtime || spec.hostname)) sethostname(spec.hostname);
   if (spec.domainname) setdomainname(spec.domainname);
 
   let pty: Pty | undefined;
@@ -274,7 +282,15 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   // kernels only the processes it starts do).
   const confinement = { cgroupJoin: host.cgroupJoin, unshareFlags, setsid: true, user, ...restrictions, userns: userns?.fd, shim: true };
   let first = true;
+  const replace = () => {
+    const output = plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
+    if (spec.runtime?.umask !== undefined) libc.umask(spec.runtime.umask);
+    trace("init", "payload-exec");
+    // The session is this process's since its spawn (setsid): the payload's already.
+    return execInPlace({ ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: output.fds, controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts });
+  };
   return {
+    replace: spec.runtime && !userns && (!pty || plan.consoleSocket) ? replace : undefined,
     pty,
     confined: (o) => spawn({ ...confinement, ...o, cwd: "/" }),
     command(argv, fds) {
@@ -402,6 +418,14 @@ export async function runInit(): Promise<never> {
   // Started as /proc/self/exe, the kernel named this process "exe"; `ps` should say box.
   writeFile("/proc/self/comm", "box");
   setNotDumpable();
+  // Whatever escapes the init's own handling is still one line on the container's stderr (the
+  // caller's, under box oci), never Bun's report with its stack.
+  const fatal = (e: unknown) => {
+    write(2, `box: container init: ${describeError(e)}\n`);
+    exitNow(EXIT_BOX_ERROR);
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
   trace("init", "start");
   let restarts: RestartPolicy | undefined;
   let payload: number | undefined;
@@ -588,6 +612,14 @@ function actOnUnhealthy(spec: ContainerSpec, dir: string, payload: number): bool
  * payload goes to the container's stderr, and the init ends with its code, recorded.
  */
 function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): ReturnType<Launcher["launch"]> {
+  // The process to be is in the container's cgroups from now on, as runc's init: containerd reads
+  // the container's stats and OOM events from the cgroup of the pid create gives it.
+  try {
+    if (launcher.replace) for (const dir of host.cgroupDirs) writeFile(join(dir, "cgroup.procs"), "0");
+  } catch (e) {
+    report({ error: `joining the container's cgroups: ${describeError(e)}`, code: EXIT_BOX_ERROR });
+    exitNow(EXIT_BOX_ERROR);
+  }
   report({ created: true });
   const fifo = join(runPaths(host, plan).runDir, plan.startFifo!);
   try {
@@ -595,6 +627,11 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
     try {
       const hooks = plan.spec.runtime!.hooks.startContainer;
       if (hooks) runStartContainerHooks(hooks, plan.startState!, launcher.confined);
+      if (launcher.replace) {
+        // `box oci start` returns on this byte; the process, this one, runs on.
+        write(fd, "0");
+        launcher.replace();
+      }
       return launcher.launch();
     } finally {
       // Only now: `box oci start` returns on this byte and runs the poststart hooks, which the

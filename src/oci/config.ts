@@ -4,7 +4,7 @@
 import { callerFileLimit, readFile, stat } from "../sys/fs.ts";
 import { isAbsolute, join, normalize } from "../path.ts";
 import { UserError } from "../container/errors.ts";
-import { CAPABILITIES } from "../security/capabilities.ts";
+import { CAPABILITIES, grantableCapabilities } from "../security/capabilities.ts";
 import { RLIMITS, parseSysctl, type DeviceSpec, type Ulimit } from "../security/options.ts";
 import { checkMap, type UsernsSpec } from "../security/userns.ts";
 import type { IdRange } from "../sys/userns.ts";
@@ -96,7 +96,7 @@ function workingDirectory(v: unknown, where: string): string {
 
 const NAMESPACE_TYPES = ["mount", "pid", "network", "ipc", "uts", "user", "cgroup", "time"] as const;
 
-function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespaces"]>; cgroup: boolean; time: boolean; user: boolean; network: string } {
+function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespaces"]>; cgroup: boolean; time: boolean; user: boolean; network: string; pidMode?: string } {
   const given = new Map<string, string | undefined>();
   for (const [i, n] of list(v, "linux.namespaces").entries()) {
     const where = `linux.namespaces[${i}]`;
@@ -108,11 +108,12 @@ function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespace
     if (path !== undefined && !isAbsolute(path)) refuse(`${where}.path`, `${path} is not an absolute path`);
     given.set(type, path);
   }
-  // box's init is PID 1 of a new pid namespace and builds the rootfs in a new mount namespace.
-  for (const type of ["mount", "pid"]) {
-    if (!given.has(type)) refuse("linux.namespaces", `box always runs a container in a new ${type} namespace; add {"type":"${type}"}`);
-    if (given.get(type) !== undefined) refuse("linux.namespaces", `joining an existing ${type} namespace (path) is not supported by box`);
-  }
+  // box's init builds the rootfs in a new mount namespace.
+  if (!given.has("mount")) refuse("linux.namespaces", 'box always runs a container in a new mount namespace; add {"type":"mount"}');
+  if (given.get("mount") !== undefined) refuse("linux.namespaces", "joining an existing mount namespace (path) is not supported by box");
+  // The process in the caller's pid namespace (none listed), or in one joined by path (a pod's).
+  const pid = given.get("pid");
+  const pidMode = !given.has("pid") ? "host" : pid === undefined ? undefined : `ns:${pid}`;
   for (const type of ["user", "cgroup", "time"]) {
     if (given.get(type) !== undefined) refuse("linux.namespaces", `joining an existing ${type} namespace (path) is not supported by box`);
   }
@@ -127,7 +128,7 @@ function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespace
     if (c !== undefined) choices[key] = c;
   }
   const net = choices.net;
-  return { choices, cgroup: given.has("cgroup"), time: given.has("time"), user: given.has("user"), network: net === "host" ? "host" : "none" };
+  return { choices, cgroup: given.has("cgroup"), time: given.has("time"), user: given.has("user"), network: net === "host" ? "host" : "none", ...(pidMode ? { pidMode } : {}) };
 }
 
 function idMap(v: unknown, where: string): IdRange[] {
@@ -187,10 +188,19 @@ function capabilitySet(v: unknown, where: string): string[] {
  */
 function capabilities(v: unknown, where: string): { bounding: string[]; sets: CapabilitySets } {
   const o = object(v, where) ?? {};
+  const host = grantableCapabilities();
   // Where nothing can hold device nodes back (no v1 devices controller, no v2 device program), the
-  // process may not make any, as box run's (Docker's default bundle asks for CAP_MKNOD).
-  const usable = (set: string[]) => Object.keys(CAPABILITIES).filter((c) => set.includes(c) && (c !== "MKNOD" || deviceRulesEnforced()));
-  const set = (key: string) => usable(o[key] === undefined || o[key] === null ? [] : capabilitySet(o[key], `${where}.${key}`));
+  // process may not make any, as box run's (Docker's default bundle asks for CAP_MKNOD). One this
+  // kernel does not know is left out, as runc leaves it; one it knows but box may not give (the
+  // host took it from box) is an error, as the spec requires.
+  const usable = (set: string[], at: string) =>
+    Object.keys(CAPABILITIES).filter((c) => {
+      const bit = CAPABILITIES[c]!;
+      if (!set.includes(c) || bit > host.lastKnown || (c === "MKNOD" && !deviceRulesEnforced())) return false;
+      if (!((host.bounding >> BigInt(bit)) & 1n)) refuse(at, `CAP_${c} cannot be granted: this host does not let box have it`);
+      return true;
+    });
+  const set = (key: string) => usable(o[key] === undefined || o[key] === null ? [] : capabilitySet(o[key], `${where}.${key}`), `${where}.${key}`);
   return { bounding: set("bounding"), sets: { effective: set("effective"), permitted: set("permitted"), inheritable: set("inheritable"), ambient: set("ambient") } };
 }
 
@@ -238,15 +248,15 @@ function devices(v: unknown): DeviceSpec[] {
     const where = `linux.devices[${i}]`;
     const o = object(d, where)!;
     const type = string(o.type, `${where}.type`);
-    if (type !== "c" && type !== "b" && type !== "u") refuse(`${where}.type`, `${JSON.stringify(type ?? null)}: box makes character (c, u) and block (b) devices`);
+    if (type !== "c" && type !== "b" && type !== "u" && type !== "p") refuse(`${where}.type`, `${JSON.stringify(type ?? null)}: box makes character (c, u), block (b) and FIFO (p) nodes`);
     if ((integer(o.uid, `${where}.uid`, 0) ?? 0) !== 0 || (integer(o.gid, `${where}.gid`, 0) ?? 0) !== 0) refuse(where, "devices owned by another user than root are not supported by box");
     const mode = integer(o.fileMode, `${where}.fileMode`, 0, 0o7777) ?? 0o666;
     return {
       source: "",
       target: absolutePath(o.path, `${where}.path`),
-      type: type === "b" ? "b" : "c",
-      major: integer(o.major, `${where}.major`, 0, 4095) ?? refuse(`${where}.major`, "missing"),
-      minor: integer(o.minor, `${where}.minor`, 0, 2 ** 20 - 1) ?? refuse(`${where}.minor`, "missing"),
+      type: type === "b" || type === "p" ? type : "c",
+      major: type === "p" ? 0 : (integer(o.major, `${where}.major`, 0, 4095) ?? refuse(`${where}.major`, "missing")),
+      minor: type === "p" ? 0 : (integer(o.minor, `${where}.minor`, 0, 2 ** 20 - 1) ?? refuse(`${where}.minor`, "missing")),
       mode,
       access: "rwm",
     };
@@ -500,9 +510,10 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
   const ns = namespaces(linux.namespaces);
   const userns = userNamespace(ns.user, linux.uidMappings, linux.gidMappings);
   const hostname = string(top.hostname, "hostname") ?? "";
-  if (hostname && ns.choices.uts !== undefined) refuse("hostname", "needs a new uts namespace");
+  // A uts namespace joined by path is the container's to name, as under runc; the caller's is not.
+  if (hostname && ns.choices.uts === "host") refuse("hostname", "needs a uts namespace of the container's (new, or joined by path)");
   const domainname = string(top.domainname, "domainname") || undefined;
-  if (domainname && ns.choices.uts !== undefined) refuse("domainname", "needs a new uts namespace");
+  if (domainname && ns.choices.uts === "host") refuse("domainname", "needs a uts namespace of the container's (new, or joined by path)");
   const sysctls: Record<string, string> = {};
   const sysctl = object(linux.sysctl, "linux.sysctl") ?? {};
   for (const [key, value] of Object.entries(sysctl)) {
@@ -575,6 +586,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     restart: { name: "no", maxRetries: 0 },
     created: new Date().toISOString(),
     namespaces: ns.choices,
+    ...(ns.pidMode ? { pidMode: ns.pidMode } : {}),
     ...(domainname ? { domainname } : {}),
     ...(proc.oomScoreAdj !== undefined ? { oomScoreAdj: proc.oomScoreAdj } : {}),
     annotations: annotations as Record<string, string>,

@@ -11,11 +11,11 @@ import { mknod } from "../sys/mount.ts";
 import { kill, waitPid } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, sendPlan, type PendingInit } from "../container/start.ts";
+import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, pidNamespaceOf, sendPlan, type PendingInit } from "../container/start.ts";
 import { containerConfig, containerPaths, layout, readState, type Store } from "../container/store.ts";
 import { moveFrom } from "../container/lifecycle.ts";
 import { lockContainer } from "../container/lock.ts";
-import { liveContainer, runningInit } from "../container/live.ts";
+import { containerProcess, liveContainer, sameProcess } from "../container/live.ts";
 import { cgroupProcesses, containerCgroupDirs } from "../cgroup/cgroups.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
@@ -51,7 +51,7 @@ function find(store: Store, id: string): Found {
   }
   const paths = containerPaths(store, id, containerCgroupDirs(spec));
   const state = readState(paths);
-  const pid = runningInit(store, state?.pid, state?.pidStart);
+  const pid = containerProcess(store, spec, state);
   let status: OciStatus = "stopped";
   if (pid !== undefined) {
     if (exists(join(paths.runDir, START_FIFO))) status = state?.status === "created" ? "created" : "creating";
@@ -112,7 +112,13 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
     ({ paths, unlock } = createContainer(store, spec));
     trace("cli", "oci-created-container");
     mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
-    init = early ?? launchInit(store, socket);
+    // The early init was made in a pid namespace of its own: a bundle that wants another's (or
+    // the caller's) gets one made there.
+    if (early && spec.pidMode) {
+      abandonInit(early);
+      early = undefined;
+    }
+    init = early ?? launchInit(store, socket, pidNamespaceOf(store, spec));
     early = undefined;
   } catch (e) {
     // The init read no plan: it exits without a trace.
@@ -160,29 +166,31 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
 /** start: lets the init of a created container start the payload; the poststart hooks follow. */
 export async function startContainer(store: Store, id: string): Promise<void> {
   const { spec: found, unlock } = lockContainer(store, find(store, id).spec);
+  let pid: number | undefined;
   try {
     const c = find(store, found.id);
+    pid = c.pid;
     if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
-    await openStartFifo(store, c);
+    await openStartFifo(c);
     trace("cli", "oci-started");
     // Unless the init has written the end already (a process that exited at once, a failed hook).
     moveFrom(c.paths, "created", "running", { startedAt: new Date().toISOString() });
   } finally {
     unlock();
   }
-  const c = find(store, id);
-  for (const hook of c.spec.runtime?.hooks.poststart ?? []) {
+  // The process's pid even when it has ended already (a quick one), as runc gives it.
+  for (const hook of found.runtime?.hooks.poststart ?? []) {
     // The spec: a failing poststart hook is logged, and the container runs on.
-    await runHooks("poststart", [hook], hookState(c.spec, "running", c.pid)).catch((e: Error) => warn(e.message));
+    await runHooks("poststart", [hook], hookState(found, "running", pid)).catch((e: Error) => warn(e.message));
   }
 }
 
 /**
  * The init waits in open(2) of the FIFO for writing; opening it for reading lets that return.
- * It then runs the startContainer hooks and starts the payload, and its one byte says it has
- * tried. EOF instead: the init has not opened it yet, or is gone.
+ * It then runs the startContainer hooks and becomes the process (or starts it), and its one byte
+ * says it has tried. EOF instead: the init has not opened it yet, or is gone.
  */
-async function openStartFifo(store: Store, c: Found): Promise<void> {
+async function openStartFifo(c: Found): Promise<void> {
   const path = join(c.paths.runDir, START_FIFO);
   const fd = open(path, O_RDONLY | O_NONBLOCK);
   try {
@@ -199,7 +207,7 @@ async function openStartFifo(store: Store, c: Found): Promise<void> {
       const n = readByte();
       if (n > 0) break;
       // Gone: but it may have written its byte and ended (a process that exits at once) since the read.
-      if (runningInit(store, c.pid, readState(c.paths)?.pidStart) === undefined) {
+      if (!sameProcess(c.pid!, readState(c.paths)?.pidStart)) {
         if (readByte() > 0) break;
         throw new UserError("cannot start the container: its process is already dead");
       }

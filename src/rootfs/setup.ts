@@ -3,7 +3,7 @@
 // with the namespace, so no mount can leak whatever happens to the processes.
 import { chmod, exists, lstat, mkdir, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
 import { dirname } from "../path.ts";
-import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, S_IFBLK, S_IFCHR } from "../sys/constants.ts";
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import { attachMount, chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import { shiftedLayer } from "./shifted.ts";
 import { hostId, initIds, ownByContainerRoot, type UsernsSpec } from "../security/userns.ts";
@@ -233,7 +233,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHo
     ensureDir(dirname(target));
     // One that is there (a node --privileged copied, the image's own) gives way, as in Docker.
     if (exists(target) || isSymlink(target)) unlink(target);
-    mknod(target, (d.type === "c" ? S_IFCHR : S_IFBLK) | d.mode, d.major, d.minor);
+    mknod(target, (d.type === "c" ? S_IFCHR : d.type === "b" ? S_IFBLK : S_IFIFO) | d.mode, d.major, d.minor);
     chmod(target, d.mode);
   }
   applyMounts(root, binds);

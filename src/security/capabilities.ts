@@ -1,4 +1,5 @@
 // Capability names and numbers; Docker's default set for container payloads.
+import { readFile } from "../sys/fs.ts";
 
 export const CAPABILITIES: Record<string, number> = {
   CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6,
@@ -24,4 +25,15 @@ export function capabilityMask(names: string[]): bigint {
     mask |= 1n << BigInt(bit);
   }
   return mask;
+}
+
+/**
+ * What this process may give a container: its own bounding set (the host, or whoever started
+ * box, may have taken some away), and the last capability the kernel knows (a newer name means
+ * nothing to an older kernel).
+ */
+export function grantableCapabilities(): { bounding: bigint; lastKnown: number } {
+  const status = readFile("/proc/self/status");
+  const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0"}`);
+  return { bounding, lastKnown: Number(readFile("/proc/sys/kernel/cap_last_cap").trim()) };
 }

@@ -99,7 +99,8 @@ export interface DeviceSpec {
   /** The host's node, and where it appears in the container. */
   source: string;
   target: string;
-  type: "c" | "b";
+  /** p: a FIFO (a bundle's linux.devices): made, no device rule needed. */
+  type: "c" | "b" | "p";
   major: number;
   minor: number;
   /** Permission bits of the node (the host's). */

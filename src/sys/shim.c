@@ -13,7 +13,7 @@
  * argv: ERRFD N PATH1 .. PATHN ARGV0 ARGV1 ...: the payload's candidate paths (a $PATH search:
  * the next is tried while execve says ENOENT, ENOTDIR or EACCES, as execvp does) and its argv;
  * the environment is the payload's. A failure is reported as spawn.c reports one: {13, errno}
- * on ERRFD, exit 127. Freestanding: no libc, raw system calls.
+ * on ERRFD (or, ERRFD "-": one line on stderr), exit 127. Freestanding: no libc, raw system calls.
  */
 #define SYS_write 1
 #define SYS_fcntl 72
@@ -52,7 +52,7 @@ int shim_main(long *sp) {
   errfd = number(argv[0]);
   npaths = number(argv[1]);
   if (npaths < 1 || 2 + npaths >= argc) return 127;
-  sys3(SYS_fcntl, errfd, F_SETFD, FD_CLOEXEC);
+  if (argv[0][0] != '-') sys3(SYS_fcntl, errfd, F_SETFD, FD_CLOEXEC);
   for (i = 0; i < npaths && (i == 0 || r == -ENOENT || r == -ENOTDIR || r == -EACCES); i++) {
     if (r == -EACCES) denied = r;
     r = sys3(SYS_execve, (long)argv[2 + i], (long)(argv + 2 + npaths), (long)envp);
@@ -60,7 +60,12 @@ int shim_main(long *sp) {
   if ((r == -ENOENT || r == -ENOTDIR) && denied) r = denied;
   report[0] = 13;
   report[1] = (int)-r;
-  sys3(SYS_write, errfd, (long)report, sizeof(report));
+  if (argv[0][0] == '-') {
+    static const char text[] = "box: execve of the container's process failed\n";
+    sys3(SYS_write, 2, (long)text, sizeof(text) - 1);
+  } else {
+    sys3(SYS_write, errfd, (long)report, sizeof(report));
+  }
   return 127;
 }
 

@@ -127,11 +127,43 @@ struct sock_fprog { unsigned short len; void *filter; };
 struct cap_header { unsigned int version; int pid; };
 struct cap_data { unsigned int effective, permitted, inheritable; };
 
+/* The steps' names, for a report on stderr (box_exec: nobody reads an error pipe); in the
+ * order of spawn.ts's STAGES. */
+static const char *const stage_names[] = {
+  "spawn", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
+  "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
+  "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace",
+  "write setgroups, uid_map, gid_map", "chdir: the working directory is outside the container",
+  "close_range", "getcwd",
+};
+
+static long text_length(const char *t) {
+  long n = 0;
+  while (t[n]) n++;
+  return n;
+}
+
+static void write_text(const char *t) { syscall(SYS_write, 2, t, text_length(t)); }
+
+/* A failed step: {stage, errno} on the error pipe, or with none (errfd < 0: box_exec) one line on
+ * stderr, the container's; then exit 127, as a command that cannot be run. */
 static void fail(long errfd, int stage, long ret) {
   int report[2];
   report[0] = stage;
   report[1] = (int)-ret;
-  syscall(SYS_write, errfd, report, sizeof(report));
+  if (errfd >= 0) {
+    syscall(SYS_write, errfd, report, sizeof(report));
+  } else {
+    char number[12];
+    int i = 11, e = (int)-ret;
+    number[i] = 0;
+    do number[--i] = (char)('0' + e % 10); while ((e /= 10) && i > 0);
+    write_text("box: starting the container's process: ");
+    write_text(stage >= 0 && stage < (int)(sizeof(stage_names) / sizeof(stage_names[0])) ? stage_names[stage] : "spawn");
+    write_text(": errno ");
+    write_text(number + i);
+    write_text("\n");
+  }
   syscall(SYS_exit_group, 127);
 }
 
@@ -315,7 +347,7 @@ static int child(void *arg) {
     r = SC(SYS_execveat, shim, "", s->argv, s->envp, AT_EMPTY_PATH);
   } else if (shim >= 0) {
     /* The shim reports a failed execve of the payload itself, on the same pipe. */
-    if ((r = SC(SYS_fcntl, s->errfd, F_SETFD, 0)) < 0) fail(s->errfd, 2, r);
+    if (s->errfd >= 0 && (r = SC(SYS_fcntl, s->errfd, F_SETFD, 0)) < 0) fail(s->errfd, 2, r);
     r = SC(SYS_execveat, shim, "", s->shim_argv, s->envp, AT_EMPTY_PATH);
   } else {
     r = SC(SYS_execve, s->path, s->argv, s->envp);
@@ -327,6 +359,18 @@ static int child(void *arg) {
 /* Only the JavaScript main thread spawns, and the parent waits (CLONE_VFORK) until the child
  * has exec'd or failed, so one stack serves every child. */
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+/*
+ * The child's steps on the calling thread itself, which becomes the process (box oci's init at
+ * start: the container's process keeps its pid, as under runc). No namespace is entered here that
+ * needs a single-threaded caller (a user namespace): the caller is multi-threaded, and its other
+ * threads end at execve. Returns only if the spec asks for what cannot be done so.
+ */
+long box_exec(struct spawn_spec *s) {
+  if (s->fork_inner || s->userns_fd >= 0 || s->join_userns_first >= 0 || s->own_maps || s->setsid) return -22;
+  child(s);
+  return -22;
+}
 
 /*
  * Returns the child's pid, or -errno when clone itself failed. CLONE_VM|CLONE_VFORK, as

@@ -11,6 +11,7 @@ import { memoryFile, pipe, waitPid } from "./process.ts";
 import { cstr, cstrArray } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
+let inPlace: ((spec: BigInt64Array) => bigint) | undefined;
 let holder: (() => bigint) | undefined;
 let mountCopier: ((copy: BigInt64Array) => bigint) | undefined;
 
@@ -21,10 +22,12 @@ export function loadSpawn(): void {
   try {
     const lib = dlopen(`/proc/self/fd/${memfd}`, {
       box_spawn: { args: [FFIType.ptr], returns: FFIType.i64 },
+      box_exec: { args: [FFIType.ptr], returns: FFIType.i64 },
       box_userns_holder: { args: [], returns: FFIType.i64 },
       box_copy_mount: { args: [FFIType.ptr], returns: FFIType.i64 },
     }).symbols;
     trampoline = (spec) => lib.box_spawn(spec) as bigint;
+    inPlace = (spec) => lib.box_exec(spec) as bigint;
     holder = () => lib.box_userns_holder() as bigint;
     mountCopier = (copy) => lib.box_copy_mount(copy) as bigint;
   } finally {
@@ -122,11 +125,11 @@ export class SpawnError extends SyscallError {
   }
 }
 
-/** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
-export function spawn(o: SpawnOptions): number {
-  const box_spawn = trampoline;
-  if (!box_spawn) throw new Error("spawn: loadSpawn() was not called");
-  const keep: unknown[] = [];
+/**
+ * spawn.c's struct spawn_spec for `o`; `keep` holds what its pointers point to until the call.
+ * `errWrite` -1: errors go to stderr as one line (execInPlace), the shim's as well.
+ */
+function spawnSpec(o: SpawnOptions, keep: unknown[], errWrite: number, forkInner: boolean, pidWrite: number): BigInt64Array {
   const p = (v: Buffer | Int32Array | Uint32Array | BigInt64Array) => {
     keep.push(v);
     return BigInt(ptr(v));
@@ -134,11 +137,7 @@ export function spawn(o: SpawnOptions): number {
   const fdPairs = Int32Array.from((o.fds ?? []).flat());
   const cgroups = Int32Array.from(o.cgroupJoin ?? []);
   const groups = Uint32Array.from(o.user?.groups ?? []);
-  const [errRead, errWrite] = pipe();
-  // A user namespace can only be entered by a child with a memory of its own: the inner one.
-  const forkInner = o.forkInner || o.userns !== undefined;
-  const [pidRead, pidWrite] = forkInner ? pipe() : [-1, -1];
-  const spec = new BigInt64Array([
+  return new BigInt64Array([
     BigInt(o.cloneFlags ?? 0),
     p(cstr(o.path)),
     // With the shim, the payload's argv goes in the shim's (below).
@@ -171,7 +170,7 @@ export function spawn(o: SpawnOptions): number {
     BigInt(pidWrite),
     BigInt(o.shim ? shimFile() : -1),
     // The shim's argv: the error pipe, the candidate paths, the payload's argv.
-    o.shim ? p(cstrArray([String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv], keep)) : 0n,
+    o.shim ? p(cstrArray([errWrite < 0 ? "-" : String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv], keep)) : 0n,
     BigInt(o.rlimits?.length ?? 0),
     // -1 is RLIM_INFINITY (all ones) as a 64-bit value.
     o.rlimits?.length ? p(BigInt64Array.from(o.rlimits.flatMap((l) => [BigInt(l.resource), BigInt(l.soft), BigInt(l.hard)]))) : 0n,
@@ -185,6 +184,18 @@ export function spawn(o: SpawnOptions): number {
     o.capabilities?.sets ? 1n : 0n,
     ...(["effective", "permitted", "inheritable", "ambient"] as const).map((k) => BigInt.asIntN(64, o.capabilities?.sets?.[k] ?? 0n)),
   ]);
+}
+
+/** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
+export function spawn(o: SpawnOptions): number {
+  const box_spawn = trampoline;
+  if (!box_spawn) throw new Error("spawn: loadSpawn() was not called");
+  const keep: unknown[] = [];
+  const [errRead, errWrite] = pipe();
+  // A user namespace can only be entered by a child with a memory of its own: the inner one.
+  const forkInner = o.forkInner || o.userns !== undefined;
+  const [pidRead, pidWrite] = forkInner ? pipe() : [-1, -1];
+  const spec = spawnSpec(o, keep, errWrite, forkInner, pidWrite);
   const outer = Number(box_spawn(spec));
   close(errWrite);
   if (forkInner) close(pidWrite);
@@ -210,6 +221,20 @@ export function spawn(o: SpawnOptions): number {
     if (forkInner) close(pidRead);
     keep.length = 0;
   }
+}
+
+/**
+ * This process becomes `o`'s program: the child's steps (cgroups, credentials, capabilities,
+ * seccomp, the shim's exec) done on this thread, whose pid the program keeps. Returns only when
+ * `o` asks for what a multi-threaded process cannot do (a user namespace, a new session); a step
+ * that fails after that is one line on stderr and exit 127.
+ */
+export function execInPlace(o: SpawnOptions): never {
+  if (!inPlace) throw new Error("spawn: loadSpawn() was not called");
+  const keep: unknown[] = [];
+  const ret = Number(inPlace(spawnSpec(o, keep, -1, false, -1)));
+  keep.length = 0;
+  throw new SpawnError("exec in place", -ret);
 }
 
 /**
