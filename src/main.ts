@@ -14,7 +14,7 @@ if (argv[0] === INIT_COMMAND) {
 } else if (calledAsRunc()) {
   // A client that runs `runc` (containerd's shim, dockerd's --add-runtime) can run box unchanged.
   const { runOci } = await import("./cli/oci.ts");
-  await runOci(argv);
+  await runOci(argv, true);
 } else {
   trace("cli", "start");
   const store = earlyRunStore(argv);

@@ -752,7 +752,7 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     refused(await oci(["create", "--bundle", dir, ".."]), 'invalid container id ".."');
     refused(await oci(["frob"]), 'unknown command "frob" for "box oci"');
     refused(await oci(["--systemd-cgroup", "state", "x"]), "--systemd-cgroup: box manages cgroups through cgroupfs only");
-    refused(await oci(["create", "--bundle", dir, "--no-pivot", "c1"]), "--no-pivot");
+    refused(await oci(["create", "--bundle", dir, "--preserve-fds", "many", "c1"]), 'invalid --preserve-fds "many"');
     refused(await oci(["create", "--bundle", join(ctx.s.dir, "none"), "c1"]), "config.json: no such file");
     ok(await oci(["create", "--bundle", dir, "c1"]));
     refused2(await oci(["create", "--bundle", dir, "c1"]), "container with id c1 already exists");
@@ -782,6 +782,80 @@ describe("clients", () => {
     const r = await oci(["run", "--bundle", dir, "c1"], { argv0: [link] });
     expect(r.stdout).toBe("via-runc\n");
     expect(r.code).toBe(0);
+    // runc's status for its own errors: 1 (box oci's is 125).
+    const missing = await oci(["state", "nosuch"], { argv0: [link] });
+    expect([missing.code, missing.stderr.trim()]).toEqual([1, "box: container nosuch does not exist"]);
+  });
+
+  test("runc's command line: kill 0, delete --force of a missing container, run --keep, ps -ef's table, update's single-limit flags", async () => {
+    ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "c1"]));
+    ok(await oci(["kill", "c1", "0"]));
+    const [header, row] = (await oci(["ps", "c1"])).stdout.trim().split("\n");
+    expect(header!.split(/\s+/)).toEqual(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]);
+    expect(row).toMatch(/^root +\d+ +\d+ +\d+ \d\d:\d\d +\? +00:00:00 sleep 100$/);
+    refused2(await oci(["ps", "c1", "-o", "pid"]), "box oci ps shows ps -ef's columns only");
+    ok(await oci(["update", "--memory", "48m", "--pids-limit", "33", "--cpu-quota", "20000", "--cpu-period", "100000", "c1"]));
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const read = (ctl: string, file: string) => readFileSync(v2 ? `/sys/fs/cgroup/box/c1/${file}` : `/sys/fs/cgroup/${ctl}/box/c1/${file}`, "utf8").trim();
+    expect([read("memory", v2 ? "memory.max" : "memory.limit_in_bytes"), read("pids", "pids.max"), v2 ? read("", "cpu.max") : read("cpu", "cpu.cfs_quota_us")]).toEqual([String(48 << 20), "33", v2 ? "20000 100000" : "20000"]);
+    ok(await oci(["delete", "-f", "c1"]));
+    refused2(await oci(["kill", "c1", "0"]), "does not exist");
+    ok(await oci(["delete", "--force", "c1"]));
+    refused2(await oci(["delete", "c1"]), "container c1 does not exist");
+    // --keep: the container stays, stopped, after its process is gone.
+    expect((await oci(["run", "--keep", "--bundle", await bundle("exit 5"), "kept"])).code).toBe(5);
+    expect((await state("kept")).status).toBe("stopped");
+    ok(await oci(["delete", "kept"]));
+  });
+
+  test("exec: --preserve-fds, --cgroup, --ignore-paused, --cap; create --preserve-fds; a foreground exec -t returns when its process ends", async () => {
+    const passed = join(ctx.s.dir, "passed.txt");
+    writeFileSync(passed, "handed over\n");
+    // create --preserve-fds 1: the caller's fd 3 is the process's fd 3.
+    const dir = await bundle("cat <&3; mkdir /sys/fs/cgroup/sub 2>/dev/null; sleep 100", (c) => {
+      c.mounts = c.mounts.map((m: Config) => (m.destination === "/sys/fs/cgroup" ? { ...m, options: (m.options as string[]).filter((o) => o !== "ro") } : m));
+    });
+    const out = join(ctx.s.dir, "created.out");
+    const create = Bun.spawnSync(["sh", "-c", `"$@" 3<${passed}`, "sh", ...BOX, "oci", "--root", ctx.s.root, "run", "-d", "--preserve-fds", "1", "--bundle", dir, "c1"], { stdout: Bun.file(out), stderr: Bun.file(`${out}.err`) });
+    expect(create.exitCode).toBe(0);
+    const checks = async () => {
+    await eventually(() => readFileSync(out, "utf8") === "handed over\n");
+    const viaExec = Bun.spawnSync(["sh", "-c", `"$@" 3<${passed}`, "sh", ...BOX, "oci", "--root", ctx.s.root, "exec", "--preserve-fds", "1", "c1", "sh", "-c", "cat <&3"]);
+    expect(viaExec.stdout.toString()).toBe("handed over\n");
+    // --cgroup: a sub-cgroup the container made.
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const pidsDir = v2 ? "/sys/fs/cgroup/box/c1" : "/sys/fs/cgroup/pids/box/c1";
+    if (!v2) mkdirSync(`${pidsDir}/sub`);
+    await eventually(() => existsSync(`${pidsDir}/sub`));
+    const subPid = join(ctx.s.dir, "sub.pid");
+    ok(await oci(["exec", "-d", "--pid-file", subPid, "--cgroup", v2 ? "sub" : "pids:sub", "c1", "sleep", "100"]));
+    const cgroupOf = readFileSync(`/proc/${readFileSync(subPid, "utf8")}/cgroup`, "utf8");
+    expect(cgroupOf).toContain(v2 ? "0::/box/c1/sub" : "pids:/box/c1/sub");
+    // Only the controller named: the others are the container's own.
+    if (!v2) expect(cgroupOf).toContain("memory:/box/c1\n");
+    refused2(await oci(["exec", "--cgroup", "../escape", "c1", "true"]), "invalid --cgroup");
+    // --cap: the exec'd process has it (the container's own sets do not).
+    const effective = (await oci(["exec", "--cap", "CAP_NET_ADMIN", "c1", "grep", "CapEff", "/proc/self/status"])).stdout;
+    expect((BigInt(`0x${effective.split("\t")[1]!.trim()}`) >> 12n) & 1n).toBe(1n);
+    // Paused: refused, or with --ignore-paused it waits for the resume.
+    ok(await oci(["pause", "c1"]));
+    refused2(await oci(["exec", "c1", "true"]), "paused");
+    const waiting = oci(["exec", "--ignore-paused", "c1", "echo", "after resume"]);
+    await Bun.sleep(300);
+    ok(await oci(["resume", "c1"]));
+    expect((await waiting).stdout).toBe("after resume\n");
+    // On a terminal, exec -t returns with its process's status (it used to wait for a key).
+    const tty = Bun.spawnSync(["script", "-qec", `${[...BOX, "oci", "--root", ctx.s.root, "exec", "-t", "c1", "sh", "-c", "'echo on-tty; exit 3'"].join(" ")}`, "/dev/null"], { timeout: 10000 });
+    expect([tty.stdout.toString().replace(/\^@/g, ""), tty.exitCode]).toEqual(["on-tty\r\n", 3]);
+    // delete removes the sub-cgroup with the container's (as runc), its process killed with the rest.
+    ok(await oci(["delete", "-f", "c1"]));
+    expect(existsSync(pidsDir)).toBe(false);
+    };
+    try {
+      await checks();
+    } finally {
+      await oci(["delete", "-f", "c1"]);
+    }
   });
 
   test("--console-socket: the pty's master goes to the caller (SCM_RIGHTS), as containerd's shim receives it", async () => {

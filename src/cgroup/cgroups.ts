@@ -1,6 +1,6 @@
 // Creates and removes the cgroups of one container: <hierarchy>/box/<id>, or a bundle's
 // cgroupsPath. box never writes to a cgroup it did not create; parents are made once and kept.
-import { exists, isErrno, mkdir, readFile, rmdir, writeFile } from "../sys/fs.ts";
+import { exists, isErrno, lstat, mkdir, readdirIfExists, readFile, rmdir, writeFile } from "../sys/fs.ts";
 import { dirname, join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
@@ -117,7 +117,10 @@ export function joinFile(dir: string): string {
  * reaped. `leftovers`: kill what may still be inside first (not needed by an init that reaped
  * everything, nor for cgroups just made).
  */
-export function removeCgroups(dirs: string[], leftovers = true): void {
+export function removeCgroups(given: string[], leftovers = true): void {
+  // With what its processes made below it (a container with a cgroup namespace of its own and a
+  // writable cgroupfs: systemd, a box oci exec --cgroup's), the deepest first, as runc removes them.
+  const dirs = given.flatMap(subtree);
   if (leftovers) killLeftovers(dirs);
   for (const dir of dirs) {
     for (let attempt = 0; ; attempt++) {
@@ -171,6 +174,18 @@ export function endCgroupProcesses(dirs: string[]): void {
     killLeftovers(dirs);
     Bun.sleepSync(1);
   }
+}
+
+/** A cgroup and the cgroups below it, children before their parent. */
+function subtree(dir: string): string[] {
+  const below: string[] = [];
+  for (const name of readdirIfExists(dir)) {
+    const child = join(dir, name);
+    try {
+      if (lstat(child).isDirectory()) below.push(...subtree(child));
+    } catch {}
+  }
+  return [...below, dir];
 }
 
 function killLeftovers(dirs: string[]): void {

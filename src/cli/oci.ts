@@ -13,9 +13,11 @@ import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
-import { createContainerFromBundle, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { containerExists, createContainerFromBundle, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { MAX_PRESERVED_FDS } from "../init/self.ts";
+import { parseBytes } from "./resources.ts";
 import { logError, setLog } from "../oci/log.ts";
-import { processRow } from "../container/manage.ts";
+import { psTable } from "../oci/ps.ts";
 import { ociStore } from "../oci/store.ts";
 import { trace } from "../trace.ts";
 import { defaultConfig, features } from "../oci/defaults.ts";
@@ -46,10 +48,18 @@ const BUNDLE_FLAGS: ArgsDef = {
   bundle: { type: "string", alias: "b", description: "The bundle's directory (default: the current one)" },
   "pid-file": { type: "string", description: "Write the container's pid (its init's) here" },
   "console-socket": { type: "string", description: "Unix socket to send the pty's master to (process.terminal)" },
-  "no-pivot": { type: "boolean", description: "Refused: box always pivot_roots" },
+  "no-pivot": { type: "boolean", description: "Accepted: box pivot_roots in a mount namespace of its own" },
   "no-new-keyring": { type: "boolean", description: "Accepted: box makes no session keyring" },
-  "preserve-fds": { type: "string", description: "Refused unless 0" },
+  "preserve-fds": { type: "string", description: "Pass the caller's descriptors 3 .. 3+N-1 on to the process" },
 };
+
+/** --preserve-fds N: how many of the caller's descriptors after stderr the process gets. */
+function preservedFds(f: ParsedFlags): number {
+  const text = f.values["preserve-fds"] as string | undefined;
+  if (text === undefined) return 0;
+  if (!/^\d+$/.test(text) || Number(text) > MAX_PRESERVED_FDS) throw new UserError(`invalid --preserve-fds "${text}": a count of descriptors, 0 to ${MAX_PRESERVED_FDS}`);
+  return Number(text);
+}
 
 function oneId(f: ParsedFlags, verb: string): string {
   if (f.positionals.length !== 1) throw new UserError(`"box oci ${verb}" requires exactly 1 argument: the container id`);
@@ -58,18 +68,36 @@ function oneId(f: ParsedFlags, verb: string): string {
 
 function bundleSpec(f: ParsedFlags, verb: string) {
   const id = oneId(f, verb);
-  if (f.values["no-pivot"]) throw new UserError("--no-pivot: box always uses pivot_root (its rootfs is never on the host's root mount)");
-  const preserve = f.values["preserve-fds"] as string | undefined;
-  if (preserve !== undefined && preserve !== "0") throw new UserError("--preserve-fds: not supported by box");
+  const preserveFds = preservedFds(f);
   const spec = loadBundle({ id, bundle: (f.values.bundle as string | undefined) ?? process.cwd() });
+  if (preserveFds) spec.runtime!.preserveFds = preserveFds;
   const detached = verb === "create" || f.values.detach === true;
   if (spec.tty && detached && !f.values["console-socket"]) throw new UserError(`process.terminal needs --console-socket for ${verb}${verb === "run" ? " -d" : ""} (the pty's master goes there)`);
   return spec;
 }
 
-function bundleOptions(f: ParsedFlags): { pidFile?: string; consoleSocket?: string } {
-  return { pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined };
+function bundleOptions(f: ParsedFlags): { pidFile?: string; consoleSocket?: string; preserveFds?: number } {
+  return { pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined, preserveFds: preservedFds(f) };
 }
+
+/** runc update's single-limit flags: the LinuxResources section and field each sets. */
+const UPDATE_FLAGS: Record<string, [string, string, string]> = {
+  memory: ["memory", "limit", "Memory limit (bytes, or 64m)"],
+  "memory-reservation": ["memory", "reservation", "Memory soft limit"],
+  "memory-swap": ["memory", "swap", "Memory plus swap limit"],
+  "kernel-memory": ["memory", "kernel", "Ignored (kernel memory limits are gone)"],
+  "kernel-memory-tcp": ["memory", "kernelTCP", "Ignored (kernel memory limits are gone)"],
+  "cpu-share": ["cpu", "shares", "CPU shares"],
+  "cpu-period": ["cpu", "period", "CFS period (µs)"],
+  "cpu-quota": ["cpu", "quota", "CFS quota (µs)"],
+  "cpu-rt-period": ["cpu", "realtimePeriod", "Realtime period (µs)"],
+  "cpu-rt-runtime": ["cpu", "realtimeRuntime", "Realtime runtime (µs)"],
+  "cpu-idle": ["cpu", "idle", "SCHED_IDLE for the cgroup (0 or 1)"],
+  "cpuset-cpus": ["cpu", "cpus", "CPUs allowed (0-2,4)"],
+  "cpuset-mems": ["cpu", "mems", "Memory nodes allowed"],
+  "pids-limit": ["pids", "limit", "Maximum number of tasks"],
+  "blkio-weight": ["blockIO", "weight", "Block IO weight (10-1000)"],
+};
 
 const VERBS: Record<string, Verb> = {
   spec: {
@@ -100,8 +128,8 @@ const VERBS: Record<string, Verb> = {
   },
   run: {
     describe: "Create and start a container; without -d, wait for it and exit with its status",
-    usage: "run [-d] [--bundle DIR] [--pid-file F] ID",
-    flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" } },
+    usage: "run [-d] [--keep] [--bundle DIR] [--pid-file F] ID",
+    flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" }, keep: { type: "boolean", description: "Do not delete it once it has exited" } },
     run: async (store, f) => {
       const { spec, init, messages } = await createContainerFromBundle(store, () => bundleSpec(f, "run"), bundleOptions(f));
       try {
@@ -113,7 +141,7 @@ const VERBS: Record<string, Verb> = {
       if (f.values.detach) process.exit(0);
       const code = await waitForInit(init, messages);
       trace("cli", "oci-exited");
-      await deleteContainer(store, spec.id, true);
+      if (!f.values.keep) await deleteContainer(store, spec.id, true);
       trace("cli", "oci-deleted");
       process.exitCode = code;
     },
@@ -132,26 +160,38 @@ const VERBS: Record<string, Verb> = {
     flags: { all: { type: "boolean", alias: "a", description: "To every process of the container" } },
     run: (store, f) => {
       if (f.positionals.length < 1 || f.positionals.length > 2) throw new UserError('"box oci kill" requires the container id and at most a signal');
-      return killContainer(store, validateId(f.positionals[0]), parseSignal(f.positionals[1] ?? "SIGTERM"), f.values.all === true);
+      // 0, as kill(2)'s: only whether the container runs.
+      const signal = f.positionals[1] === "0" ? 0 : parseSignal(f.positionals[1] ?? "SIGTERM");
+      return killContainer(store, validateId(f.positionals[0]), signal, f.values.all === true);
     },
   },
   delete: {
     describe: "Remove a stopped container (with --force, any)",
     usage: "delete [--force] ID",
     flags: { force: { type: "boolean", alias: "f", description: "Kill it first if it runs" } },
-    run: (store, f) => deleteContainer(store, oneId(f, "delete"), f.values.force === true),
+    run: async (store, f) => {
+      const id = oneId(f, "delete");
+      // As runc: --force of a container that is not there is no error (a cleanup after a failed create).
+      if (f.values.force === true && !containerExists(store, id)) return;
+      await deleteContainer(store, id, f.values.force === true);
+    },
   },
   ps: {
     describe: "List a container's processes",
-    usage: "ps [--format table|json] ID",
-    flags: { format: { type: "string", alias: "f", description: "table or json" } },
+    usage: "ps [--format table|json] ID [-ef]",
+    flags: { format: { type: "string", alias: "f", description: "table (ps -ef's columns) or json (the pids)" } },
+    stopAtPositional: true,
     run: (store, f) => {
-      const id = oneId(f, "ps");
+      const [first, ...psOptions] = f.positionals;
+      const id = validateId(first);
       const format = (f.values.format as string | undefined) ?? "table";
       if (format !== "table" && format !== "json") throw new UserError(`invalid --format "${format}": table or json`);
+      // runc hands these to ps(1); box runs no ps: its table is always ps -ef's.
+      if (psOptions.some((o) => o !== "-ef")) throw new UserError(`ps options ${psOptions.join(" ")}: box oci ps shows ps -ef's columns only (it runs no ps)`);
+      if (format === "json" && psOptions.length) throw new UserError("ps options do not go with --format json");
       const pids = processesOf(store, id);
       if (format === "json") return void process.stdout.write(`${JSON.stringify(pids)}\n`);
-      process.stdout.write(["PID CMD", ...pids.flatMap((p) => processRow(p) ?? []).map((r) => `${r.pid} ${r.command}`)].join("\n") + "\n");
+      process.stdout.write(psTable(pids));
     },
   },
   exec: {
@@ -167,33 +207,57 @@ const VERBS: Record<string, Verb> = {
       env: { type: "string", alias: "e", description: "KEY=VALUE, on top of the container's" },
       user: { type: "string", alias: "u", description: "UID[:GID]" },
       "additional-gids": { type: "string", alias: "g", description: "Supplementary group ids" },
+      "preserve-fds": BUNDLE_FLAGS["preserve-fds"]!,
+      cgroup: { type: "string", description: "A sub-cgroup of the container's to run in (PATH, or CONTROLLER[,..]:PATH)" },
+      "ignore-paused": { type: "boolean", description: "Exec in a paused container too (the process starts frozen)" },
+      cap: { type: "string", alias: "c", description: "Add a capability (every set)" },
+      "no-new-privs": { type: "boolean", description: "Set no_new_privs" },
+      apparmor: { type: "string", description: "An AppArmor profile (ignored where AppArmor is off)" },
+      "process-label": { type: "string", description: "An SELinux label (ignored where SELinux is off)" },
     },
-    lists: ["env", "additional-gids"],
+    lists: ["env", "additional-gids", "cap"],
     stopAtPositional: true,
     run: async (store, f) => {
       const [first, ...command] = f.positionals;
       const id = validateId(first);
       const p = execProcess(store, id, f, command);
-      const code = await execProcessIn(store, id, p, { detach: f.values.detach === true, pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined });
+      const code = await execProcessIn(store, id, p, {
+        detach: f.values.detach === true,
+        pidFile: f.values["pid-file"] as string | undefined,
+        consoleSocket: f.values["console-socket"] as string | undefined,
+        preserveFds: preservedFds(f),
+        cgroup: f.values.cgroup as string | undefined,
+        ignorePaused: f.values["ignore-paused"] === true,
+      });
       // Detached, the new process holds this process's stdio: exit without waiting for anything.
-      if (f.values.detach) process.exit(0);
-      process.exitCode = code;
+      // Attached, a read of the caller's terminal may still wait for a key that never comes.
+      process.exit(f.values.detach ? 0 : code);
     },
   },
   update: {
-    describe: "Change a running container's limits: --resources FILE (or - for stdin), the runtime spec's LinuxResources",
-    usage: "update --resources FILE|- ID",
-    flags: { resources: { type: "string", alias: "r", description: "LinuxResources JSON; - reads stdin" } },
+    describe: "Change a running container's limits: --resources FILE (or - for stdin), the runtime spec's LinuxResources, and/or runc's single-limit flags",
+    usage: "update [--resources FILE|-] [--memory N] [--cpu-quota N] [...] ID",
+    flags: { resources: { type: "string", alias: "r", description: "LinuxResources JSON; - reads stdin" }, ...Object.fromEntries(Object.keys(UPDATE_FLAGS).map((k) => [k, { type: "string", description: UPDATE_FLAGS[k]![2] }])) },
     run: async (store, f) => {
       const id = oneId(f, "update");
       const file = f.values.resources as string | undefined;
-      if (file === undefined) throw new UserError("update: --resources FILE|- is required (box takes no single-limit flags here; box update has them)");
-      const text = file === "-" ? await boundedStdin() : readDocument(file);
-      let doc: unknown;
-      try {
-        doc = JSON.parse(text);
-      } catch (e) {
-        throw new UserError(`--resources: not valid JSON (${(e as Error).message})`);
+      let doc: Record<string, Record<string, unknown>> = {};
+      if (file !== undefined) {
+        const text = file === "-" ? await boundedStdin() : readDocument(file);
+        try {
+          doc = JSON.parse(text);
+        } catch (e) {
+          throw new UserError(`--resources: not valid JSON (${(e as Error).message})`);
+        }
+        if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UserError("--resources: not a LinuxResources object");
+      }
+      // Each flag sets its field over the file's, as runc's.
+      for (const [flag, [section, field]] of Object.entries(UPDATE_FLAGS)) {
+        const text = f.values[flag] as string | undefined;
+        if (text === undefined) continue;
+        const value = section === "memory" ? parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
+        if (typeof value === "number" && !Number.isSafeInteger(value)) throw new UserError(`invalid --${flag} "${text}": an integer`);
+        doc[section] = { ...(doc[section] ?? {}), [field]: value };
       }
       updateResources(store, id, doc);
     },
@@ -258,17 +322,32 @@ const VERBS: Record<string, Verb> = {
  * command, and -t, --cwd, -e, -u, -g, from the command line.
  */
 function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]): ExecProcess {
+  const doc = execDocument(store, id, f, command);
+  // runc's --cap: bounding, effective and permitted, and ambient where the process has inheritable ones.
+  const caps = doc.capabilities ?? {};
+  for (const c of (f.values.cap as string[] | undefined) ?? []) {
+    const name = `CAP_${c.toUpperCase().replace(/^CAP_/, "")}`;
+    for (const set of ["bounding", "effective", "permitted", ...(caps.inheritable?.length ? ["ambient"] : [])]) caps[set] = [...(caps[set] ?? []), name];
+  }
+  doc.capabilities = caps;
+  if (f.values["no-new-privs"]) doc.noNewPrivileges = true;
+  return processSpec(doc, f.values.process === undefined ? "exec" : "process.json");
+}
+
+/** exec's process as a runtime-spec process document: --process's, or made from the container's and the command line. */
+function execDocument(store: Store, id: string, f: ParsedFlags, command: string[]): Record<string, any> {
   const file = f.values.process as string | undefined;
   if (file !== undefined) {
     if (command.length) throw new UserError("exec: give --process or a command, not both");
-    let doc: unknown;
     const text = readDocument(file);
+    let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch (e) {
       throw new UserError(`--process ${file}: not valid JSON (${(e as Error).message})`);
     }
-    return processSpec(doc, "process.json");
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UserError(`--process ${file}: not a process object`);
+    return doc as Record<string, any>;
   }
   if (!command.length) throw new UserError('"box oci exec" needs --process FILE or a command after the container id');
   let spec;
@@ -284,20 +363,17 @@ function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]
     if (!/^\d+$/.test(g)) throw new UserError(`invalid --additional-gids "${g}": a group id`);
     return Number(g);
   });
-  return processSpec(
-    {
-      args: command,
-      env: [...spec.env, ...((f.values.env as string[] | undefined) ?? [])],
-      cwd: (f.values.cwd as string | undefined) ?? spec.workdir,
-      terminal: f.values.tty === true,
-      user: { uid: Number(ids[1]), gid: Number(ids[2] ?? 0), additionalGids: groups.length ? groups : spec.runtime?.groups },
-      // The container's process's sets, as runc's exec takes them from config.json.
-      capabilities: Object.fromEntries(Object.entries({ bounding: spec.capabilities, ...spec.capabilitySets }).map(([k, set]) => [k, set.map((c) => `CAP_${c}`)])),
-      noNewPrivileges: spec.noNewPrivileges,
-      rlimits: (spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft < 0 ? 2 ** 64 : u.soft, hard: u.hard < 0 ? 2 ** 64 : u.hard })),
-    },
-    "exec",
-  );
+  return {
+    args: command,
+    env: [...spec.env, ...((f.values.env as string[] | undefined) ?? [])],
+    cwd: (f.values.cwd as string | undefined) ?? spec.workdir,
+    terminal: f.values.tty === true,
+    user: { uid: Number(ids[1]), gid: Number(ids[2] ?? 0), additionalGids: groups.length ? groups : spec.runtime?.groups },
+    // The container's process's sets, as runc's exec takes them from config.json.
+    capabilities: Object.fromEntries(Object.entries({ bounding: spec.capabilities, ...spec.capabilitySets }).map(([k, set]) => [k, set.map((c) => `CAP_${c}`)])),
+    noNewPrivileges: spec.noNewPrivileges,
+    rlimits: (spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft < 0 ? 2 ** 64 : u.soft, hard: u.hard < 0 ? 2 ** 64 : u.hard })),
+  };
 }
 
 /** update --resources -: standard input, refused past 4 MiB. */
@@ -311,6 +387,9 @@ async function boundedStdin(): Promise<string> {
 }
 
 
+/** runc's status for any error of its own. */
+const RUNC_ERROR = 1;
+
 function help(): string {
   return [
     "Usage: box oci [--root DIR] [--log FILE] [--log-format text|json] VERB ...",
@@ -322,7 +401,7 @@ function help(): string {
 }
 
 /** argv: what follows `box oci` (or `runc`). */
-export async function runOci(argv: string[]): Promise<void> {
+export async function runOci(argv: string[], asRunc = false): Promise<void> {
   try {
     const global = parseFlags(argv, GLOBAL);
     setLog(global.values.log as string | undefined, (global.values["log-format"] as string | undefined) ?? "text");
@@ -339,7 +418,7 @@ export async function runOci(argv: string[]): Promise<void> {
     const [name, ...rest] = global.positionals;
     if (global.help || !name) {
       process.stdout.write(help());
-      if (!global.help) process.exitCode = EXIT_BOX_ERROR;
+      if (!global.help) process.exitCode = asRunc ? RUNC_ERROR : EXIT_BOX_ERROR;
       return;
     }
     const v = Object.hasOwn(VERBS, name) ? VERBS[name]! : undefined;
@@ -349,7 +428,8 @@ export async function runOci(argv: string[]): Promise<void> {
     await v.run(ociStore(global.values.root as string | undefined), f);
   } catch (e) {
     logError(e instanceof UserError ? e.message : describeError(e));
-    process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
+    // Named runc, its callers' scripts may test for runc's 1; as box oci, box's own 125.
+    process.exitCode = asRunc ? RUNC_ERROR : e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
   }
 }
 

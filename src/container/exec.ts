@@ -43,7 +43,18 @@ export interface ExecOptions {
    * groups are exactly these, the capabilities and limits its own; detached, the process keeps
    * this process's stdio (containerd's pipes), and a pty's master goes to `consoleSocket`.
    */
-  runtime?: { groups: number[]; restrictions: ReturnType<typeof payloadRestrictions>; consoleSocket?: number; consoleSize?: { rows: number; columns: number } };
+  runtime?: {
+    groups: number[];
+    restrictions: ReturnType<typeof payloadRestrictions>;
+    consoleSocket?: number;
+    consoleSize?: { rows: number; columns: number };
+    /** exec --preserve-fds N: this process's 3 .. 3+N-1 are the new process's too. */
+    preserveFds?: number;
+    /** exec --cgroup: the cgroups it joins instead of the container's own. */
+    cgroups?: string[];
+    /** exec --ignore-paused: into a paused container too (the process starts frozen). */
+    ignorePaused?: boolean;
+  };
   /** Called with the new process's host pid once it runs. */
   started?: (pid: number) => void;
   /** Its stdout and stderr go here (a health probe's pipe), its stdin is /dev/null. */
@@ -89,8 +100,9 @@ function payloadUserNamespace(init: number, name: string): number {
 /** Runs the command; its exit code (or 0 at once with detach). */
 export async function execInContainer(store: Store, spec: ContainerSpec, o: ExecOptions): Promise<number> {
   const c = requireRunning(store, spec);
-  // Its processes are frozen: a new one would be too, and exec would wait for ever.
-  if (c.state.status === "paused") throw new UserError(`container ${spec.name} is paused, unpause the container before exec`);
+  // Its processes are frozen: a new one would be too, and exec would wait for ever (box oci exec
+  // --ignore-paused asks for just that: runc's).
+  if (c.state.status === "paused" && !o.runtime?.ignorePaused) throw new UserError(`container ${spec.name} is paused, unpause the container before exec`);
   const opened: number[] = [];
   const keep = (fd: number) => (opened.push(fd), fd);
   let pid: number;
@@ -154,8 +166,8 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         alternatives,
         argv: o.command,
         env,
-        fds,
-        cgroupJoin: c.paths.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
+        fds: [...fds, ...Array.from({ length: o.runtime?.preserveFds ?? 0 }, (_, i): [number, number] => [3 + i, 3 + i])],
+        cgroupJoin: (o.runtime?.cgroups ?? c.paths.cgroups).map((d) => keep(open(joinFile(d), O_WRONLY))),
         setns: namespaces,
         forkInner: true,
         userns,

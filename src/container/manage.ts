@@ -55,7 +55,8 @@ export function containerProcesses(store: Store, spec: ContainerSpec): ProcessRo
   // Every process of the container joined every hierarchy: any one lists them all.
   const dir = cgroupsFor(c, "top")[0];
   const pids = dir === undefined ? [] : cgroupProcesses([dir]);
-  return [c.pid, ...pids.sort((a, b) => a - b)].flatMap((p) => processRow(p) ?? []);
+  // A box oci container's pid is its process, in the cgroup too.
+  return [...new Set([c.pid, ...pids.sort((a, b) => a - b)])].flatMap((p) => processRow(p) ?? []);
 }
 
 /** `box container prune`: every container that is not running; the removed ids. */

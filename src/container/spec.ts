@@ -82,6 +82,8 @@ export interface RuntimeSettings {
   /** The bundle's directory and hooks: for the state and the hooks, not the init. */
   bundle: string;
   hooks: Hooks;
+  /** create --preserve-fds N: the caller's descriptors 3 .. 3+N-1 are the process's too. */
+  preserveFds?: number;
 }
 
 /** A hook of the runtime spec: a program run with the container's state on its stdin. */

@@ -96,7 +96,7 @@ export interface PendingInit {
  * of one of its own (--pid). `stdio`: the container's standard streams, this process's unless
  * told (box build gives a RUN's output a pipe of its own).
  */
-export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { path: string }, stdio: [number, number, number] = [0, 1, 2]): PendingInit {
+export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: "host" | { path: string }, stdio: [number, number, number] = [0, 1, 2], preserved = 0): PendingInit {
   const [syncRead, syncWrite] = pipe();
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
@@ -115,7 +115,11 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
       // is this user.
       cloneFlags: (pidNamespace ? CLONE_NEWNS : NAMESPACES) | (isRootless() ? CLONE_NEWUSER : 0),
       ownMaps: isRootless(),
-      fds: [[stdio[0], 0], [stdio[1], 1], [stdio[2], 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet], ...(consoleSocket === undefined ? [] : [[consoleSocket, INIT_FDS.console] as [number, number]])],
+      fds: [
+        [stdio[0], 0], [stdio[1], 1], [stdio[2], 2], [syncWrite, INIT_FDS.sync], [lifelineRead, INIT_FDS.lifeline], [planRead, INIT_FDS.plan], [hostNet, INIT_FDS.hostNet],
+        ...(consoleSocket === undefined ? [] : [[consoleSocket, INIT_FDS.console] as [number, number]]),
+        ...Array.from({ length: preserved }, (_, i): [number, number] => [3 + i, INIT_FDS.preserved + i]),
+      ],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,
     });

@@ -281,13 +281,15 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   // A new time namespace (in unshareFlags): the payload enters it at exec (Linux 6.x; on older
   // kernels only the processes it starts do).
   const confinement = { cgroupJoin: host.cgroupJoin, unshareFlags, setsid: true, user, ...restrictions, userns: userns?.fd, shim: true };
+  // box oci --preserve-fds: the caller's descriptors, back at 3 .. for the process.
+  const preserved = Array.from({ length: spec.runtime?.preserveFds ?? 0 }, (_, i): [number, number] => [INIT_FDS.preserved + i, 3 + i]);
   let first = true;
   const replace = () => {
     const output = plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
     if (spec.runtime?.umask !== undefined) libc.umask(spec.runtime.umask);
     trace("init", "payload-exec");
     // The session is this process's since its spawn (setsid): the payload's already.
-    return execInPlace({ ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: output.fds, controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts });
+    return execInPlace({ ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts });
   };
   return {
     replace: spec.runtime && !userns && (!pty || plan.consoleSocket) ? replace : undefined,
@@ -315,7 +317,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
           path: exe,
           argv: spec.command,
           env,
-          fds: output.fds,
+          fds: [...output.fds, ...preserved],
           controllingTty: spec.tty,
           cwd: spec.workdir,
           // cgroupfs stays mounted for the payloads after the first.

@@ -30,7 +30,12 @@ export const INIT_FDS = {
   hostNet: 6,
   /** box oci --console-socket: the connected socket the pty's master is sent over */
   console: 7,
+  /** box oci --preserve-fds N: the caller's 3 .. 3+N-1 from here on, the process's 3 .. again */
+  preserved: 64,
 } as const;
+
+/** How many descriptors --preserve-fds may pass (the spawn trampoline maps at most 64 in all). */
+export const MAX_PRESERVED_FDS = 56;
 
 /** What the CLI hands the init: where the container's state is. */
 export interface InitPlan {

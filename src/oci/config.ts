@@ -461,8 +461,6 @@ const DOCUMENT_MAX = 4 << 20;
 export interface BundleOptions {
   id: string;
   bundle: string;
-  /** --no-pivot: refused when asked (box always pivots). */
-  noPivot?: boolean;
 }
 
 /** Reads BUNDLE/config.json into the spec box runs; throws one UserError naming the field. */

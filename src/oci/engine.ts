@@ -2,6 +2,7 @@
 // waits), start (a FIFO handshake, as runc's exec.fifo), state, kill, delete. A container of
 // `box oci` is an ordinary box container of the store `--root` names, with the bundle's spec.
 import { close, exists, isErrno, open, read, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { detectCgroups } from "../cgroup/detect.ts";
 import { libc } from "../sys/libc.ts";
 import { join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
@@ -40,6 +41,10 @@ interface Found {
   paths: ContainerPaths;
   pid?: number;
   status: OciStatus;
+}
+
+export function containerExists(store: Store, id: string): boolean {
+  return exists(join(store.root, layout.container(id)));
 }
 
 function find(store: Store, id: string): Found {
@@ -84,6 +89,7 @@ function writePidFile(path: string, pid: number): void {
 export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
+  preserveFds?: number;
 }
 
 /**
@@ -94,7 +100,7 @@ export interface CreateOptions {
  * console socket, which is connected once the bundle says it has a terminal.
  */
 export async function createContainerFromBundle(store: Store, readSpec: () => ContainerSpec, opts: CreateOptions): Promise<{ spec: ContainerSpec; init: PendingInit; messages: InitMessages }> {
-  let early = opts.consoleSocket === undefined ? launchInit(store) : undefined;
+  let early = opts.consoleSocket === undefined && !opts.preserveFds ? launchInit(store) : undefined;
   let socket: number | undefined;
   let spec: ContainerSpec;
   let paths: ContainerPaths | undefined;
@@ -102,7 +108,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
   let init: PendingInit;
   try {
     spec = readSpec();
-    if (exists(join(store.root, layout.container(spec.id)))) throw new UserError(`container with id ${spec.id} already exists`);
+    if (containerExists(store, spec.id)) throw new UserError(`container with id ${spec.id} already exists`);
     if (opts.consoleSocket !== undefined && !spec.tty) throw new UserError("--console-socket needs process.terminal: true");
     try {
       socket = opts.consoleSocket === undefined ? undefined : connectUnix(opts.consoleSocket);
@@ -118,7 +124,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
       abandonInit(early);
       early = undefined;
     }
-    init = early ?? launchInit(store, socket, pidNamespaceOf(store, spec));
+    init = early ?? launchInit(store, socket, pidNamespaceOf(store, spec), undefined, spec.runtime?.preserveFds);
     early = undefined;
   } catch (e) {
     // The init read no plan: it exits without a trace.
@@ -225,7 +231,8 @@ async function openStartFifo(c: Found): Promise<void> {
 export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
   const c = find(store, id);
   if (c.status === "stopped") throw new UserError("container not running");
-  // Before start the container is its init alone (outside the cgroup): --all means it too.
+  if (signal === 0) return;
+  // Before start the container is its init alone: --all means it too.
   if (all && c.status !== "created" && c.status !== "creating") {
     for (const pid of cgroupProcesses(c.paths.cgroups)) kill(pid, signal);
     if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
@@ -282,9 +289,10 @@ export type ExecProcess = ReturnType<typeof processSpec>;
  * container's seccomp filter still applies, as runc's). Detached, this process exits at once and
  * the new one is reparented to the caller's subreaper (containerd's shim), which reaps it.
  */
-export async function execProcess(store: Store, id: string, p: ExecProcess, opts: { detach: boolean; pidFile?: string; consoleSocket?: string }): Promise<number> {
+export async function execProcess(store: Store, id: string, p: ExecProcess, opts: { detach: boolean; pidFile?: string; consoleSocket?: string; preserveFds?: number; cgroup?: string; ignorePaused?: boolean }): Promise<number> {
   const c = find(store, id);
-  if (c.status !== "running") throw new UserError(`cannot exec in a container that is ${c.status}`);
+  if (c.status !== "running" && !(c.status === "paused" && opts.ignorePaused)) throw new UserError(`cannot exec in a container that is ${c.status}`);
+  const cgroups = opts.cgroup === undefined ? undefined : subCgroups(c.paths.cgroups, opts.cgroup);
   if (p.terminal && opts.detach && opts.consoleSocket === undefined) throw new UserError("process.terminal needs --console-socket for exec --detach");
   if (opts.consoleSocket !== undefined && !p.terminal) throw new UserError("--console-socket needs a terminal (process.terminal, or -t)");
   let socket: number | undefined;
@@ -305,7 +313,7 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
       tty: p.terminal,
       interactive: true,
       detach: opts.detach,
-      runtime: { groups: p.groups, restrictions, consoleSocket: socket, consoleSize: p.consoleSize },
+      runtime: { groups: p.groups, restrictions, consoleSocket: socket, consoleSize: p.consoleSize, preserveFds: opts.preserveFds, cgroups, ignorePaused: opts.ignorePaused },
       started: (pid) => {
         // Set as soon as it runs (before, it is box's own, the caller's score).
         if (p.oomScoreAdj !== undefined) writeFile(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
@@ -315,6 +323,24 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
   } finally {
     if (socket !== undefined) close(socket);
   }
+}
+
+/**
+ * exec --cgroup: a sub-cgroup of the container's that exists (made by its processes), for every
+ * hierarchy (PATH) or for the named controllers' only (CONTROLLER[,..]:PATH, cgroup v1).
+ */
+function subCgroups(dirs: string[], text: string): string[] {
+  const colon = text.indexOf(":");
+  const controllers = colon < 0 ? undefined : text.slice(0, colon).split(",");
+  const sub = (colon < 0 ? text : text.slice(colon + 1)).split("/").filter(Boolean);
+  if (!sub.length || sub.some((p) => p === "." || p === "..")) throw new UserError(`invalid --cgroup "${text}": a path below the container's cgroup`);
+  const layout = detectCgroups();
+  return dirs.map((dir, i) => {
+    if (controllers && !controllers.some((c) => layout.hierarchies[i]?.controllers.includes(c))) return dir;
+    const path = join(dir, ...sub);
+    if (!exists(path)) throw new UserError(`--cgroup ${text}: the container has no cgroup ${path}`);
+    return path;
+  });
 }
 
 /** update: new limits (the runtime spec's LinuxResources) for a running container's cgroup. */
