@@ -2,8 +2,9 @@
 // benchmark: its own roots, sockets and state under one directory, no iptables, no bridge, cgroupfs,
 // and box registered as the runtime "box" through a link named runc. Nothing of a system Docker
 // is touched; `stop` undoes what dockerd makes outside its roots whatever its flags.
-import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startContainerd, until } from "./containerd.ts";
 
 export interface Dockerd {
   dir: string;
@@ -22,29 +23,16 @@ function dockerCgroups(): string[] {
   return readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h, "docker"));
 }
 
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  for (const end = Date.now() + ms; !(await check()); await Bun.sleep(50)) {
-    if (Date.now() > end) throw new Error(`${what} did not come up within ${ms} ms`);
-  }
-}
-
 /**
  * Starts containerd and dockerd; `box` runs box (its executable, or Bun with the source tree).
  * A short directory: socket paths are limited to 108 bytes.
  */
 export async function startDockerd(box: string[]): Promise<Dockerd> {
-  const dir = mkdtempSync("/tmp/bd-");
   const existed = OUTSIDE.filter((p) => existsSync(p));
   const cgroupsExisted = dockerCgroups().filter((d) => existsSync(d));
-  // The executable through a link named runc; the source tree through a script doing the same.
-  if (box.length === 1) symlinkSync(box[0]!, join(dir, "runc"));
-  else writeFileSync(join(dir, "runc"), `#!/bin/sh\nexec ${box.join(" ")} oci "$@"\n`, { mode: 0o755 });
-  writeFileSync(
-    join(dir, "containerd.toml"),
-    ["version = 2", `root = "${dir}/ctd-root"`, `state = "${dir}/ctd-state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]', "[grpc]", `  address = "${dir}/ctd.sock"`, "[ttrpc]", `  address = "${dir}/ctd.sock.ttrpc"`, "[debug]", `  address = "${dir}/ctd-debug.sock"`, ""].join("\n"),
-  );
-  const log = Bun.file(join(dir, "daemons.log"));
-  const containerd = Bun.spawn(["containerd", "--config", join(dir, "containerd.toml")], { stdout: log, stderr: log });
+  const containerd = await startContainerd(box, "/tmp/bd-");
+  const dir = containerd.dir;
+  const log = Bun.file(join(dir, "dockerd.log"));
   writeFileSync(join(dir, "daemon.json"), "{}");
   const docker = ["/usr/bin/docker", "-H", `unix://${dir}/docker.sock`];
   const run = async (args: string[], stdin?: string) => {
@@ -58,8 +46,7 @@ export async function startDockerd(box: string[]): Promise<Dockerd> {
     if (ids.length) await run(["rm", "-f", ...ids]);
     dockerd?.kill("SIGTERM");
     await dockerd?.exited;
-    containerd.kill("SIGTERM");
-    await containerd.exited;
+    await containerd.stop();
     for (const d of dockerCgroups()) {
       if (!cgroupsExisted.includes(d) && existsSync(d)) rmdirSync(d);
     }
@@ -69,13 +56,12 @@ export async function startDockerd(box: string[]): Promise<Dockerd> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await until(() => existsSync(join(dir, "ctd.sock")), 20000, "containerd");
     dockerd = Bun.spawn(
       [
         "dockerd", "--config-file", join(dir, "daemon.json"), "--containerd", join(dir, "ctd.sock"), "--data-root", join(dir, "data"),
         "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "docker.pid"), "-H", `unix://${dir}/docker.sock`,
         "--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none", "--storage-driver", "vfs",
-        "--exec-opt", "native.cgroupdriver=cgroupfs", "--add-runtime", `box=${join(dir, "runc")}`,
+        "--exec-opt", "native.cgroupdriver=cgroupfs", "--add-runtime", `box=${containerd.runc}`,
       ],
       { stdout: log, stderr: log },
     );
