@@ -4,17 +4,22 @@
 import { INIT_COMMAND } from "./init/self.ts";
 import { runInit } from "./init/init.ts";
 import { launchEarlyInit } from "./container/start.ts";
-import { earlyRunStore } from "./cli/early.ts";
+import { earlyOciStore, earlyRunStore } from "./cli/early.ts";
 import { trace } from "./trace.ts";
 import { readFile } from "./sys/fs.ts";
 
 const argv = process.argv.slice(2);
 if (argv[0] === INIT_COMMAND) {
   await runInit();
-} else if (calledAsRunc()) {
+} else if (calledAsRunc() || argv[0] === "oci") {
   // A client that runs `runc` (containerd's shim, dockerd's --add-runtime) can run box unchanged.
+  // `box oci` goes the same short way: only its own chunk loads, not every command's.
+  const ociArgv = argv[0] === "oci" ? argv.slice(1) : argv;
+  // create and run start the init first, as box run does.
+  const store = earlyOciStore(ociArgv);
+  if (store) launchEarlyInit(store);
   const { runOci } = await import("./cli/oci.ts");
-  await runOci(argv, true);
+  await runOci(ociArgv, ociArgv === argv);
 } else {
   trace("cli", "start");
   const store = earlyRunStore(argv);

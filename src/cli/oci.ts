@@ -13,7 +13,7 @@ import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
-import { containerExists, createContainerFromBundle, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { containerExists, createContainerFromBundle, runPoststart, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
 import { parseBytes } from "./resources.ts";
 import { logError, setLog } from "../oci/log.ts";
@@ -131,9 +131,10 @@ const VERBS: Record<string, Verb> = {
     usage: "run [-d] [--keep] [--bundle DIR] [--pid-file F] ID",
     flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" }, keep: { type: "boolean", description: "Do not delete it once it has exited" } },
     run: async (store, f) => {
-      const { spec, init, messages } = await createContainerFromBundle(store, () => bundleSpec(f, "run"), bundleOptions(f));
+      const { spec, init, messages, started } = await createContainerFromBundle(store, () => bundleSpec(f, "run"), { ...bundleOptions(f), startAtOnce: true });
       try {
-        await startContainer(store, spec.id);
+        if (started) await runPoststart(spec, init.pid);
+        else await startContainer(store, spec.id);
       } catch (e) {
         await deleteContainer(store, spec.id, true).catch(() => {});
         throw e;

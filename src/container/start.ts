@@ -203,7 +203,7 @@ export function abandonInit(init: PendingInit): void {
  * Sends the plan, then (while the init builds the container) records "running". The init writes
  * the end only after this closes the plan pipe, so "running" never overwrites "exited".
  */
-export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo: string; consoleSocket: boolean; startState: object }): void {
+export function sendPlan(init: PendingInit, store: Store, spec: ContainerSpec, paths: ContainerPaths, detach: boolean, oci?: { startFifo?: string; startAtOnce?: boolean; consoleSocket: boolean; startState: object }): void {
   // The owner record create has just written, or (box start) where it is.
   const cgroupOwner = paths.cgroupOwner ?? (paths.cgroups.length ? cgroupOwnerRecord(store.root, spec.id) : undefined);
   const plan: InitPlan = { id: spec.id, spec, detach, root: store.root, runroot: store.runroot, cgroups: paths.cgroups, callerPid: process.pid, ...(cgroupOwner ? { cgroupOwner } : {}), ...oci };

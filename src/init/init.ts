@@ -486,6 +486,8 @@ export async function runInit(): Promise<never> {
   // Inherited by the payload (a bundle's process.oomScoreAdj).
   if (plan.spec.oomScoreAdj !== undefined) writeFile("/proc/self/oom_score_adj", String(plan.spec.oomScoreAdj));
   const spec = plan.spec;
+  // box oci: created first, then started (at once, or by `box oci start`); no lifeline.
+  const ociStart = plan.startFifo !== undefined || plan.startAtOnce === true;
   let host: HostHandles | undefined;
   let payloadExit: WaitResult | undefined;
   let onPayloadExit: (() => void) | undefined;
@@ -510,7 +512,7 @@ export async function runInit(): Promise<never> {
     host = openHostHandles(plan);
     launcher = prepareContainer(spec, plan, host, hostRoute);
     pty = launcher.pty;
-    if (plan.startFifo === undefined) ({ pid: payload, output } = launcher.launch());
+    if (!ociStart) ({ pid: payload, output } = launcher.launch());
   } catch (e) {
     // No cleanup here: before pivot_root the rootfs (maybe a bind of the user's directory) is
     // still mounted below the run dir. The CLI removes the container once this namespace is gone.
@@ -518,7 +520,7 @@ export async function runInit(): Promise<never> {
     report({ error: describeError(e), code });
     exitNow(code);
   }
-  if (plan.startFifo !== undefined) ({ pid: payload, output } = awaitStart(plan, host!, launcher!));
+  if (ociStart) ({ pid: payload, output } = awaitStart(plan, host!, launcher!));
   if (early !== undefined) kill(payload!, early);
   // Before the report: the CLI then starts the health timer, which reads it ("starting").
   if (spec.healthcheck && output!.watch) resetHealth(runPaths(host!, plan));
@@ -529,7 +531,7 @@ export async function runInit(): Promise<never> {
   setInterval(() => {}, 2 ** 30);
 
   // The CLI holds the other end: EOF means it is gone, and an attached container goes with it.
-  if (!plan.detach && plan.startFifo === undefined) void (async () => {
+  if (!plan.detach && !ociStart) void (async () => {
     for await (const _ of Bun.file(INIT_FDS.lifeline).stream());
     if (payload !== undefined && !payloadExit) {
       kill(payload, SIGKILL);
@@ -615,23 +617,25 @@ function actOnUnhealthy(spec: ContainerSpec, dir: string, payload: number): bool
  */
 function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): ReturnType<Launcher["launch"]> {
   // The process to be is in the container's cgroups from now on, as runc's init: containerd reads
-  // the container's stats and OOM events from the cgroup of the pid create gives it.
+  // the container's stats and OOM events from the cgroup of the pid create gives it. This thread
+  // (the one that becomes the process) is enough: on v1 `tasks` moves it alone, without the
+  // threadgroup lock's wait (see joinFile); the others end at execve.
   try {
-    if (launcher.replace) for (const dir of host.cgroupDirs) writeFile(join(dir, "cgroup.procs"), "0");
+    if (launcher.replace) for (const dir of host.cgroupDirs) writeFile(joinFile(dir), "0");
   } catch (e) {
     report({ error: `joining the container's cgroups: ${describeError(e)}`, code: EXIT_BOX_ERROR });
     exitNow(EXIT_BOX_ERROR);
   }
   report({ created: true });
-  const fifo = join(runPaths(host, plan).runDir, plan.startFifo!);
   try {
-    const fd = open(fifo, O_WRONLY);
+    // box oci run with no hook in between starts at once; else `box oci start` opens the FIFO.
+    const fd = plan.startAtOnce ? undefined : open(join(runPaths(host, plan).runDir, plan.startFifo!), O_WRONLY);
     try {
       const hooks = plan.spec.runtime!.hooks.startContainer;
       if (hooks) runStartContainerHooks(hooks, plan.startState!, launcher.confined);
       if (launcher.replace) {
         // `box oci start` returns on this byte; the process, this one, runs on.
-        write(fd, "0");
+        if (fd !== undefined) write(fd, "0");
         launcher.replace();
       }
       return launcher.launch();
@@ -639,8 +643,10 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
       // Only now: `box oci start` returns on this byte and runs the poststart hooks, which the
       // runtime spec puts after the process has started. After a failed start too, as runc's
       // start succeeds then: the container is stopped with the failure's status.
-      write(fd, "0");
-      close(fd);
+      if (fd !== undefined) {
+        write(fd, "0");
+        close(fd);
+      }
     }
   } catch (e) {
     const code = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;

@@ -55,6 +55,8 @@ export interface InitPlan {
    * it starts the payload; the lifeline means nothing then (the caller exits after create).
    */
   startFifo?: string;
+  /** box oci run with no hook between create and start: created, then started at once (no FIFO). */
+  startAtOnce?: boolean;
   /** box oci --console-socket: the pty's master goes over INIT_FDS.console, and nothing is relayed. */
   consoleSocket?: boolean;
   /** box oci: the state a startContainer hook reads (made by the CLI, which knows the init's host pid). */

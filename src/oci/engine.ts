@@ -12,7 +12,7 @@ import { mknod } from "../sys/mount.ts";
 import { kill, waitPid } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, pidNamespaceOf, sendPlan, type PendingInit } from "../container/start.ts";
+import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, pidNamespaceOf, sendPlan, takeEarlyInit, type PendingInit } from "../container/start.ts";
 import { containerConfig, containerPaths, layout, readState, type Store } from "../container/store.ts";
 import { moveFrom } from "../container/lifecycle.ts";
 import { lockContainer } from "../container/lock.ts";
@@ -90,6 +90,12 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds?: number;
+  /**
+   * box oci run: when no hook runs between create and start (prestart, createRuntime,
+   * createContainer), the init starts the process as soon as it is created, without the FIFO's
+   * round trip through a start of the CLI's own.
+   */
+  startAtOnce?: boolean;
 }
 
 /**
@@ -99,13 +105,17 @@ export interface CreateOptions {
  * started first (its Bun runtime starts meanwhile, ~2 ms off every create), unless it needs the
  * console socket, which is connected once the bundle says it has a terminal.
  */
-export async function createContainerFromBundle(store: Store, readSpec: () => ContainerSpec, opts: CreateOptions): Promise<{ spec: ContainerSpec; init: PendingInit; messages: InitMessages }> {
-  let early = opts.consoleSocket === undefined && !opts.preserveFds ? launchInit(store) : undefined;
+export async function createContainerFromBundle(store: Store, readSpec: () => ContainerSpec, opts: CreateOptions): Promise<{ spec: ContainerSpec; init: PendingInit; messages: InitMessages; started: boolean }> {
+  // Started by main.ts already, unless the init needs what only the parsed flags give it.
+  const started = takeEarlyInit(store);
+  let early = opts.consoleSocket === undefined && !opts.preserveFds ? (started ?? launchInit(store)) : undefined;
+  if (started && !early) abandonInit(started);
   let socket: number | undefined;
   let spec: ContainerSpec;
   let paths: ContainerPaths | undefined;
   let unlock = () => {};
   let init: PendingInit;
+  let atOnce = false;
   try {
     spec = readSpec();
     if (containerExists(store, spec.id)) throw new UserError(`container with id ${spec.id} already exists`);
@@ -117,7 +127,9 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
     }
     ({ paths, unlock } = createContainer(store, spec));
     trace("cli", "oci-created-container");
-    mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
+    const hooks = spec.runtime!.hooks;
+    atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length;
+    if (!atOnce) mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
     // The early init was made in a pid namespace of its own: a bundle that wants another's (or
     // the caller's) gets one made there.
     if (early && spec.pidMode) {
@@ -137,7 +149,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
   }
   // The lifeline means nothing here (the init ignores it): this process exits after create.
   close(init.lifelineWrite);
-  sendPlan(init, store, spec, paths!, false, { startFifo: START_FIFO, consoleSocket: socket !== undefined, startState: hookState(spec, "created", init.pid) });
+  sendPlan(init, store, spec, paths!, false, { ...(atOnce ? { startAtOnce: true } : { startFifo: START_FIFO }), consoleSocket: socket !== undefined, startState: hookState(spec, "created", init.pid) });
   // It has its state ("created", with its init's pid): box oci delete or a prune may take it now.
   unlock();
   const messages = new InitMessages(init.syncRead);
@@ -166,7 +178,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
     await runPoststop(spec);
     throw e;
   }
-  return { spec, init, messages };
+  return { spec, init, messages, started: atOnce };
 }
 
 /** start: lets the init of a created container start the payload; the poststart hooks follow. */
@@ -184,10 +196,14 @@ export async function startContainer(store: Store, id: string): Promise<void> {
   } finally {
     unlock();
   }
-  // The process's pid even when it has ended already (a quick one), as runc gives it.
-  for (const hook of found.runtime?.hooks.poststart ?? []) {
+  await runPoststart(found, pid);
+}
+
+/** After start: the poststart hooks, with the process's pid even when it has ended already (a quick one), as runc gives it. */
+export async function runPoststart(spec: ContainerSpec, pid: number | undefined): Promise<void> {
+  for (const hook of spec.runtime?.hooks.poststart ?? []) {
     // The spec: a failing poststart hook is logged, and the container runs on.
-    await runHooks("poststart", [hook], hookState(found, "running", pid)).catch((e: Error) => warn(e.message));
+    await runHooks("poststart", [hook], hookState(spec, "running", pid)).catch((e: Error) => warn(e.message));
   }
 }
 
