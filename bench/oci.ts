@@ -1,11 +1,15 @@
 // box as an OCI runtime: `box oci run` of a bundle next to `crun run` and `runc run` of the same
-// bundle (runc spec's, with the busybox rootfs, Docker's seccomp profile, /bin/true), and
+// bundle (runc spec's, with the busybox rootfs, Docker's seccomp profile, /bin/true);
+// `ctr run --runc-binary box|runc` on a private containerd (test/helpers/containerd.ts); and
 // `docker run --runtime box` next to `--runtime runc` on a private dockerd (test/helpers/dockerd.ts).
-// Called by bench/run.ts.
-import { mkdirSync } from "node:fs";
+// Called by bench/run.ts, or alone: `bun bench/oci.ts` rewrites its section of BENCHMARKS.md.
+import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { startContainerd } from "../test/helpers/containerd.ts";
 import { startDockerd } from "../test/helpers/dockerd.ts";
-import { hidingUnified, ms, stats, table, timed } from "./timer.ts";
+import { benchEnv, hidingUnified, ms, stats, table, timed } from "./timer.ts";
+import { writeBundle } from "./bundle.ts";
+import { BOX, OUT, runAlone } from "./sections.ts";
 import type { LifecycleContext } from "./lifecycle.ts";
 
 /** What the lifecycle part gets, this part gets too. */
@@ -13,9 +17,13 @@ export type OciContext = LifecycleContext;
 
 type BundleRuntime = "box oci" | "crun" | "runc";
 type DockerRuntime = "docker --runtime box" | "docker --runtime runc";
+type CtrRuntime = "ctr run --runc-binary box" | "ctr run --runc-binary runc";
 
 export interface OciResult {
   bundle: Record<BundleRuntime, number[]>;
+  /** What one invocation of each costs before any work: `box --version`, `runc --version`. */
+  floor: Record<"box --version" | "runc --version", number[]>;
+  ctr?: Record<CtrRuntime, number[]>;
   docker?: Record<DockerRuntime, number[]>;
   notes: string[];
 }
@@ -35,13 +43,40 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
     return [rt, "--root", states[rt], "run", "--bundle", bundle, id];
   };
   const wrap = (rt: BundleRuntime) => (rt === "crun" && c.crunWrapped ? (script: string, args: string[]) => hidingUnified(c.unified, "bash", script, args) : undefined);
-  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, notes };
+  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box --version": [], "runc --version": [] }, notes };
   for (let i = 0; i < WARMUP + c.runs; i++) {
     for (const rt of ["box oci", "crun", "runc"] as const) {
       const t = timed(argv(rt), c.env, wrap(rt));
       if (i >= WARMUP) result.bundle[rt].push(t);
     }
+    for (const [name, cmd] of [["box --version", [c.box, "--version"]], ["runc --version", ["runc", "--version"]]] as const) {
+      const t = timed([...cmd], c.env);
+      if (i >= WARMUP) result.floor[name].push(t);
+    }
     await Bun.sleep(0);
+  }
+
+  // ctr: a private containerd and its runc shim, each run a new container on a rootfs of its own
+  // runtime's (ctr --rootfs uses the directory as it is), removed after (--rm).
+  try {
+    const ctd = await startContainerd([c.box]);
+    try {
+      result.ctr = { "ctr run --runc-binary box": [], "ctr run --runc-binary runc": [] };
+      const binaries = { box: ctd.runc, runc: "runc" };
+      for (const runtime of ["box", "runc"] as const) cpSync(c.rootfs, join(c.tmp, `ctr-rootfs-${runtime}`), { recursive: true, verbatimSymlinks: true });
+      const runs = Math.min(c.runs, 30);
+      for (let i = 0; i < WARMUP + runs; i++) {
+        for (const runtime of ["box", "runc"] as const) {
+          const t = timed(["ctr", "--address", ctd.socket, "run", "--rm", "--runc-binary", binaries[runtime], "--rootfs", join(c.tmp, `ctr-rootfs-${runtime}`), `boxbench-ctr-${runtime}-${i}`, "/bin/true"], c.env);
+          if (i >= WARMUP) result.ctr[`ctr run --runc-binary ${runtime}`].push(t);
+        }
+      }
+    } finally {
+      await ctd.stop();
+      rmSync(ctd.dir, { recursive: true, force: true });
+    }
+  } catch (e) {
+    notes.push(`ctr part skipped: ${(e as Error).message}`);
   }
 
   // docker: a private dockerd, each run a new container of the imported busybox image.
@@ -81,6 +116,9 @@ export function ociSection(r: OciResult): string {
   const docker = r.docker
     ? table(["client", "runs", "median ms", "p90 ms", "min ms"], rows(Object.entries(r.docker)), ["l", "r", "r", "r", "r"])
     : "(not measured)";
+  const ctr = r.ctr ? table(["client", "runs", "median ms", "p90 ms", "min ms"], rows(Object.entries(r.ctr)), ["l", "r", "r", "r", "r"]) : "(not measured)";
+  const median = (v: number[] | undefined) => (v?.length ? stats(v).median : NaN);
+  const verdict = (name: string, box: number, runc: number) => `- ${name}: box ${ms(box)} ms, runc ${ms(runc)} ms (median): target "box at or below runc" **${box <= runc ? "met" : "not met"}**.`;
   return `## box as an OCI runtime (bench/oci.ts)
 
 One bundle (\`runc spec\`'s config with the busybox rootfs, Docker's default seccomp profile, no
@@ -89,10 +127,37 @@ starts, waits for and deletes its container.
 
 ${bundle}
 
+${verdict("box oci run against runc run", median(r.bundle["box oci"]), median(r.bundle.runc))}
+- What one invocation costs before any work, measured in the same run: \`box --version\` ${ms(median(r.floor["box --version"]))} ms,
+  \`runc --version\` ${ms(median(r.floor["runc --version"]))} ms (medians). \`box oci run\` starts box twice (the CLI
+  and the container's init, which becomes the process): the gap to runc is about two of these
+  differences; under containerd every runtime call (create, start, delete) pays one more.
+
+containerd as the client, no daemon of Docker's: a private containerd 1.6 and its runc shim,
+\`ctr run --rm --runc-binary box|runc --rootfs DIR ID /bin/true\`, interleaved (the shim's start,
+the runtime's create, start and delete, the shim's exit).
+
+${ctr}
+
+${r.ctr ? verdict("ctr run with box against runc", median(r.ctr["ctr run --runc-binary box"]), median(r.ctr["ctr run --runc-binary runc"])) : ""}
+
 The same runtimes behind a real client: a private dockerd 20.10 with its containerd (vfs storage,
 \`--network none\`), \`docker run --rm --runtime box|runc busybox /bin/true\`, interleaved. This
 is dominated by dockerd and containerd's shim; the runtime's share is the difference.
 
 ${docker}
 ${r.notes.length ? `\n${r.notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;
+}
+
+if (import.meta.main) {
+  await runAlone(OUT, "## box as an OCI runtime", async (o) => {
+    const env = benchEnv();
+    const unified = "/sys/fs/cgroup/unified";
+    // crun 1.8 refuses a hybrid host: then it runs with the cgroup2 mount hidden, as in bench/run.ts.
+    const probe = join(o.tmp, "probe-bundle");
+    writeBundle(probe, o.rootfs, env, ["/bin/true"]);
+    const crunWrapped = Bun.spawnSync(["crun", "--root", join(o.tmp, "crun-probe"), "run", "--bundle", probe, "probe"], { env, stdout: "ignore", stderr: "ignore" }).exitCode !== 0;
+    const runs = Math.max(20, Number(process.env.BENCH_RUNS ?? 50));
+    return ociSection(await ociBench({ box: BOX, ...o, env, crunWrapped, unified, writeBundle: (dir, args) => writeBundle(dir, o.rootfs, env, args), runs }));
+  });
 }

@@ -20,8 +20,7 @@ import { exeProtectionBench, exeProtectionSection, type ExeProtectionResult } fr
 import { imagesBench, imagesSection, type ImagesResult } from "./images.ts";
 import { ociBench, ociSection, type OciResult } from "./oci.ts";
 import { soakBench, soakSection, type SoakResult } from "./soak.ts";
-import { defaultProfileJson } from "../src/security/seccomp.ts";
-import { DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
+import { writeBundle as writeBundleIn } from "./bundle.ts";
 import { REPO, BOX, OUT } from "./sections.ts";
 
 
@@ -146,26 +145,7 @@ function note(s: string): void {
 // ---------------------------------------------------------------- setup
 
 function writeBundle(dir: string, args: string[], resources?: object): void {
-  mkdirSync(dir, { recursive: true });
-  const r = Bun.spawnSync(["runc", "spec"], { cwd: dir, env: ENV, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`runc spec: ${r.stderr.toString()}`);
-  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as {
-    process: { terminal: boolean; args: string[] };
-    root: { path: string; readonly: boolean };
-    linux: { namespaces: { type: string }[]; resources?: object };
-  };
-  config.process.terminal = false;
-  config.process.args = args;
-  config.root = { path: ROOTFS, readonly: false };
-  // box's namespaces: pid, network, ipc, uts, mount, and a cgroup namespace for the payload.
-  const wanted = ["pid", "network", "ipc", "uts", "mount", "cgroup"];
-  const have = new Set(config.linux.namespaces.map((n) => n.type));
-  for (const t of wanted) if (!have.has(t)) config.linux.namespaces.push({ type: t });
-  config.linux.namespaces = config.linux.namespaces.filter((n) => wanted.includes(n.type));
-  if (resources) config.linux.resources = { ...config.linux.resources, ...resources };
-  // The seccomp filter box gives every container (Docker's default profile): the same for all three.
-  (config.linux as { seccomp?: object }).seccomp = defaultProfileJson(DEFAULT_CAPABILITIES);
-  writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
+  writeBundleIn(dir, ROOTFS, ENV, args, resources);
 }
 
 // ---------------------------------------------------------------- the timed commands

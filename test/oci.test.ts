@@ -524,6 +524,33 @@ describe("config.json, field by field", () => {
     }
   });
 
+  test("events: stats every interval, and an oom event when the OOM killer takes one of the container's processes", async () => {
+    const dir = await bundle("sleep 0.5; tail /dev/zero; sleep 100", (c) => (c.linux.resources = { memory: { limit: 16 << 20, swap: 16 << 20 } }));
+    ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
+    const events = Bun.spawn([...BOX, "oci", "--root", ctx.s.root, "events", "--interval", "1s", "c1"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = events.stdout.getReader();
+      let seen = "";
+      let pending: ReturnType<typeof reader.read> | undefined;
+      for (const until = Date.now() + 10000; !seen.includes('"oom"') && Date.now() < until; ) {
+        // One read at a time: a read left behind by the timeout gets the next chunk.
+        pending ??= reader.read();
+        const chunk = await Promise.race([pending, Bun.sleep(500).then(() => undefined)]);
+        if (!chunk) continue;
+        pending = undefined;
+        if (chunk.done) break;
+        seen += new TextDecoder().decode(chunk.value);
+      }
+      const lines = seen.trim().split("\n").map((l) => JSON.parse(l));
+      expect(lines[0]).toMatchObject({ type: "stats", id: "c1" });
+      expect(lines).toContainEqual({ type: "oom", id: "c1" });
+    } finally {
+      events.kill();
+      await events.exited;
+      ok(await oci(["delete", "-f", "c1"]));
+    }
+  });
+
   test("resources and cgroupsPath: limits in the cgroup the bundle names, removed at delete", async () => {
     const cgroupName = `box-oci-test-${process.pid}`;
     const dir = await bundle("sleep 100", (c) => {

@@ -13,7 +13,7 @@ import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
-import { containerExists, createContainerFromBundle, runPoststart, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { containerExists, createContainerFromBundle, oomKillCount, runPoststart, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
 import { parseBytes } from "./resources.ts";
 import { logError, setLog } from "../oci/log.ts";
@@ -264,7 +264,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   events: {
-    describe: "The container's counters as JSON: once with --stats, else every --interval",
+    describe: "The container's counters as JSON: once with --stats, else every --interval, and an oom event when the OOM killer takes one of its processes",
     usage: "events [--stats] [--interval 5s] ID",
     flags: { stats: { type: "boolean", description: "Once, then exit" }, interval: { type: "string", description: "Between two, e.g. 5s (default)" } },
     run: async (store, f) => {
@@ -272,10 +272,17 @@ const VERBS: Record<string, Verb> = {
       const interval = /^(\d+)(ms|s|m)?$/.exec((f.values.interval as string | undefined) ?? "5s");
       if (!interval) throw new UserError(`invalid --interval "${f.values.interval}": e.g. 500ms, 5s, 1m`);
       const ms = Number(interval[1]) * ({ ms: 1, s: 1000, m: 60000 } as Record<string, number>)[interval[2] ?? "s"]!;
-      for (;;) {
+      if (f.values.stats) return void process.stdout.write(`${JSON.stringify(statsEvent(store, id))}\n`);
+      // As runc's: stats every interval, and {"type":"oom"} as soon as an OOM kill is counted
+      // (looked at every 100 ms); it ends with the container.
+      let ooms = oomKillCount(store, id);
+      for (let next = 0; ; await Bun.sleep(100)) {
+        const now = oomKillCount(store, id);
+        if (now > ooms) process.stdout.write(`${JSON.stringify({ type: "oom", id })}\n`);
+        ooms = now;
+        if (Date.now() < next) continue;
         process.stdout.write(`${JSON.stringify(statsEvent(store, id))}\n`);
-        if (f.values.stats) return;
-        await Bun.sleep(Math.max(ms, 100));
+        next = Date.now() + Math.max(ms, 100);
       }
     },
   },

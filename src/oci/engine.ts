@@ -26,6 +26,7 @@ import { setPaused } from "../container/pause.ts";
 import { processSpec, resources } from "./config.ts";
 import { changesSomething, updateLimits } from "../container/update.ts";
 import { readStats } from "../cgroup/stats.ts";
+import { oomKills } from "../cgroup/events.ts";
 import { execInContainer } from "../container/exec.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { warn } from "./log.ts";
@@ -367,6 +368,13 @@ export function updateResources(store: Store, id: string, doc: unknown): void {
   const c = find(store, id);
   if (c.status === "stopped") throw new UserError("container not running");
   updateLimits(liveContainer(store, c.spec), changes, "oci update");
+}
+
+/** How many of the container's processes the OOM killer has taken; an error once it is stopped. */
+export function oomKillCount(store: Store, id: string): number {
+  const c = find(store, id);
+  if (c.status === "stopped") throw new UserError("container not running");
+  return oomKills(c.paths.cgroups);
 }
 
 /** events --stats: the container's counters, as runc's stats event. */
