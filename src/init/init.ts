@@ -4,7 +4,7 @@
 import { close, exists, fchown, isErrno, open, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { basename, join } from "../path.ts";
-import { buildRootfs, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
+import { buildRootfs, cgroupfsReadOnly, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
@@ -251,7 +251,7 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     }
   }
   // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
-  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups()) : [], userns, driverLog);
+  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups(), cgroupfsReadOnly(spec)) : [], userns, driverLog);
 }
 
 /**

@@ -1,4 +1,5 @@
-// /sys/fs/cgroup inside the container: the container's own cgroup as its root, read-only.
+// /sys/fs/cgroup inside the container: the container's own cgroup as its root, read-only (a
+// bundle's mount without "ro" makes it writable: systemd in a container makes cgroups of its own).
 // cgroupfs shows the cgroup namespace of whoever mounts it, so the payload's spawn child mounts
 // it (after entering that namespace, before exec); this prepares the mount points.
 import { mkdir } from "../sys/fs.ts";
@@ -9,10 +10,9 @@ import { mount } from "../sys/mount.ts";
 import type { SpawnOptions } from "../sys/spawn.ts";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
-const RO = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-
 /** Call after pivot_root; returns the mounts for the payload's spawn. */
-export function prepareCgroupfs(layout: CgroupLayout): NonNullable<SpawnOptions["mounts"]> {
+export function prepareCgroupfs(layout: CgroupLayout, readOnly = true): NonNullable<SpawnOptions["mounts"]> {
+  const RO = (readOnly ? MS_RDONLY : 0) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   if (layout.version === 2) return [{ source: "cgroup2", target: CGROUP_ROOT, fstype: "cgroup2", flags: RO }];
   // v1: one directory per hierarchy on a small tmpfs, as Docker lays it out.
   mount("tmpfs", CGROUP_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");

@@ -193,6 +193,12 @@ function ownedInside(m: MountSpec, ids: UsernsSpec): MountSpec {
 }
 
 /** Whether the payload's spawn mounts cgroupfs (at /sys/fs/cgroup, read-only). */
+/** box run's cgroupfs is read-only; a bundle's as its mount says (runc honours "ro" or its absence). */
+export function cgroupfsReadOnly(spec: ContainerSpec): boolean {
+  const m = spec.runtime?.mounts.find(isCgroupMount);
+  return m === undefined || (m.flags & MS_RDONLY) !== 0;
+}
+
 export function wantsCgroupfs(spec: ContainerSpec): boolean {
   // box run's list has cgroupfs unless rootless (src/rootfs/default-mounts.ts).
   return spec.runtime ? spec.runtime.mounts.some(isCgroupMount) : !spec.rootless;
