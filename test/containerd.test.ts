@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, eventually, ROOTFS, snapshot, type Snapshot } from "./helpers/box.ts";
+import { BOX, eventually, readUntil, ROOTFS, snapshot, type Snapshot } from "./helpers/box.ts";
 import { startContainerd, type Containerd } from "./helpers/containerd.ts";
 
 let c: Containerd;
@@ -108,19 +108,7 @@ describe("ctr with box as its runc binary (containerd's runc shim)", () => {
       const r = await ctr(["run", "--rm", "--runc-binary", c.runc, "--rootfs", "--memory-limit", String(16 << 20), rootfs("oom"), "oom", "/bin/sh", "-c", "tail /dev/zero"]);
       expect([r.stderr, r.code]).toEqual(["", 137]);
       // The event stream: a /tasks/oom for this container.
-      const reader = events.stdout.getReader();
-      let seen = "";
-      let pending: ReturnType<typeof reader.read> | undefined;
-      const until = Date.now() + 5000;
-      while (!seen.includes("/tasks/oom") && Date.now() < until) {
-        // One read at a time: a read left behind by the timeout gets the next chunk.
-        pending ??= reader.read();
-        const chunk = await Promise.race([pending, Bun.sleep(500).then(() => undefined)]);
-        if (!chunk) continue;
-        pending = undefined;
-        if (chunk.done) break;
-        seen += new TextDecoder().decode(chunk.value);
-      }
+      const seen = await readUntil(events.stdout.getReader(), "/tasks/oom", 10000);
       expect(seen).toMatch(/\/tasks\/oom.*"?container_id"?:?\s*"?oom/s);
     } finally {
       events.kill();

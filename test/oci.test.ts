@@ -529,19 +529,8 @@ describe("config.json, field by field", () => {
     ok(await oci(["run", "-d", "--bundle", dir, "c1"]));
     const events = Bun.spawn([...BOX, "oci", "--root", ctx.s.root, "events", "--interval", "1s", "c1"], { stdout: "pipe", stderr: "pipe" });
     try {
-      const reader = events.stdout.getReader();
-      let seen = "";
-      let pending: ReturnType<typeof reader.read> | undefined;
-      for (const until = Date.now() + 10000; !seen.includes('"oom"') && Date.now() < until; ) {
-        // One read at a time: a read left behind by the timeout gets the next chunk.
-        pending ??= reader.read();
-        const chunk = await Promise.race([pending, Bun.sleep(500).then(() => undefined)]);
-        if (!chunk) continue;
-        pending = undefined;
-        if (chunk.done) break;
-        seen += new TextDecoder().decode(chunk.value);
-      }
-      const lines = seen.trim().split("\n").map((l) => JSON.parse(l));
+      const seen = await readUntil(events.stdout.getReader(), '"oom"', 10000);
+      const lines = seen.split("\n").filter((l) => l.endsWith("}")).map((l) => JSON.parse(l));
       expect(lines[0]).toMatchObject({ type: "stats", id: "c1" });
       expect(lines).toContainEqual({ type: "oom", id: "c1" });
     } finally {
