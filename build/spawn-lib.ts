@@ -27,6 +27,9 @@ export async function buildSpawnLib(): Promise<void> {
   // The health timer of a detached container with a health check, a few KB.
   compileFreestanding("src/sys/health-timer.c", "dist/box-health-timer");
   embed("dist/box-health-timer");
+  // The child's steps on their own, for box oci's init with a user namespace: ~15 KB.
+  compileFreestanding("src/sys/stage2.c", "dist/box-stage2");
+  embed("dist/box-stage2");
   // The exec shim of every process started in a container: no data, ~1 KB.
   compileFreestanding("src/sys/shim.c", "dist/box-shim", { packed: true });
   embed("dist/box-shim");

@@ -425,6 +425,10 @@ describe("config.json, field by field", () => {
     // exec joins the same user namespace.
     const exec = await oci(["exec", "c1", "cat", "/proc/self/uid_map"]);
     expect(exec.stdout).toBe("         0     100000      65536\n");
+    // runc's process model here too: the pid is the process, in the new user and cgroup namespaces.
+    const pid = (await state("c1")).pid;
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toStartWith("sleep\0");
+    for (const ns of ["user", "cgroup"]) expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
     ok(await oci(["delete", "-f", "c1"]));
   });
 

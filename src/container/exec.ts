@@ -78,13 +78,14 @@ function describeSpawnFailure(e: SpawnError, name: string, cwd: string): UserErr
 
 /**
  * The container's user namespace: its payload's, the init's child (the init itself stays in the
- * host's, which owns every other namespace of the container). Any process of it will do.
+ * host's, which owns every other namespace of the container), or under box oci the init itself
+ * once it has become the process. Any process of it will do.
  */
 function payloadUserNamespace(init: number, name: string): number {
   const self = open("/proc/self/ns/user", O_RDONLY);
   const own = fstat(self).ino;
   close(self);
-  for (const child of readFile(`/proc/${init}/task/${init}/children`).split(" ").filter(Boolean)) {
+  for (const child of [String(init), ...readFile(`/proc/${init}/task/${init}/children`).split(" ").filter(Boolean)]) {
     let fd: number;
     try {
       fd = open(`/proc/${child}/ns/user`, O_RDONLY);

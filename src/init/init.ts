@@ -10,7 +10,7 @@ import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
-import { copyMountIn, execInPlace, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
+import { copyMountIn, execInPlace, execInPlaceSingleThreaded, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { libc } from "../sys/libc.ts";
@@ -105,8 +105,7 @@ interface Launcher {
   /**
    * box oci: this process becomes the payload (runc's process model: the pid the caller has is
    * the process, PID 1 of the container, in its cgroup); undefined where the init must stay its
-   * parent: a user namespace (a multi-threaded process cannot enter one), or a terminal that the
-   * init relays (`box oci run` in the foreground, no console socket).
+   * parent: a terminal that the init relays (`box oci run` in the foreground, no console socket).
    */
   replace?: () => never;
 }
@@ -289,10 +288,12 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
     if (spec.runtime?.umask !== undefined) libc.umask(spec.runtime.umask);
     trace("init", "payload-exec");
     // The session is this process's since its spawn (setsid): the payload's already.
-    return execInPlace({ ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts });
+    const o = { ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts };
+    // Entering a user namespace takes a single-threaded process: stage2.c, exec'd in place.
+    return userns ? execInPlaceSingleThreaded(o) : execInPlace(o);
   };
   return {
-    replace: spec.runtime && !userns && (!pty || plan.consoleSocket) ? replace : undefined,
+    replace: spec.runtime && (!pty || plan.consoleSocket) ? replace : undefined,
     pty,
     confined: (o) => spawn({ ...confinement, ...o, cwd: "/" }),
     command(argv, fds) {

@@ -39,14 +39,14 @@ static long parse(const char *s) {
   return v * sign;
 }
 
-static long now_ms(void) {
+__attribute__((unused)) static long now_ms(void) {
   long ts[2];
   sys(228 /* clock_gettime */, 1 /* CLOCK_MONOTONIC */, ts, 0);
   return ts[0] * 1000 + ts[1] / 1000000;
 }
 
 /* The value of <prefix><i> (e.g. BOX_W3) in the environment, "" when missing. */
-static char *param(char **envp, const char *prefix, int i) {
+__attribute__((unused)) static char *param(char **envp, const char *prefix, int i) {
   char **e;
   for (e = envp; *e; e++) {
     char *p = *e;

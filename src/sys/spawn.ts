@@ -6,8 +6,10 @@ import { close, read } from "./fs.ts";
 import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
 // The exec shim (src/sys/shim.c), a static executable of about 1 KB.
 import shimExecutable from "../../dist/box-shim.b64" with { type: "text" };
+// The child's steps as a program of their own (src/sys/stage2.c), for execInPlace with a user namespace.
+import stage2Executable from "../../dist/box-stage2.b64" with { type: "text" };
 import { Errno, SyscallError } from "./errors.ts";
-import { memoryFile, pipe, waitPid } from "./process.ts";
+import { execAt, keepOpenAcrossExec, memoryFile, pipe, waitPid } from "./process.ts";
 import { cstr, cstrArray } from "./libc.ts";
 
 let trampoline: ((spec: BigInt64Array) => bigint) | undefined;
@@ -129,11 +131,69 @@ export class SpawnError extends SyscallError {
  * spawn.c's struct spawn_spec for `o`; `keep` holds what its pointers point to until the call.
  * `errWrite` -1: errors go to stderr as one line (execInPlace), the shim's as well.
  */
-function spawnSpec(o: SpawnOptions, keep: unknown[], errWrite: number, forkInner: boolean, pidWrite: number): BigInt64Array {
-  const p = (v: Buffer | Int32Array | Uint32Array | BigInt64Array) => {
-    keep.push(v);
-    return BigInt(ptr(v));
+type Data = Buffer | Int32Array | Uint32Array | BigInt64Array;
+
+/** Where spawnSpec's pointers point: this process's memory (`keep` holds it), or a Serialized image's offsets. */
+interface Encoder {
+  bytes(v: Data): bigint;
+  strings(items: string[]): bigint;
+}
+
+function inMemory(keep: unknown[]): Encoder {
+  return {
+    bytes(v) {
+      keep.push(v);
+      return BigInt(ptr(v));
+    },
+    strings(items) {
+      return this.bytes(cstrArray(items, keep));
+    },
   };
+}
+
+/** An offset as a serialized image marks it (no address of this process, no number of the spec has this bit). */
+const OFFSET = 1n << 61n;
+
+/**
+ * The spec as one image for stage2.c, with no address of this process in it: every pointer an
+ * offset into the data, listed so that the program adds its own address to each.
+ */
+class Serialized implements Encoder {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private pointers: number[] = [];
+
+  bytes(v: Data): bigint {
+    const at = this.size;
+    if (v instanceof BigInt64Array) {
+      const words = BigInt64Array.from(v, (w, i) => {
+        if (w < 0n || !(w & OFFSET)) return w;
+        this.pointers.push(at + i * 8);
+        return w & ~OFFSET;
+      });
+      v = words;
+    }
+    const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const padded = new Uint8Array(Math.ceil(bytes.length / 8) * 8 || 8);
+    padded.set(bytes);
+    this.parts.push(padded);
+    this.size += padded.length;
+    return OFFSET | BigInt(at);
+  }
+
+  strings(items: string[]): bigint {
+    return this.bytes(BigInt64Array.from([...items.map((s) => this.bytes(cstr(s))), 0n]));
+  }
+
+  /** The image: the header's offset, the pointers' count and offsets, the data. */
+  image(header: bigint): Uint8Array {
+    const head = BigInt64Array.from([header & ~OFFSET, BigInt(this.pointers.length), ...this.pointers.map(BigInt)]);
+    return Buffer.concat([new Uint8Array(head.buffer), ...this.parts]);
+  }
+}
+
+function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: boolean, pidWrite: number): BigInt64Array {
+  const p = (v: Data) => enc.bytes(v);
   const fdPairs = Int32Array.from((o.fds ?? []).flat());
   const cgroups = Int32Array.from(o.cgroupJoin ?? []);
   const groups = Uint32Array.from(o.user?.groups ?? []);
@@ -141,8 +201,8 @@ function spawnSpec(o: SpawnOptions, keep: unknown[], errWrite: number, forkInner
     BigInt(o.cloneFlags ?? 0),
     p(cstr(o.path)),
     // With the shim, the payload's argv goes in the shim's (below).
-    o.shim ? 0n : p(cstrArray(o.argv, keep)),
-    p(cstrArray(o.env, keep)),
+    o.shim ? 0n : enc.strings(o.argv),
+    enc.strings(o.env),
     BigInt(fdPairs.length / 2),
     fdPairs.length ? p(fdPairs) : 0n,
     BigInt(cgroups.length),
@@ -170,7 +230,7 @@ function spawnSpec(o: SpawnOptions, keep: unknown[], errWrite: number, forkInner
     BigInt(pidWrite),
     BigInt(o.shim ? shimFile() : -1),
     // The shim's argv: the error pipe, the candidate paths, the payload's argv.
-    o.shim ? p(cstrArray([errWrite < 0 ? "-" : String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv], keep)) : 0n,
+    o.shim ? enc.strings([errWrite < 0 ? "-" : String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv]) : 0n,
     BigInt(o.rlimits?.length ?? 0),
     // -1 is RLIM_INFINITY (all ones) as a 64-bit value.
     o.rlimits?.length ? p(BigInt64Array.from(o.rlimits.flatMap((l) => [BigInt(l.resource), BigInt(l.soft), BigInt(l.hard)]))) : 0n,
@@ -178,7 +238,7 @@ function spawnSpec(o: SpawnOptions, keep: unknown[], errWrite: number, forkInner
     BigInt(o.seccomp ? o.seccomp.length / 8 : 0),
     o.seccomp ? p(o.seccomp) : 0n,
     BigInt(o.userns ?? -1),
-    o.ownMaps ? p(cstrArray(["deny", `0 ${process.geteuid!()} 1`, `0 ${process.getegid!()} 1`], keep)) : 0n,
+    o.ownMaps ? enc.strings(["deny", `0 ${process.geteuid!()} 1`, `0 ${process.getegid!()} 1`]) : 0n,
     BigInt(o.joinUserNamespaceFirst ?? -1),
     BigInt(o.program ?? -1),
     o.capabilities?.sets ? 1n : 0n,
@@ -195,7 +255,7 @@ export function spawn(o: SpawnOptions): number {
   // A user namespace can only be entered by a child with a memory of its own: the inner one.
   const forkInner = o.forkInner || o.userns !== undefined;
   const [pidRead, pidWrite] = forkInner ? pipe() : [-1, -1];
-  const spec = spawnSpec(o, keep, errWrite, forkInner, pidWrite);
+  const spec = spawnSpec(o, inMemory(keep), errWrite, forkInner, pidWrite);
   const outer = Number(box_spawn(spec));
   close(errWrite);
   if (forkInner) close(pidWrite);
@@ -232,9 +292,25 @@ export function spawn(o: SpawnOptions): number {
 export function execInPlace(o: SpawnOptions): never {
   if (!inPlace) throw new Error("spawn: loadSpawn() was not called");
   const keep: unknown[] = [];
-  const ret = Number(inPlace(spawnSpec(o, keep, -1, false, -1)));
+  const ret = Number(inPlace(spawnSpec(o, inMemory(keep), -1, false, -1)));
   keep.length = 0;
   throw new SpawnError("exec in place", -ret);
+}
+
+/**
+ * execInPlace for a process that enters a user namespace, which only a single-threaded process
+ * may: this process execs stage2.c in place (the pid stays), with the spec serialized in a sealed
+ * memfd, and stage2 takes every step and execs `o`'s program. A failed step is one line on stderr
+ * and exit 127.
+ */
+export function execInPlaceSingleThreaded(o: SpawnOptions): never {
+  const image = new Serialized();
+  const header = image.bytes(spawnSpec(o, image, -1, false, -1));
+  const spec = memoryFile("box-spec", image.image(header));
+  // What the spec names by number must be there after the exec.
+  const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, spec];
+  for (const fd of named) if (fd !== undefined && fd >= 0) keepOpenAcrossExec(fd);
+  return execAt(memoryFile("box-stage2", Buffer.from(stage2Executable, "base64")), ["box", String(spec)], []);
 }
 
 /**
