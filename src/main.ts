@@ -14,12 +14,13 @@ if (argv[0] === INIT_COMMAND) {
 } else if (calledAsRunc() || argv[0] === "oci") {
   // A client that runs `runc` (containerd's shim, dockerd's --add-runtime) can run box unchanged.
   // `box oci` goes the same short way: only its own chunk loads, not every command's.
-  const ociArgv = argv[0] === "oci" ? argv.slice(1) : argv;
+  const asRunc = argv[0] !== "oci";
+  const ociArgv = asRunc ? argv : argv.slice(1);
   // create and run start the init first, as box run does.
   const store = earlyOciStore(ociArgv);
   if (store) launchEarlyInit(store);
   const { runOci } = await import("./cli/oci.ts");
-  await runOci(ociArgv, ociArgv === argv);
+  await runOci(ociArgv, asRunc);
 } else {
   trace("cli", "start");
   const store = earlyRunStore(argv);

@@ -11,33 +11,48 @@ import { freezeNow, thaw } from "./freezer.ts";
 
 export const CGROUP_PARENT = "box";
 
-/**
- * Makes each missing directory of `parent` (relative to the hierarchy's root), set up to hold
- * children. A parent someone else made (dockerd after runc, kubelet's kubepods) is made usable
- * as runc makes it, by filling in only what is missing: a v1 cpuset's empty cpus and mems (its
- * children could take no task: ENOSPC), a v2 controller not enabled for its children.
- */
+/** Makes each missing directory of `parent` (relative to the hierarchy's root), set up to hold children. */
 function ensureParents(h: Hierarchy, version: 1 | 2, parent: string): void {
   let dir = h.mountpoint;
-  if (version === 2) enableControllers(dir);
   for (const part of parent.split("/").filter(Boolean)) {
     const above = dir;
     dir = join(dir, part);
-    let made = false;
-    if (!exists(dir)) {
-      try {
-        mkdir(dir);
-        made = true;
-      } catch (e) {
-        if (!isErrno(e, Errno.EEXIST)) throw e;
-      }
+    if (exists(dir)) continue;
+    try {
+      mkdir(dir);
+    } catch (e) {
+      if (!isErrno(e, Errno.EEXIST)) throw e;
+      continue;
     }
     if (version === 1 && h.controllers.includes("cpuset")) {
       fillCpuset(above, dir);
       // Children copy ours.
-      if (made) writeFile(join(dir, "cgroup.clone_children"), "1");
+      writeFile(join(dir, "cgroup.clone_children"), "1");
     }
     if (version === 2) enableControllers(dir);
+  }
+}
+
+/**
+ * A container cgroup below parents someone else made (dockerd after runc, kubelet's kubepods, a
+ * --cgroup-parent) made usable as runc makes it, by filling in along the path only what it
+ * lacks: a v1 cpuset's empty cpus and mems (it could take no task: ENOSPC), on v2 a controller
+ * its hierarchy has that a parent does not enable for its children. Looked at only there: box's
+ * own parents are made complete.
+ */
+function adoptParents(h: Hierarchy, version: 1 | 2, path: string): void {
+  // The hierarchy's root, each parent, the container's cgroup.
+  const chain = [h.mountpoint];
+  for (const part of path.split("/").filter(Boolean)) chain.push(join(chain.at(-1)!, part));
+  const dir = chain.at(-1)!;
+  if (version === 1 && h.controllers.includes("cpuset")) {
+    const empty = ["cpuset.cpus", "cpuset.mems"].some((f) => !readFile(join(dir, f)).trim());
+    if (empty) for (let i = 1; i < chain.length; i++) fillCpuset(chain[i - 1]!, chain[i]!);
+  }
+  if (version === 2) {
+    const have = new Set(readFile(join(dir, "cgroup.controllers")).trim().split(/\s+/));
+    const lacking = readFile(join(h.mountpoint, "cgroup.controllers")).trim().split(/\s+/).some((c) => c && !have.has(c));
+    if (lacking) chain.slice(0, -1).forEach(enableControllers);
   }
 }
 
@@ -91,7 +106,7 @@ export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] 
       } catch (e) {
         if (!spec.runtime || !isErrno(e, Errno.EEXIST)) throw e;
       }
-      if (layout.version === 1 && h.controllers.includes("cpuset")) fillCpuset(dirname(dir), dir);
+      if (spec.runtime || spec.cgroupParent) adoptParents(h, layout.version, path);
       if (h.controllers.includes("devices") && deviceRules) applyDeviceRules(dir, deviceRules);
       // The payload and box exec's processes join it; the init, which makes /dev's nodes, never does.
       if (layout.version === 2 && deviceRules && deviceRulesEnforced()) applyDeviceRulesV2(dir, deviceRules);
@@ -117,10 +132,7 @@ export function joinFile(dir: string): string {
  * reaped. `leftovers`: kill what may still be inside first (not needed by an init that reaped
  * everything, nor for cgroups just made).
  */
-export function removeCgroups(given: string[], leftovers = true): void {
-  // With what its processes made below it (a container with a cgroup namespace of its own and a
-  // writable cgroupfs: systemd, a box oci exec --cgroup's), the deepest first, as runc removes them.
-  const dirs = given.flatMap(subtree);
+export function removeCgroups(dirs: string[], leftovers = true): void {
   if (leftovers) killLeftovers(dirs);
   for (const dir of dirs) {
     for (let attempt = 0; ; attempt++) {
@@ -130,7 +142,11 @@ export function removeCgroups(given: string[], leftovers = true): void {
       } catch (e) {
         if (isErrno(e, Errno.ENOENT)) break;
         if (!isErrno(e, Errno.EBUSY) || attempt >= 250) throw e;
-        Bun.sleepSync(2);
+        // Busy: its last tasks are still leaving, or its processes made cgroups below it (systemd in
+        // a container, a box oci exec --cgroup's): those go first, as runc removes them.
+        const below = attempt === 0 ? childCgroups(dir) : [];
+        if (below.length) removeCgroups(below, leftovers);
+        else Bun.sleepSync(2);
       }
     }
   }
@@ -176,16 +192,15 @@ export function endCgroupProcesses(dirs: string[]): void {
   }
 }
 
-/** A cgroup and the cgroups below it, children before their parent. */
-function subtree(dir: string): string[] {
-  const below: string[] = [];
-  for (const name of readdirIfExists(dir)) {
-    const child = join(dir, name);
+/** The cgroups right below a cgroup (its other entries are files). */
+function childCgroups(dir: string): string[] {
+  return readdirIfExists(dir).map((name) => join(dir, name)).filter((child) => {
     try {
-      if (lstat(child).isDirectory()) below.push(...subtree(child));
-    } catch {}
-  }
-  return [...below, dir];
+      return lstat(child).isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }
 
 function killLeftovers(dirs: string[]): void {

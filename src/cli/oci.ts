@@ -13,7 +13,7 @@ import { isRootless } from "../sys/process.ts";
 import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
-import { containerExists, createContainerFromBundle, oomKillCount, runPoststart, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { containerExists, createContainerFromBundle, followEvents, runPoststart, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
 import { parseBytes } from "./resources.ts";
 import { logError, setLog } from "../oci/log.ts";
@@ -76,8 +76,8 @@ function bundleSpec(f: ParsedFlags, verb: string) {
   return spec;
 }
 
-function bundleOptions(f: ParsedFlags): { pidFile?: string; consoleSocket?: string; preserveFds?: number } {
-  return { pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined, preserveFds: preservedFds(f) };
+function bundleOptions(f: ParsedFlags): { pidFile?: string; consoleSocket?: string } {
+  return { pidFile: f.values["pid-file"] as string | undefined, consoleSocket: f.values["console-socket"] as string | undefined };
 }
 
 /** runc update's single-limit flags: the LinuxResources section and field each sets. */
@@ -272,18 +272,9 @@ const VERBS: Record<string, Verb> = {
       const interval = /^(\d+)(ms|s|m)?$/.exec((f.values.interval as string | undefined) ?? "5s");
       if (!interval) throw new UserError(`invalid --interval "${f.values.interval}": e.g. 500ms, 5s, 1m`);
       const ms = Number(interval[1]) * ({ ms: 1, s: 1000, m: 60000 } as Record<string, number>)[interval[2] ?? "s"]!;
-      if (f.values.stats) return void process.stdout.write(`${JSON.stringify(statsEvent(store, id))}\n`);
-      // As runc's: stats every interval, and {"type":"oom"} as soon as an OOM kill is counted
-      // (looked at every 100 ms); it ends with the container.
-      let ooms = oomKillCount(store, id);
-      for (let next = 0; ; await Bun.sleep(100)) {
-        const now = oomKillCount(store, id);
-        if (now > ooms) process.stdout.write(`${JSON.stringify({ type: "oom", id })}\n`);
-        ooms = now;
-        if (Date.now() < next) continue;
-        process.stdout.write(`${JSON.stringify(statsEvent(store, id))}\n`);
-        next = Date.now() + Math.max(ms, 100);
-      }
+      const emit = (event: object) => void process.stdout.write(`${JSON.stringify(event)}\n`);
+      if (f.values.stats) return emit(statsEvent(store, id));
+      await followEvents(store, id, ms, emit);
     },
   },
   pause: {
@@ -339,6 +330,9 @@ function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]
   }
   doc.capabilities = caps;
   if (f.values["no-new-privs"]) doc.noNewPrivileges = true;
+  // Checked as a process.json's are: ignored where AppArmor or SELinux is off, refused where on.
+  if (f.values.apparmor !== undefined) doc.apparmorProfile = f.values.apparmor;
+  if (f.values["process-label"] !== undefined) doc.selinuxLabel = f.values["process-label"];
   return processSpec(doc, f.values.process === undefined ? "exec" : "process.json");
 }
 

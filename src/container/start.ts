@@ -3,7 +3,7 @@
 import { close, isErrno, open, readFile, write } from "../sys/fs.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, O_RDONLY, SIGHUP, SIGINT, SIGKILL, SIGTERM } from "../sys/constants.ts";
-import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, setns, waitPid, type WaitResult } from "../sys/process.ts";
+import { FORWARDED_SIGNALS, isRootless, kill, pipe, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn } from "../sys/spawn.ts";
 import { isTerminal, makeRaw } from "../sys/tty.ts";
 import { trace, traceEnv } from "../trace.ts";
@@ -101,8 +101,12 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
   const [lifelineRead, lifelineWrite] = pipe();
   const [planRead, planWrite] = pipe();
   const hostNet = open("/proc/self/ns/net", O_RDONLY);
-  const leavePid = typeof pidNamespace === "object" ? enterPidNamespaceForChildren(pidNamespace.path) : undefined;
+  // Another's PID namespace is entered by the trampoline's child, which forks the init into it:
+  // never by this thread, where a thread Bun starts meanwhile would fail (a process's threads
+  // share one PID namespace).
+  let theirPid: number | undefined;
   try {
+    if (typeof pidNamespace === "object") theirPid = openNamespace(pidNamespace.path);
     loadSpawn();
     trace("cli", "trampoline-loaded");
     const self = selfCommand();
@@ -122,6 +126,7 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
       ],
       // Its own session: keystrokes like ^C reach the CLI once, which forwards them once.
       setsid: true,
+      ...(theirPid === undefined ? {} : { setns: [theirPid], forkInner: true }),
     });
     trace("cli", "init-spawned");
     return { pid, syncRead, lifelineWrite, planWrite };
@@ -129,8 +134,7 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
     for (const fd of [syncRead, lifelineWrite, planWrite]) close(fd);
     throw e;
   } finally {
-    leavePid?.();
-    for (const fd of [syncWrite, lifelineRead, planRead, hostNet]) close(fd);
+    for (const fd of [syncWrite, lifelineRead, planRead, hostNet, ...(theirPid === undefined ? [] : [theirPid])]) close(fd);
   }
 }
 
@@ -145,31 +149,13 @@ export function pidNamespaceOf(store: Store, spec: Pick<ContainerSpec, "pidMode"
   return { path: `/proc/${pid}/ns/pid` };
 }
 
-/**
- * The children this thread makes from now on are in the PID namespace at `path` (a running
- * container's init's, a pod's); the returned function turns that back. setns(CLONE_NEWPID) changes only
- * where children go, and a descendant namespace (a container's) may be joined and left so.
- */
-function enterPidNamespaceForChildren(path: string): () => void {
-  const own = open("/proc/thread-self/ns/pid", O_RDONLY);
+/** An open namespace file (a container's init's /proc/PID/ns/pid, a pod's). */
+function openNamespace(path: string): number {
   try {
-    const theirs = open(path, O_RDONLY);
-    try {
-      setns(theirs, CLONE_NEWPID, `PID namespace ${path}`);
-    } finally {
-      close(theirs);
-    }
+    return open(path, O_RDONLY);
   } catch (e) {
-    close(own);
-    throw e;
+    throw new UserError(`PID namespace ${path}: ${describeError(e)}`);
   }
-  return () => {
-    try {
-      setns(own, CLONE_NEWPID, "this process's own PID namespace");
-    } finally {
-      close(own);
-    }
-  };
 }
 
 let early: { store: Store; init: PendingInit } | undefined;

@@ -41,6 +41,8 @@ interface Found {
   spec: ContainerSpec;
   paths: ContainerPaths;
   pid?: number;
+  /** The process's start time, which tells it from a process that got its pid later. */
+  pidStart?: number;
   status: OciStatus;
 }
 
@@ -63,7 +65,7 @@ function find(store: Store, id: string): Found {
     if (exists(join(paths.runDir, START_FIFO))) status = state?.status === "created" ? "created" : "creating";
     else status = state?.status === "paused" ? "paused" : "running";
   }
-  return { spec, paths, pid, status };
+  return { spec, paths, pid, pidStart: state?.pidStart, status };
 }
 
 export function stateOf(store: Store, id: string): OciState & { rootfs: string; created: string; owner: string } {
@@ -90,7 +92,6 @@ function writePidFile(path: string, pid: number): void {
 export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
-  preserveFds?: number;
   /**
    * box oci run: when no hook runs between create and start (prestart, createRuntime,
    * createContainer), the init starts the process as soon as it is created, without the FIFO's
@@ -109,7 +110,7 @@ export interface CreateOptions {
 export async function createContainerFromBundle(store: Store, readSpec: () => ContainerSpec, opts: CreateOptions): Promise<{ spec: ContainerSpec; init: PendingInit; messages: InitMessages; started: boolean }> {
   // Started by main.ts already, unless the init needs what only the parsed flags give it.
   const started = takeEarlyInit(store);
-  let early = opts.consoleSocket === undefined && !opts.preserveFds ? (started ?? launchInit(store)) : undefined;
+  let early = opts.consoleSocket === undefined ? (started ?? launchInit(store)) : undefined;
   if (started && !early) abandonInit(started);
   let socket: number | undefined;
   let spec: ContainerSpec;
@@ -131,9 +132,9 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Co
     const hooks = spec.runtime!.hooks;
     atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length;
     if (!atOnce) mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
-    // The early init was made in a pid namespace of its own: a bundle that wants another's (or
-    // the caller's) gets one made there.
-    if (early && spec.pidMode) {
+    // The early init was made in a pid namespace of its own and without the caller's descriptors:
+    // a bundle that wants another pid namespace (or the caller's), or --preserve-fds, gets one made so.
+    if (early && (spec.pidMode || spec.runtime?.preserveFds)) {
       abandonInit(early);
       early = undefined;
     }
@@ -230,7 +231,7 @@ async function openStartFifo(c: Found): Promise<void> {
       const n = readByte();
       if (n > 0) break;
       // Gone: but it may have written its byte and ended (a process that exits at once) since the read.
-      if (!sameProcess(c.pid!, readState(c.paths)?.pidStart)) {
+      if (!sameProcess(c.pid!, c.pidStart)) {
         if (readByte() > 0) break;
         throw new UserError("cannot start the container: its process is already dead");
       }
@@ -246,8 +247,7 @@ async function openStartFifo(c: Found): Promise<void> {
 
 /** kill: a signal to the payload (through the init); before start only SIGKILL means anything. */
 export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
-  const c = find(store, id);
-  if (c.status === "stopped") throw new UserError("container not running");
+  const c = running(store, id);
   if (signal === 0) return;
   // Before start the container is its init alone: --all means it too.
   if (all && c.status !== "created" && c.status !== "creating") {
@@ -365,22 +365,42 @@ export function updateResources(store: Store, id: string, doc: unknown): void {
   const { resources: changes, devices } = resources(doc);
   if (devices) throw new UserError("update: devices cannot be changed on a running container");
   if (!changesSomething(changes)) throw new UserError("update: no limit to change");
-  const c = find(store, id);
-  if (c.status === "stopped") throw new UserError("container not running");
+  const c = running(store, id);
   updateLimits(liveContainer(store, c.spec), changes, "oci update");
 }
 
-/** How many of the container's processes the OOM killer has taken; an error once it is stopped. */
-export function oomKillCount(store: Store, id: string): number {
+/** A running container, or "container not running". */
+function running(store: Store, id: string): Found {
   const c = find(store, id);
   if (c.status === "stopped") throw new UserError("container not running");
-  return oomKills(c.paths.cgroups);
+  return c;
+}
+
+/**
+ * events: as runc's, the stats event every `intervalMs`, and {"type":"oom"} as soon as the OOM
+ * killer takes one of the container's processes (looked at every 100 ms); an error once it has
+ * stopped. The container is looked up once; after that only its process and its cgroup are read.
+ */
+export async function followEvents(store: Store, id: string, intervalMs: number, emit: (event: object) => void): Promise<never> {
+  const c = running(store, id);
+  let ooms = oomKills(c.paths.cgroups);
+  for (let next = 0; ; await Bun.sleep(100)) {
+    if (!sameProcess(c.pid!, c.pidStart)) throw new UserError("container not running");
+    const now = oomKills(c.paths.cgroups);
+    if (now > ooms) emit({ type: "oom", id });
+    ooms = now;
+    if (Date.now() < next) continue;
+    emit(stats(c, id));
+    next = Date.now() + Math.max(intervalMs, 100);
+  }
 }
 
 /** events --stats: the container's counters, as runc's stats event. */
 export function statsEvent(store: Store, id: string): object {
-  const c = find(store, id);
-  if (c.status === "stopped") throw new UserError("container not running");
+  return stats(running(store, id), id);
+}
+
+function stats(c: Found, id: string): object {
   const s = readStats(c.paths.cgroups);
   return {
     type: "stats",

@@ -2,6 +2,7 @@
 // /proc for the container's processes, since box runs no ps.
 import { readFile } from "../sys/fs.ts";
 import { processRow } from "../container/manage.ts";
+import { processStat } from "../sys/process.ts";
 
 /** USER_HZ: the unit of /proc's times on every Linux box runs on. */
 const TICKS = 100;
@@ -56,8 +57,7 @@ export function psTable(pids: number[]): string {
     if (!row) return [];
     let fields: string[];
     try {
-      const stat = readFile(`/proc/${pid}/stat`);
-      fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      fields = processStat(pid);
     } catch {
       return []; // gone meanwhile
     }

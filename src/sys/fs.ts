@@ -540,10 +540,16 @@ export function holdLock(path: string): number {
 /** Raises this process's soft limit on open files to its hard limit (a deep tree walked by
  * descriptors needs one per level). */
 export function raiseFileLimit(): void {
-  const limits = new BigUint64Array(2);
-  check(libc.syscall(SYS_prlimit64, 0 as never, RLIMIT_NOFILE as never, null, limits, null), "prlimit64", "RLIMIT_NOFILE");
+  const limits = fileLimit(0);
   limits[0] = limits[1]!;
   check(libc.syscall(SYS_prlimit64, 0 as never, RLIMIT_NOFILE as never, limits, null, null), "prlimit64", "RLIMIT_NOFILE");
+}
+
+/** RLIMIT_NOFILE of process `pid` (0: this one): soft, hard. */
+function fileLimit(pid: number): BigUint64Array {
+  const limits = new BigUint64Array(2);
+  check(libc.syscall(SYS_prlimit64, pid as never, RLIMIT_NOFILE as never, null, limits, null), "prlimit64", "RLIMIT_NOFILE");
+  return limits;
 }
 
 /**
@@ -551,8 +557,7 @@ export function raiseFileLimit(): void {
  * start): what a process started on the caller's behalf inherits from it, as under runc.
  */
 export function callerFileLimit(): { soft: number; hard: number } {
-  const limits = new BigUint64Array(2);
-  check(libc.syscall(SYS_prlimit64, process.ppid as never, RLIMIT_NOFILE as never, null, limits, null), "prlimit64", "RLIMIT_NOFILE");
+  const limits = fileLimit(process.ppid);
   const value = (v: bigint) => (v >= 2n ** 63n ? -1 : Number(v));
   return { soft: value(limits[0]!), hard: value(limits[1]!) };
 }

@@ -108,10 +108,15 @@ export function setBlocking(fd: number): void {
  */
 /** `proc`: where the host's /proc is (an init reaches it through a descriptor after pivot_root). */
 export function processIdentity(pid: number, proc = "/proc"): { start: number; zombie: boolean } {
+  const fields = processStat(pid, proc);
+  return { start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
+}
+
+/** /proc/PID/stat's fields after the command name: [0] is the state (field 3 of proc(5)). */
+export function processStat(pid: number, proc = "/proc"): string[] {
   const stat = readFile(`${proc}/${pid}/stat`);
   // The command name (field 2) is in parentheses and may itself contain ") ".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { start: Number(fields[19]), zombie: fields[0] === "Z" || fields[0] === "X" };
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
 const SYS_memfd_create = 319;
