@@ -1,6 +1,6 @@
 // Warnings and progress for people, on stderr as "box: warning: ..."; stdout stays for ids,
 // names and data. consola/core: the full consola costs ~5 ms at every start.
-import { createConsola, type ConsolaReporter } from "consola/core";
+import { createConsola, type ConsolaInstance, type ConsolaReporter } from "consola/core";
 import { stderrLine } from "./stderr.ts";
 
 const LABELS: Record<string, string> = { fatal: "error", error: "error", warn: "warning", info: "", log: "", success: "", debug: "debug", trace: "trace" };
@@ -12,7 +12,12 @@ const stderrReporter: ConsolaReporter = {
   },
 };
 
-export const log = createConsola({
-  level: process.env.BOX_LOG_LEVEL === "debug" ? 4 : 3,
-  reporters: [stderrReporter],
-});
+let instance: ConsolaInstance | undefined;
+
+/** consola is made at the first warning, not at every start (~2 ms of one). */
+export const log = {
+  warn(message: string): void {
+    instance ??= createConsola({ level: process.env.BOX_LOG_LEVEL === "debug" ? 4 : 3, reporters: [stderrReporter] });
+    instance.warn(message);
+  },
+};

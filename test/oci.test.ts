@@ -93,8 +93,14 @@ describe("lifecycle (runtime spec: creating → created → running → stopped)
     expect(pidText).toMatch(/^\d+$/);
     const created = await state("c1");
     expect(created).toMatchObject({ ociVersion: "1.2.0", id: "c1", status: "created", pid: Number(pidText), bundle: dir, annotations: { "org.example/k": "v" } });
-    // The init is there (box, PID 1 of the container), the process not yet.
-    expect(readFileSync(`/proc/${pidText}/cmdline`, "utf8")).toContain("__init");
+    // The process to be waits, as runc's init does: PID 1 of the container, already in its
+    // namespaces (its cgroup namespace too), one thread of a few KB, no Bun and no box init left.
+    const status = readFileSync(`/proc/${pidText}/status`, "utf8");
+    expect(status).toMatch(/^NSpid:\s+\d+\s+1$/m);
+    expect(status).toMatch(/^Threads:\s+1$/m);
+    expect(Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1])).toBeLessThan(1024);
+    for (const ns of ["cgroup", "pid", "mnt", "uts", "ipc", "net"]) expect(readlinkSync(`/proc/${pidText}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+    expect(readFileSync(`/proc/${pidText}/cmdline`, "utf8")).not.toContain("__init");
     await Bun.sleep(200);
     expect(existsSync(join(out, "ran"))).toBe(false);
 
@@ -418,8 +424,14 @@ describe("config.json, field by field", () => {
       c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     });
     const out = join(ctx.s.dir, "userns.out");
-    const run = Bun.spawn([...BOX, "oci", "--root", ctx.s.root, "run", "-d", "--bundle", dir, "c1"], { stdout: Bun.file(out), stderr: Bun.file(out) });
-    expect(await run.exited).toBe(0);
+    const create = Bun.spawn([...BOX, "oci", "--root", ctx.s.root, "create", "--bundle", dir, "c1"], { stdout: Bun.file(out), stderr: Bun.file(out) });
+    expect(await create.exited).toBe(0);
+    // Created, the pid is already in the new user and cgroup namespaces (runtime-tools'
+    // linux_ns_nopath looks right after create), with the bundle's maps.
+    const created = (await state("c1")).pid;
+    for (const ns of ["user", "cgroup"]) expect(readlinkSync(`/proc/${created}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+    expect(readFileSync(`/proc/${created}/uid_map`, "utf8")).toBe("         0     100000      65536\n");
+    ok(await oci(["start", "c1"]));
     await eventually(() => readFileSync(out, "utf8").split("\n").length >= 6);
     expect(readFileSync(out, "utf8").split("\n").slice(0, 5)).toEqual(["uid=0(root) gid=0(root)", "         0     100000      65536", "0:0", "0", "0"]);
     // From the host: the file is the range's root's.
@@ -427,8 +439,9 @@ describe("config.json, field by field", () => {
     // exec joins the same user namespace.
     const exec = await oci(["exec", "c1", "cat", "/proc/self/uid_map"]);
     expect(exec.stdout).toBe("         0     100000      65536\n");
-    // runc's process model here too: the pid is the process, in the new user and cgroup namespaces.
+    // runc's process model here too: the pid is the process, the same as at create.
     const pid = (await state("c1")).pid;
+    expect(pid).toBe(created);
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toStartWith("sleep\0");
     for (const ns of ["user", "cgroup"]) expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
     ok(await oci(["delete", "-f", "c1"]));

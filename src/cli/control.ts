@@ -2,17 +2,11 @@
 import { defineCommand } from "citty";
 import { UserError } from "../container/errors.ts";
 import { signalContainer, stopContainer, waitExit } from "../container/control.ts";
-import { signalNumber } from "../sys/process.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { onEachContainer } from "./each.ts";
+import { parseSignal } from "./flags.ts";
 
 const CONTAINERS = { type: "positional", description: "Container name or id (prefix), one or more", required: false } as const;
-
-export function parseSignal(text: string): number {
-  const n = signalNumber(text);
-  if (n === undefined) throw new UserError(`invalid signal "${text}"`);
-  return n;
-}
 
 /** -t SECONDS, else the container's --stop-timeout, else 10; -1 waits for ever (Docker's). */
 export function stopTimeout(text: string | undefined, spec: ContainerSpec): number {

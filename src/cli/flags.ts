@@ -3,6 +3,7 @@
 // accumulate, short booleans combine (`-it`), and an unknown flag is one clear error.
 import type { ArgDef, ArgsDef } from "citty";
 import { UserError } from "../container/errors.ts";
+import { signalNumber } from "../sys/process.ts";
 
 export interface ParsedFlags {
   values: Record<string, string | boolean | string[] | undefined>;
@@ -97,4 +98,11 @@ export function parseFlags(argv: string[], defs: ArgsDef, lists: string[] = [], 
     }
   }
   return { values, positionals, help };
+}
+
+/** A signal by name (SIGTERM, TERM) or number. */
+export function parseSignal(text: string): number {
+  const n = signalNumber(text);
+  if (n === undefined) throw new UserError(`invalid signal "${text}"`);
+  return n;
 }

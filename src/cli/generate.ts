@@ -8,7 +8,7 @@ import { selfCommand } from "../init/self.ts";
 import { globals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { defineFamily, printHelp } from "./help.ts";
-import { VERSION } from "./main.ts";
+import { VERSION } from "../version.ts";
 import { bootUnit, containerUnit, SYSTEMD_RESTART, type BoxCommand } from "./systemd-units.ts";
 
 /** This box, as a unit runs it: the compiled executable by its path, or Bun with the source. */

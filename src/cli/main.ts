@@ -1,15 +1,15 @@
 // The root command: global flags (store roots), dispatch, and turning errors into one line
 // and an exit code.
 import { defineCommand, runCommand, type CommandDef } from "citty";
-import pkg from "../../package.json" with { type: "json" };
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { defaultStore } from "../container/store.ts";
 import { describeError } from "../sys/errors.ts";
 import { setGlobals } from "./context.ts";
 import { parseFlags } from "./flags.ts";
 import { printHelp, resolve } from "./help.ts";
+import { VERSION } from "../version.ts";
 
-export const VERSION = pkg.version;
+export { VERSION };
 
 export const rootCommand = defineCommand({
   meta: { name: "box", version: VERSION, description: "A daemonless container engine in one executable" },

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { abandonInit, forwardSignals, launchInit, pidNamespaceOf, runAttached, runDetached, takeEarlyInit, type PendingInit } from "../container/start.ts";
+import { forwardSignals, pidNamespaceOf, runAttached, runDetached } from "../container/start.ts";
+import { abandonInit, launchInit, takeEarlyInit, type PendingInit } from "../container/launch.ts";
 import { keepState, lockName, type Store } from "../container/store.ts";
 import { globals } from "./context.ts";
 import { parseFlags, type ParsedFlags } from "./flags.ts";

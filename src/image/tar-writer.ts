@@ -1,8 +1,7 @@
 // A tar writer (ustar, with pax records for what ustar cannot hold: long names, big sizes and
 // ids), writing straight to a file descriptor: `box save`, `box export` and `box commit`.
 import { readSync } from "node:fs";
-import { Errno, SyscallError } from "../sys/errors.ts";
-import { errno, libc } from "../sys/libc.ts";
+import { writeWaiting } from "../sys/fs.ts";
 
 export interface TarWriteHeader {
   path: string;
@@ -77,19 +76,8 @@ export class TarWriter {
     if (rest) this.emit(Buffer.alloc(BLOCK - rest));
   }
 
-  // Blocking writes, whatever the descriptor: Bun leaves its stdio non-blocking, so EAGAIN
-  // (a full pipe) means wait a moment and go on.
   private emit(bytes: Uint8Array): void {
-    while (bytes.length > 0) {
-      const n = Number(libc.write(this.fd, bytes, bytes.length));
-      if (n >= 0) {
-        bytes = bytes.subarray(n);
-        continue;
-      }
-      const e = errno();
-      if (e === Errno.EAGAIN) Bun.sleepSync(1);
-      else if (e !== Errno.EINTR) throw new SyscallError("write", e, "archive");
-    }
+    writeWaiting(this.fd, bytes, "archive");
   }
 }
 

@@ -107,7 +107,7 @@ interface Launcher {
    * the process, PID 1 of the container, in its cgroup); undefined where the init must stay its
    * parent: a terminal that the init relays (`box oci run` in the foreground, no console socket).
    */
-  replace?: () => never;
+  replace?: (awaitStart?: SpawnOptions["awaitStart"]) => never;
 }
 
 /**
@@ -283,14 +283,15 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   // box oci --preserve-fds: the caller's descriptors, back at 3 .. for the process.
   const preserved = Array.from({ length: spec.runtime?.preserveFds ?? 0 }, (_, i): [number, number] => [INIT_FDS.preserved + i, 3 + i]);
   let first = true;
-  const replace = () => {
+  const replace = (awaitStart?: SpawnOptions["awaitStart"]) => {
     const output = plan.consoleSocket ? consoleOutput(pty!) : attachedOutput(spec, pty);
     if (spec.runtime?.umask !== undefined) libc.umask(spec.runtime.umask);
     trace("init", "payload-exec");
     // The session is this process's since its spawn (setsid): the payload's already.
-    const o = { ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts };
-    // Entering a user namespace takes a single-threaded process: stage2.c, exec'd in place.
-    return userns ? execInPlaceSingleThreaded(o) : execInPlace(o);
+    const o = { ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts, awaitStart };
+    // Entering a user namespace takes a single-threaded process: stage2.c, exec'd in place; so
+    // does waiting for start, which must not leave Bun's threads running with no handler of theirs.
+    return userns || awaitStart?.fifo !== undefined ? execInPlaceSingleThreaded(o) : execInPlace(o);
   };
   return {
     replace: spec.runtime && (!pty || plan.consoleSocket) ? replace : undefined,
@@ -612,9 +613,13 @@ function actOnUnhealthy(spec: ContainerSpec, dir: string, payload: number): bool
 }
 
 /**
- * box oci create: the container is built; `box oci start` opening the FIFO for reading lets
- * this blocking open return. The caller of create is gone by then: a failure to start the
- * payload goes to the container's stderr, and the init ends with its code, recorded.
+ * box oci create: the container is built. Where this process becomes the payload and no
+ * startContainer hook runs, it does so now, as runc's init: the spawn steps report "created" once
+ * in every namespace (a user namespace and the cgroup one included) and wait, in a program of a
+ * few KB, for `box oci start`'s byte on the FIFO. Otherwise this process reports, waits in
+ * open(2) of the FIFO for writing, runs the hooks, and starts (or becomes) the process. The
+ * caller of create is gone by then: a failure to start goes to the container's stderr, and the
+ * init ends with its code, recorded.
  */
 function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): ReturnType<Launcher["launch"]> {
   // The process to be is in the container's cgroups from now on, as runc's init: containerd reads
@@ -627,12 +632,24 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
     report({ error: `joining the container's cgroups: ${describeError(e)}`, code: EXIT_BOX_ERROR });
     exitNow(EXIT_BOX_ERROR);
   }
+  const fifoPath = plan.startAtOnce ? undefined : join(runPaths(host, plan).runDir, plan.startFifo!);
+  const hooks = plan.spec.runtime!.hooks.startContainer;
+  if (launcher.replace && !hooks) {
+    try {
+      // O_RDWR: opening does not wait for a reader, and the byte box oci start writes is read
+      // from inside the container without reaching for the host's path.
+      const fifo = fifoPath === undefined ? undefined : open(fifoPath, O_RDWR);
+      launcher.replace({ fd: INIT_FDS.sync, message: `${JSON.stringify({ created: true } satisfies InitMessage)}\n`, fifo });
+    } catch (e) {
+      report({ error: describeError(e), code: e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR });
+      finish(plan.spec, plan, host, EXIT_BOX_ERROR, false);
+    }
+  }
   report({ created: true });
   try {
     // box oci run with no hook in between starts at once; else `box oci start` opens the FIFO.
-    const fd = plan.startAtOnce ? undefined : open(join(runPaths(host, plan).runDir, plan.startFifo!), O_WRONLY);
+    const fd = fifoPath === undefined ? undefined : open(fifoPath, O_WRONLY);
     try {
-      const hooks = plan.spec.runtime!.hooks.startContainer;
       if (hooks) runStartContainerHooks(hooks, plan.startState!, launcher.confined);
       if (launcher.replace) {
         // `box oci start` returns on this byte; the process, this one, runs on.

@@ -1,7 +1,7 @@
 // What `box oci spec` writes (runc's default bundle: a shell in ./rootfs, Docker's masked paths)
 // and what `box oci features` reports: the runtime spec's features document, true to what
 // src/oci/config.ts accepts.
-import { VERSION } from "../cli/main.ts";
+import { VERSION } from "../version.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
 import { FLAGS, PROPAGATION } from "./mount-options.ts";
 import { MASKED_PATHS, READONLY_PATHS } from "../rootfs/setup.ts";

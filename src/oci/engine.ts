@@ -1,18 +1,19 @@
 // The runtime spec's lifecycle on box's engine: create (the init builds the container, then
 // waits), start (a FIFO handshake, as runc's exec.fifo), state, kill, delete. A container of
 // `box oci` is an ordinary box container of the store `--root` names, with the bundle's spec.
-import { close, exists, isErrno, open, read, unlink, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { close, exists, isErrno, open, read, unlink, write, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { libc } from "../sys/libc.ts";
 import { join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { connectUnix } from "../sys/unix-socket.ts";
-import { O_NONBLOCK, O_RDONLY, S_IFIFO, SIGKILL } from "../sys/constants.ts";
+import { O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, SIGKILL } from "../sys/constants.ts";
 import { mknod } from "../sys/mount.ts";
 import { kill, waitPid } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { abandonInit, failedStart, forwardSignals, InitMessages, launchInit, pidNamespaceOf, sendPlan, takeEarlyInit, type PendingInit } from "../container/start.ts";
+import { failedStart, forwardSignals, InitMessages, pidNamespaceOf, sendPlan } from "../container/start.ts";
+import { abandonInit, launchInit, takeEarlyInit, type PendingInit } from "../container/launch.ts";
 import { containerConfig, containerPaths, layout, readState, type Store } from "../container/store.ts";
 import { moveFrom } from "../container/lifecycle.ts";
 import { lockContainer } from "../container/lock.ts";
@@ -210,12 +211,26 @@ export async function runPoststart(spec: ContainerSpec, pid: number | undefined)
 }
 
 /**
- * The init waits in open(2) of the FIFO for writing; opening it for reading lets that return.
- * It then runs the startContainer hooks and becomes the process (or starts it), and its one byte
- * says it has tried. EOF instead: the init has not opened it yet, or is gone.
+ * The process to be waits for one byte on the FIFO, which it holds open for reading and
+ * writing: writing it lets it run on (ENXIO: nobody reads, it is gone or is an init of the other
+ * kind). An init that runs startContainer hooks or stays the process's parent waits in open(2) of
+ * the FIFO for writing instead: opening it for reading lets that return, and its one byte says it
+ * has tried. EOF instead: the init has not opened it yet, or is gone.
  */
 async function openStartFifo(c: Found): Promise<void> {
   const path = join(c.paths.runDir, START_FIFO);
+  try {
+    const fd = open(path, O_WRONLY | O_NONBLOCK);
+    try {
+      write(fd, "0");
+    } finally {
+      close(fd);
+    }
+    unlink(path);
+    return;
+  } catch (e) {
+    if (!isErrno(e, Errno.ENXIO)) throw e;
+  }
   const fd = open(path, O_RDONLY | O_NONBLOCK);
   try {
     const buf = new Uint8Array(1);

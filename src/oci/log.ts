@@ -2,7 +2,7 @@
 // log file as the runtime's error, so every line box writes there is one JSON object (or, for
 // --log-format text, a logfmt-like line for people).
 import { O_APPEND, O_CREAT, O_WRONLY } from "../sys/constants.ts";
-import { close, open, write } from "../sys/fs.ts";
+import { close, open, write, writeWaiting } from "../sys/fs.ts";
 
 let target: { path: string; json: boolean } | undefined;
 
@@ -29,12 +29,12 @@ export function logError(msg: string): void {
   } catch {
     // The log file is not writable: stderr still says it.
   }
-  process.stderr.write(`box: ${msg}\n`);
+  writeWaiting(2, `box: ${msg}\n`);
 }
 
 export function warn(msg: string): void {
   try {
     log("warning", msg);
   } catch {}
-  process.stderr.write(`box: warning: ${msg}\n`);
+  writeWaiting(2, `box: warning: ${msg}\n`);
 }

@@ -67,7 +67,9 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SECCOMP_SET_MODE_FILTER 1
 #define CLOSE_RANGE_CLOEXEC 4
 #define CAPS_V3 0x20080522
+#define EINTR 4
 #define EXDEV 18
+#define EPIPE 32
 
 /* Layout shared with spawn.ts (all fields 64-bit). */
 struct spawn_spec {
@@ -120,6 +122,10 @@ struct spawn_spec {
   long cap_permitted;
   long cap_inheritable;
   long cap_ambient;
+  long ready_fd;         /* box oci create: once in every namespace, the child writes ready_msg here */
+  long ready_msg;        /* char* */
+  long ready_len;
+  long start_fifo;       /* and then waits for `box oci start`'s byte on this FIFO (open O_RDWR), or -1 */
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -134,7 +140,7 @@ static const char *const stage_names[] = {
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
   "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace",
   "write setgroups, uid_map, gid_map", "chdir: the working directory is outside the container",
-  "close_range", "getcwd",
+  "close_range", "getcwd", "wait for start",
 };
 
 static long text_length(const char *t) {
@@ -178,13 +184,15 @@ static void load_seccomp(struct spawn_spec *s) {
 
 /* Closes every descriptor above 2 but the payload's (the dup3 targets), the error pipe and the
  * shim, with close_range over the gaps between them. */
-static void close_host_fds(struct spawn_spec *s, long shim) {
-  int keep[66];
+static void close_host_fds(struct spawn_spec *s, long shim, long ready, long fifo) {
+  int keep[68];
   int n = 0, i, j, next = 3;
   long r;
   for (i = 0; i < s->nfds && i < 64; i++) keep[n++] = ((int *)s->fds)[2 * i + 1];
   keep[n++] = (int)s->errfd;
   if (shim >= 0) keep[n++] = (int)shim;
+  if (ready >= 0) keep[n++] = (int)ready;
+  if (fifo >= 0) keep[n++] = (int)fifo;
   for (i = 1; i < n; i++)
     for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
       int t = keep[j];
@@ -204,7 +212,7 @@ static int child(void *arg) {
   int i;
   int *fds = (int *)s->fds;
   int moved[64];
-  long shim, program;
+  long shim, program, ready = -1, fifo = -1;
   unsigned long keep = 0;
   char zero = '0';
   unsigned long empty = 0;
@@ -235,6 +243,8 @@ static int child(void *arg) {
   program = s->shim_fd >= 0 ? s->shim_fd : s->exec_fd;
   shim = program >= 0 ? syscall(SYS_fcntl, program, F_DUPFD_CLOEXEC, 100) : -1;
   if (program >= 0 && shim < 0) fail(s->errfd, 2, -(long)*__errno_location());
+  if (s->ready_fd >= 0 && (ready = syscall(SYS_fcntl, s->ready_fd, F_DUPFD_CLOEXEC, 100)) < 0) fail(s->errfd, 2, -(long)*__errno_location());
+  if (s->start_fifo >= 0 && (fifo = syscall(SYS_fcntl, s->start_fifo, F_DUPFD_CLOEXEC, 100)) < 0) fail(s->errfd, 2, -(long)*__errno_location());
   /* Everything above fd 2 closes at exec, but for the targets dup3 makes below. */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   for (i = 0; i < s->nfds && i < 64; i++)
@@ -280,7 +290,22 @@ static int child(void *arg) {
    * point, the last that uses one: a working directory or program path through /proc/self/fd/N
    * would reach the host (CVE-2024-21626). Close-on-exec is not enough, since chdir and execve
    * come before the exec. Before the filter, which may not allow close_range (older profiles). */
-  close_host_fds(s, shim);
+  close_host_fds(s, shim, ready, fifo);
+  /* box oci create (runc's model): the process is in every namespace and cgroup of the container
+   * now, which is what "created" promises its clients; it reports so and waits here, before the
+   * user switch, for `box oci start`'s byte. The FIFO was opened O_RDWR by the init, so no
+   * permission or path of the host is needed for it from inside. */
+  if (ready >= 0) {
+    if ((r = SC(SYS_write, ready, s->ready_msg, s->ready_len)) < 0) fail(s->errfd, 25, r);
+    syscall(SYS_close, ready);
+  }
+  if (fifo >= 0) {
+    char go;
+    do r = syscall(SYS_read, fifo, &go, 1);
+    while (r < 0 && *__errno_location() == EINTR);
+    if (r != 1) fail(s->errfd, 25, r < 0 ? -(long)*__errno_location() : -EPIPE);
+    syscall(SYS_close, fifo);
+  }
   /* Without no_new_privs the filter must go in while every capability is still there (loading
    * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, setgroups, setres[ug]id,
    * capset, chdir, getcwd, execveat, execve) Docker's profile allows. With no_new_privs it goes in

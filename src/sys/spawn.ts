@@ -101,6 +101,12 @@ export interface SpawnOptions {
   joinUserNamespaceFirst?: number;
   /** A sealed memfd of box's own program to exec (with argv) instead of `path`; not with the shim. */
   program?: number;
+  /**
+   * box oci create: once in every namespace (after the mounts and the user namespace), the child
+   * writes `message` to `fd`; then, with `fifo` (the start FIFO, open O_RDWR), it waits for one
+   * byte on it before the user switch.
+   */
+  awaitStart?: { fd: number; message: string; fifo?: number };
 }
 
 let shimFd: number | undefined;
@@ -118,7 +124,7 @@ const STAGES = [
   "", "prctl PR_SET_PDEATHSIG", "dup3", "cgroup join", "unshare", "setsid", "ioctl TIOCSCTTY",
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
   "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write setgroups, uid_map, gid_map",
-  "chdir: the working directory is outside the container", "close_range", "getcwd",
+  "chdir: the working directory is outside the container", "close_range", "getcwd", "wait for start",
 ];
 
 export class SpawnError extends SyscallError {
@@ -243,6 +249,10 @@ function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: b
     BigInt(o.program ?? -1),
     o.capabilities?.sets ? 1n : 0n,
     ...(["effective", "permitted", "inheritable", "ambient"] as const).map((k) => BigInt.asIntN(64, o.capabilities?.sets?.[k] ?? 0n)),
+    BigInt(o.awaitStart?.fd ?? -1),
+    o.awaitStart ? p(Buffer.from(o.awaitStart.message)) : 0n,
+    BigInt(o.awaitStart ? Buffer.byteLength(o.awaitStart.message) : 0),
+    BigInt(o.awaitStart?.fifo ?? -1),
   ]);
 }
 
@@ -308,7 +318,7 @@ export function execInPlaceSingleThreaded(o: SpawnOptions): never {
   const header = image.bytes(spawnSpec(o, image, -1, false, -1));
   const spec = memoryFile("box-spec", image.image(header));
   // What the spec names by number must be there after the exec.
-  const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, spec];
+  const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, o.awaitStart?.fd, o.awaitStart?.fifo, spec];
   for (const fd of named) if (fd !== undefined && fd >= 0) keepOpenAcrossExec(fd);
   return execAt(memoryFile("box-stage2", Buffer.from(stage2Executable, "base64")), ["box", String(spec)], []);
 }
