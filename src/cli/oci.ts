@@ -10,18 +10,22 @@ import { describeError } from "../sys/errors.ts";
 import { exists, writeFile, writeWaiting } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { isRootless } from "../sys/process.ts";
-import { loadBundle, processSpec, readDocument, validateId } from "../oci/config.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
-import { containerExists, createContainerFromBundle, followEvents, runPoststart, deleteContainer, execProcess as execProcessIn, freezeContainer, killContainer, processesOf, startContainer, stateOf, statsEvent, updateResources, waitForInit, type ExecProcess } from "../oci/engine.ts";
+import { containerExists, stateOf, validateId } from "../oci/found.ts";
+import type { ExecProcess } from "../oci/engine.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
-import { parseBytes } from "./resources.ts";
 import { logError, setLog } from "../oci/log.ts";
-import { psTable } from "../oci/ps.ts";
 import { ociStore } from "../oci/store.ts";
 import { trace } from "../trace.ts";
-import { defaultConfig, features } from "../oci/defaults.ts";
 import { columns, wrap } from "./help.ts";
+
+// Each verb loads what it needs when it runs: state is a few files read, create the whole
+// engine; containerd's shim calls box several times per container.
+const engine = () => import("../oci/engine.ts");
+const control = () => import("../oci/control.ts");
+const config = () => import("../oci/config.ts");
+const defaults = () => import("../oci/defaults.ts");
 
 /** To stdout, without node's stream machinery (~3 ms of every call to load). */
 const print = (text: string): void => writeWaiting(1, text);
@@ -69,10 +73,10 @@ function oneId(f: ParsedFlags, verb: string): string {
   return validateId(f.positionals[0]);
 }
 
-function bundleSpec(f: ParsedFlags, verb: string) {
+async function bundleSpec(f: ParsedFlags, verb: string) {
   const id = oneId(f, verb);
   const preserveFds = preservedFds(f);
-  const spec = loadBundle({ id, bundle: (f.values.bundle as string | undefined) ?? process.cwd() });
+  const spec = (await config()).loadBundle({ id, bundle: (f.values.bundle as string | undefined) ?? process.cwd() });
   if (preserveFds) spec.runtime!.preserveFds = preserveFds;
   const detached = verb === "create" || f.values.detach === true;
   if (spec.tty && detached && !f.values["console-socket"]) throw new UserError(`process.terminal needs --console-socket for ${verb}${verb === "run" ? " -d" : ""} (the pty's master goes there)`);
@@ -107,10 +111,10 @@ const VERBS: Record<string, Verb> = {
     describe: "Write a default config.json into the bundle directory",
     usage: "spec [--bundle DIR] [--rootless]",
     flags: { bundle: BUNDLE_FLAGS.bundle!, rootless: { type: "boolean", description: "For a user namespace (refused by box oci create for now)" } },
-    run: (_store, f) => {
+    run: async (_store, f) => {
       const path = join((f.values.bundle as string | undefined) ?? process.cwd(), "config.json");
       if (exists(path)) throw new UserError(`${path} exists; remove it first`);
-      writeFile(path, `${JSON.stringify(defaultConfig(f.values.rootless === true), null, "\t")}\n`, { mode: 0o644 });
+      writeFile(path, `${JSON.stringify((await defaults()).defaultConfig(f.values.rootless === true), null, "\t")}\n`, { mode: 0o644 });
     },
   },
   create: {
@@ -118,7 +122,7 @@ const VERBS: Record<string, Verb> = {
     usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] ID",
     flags: BUNDLE_FLAGS,
     run: async (store, f) => {
-      await createContainerFromBundle(store, () => bundleSpec(f, "create"), bundleOptions(f));
+      await (await engine()).createContainerFromBundle(store, () => bundleSpec(f, "create"), bundleOptions(f));
       // The init's sync pipe is still being read: exit without waiting for it.
       process.exit(0);
     },
@@ -127,13 +131,14 @@ const VERBS: Record<string, Verb> = {
     describe: "Start the process of a created container",
     usage: "start ID",
     flags: {},
-    run: (store, f) => startContainer(store, oneId(f, "start")),
+    run: async (store, f) => (await control()).startContainer(store, oneId(f, "start")),
   },
   run: {
     describe: "Create and start a container; without -d, wait for it and exit with its status",
     usage: "run [-d] [--keep] [--bundle DIR] [--pid-file F] ID",
     flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" }, keep: { type: "boolean", description: "Do not delete it once it has exited" } },
     run: async (store, f) => {
+      const [{ createContainerFromBundle, deleteContainer, waitForInit }, { runPoststart, startContainer }] = await Promise.all([engine(), control()]);
       const { spec, init, messages, started } = await createContainerFromBundle(store, () => bundleSpec(f, "run"), { ...bundleOptions(f), startAtOnce: true });
       try {
         if (started) await runPoststart(spec, init.pid);
@@ -162,11 +167,11 @@ const VERBS: Record<string, Verb> = {
     describe: "Send a signal (default SIGTERM) to a container's process",
     usage: "kill [--all] ID [SIGNAL]",
     flags: { all: { type: "boolean", alias: "a", description: "To every process of the container" } },
-    run: (store, f) => {
+    run: async (store, f) => {
       if (f.positionals.length < 1 || f.positionals.length > 2) throw new UserError('"box oci kill" requires the container id and at most a signal');
       // 0, as kill(2)'s: only whether the container runs.
       const signal = f.positionals[1] === "0" ? 0 : parseSignal(f.positionals[1] ?? "SIGTERM");
-      return killContainer(store, validateId(f.positionals[0]), signal, f.values.all === true);
+      return (await control()).killContainer(store, validateId(f.positionals[0]), signal, f.values.all === true);
     },
   },
   delete: {
@@ -177,7 +182,7 @@ const VERBS: Record<string, Verb> = {
       const id = oneId(f, "delete");
       // As runc: --force of a container that is not there is no error (a cleanup after a failed create).
       if (f.values.force === true && !containerExists(store, id)) return;
-      await deleteContainer(store, id, f.values.force === true);
+      await (await engine()).deleteContainer(store, id, f.values.force === true);
     },
   },
   ps: {
@@ -185,7 +190,7 @@ const VERBS: Record<string, Verb> = {
     usage: "ps [--format table|json] ID [-ef]",
     flags: { format: { type: "string", alias: "f", description: "table (ps -ef's columns) or json (the pids)" } },
     stopAtPositional: true,
-    run: (store, f) => {
+    run: async (store, f) => {
       const [first, ...psOptions] = f.positionals;
       const id = validateId(first);
       const format = (f.values.format as string | undefined) ?? "table";
@@ -193,9 +198,9 @@ const VERBS: Record<string, Verb> = {
       // runc hands these to ps(1); box runs no ps: its table is always ps -ef's.
       if (psOptions.some((o) => o !== "-ef")) throw new UserError(`ps options ${psOptions.join(" ")}: box oci ps shows ps -ef's columns only (it runs no ps)`);
       if (format === "json" && psOptions.length) throw new UserError("ps options do not go with --format json");
-      const pids = processesOf(store, id);
+      const pids = (await control()).processesOf(store, id);
       if (format === "json") return void print(`${JSON.stringify(pids)}\n`);
-      print(psTable(pids));
+      print((await import("../oci/ps.ts")).psTable(pids));
     },
   },
   exec: {
@@ -224,8 +229,8 @@ const VERBS: Record<string, Verb> = {
     run: async (store, f) => {
       const [first, ...command] = f.positionals;
       const id = validateId(first);
-      const p = execProcess(store, id, f, command);
-      const code = await execProcessIn(store, id, p, {
+      const p = execProcess(store, id, f, command, await config());
+      const code = await (await engine()).execProcess(store, id, p, {
         detach: f.values.detach === true,
         pidFile: f.values["pid-file"] as string | undefined,
         consoleSocket: f.values["console-socket"] as string | undefined,
@@ -247,7 +252,7 @@ const VERBS: Record<string, Verb> = {
       const file = f.values.resources as string | undefined;
       let doc: Record<string, Record<string, unknown>> = {};
       if (file !== undefined) {
-        const text = file === "-" ? await boundedStdin() : readDocument(file);
+        const text = file === "-" ? await boundedStdin() : (await config()).readDocument(file);
         try {
           doc = JSON.parse(text);
         } catch (e) {
@@ -259,11 +264,11 @@ const VERBS: Record<string, Verb> = {
       for (const [flag, [section, field]] of Object.entries(UPDATE_FLAGS)) {
         const text = f.values[flag] as string | undefined;
         if (text === undefined) continue;
-        const value = section === "memory" ? parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
+        const value = section === "memory" ? (await import("./resources.ts")).parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
         if (typeof value === "number" && !Number.isSafeInteger(value)) throw new UserError(`invalid --${flag} "${text}": an integer`);
         doc[section] = { ...(doc[section] ?? {}), [field]: value };
       }
-      updateResources(store, id, doc);
+      (await engine()).updateResources(store, id, doc);
     },
   },
   events: {
@@ -276,6 +281,7 @@ const VERBS: Record<string, Verb> = {
       if (!interval) throw new UserError(`invalid --interval "${f.values.interval}": e.g. 500ms, 5s, 1m`);
       const ms = Number(interval[1]) * ({ ms: 1, s: 1000, m: 60000 } as Record<string, number>)[interval[2] ?? "s"]!;
       const emit = (event: object) => void print(`${JSON.stringify(event)}\n`);
+      const { followEvents, statsEvent } = await engine();
       if (f.values.stats) return emit(statsEvent(store, id));
       await followEvents(store, id, ms, emit);
     },
@@ -284,13 +290,13 @@ const VERBS: Record<string, Verb> = {
     describe: "Freeze every process of a container",
     usage: "pause ID",
     flags: {},
-    run: (store, f) => freezeContainer(store, oneId(f, "pause"), true),
+    run: async (store, f) => (await control()).freezeContainer(store, oneId(f, "pause"), true),
   },
   resume: {
     describe: "Thaw a paused container",
     usage: "resume ID",
     flags: {},
-    run: (store, f) => freezeContainer(store, oneId(f, "resume"), false),
+    run: async (store, f) => (await control()).freezeContainer(store, oneId(f, "resume"), false),
   },
   list: {
     describe: "List the containers",
@@ -315,7 +321,7 @@ const VERBS: Record<string, Verb> = {
     describe: "Print what this runtime supports (the runtime spec's features JSON)",
     usage: "features",
     flags: {},
-    run: () => void print(`${JSON.stringify(features(), null, 2)}\n`),
+    run: async () => void print(`${JSON.stringify((await defaults()).features(), null, 2)}\n`),
   },
 };
 
@@ -323,8 +329,8 @@ const VERBS: Record<string, Verb> = {
  * exec's process: --process's JSON, or (runc's other form) the container's own process with the
  * command, and -t, --cwd, -e, -u, -g, from the command line.
  */
-function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]): ExecProcess {
-  const doc = execDocument(store, id, f, command);
+function execProcess(store: Store, id: string, f: ParsedFlags, command: string[], { processSpec, readDocument }: typeof import("../oci/config.ts")): ExecProcess {
+  const doc = execDocument(store, id, f, command, readDocument);
   // runc's --cap: bounding, effective and permitted, and ambient where the process has inheritable ones.
   const caps = doc.capabilities ?? {};
   for (const c of (f.values.cap as string[] | undefined) ?? []) {
@@ -340,7 +346,7 @@ function execProcess(store: Store, id: string, f: ParsedFlags, command: string[]
 }
 
 /** exec's process as a runtime-spec process document: --process's, or made from the container's and the command line. */
-function execDocument(store: Store, id: string, f: ParsedFlags, command: string[]): Record<string, any> {
+function execDocument(store: Store, id: string, f: ParsedFlags, command: string[], readDocument: (path: string) => string): Record<string, any> {
   const file = f.values.process as string | undefined;
   if (file !== undefined) {
     if (command.length) throw new UserError("exec: give --process or a command, not both");

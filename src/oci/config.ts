@@ -161,15 +161,6 @@ function userNamespace(wanted: boolean, uidMappings: unknown, gidMappings: unkno
   return { mode: "map", uidMap, gidMap };
 }
 
-/** runc's rule for ids, which also keeps them usable as file names. */
-const OCI_ID = /^[a-zA-Z0-9][a-zA-Z0-9_+.-]{0,127}$/;
-
-export function validateId(id: string | undefined): string {
-  if (!id) throw new UserError("a container id is required");
-  if (!OCI_ID.test(id)) throw new UserError(`invalid container id "${id}": [a-zA-Z0-9][a-zA-Z0-9_+.-], up to 128 characters`);
-  return id;
-}
-
 /** Capability names without CAP_, each once. */
 function capabilitySet(v: unknown, where: string): string[] {
   const names = strings(v, where).map((c, i) => {

@@ -1,0 +1,133 @@
+// start, kill, ps, pause and resume of a box oci container: what they load, without the
+// machinery of create, exec and delete (src/oci/engine.ts).
+import { close, isErrno, open, read, unlink, write } from "../sys/fs.ts";
+import { join } from "../path.ts";
+import { Errno } from "../sys/errors.ts";
+import { O_NONBLOCK, O_RDONLY, O_WRONLY, SIGKILL } from "../sys/constants.ts";
+import { kill } from "../sys/process.ts";
+import { UserError } from "../container/errors.ts";
+import type { Store } from "../container/store.ts";
+import { moveFrom } from "../container/lifecycle.ts";
+import { lockContainer } from "../container/lock.ts";
+import { liveContainer, sameProcess } from "../container/live.ts";
+import { cgroupProcesses } from "../cgroup/cgroups.ts";
+import { setFrozen } from "../cgroup/freezer.ts";
+import type { ContainerSpec } from "../container/spec.ts";
+import { setPaused } from "../container/pause.ts";
+import { runHooks } from "./hooks.ts";
+import { warn } from "./log.ts";
+import { hookState } from "./state.ts";
+import { trace } from "../trace.ts";
+import { findContainer, running, START_FIFO, type Found } from "./found.ts";
+
+/** start: lets the init of a created container start the payload; the poststart hooks follow. */
+export async function startContainer(store: Store, id: string): Promise<void> {
+  const { spec: found, unlock } = lockContainer(store, findContainer(store, id).spec);
+  let pid: number | undefined;
+  try {
+    const c = findContainer(store, found.id);
+    pid = c.pid;
+    if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
+    await openStartFifo(c);
+    trace("cli", "oci-started");
+    // Unless the init has written the end already (a process that exited at once, a failed hook).
+    moveFrom(c.paths, "created", "running", { startedAt: new Date().toISOString() });
+  } finally {
+    unlock();
+  }
+  await runPoststart(found, pid);
+}
+
+/** After start: the poststart hooks, with the process's pid even when it has ended already (a quick one), as runc gives it. */
+export async function runPoststart(spec: ContainerSpec, pid: number | undefined): Promise<void> {
+  for (const hook of spec.runtime?.hooks.poststart ?? []) {
+    // The spec: a failing poststart hook is logged, and the container runs on.
+    await runHooks("poststart", [hook], hookState(spec, "running", pid)).catch((e: Error) => warn(e.message));
+  }
+}
+
+/**
+ * The process to be waits for one byte on the FIFO, which it holds open for reading and
+ * writing: writing it lets it run on (ENXIO: nobody reads, it is gone or is an init of the other
+ * kind). An init that runs startContainer hooks or stays the process's parent waits in open(2) of
+ * the FIFO for writing instead: opening it for reading lets that return, and its one byte says it
+ * has tried. EOF instead: the init has not opened it yet, or is gone.
+ */
+async function openStartFifo(c: Found): Promise<void> {
+  const path = join(c.paths.runDir, START_FIFO);
+  try {
+    const fd = open(path, O_WRONLY | O_NONBLOCK);
+    try {
+      write(fd, "0");
+    } finally {
+      close(fd);
+    }
+    unlink(path);
+    return;
+  } catch (e) {
+    if (!isErrno(e, Errno.ENXIO)) throw e;
+  }
+  const fd = open(path, O_RDONLY | O_NONBLOCK);
+  try {
+    const buf = new Uint8Array(1);
+    const readByte = () => {
+      try {
+        return read(fd, buf);
+      } catch (e) {
+        if (!isErrno(e, Errno.EAGAIN)) throw e;
+        return -1;
+      }
+    };
+    for (const until = Date.now() + 10_000; ; ) {
+      const n = readByte();
+      if (n > 0) break;
+      // Gone: but it may have written its byte and ended (a process that exits at once) since the read.
+      if (!sameProcess(c.pid!, c.pidStart)) {
+        if (readByte() > 0) break;
+        throw new UserError("cannot start the container: its process is already dead");
+      }
+      // EAGAIN: the init holds the FIFO and is at work (hooks have timeouts of their own).
+      if (n === 0 && Date.now() > until) throw new UserError("cannot start the container: its init does not answer");
+      await Bun.sleep(1);
+    }
+  } finally {
+    close(fd);
+    unlink(path);
+  }
+}
+
+/** kill: a signal to the payload (through the init); before start only SIGKILL means anything. */
+export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
+  const c = running(store, id);
+  if (signal === 0) return;
+  // Before start the container is its init alone: --all means it too.
+  if (all && c.status !== "created" && c.status !== "creating") {
+    for (const pid of cgroupProcesses(c.paths.cgroups)) kill(pid, signal);
+    if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+    return;
+  }
+  // The init is blocked in open(2) until start, and a created container has no payload yet.
+  if (c.status === "created" || c.status === "creating" || signal === SIGKILL) {
+    if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
+    kill(c.pid!, SIGKILL);
+    return;
+  }
+  kill(c.pid!, signal);
+}
+
+/** ps: the host pids of a container's processes. */
+export function processesOf(store: Store, id: string): number[] {
+  return cgroupProcesses(findContainer(store, id).paths.cgroups);
+}
+
+/** pause / resume: the container's cgroup frozen or thawed, recorded in its state. */
+export async function freezeContainer(store: Store, id: string, frozen: boolean): Promise<void> {
+  const { spec, unlock } = lockContainer(store, findContainer(store, id).spec);
+  try {
+    const c = findContainer(store, spec.id);
+    if (c.status !== (frozen ? "running" : "paused")) throw new UserError(`container ${id} is ${c.status}, not ${frozen ? "running" : "paused"}`);
+    await setPaused(liveContainer(store, spec), frozen, frozen ? "oci pause" : "oci resume");
+  } finally {
+    unlock();
+  }
+}
