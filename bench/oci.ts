@@ -3,7 +3,7 @@
 // `ctr run --runc-binary box|runc` on a private containerd (test/helpers/containerd.ts); and
 // `docker run --runtime box` next to `--runtime runc` on a private dockerd (test/helpers/dockerd.ts).
 // Called by bench/run.ts, or alone: `bun bench/oci.ts` rewrites its section of BENCHMARKS.md.
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startContainerd } from "../test/helpers/containerd.ts";
 import { startDockerd } from "../test/helpers/dockerd.ts";
@@ -21,8 +21,11 @@ type CtrRuntime = "ctr run --runc-binary box" | "ctr run --runc-binary runc";
 
 export interface OciResult {
   bundle: Record<BundleRuntime, number[]>;
-  /** What one invocation of each costs before any work: `box --version`, `runc --version`. */
-  floor: Record<"box --version" | "runc --version", number[]>;
+  /**
+   * What one invocation costs before any work: `box --version`, `runc --version`, and any Bun
+   * executable's start (a compiled program that prints one line), box's share of which is Bun's.
+   */
+  floor: Record<"box --version" | "runc --version" | "Bun hello world", number[]>;
   ctr?: Record<CtrRuntime, number[]>;
   docker?: Record<DockerRuntime, number[]>;
   notes: string[];
@@ -43,13 +46,17 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
     return [rt, "--root", states[rt], "run", "--bundle", bundle, id];
   };
   const wrap = (rt: BundleRuntime) => (rt === "crun" && c.crunWrapped ? (script: string, args: string[]) => hidingUnified(c.unified, "bash", script, args) : undefined);
-  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box --version": [], "runc --version": [] }, notes };
+  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box --version": [], "runc --version": [], "Bun hello world": [] }, notes };
+  const hello = join(c.tmp, "bun-hello");
+  writeFileSync(`${hello}.ts`, 'console.log("hello");\n');
+  const built = Bun.spawnSync(["bun", "build", "--compile", "--bytecode", "--format=esm", `${hello}.ts`, "--outfile", hello], { stdout: "ignore", stderr: "pipe" });
+  if (built.exitCode !== 0) throw new Error(`bun build --compile of a hello world: ${built.stderr.toString()}`);
   for (let i = 0; i < WARMUP + c.runs; i++) {
     for (const rt of ["box oci", "crun", "runc"] as const) {
       const t = timed(argv(rt), c.env, wrap(rt));
       if (i >= WARMUP) result.bundle[rt].push(t);
     }
-    for (const [name, cmd] of [["box --version", [c.box, "--version"]], ["runc --version", ["runc", "--version"]]] as const) {
+    for (const [name, cmd] of [["box --version", [c.box, "--version"]], ["runc --version", ["runc", "--version"]], ["Bun hello world", [hello]]] as const) {
       const t = timed([...cmd], c.env);
       if (i >= WARMUP) result.floor[name].push(t);
     }
@@ -129,9 +136,12 @@ ${bundle}
 
 ${verdict("box oci run against runc run", median(r.bundle["box oci"]), median(r.bundle.runc))}
 - What one invocation costs before any work, measured in the same run: \`box --version\` ${ms(median(r.floor["box --version"]))} ms,
-  \`runc --version\` ${ms(median(r.floor["runc --version"]))} ms (medians). \`box oci run\` starts box twice (the CLI
-  and the container's init, which becomes the process): the gap to runc is about two of these
-  differences; under containerd every runtime call (create, start, delete) pays one more.
+  \`runc --version\` ${ms(median(r.floor["runc --version"]))} ms, and a compiled Bun program that prints one line
+  ${ms(median(r.floor["Bun hello world"]))} ms (medians). \`box oci run\` starts Bun twice (the CLI, and the
+  container's init, which becomes the process); under containerd every runtime call (create,
+  start, delete) starts it once more, and create twice. Where Bun's own start costs about what a
+  whole runc invocation does, box cannot be at or below runc with a Bun process per call: the
+  way there is an init that is not a Bun process (docs/OCI.md, "Speed").
 
 containerd as the client, no daemon of Docker's: a private containerd 1.6 and its runc shim,
 \`ctr run --rm --runc-binary box|runc --rootfs DIR ID /bin/true\`, interleaved (the shim's start,
