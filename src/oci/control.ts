@@ -96,17 +96,18 @@ async function openStartFifo(c: Found): Promise<void> {
   }
 }
 
-/** kill: a signal to the payload (through the init); before start only SIGKILL means anything. */
+/** kill: a signal to the process; before start only SIGKILL means anything. */
 export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
   const c = running(store, id);
   if (signal === 0) return;
-  // Before start the container is its init alone: --all means it too.
+  // Before start the container is one process, waiting: --all means it too.
   if (all && c.status !== "created" && c.status !== "creating") {
     for (const pid of cgroupProcesses(c.paths.cgroups)) kill(pid, signal);
     if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     return;
   }
-  // The init is blocked in open(2) until start, and a created container has no payload yet.
+  // Until start the process to be waits (PID 1 of its namespace: no handler takes a signal), and
+  // a created container has no payload yet.
   if (c.status === "created" || c.status === "creating" || signal === SIGKILL) {
     if (c.status === "paused") await setFrozen(c.paths.cgroups, false).catch(() => {});
     kill(c.pid!, SIGKILL);
