@@ -532,6 +532,10 @@ describe("config.json, field by field", () => {
       expect(cgroups.filter((l) => l.endsWith(`/${parent}/c1`)).length).toBe(roots.length);
       expect(readFileSync(v2 ? `/sys/fs/cgroup/${parent}/c1/pids.max` : `/sys/fs/cgroup/pids/${parent}/c1/pids.max`, "utf8").trim()).toBe("40");
       if (!v2) expect(readFileSync(`/sys/fs/cgroup/cpuset/${parent}/c1/cpuset.cpus`, "utf8").trim()).toBe(readFileSync("/sys/fs/cgroup/cpuset/cpuset.cpus", "utf8").trim());
+      // A second container in the same cgroup: created, with runc's warning that it is not empty.
+      const second = await oci(["create", "--bundle", dir, "c2"]);
+      expect([second.code, second.stderr]).toEqual([0, "box: warning: container's cgroup is not empty: 1 process(es) found\n"]);
+      ok(await oci(["delete", "-f", "c2"]));
       ok(await oci(["delete", "-f", "c1"]));
       // delete removes the container's cgroup, the one made ahead too (as runc); the parent stays.
       for (const r of roots) expect([existsSync(`${r}/${parent}/c1`), existsSync(`${r}/${parent}`)]).toEqual([false, true]);
@@ -820,6 +824,9 @@ describe("clients", () => {
     // runc's status for its own errors: 1 (box oci's is 125).
     const missing = await oci(["state", "nosuch"], { argv0: [link] });
     expect([missing.code, missing.stderr.trim()]).toEqual([1, "box: container nosuch does not exist"]);
+    // exec's: 255, which no process's own status can be mistaken for.
+    const exec = await oci(["exec", "nosuch", "true"], { argv0: [link] });
+    expect([exec.code, exec.stderr.trim()]).toEqual([255, "box: container nosuch does not exist"]);
   });
 
   test("runc's command line: kill 0, delete --force of a missing container, run --keep, ps -ef's table, update's single-limit flags", async () => {

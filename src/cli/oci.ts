@@ -398,8 +398,9 @@ async function boundedStdin(): Promise<string> {
 }
 
 
-/** runc's status for any error of its own. */
+/** runc's status for any error of its own; exec's is 255, out of the range of the process's own statuses. */
 const RUNC_ERROR = 1;
+const RUNC_EXEC_ERROR = 255;
 
 function help(): string {
   return [
@@ -413,6 +414,7 @@ function help(): string {
 
 /** argv: what follows `box oci` (or `runc`). */
 export async function runOci(argv: string[], asRunc = false): Promise<void> {
+  let verb: string | undefined;
   try {
     const global = parseFlags(argv, GLOBAL);
     setLog(global.values.log as string | undefined, (global.values["log-format"] as string | undefined) ?? "text");
@@ -433,14 +435,16 @@ export async function runOci(argv: string[], asRunc = false): Promise<void> {
       return;
     }
     const v = Object.hasOwn(VERBS, name) ? VERBS[name]! : undefined;
+    verb = name;
     if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
     const f = parseFlags(rest, v.flags, v.lists ?? [], v.stopAtPositional === true);
     if (f.help) return void print(`${wrap(`Usage: box oci ${v.usage}`, undefined, "  ").join("\n")}\n\n${wrap(v.describe).join("\n")}\n`);
     await v.run(ociStore(global.values.root as string | undefined), f);
   } catch (e) {
     logError(e instanceof UserError ? e.message : describeError(e));
-    // Named runc, its callers' scripts may test for runc's 1; as box oci, box's own 125.
-    process.exitCode = asRunc ? RUNC_ERROR : e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
+    // Named runc, its callers' scripts may test for runc's 1 (255 for exec); as box oci, box's own 125.
+    if (asRunc) process.exitCode = verb === "exec" ? RUNC_EXEC_ERROR : RUNC_ERROR;
+    else process.exitCode = e instanceof UserError ? e.exitCode : EXIT_BOX_ERROR;
   }
 }
 

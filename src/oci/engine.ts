@@ -17,6 +17,7 @@ import { failedStart, forwardSignals, InitMessages, pidNamespaceOf, sendPlan } f
 import { abandonInit, launchInit, takeEarlyInit, type PendingInit } from "../container/launch.ts";
 import type { Store } from "../container/store.ts";
 import { liveContainer, sameProcess } from "../container/live.ts";
+import { cgroupProcesses } from "../cgroup/cgroups.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { runHooks } from "./hooks.ts";
 import { killContainer as killLive } from "../container/control.ts";
@@ -76,6 +77,9 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
       throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
     }
     ({ paths, unlock } = createContainer(store, spec));
+    // A cgroupsPath another container already runs in (runc warns the same): limits and stats are shared.
+    const others = cgroupProcesses(paths.cgroups).length;
+    if (others) warn(`container's cgroup is not empty: ${others} process(es) found`);
     trace("cli", "oci-created-container");
     const hooks = spec.runtime!.hooks;
     atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length;
