@@ -829,6 +829,32 @@ describe("clients", () => {
     expect([exec.code, exec.stderr.trim()]).toEqual([255, "box: container nosuch does not exist"]);
   });
 
+  test("runc's rules: exec in a created container, a working directory only root may enter, list by id, kill --all of a stopped container", async () => {
+    // uid 42 in a directory only root may enter: entered first with every privilege, as runc does.
+    mkdirSync(join(copyRootfs(ctx.s), "secret"), { mode: 0o700 });
+    const dir = await bundle("sleep 100", (c) => {
+      c.process.cwd = "/secret";
+      c.process.user = { uid: 42, gid: 42 };
+    });
+    for (const id of ["c2", "c1"]) ok(await oci(["create", "--bundle", dir, id]));
+    // The created process waits in the container's namespaces already: an exec joins them.
+    const exec = await oci(["exec", "c1", "sh", "-c", "echo $(id -u) $(pwd) $(hostname)"]);
+    expect([exec.code, exec.stdout]).toEqual([0, "42 /secret box\n"]);
+    // As root without the capabilities to enter it (runc spec's three), exec gets there too.
+    const asRoot = await oci(["exec", "--user", "0", "c1", "pwd"]);
+    expect([asRoot.code, asRoot.stdout]).toEqual([0, "/secret\n"]);
+    ok(await oci(["start", "c1"]));
+    const pid = (await state("c1")).pid;
+    await eventually(() => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"));
+    expect(readlinkSync(`/proc/${pid}/cwd`)).toEndWith("/secret");
+    expect((await oci(["list", "-q"])).stdout).toBe("c1\nc2\n");
+    ok(await oci(["kill", "c1", "KILL"]));
+    await eventually(async () => (await state("c1")).status === "stopped");
+    ok(await oci(["kill", "--all", "c1", "0"]));
+    refused2(await oci(["kill", "c1", "0"]), "container not running");
+    for (const id of ["c1", "c2"]) ok(await oci(["delete", "-f", id]));
+  });
+
   test("runc's command line: kill 0, delete --force of a missing container, run --keep, ps -ef's table, update's single-limit flags", async () => {
     ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "c1"]));
     ok(await oci(["kill", "c1", "0"]));

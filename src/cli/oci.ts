@@ -303,7 +303,8 @@ const VERBS: Record<string, Verb> = {
     usage: "list [--format table|json] [-q]",
     flags: { format: { type: "string", alias: "f", description: "table or json" }, quiet: { type: "boolean", alias: "q", description: "Ids only" } },
     run: (store, f) => {
-      const states = listContainerIds(store).flatMap((id) => {
+      // By id, as runc lists them.
+      const states = listContainerIds(store).sort().flatMap((id) => {
         try {
           return [stateOf(store, id)];
         } catch {

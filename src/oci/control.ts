@@ -98,6 +98,9 @@ async function openStartFifo(c: Found): Promise<void> {
 
 /** kill: a signal to the process; before start only SIGKILL means anything. */
 export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
+  const found = findContainer(store, id);
+  // --all signals what is in the container's cgroup: nothing once it has stopped, which is no error (runc's).
+  if (all && found.status === "stopped") return;
   const c = running(store, id);
   if (signal === 0) return;
   // Before start the container is one process, waiting: --all means it too.

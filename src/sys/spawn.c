@@ -67,7 +67,9 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SECCOMP_SET_MODE_FILTER 1
 #define CLOSE_RANGE_CLOEXEC 4
 #define CAPS_V3 0x20080522
+#define EPERM 1
 #define EINTR 4
+#define EACCES 13
 #define EXDEV 18
 #define EPIPE 32
 
@@ -212,7 +214,7 @@ static int child(void *arg) {
   int i;
   int *fds = (int *)s->fds;
   int moved[64];
-  long shim, program, ready = -1, fifo = -1;
+  long shim, program, ready = -1, fifo = -1, cwd_entered = 0;
   unsigned long keep = 0;
   char zero = '0';
   unsigned long empty = 0;
@@ -291,6 +293,15 @@ static int child(void *arg) {
    * would reach the host (CVE-2024-21626). Close-on-exec is not enough, since chdir and execve
    * come before the exec. Before the filter, which may not allow close_range (older profiles). */
   close_host_fds(s, shim, ready, fifo);
+  /* As runc: the working directory is entered first with every privilege (one the user cannot
+   * reach but box can: root's 0700 home for another uid), and again after the user switch only
+   * where that was refused (one that only the user may reach). Before create reports, so that a
+   * missing one fails the create. */
+  if (s->cwd) {
+    r = SC(SYS_chdir, s->cwd);
+    if (r == 0) cwd_entered = 1;
+    else if (r != -EACCES && r != -EPERM) fail(s->errfd, 12, r);
+  }
   /* box oci create (runc's model): the process is in every namespace and cgroup of the container
    * now, which is what "created" promises its clients; it reports so and waits here, before the
    * user switch, for `box oci start`'s byte. The FIFO was opened O_RDWR by the init, so no
@@ -354,7 +365,7 @@ static int child(void *arg) {
     for (i = 0; i < 64; i++)
       if (((amb >> i) & 1) && (r = SC(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0)) < 0) fail(s->errfd, 11, r);
   }
-  if (s->cwd && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
+  if (s->cwd && !cwd_entered && (r = SC(SYS_chdir, s->cwd)) < 0) fail(s->errfd, 12, r);
   /* And the directory reached must be inside the container's root: the kernel says
    * "(unreachable)" for one that is not (a link through another process's /proc/PID/cwd). */
   if (s->cwd) {
