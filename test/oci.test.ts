@@ -447,6 +447,19 @@ describe("config.json, field by field", () => {
     ok(await oci(["delete", "-f", "c1"]));
   });
 
+  test("as runc takes them: a read-only /dev, /dev/ptmx among the devices, a namespace listed twice alike", async () => {
+    const dir = await bundle("grep '^tmpfs /dev ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; ls -lLn /dev/ptmx | cut -c1-10; ls /dev/pts/ptmx /dev/null; touch /dev/x 2>&1 | grep -c 'Read-only'", (c) => {
+      for (const m of c.mounts) if (m.destination === "/dev") m.options.push("ro");
+      c.linux.devices = [{ path: "/dev/ptmx", type: "c", major: 5, minor: 2 }];
+      c.linux.namespaces.push({ type: "cgroup" }, { type: "cgroup" });
+    });
+    const r = await runBundle(dir);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, "ro\ncrw-rw-rw-\n/dev/null\n/dev/pts/ptmx\n1\n", ""]);
+    // Twice but differently is a contradiction.
+    const both = await bundle("true", (c) => c.linux.namespaces.push({ type: "uts" }, { type: "uts", path: "/proc/self/ns/uts" }));
+    refused(await oci(["create", "--bundle", both, "c1"]), 'namespace "uts" is listed twice, differently');
+  });
+
   test("linux: sysctl, devices, seccomp in the spec's format (errnoRet, args)", async () => {
     const dir = await bundle("cat /proc/sys/net/ipv4/ip_forward; ls -l /dev/myfull | cut -c1-10; mkdir /tmp/d 2>&1; chmod 700 /tmp 2>&1 && echo chmod-ok; chmod 0777 /tmp 2>&1; ls -l /dev/myfifo | cut -c1-10", (c) => {
       c.linux.sysctl = { "net.ipv4.ip_forward": "1" };
@@ -751,7 +764,7 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
       const dir = await bundle("true", (c) => {
         c.root.path = rootfs;
       });
-      refused(await oci(["create", "--bundle", dir, "c1"]), `must be mounted on an ordinary directory: /${name}`);
+      refused(await oci(["create", "--bundle", dir, "c1"]), `must be mounted on ordinary directory: /${name}`);
     }
   });
 

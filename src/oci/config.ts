@@ -103,9 +103,10 @@ function namespaces(v: unknown): { choices: NonNullable<ContainerSpec["namespace
     const o = object(n, where)!;
     const type = string(o.type, `${where}.type`) ?? refuse(`${where}.type`, "missing");
     if (!(NAMESPACE_TYPES as readonly string[]).includes(type)) refuse(`${where}.type`, `unknown namespace type "${type}"`);
-    if (given.has(type)) refuse(where, `namespace "${type}" is listed twice`);
     const path = string(o.path, `${where}.path`) || undefined;
     if (path !== undefined && !isAbsolute(path)) refuse(`${where}.path`, `${path} is not an absolute path`);
+    // The same one twice says nothing more (runc 1.1 takes it); two different ones contradict.
+    if (given.has(type) && given.get(type) !== path) refuse(where, `namespace "${type}" is listed twice, differently`);
     given.set(type, path);
   }
   // box's init builds the rootfs in a new mount namespace.
@@ -234,8 +235,9 @@ function hooks(v: unknown): Hooks {
   return out;
 }
 
+/** linux.devices; /dev/ptmx stays the link to the container's own devpts ptmx (runc's rule), whatever the list says. */
 function devices(v: unknown): DeviceSpec[] {
-  return list(v, "linux.devices").map((d, i) => {
+  return list(v, "linux.devices").map((d, i): DeviceSpec => {
     const where = `linux.devices[${i}]`;
     const o = object(d, where)!;
     const type = string(o.type, `${where}.type`);
@@ -251,7 +253,7 @@ function devices(v: unknown): DeviceSpec[] {
       mode,
       access: "rwm",
     };
-  });
+  }).filter((d) => normalize(d.target) !== "/dev/ptmx");
 }
 
 /** The v1 devices cgroup's rules, in order; `a` alone is every device. */

@@ -205,7 +205,7 @@ function subCgroups(dirs: string[], text: string): string[] {
   const colon = text.indexOf(":");
   const controllers = colon < 0 ? undefined : text.slice(0, colon).split(",");
   const sub = (colon < 0 ? text : text.slice(colon + 1)).split("/").filter(Boolean);
-  if (!sub.length || sub.some((p) => p === "." || p === "..")) throw new UserError(`invalid --cgroup "${text}": a path below the container's cgroup`);
+  if (!sub.length || sub.some((p) => p === "." || p === "..")) throw new UserError(`invalid --cgroup: ${text} is not a sub cgroup path (one below the container's cgroup)`);
   const layout = detectCgroups();
   return dirs.map((dir, i) => {
     if (controllers && !controllers.some((c) => layout.hierarchies[i]?.controllers.includes(c))) return dir;

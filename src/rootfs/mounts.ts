@@ -102,7 +102,7 @@ function requirePlainDirectory(root: string, target: string, m: MountSpec): void
   } catch {
     // Missing: made below, as a directory.
   }
-  if (target !== literal || (st && !st.isDirectory())) throw new UserError(`${m.type} must be mounted on an ordinary directory: ${m.destination} in the container is a symlink or not a directory`);
+  if (target !== literal || (st && !st.isDirectory())) throw new UserError(`${m.type} must be mounted on ordinary directory: ${m.destination} in the container is a symlink or not a directory`);
 }
 
 /** Mounts each in order (a later one may lie on an earlier one, as /dev/pts on /dev). */

@@ -222,7 +222,11 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHo
   mount(null, "/", null, MS_REC | (receives ? MS_SLAVE : MS_PRIVATE));
   stage(spec, paths.runDir, peerHosts, userns);
   const root = `${paths.runDir}/rootfs`;
-  const mounts = containerMounts(spec, paths.runDir, shm);
+  // A read-only /dev (a bundle's "ro" on its tmpfs) is mounted writable, filled, then made
+  // read-only, as runc does: its nodes and links are made after it.
+  const given = containerMounts(spec, paths.runDir, shm);
+  const readOnlyDev = given.find((m) => m.destination.replace(/\/+$/, "") === "/dev" && !(m.flags & MS_BIND) && m.flags & MS_RDONLY);
+  const mounts = readOnlyDev ? given.map((m) => (m === readOnlyDev ? { ...m, flags: m.flags & ~MS_RDONLY } : m)) : given;
   if (userns && spec.rootfs.kind === "dir" && !spec.runtime) makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);
   copyUpVolumes(spec, root);
@@ -248,6 +252,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHo
     ensureDir(target);
     attachMount(shm, target);
   }
+  if (readOnlyDev) mount(null, secureJoin(root, "/dev"), null, MS_REMOUNT | readOnlyDev.flags, readOnlyDev.data);
   // Created here, before a --read-only remount, and inside a volume if it lies in one (Docker).
   const workdir = secureJoin(root, spec.workdir, true);
   if (exists(workdir) && !stat(workdir).isDirectory()) {

@@ -202,7 +202,7 @@ describe("the rootfs's own proc and sys", () => {
       mkdirSync(join(rootfs, "elsewhere"), { recursive: true });
       rmSync(join(rootfs, name), { recursive: true, force: true });
       symlinkSync("/elsewhere", join(rootfs, name));
-      refused(await box(t.s, ["run", "--rm", "--network", "none", "--rootfs", rootfs, "/bin/true"]), `must be mounted on an ordinary directory: /${name}`);
+      refused(await box(t.s, ["run", "--rm", "--network", "none", "--rootfs", rootfs, "/bin/true"]), `must be mounted on ordinary directory: /${name}`);
       rmSync(join(rootfs, name));
       mkdirSync(join(rootfs, name));
     }
