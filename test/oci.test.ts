@@ -67,6 +67,18 @@ function ok(r: Result): void {
   expect(r.code).toBe(0);
 }
 
+/** The parent box made for a bundle's cgroupsPath in every hierarchy (as runc, it keeps parents): the test's own, removed. */
+function removeParentCgroup(name: string): void {
+  const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+  const parents = (v2 ? [""] : readdirSync("/sys/fs/cgroup")).map((h) => join("/sys/fs/cgroup", h, name));
+  for (const dir of parents) {
+    try {
+      rmdirSync(dir);
+    } catch {}
+  }
+  expect(parents.filter((dir) => existsSync(dir))).toEqual([]);
+}
+
 /** Refused with one line on stderr, exit 125, and nothing of the container left. */
 function refused(r: Result, text: string): void {
   expect(r.code).toBe(125);
@@ -466,7 +478,8 @@ describe("config.json, field by field", () => {
       c.linux.devices = [{ path: "/dev/myfull", type: "c", major: 1, minor: 7, fileMode: 0o640 }, { path: "/dev/myfifo", type: "p", fileMode: 0o600 }];
       c.linux.seccomp = {
         defaultAction: "SCMP_ACT_ALLOW",
-        architectures: ["SCMP_ARCH_X86_64"],
+        // Other machines' too, as Docker's profiles list them: ignored (runc's libseccomp ignores them here).
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
         syscalls: [
           { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
           { names: ["chmod", "fchmodat"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: 0o777, op: "SCMP_CMP_EQ" }] },
@@ -516,7 +529,7 @@ describe("config.json, field by field", () => {
       expect(seen[0]).not.toBe("absent");
     } finally {
       ok(await oci(["delete", "-f", "c1"]));
-      for (const ctl of v2 ? [""] : ["cpu", "memory", "pids", "blkio", "cpuset", "devices", "freezer"]) if (existsSync(`/sys/fs/cgroup/${ctl}/${cgroupName}`)) rmdirSync(`/sys/fs/cgroup/${ctl}/${cgroupName}`);
+      removeParentCgroup(cgroupName);
     }
     // v1 has no unified hierarchy to write: refused there, as runc refuses it.
     if (!v2) {
@@ -557,6 +570,28 @@ describe("config.json, field by field", () => {
         if (existsSync(`${r}/${parent}/c1`)) rmdirSync(`${r}/${parent}/c1`);
         rmdirSync(`${r}/${parent}`);
       }
+    }
+  });
+
+  test("a cgroupsPath someone froze, itself or through its parent, is refused at once (runc's check), not hung in", async () => {
+    const parent = `box-oci-frozen-${process.pid}`;
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const base = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/freezer";
+    if (!existsSync(base)) return; // no freezer: nothing can be frozen
+    const freeze = (dir: string, on: boolean) => writeFileSync(join(dir, v2 ? "cgroup.freeze" : "freezer.state"), v2 ? (on ? "1" : "0") : on ? "FROZEN" : "THAWED");
+    mkdirSync(`${base}/${parent}/c1`, { recursive: true });
+    try {
+      freeze(`${base}/${parent}/c1`, true);
+      const dir = await bundle("true", (c) => (c.linux.cgroupsPath = `/${parent}/c1`));
+      refused(await oci(["create", "--bundle", dir, "c1"]), "container's cgroup unexpectedly frozen");
+      freeze(`${base}/${parent}/c1`, false);
+      freeze(`${base}/${parent}`, true);
+      const under = await bundle("true", (c) => (c.linux.cgroupsPath = `/${parent}/c2`));
+      refused(await oci(["run", "--bundle", under, "c2"]), "container's cgroup unexpectedly frozen");
+    } finally {
+      freeze(`${base}/${parent}`, false);
+      rmdirSync(`${base}/${parent}/c1`);
+      removeParentCgroup(parent);
     }
   });
 
@@ -620,12 +655,7 @@ describe("config.json, field by field", () => {
       ok(await oci(["delete", "-f", "c1"]));
       expect(existsSync(v2 ? `/sys/fs/cgroup/${cgroupName}/c1` : `/sys/fs/cgroup/memory/${cgroupName}/c1`)).toBe(false);
     } finally {
-      // The parent box made for the path (as runc, it keeps parents): this test's own, removed.
-      for (const h of v2 ? [""] : readdirSync("/sys/fs/cgroup")) {
-        try {
-          rmdirSync(join("/sys/fs/cgroup", h, cgroupName));
-        } catch {}
-      }
+      removeParentCgroup(cgroupName);
     }
   });
 
@@ -668,7 +698,7 @@ describe("config.json, field by field", () => {
     const failing = await bundle("true", (c) => {
       c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "echo no network for you >&2; exit 3"] }] };
     });
-    refused(await oci(["create", "--bundle", failing, "c2"]), "prestart hook /bin/sh exited with status 3: no network for you");
+    refused(await oci(["create", "--bundle", failing, "c2"]), "error running prestart hook /bin/sh: exited with status 3: no network for you");
     const out2 = join(ctx.s.dir, "out2");
     mkdirSync(out2);
     // A startContainer hook is confined as the process: its user (here not root).
@@ -706,7 +736,7 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     ["no mount namespace", (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== "mount")), 'add {"type":"mount"}'],
     ["a systemd cgroup path", (c) => (c.linux.cgroupsPath = "system.slice:docker:abc"), "is a systemd slice path"],
     ["a cgroup path with ..", (c) => (c.linux.cgroupsPath = "/../../etc"), "is not a usable cgroup path"],
-    ["another architecture's seccomp", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_AARCH64"] }), "linux.seccomp.architectures"],
+    ["a seccomp architecture that is no name", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["aarch64"] }), "linux.seccomp.architectures"],
     ["a seccomp listener", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/x.sock" }), "linux.seccomp.listenerPath"],
     ["an idmapped mount", (c) => c.mounts.push({ destination: "/x", type: "bind", source: "/tmp", options: ["rbind", "idmap"] }), '"idmap" is not supported by box'],
     ["a relative destination", (c) => c.mounts.push({ destination: "x", type: "tmpfs", source: "tmpfs" }), "mounts[7].destination"],
@@ -856,6 +886,13 @@ describe("clients", () => {
     // As root without the capabilities to enter it (runc spec's three), exec gets there too.
     const asRoot = await oci(["exec", "--user", "0", "c1", "pwd"]);
     expect([asRoot.code, asRoot.stdout]).toEqual([0, "/secret\n"]);
+    // process.json through a pipe (`exec -p <(...)`), read with its bound; a device is no document.
+    const process_ = JSON.stringify({ args: ["/bin/echo", "piped"], cwd: "/", user: { uid: 0, gid: 0 } });
+    const piped = Bun.spawnSync(["bash", "-c", 'exec "$@" -p <(printf %s "$PROCESS") c1', "bash", ...BOX, "oci", "--root", ctx.s.root, "exec"], { env: { ...process.env, PROCESS: process_ } });
+    expect([piped.exitCode, piped.stdout.toString(), piped.stderr.toString()]).toEqual([0, "piped\n", ""]);
+    refused2(await oci(["exec", "-p", "/dev/zero", "c1"]), "/dev/zero: not a regular file or a pipe");
+    const huge = Bun.spawnSync(["bash", "-c", 'exec "$@" -p <(head -c 5000000 /dev/zero) c1', "bash", ...BOX, "oci", "--root", ctx.s.root, "exec"]);
+    expect([huge.exitCode, huge.stderr.toString()]).toEqual([125, expect.stringContaining("larger than 4 MiB")]);
     ok(await oci(["start", "c1"]));
     const pid = (await state("c1")).pid;
     await eventually(() => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"));
@@ -879,6 +916,14 @@ describe("clients", () => {
     const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
     const read = (ctl: string, file: string) => readFileSync(v2 ? `/sys/fs/cgroup/box/c1/${file}` : `/sys/fs/cgroup/${ctl}/box/c1/${file}`, "utf8").trim();
     expect([read("memory", v2 ? "memory.max" : "memory.limit_in_bytes"), read("pids", "pids.max"), v2 ? read("", "cpu.max") : read("cpu", "cpu.cfs_quota_us")]).toEqual([String(48 << 20), "33", v2 ? "20000 100000" : "20000"]);
+    // One limit of a pair changed alone keeps the other as it is (runc's): the period, the memory.
+    ok(await oci(["update", "--cpu-period", "90000", "c1"]));
+    ok(await oci(["update", "--cpu-quota", "30000", "c1"]));
+    expect(v2 ? read("", "cpu.max") : `${read("cpu", "cpu.cfs_quota_us")} ${read("cpu", "cpu.cfs_period_us")}`).toBe("30000 90000");
+    ok(await oci(["update", "--memory-swap", "-1", "c1"]));
+    expect(read("memory", v2 ? "memory.max" : "memory.limit_in_bytes")).toBe(String(48 << 20));
+    const swapFile = v2 ? "/sys/fs/cgroup/box/c1/memory.swap.max" : "/sys/fs/cgroup/memory/box/c1/memory.memsw.limit_in_bytes";
+    if (existsSync(swapFile)) expect(readFileSync(swapFile, "utf8").trim()).toBe(v2 ? "max" : "9223372036854771712");
     ok(await oci(["delete", "-f", "c1"]));
     refused2(await oci(["kill", "c1", "0"]), "does not exist");
     ok(await oci(["delete", "--force", "c1"]));

@@ -1,7 +1,7 @@
 // Pause and resume a container's payload: v1 freezer.state, v2 cgroup.freeze. The init lives
 // outside the container's cgroup, so it stays responsive while the payload is frozen.
 import { readFile, writeFile } from "../sys/fs.ts";
-import { join } from "../path.ts";
+import { dirname, join } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 import { controllerDir } from "./events.ts";
@@ -11,6 +11,29 @@ function freezerFile(dirs: string[], layout: CgroupLayout): { path: string; froz
   const dir = controllerDir(dirs, "freezer", layout);
   if (!dir) throw new UserError("pausing needs the freezer cgroup controller, which this host does not have");
   return { path: join(dir, "freezer.state"), frozen: "FROZEN", thawed: "THAWED" };
+}
+
+/**
+ * Whether these cgroups, or their parents where they do not exist yet, are frozen or freezing
+ * (themselves or through a parent): a process put in one would never run, nor die, nor let its
+ * init report. False where there is no freezer.
+ */
+export function isFrozen(dirs: string[]): boolean {
+  const layout = detectCgroups();
+  const frozen = (at: string[]) => {
+    const f = freezerFile(at, layout);
+    if (layout.version === 1) return readFile(f.path).trim() !== f.thawed;
+    return readFile(f.path).trim() === f.frozen || /^frozen 1$/m.test(readFile(join(at[0]!, "cgroup.events")));
+  };
+  try {
+    return frozen(dirs);
+  } catch {
+    try {
+      return frozen(dirs.map((d) => dirname(d)));
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** Thaws at once, without waiting (a kill follows); without a freezer nothing was frozen. */

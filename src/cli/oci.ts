@@ -264,7 +264,8 @@ const VERBS: Record<string, Verb> = {
       for (const [flag, [section, field]] of Object.entries(UPDATE_FLAGS)) {
         const text = f.values[flag] as string | undefined;
         if (text === undefined) continue;
-        const value = section === "memory" ? (await import("./resources.ts")).parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
+        // -1: unlimited, for the memory limits as for the others (runc's).
+        const value = section === "memory" && text !== "-1" ? (await import("./resources.ts")).parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
         if (typeof value === "number" && !Number.isSafeInteger(value)) throw new UserError(`invalid --${flag} "${text}": an integer`);
         doc[section] = { ...(doc[section] ?? {}), [field]: value };
       }

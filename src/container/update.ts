@@ -10,8 +10,23 @@ export function changesSomething(changes: ResourceSpec): boolean {
   return Object.values(changes).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined));
 }
 
+/**
+ * Limits the kernel takes as a pair (v2's cpu.max is quota and period in one write; Docker's
+ * swap is counted with the memory): one changed alone keeps the other's value in force.
+ */
+const PAIRS: [keyof ResourceSpec, keyof ResourceSpec][] = [
+  ["cpuQuota", "cpuPeriod"],
+  ["memory", "memorySwap"],
+];
+
 export function updateLimits(c: LiveContainer, changes: ResourceSpec, command: string): void {
-  applyLimits(changes, cgroupsFor(c, command));
+  const current = c.spec.resources ?? {};
+  const writes: ResourceSpec = { ...changes };
+  for (const [a, b] of PAIRS) {
+    if (writes[a] !== undefined && writes[b] === undefined && current[b] !== undefined) (writes as unknown as Record<string, unknown>)[b] = current[b];
+    if (writes[b] !== undefined && writes[a] === undefined && current[a] !== undefined) (writes as unknown as Record<string, unknown>)[a] = current[a];
+  }
+  applyLimits(writes, cgroupsFor(c, command));
   const merged: ResourceSpec = { ...c.spec.resources };
   for (const [k, v] of Object.entries(changes) as [keyof ResourceSpec, never][]) {
     if (Array.isArray(v) ? (v as unknown[]).length : v !== undefined) merged[k] = v;

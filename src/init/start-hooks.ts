@@ -33,7 +33,7 @@ function runHook(hook: Hook, state: string, start: Start): void {
   for (;;) {
     const r = waitPid(pid, true);
     if (r) {
-      if (r.code !== 0) throw new UserError(`startContainer hook ${hook.path} exited with status ${r.code}`);
+      if (r.code !== 0) throw new UserError(`error running startContainer hook ${hook.path}: exited with status ${r.code}`);
       return;
     }
     if (Date.now() > until) {

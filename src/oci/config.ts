@@ -1,7 +1,9 @@
 // A runtime-spec bundle's config.json (1.0 to 1.2, the Linux part) turned into box's one
 // validated ContainerSpec. Every field is either honoured or refused with one line naming it:
 // nothing is skipped silently.
-import { callerFileLimit, readFile, stat } from "../sys/fs.ts";
+import { callerFileLimit, close, isErrno, open, readAll, stat } from "../sys/fs.ts";
+import { Errno } from "../sys/errors.ts";
+import { O_RDONLY } from "../sys/constants.ts";
 import { isAbsolute, join, normalize } from "../path.ts";
 import { UserError } from "../container/errors.ts";
 import { CAPABILITIES, grantableCapabilities } from "../security/capabilities.ts";
@@ -348,7 +350,6 @@ export function resources(v: unknown): { resources: ResourceSpec; devices?: { al
     if (period) r.cpuPeriod = period;
     r.cpusetCpus = string(cpu.cpus, `${where}.cpu.cpus`) || undefined;
     r.cpusetMems = string(cpu.mems, `${where}.cpu.mems`) || undefined;
-    if (r.cpuQuota !== undefined && r.cpuPeriod === undefined) r.cpuPeriod = 100000;
   }
   const pids = object(o.pids, `${where}.pids`);
   if (pids) {
@@ -389,9 +390,9 @@ function seccomp(v: unknown, caps: string[]): string | undefined {
   if (!o) return undefined;
   for (const key of ["flags", "listenerPath", "listenerMetadata"]) unsupported(o, key, "linux.seccomp");
   const arches = strings(o.architectures, "linux.seccomp.architectures");
-  for (const a of arches) {
-    if (!["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"].includes(a)) refuse("linux.seccomp.architectures", `${a} is not this machine's (x86_64)`);
-  }
+  // Another machine's (Docker's profiles list them all) cannot occur here: ignored, as runc's
+  // libseccomp does; the filter is always x86_64's.
+  for (const a of arches) if (!/^SCMP_ARCH_[A-Z0-9_]+$/.test(a)) refuse("linux.seccomp.architectures", `${JSON.stringify(a)} is not an architecture`);
   try {
     return compile(profileFilter(JSON.stringify(o), caps)).toString("base64");
   } catch (e) {
@@ -442,11 +443,17 @@ export function readDocument(path: string, hint?: string): string {
   } catch {
     throw new UserError(`${path}: no such file${hint ? ` (${hint})` : ""}`);
   }
-  if (!st.isFile()) throw new UserError(`${path}: not a regular file`);
-  if (st.size > DOCUMENT_MAX) throw new UserError(`${path}: larger than 4 MiB`);
-  const text = readFile(path);
-  if (text.length > DOCUMENT_MAX) throw new UserError(`${path}: larger than 4 MiB`);
-  return text;
+  // A pipe too (`exec -p <(...)`, runc's callers do it): the caller's own document, read with a bound.
+  if (!st.isFile() && !st.isFIFO()) throw new UserError(`${path}: not a regular file or a pipe`);
+  const fd = open(path, O_RDONLY);
+  try {
+    return readAll(fd, path, DOCUMENT_MAX).toString("utf8");
+  } catch (e) {
+    if (isErrno(e, Errno.EFBIG)) throw new UserError(`${path}: larger than 4 MiB`);
+    throw e;
+  } finally {
+    close(fd);
+  }
 }
 
 const DOCUMENT_MAX = 4 << 20;

@@ -17,7 +17,8 @@ import { failedStart, forwardSignals, InitMessages, pidNamespaceOf, sendPlan } f
 import { abandonInit, launchInit, takeEarlyInit, type PendingInit } from "../container/launch.ts";
 import type { Store } from "../container/store.ts";
 import { liveContainer, sameProcess } from "../container/live.ts";
-import { cgroupProcesses } from "../cgroup/cgroups.ts";
+import { cgroupProcesses, containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { isFrozen } from "../cgroup/freezer.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { runHooks } from "./hooks.ts";
 import { killContainer as killLive } from "../container/control.ts";
@@ -76,6 +77,8 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
     } catch (e) {
       throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
     }
+    // A cgroupsPath someone froze: its process would hang in it, and with it create (runc's check).
+    if (isFrozen(containerCgroupDirs(spec))) throw new UserError("container's cgroup unexpectedly frozen");
     ({ paths, unlock } = createContainer(store, spec));
     // A cgroupsPath another container already runs in (runc warns the same): limits and stats are shared.
     const others = cgroupProcesses(paths.cgroups).length;

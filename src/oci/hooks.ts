@@ -31,7 +31,7 @@ async function runHook(kind: string, hook: Hook, state: object): Promise<void> {
   if (timedOut) throw new UserError(`${kind} hook ${hook.path} did not finish within its timeout of ${hook.timeout} s`);
   if (code !== 0) {
     const said = `${err}${out}`.trim().slice(-OUTPUT_SHOWN);
-    throw new UserError(`${kind} hook ${hook.path} exited with status ${code}${said ? `: ${said}` : ""}`);
+    throw new UserError(`error running ${kind} hook ${hook.path}: exited with status ${code}${said ? `: ${said}` : ""}`);
   }
 }
 
