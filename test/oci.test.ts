@@ -872,6 +872,19 @@ describe("clients", () => {
     expect([exec.code, exec.stderr.trim()]).toEqual([255, "box: container nosuch does not exist"]);
   });
 
+  test("--debug: each step as a level=debug line, to --log's file in its format, else to stderr", async () => {
+    const dir = await bundle("true");
+    const log = join(ctx.s.dir, "debug.log");
+    ok(await oci(["--debug", "--log", log, "--log-format", "json", "create", "--bundle", dir, "c1"]));
+    const toStderr = await oci(["--debug", "start", "c1"]);
+    expect(toStderr.code).toBe(0);
+    expect(toStderr.stderr).toMatch(/^time="[^"]+" level=debug msg="start: process \d+ of c1 released"$/m);
+    ok(await oci(["--debug", "--log", log, "--log-format", "json", "delete", "-f", "c1"]));
+    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.every((l) => l.level === "debug" && typeof l.time === "string")).toBe(true);
+    expect(lines.map((l) => l.msg)).toEqual([expect.stringContaining(": create --bundle"), expect.stringMatching(/^create: c1 created; its process \d+ waits/), expect.stringContaining(": delete -f c1"), "delete: c1 removed (its cgroups, its state)"]);
+  });
+
   test("runc's rules: exec in a created container, a working directory only root may enter, list by id, kill --all of a stopped container", async () => {
     // uid 42 in a directory only root may enter: entered first with every privilege, as runc does.
     mkdirSync(join(copyRootfs(ctx.s), "secret"), { mode: 0o700 });

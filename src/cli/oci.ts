@@ -15,7 +15,7 @@ import { OCI_VERSION } from "../oci/state.ts";
 import { containerExists, stateOf, validateId } from "../oci/found.ts";
 import type { ExecProcess } from "../oci/engine.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
-import { logError, setLog } from "../oci/log.ts";
+import { debug, logError, setLog } from "../oci/log.ts";
 import { ociStore } from "../oci/store.ts";
 import { trace } from "../trace.ts";
 import { columns, wrap } from "./help.ts";
@@ -34,7 +34,7 @@ const GLOBAL: ArgsDef = {
   root: { type: "string", description: "State of box oci's containers (default /run/box-oci)" },
   log: { type: "string", description: "Log file (errors for the caller, as runc's)" },
   "log-format": { type: "string", description: "text or json" },
-  debug: { type: "boolean", description: "Accepted; box logs no more with it" },
+  debug: { type: "boolean", description: "Log each step (to --log's file, else stderr)" },
   "systemd-cgroup": { type: "boolean", description: "Refused: box manages cgroups through cgroupfs" },
   rootless: { type: "string", description: "true, false or auto" },
   version: { type: "boolean", alias: "v", description: "Print the version" },
@@ -419,7 +419,7 @@ export async function runOci(argv: string[], asRunc = false): Promise<void> {
   let verb: string | undefined;
   try {
     const global = parseFlags(argv, GLOBAL);
-    setLog(global.values.log as string | undefined, (global.values["log-format"] as string | undefined) ?? "text");
+    setLog(global.values.log as string | undefined, (global.values["log-format"] as string | undefined) ?? "text", global.values.debug === true);
     const format = global.values["log-format"];
     if (format !== undefined && format !== "text" && format !== "json") throw new UserError(`invalid --log-format "${format}": text or json`);
     if (global.values.version) {
@@ -441,7 +441,9 @@ export async function runOci(argv: string[], asRunc = false): Promise<void> {
     if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
     const f = parseFlags(rest, v.flags, v.lists ?? [], v.stopAtPositional === true);
     if (f.help) return void print(`${wrap(`Usage: box oci ${v.usage}`, undefined, "  ").join("\n")}\n\n${wrap(v.describe).join("\n")}\n`);
-    await v.run(ociStore(global.values.root as string | undefined), f);
+    const store = ociStore(global.values.root as string | undefined);
+    debug(`box ${VERSION} (runc's command line): ${name} ${rest.join(" ")} (state in ${store.root})`);
+    await v.run(store, f);
   } catch (e) {
     logError(e instanceof UserError ? e.message : describeError(e));
     // Named runc, its callers' scripts may test for runc's 1 (255 for exec); as box oci, box's own 125.

@@ -15,7 +15,7 @@ import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { setPaused } from "../container/pause.ts";
 import { runHooks } from "./hooks.ts";
-import { warn } from "./log.ts";
+import { debug, warn } from "./log.ts";
 import { hookState } from "./state.ts";
 import { trace } from "../trace.ts";
 import { findContainer, running, START_FIFO, type Found } from "./found.ts";
@@ -30,6 +30,7 @@ export async function startContainer(store: Store, id: string): Promise<void> {
     if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
     await openStartFifo(c);
     trace("cli", "oci-started");
+    debug(`start: process ${c.pid} of ${id} released`);
     // Unless the init has written the end already (a process that exited at once, a failed hook).
     moveFrom(c.paths, "created", "running", { startedAt: new Date().toISOString() });
   } finally {

@@ -28,7 +28,7 @@ import { readStats } from "../cgroup/stats.ts";
 import { oomKills } from "../cgroup/events.ts";
 import { execInContainer } from "../container/exec.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { warn } from "./log.ts";
+import { debug, warn } from "./log.ts";
 import { hookState } from "./state.ts";
 import { containerExists, findContainer, running, START_FIFO, type Found } from "./found.ts";
 import { UNRECORDED_EXIT } from "../container/describe.ts";
@@ -112,6 +112,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
   const messages = new InitMessages(init.syncRead);
   const first = await messages.next();
   trace("cli", "oci-init-created");
+  debug(first && "created" in first ? `create: ${spec.id} created; its process ${init.pid} waits for start in the container's namespaces` : `create: the init ${init.pid} ended before the container was created`);
   if (!first || !("created" in first)) {
     // A failed create leaves no container (runc's rule; box run keeps it, exited, as Docker).
     try {
@@ -145,6 +146,7 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
   // As box rm -f: thawed first if paused, SIGKILL to the init, waited for.
   if (c.pid !== undefined) await killLive(store, liveContainer(store, c.spec));
   removeContainer(store, c.spec, c.paths);
+  debug(`delete: ${id} removed (its cgroups, its state)`);
   await runPoststop(c.spec);
 }
 
@@ -190,6 +192,7 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
       detach: opts.detach,
       runtime: { groups: p.groups, restrictions, consoleSocket: socket, consoleSize: p.consoleSize, preserveFds: opts.preserveFds, cgroups, ignorePaused: opts.ignorePaused },
       started: (pid) => {
+        debug(`exec: process ${pid} started in container ${id}`);
         // Set as soon as it runs (before, it is box's own, the caller's score).
         if (p.oomScoreAdj !== undefined) writeFile(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
         if (opts.pidFile) writePidFile(opts.pidFile, pid);
