@@ -9,8 +9,6 @@ import { parseFlags } from "./flags.ts";
 import { printHelp, resolve } from "./help.ts";
 import { VERSION } from "../version.ts";
 
-export { VERSION };
-
 export const rootCommand = defineCommand({
   meta: { name: "box", version: VERSION, description: "A daemonless container engine in one executable" },
   args: {
