@@ -978,7 +978,7 @@ describe("clients", () => {
     expect((BigInt(`0x${effective.split("\t")[1]!.trim()}`) >> 12n) & 1n).toBe(1n);
     // Paused: refused, or with --ignore-paused it waits for the resume.
     ok(await oci(["pause", "c1"]));
-    refused2(await oci(["exec", "c1", "true"]), "paused");
+    refused2(await oci(["exec", "c1", "true"]), "cannot exec in a paused container");
     const waiting = oci(["exec", "--ignore-paused", "c1", "echo", "after resume"]);
     await Bun.sleep(300);
     ok(await oci(["resume", "c1"]));

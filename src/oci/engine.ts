@@ -168,7 +168,7 @@ export type ExecProcess = ReturnType<typeof processSpec>;
 export async function execProcess(store: Store, id: string, p: ExecProcess, opts: { detach: boolean; pidFile?: string; consoleSocket?: string; preserveFds?: number; cgroup?: string; ignorePaused?: boolean }): Promise<number> {
   const c = findContainer(store, id);
   // A created container's process waits already in every namespace of it: runc execs there too.
-  if (c.status !== "running" && c.status !== "created" && !(c.status === "paused" && opts.ignorePaused)) throw new UserError(`cannot exec in a container that is ${c.status}`);
+  if (c.status !== "running" && c.status !== "created" && !(c.status === "paused" && opts.ignorePaused)) throw new UserError(`cannot exec in a ${c.status} container`);
   const cgroups = opts.cgroup === undefined ? undefined : subCgroups(c.paths.cgroups, opts.cgroup);
   if (p.terminal && opts.detach && opts.consoleSocket === undefined) throw new UserError("process.terminal needs --console-socket for exec --detach");
   if (opts.consoleSocket !== undefined && !p.terminal) throw new UserError("--console-socket needs a terminal (process.terminal, or -t)");
