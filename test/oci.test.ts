@@ -937,6 +937,13 @@ describe("clients", () => {
     expect(read("memory", v2 ? "memory.max" : "memory.limit_in_bytes")).toBe(String(48 << 20));
     const swapFile = v2 ? "/sys/fs/cgroup/box/c1/memory.swap.max" : "/sys/fs/cgroup/memory/box/c1/memory.memsw.limit_in_bytes";
     if (existsSync(swapFile)) expect(readFileSync(swapFile, "utf8").trim()).toBe(v2 ? "max" : "9223372036854771712");
+    // -1 takes a limit away (runc's), the swap's with the memory's.
+    ok(await oci(["update", "--memory-swap", String(96 << 20), "--memory", String(48 << 20), "c1"]));
+    ok(await oci(["update", "--memory", "-1", "--cpu-quota", "-1", "c1"]));
+    const unlimited = v2 ? "max" : "9223372036854771712";
+    expect(read("memory", v2 ? "memory.max" : "memory.limit_in_bytes")).toBe(unlimited);
+    if (existsSync(swapFile)) expect(readFileSync(swapFile, "utf8").trim()).toBe(unlimited);
+    expect(v2 ? read("", "cpu.max") : `${read("cpu", "cpu.cfs_quota_us")} ${read("cpu", "cpu.cfs_period_us")}`).toBe(v2 ? "max 90000" : "-1 90000");
     ok(await oci(["delete", "-f", "c1"]));
     refused2(await oci(["kill", "c1", "0"]), "does not exist");
     ok(await oci(["delete", "--force", "c1"]));

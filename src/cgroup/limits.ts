@@ -58,7 +58,7 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
     add("--memory", "memory", "memory.limit_in_bytes", r.memory);
     // Docker: without --memory-swap the container may use as much swap as memory (where the
     // kernel accounts swap at all).
-    add("--memory-swap", "memory", "memory.memsw.limit_in_bytes", r.memorySwap ?? r.memory * 2);
+    add("--memory-swap", "memory", "memory.memsw.limit_in_bytes", r.memorySwap ?? (r.memory < 0 ? -1 : r.memory * 2));
     if (r.memorySwap === undefined) w.at(-1)!.optional = true;
   }
   if (r.memoryReservation !== undefined) add("--memory-reservation", "memory", "memory.soft_limit_in_bytes", r.memoryReservation);
@@ -91,16 +91,16 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
 function v2Writes(r: ResourceSpec): CgroupWrite[] {
   const { w, add } = collector();
   if (r.memory !== undefined) {
-    add("--memory", "memory", "memory.max", r.memory);
-    // memory.swap.max counts swap alone: Docker's total minus the memory.
-    const swap = r.memorySwap === undefined ? r.memory : r.memorySwap < 0 ? "max" : r.memorySwap - r.memory;
+    add("--memory", "memory", "memory.max", r.memory < 0 ? "max" : r.memory);
+    // memory.swap.max counts swap alone: Docker's total minus the memory. -1 is no limit.
+    const swap = r.memory < 0 || (r.memorySwap ?? 0) < 0 ? "max" : r.memorySwap === undefined ? r.memory : r.memorySwap - r.memory;
     add("--memory-swap", "memory", "memory.swap.max", swap);
     if (r.memorySwap === undefined) w.at(-1)!.optional = true;
   }
   if (r.memoryReservation !== undefined) add("--memory-reservation", "memory", "memory.low", r.memoryReservation);
   if (r.oomKillDisable) throw new UserError("--oom-kill-disable needs cgroup v1: cgroup v2 has no such switch");
   if (r.cpuQuota !== undefined || r.cpuPeriod !== undefined) {
-    add("--cpus", "cpu", "cpu.max", `${r.cpuQuota ?? "max"} ${r.cpuPeriod ?? DEFAULT_CPU_PERIOD}`);
+    add("--cpus", "cpu", "cpu.max", `${r.cpuQuota === undefined || r.cpuQuota < 0 ? "max" : r.cpuQuota} ${r.cpuPeriod ?? DEFAULT_CPU_PERIOD}`);
   }
   if (r.cpuShares !== undefined) add("--cpu-shares", "cpu", "cpu.weight", sharesToWeight(r.cpuShares));
   if (r.cpusetCpus !== undefined) add("--cpuset-cpus", "cpuset", "cpuset.cpus", r.cpusetCpus);

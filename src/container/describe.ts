@@ -129,7 +129,7 @@ export function inspectContainer(c: LiveContainer): Record<string, unknown> {
       Memory: r.memory ?? 0,
       MemorySwap: r.memorySwap ?? 0,
       MemoryReservation: r.memoryReservation ?? 0,
-      NanoCpus: r.cpuQuota !== undefined && r.cpuPeriod ? Math.round((r.cpuQuota / r.cpuPeriod) * 1e9) : 0,
+      NanoCpus: r.cpuQuota !== undefined && r.cpuQuota > 0 && r.cpuPeriod ? Math.round((r.cpuQuota / r.cpuPeriod) * 1e9) : 0,
       CpuShares: r.cpuShares ?? 0,
       CpusetCpus: r.cpusetCpus ?? "",
       PidsLimit: r.pidsLimit ?? null,

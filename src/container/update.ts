@@ -22,6 +22,8 @@ const PAIRS: [keyof ResourceSpec, keyof ResourceSpec][] = [
 export function updateLimits(c: LiveContainer, changes: ResourceSpec, command: string): void {
   const current = c.spec.resources ?? {};
   const writes: ResourceSpec = { ...changes };
+  // No memory limit any more: no swap limit either (runc's update --memory -1).
+  if (writes.memory === -1 && writes.memorySwap === undefined) writes.memorySwap = -1;
   for (const [a, b] of PAIRS) {
     if (writes[a] !== undefined && writes[b] === undefined && current[b] !== undefined) (writes as unknown as Record<string, unknown>)[b] = current[b];
     if (writes[b] !== undefined && writes[a] === undefined && current[a] !== undefined) (writes as unknown as Record<string, unknown>)[a] = current[a];

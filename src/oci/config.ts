@@ -327,7 +327,8 @@ export function resources(v: unknown): { resources: ResourceSpec; devices?: { al
     const swappiness = integer(memory.swappiness, `${where}.memory.swappiness`, -1);
     if (v1 && swappiness !== undefined && swappiness >= 0 && swappiness <= 100) r.memorySwappiness = swappiness;
     const limit = integer(memory.limit, `${where}.memory.limit`, -1);
-    if (limit !== undefined && limit > 0) r.memory = limit;
+    // -1: no limit (runc's update --memory -1 takes one away).
+    if (limit !== undefined && (limit > 0 || limit === -1)) r.memory = limit;
     const reservation = integer(memory.reservation, `${where}.memory.reservation`, -1);
     if (reservation !== undefined && reservation > 0) r.memoryReservation = reservation;
     const swap = integer(memory.swap, `${where}.memory.swap`, -1);
@@ -345,7 +346,7 @@ export function resources(v: unknown): { resources: ResourceSpec; devices?: { al
     const shares = integer(cpu.shares, `${where}.cpu.shares`, 0, 262144);
     if (shares) r.cpuShares = shares;
     const quota = integer(cpu.quota, `${where}.cpu.quota`, -1);
-    if (quota !== undefined && quota > 0) r.cpuQuota = quota;
+    if (quota !== undefined && (quota > 0 || quota === -1)) r.cpuQuota = quota;
     const period = integer(cpu.period, `${where}.cpu.period`, 0, 1000000);
     if (period) r.cpuPeriod = period;
     r.cpusetCpus = string(cpu.cpus, `${where}.cpu.cpus`) || undefined;
