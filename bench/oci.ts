@@ -22,10 +22,10 @@ type CtrRuntime = "ctr run --runc-binary box" | "ctr run --runc-binary runc";
 export interface OciResult {
   bundle: Record<BundleRuntime, number[]>;
   /**
-   * What one invocation costs before any work: `box --version`, `runc --version`, and any Bun
+   * What one invocation costs before any work: `box oci --version`, `runc --version`, and any Bun
    * executable's start (a compiled program that prints one line), box's share of which is Bun's.
    */
-  floor: Record<"box --version" | "runc --version" | "Bun hello world", number[]>;
+  floor: Record<"box oci --version" | "runc --version" | "Bun hello world", number[]>;
   ctr?: Record<CtrRuntime, number[]>;
   docker?: Record<DockerRuntime, number[]>;
   notes: string[];
@@ -46,7 +46,7 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
     return [rt, "--root", states[rt], "run", "--bundle", bundle, id];
   };
   const wrap = (rt: BundleRuntime) => (rt === "crun" && c.crunWrapped ? (script: string, args: string[]) => hidingUnified(c.unified, "bash", script, args) : undefined);
-  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box --version": [], "runc --version": [], "Bun hello world": [] }, notes };
+  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box oci --version": [], "runc --version": [], "Bun hello world": [] }, notes };
   const hello = join(c.tmp, "bun-hello");
   writeFileSync(`${hello}.ts`, 'console.log("hello");\n');
   const built = Bun.spawnSync(["bun", "build", "--compile", "--bytecode", "--format=esm", `${hello}.ts`, "--outfile", hello], { stdout: "ignore", stderr: "pipe" });
@@ -56,7 +56,7 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
       const t = timed(argv(rt), c.env, wrap(rt));
       if (i >= WARMUP) result.bundle[rt].push(t);
     }
-    for (const [name, cmd] of [["box --version", [c.box, "--version"]], ["runc --version", ["runc", "--version"]], ["Bun hello world", [hello]]] as const) {
+    for (const [name, cmd] of [["box oci --version", [c.box, "oci", "--version"]], ["runc --version", ["runc", "--version"]], ["Bun hello world", [hello]]] as const) {
       const t = timed([...cmd], c.env);
       if (i >= WARMUP) result.floor[name].push(t);
     }
@@ -135,7 +135,7 @@ starts, waits for and deletes its container.
 ${bundle}
 
 ${verdict("box oci run against runc run", median(r.bundle["box oci"]), median(r.bundle.runc))}
-- What one invocation costs before any work, measured in the same run: \`box --version\` ${ms(median(r.floor["box --version"]))} ms,
+- What one invocation costs before any work, measured in the same run: \`box oci --version\` ${ms(median(r.floor["box oci --version"]))} ms,
   \`runc --version\` ${ms(median(r.floor["runc --version"]))} ms, and a compiled Bun program that prints one line
   ${ms(median(r.floor["Bun hello world"]))} ms (medians). \`box oci run\` starts Bun twice (the CLI, and the
   container's init, which becomes the process); under containerd every runtime call (create,
