@@ -261,11 +261,12 @@ const VERBS: Record<string, Verb> = {
         if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UserError("--resources: not a LinuxResources object");
       }
       // Each flag sets its field over the file's, as runc's.
+      const { parseBytes } = await import("./resources.ts");
       for (const [flag, [section, field]] of Object.entries(UPDATE_FLAGS)) {
         const text = f.values[flag] as string | undefined;
         if (text === undefined) continue;
         // -1: unlimited, for the memory limits as for the others (runc's).
-        const value = section === "memory" && text !== "-1" ? (await import("./resources.ts")).parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
+        const value = section === "memory" && text !== "-1" ? parseBytes(`--${flag}`, text) : field === "cpus" || field === "mems" ? text : Number(text);
         if (typeof value === "number" && !Number.isSafeInteger(value)) throw new UserError(`invalid --${flag} "${text}": an integer`);
         doc[section] = { ...(doc[section] ?? {}), [field]: value };
       }

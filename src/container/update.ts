@@ -10,11 +10,13 @@ export function changesSomething(changes: ResourceSpec): boolean {
   return Object.values(changes).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined));
 }
 
+type PairedLimit = "cpuQuota" | "cpuPeriod" | "memory" | "memorySwap";
+
 /**
  * Limits the kernel takes as a pair (v2's cpu.max is quota and period in one write; Docker's
  * swap is counted with the memory): one changed alone keeps the other's value in force.
  */
-const PAIRS: [keyof ResourceSpec, keyof ResourceSpec][] = [
+const PAIRS: [PairedLimit, PairedLimit][] = [
   ["cpuQuota", "cpuPeriod"],
   ["memory", "memorySwap"],
 ];
@@ -25,8 +27,8 @@ export function updateLimits(c: LiveContainer, changes: ResourceSpec, command: s
   // No memory limit any more: no swap limit either (runc's update --memory -1).
   if (writes.memory === -1 && writes.memorySwap === undefined) writes.memorySwap = -1;
   for (const [a, b] of PAIRS) {
-    if (writes[a] !== undefined && writes[b] === undefined && current[b] !== undefined) (writes as unknown as Record<string, unknown>)[b] = current[b];
-    if (writes[b] !== undefined && writes[a] === undefined && current[a] !== undefined) (writes as unknown as Record<string, unknown>)[a] = current[a];
+    if (writes[a] !== undefined) writes[b] ??= current[b];
+    else if (writes[b] !== undefined) writes[a] = current[a];
   }
   applyLimits(writes, cgroupsFor(c, command));
   const merged: ResourceSpec = { ...c.spec.resources };

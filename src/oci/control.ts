@@ -102,7 +102,7 @@ export async function killContainer(store: Store, id: string, signal: number, al
   const found = findContainer(store, id);
   // --all signals what is in the container's cgroup: nothing once it has stopped, which is no error (runc's).
   if (all && found.status === "stopped") return;
-  const c = running(store, id);
+  const c = running(found);
   if (signal === 0) return;
   // Before start the container is one process, waiting: --all means it too.
   if (all && c.status !== "created" && c.status !== "creating") {

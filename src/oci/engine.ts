@@ -226,7 +226,7 @@ export function updateResources(store: Store, id: string, doc: unknown): void {
   const { resources: changes, devices } = resources(doc);
   if (devices) throw new UserError("update: devices cannot be changed on a running container");
   if (!changesSomething(changes)) throw new UserError("update: no limit to change");
-  const c = running(store, id);
+  const c = running(findContainer(store, id));
   updateLimits(liveContainer(store, c.spec), changes, "oci update");
 }
 
@@ -236,7 +236,7 @@ export function updateResources(store: Store, id: string, doc: unknown): void {
  * stopped. The container is looked up once; after that only its process and its cgroup are read.
  */
 export async function followEvents(store: Store, id: string, intervalMs: number, emit: (event: object) => void): Promise<never> {
-  const c = running(store, id);
+  const c = running(findContainer(store, id));
   let ooms = oomKills(c.paths.cgroups);
   for (let next = 0; ; await Bun.sleep(100)) {
     if (!sameProcess(c.pid!, c.pidStart)) throw new UserError("container not running");
@@ -251,7 +251,7 @@ export async function followEvents(store: Store, id: string, intervalMs: number,
 
 /** events --stats: the container's counters, as runc's stats event. */
 export function statsEvent(store: Store, id: string): object {
-  return stats(running(store, id), id);
+  return stats(running(findContainer(store, id)), id);
 }
 
 function stats(c: Found, id: string): object {

@@ -68,9 +68,8 @@ export function stateOf(store: Store, id: string): OciState & { rootfs: string; 
   };
 }
 
-/** A running container, or "container not running". */
-export function running(store: Store, id: string): Found {
-  const c = findContainer(store, id);
+/** `c` if it has not stopped, else "container not running". */
+export function running(c: Found): Found {
   if (c.status === "stopped") throw new UserError("container not running");
   return c;
 }

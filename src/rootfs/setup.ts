@@ -2,7 +2,7 @@
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
 import { chmod, exists, lstat, mkdir, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
-import { dirname } from "../path.ts";
+import { dirname, normalize } from "../path.ts";
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import { attachMount, chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
 import { shiftedLayer } from "./shifted.ts";
@@ -225,7 +225,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHo
   // A read-only /dev (a bundle's "ro" on its tmpfs) is mounted writable, filled, then made
   // read-only, as runc does: its nodes and links are made after it.
   const given = containerMounts(spec, paths.runDir, shm);
-  const readOnlyDev = given.find((m) => m.destination.replace(/\/+$/, "") === "/dev" && !(m.flags & MS_BIND) && m.flags & MS_RDONLY);
+  const readOnlyDev = given.find((m) => normalize(m.destination) === "/dev" && !(m.flags & MS_BIND) && m.flags & MS_RDONLY);
   const mounts = readOnlyDev ? given.map((m) => (m === readOnlyDev ? { ...m, flags: m.flags & ~MS_RDONLY } : m)) : given;
   if (userns && spec.rootfs.kind === "dir" && !spec.runtime) makeMountPointsFirst(spec, mounts, spec.rootfs.path, root);
   mountRootfs(spec, paths, root, userns);

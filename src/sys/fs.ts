@@ -123,24 +123,11 @@ export function seek(fd: number, offset: number, path?: string): void {
   check(libc.syscall(SYS_lseek, fd as never, offset as never, SEEK_SET as never, null, null), "lseek", path ?? String(fd));
 }
 
-/** Writes all of data, however many write(2) calls it takes. */
-export function write(fd: number, data: string | Uint8Array, path?: string): void {
-  let bytes = typeof data === "string" ? Buffer.from(data) : data;
-  while (bytes.length > 0) {
-    const n = Number(libc.write(fd, bytes, bytes.length));
-    if (n < 0) {
-      if (errno() === Errno.EINTR) continue;
-      throw new SyscallError("write", errno(), path ?? String(fd));
-    }
-    bytes = bytes.subarray(n);
-  }
-}
-
 /**
- * All of `data` to fd, blocking or not: Bun leaves its stdio non-blocking, so EAGAIN (a full
- * pipe) means wait a moment and go on. For stdout and stderr without node's streams (~3 ms to load).
+ * Writes all of data, however many write(2) calls it takes. `waitWhenFull`: EAGAIN (a full
+ * non-blocking pipe) means wait a moment and go on rather than fail.
  */
-export function writeWaiting(fd: number, data: string | Uint8Array, path?: string): void {
+function writeAll(fd: number, data: string | Uint8Array, path: string | undefined, waitWhenFull: boolean): void {
   let bytes = typeof data === "string" ? Buffer.from(data) : data;
   while (bytes.length > 0) {
     const n = Number(libc.write(fd, bytes, bytes.length));
@@ -149,9 +136,22 @@ export function writeWaiting(fd: number, data: string | Uint8Array, path?: strin
       continue;
     }
     const e = errno();
-    if (e === Errno.EAGAIN) Bun.sleepSync(1);
+    if (e === Errno.EAGAIN && waitWhenFull) Bun.sleepSync(1);
     else if (e !== Errno.EINTR) throw new SyscallError("write", e, path ?? String(fd));
   }
+}
+
+/** Writes all of data, however many write(2) calls it takes. */
+export function write(fd: number, data: string | Uint8Array, path?: string): void {
+  writeAll(fd, data, path, false);
+}
+
+/**
+ * All of `data` to fd, blocking or not: Bun leaves its stdio non-blocking. For stdout and stderr
+ * without node's streams (~3 ms to load).
+ */
+export function writeWaiting(fd: number, data: string | Uint8Array, path?: string): void {
+  writeAll(fd, data, path, true);
 }
 
 /** Everything left to read from fd, until EOF. */
