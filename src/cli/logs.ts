@@ -85,7 +85,7 @@ export const logsCommand = defineCommand({
     // Each entry is printed as it is read (a log is never held whole), or with --tail kept among the last N.
     const tail = tailText === undefined || tailText === "all" ? undefined : lastEntries(Number(tailText));
     const print = (e: LogEntry) => printEntry(e, timestamps);
-    const first = readLog(dir, spec.log.maxFiles, (e) => {
+    const first = readLog(dir, (e) => {
       if (!inRange(e)) return;
       if (tail) tail.offer(e);
       else print(e);

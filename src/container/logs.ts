@@ -1,7 +1,12 @@
 // The log of a detached container, in Docker's json-file format: one JSON object per line,
 // {"log": "text\n", "stream": "stdout"|"stderr", "time": RFC 3339 with ns}. The init writes it
-// (from the payload's pipes); `box logs` reads it. Rotation keeps json.log.1 … json.log.N-1.
-import { close, exists, fstat, open, read, rename, seek, stat, unlink, write } from "../sys/fs.ts";
+// (from the payload's pipes); `box logs` reads it.
+//
+// Rotation renames json.log to json.log.N, N one more than the last rotation's, and removes the
+// one that is now max-file files old. Docker instead shifts every kept file's name by one; a
+// reader that meets such a wave of renames halfway sees a gap, or one file twice. Here only
+// json.log is ever renamed, so the files a reader lists are the same files a moment later.
+import { close, exists, fstat, open, read, readdirIfExists, rename, seek, unlink, write } from "../sys/fs.ts";
 import { O_APPEND, O_CREAT, O_RDONLY, O_WRONLY } from "../sys/constants.ts";
 import type { LogSpec } from "./spec.ts";
 
@@ -23,8 +28,21 @@ export function readableLog(log: LogSpec): boolean {
 }
 
 /** `dir` is the container's persistent directory (a /proc/self/fd path inside the init). */
-export function logFile(dir: string, generation = 0): string {
-  return generation === 0 ? `${dir}/${FILE}` : `${dir}/${FILE}.${generation}`;
+export function logFile(dir: string, rotation = 0): string {
+  return rotation === 0 ? `${dir}/${FILE}` : `${dir}/${FILE}.${rotation}`;
+}
+
+/** The numbers of the rotated files kept, oldest first. */
+function rotations(dir: string): number[] {
+  return readdirIfExists(dir)
+    .flatMap((name) => /^json\.log\.([1-9]\d{0,15})$/.exec(name)?.[1] ?? [])
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** The number the last rotation gave json.log (0: none yet); the watcher goes on from it. */
+export function lastRotation(dir: string): number {
+  return rotations(dir).at(-1) ?? 0;
 }
 
 /** Nanosecond precision as Docker prints it; the clock gives ms, the rest is zero. */
@@ -72,6 +90,7 @@ export abstract class LogEntries {
 export class LogWriter extends LogEntries {
   private fd: number;
   private size: number;
+  private rotation: number;
 
   constructor(
     private readonly dir: string,
@@ -80,6 +99,7 @@ export class LogWriter extends LogEntries {
     super();
     this.fd = open(logFile(dir), O_WRONLY | O_CREAT | O_APPEND, 0o600);
     this.size = fstat(this.fd).size;
+    this.rotation = lastRotation(dir);
   }
 
   override close(): void {
@@ -97,33 +117,59 @@ export class LogWriter extends LogEntries {
 
   private rotate(): void {
     close(this.fd);
-    const last = this.spec.maxFiles - 1;
-    if (last < 1) {
-      unlink(logFile(this.dir));
-    } else {
-      if (exists(logFile(this.dir, last))) unlink(logFile(this.dir, last));
-      for (let g = last - 1; g >= 1; g--) {
-        if (exists(logFile(this.dir, g))) rename(logFile(this.dir, g), logFile(this.dir, g + 1));
-      }
-      rename(logFile(this.dir), logFile(this.dir, 1));
-    }
+    const kept = this.spec.maxFiles - 1;
+    if (kept < 1) unlink(logFile(this.dir));
+    else rename(logFile(this.dir), logFile(this.dir, ++this.rotation));
     this.fd = open(logFile(this.dir), O_WRONLY | O_CREAT | O_APPEND, 0o600);
     this.size = 0;
+    const old = logFile(this.dir, this.rotation - kept);
+    if (kept >= 1 && this.rotation > kept && exists(old)) unlink(old);
   }
 }
 
-/** Where a follower is: the current file (by inode, which a rotation does not change) and how far. */
+/** Where a follower is: the file it read last (by inode, which a rotation's rename keeps) and how far. */
 export interface LogPosition {
   ino: number;
   offset: number;
 }
 
-function inode(path: string): number {
+/** A log file held open: a rotation renames it, or unlinks it, and it still reads the same. */
+interface OpenLog {
+  fd: number;
+  ino: number;
+}
+
+function openLog(path: string): OpenLog | undefined {
+  let fd: number;
   try {
-    return stat(path).ino;
+    fd = open(path, O_RDONLY);
   } catch {
-    return 0;
+    return undefined;
   }
+  return { fd, ino: fstat(fd).ino };
+}
+
+/**
+ * The log's files held open, oldest first: json.log.N by N, then json.log (absent before the
+ * writer made it, or for the moment between its rename and the new file). json.log renamed
+ * between its opening and the listing is the json.log.N of the same inode, in that place.
+ */
+function openLogFiles(dir: string): OpenLog[] {
+  const current = openLog(logFile(dir));
+  const files: OpenLog[] = [];
+  for (const n of rotations(dir)) {
+    // Gone since the listing: rotated out, as its lines are.
+    const file = openLog(logFile(dir, n));
+    if (!file) continue;
+    if (file.ino === current?.ino) close(file.fd);
+    files.push(file.ino === current?.ino ? current : file);
+  }
+  if (current && !files.includes(current)) files.push(current);
+  return files;
+}
+
+function closeLogFiles(files: OpenLog[]): void {
+  for (const file of files) close(file.fd);
 }
 
 /**
@@ -133,44 +179,33 @@ function inode(path: string): number {
 const MAX_RECORD = 256 * 1024;
 
 /**
- * Calls `visit` for each complete entry of the log file `path` from byte `from` on, reading it a
+ * Calls `visit` for each complete entry of an open log file from byte `from` on, reading it a
  * chunk at a time: a log is as large as its container made it, so it is never held whole. The
- * offset after the last complete line (a line still being written is left for the next read),
- * or undefined when there is no such file.
+ * offset after the last complete line (a line still being written is left for the next read).
  */
-function scanLog(path: string, from: number, visit: (e: LogEntry) => void): number | undefined {
-  let fd: number;
-  try {
-    fd = open(path, O_RDONLY);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (from > 0) seek(fd, from, path);
-    const buf = Buffer.allocUnsafe(65536);
-    let pending = Buffer.alloc(0);
-    let end = from;
-    let oversized = false;
-    for (let n; (n = read(fd, buf)) > 0; ) {
-      const chunk = pending.length ? Buffer.concat([pending, buf.subarray(0, n)]) : buf.subarray(0, n);
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        if (!oversized) parseEntry(chunk.subarray(start, nl), visit);
-        oversized = false;
-        start = nl + 1;
-      }
-      end += start;
-      pending = Buffer.from(chunk.subarray(start));
-      if (pending.length > MAX_RECORD) {
-        oversized = true;
-        end += pending.length;
-        pending = Buffer.alloc(0);
-      }
+function scanLog(fd: number, from: number, visit: (e: LogEntry) => void): number {
+  seek(fd, from);
+  const buf = Buffer.allocUnsafe(65536);
+  let pending = Buffer.alloc(0);
+  let end = from;
+  let oversized = false;
+  for (let n; (n = read(fd, buf)) > 0; ) {
+    const chunk = pending.length ? Buffer.concat([pending, buf.subarray(0, n)]) : buf.subarray(0, n);
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      if (!oversized) parseEntry(chunk.subarray(start, nl), visit);
+      oversized = false;
+      start = nl + 1;
     }
-    return end;
-  } finally {
-    close(fd);
+    end += start;
+    pending = Buffer.from(chunk.subarray(start));
+    if (pending.length > MAX_RECORD) {
+      oversized = true;
+      end += pending.length;
+      pending = Buffer.alloc(0);
+    }
   }
+  return end;
 }
 
 function parseEntry(line: Uint8Array, visit: (e: LogEntry) => void): void {
@@ -184,54 +219,59 @@ function parseEntry(line: Uint8Array, visit: (e: LogEntry) => void): void {
   visit(entry);
 }
 
+/** Reads `files` in order, the first from `from` on: the position after the last (`at` without files). */
+function scanLogFiles(files: OpenLog[], from: number, at: LogPosition, visit: (e: LogEntry) => void): LogPosition {
+  let position = at;
+  for (const [i, file] of files.entries()) position = { ino: file.ino, offset: scanLog(file.fd, i === 0 ? from : 0, visit) };
+  return position;
+}
+
 /**
- * Visits every entry still kept, oldest first; the position after them in the current file (a
+ * Visits every entry still kept, oldest first; the position after them in the newest file (a
  * line still being written is left for the next read).
  */
-export function readLog(dir: string, maxFiles: number, visit: (e: LogEntry) => void): LogPosition {
-  const position = { ino: inode(logFile(dir)), offset: 0 };
-  for (let g = Math.max(0, maxFiles - 1); g >= 0; g--) {
-    const end = scanLog(logFile(dir, g), 0, visit);
-    if (g === 0) position.offset = end ?? 0;
+export function readLog(dir: string, visit: (e: LogEntry) => void): LogPosition {
+  const files = openLogFiles(dir);
+  try {
+    return scanLogFiles(files, 0, { ino: 0, offset: 0 }, visit);
+  } finally {
+    closeLogFiles(files);
   }
-  return position;
 }
 
 /** Where the log ends now: a follower from here sees only what comes next (box attach). */
 export function logEnd(dir: string): LogPosition {
+  const files = openLogFiles(dir);
   try {
-    const st = stat(logFile(dir));
-    return { ino: st.ino, offset: st.size };
-  } catch {
-    return { ino: 0, offset: 0 };
+    const newest = files.at(-1);
+    return newest ? { ino: newest.ino, offset: fstat(newest.fd).size } : { ino: 0, offset: 0 };
+  } finally {
+    closeLogFiles(files);
   }
 }
 
 /**
- * Visits the entries added since `at`. After a rotation the file that was current is json.log.1
- * (same inode): its rest comes first, then the new file from its start. Undefined when the log
- * is gone (the container was removed).
+ * Visits the entries added since `at`: the rest of the file it was in (json.log, or json.log.N
+ * once rotated), then every newer one. Undefined when the log is gone (the container was removed).
  */
-/** Rotated files a reader looks through for the one it was reading (max-file is at most 9999). */
-const MAX_KEPT = 10_000;
-
 export function readLogSince(dir: string, at: LogPosition, visit: (e: LogEntry) => void): LogPosition | undefined {
-  const current = inode(logFile(dir));
-  if (current === 0) return undefined;
-  let offset = at.offset;
-  if (current !== at.ino) {
-    // Rotated meanwhile, maybe more than once (a reader slowed down): the rest of the file it
-    // was reading, then every newer one. Rotated out of the kept files, those lines are gone, as
-    // with Docker.
-    let n = 1;
-    while (at.ino !== 0 && n < MAX_KEPT && inode(logFile(dir, n)) !== at.ino && inode(logFile(dir, n)) !== 0) n++;
-    if (at.ino !== 0 && inode(logFile(dir, n)) === at.ino) {
-      scanLog(logFile(dir, n), at.offset, visit);
-      for (let newer = n - 1; newer >= 1; newer--) scanLog(logFile(dir, newer), 0, visit);
+  // Mostly json.log is still the file it was: no listing, one file opened.
+  const current = openLog(logFile(dir));
+  if (current?.ino === at.ino) {
+    try {
+      return { ino: at.ino, offset: scanLog(current.fd, at.offset, visit) };
+    } finally {
+      close(current.fd);
     }
-    offset = 0;
   }
-  const end = scanLog(logFile(dir), offset, visit);
-  return end === undefined ? undefined : { ino: current, offset: end };
+  if (current) close(current.fd);
+  const files = openLogFiles(dir);
+  try {
+    if (files.length === 0) return exists(dir) ? at : undefined;
+    const read = files.findIndex((file) => file.ino === at.ino);
+    // Not among them: rotated out of the kept files with its lines, as with Docker; all kept are newer.
+    return read < 0 ? scanLogFiles(files, 0, at, visit) : scanLogFiles(files.slice(read), at.offset, at, visit);
+  } finally {
+    closeLogFiles(files);
+  }
 }
-

@@ -6,6 +6,7 @@
 import watcher from "../../dist/box-watch.b64" with { type: "text" };
 import { execAt, keepOpenAcrossExec, memoryFile } from "../sys/process.ts";
 import type { LogSpec } from "../container/spec.ts";
+import { lastRotation } from "../container/logs.ts";
 
 export interface Watched {
   payload: number;
@@ -25,7 +26,7 @@ export interface Watched {
 export function handOver(w: Watched): never {
   for (const fd of [w.stdout, w.stderr, ...w.keep]) keepOpenAcrossExec(fd);
   const exe = memoryFile("box-watch", Buffer.from(watcher, "base64"));
-  const params = [w.payload, w.stdout, w.stderr, w.log.maxSize ?? 0, w.log.maxFiles, w.containerDir, w.oomFile];
+  const params = [w.payload, w.stdout, w.stderr, w.log.maxSize ?? 0, w.log.maxFiles, w.containerDir, w.oomFile, lastRotation(w.containerDir)];
   // Parameters in the environment, so that the command line stays `box __init` (ps, box top).
   // Without any BOX_W* or BOX_S* of box's own environment: the watcher takes the first of a name.
   const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined || k.startsWith("BOX_W") || k.startsWith("BOX_S") ? [] : [`${k}=${v}`]));

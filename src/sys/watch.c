@@ -11,7 +11,7 @@
  * container's root its dynamic loader does not exist.)
  *
  * argv: box __init (what `ps` and `box top` show); the parameters come in the environment as
- * BOX_W0..BOX_W6: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR OOM_FILE, and the plan's
+ * BOX_W0..BOX_W7: PAYLOAD OUT_FD ERR_FD MAX_SIZE MAX_FILES CONTAINER_DIR OOM_FILE LAST_ROTATION, and the plan's
  * steps as BOX_S0, BOX_S1, ... The paths reach the host's directories through /proc/self/fd/N
  * (descriptors the init opened before pivot_root and kept across the exec).
  * Freestanding: no libc, raw system calls, a static executable of a few KB.
@@ -131,7 +131,7 @@ static char *put_time(char *p) {
 
 static const char *container_dir;
 static int log_fd = -1;
-static long log_size, max_size, max_files;
+static long log_size, max_size, max_files, rotation;
 static char entry[MAX_LINE * 6 + 256];
 
 static void open_log(void) {
@@ -141,18 +141,16 @@ static void open_log(void) {
   log_size = log_fd >= 0 && sys(SYS_fstat, log_fd, st, 0) == 0 ? st[6] : 0; /* st_size */
 }
 
+/* As src/container/logs.ts's LogWriter: json.log becomes json.log.N, the next number; no other
+ * file is renamed, so a reader never meets a file under a name it had a moment before. */
 static void rotate(void) {
   char a[PATH], b[PATH];
-  long g, last = max_files - 1;
+  long kept = max_files - 1;
   sys(SYS_close, log_fd, 0, 0);
-  if (last < 1) {
-    sys(SYS_unlink, path_of(a, container_dir, "json.log", 0), 0, 0);
-  } else {
-    sys(SYS_unlink, path_of(a, container_dir, "json.log", last), 0, 0);
-    for (g = last - 1; g >= 1; g--) sys(SYS_rename, path_of(a, container_dir, "json.log", g), path_of(b, container_dir, "json.log", g + 1), 0);
-    sys(SYS_rename, path_of(a, container_dir, "json.log", 0), path_of(b, container_dir, "json.log", 1), 0);
-  }
+  if (kept < 1) sys(SYS_unlink, path_of(a, container_dir, "json.log", 0), 0, 0);
+  else sys(SYS_rename, path_of(a, container_dir, "json.log", 0), path_of(b, container_dir, "json.log", ++rotation), 0);
   open_log();
+  if (kept >= 1 && rotation > kept) sys(SYS_unlink, path_of(a, container_dir, "json.log", rotation - kept), 0, 0);
 }
 
 static void log_entry(const char *stream, const char *text, long n) {
@@ -494,12 +492,12 @@ static void tear_down(char **envp, long code, int oom) {
 int watch_main(long *sp) {
   long argc = sp[0];
   char **envp = (char **)(sp + 1) + argc + 1;
-  char *argv[10];
+  char *argv[11];
   int i;
   unsigned long all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
   long payload, status = 0, deadline = 0, code;
   int sfd, done = 0, killed = 0;
-  for (i = 0; i < 7; i++) argv[i + 3] = param(envp, "BOX_W", i);
+  for (i = 0; i < 8; i++) argv[i + 3] = param(envp, "BOX_W", i);
   payload = parse(argv[3]);
   if (payload <= 0) return 125;
   out.fd = (int)parse(argv[4]), out.name = "stdout";
@@ -507,6 +505,7 @@ int watch_main(long *sp) {
   max_size = parse(argv[6]);
   max_files = parse(argv[7]);
   container_dir = argv[8];
+  rotation = parse(argv[10]);
   /* It holds descriptors of host directories: nobody in the container may ptrace it or reach them
    * through /proc/1/fd. */
   sys(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
