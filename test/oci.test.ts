@@ -737,7 +737,11 @@ describe("what box refuses: one line naming the field, exit 125, nothing left", 
     ["a systemd cgroup path", (c) => (c.linux.cgroupsPath = "system.slice:docker:abc"), "is a systemd slice path"],
     ["a cgroup path with ..", (c) => (c.linux.cgroupsPath = "/../../etc"), "is not a usable cgroup path"],
     ["a seccomp architecture that is no name", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["aarch64"] }), "linux.seccomp.architectures"],
-    ["a seccomp listener", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/x.sock" }), "linux.seccomp.listenerPath"],
+    ["SCMP_ACT_NOTIFY without a seccomp agent", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] }), "linux.seccomp.listenerPath: is needed"],
+    ["SCMP_ACT_NOTIFY as the default action", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/run/x.sock" }), "SCMP_ACT_NOTIFY cannot be the default action"],
+    ["SCMP_ACT_NOTIFY for sendmsg (the listener goes to the agent with it)", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/x.sock", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }), "SCMP_ACT_NOTIFY cannot be used for sendmsg"],
+    ["a seccomp agent that is not listening", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/box-test-nobody.sock", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] }), "failed to connect with seccomp agent specified in the seccomp profile (linux.seccomp.listenerPath): connect /run/box-test-nobody.sock: ENOENT"],
+    ["a seccomp flag box does not know", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_NEW_LISTENER"] }), "linux.seccomp.flags[0]"],
     ["an idmapped mount", (c) => c.mounts.push({ destination: "/x", type: "bind", source: "/tmp", options: ["rbind", "idmap"] }), '"idmap" is not supported by box'],
     ["a relative destination", (c) => c.mounts.push({ destination: "x", type: "tmpfs", source: "tmpfs" }), "mounts[7].destination"],
     ["no proc mount at /proc (box's init reaches its state through it)", (c) => (c.mounts = c.mounts.filter((m: Config) => m.destination !== "/proc")), "box needs a proc mount at /proc"],
@@ -1044,6 +1048,50 @@ describe("clients", () => {
     expect(r.stderr).toBe("");
     // AUDIT_WRITE 29, KILL 5, NET_BIND_SERVICE 10
     expect(r.stdout).toBe(`runc\nCapBnd:\t${((1n << 29n) | (1n << 5n) | (1n << 10n)).toString(16).padStart(16, "0")}\n`);
+  });
+
+  test("a seccomp agent (listenerPath) answers what the filter notifies: for the process, and for exec", async () => {
+    const agentBin = join(ctx.s.dir, "seccomp-agent");
+    const cc = Bun.spawnSync(["gcc", "-O2", "-o", agentBin, join(import.meta.dir, "helpers/seccomp-agent.c")], { stderr: "pipe" });
+    expect(cc.stderr.toString()).toBe("");
+    const socket = join(ctx.s.dir, "agent.sock");
+    const agent = Bun.spawn([agentBin, socket, "20"], { stdout: "pipe" });
+    const reader = agent.stdout.getReader();
+    let pending = "";
+    const nextLine = async () => {
+      if (!pending.includes("\n")) pending = await readUntil(reader, "\n", 20000, pending);
+      const line = pending.slice(0, pending.indexOf("\n"));
+      pending = pending.slice(line.length + 1);
+      return line;
+    };
+    try {
+      expect(await nextLine()).toBe("listening");
+      const notifying = (noNewPrivileges: boolean) => (c: Config) => {
+        c.process.noNewPrivileges = noNewPrivileges;
+        // A listener path with no notifying rule is ignored (as runc); the flags are seccomp(2)'s.
+        c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: socket, listenerMetadata: "meta-1", flags: ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"], syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }] };
+      };
+      // The agent answers mkdir "done" without doing it: success and no directory, which only it can cause.
+      const probe = "mkdir /tmp/made && echo mkdir-ok; [ -d /tmp/made ] && echo exists || echo absent";
+      const r = await runBundle(await bundle(probe, notifying(true)), "n1");
+      expect([r.stdout, r.stderr, r.code]).toEqual(["mkdir-ok\nabsent\n", "", 0]);
+      const sent = JSON.parse(await nextLine());
+      expect(sent).toMatchObject({ fds: ["seccompFd"], metadata: "meta-1", state: { id: "n1", status: "running" } });
+      expect(sent.pid).toBeGreaterThan(1);
+      expect(sent.pid).toBe(sent.state.pid);
+      expect(await nextLine()).toBe("answered mkdir");
+      // exec: its process loads the filter too, and its listener goes to the agent the same way.
+      ok(await oci(["run", "-d", "--bundle", await bundle("exec sleep 30", notifying(false)), "n2"]));
+      expect(JSON.parse(await nextLine())).toMatchObject({ state: { id: "n2" } });
+      const e = await oci(["exec", "n2", "sh", "-c", probe]);
+      expect([e.stdout, e.stderr, e.code]).toEqual(["mkdir-ok\nabsent\n", "", 0]);
+      expect(JSON.parse(await nextLine())).toMatchObject({ metadata: "meta-1", state: { id: "n2", pid: (await state("n2")).pid } });
+      expect(await nextLine()).toBe("answered mkdir");
+    } finally {
+      await oci(["delete", "-f", "n2"]);
+      agent.kill();
+      await agent.exited;
+    }
   });
 
   test("features and spec describe what box accepts", async () => {

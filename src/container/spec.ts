@@ -283,6 +283,13 @@ export interface ContainerSpec {
   noNewPrivileges?: boolean;
   /** The payload's seccomp filter (base64 struct sock_filter[]); absent: none (unconfined, --privileged). */
   seccomp?: string;
+  /** seccomp(2) filter flags (an OCI bundle's linux.seccomp.flags: LOG, SPEC_ALLOW, WAIT_KILLABLE_RECV). */
+  seccompFlags?: number;
+  /**
+   * An OCI bundle whose filter notifies (SCMP_ACT_NOTIFY): where its seccomp agent listens. Each
+   * process that loads the filter sends the agent its listener there, as runc's do.
+   */
+  seccompAgent?: { listenerPath: string; metadata?: string };
   /** --device: host device nodes made in the container, allowed in its devices cgroup (v1). */
   devices?: DeviceSpec[];
   /** --ulimit, as Docker's names; -1 is unlimited. */

@@ -37,6 +37,8 @@ import { endpointsOf, sharedIpc, sharedNetwork, type ContainerSpec } from "../co
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
 import { sendFd } from "../sys/unix-socket.ts";
+import { connectSeccompAgent } from "../oci/agent.ts";
+import type { OciState } from "../oci/state.ts";
 import { runStartContainerHooks } from "./start-hooks.ts";
 import { connectLogDriver } from "../container/log-drivers.ts";
 import { publishInput } from "../container/attach.ts";
@@ -221,6 +223,8 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
   const peers = endpointsOf(spec).flatMap((e) => peerHosts(host.bases, e, plan.id));
   // The payload's user namespace, made here: the idmapped mounts of the rootfs need it first.
   const userns = spec.userns && { fd: openUserNamespace(spec.userns.uidMap, spec.userns.gidMap), spec: spec.userns };
+  // The seccomp agent listens at a host path: connected while there is one.
+  const agent = spec.seccompAgent && connectSeccompAgent(spec.seccompAgent, plan.startState as OciState);
   try {
     buildRootfs(spec, containerPaths({ root: plan.root, runroot: plan.runroot }, plan.id, plan.cgroups), { peerHosts: peers, userns, shm });
   } finally {
@@ -250,14 +254,14 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     }
   }
   // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
-  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups(), cgroupfsReadOnly(spec)) : [], userns, driverLog);
+  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups(), cgroupfsReadOnly(spec)) : [], userns, agent, driverLog);
 }
 
 /**
  * Resolves user, env and command in the container (this process is inside it) and returns what
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
-function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined, driverLog?: () => LogEntries): Launcher {
+function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined, agent: SpawnOptions["seccompAgent"], driverLog?: () => LogEntries): Launcher {
   // Everything the image says is looked up inside its root (openat2), which this process holds once.
   const root = open("/", O_PATH | O_DIRECTORY);
   let user: ReturnType<typeof forContainer>;
@@ -288,7 +292,7 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
     if (spec.runtime?.umask !== undefined) libc.umask(spec.runtime.umask);
     trace("init", "payload-exec");
     // The session is this process's since its spawn (setsid): the payload's already.
-    const o = { ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts, awaitStart };
+    const o = { ...confinement, setsid: false, path: exe, argv: spec.command, env, fds: [...output.fds, ...preserved], controllingTty: spec.tty, cwd: spec.workdir, mounts: cgroupMounts, awaitStart, seccompAgent: agent };
     // Entering a user namespace takes a single-threaded process: stage2.c, exec'd in place; so
     // does waiting for start, which must not leave Bun's threads running with no handler of theirs.
     return userns || awaitStart?.fifo !== undefined ? execInPlaceSingleThreaded(o) : execInPlace(o);
@@ -324,9 +328,12 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
           cwd: spec.workdir,
           // cgroupfs stays mounted for the payloads after the first.
           mounts: first ? cgroupMounts : [],
+          // The agent's connection serves one process, the first.
+          seccompAgent: first ? agent : undefined,
         });
       } finally {
         if (umask !== undefined) libc.umask(umask);
+        if (first && agent) close(agent.socket);
       }
       first = false;
       trace("init", "payload-started");

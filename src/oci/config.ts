@@ -10,7 +10,7 @@ import { CAPABILITIES, grantableCapabilities } from "../security/capabilities.ts
 import { RLIMITS, parseSysctl, type DeviceSpec, type Ulimit } from "../security/options.ts";
 import { checkMap, type UsernsSpec } from "../security/userns.ts";
 import type { IdRange } from "../sys/userns.ts";
-import { compile, profileFilter } from "../security/seccomp.ts";
+import { compile, notifies, profileFilter, SECCOMP_FILTER_FLAGS, type Filter } from "../security/seccomp.ts";
 import type { CapabilitySets, ContainerSpec, DeviceRate, Hook, Hooks, MountSpec, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
 import { refuse } from "./refuse.ts";
@@ -386,20 +386,39 @@ function cgroupPath(v: unknown, id: string): string {
   return (p.startsWith("/") ? parts : [CGROUP_PARENT, ...parts]).join("/");
 }
 
-function seccomp(v: unknown, caps: string[]): string | undefined {
+function seccomp(v: unknown, caps: string[]): Pick<ContainerSpec, "seccomp" | "seccompFlags" | "seccompAgent"> {
   const o = object(v, "linux.seccomp");
-  if (!o) return undefined;
-  for (const key of ["flags", "listenerPath", "listenerMetadata"]) unsupported(o, key, "linux.seccomp");
+  if (!o) return {};
   const arches = strings(o.architectures, "linux.seccomp.architectures");
   // Another machine's (Docker's profiles list them all) cannot occur here: ignored, as runc's
   // libseccomp does; the filter is always x86_64's.
   for (const a of arches) if (!/^SCMP_ARCH_[A-Z0-9_]+$/.test(a)) refuse("linux.seccomp.architectures", `${JSON.stringify(a)} is not an architecture`);
+  let flags = 0;
+  for (const [i, name] of strings(o.flags, "linux.seccomp.flags").entries()) {
+    const flag = SECCOMP_FILTER_FLAGS[name];
+    if (flag === undefined) refuse(`linux.seccomp.flags[${i}]`, `${JSON.stringify(name)} is not a flag box knows (${Object.keys(SECCOMP_FILTER_FLAGS).join(", ")})`);
+    flags |= flag;
+  }
+  const listenerPath = string(o.listenerPath, "linux.seccomp.listenerPath");
+  const metadata = string(o.listenerMetadata, "linux.seccomp.listenerMetadata");
+  let filter: Filter;
   try {
-    return compile(profileFilter(JSON.stringify(o), caps)).toString("base64");
+    filter = profileFilter(JSON.stringify(o), caps, true);
   } catch (e) {
     if (e instanceof UserError) refuse("linux.seccomp", e.message.replace(/^seccomp profile: /, ""));
     throw e;
   }
+  // As runc: a listener only for a filter that notifies; one that does needs somewhere to send it.
+  const agent = notifies(filter);
+  // The kernel takes a killable wait only for a listener's notifications.
+  if (!agent) flags &= ~SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!;
+  if (agent && !listenerPath) refuse("linux.seccomp.listenerPath", "is needed: the profile uses SCMP_ACT_NOTIFY, and its listener goes to the seccomp agent there");
+  if (agent && !listenerPath!.startsWith("/")) refuse("linux.seccomp.listenerPath", `"${listenerPath}" must be an absolute path`);
+  return {
+    seccomp: compile(filter).toString("base64"),
+    ...(flags ? { seccompFlags: flags } : {}),
+    ...(agent ? { seccompAgent: { listenerPath: listenerPath!, ...(metadata ? { metadata } : {}) } } : {}),
+  };
 }
 
 /** A runtime-spec process (config.json's, or `exec --process`'s), checked; `where` names it in errors. */
@@ -574,7 +593,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     capabilities: caps.bounding,
     capabilitySets: caps.sets,
     noNewPrivileges: proc.noNewPrivileges,
-    seccomp: seccomp(linux.seccomp, caps.bounding),
+    ...seccomp(linux.seccomp, caps.bounding),
     devices: nodes,
     ulimits: proc.rlimits,
     sysctls,

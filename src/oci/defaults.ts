@@ -6,6 +6,7 @@ import { CAPABILITIES } from "../security/capabilities.ts";
 import { FLAGS, PROPAGATION } from "./mount-options.ts";
 import { MASKED_PATHS, READONLY_PATHS } from "../rootfs/setup.ts";
 import { OCI_VERSION } from "./state.ts";
+import { SECCOMP_FILTER_FLAGS } from "../security/seccomp.ts";
 
 const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
@@ -60,11 +61,11 @@ export function features(): object {
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
-        actions: ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRAP"],
+        actions: ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRAP"],
         operators: ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
         archs: ["SCMP_ARCH_X86_64"],
-        knownFlags: [],
-        supportedFlags: [],
+        knownFlags: Object.keys(SECCOMP_FILTER_FLAGS),
+        supportedFlags: Object.keys(SECCOMP_FILTER_FLAGS),
       },
       // A profile is refused where AppArmor runs, and means nothing where it does not.
       apparmor: { enabled: false },

@@ -30,6 +30,7 @@ import { execInContainer } from "../container/exec.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { debug, warn } from "./log.ts";
 import { hookState } from "./state.ts";
+import { connectSeccompAgent } from "./agent.ts";
 import { containerExists, findContainer, running, START_FIFO, type Found } from "./found.ts";
 import { UNRECORDED_EXIT } from "../container/describe.ts";
 import { trace } from "../trace.ts";
@@ -84,6 +85,8 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
     const others = cgroupProcesses(paths.cgroups).length;
     if (others) warn(`container's cgroup is not empty: ${others} process(es) found`);
     trace("cli", "oci-created-container");
+    // As runc's --debug says it (8 is the listener's, for a filter that notifies).
+    if (spec.seccomp) debug(`seccomp filter flags: ${(spec.seccompFlags ?? 0) | (spec.seccompAgent ? 8 : 0)}`);
     const hooks = spec.runtime!.hooks;
     atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length;
     if (!atOnce) mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
@@ -179,6 +182,8 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
     throw new UserError(`--console-socket ${opts.consoleSocket}: ${describeError(e)}`);
   }
   const restrictions = payloadRestrictions({ ...c.spec, capabilities: p.caps.bounding, capabilitySets: p.caps.sets, ulimits: p.rlimits, noNewPrivileges: p.noNewPrivileges });
+  // The container's filter notifies: this process's listener goes to the agent too, as runc's.
+  if (c.spec.seccompAgent) restrictions.seccompAgent = connectSeccompAgent(c.spec.seccompAgent, hookState(c.spec, "running", c.pid));
   // Inherited through the spawn: this process's umask is the new process's.
   if (p.umask !== undefined) libc.umask(p.umask);
   try {
@@ -200,6 +205,7 @@ export async function execProcess(store: Store, id: string, p: ExecProcess, opts
     });
   } finally {
     if (socket !== undefined) close(socket);
+    if (restrictions.seccompAgent) close(restrictions.seccompAgent.socket);
   }
 }
 

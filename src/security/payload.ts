@@ -5,7 +5,7 @@ import type { ContainerSpec } from "../container/spec.ts";
 import { capabilityMask } from "./capabilities.ts";
 import { RLIMITS } from "./options.ts";
 
-export function payloadRestrictions(spec: ContainerSpec): Pick<SpawnOptions, "capabilities" | "rlimits" | "noNewPrivileges" | "seccomp"> {
+export function payloadRestrictions(spec: ContainerSpec): Pick<SpawnOptions, "capabilities" | "rlimits" | "noNewPrivileges" | "seccomp" | "seccompFlags" | "seccompAgent"> {
   return {
     // The trampoline keeps only what box has itself (a host may have taken some from it already):
     // --privileged and --cap-add ALL mean every capability box has.
@@ -16,5 +16,6 @@ export function payloadRestrictions(spec: ContainerSpec): Pick<SpawnOptions, "ca
     rlimits: (spec.ulimits ?? []).map((u) => ({ resource: RLIMITS[u.name]!, soft: u.soft, hard: u.hard })),
     noNewPrivileges: spec.noNewPrivileges === true,
     seccomp: spec.seccomp === undefined ? undefined : Buffer.from(spec.seccomp, "base64"),
+    seccompFlags: spec.seccompFlags,
   };
 }

@@ -12,6 +12,7 @@ const RET_KILL_THREAD = 0;
 const RET_TRAP = 0x00030000;
 const RET_ERRNO = 0x00050000;
 const RET_LOG = 0x7ffc0000;
+const RET_USER_NOTIF = 0x7fc00000;
 const RET_ALLOW = 0x7fff0000;
 const EPERM = 1;
 const ENOSYS = 38;
@@ -323,8 +324,11 @@ interface JsonProfile {
   }>;
 }
 
-function action(name: string | undefined, errnoRet: number | undefined, where: string): number {
+function action(name: string | undefined, errnoRet: number | undefined, where: string, notify: boolean): number {
   switch (name) {
+    case "SCMP_ACT_NOTIFY":
+      if (!notify) throw new UserError(`seccomp profile: SCMP_ACT_NOTIFY in ${where} needs a seccomp agent (an OCI bundle's listenerPath); box run has none`);
+      return RET_USER_NOTIF;
     case "SCMP_ACT_ALLOW": return RET_ALLOW;
     case "SCMP_ACT_ERRNO": return RET_ERRNO | ((errnoRet ?? EPERM) & 0xffff);
     case "SCMP_ACT_KILL":
@@ -366,7 +370,7 @@ function integer(v: unknown, where: string): bigint {
  * includes/excludes of caps, arches and minKernel). As runc: several checks of one argument
  * make several rules (any of them may match); the others in an entry must all hold.
  */
-export function profileFilter(text: string, capabilities: string[]): Filter {
+export function profileFilter(text: string, capabilities: string[], notify = false): Filter {
   let p: JsonProfile;
   try {
     p = JSON.parse(text) as JsonProfile;
@@ -387,12 +391,32 @@ export function profileFilter(text: string, capabilities: string[]): Filter {
     const single = checks.filter((c) => !repeated.includes(c));
     const alternatives = repeated.length ? repeated.map((c) => [...single, c]) : [checks];
     // Docker: an entry's errnoRet, else EPERM (defaultErrnoRet is for the default action only).
-    const act = action(s.action, s.errnoRet, where);
+    const act = action(s.action, s.errnoRet, where, notify);
     // Names this kernel's table lacks (other architectures', newer calls) are skipped, as Docker does.
     for (const name of [...(s.names ?? []), ...(s.name ? [s.name] : [])]) {
       const n = nr(name);
+      // The process itself hands its listener to the agent with sendmsg, after the filter is in:
+      // notified, that call would wait for an agent that has nothing yet (runc refuses write so).
+      if (act === RET_USER_NOTIF && name === "sendmsg") throw new UserError(`seccomp profile: SCMP_ACT_NOTIFY cannot be used for sendmsg (${where}): the process sends its listener to the agent with it`);
       if (n !== undefined) for (const c of alternatives) rules.push({ nr: n, checks: c, action: act });
     }
   }
-  return { rules, defaultAction: action(p.defaultAction ?? "SCMP_ACT_ALLOW", p.defaultErrnoRet, "defaultAction") };
+  if (p.defaultAction === "SCMP_ACT_NOTIFY") throw new UserError("seccomp profile: SCMP_ACT_NOTIFY cannot be the default action");
+  return { rules, defaultAction: action(p.defaultAction ?? "SCMP_ACT_ALLOW", p.defaultErrnoRet, "defaultAction", false) };
+}
+
+/**
+ * seccomp(2)'s filter flags a profile may name (an OCI bundle's linux.seccomp.flags). TSYNC needs
+ * nothing: the process that loads the filter is one thread.
+ */
+export const SECCOMP_FILTER_FLAGS: Record<string, number> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 0,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+};
+
+/** Whether a filter hands syscalls to a seccomp agent (it then needs a listener). */
+export function notifies(filter: Filter): boolean {
+  return filter.rules.some((r) => r.action === RET_USER_NOTIF);
 }

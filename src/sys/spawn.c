@@ -65,6 +65,11 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_prlimit64 302
 #define SYS_seccomp 317
 #define SECCOMP_SET_MODE_FILTER 1
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER 8
+#define SYS_sendmsg 46
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+#define MSG_NOSIGNAL 0x4000
 #define CLOSE_RANGE_CLOEXEC 4
 #define CAPS_V3 0x20080522
 #define EPERM 1
@@ -72,6 +77,9 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define EACCES 13
 #define EXDEV 18
 #define EPIPE 32
+
+struct iovec { void *base; unsigned long len; };
+struct msghdr { void *name; unsigned int namelen; struct iovec *iov; unsigned long iovlen; void *control; unsigned long controllen; int flags; };
 
 /* Layout shared with spawn.ts (all fields 64-bit). */
 struct spawn_spec {
@@ -128,6 +136,10 @@ struct spawn_spec {
   long ready_msg;        /* char* */
   long ready_len;
   long start_fifo;       /* and then waits for `box oci start`'s byte on this FIFO (open O_RDWR), or -1 */
+  long seccomp_flags;    /* SECCOMP_FILTER_FLAG_* for the filter */
+  long agent_socket;     /* a filter that notifies: a socket connected to the seccomp agent, or -1 */
+  long agent_msg;        /* char* : what goes with the listener (runc's container process state) */
+  long agent_len;
 };
 
 struct sock_fprog { unsigned short len; void *filter; };
@@ -178,16 +190,36 @@ static void fail(long errfd, int stage, long ret) {
 /* The kernel's struct sigaction on x86_64. */
 struct kernel_sigaction { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
 
-static void load_seccomp(struct spawn_spec *s) {
+/* The listener goes to the agent from here, with the filter already in (the agent answers the
+ * calls it notifies, so this one must not be among them: sendmsg is refused in such a profile);
+ * runc's parent sends it instead, but this child's parent waits (CLONE_VFORK) until the exec. */
+static void load_seccomp(struct spawn_spec *s, long agent) {
   struct sock_fprog prog = { (unsigned short)s->seccomp_len, (void *)s->seccomp_filter };
-  long r = SC(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-  if (r < 0) fail(s->errfd, 19, r);
+  /* With a listener, seccomp(2) returns its descriptor. */
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags | (agent >= 0 ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0), &prog);
+  if (r < 0) fail(s->errfd, 19, -(long)*__errno_location());
+  if (agent >= 0) {
+    struct iovec iov = { (void *)s->agent_msg, (unsigned long)s->agent_len };
+    /* struct cmsghdr (len, level, type) and one descriptor, padded to CMSG_SPACE(sizeof(int)). */
+    union { char bytes[24]; unsigned long align; } control;
+    struct msghdr msg = { 0, 0, &iov, 1, control.bytes, sizeof(control.bytes), 0 };
+    long listener = r;
+    *(unsigned long *)control.bytes = 20;
+    *(int *)(control.bytes + 8) = SOL_SOCKET;
+    *(int *)(control.bytes + 12) = SCM_RIGHTS;
+    *(int *)(control.bytes + 16) = (int)listener;
+    do r = syscall(SYS_sendmsg, agent, &msg, MSG_NOSIGNAL);
+    while (r < 0 && *__errno_location() == EINTR);
+    if (r < 0) fail(s->errfd, 26, -(long)*__errno_location());
+    syscall(SYS_close, listener);
+    syscall(SYS_close, agent);
+  }
 }
 
 /* Closes every descriptor above 2 but the payload's (the dup3 targets), the error pipe and the
  * shim, with close_range over the gaps between them. */
-static void close_host_fds(struct spawn_spec *s, long shim, long ready, long fifo) {
-  int keep[68];
+static void close_host_fds(struct spawn_spec *s, long shim, long ready, long fifo, long agent) {
+  int keep[69];
   int n = 0, i, j, next = 3;
   long r;
   for (i = 0; i < s->nfds && i < 64; i++) keep[n++] = ((int *)s->fds)[2 * i + 1];
@@ -195,6 +227,7 @@ static void close_host_fds(struct spawn_spec *s, long shim, long ready, long fif
   if (shim >= 0) keep[n++] = (int)shim;
   if (ready >= 0) keep[n++] = (int)ready;
   if (fifo >= 0) keep[n++] = (int)fifo;
+  if (agent >= 0) keep[n++] = (int)agent;
   for (i = 1; i < n; i++)
     for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
       int t = keep[j];
@@ -214,7 +247,7 @@ static int child(void *arg) {
   int i;
   int *fds = (int *)s->fds;
   int moved[64];
-  long shim, program, ready = -1, fifo = -1, cwd_entered = 0;
+  long shim, program, ready = -1, fifo = -1, agent = -1, cwd_entered = 0;
   unsigned long keep = 0;
   char zero = '0';
   unsigned long empty = 0;
@@ -247,6 +280,7 @@ static int child(void *arg) {
   if (program >= 0 && shim < 0) fail(s->errfd, 2, -(long)*__errno_location());
   if (s->ready_fd >= 0 && (ready = syscall(SYS_fcntl, s->ready_fd, F_DUPFD_CLOEXEC, 100)) < 0) fail(s->errfd, 2, -(long)*__errno_location());
   if (s->start_fifo >= 0 && (fifo = syscall(SYS_fcntl, s->start_fifo, F_DUPFD_CLOEXEC, 100)) < 0) fail(s->errfd, 2, -(long)*__errno_location());
+  if (s->agent_socket >= 0 && (agent = syscall(SYS_fcntl, s->agent_socket, F_DUPFD_CLOEXEC, 100)) < 0) fail(s->errfd, 2, -(long)*__errno_location());
   /* Everything above fd 2 closes at exec, but for the targets dup3 makes below. */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   for (i = 0; i < s->nfds && i < 64; i++)
@@ -292,7 +326,7 @@ static int child(void *arg) {
    * point, the last that uses one: a working directory or program path through /proc/self/fd/N
    * would reach the host (CVE-2024-21626). Close-on-exec is not enough, since chdir and execve
    * come before the exec. Before the filter, which may not allow close_range (older profiles). */
-  close_host_fds(s, shim, ready, fifo);
+  close_host_fds(s, shim, ready, fifo, agent);
   /* As runc: the working directory is entered first with every privilege (one the user cannot
    * reach but box can: root's 0700 home for another uid), and again after the user switch only
    * where that was refused (one that only the user may reach). Before create reports, so that a
@@ -321,7 +355,7 @@ static int child(void *arg) {
    * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, setgroups, setres[ug]id,
    * capset, chdir, getcwd, execveat, execve) Docker's profile allows. With no_new_privs it goes in
    * last, just before execve, so that a profile refusing any of those cannot stop the start. */
-  if (s->seccomp_len && !s->no_new_privs) load_seccomp(s);
+  if (s->seccomp_len && !s->no_new_privs) load_seccomp(s, agent);
   /* What is kept is what was asked for and is still in the bounding set: a capability box itself
    * lacks (a host may have taken some from it) is never given. Reading past the last one the
    * kernel knows says EINVAL. */
@@ -378,7 +412,7 @@ static int child(void *arg) {
    * payload's credentials: nobody in the container may read them through /proc/PID/mem or fd
    * (execve makes it dumpable again). */
   syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (s->seccomp_len && s->no_new_privs) load_seccomp(s);
+  if (s->seccomp_len && s->no_new_privs) load_seccomp(s, agent);
   if (s->exec_fd >= 0) {
     r = SC(SYS_execveat, shim, "", s->argv, s->envp, AT_EMPTY_PATH);
   } else if (shim >= 0) {

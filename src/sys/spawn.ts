@@ -107,6 +107,13 @@ export interface SpawnOptions {
    * byte on it before the user switch.
    */
   awaitStart?: { fd: number; message: string; fifo?: number };
+  /** seccomp(2)'s flags for the filter (SECCOMP_FILTER_FLAG_*). */
+  seccompFlags?: number;
+  /**
+   * A filter that notifies: the child loads it with a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER),
+   * sends that with `message` over `socket` (connected to the seccomp agent), and closes both.
+   */
+  seccompAgent?: { socket: number; message: string };
 }
 
 let shimFd: number | undefined;
@@ -125,6 +132,7 @@ const STAGES = [
   "prctl PR_CAPBSET_DROP", "setgroups", "setresgid", "setresuid", "capset", "chdir", "execve", "mount",
   "setns", "clone", "prlimit64", "prctl PR_SET_NO_NEW_PRIVS", "seccomp", "setns user namespace", "write setgroups, uid_map, gid_map",
   "chdir: the working directory is outside the container", "close_range", "getcwd", "wait for start",
+  "sendmsg of the seccomp listener to the agent",
 ];
 
 export class SpawnError extends SyscallError {
@@ -253,6 +261,10 @@ function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: b
     o.awaitStart ? p(Buffer.from(o.awaitStart.message)) : 0n,
     BigInt(o.awaitStart ? Buffer.byteLength(o.awaitStart.message) : 0),
     BigInt(o.awaitStart?.fifo ?? -1),
+    BigInt(o.seccompFlags ?? 0),
+    BigInt(o.seccompAgent?.socket ?? -1),
+    o.seccompAgent ? p(Buffer.from(o.seccompAgent.message)) : 0n,
+    BigInt(o.seccompAgent ? Buffer.byteLength(o.seccompAgent.message) : 0),
   ]);
 }
 
@@ -318,7 +330,7 @@ export function execInPlaceSingleThreaded(o: SpawnOptions): never {
   const header = image.bytes(spawnSpec(o, image, -1, false, -1));
   const spec = memoryFile("box-spec", image.image(header));
   // What the spec names by number must be there after the exec.
-  const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, o.awaitStart?.fd, o.awaitStart?.fifo, spec];
+  const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, o.awaitStart?.fd, o.awaitStart?.fifo, o.seccompAgent?.socket, spec];
   for (const fd of named) if (fd !== undefined && fd >= 0) keepOpenAcrossExec(fd);
   return execAt(memoryFile("box-stage2", Buffer.from(stage2Executable, "base64")), ["box", String(spec)], []);
 }

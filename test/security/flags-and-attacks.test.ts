@@ -225,6 +225,8 @@ describe("seccomp", () => {
       ["{", "seccomp profile: not valid JSON"],
       [JSON.stringify({ defaultAction: "SCMP_ACT_NOPE" }), `seccomp profile: unsupported action "SCMP_ACT_NOPE" in defaultAction`],
       [JSON.stringify({ syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW", args: [{ index: 9, value: 0, op: "SCMP_CMP_EQ" }] }] }), "seccomp profile: bad argument check in syscalls[0]"],
+      // An agent is an OCI bundle's (box oci); box run has nowhere to send the listener.
+      [JSON.stringify({ syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] }), "seccomp profile: SCMP_ACT_NOTIFY in syscalls[0] needs a seccomp agent"],
     ]) {
       writeFileSync(profile, text!);
       const bad = await box(t.s, ["run", "--rm", "--rootfs", copyRootfs(t.s), "--security-opt", `seccomp=${profile}`, "true"]);
