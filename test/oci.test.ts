@@ -646,6 +646,10 @@ describe("config.json, field by field", () => {
       ok(await oci(["update", "--resources", "-", "c1"], { stdin: JSON.stringify({ memory: { limit: 128 * 1024 * 1024 }, pids: { limit: 70 } }) }));
       expect(read("memory", v2 ? "memory.max" : "memory.limit_in_bytes")).toBe(String(128 * 1024 * 1024));
       expect(read("pids", "pids.max")).toBe("70");
+      // Field names in any case, as runc's Go JSON reads them.
+      ok(await oci(["update", "-r", "-", "c1"], { stdin: JSON.stringify({ PIDS: { Limit: 71 } }) }));
+      expect(read("pids", "pids.max")).toBe("71");
+      ok(await oci(["update", "-r", "-", "c1"], { stdin: JSON.stringify({ pids: { limit: 70 } }) }));
       const events = await oci(["events", "--stats", "c1"]);
       ok(events);
       const stats = JSON.parse(events.stdout);

@@ -106,6 +106,20 @@ const UPDATE_FLAGS: Record<string, [string, string, string]> = {
   "blkio-weight": ["blockIO", "weight", "Block IO weight (10-1000)"],
 };
 
+/**
+ * LinuxResources' field names: runc reads --resources with Go's JSON, which takes a field's name
+ * in any case ({"CPU": {"Cpus": "0"}}), and so does box. (Not the keys of unified or rdma: those
+ * are names of their own.)
+ */
+const RESOURCE_FIELDS = [
+  ...["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"],
+  ...["allow", "type", "major", "minor", "access"],
+  ...["limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"],
+  ...["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"],
+  ...["weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice", "rate"],
+  ...["pageSize", "classID", "priorities", "name", "priority"],
+];
+
 const VERBS: Record<string, Verb> = {
   spec: {
     describe: "Write a default config.json into the bundle directory",
@@ -259,6 +273,7 @@ const VERBS: Record<string, Verb> = {
           throw new UserError(`--resources: not valid JSON (${(e as Error).message})`);
         }
         if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UserError("--resources: not a LinuxResources object");
+        doc = (await config()).canonicalKeys(doc, RESOURCE_FIELDS) as typeof doc;
       }
       // Each flag sets its field over the file's, as runc's.
       const { parseBytes } = await import("./resources.ts");

@@ -286,6 +286,21 @@ function rates(v: unknown, where: string): DeviceRate[] {
   });
 }
 
+/**
+ * A document as Go's JSON reads it into known fields: a key that differs from one of `fields` only
+ * in case is that field. Maps of free names (unified, rdma) are left as they are.
+ */
+export function canonicalKeys(v: unknown, fields: string[]): unknown {
+  if (Array.isArray(v)) return v.map((e) => canonicalKeys(e, fields));
+  if (typeof v !== "object" || v === null) return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([key, value]) => {
+      const field = fields.includes(key) ? key : (fields.find((f) => f.toLowerCase() === key.toLowerCase()) ?? key);
+      return [field, field === "unified" || field === "rdma" ? value : canonicalKeys(value, fields)];
+    }),
+  );
+}
+
 export function resources(v: unknown): { resources: ResourceSpec; devices?: { allow: boolean; rule: string }[] } {
   const where = "linux.resources";
   const o = object(v, where) ?? {};
