@@ -878,6 +878,15 @@ describe("clients", () => {
     // exec's: 255, which no process's own status can be mistaken for.
     const exec = await oci(["exec", "nosuch", "true"], { argv0: [link] });
     expect([exec.code, exec.stderr.trim()]).toEqual([255, "box: container nosuch does not exist"]);
+    // Help in runc's layout, which scripts read by line; runc's CRIU verbs are refused by name.
+    const lines = async (args: string[]) => (await oci(args, { argv0: [link] })).stdout.split("\n");
+    expect((await lines(["-h"])).slice(0, 2)).toEqual(["NAME:", expect.stringMatching(/^ {3}runc - Open Container Initiative runtime/)]);
+    expect((await lines(["list", "--help"])).slice(0, 2)).toEqual(["NAME:", "   runc list - List the containers"]);
+    expect((await lines(["checkpoint", "-h"]))[1]).toStartWith("   runc checkpoint - ");
+    const criu = await oci(["checkpoint", "c1"], { argv0: [link] });
+    expect([criu.code, criu.stderr]).toEqual([1, "box: checkpoint: box cannot checkpoint a container (runc does it with CRIU, which box does not use)\n"]);
+    const unknown = await oci(["foo", "-h"], { argv0: [link] });
+    expect([unknown.code, unknown.stderr]).toEqual([1, "box: No help topic for 'foo'\n"]);
   });
 
   test("--debug: each step as a level=debug line, to --log's file in its format, else to stderr", async () => {

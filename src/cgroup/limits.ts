@@ -83,7 +83,7 @@ function v1Writes(r: ResourceSpec): CgroupWrite[] {
   for (const [flag, file, rates] of throttles) {
     for (const d of rates) add(flag, "blkio", `blkio.throttle.${file}`, `${d.major}:${d.minor} ${d.rate}`);
   }
-  if (r.unified && Object.keys(r.unified).length) throw new UserError("linux.resources.unified needs cgroup v2: this host's cgroups are v1");
+  if (r.unified && Object.keys(r.unified).length) throw new UserError("invalid configuration: linux.resources.unified needs cgroup v2: this host's cgroups are v1");
   bestEffortWrites(r, 1, add);
   return w;
 }

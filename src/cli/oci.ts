@@ -341,6 +341,21 @@ const VERBS: Record<string, Verb> = {
     flags: {},
     run: async () => void print(`${JSON.stringify((await defaults()).features(), null, 2)}\n`),
   },
+  // runc's, done with CRIU, which box does not use: named, so that a caller gets one line saying so.
+  ...Object.fromEntries(
+    (["checkpoint", "restore"] as const).map((name): [string, Verb] => [
+      name,
+      {
+        describe: `Refused: box cannot ${name} a container (runc does it with CRIU, which box does not use)`,
+        usage: `${name} ID`,
+        flags: {},
+        stopAtPositional: true,
+        run: () => {
+          throw new UserError(`${name}: box cannot ${name} a container (runc does it with CRIU, which box does not use)`);
+        },
+      },
+    ]),
+  ),
 };
 
 /**
@@ -420,14 +435,28 @@ async function boundedStdin(): Promise<string> {
 const RUNC_ERROR = 1;
 const RUNC_EXEC_ERROR = 255;
 
-function help(): string {
+/** Help in runc's layout (NAME, USAGE, ...), which scripts and runc's tests read by line. */
+function help(prog: string): string {
   return [
-    "Usage: box oci [--root DIR] [--log FILE] [--log-format text|json] VERB ...",
+    "NAME:",
+    `   ${prog} - Open Container Initiative runtime (box ${VERSION}, with runc's command line)`,
     "",
-    ...wrap("runc's command line, for containerd, dockerd and people (also box's behaviour when its executable is named runc). Verbs:"),
+    "USAGE:",
+    `   ${prog} [global options] command [command options] [arguments...]`,
+    "",
+    ...wrap("For containerd, dockerd and people; box behaves so also when its executable is named runc.", undefined, "").map((l) => `   ${l}`),
+    "",
+    "COMMANDS:",
     columns(Object.entries(VERBS).map(([name, v]) => [name, v.describe])),
     "",
+    "GLOBAL OPTIONS:",
+    columns(Object.entries(GLOBAL).map(([name, d]) => [`--${name}`, (d as { description?: string }).description ?? ""])),
+    "",
   ].join("\n");
+}
+
+function verbHelp(prog: string, name: string, v: Verb): string {
+  return ["NAME:", `   ${prog} ${name} - ${v.describe}`, "", "USAGE:", ...wrap(`${prog} ${v.usage}`, undefined, "  ").map((l) => `   ${l}`), ""].join("\n") + "\n";
 }
 
 /** argv: what follows `box oci` (or `runc`). */
@@ -447,16 +476,18 @@ export async function runOci(argv: string[], asRunc = false): Promise<void> {
     if (rootless !== undefined && !["true", "false", "auto"].includes(rootless)) throw new UserError(`invalid --rootless "${rootless}": true, false or auto`);
     if (rootless === "true" && !isRootless()) throw new UserError("--rootless true: box oci runs rootless only when started by a user other than root");
     const [name, ...rest] = global.positionals;
+    const prog = asRunc ? "runc" : "box oci";
     if (global.help || !name) {
-      print(help());
+      print(help(prog));
       if (!global.help) process.exitCode = asRunc ? RUNC_ERROR : EXIT_BOX_ERROR;
       return;
     }
     const v = Object.hasOwn(VERBS, name) ? VERBS[name]! : undefined;
     verb = name;
-    if (!v) throw new UserError(`unknown command "${name}" for "box oci"; see 'box oci --help'`);
+    if (!v && rest.some((a) => a === "-h" || a === "--help")) throw new UserError(`No help topic for '${name}'`);
+    if (!v) throw new UserError(`unknown command "${name}" for "${prog}"; see '${prog} --help'`);
     const f = parseFlags(rest, v.flags, v.lists ?? [], v.stopAtPositional === true);
-    if (f.help) return void print(`${wrap(`Usage: box oci ${v.usage}`, undefined, "  ").join("\n")}\n\n${wrap(v.describe).join("\n")}\n`);
+    if (f.help) return void print(verbHelp(prog, name, v));
     const store = ociStore(global.values.root as string | undefined);
     debug(`box ${VERSION} (runc's command line): ${name} ${rest.join(" ")} (state in ${store.root})`);
     await v.run(store, f);
