@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { box, boxArgs, containerState, copyRootfs, readUntil, sh, storePerTest, type Store } from "./helpers/box.ts";
+import { box, boxArgs, containerState, copyRootfs, eventually, readUntil, sh, storePerTest, type Store } from "./helpers/box.ts";
 import { detectCgroups } from "../src/cgroup/detect.ts";
 import { blkioToIoWeight, checkControllers, limitWrites, sharesToWeight } from "../src/cgroup/limits.ts";
 import type { ResourceSpec } from "../src/container/spec.ts";
@@ -74,6 +74,31 @@ describe("limits land in the container's cgroup before the payload runs", () => 
     const [limit, refused, mounts] = inside.stdout.trim().split("\n");
     expect([limit, refused]).toEqual(["33", "refused"]);
     expect(Number(mounts)).toBe(v1 ? layout.hierarchies.length + 1 : 1);
+  });
+
+  test("hybrid host: the processes are in a cgroup of the container's in the cgroup2 tree too (as runc's), gone with it", async () => {
+    const unified = layout.hierarchies.find((h) => h.unified);
+    // The host says what it has: a cgroup2 mount beside v1's at /sys/fs/cgroup/unified, or none.
+    const mounted = readFileSync("/proc/self/mountinfo", "utf8").includes(" /sys/fs/cgroup/unified ");
+    expect(unified?.mountpoint).toBe(v1 && mounted ? "/sys/fs/cgroup/unified" : undefined);
+    if (!unified) return;
+    const c = await startReady(t.s, ["--network", "none"]);
+    try {
+      const [id] = readdirSync(join(t.s.root, "containers"));
+      const dir = join(unified.mountpoint, "box", id!);
+      const pid = containerState(t.s, id!).pid;
+      const procs = () => readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split("\n").map(Number);
+      // The payload (the init's child) is there; from the host its cgroup2 line names it.
+      const payload = procs().find((p) => p !== pid)!;
+      expect(readFileSync(`/proc/${payload}/cgroup`, "utf8")).toContain(`0::/box/${id}\n`);
+      // box exec's process joins it as well: at the root of the container's cgroup namespace (one
+      // outside it would see a path up and out, "0::/../..").
+      expect((await box(t.s, ["exec", id!, "grep", "^0::", "/proc/self/cgroup"])).stdout).toBe("0::/\n");
+      await c.stop();
+      await eventually(() => !existsSync(dir));
+    } finally {
+      await c.stop();
+    }
   });
 
   test("block I/O weight and throttles on a real block device", async () => {

@@ -2,7 +2,7 @@
 // rootfs and a config.json), drives it through create/start/state/kill/delete (or run) as
 // containerd does, and looks from inside the container and from the host.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOX, copyRootfs, eventually, readUntil, storePerTest, tempStore, type Result, type Store } from "./helpers/box.ts";
 
@@ -541,7 +541,7 @@ describe("config.json, field by field", () => {
   test("cgroupsPath under a parent another runtime made (v1 cpuset without cpus, v2 without controllers enabled), and an existing container cgroup, joined as runc joins them", async () => {
     const parent = `box-oci-others-${process.pid}`;
     const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
-    const roots = v2 ? ["/sys/fs/cgroup"] : readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`).filter((d) => existsSync(`${d}/cgroup.procs`) && !d.endsWith("/unified") && !d.endsWith("/systemd"));
+    const roots = v2 ? ["/sys/fs/cgroup"] : readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`).filter((d) => existsSync(`${d}/cgroup.procs`) && !d.endsWith("/systemd"));
     // As dockerd after runc leaves it: the parent in every hierarchy, with nothing copied down
     // (clone_children 0) or enabled; the container's own cgroup made ahead in one of them.
     for (const r of roots) mkdirSync(`${r}/${parent}`);
@@ -1002,6 +1002,17 @@ describe("clients", () => {
     expect(cgroupOf).toContain(v2 ? "0::/box/c1/sub" : "pids:/box/c1/sub");
     // Only the controller named: the others are the container's own.
     if (!v2) expect(cgroupOf).toContain("memory:/box/c1\n");
+    if (!v2) {
+      // Made in every v1 hierarchy only: a hybrid host's cgroup2 tree limits nothing, so there the
+      // process stays in the container's own cgroup.
+      // (cpu and cpuacct may be one hierarchy under two names.)
+      const v1Dirs = [...new Set(readdirSync("/sys/fs/cgroup").filter((h) => h !== "unified" && existsSync(`/sys/fs/cgroup/${h}/box/c1`)).map((h) => realpathSync(`/sys/fs/cgroup/${h}`)))];
+      for (const h of v1Dirs) mkdirSync(`${h}/box/c1/sub2`);
+      ok(await oci(["exec", "-d", "--pid-file", subPid, "--cgroup", "sub2", "c1", "sleep", "100"]));
+      const lines = readFileSync(`/proc/${readFileSync(subPid, "utf8")}/cgroup`, "utf8");
+      expect(lines.split("\n").filter((l) => l.endsWith(":/box/c1/sub2")).length).toBe(v1Dirs.length);
+      if (existsSync("/sys/fs/cgroup/unified/box/c1")) expect(lines).toContain("0::/box/c1\n");
+    }
     refused2(await oci(["exec", "--cgroup", "../escape", "c1", "true"]), "invalid --cgroup");
     // --cap: the exec'd process has it (the container's own sets do not).
     const effective = (await oci(["exec", "--cap", "CAP_NET_ADMIN", "c1", "grep", "CapEff", "/proc/self/status"])).stdout;

@@ -5,7 +5,7 @@ import { dirname, join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
-import { detectCgroups, type Hierarchy } from "./detect.ts";
+import { detectCgroups, inCgroup2, type Hierarchy } from "./detect.ts";
 import { applyDeviceRules, applyDeviceRulesV2, deviceRulesEnforced } from "./devices.ts";
 import { freezeNow, thaw } from "./freezer.ts";
 
@@ -124,7 +124,8 @@ export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] 
  * write side waits for an RCU grace period (10-20 ms here on every `cgroup.procs` write).
  */
 export function joinFile(dir: string): string {
-  return join(dir, detectCgroups().version === 1 ? "tasks" : "cgroup.procs");
+  const layout = detectCgroups();
+  return join(dir, layout.version === 2 || (layout.hybrid && inCgroup2(dir)) ? "cgroup.procs" : "tasks");
 }
 
 /**

@@ -8,6 +8,12 @@ export interface Hierarchy {
   mountpoint: string;
   /** Controllers bound to it (v1), or those the v2 root offers. */
   controllers: string[];
+  /**
+   * Hybrid: systemd's cgroup2 mount beside the v1 hierarchies, with no controller. A container's
+   * processes join a cgroup of theirs there too (as runc's), so that what walks the v2 tree
+   * (systemd-cgls, programs attached to cgroups) finds them; nothing is limited there.
+   */
+  unified?: boolean;
 }
 
 export interface CgroupLayout {
@@ -19,6 +25,11 @@ export interface CgroupLayout {
 }
 
 let cached: CgroupLayout | undefined;
+
+/** Whether `dir` is in a cgroup2 tree (v2, or a hybrid host's unified one), by its filesystem: a path through /proc/self/fd too. */
+export function inCgroup2(dir: string): boolean {
+  return statfsType(dir) === CGROUP2_SUPER_MAGIC;
+}
 
 export function detectCgroups(mountRoot = "/sys/fs/cgroup"): CgroupLayout {
   if (cached) return cached;
@@ -35,7 +46,10 @@ export function detectCgroups(mountRoot = "/sys/fs/cgroup"): CgroupLayout {
     if (!pre || !post) continue;
     const [fstype, , superOptions = ""] = post.split(" ");
     const mountpoint = pre.split(" ")[4] ?? "";
-    if (fstype === "cgroup2") hybrid = true;
+    if (fstype === "cgroup2") {
+      hybrid = true;
+      if (mountpoint === `${mountRoot}/unified` && !hierarchies.some((h) => h.unified)) hierarchies.push({ mountpoint, controllers: [], unified: true });
+    }
     if (fstype !== "cgroup") continue;
     // Named hierarchies (name=systemd) carry no controller: box has nothing to limit there.
     const controllers = superOptions.split(",").filter((o) => !["rw", "ro"].includes(o) && !o.includes("="));

@@ -439,12 +439,12 @@ const RUNC_EXEC_ERROR = 255;
 function help(prog: string): string {
   return [
     "NAME:",
-    `   ${prog} - Open Container Initiative runtime (box ${VERSION}, with runc's command line)`,
+    `   ${prog} - Open Container Initiative runtime`,
     "",
     "USAGE:",
     `   ${prog} [global options] command [command options] [arguments...]`,
     "",
-    ...wrap("For containerd, dockerd and people; box behaves so also when its executable is named runc.", undefined, "").map((l) => `   ${l}`),
+    ...section(`box ${VERSION} with runc's command line, for containerd, dockerd and people; box behaves so also when its executable is named runc.`, ""),
     "",
     "COMMANDS:",
     columns(Object.entries(VERBS).map(([name, v]) => [name, v.describe])),
@@ -456,7 +456,12 @@ function help(prog: string): string {
 }
 
 function verbHelp(prog: string, name: string, v: Verb): string {
-  return ["NAME:", `   ${prog} ${name} - ${v.describe}`, "", "USAGE:", ...wrap(`${prog} ${v.usage}`, undefined, "  ").map((l) => `   ${l}`), ""].join("\n") + "\n";
+  return ["NAME:", ...section(`${prog} ${name} - ${v.describe}`), "", "USAGE:", ...section(`${prog} ${v.usage}`), ""].join("\n") + "\n";
+}
+
+/** A paragraph of runc's help: three columns in, within 80 (a name or usage continues further in). */
+function section(text: string, continued = "  "): string[] {
+  return wrap(text, 77, continued).map((l) => `   ${l}`);
 }
 
 /** argv: what follows `box oci` (or `runc`). */

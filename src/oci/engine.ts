@@ -222,6 +222,8 @@ function subCgroups(dirs: string[], text: string): string[] {
   return dirs.map((dir, i) => {
     if (controllers && !controllers.some((c) => layout.hierarchies[i]?.controllers.includes(c))) return dir;
     const path = join(dir, ...sub);
+    // A hybrid host's cgroup2 tree limits nothing: a sub-cgroup made only in the v1 ones is enough.
+    if (layout.hierarchies[i]?.unified && !exists(path)) return dir;
     if (!exists(path)) throw new UserError(`--cgroup ${text}: the container has no cgroup ${path}`);
     return path;
   });
