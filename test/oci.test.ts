@@ -702,7 +702,7 @@ describe("config.json, field by field", () => {
     const failing = await bundle("true", (c) => {
       c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "echo no network for you >&2; exit 3"] }] };
     });
-    refused(await oci(["create", "--bundle", failing, "c2"]), "error running prestart hook /bin/sh: exited with status 3: no network for you");
+    refused(await oci(["create", "--bundle", failing, "c2"]), "error running hook: prestart /bin/sh exited with status 3: no network for you");
     const out2 = join(ctx.s.dir, "out2");
     mkdirSync(out2);
     // A startContainer hook is confined as the process: its user (here not root).
@@ -723,6 +723,14 @@ describe("config.json, field by field", () => {
     await eventually(async () => (await state("c4")).status === "stopped");
     expect(existsSync(join(out2, "process-ran"))).toBe(false);
     ok(await oci(["delete", "c4"]));
+    // A startContainer hook has the process's seccomp filter: one it kills says so, as runc says it.
+    const killedHook = await bundle("true", (c) => {
+      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL" }] };
+      c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "mkdir /tmp/no"] }] };
+    });
+    const killed = await oci(["run", "--bundle", killedHook, "c6"]);
+    expect([killed.code, killed.stderr]).toEqual([125, "box: error running hook: startContainer /bin/sh killed by SIGSYS: bad system call\n"]);
+    await oci(["delete", "-f", "c6"]);
     const slow = await bundle("true", (c) => {
       c.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "30"], timeout: 1 }] };
     });

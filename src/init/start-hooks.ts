@@ -9,6 +9,7 @@ import { kill, pipe, waitPid } from "../sys/process.ts";
 import { SpawnError, type SpawnOptions } from "../sys/spawn.ts";
 import { UserError } from "../container/errors.ts";
 import type { Hook } from "../container/spec.ts";
+import { hookFailure } from "../oci/hook-failure.ts";
 
 /** Starts a program confined as the container's process (the init's launcher). */
 type Start = (o: Pick<SpawnOptions, "path" | "argv" | "env" | "fds">) => number;
@@ -33,7 +34,7 @@ function runHook(hook: Hook, state: string, start: Start): void {
   for (;;) {
     const r = waitPid(pid, true);
     if (r) {
-      if (r.code !== 0) throw new UserError(`error running startContainer hook ${hook.path}: exited with status ${r.code}`);
+      if (r.code !== 0) throw hookFailure("startContainer", hook.path, r);
       return;
     }
     if (Date.now() > until) {

@@ -2,6 +2,8 @@
 // their stdin, their own argv and env, and a timeout. A failure names the hook and what it said.
 import { UserError } from "../container/errors.ts";
 import type { Hook } from "../container/spec.ts";
+import { signalNumber } from "../sys/process.ts";
+import { hookFailure } from "./hook-failure.ts";
 
 /** How much of a failed hook's output the error quotes. */
 const OUTPUT_SHOWN = 1000;
@@ -31,7 +33,8 @@ async function runHook(kind: string, hook: Hook, state: object): Promise<void> {
   if (timedOut) throw new UserError(`${kind} hook ${hook.path} did not finish within its timeout of ${hook.timeout} s`);
   if (code !== 0) {
     const said = `${err}${out}`.trim().slice(-OUTPUT_SHOWN);
-    throw new UserError(`error running ${kind} hook ${hook.path}: exited with status ${code}${said ? `: ${said}` : ""}`);
+    const sig = proc.signalCode;
+    throw hookFailure(kind, hook.path, { code, signal: typeof sig === "string" ? signalNumber(sig) : (sig ?? undefined) }, said);
   }
 }
 

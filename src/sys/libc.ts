@@ -15,6 +15,7 @@ const lib = dlopen("libc.so.6", {
   setdomainname: { args: [P, u64], returns: i32 },
   mknod: { args: [P, i32, u64], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
+  strsignal: { args: [i32], returns: P },
   waitpid: { args: [i32, P, i32], returns: i32 },
   pipe2: { args: [P, i32], returns: i32 },
   ioctl: { args: [i32, u64, P], returns: i32 },

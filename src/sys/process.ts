@@ -1,4 +1,5 @@
 // Signals, waiting and pipes: wrappers that throw SyscallError.
+import { CString } from "bun:ffi";
 import { check, cstr, cstrArray, errno, libc } from "./libc.ts";
 import { readFile, readlink, write } from "./fs.ts";
 import { Errno, SyscallError } from "./errors.ts";
@@ -40,6 +41,13 @@ export function signalNumber(text: string): number | undefined {
   return SIGNALS[upper.startsWith("SIG") ? upper : `SIG${upper}`];
 }
 
+
+/** How a process that signal N ended is said: "SIGSYS: bad system call" (the C library's words). */
+export function signalDescription(signal: number): string {
+  const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === signal) ?? `signal ${signal}`;
+  const text = libc.strsignal(signal);
+  return text ? `${name}: ${new CString(text).toString().toLowerCase()}` : name;
+}
 
 export function kill(pid: number, signal: number): boolean {
   if (libc.kill(pid, signal) === 0) return true;
