@@ -949,13 +949,17 @@ describe("clients", () => {
     for (const id of ["c1", "c2"]) ok(await oci(["delete", "-f", id]));
   });
 
-  test("runc's command line: kill 0, delete --force of a missing container, run --keep, ps -ef's table, update's single-limit flags", async () => {
+  test("runc's command line: kill 0, delete --force of a missing container, run --keep, ps -ef's and ps x's tables, update's single-limit flags", async () => {
     ok(await oci(["run", "-d", "--bundle", await bundle("sleep 100"), "c1"]));
     ok(await oci(["kill", "c1", "0"]));
     const [header, row] = (await oci(["ps", "c1"])).stdout.trim().split("\n");
     expect(header!.split(/\s+/)).toEqual(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]);
     expect(row).toMatch(/^root +\d+ +\d+ +\d+ \d\d:\d\d +\? +00:00:00 sleep 100$/);
-    refused2(await oci(["ps", "c1", "-o", "pid"]), "box oci ps shows ps -ef's columns only");
+    // ps x's table (BSD's), as `runc ps ID -e -x` gets it from ps(1); the process is PID 1 of its session.
+    const [bsdHeader, bsdRow] = (await oci(["ps", "c1", "-e", "-x"])).stdout.trim().split("\n");
+    expect(bsdHeader!.trim().split(/\s+/)).toEqual(["PID", "TTY", "STAT", "TIME", "COMMAND"]);
+    expect(bsdRow).toMatch(/^ *\d+ \? +Ss +0:00 sleep 100$/);
+    refused2(await oci(["ps", "c1", "-o", "pid"]), "box oci ps shows ps -ef's columns or ps x's");
     ok(await oci(["update", "--memory", "48m", "--pids-limit", "33", "--cpu-quota", "20000", "--cpu-period", "100000", "c1"]));
     const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
     const read = (ctl: string, file: string) => readFileSync(v2 ? `/sys/fs/cgroup/box/c1/${file}` : `/sys/fs/cgroup/${ctl}/box/c1/${file}`, "utf8").trim();

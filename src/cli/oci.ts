@@ -201,7 +201,7 @@ const VERBS: Record<string, Verb> = {
   },
   ps: {
     describe: "List a container's processes",
-    usage: "ps [--format table|json] ID [-ef]",
+    usage: "ps [--format table|json] ID [-ef | -e -x]",
     flags: { format: { type: "string", alias: "f", description: "table (ps -ef's columns) or json (the pids)" } },
     stopAtPositional: true,
     run: async (store, f) => {
@@ -209,12 +209,15 @@ const VERBS: Record<string, Verb> = {
       const id = validateId(first);
       const format = (f.values.format as string | undefined) ?? "table";
       if (format !== "table" && format !== "json") throw new UserError(`invalid --format "${format}": table or json`);
-      // runc hands these to ps(1); box runs no ps: its table is always ps -ef's.
-      if (psOptions.some((o) => o !== "-ef")) throw new UserError(`ps options ${psOptions.join(" ")}: box oci ps shows ps -ef's columns only (it runs no ps)`);
+      // runc hands these to ps(1); box runs no ps: it has ps -ef's table and ps x's (BSD's).
+      const bsd = psOptions.some((o) => /^-?[aex]*x[aex]*$/.test(o));
+      if (psOptions.some((o) => !/^-?[aex]*x[aex]*$/.test(o) && !["-e", "-ef", "-f", "-A"].includes(o)) || (bsd && psOptions.some((o) => o.includes("f")))) {
+        throw new UserError(`ps options ${psOptions.join(" ")}: box oci ps shows ps -ef's columns or ps x's (it runs no ps)`);
+      }
       if (format === "json" && psOptions.length) throw new UserError("ps options do not go with --format json");
       const pids = (await control()).processesOf(store, id);
       if (format === "json") return void print(`${JSON.stringify(pids)}\n`);
-      print((await import("../oci/ps.ts")).psTable(pids));
+      print((await import("../oci/ps.ts")).psTable(pids, bsd));
     },
   },
   exec: {

@@ -47,7 +47,17 @@ function userNames(): Map<number, string> {
   return names;
 }
 
-export function psTable(pids: number[]): string {
+/** ps's STAT: the state, then < or N (nice), s (session leader), l (threads), + (foreground). */
+function stat(pid: number, fields: string[]): string {
+  const nice = Number(fields[16]);
+  return [fields[0], nice < 0 ? "<" : nice > 0 ? "N" : "", Number(fields[3]) === pid ? "s" : "", Number(fields[17]) > 1 ? "l" : "", fields[2] === fields[5] ? "+" : ""].join("");
+}
+
+/**
+ * The table of `ps -ef` (UID PID PPID C STIME TTY TIME CMD), or with `bsd` that of `ps x`
+ * (PID TTY STAT TIME COMMAND): runc's ps runs ps(1) with the options given; box reads /proc.
+ */
+export function psTable(pids: number[], bsd = false): string {
   const now = new Date();
   const boot = Number(/^btime (\d+)$/m.exec(readFile("/proc/stat"))?.[1] ?? 0);
   const uptime = Number(readFile("/proc/uptime").split(" ")[0]);
@@ -63,13 +73,16 @@ export function psTable(pids: number[]): string {
     }
     const started = Number(fields[19]) / TICKS;
     const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+    const tty = terminal(Number(fields[4]));
+    if (bsd) return [[String(pid), tty, stat(pid, fields), `${Math.floor(cpu / 60)}:${twoDigits(Math.floor(cpu) % 60)}`, row.command]];
     const elapsed = Math.max(uptime - started, 1);
     const user = names.get(row.uid) ?? String(row.uid);
-    return [[user.length > 8 ? String(row.uid) : user, String(pid), fields[1]!, String(Math.floor((cpu * 100) / elapsed)), startTime(new Date((boot + started) * 1000), now), terminal(Number(fields[4])), cpuTime(Math.floor(cpu)), row.command]];
+    return [[user.length > 8 ? String(row.uid) : user, String(pid), fields[1]!, String(Math.floor((cpu * 100) / elapsed)), startTime(new Date((boot + started) * 1000), now), tty, cpuTime(Math.floor(cpu)), row.command]];
   });
-  const header = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"];
+  const header = bsd ? ["PID", "TTY", "STAT", "TIME", "COMMAND"] : ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"];
+  const numbers = bsd ? [0, 3] : [1, 2, 3];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   // ps's layout: numbers right-aligned, the command last and whole.
-  const line = (r: string[]) => r.map((v, i) => (i === r.length - 1 ? v : i >= 1 && i <= 3 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(" ");
+  const line = (r: string[]) => r.map((v, i) => (i === r.length - 1 ? v : numbers.includes(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(" ");
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
