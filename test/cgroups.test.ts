@@ -76,26 +76,28 @@ describe("limits land in the container's cgroup before the payload runs", () => 
     expect(Number(mounts)).toBe(v1 ? layout.hierarchies.length + 1 : 1);
   });
 
-  test("hybrid host: the processes are in a cgroup of the container's in the cgroup2 tree too (as runc's), gone with it", async () => {
+  test("the processes are in the container's cgroup of every hierarchy: the controllers', a named one (systemd), a hybrid host's cgroup2 tree (as runc's); each goes with it", async () => {
+    // The host says what it has: v1 hierarchies with controllers or a name, a cgroup2 mount beside them.
+    const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
     const unified = layout.hierarchies.find((h) => h.unified);
-    // The host says what it has: a cgroup2 mount beside v1's at /sys/fs/cgroup/unified, or none.
-    const mounted = readFileSync("/proc/self/mountinfo", "utf8").includes(" /sys/fs/cgroup/unified ");
-    expect(unified?.mountpoint).toBe(v1 && mounted ? "/sys/fs/cgroup/unified" : undefined);
-    if (!unified) return;
+    expect(unified?.mountpoint).toBe(v1 && mountinfo.includes(" /sys/fs/cgroup/unified ") ? "/sys/fs/cgroup/unified" : undefined);
+    expect(layout.hierarchies.some((h) => h.name === "systemd")).toBe(v1 && / - cgroup \S+ \S*name=systemd/.test(mountinfo));
     const c = await startReady(t.s, ["--network", "none"]);
+    const [id] = readdirSync(join(t.s.root, "containers"));
+    const dirs = layout.hierarchies.map((h) => join(h.mountpoint, "box", id!));
     try {
-      const [id] = readdirSync(join(t.s.root, "containers"));
-      const dir = join(unified.mountpoint, "box", id!);
       const pid = containerState(t.s, id!).pid;
-      const procs = () => readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split("\n").map(Number);
-      // The payload (the init's child) is there; from the host its cgroup2 line names it.
-      const payload = procs().find((p) => p !== pid)!;
-      expect(readFileSync(`/proc/${payload}/cgroup`, "utf8")).toContain(`0::/box/${id}\n`);
-      // box exec's process joins it as well: at the root of the container's cgroup namespace (one
-      // outside it would see a path up and out, "0::/../..").
-      expect((await box(t.s, ["exec", id!, "grep", "^0::", "/proc/self/cgroup"])).stdout).toBe("0::/\n");
+      // The payload (the init's child): from the host, each of its cgroups is the container's.
+      const payload = readFileSync(join(dirs[0]!, "cgroup.procs"), "utf8").trim().split("\n").map(Number).find((p) => p !== pid)!;
+      const lines = readFileSync(`/proc/${payload}/cgroup`, "utf8").trim().split("\n");
+      expect(lines.filter((l) => !l.endsWith(`:/box/${id}`))).toEqual([]);
+      expect(lines.length).toBe(layout.hierarchies.length);
+      // box exec's process joins them as well: each at the root of the container's cgroup namespace
+      // (one outside it would see a path up and out, "/../..").
+      const inside = (await box(t.s, ["exec", id!, "cat", "/proc/self/cgroup"])).stdout.trim().split("\n");
+      expect([inside.length, inside.filter((l) => !l.endsWith(":/"))]).toEqual([layout.hierarchies.length, []]);
       await c.stop();
-      await eventually(() => !existsSync(dir));
+      await eventually(() => dirs.every((d) => !existsSync(d)));
     } finally {
       await c.stop();
     }

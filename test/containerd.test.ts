@@ -18,7 +18,7 @@ const POD = `kubepods-box-test-${process.pid}`;
 /** The hierarchies a pod cgroup is made in (v1: each mounted one; v2: the one). */
 function hierarchies(): string[] {
   if (v2) return ["/sys/fs/cgroup"];
-  return readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h)).filter((d) => existsSync(join(d, "cgroup.procs")) && !d.endsWith("/systemd"));
+  return readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h)).filter((d) => existsSync(join(d, "cgroup.procs")));
 }
 
 const ctr = async (args: string[]) => c.ctr(args);

@@ -541,7 +541,7 @@ describe("config.json, field by field", () => {
   test("cgroupsPath under a parent another runtime made (v1 cpuset without cpus, v2 without controllers enabled), and an existing container cgroup, joined as runc joins them", async () => {
     const parent = `box-oci-others-${process.pid}`;
     const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
-    const roots = v2 ? ["/sys/fs/cgroup"] : readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`).filter((d) => existsSync(`${d}/cgroup.procs`) && !d.endsWith("/systemd"));
+    const roots = v2 ? ["/sys/fs/cgroup"] : readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`).filter((d) => existsSync(`${d}/cgroup.procs`));
     // As dockerd after runc leaves it: the parent in every hierarchy, with nothing copied down
     // (clone_children 0) or enabled; the container's own cgroup made ahead in one of them.
     for (const r of roots) mkdirSync(`${r}/${parent}`);

@@ -14,6 +14,8 @@ export interface Hierarchy {
    * (systemd-cgls, programs attached to cgroups) finds them; nothing is limited there.
    */
   unified?: boolean;
+  /** A named v1 hierarchy's name (systemd), which has no controller. */
+  name?: string;
 }
 
 export interface CgroupLayout {
@@ -51,9 +53,13 @@ export function detectCgroups(mountRoot = "/sys/fs/cgroup"): CgroupLayout {
       if (mountpoint === `${mountRoot}/unified` && !hierarchies.some((h) => h.unified)) hierarchies.push({ mountpoint, controllers: [], unified: true });
     }
     if (fstype !== "cgroup") continue;
-    // Named hierarchies (name=systemd) carry no controller: box has nothing to limit there.
-    const controllers = superOptions.split(",").filter((o) => !["rw", "ro"].includes(o) && !o.includes("="));
+    const options = superOptions.split(",");
+    const controllers = options.filter((o) => !["rw", "ro"].includes(o) && !o.includes("="));
+    // A named one (name=systemd) has no controller: nothing is limited there, but the container's
+    // processes are placed in it as in the others (runc's, Docker's), which systemd in a container needs.
+    const name = options.find((o) => o.startsWith("name="))?.slice("name=".length);
     if (controllers.length > 0) hierarchies.push({ mountpoint, controllers });
+    else if (name && !hierarchies.some((h) => h.name === name)) hierarchies.push({ mountpoint, controllers: [], name });
   }
   cached = { version: 1, hybrid, hierarchies };
   return cached;

@@ -21,6 +21,7 @@ export function prepareCgroupfs(layout: CgroupLayout, readOnly = true): NonNulla
     mkdir(target);
     // Hybrid: the cgroup2 tree beside them, as the host has it (runc mounts it so too).
     if (h.unified) return { source: "cgroup2", target, fstype: "cgroup2", flags: RO };
+    if (h.name) return { source: "cgroup", target, fstype: "cgroup", flags: RO, data: `none,name=${h.name}` };
     return { source: "cgroup", target, fstype: "cgroup", flags: RO, data: h.controllers.join(",") };
   });
   mount(null, CGROUP_ROOT, null, MS_BIND | MS_REMOUNT | RO);
