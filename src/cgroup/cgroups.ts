@@ -5,7 +5,7 @@ import { dirname, join } from "../path.ts";
 import { describeError, Errno } from "../sys/errors.ts";
 import { kill } from "../sys/process.ts";
 import { SIGKILL } from "../sys/constants.ts";
-import { detectCgroups, inCgroup2, type Hierarchy } from "./detect.ts";
+import { detectCgroups, type Hierarchy } from "./detect.ts";
 import { applyDeviceRules, applyDeviceRulesV2, deviceRulesEnforced } from "./devices.ts";
 import { freezeNow, thaw } from "./freezer.ts";
 
@@ -119,13 +119,15 @@ export function createContainerCgroups(spec: CgroupOwner, deviceRules: string[] 
 }
 
 /**
- * The file a single-threaded process writes "0" into to join the cgroup at `dir`. On v1 that is
- * `tasks`: moving only the calling thread lets the kernel skip the global threadgroup lock, whose
- * write side waits for an RCU grace period (10-20 ms here on every `cgroup.procs` write).
+ * The files a single-threaded process writes "0" into to join a container's cgroups (`dirs`: one
+ * per hierarchy, in the layout's order, as containerCgroupDirs makes them). On v1 that is `tasks`:
+ * moving only the calling thread lets the kernel skip the global threadgroup lock, whose write
+ * side waits for an RCU grace period (10-20 ms here on every `cgroup.procs` write); a cgroup2
+ * tree (v2, a hybrid host's unified one) has only `cgroup.procs`.
  */
-export function joinFile(dir: string): string {
+export function joinFiles(dirs: string[]): string[] {
   const layout = detectCgroups();
-  return join(dir, layout.version === 2 || (layout.hybrid && inCgroup2(dir)) ? "cgroup.procs" : "tasks");
+  return dirs.map((dir, i) => join(dir, layout.version === 2 || layout.hierarchies[i]?.unified ? "cgroup.procs" : "tasks"));
 }
 
 /**

@@ -28,11 +28,6 @@ export interface CgroupLayout {
 
 let cached: CgroupLayout | undefined;
 
-/** Whether `dir` is in a cgroup2 tree (v2, or a hybrid host's unified one), by its filesystem: a path through /proc/self/fd too. */
-export function inCgroup2(dir: string): boolean {
-  return statfsType(dir) === CGROUP2_SUPER_MAGIC;
-}
-
 export function detectCgroups(mountRoot = "/sys/fs/cgroup"): CgroupLayout {
   if (cached) return cached;
   if (statfsType(mountRoot) === CGROUP2_SUPER_MAGIC) {

@@ -106,20 +106,6 @@ const UPDATE_FLAGS: Record<string, [string, string, string]> = {
   "blkio-weight": ["blockIO", "weight", "Block IO weight (10-1000)"],
 };
 
-/**
- * LinuxResources' field names: runc reads --resources with Go's JSON, which takes a field's name
- * in any case ({"CPU": {"Cpus": "0"}}), and so does box. (Not the keys of unified or rdma: those
- * are names of their own.)
- */
-const RESOURCE_FIELDS = [
-  ...["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"],
-  ...["allow", "type", "major", "minor", "access"],
-  ...["limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"],
-  ...["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"],
-  ...["weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice", "rate"],
-  ...["pageSize", "classID", "priorities", "name", "priority"],
-];
-
 const VERBS: Record<string, Verb> = {
   spec: {
     describe: "Write a default config.json into the bundle directory",
@@ -210,8 +196,9 @@ const VERBS: Record<string, Verb> = {
       const format = (f.values.format as string | undefined) ?? "table";
       if (format !== "table" && format !== "json") throw new UserError(`invalid --format "${format}": table or json`);
       // runc hands these to ps(1); box runs no ps: it has ps -ef's table and ps x's (BSD's).
-      const bsd = psOptions.some((o) => /^-?[aex]*x[aex]*$/.test(o));
-      if (psOptions.some((o) => !/^-?[aex]*x[aex]*$/.test(o) && !["-e", "-ef", "-f", "-A"].includes(o)) || (bsd && psOptions.some((o) => o.includes("f")))) {
+      const bsdOption = (o: string) => /^-?[aex]*x[aex]*$/.test(o);
+      const bsd = psOptions.some(bsdOption);
+      if (psOptions.some((o) => !bsdOption(o) && !["-e", "-ef", "-f", "-A"].includes(o)) || (bsd && psOptions.some((o) => o.includes("f")))) {
         throw new UserError(`ps options ${psOptions.join(" ")}: box oci ps shows ps -ef's columns or ps x's (it runs no ps)`);
       }
       if (format === "json" && psOptions.length) throw new UserError("ps options do not go with --format json");
@@ -276,7 +263,7 @@ const VERBS: Record<string, Verb> = {
           throw new UserError(`--resources: not valid JSON (${(e as Error).message})`);
         }
         if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UserError("--resources: not a LinuxResources object");
-        doc = (await config()).canonicalKeys(doc, RESOURCE_FIELDS) as typeof doc;
+        doc = (await config()).canonicalResources(doc) as typeof doc;
       }
       // Each flag sets its field over the file's, as runc's.
       const { parseBytes } = await import("./resources.ts");

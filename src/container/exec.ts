@@ -11,7 +11,7 @@ import { Errno, SyscallError } from "../sys/errors.ts";
 import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
 import { copyWindowSize, isTerminal, makeRaw, openPtyPeer, setWindowSize } from "../sys/tty.ts";
-import { joinFile } from "../cgroup/cgroups.ts";
+import { joinFiles } from "../cgroup/cgroups.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { sendFd } from "../sys/unix-socket.ts";
 import { reopenStdio } from "../init/stdio.ts";
@@ -168,7 +168,7 @@ export async function execInContainer(store: Store, spec: ContainerSpec, o: Exec
         argv: o.command,
         env,
         fds: [...fds, ...Array.from({ length: o.runtime?.preserveFds ?? 0 }, (_, i): [number, number] => [3 + i, 3 + i])],
-        cgroupJoin: (o.runtime?.cgroups ?? c.paths.cgroups).map((d) => keep(open(joinFile(d), O_WRONLY))),
+        cgroupJoin: joinFiles(o.runtime?.cgroups ?? c.paths.cgroups).map((file) => keep(open(file, O_WRONLY))),
         setns: namespaces,
         forkInner: true,
         userns,

@@ -90,7 +90,8 @@ export abstract class LogEntries {
 export class LogWriter extends LogEntries {
   private fd: number;
   private size: number;
-  private rotation: number;
+  /** The last rotation's number, found when the first rotation needs it. */
+  private rotation?: number;
 
   constructor(
     private readonly dir: string,
@@ -99,7 +100,6 @@ export class LogWriter extends LogEntries {
     super();
     this.fd = open(logFile(dir), O_WRONLY | O_CREAT | O_APPEND, 0o600);
     this.size = fstat(this.fd).size;
-    this.rotation = lastRotation(dir);
   }
 
   override close(): void {
@@ -118,13 +118,16 @@ export class LogWriter extends LogEntries {
   private rotate(): void {
     close(this.fd);
     const kept = this.spec.maxFiles - 1;
-    if (kept < 1) unlink(logFile(this.dir));
-    else rename(logFile(this.dir), logFile(this.dir, ++this.rotation));
+    // 0: max-file 1, nothing is kept.
+    const n = kept < 1 ? 0 : (this.rotation = (this.rotation ?? lastRotation(this.dir)) + 1);
+    if (n) rename(logFile(this.dir), logFile(this.dir, n));
+    else unlink(logFile(this.dir));
     this.fd = open(logFile(this.dir), O_WRONLY | O_CREAT | O_APPEND, 0o600);
     this.size = 0;
-    const old = logFile(this.dir, this.rotation - kept);
-    if (kept >= 1 && this.rotation > kept && exists(old)) unlink(old);
+    // The one now max-file files old goes once the new file is there.
+    if (n > kept && exists(logFile(this.dir, n - kept))) unlink(logFile(this.dir, n - kept));
   }
+
 }
 
 /** Where a follower is: the file it read last (by inode, which a rotation's rename keeps) and how far. */
@@ -151,11 +154,11 @@ function openLog(path: string): OpenLog | undefined {
 
 /**
  * The log's files held open, oldest first: json.log.N by N, then json.log (absent before the
- * writer made it, or for the moment between its rename and the new file). json.log renamed
- * between its opening and the listing is the json.log.N of the same inode, in that place.
+ * writer made it, or for the moment between its rename and the new file; `current` when the
+ * caller has it open already). json.log renamed between its opening and the listing is the
+ * json.log.N of the same inode, in that place.
  */
-function openLogFiles(dir: string): OpenLog[] {
-  const current = openLog(logFile(dir));
+function openLogFiles(dir: string, current = openLog(logFile(dir))): OpenLog[] {
   const files: OpenLog[] = [];
   for (const n of rotations(dir)) {
     // Gone since the listing: rotated out, as its lines are.
@@ -264,8 +267,7 @@ export function readLogSince(dir: string, at: LogPosition, visit: (e: LogEntry) 
       close(current.fd);
     }
   }
-  if (current) close(current.fd);
-  const files = openLogFiles(dir);
+  const files = openLogFiles(dir, current);
   try {
     if (files.length === 0) return exists(dir) ? at : undefined;
     const read = files.findIndex((file) => file.ino === at.ino);

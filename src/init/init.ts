@@ -28,7 +28,7 @@ import { resetHealth } from "../container/health.ts";
 import { resolveCommand } from "../container/command.ts";
 import { containerEnv, envValue } from "../container/env.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
-import { endCgroupProcesses, joinFile } from "../cgroup/cgroups.ts";
+import { endCgroupProcesses, joinFiles } from "../cgroup/cgroups.ts";
 import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
@@ -89,7 +89,7 @@ function openHostHandles(plan: InitPlan): HostHandles {
     bases,
     proc: fdPath(keep(openDir("/proc"))),
     cgroupDirs,
-    cgroupJoin: plan.cgroups.map((d) => keep(open(joinFile(d), O_WRONLY))),
+    cgroupJoin: joinFiles(plan.cgroups).map((file) => keep(open(file, O_WRONLY))),
     site: { bases, cgroupDirs, cgroupOwner },
     fds,
   };
@@ -632,9 +632,9 @@ function awaitStart(plan: InitPlan, host: HostHandles, launcher: Launcher): Retu
   // The process to be is in the container's cgroups from now on, as runc's init: containerd reads
   // the container's stats and OOM events from the cgroup of the pid create gives it. This thread
   // (the one that becomes the process) is enough: on v1 `tasks` moves it alone, without the
-  // threadgroup lock's wait (see joinFile); the others end at execve.
+  // threadgroup lock's wait (see joinFiles); the others end at execve.
   try {
-    if (launcher.replace) for (const dir of host.cgroupDirs) writeFile(joinFile(dir), "0");
+    if (launcher.replace) for (const file of joinFiles(host.cgroupDirs)) writeFile(file, "0");
   } catch (e) {
     report({ error: `joining the container's cgroups: ${describeError(e)}`, code: EXIT_BOX_ERROR });
     exitNow(EXIT_BOX_ERROR);

@@ -287,16 +287,29 @@ function rates(v: unknown, where: string): DeviceRate[] {
 }
 
 /**
- * A document as Go's JSON reads it into known fields: a key that differs from one of `fields` only
- * in case is that field. Maps of free names (unified, rdma) are left as they are.
+ * LinuxResources' field names, as resources() reads them: runc reads `update --resources` with
+ * Go's JSON, which takes a field's name in any case ({"CPU": {"Cpus": "0"}}), and so does box.
  */
-export function canonicalKeys(v: unknown, fields: string[]): unknown {
-  if (Array.isArray(v)) return v.map((e) => canonicalKeys(e, fields));
+const RESOURCE_FIELDS = [
+  ...["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"],
+  ...["allow", "type", "major", "minor", "access"],
+  ...["limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"],
+  ...["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"],
+  ...["weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice", "rate"],
+  ...["pageSize", "classID", "priorities", "name", "priority"],
+];
+
+/**
+ * A LinuxResources document as Go's JSON reads it: a key that differs from a field's name only in
+ * case is that field. The maps of free names (unified's files, rdma's devices) are left as they are.
+ */
+export function canonicalResources(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonicalResources);
   if (typeof v !== "object" || v === null) return v;
   return Object.fromEntries(
     Object.entries(v).map(([key, value]) => {
-      const field = fields.includes(key) ? key : (fields.find((f) => f.toLowerCase() === key.toLowerCase()) ?? key);
-      return [field, field === "unified" || field === "rdma" ? value : canonicalKeys(value, fields)];
+      const field = RESOURCE_FIELDS.find((f) => f.toLowerCase() === key.toLowerCase()) ?? key;
+      return [field, field === "unified" || field === "rdma" ? value : canonicalResources(value)];
     }),
   );
 }
