@@ -137,11 +137,11 @@ ${bundle}
 ${verdict("box oci run against runc run", median(r.bundle["box oci"]), median(r.bundle.runc))}
 - What one invocation costs before any work, measured in the same run: \`box oci --version\` ${ms(median(r.floor["box oci --version"]))} ms,
   \`runc --version\` ${ms(median(r.floor["runc --version"]))} ms, and a compiled Bun program that prints one line
-  ${ms(median(r.floor["Bun hello world"]))} ms (medians). \`box oci run\` starts Bun twice (the CLI, and the
-  container's init, which becomes the process); under containerd every runtime call (create,
-  start, delete) starts it once more, and create twice. Where Bun's own start costs about what a
-  whole runc invocation does, box cannot be at or below runc with a Bun process per call: the
-  way there is an init that is not a Bun process (docs/OCI.md, "Speed").
+  ${ms(median(r.floor["Bun hello world"]))} ms (medians). \`box oci run\` starts Bun once: create builds the
+  container in its own process, and the container's process is the spawn steps' program of a
+  few KB from its first instruction (docs/OCI.md, "Speed"). Under containerd every runtime call
+  (create, start, delete) starts Bun once, where runc starts a Go program: the difference per call
+  is the difference between those two lines.
 
 containerd as the client, no daemon of Docker's: a private containerd 1.6 and its runc shim,
 \`ctr run --rm --runc-binary box|runc --rootfs DIR ID /bin/true\`, interleaved (the shim's start,

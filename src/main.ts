@@ -1,10 +1,9 @@
 // Entry point of the one executable: the CLI, or (hidden) the container's init.
-// Only what decides the way and starts an init early is imported statically; each way then loads
+// Only what decides the way is imported statically; each way then loads
 // its own chunk, so that neither the init nor the CLI evaluates the other's modules (~20 ms of a
 // start on a slow host).
 import { INIT_COMMAND } from "./init/self.ts";
-import { launchEarlyInit } from "./container/launch.ts";
-import { earlyOciStore, earlyRunStore } from "./cli/early.ts";
+import { earlyRunStore } from "./cli/early.ts";
 import { trace } from "./trace.ts";
 import { readFile } from "./sys/fs.ts";
 
@@ -16,15 +15,13 @@ if (argv[0] === INIT_COMMAND) {
   // A client that runs `runc` (containerd's shim, dockerd's --add-runtime) can run box unchanged.
   const asRunc = argv[0] !== "oci";
   const ociArgv = asRunc ? argv : argv.slice(1);
-  // create and run start the init first, as box run does.
-  const store = earlyOciStore(ociArgv);
-  if (store) launchEarlyInit(store);
+  trace("cli", "oci-start");
   const { runOci } = await import("./cli/oci.ts");
   await runOci(ociArgv, asRunc);
 } else {
   trace("cli", "start");
   const store = earlyRunStore(argv);
-  if (store) launchEarlyInit(store);
+  if (store) (await import("./container/launch.ts")).launchEarlyInit(store);
   const { runCli } = await import("./cli/main.ts");
   await runCli(argv);
 }

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { hostname } from "node:os";
 import { BOX, copyRootfs, eventually, readUntil, storePerTest, tempStore, type Result, type Store } from "./helpers/box.ts";
 
 /** A store laid out as box oci lays its --root: the run dirs under root/run (so box ps/rm see them too). */
@@ -20,9 +21,10 @@ let calls = 0;
  * One box oci command. Its stdout and stderr are files, as containerd's shim gives them: after
  * create (and run -d) the container's init holds them, so a pipe would not end with the command.
  */
-async function oci(args: string[], opts: { stdin?: string; argv0?: string[] } = {}): Promise<Result> {
+async function oci(args: string[], opts: { stdin?: string; argv0?: string[]; cwd?: string } = {}): Promise<Result> {
   const out = join(ctx.s.dir, `call-${++calls}`);
   const proc = Bun.spawn([...(opts.argv0 ?? [...BOX, "oci"]), "--root", ctx.s.root, ...args], {
+    cwd: opts.cwd,
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: Bun.file(`${out}.stdout`),
     stderr: Bun.file(`${out}.stderr`),
@@ -228,7 +230,48 @@ describe("lifecycle (runtime spec: creating → created → running → stopped)
     ok(await oci(["delete", "-f", "one"]));
     ok(await oci(["delete", "-f", "two"]));
   });
+  test("create builds the container in its own process, which comes back: the container's process is PID 1 from its first instruction, no init of box's runs, and what create does after (hooks, --pid-file) is in the caller's namespaces and directory", async () => {
+    const log = join(ctx.s.dir, "hook.log");
+    const dir = await bundle("hostname", (c) => {
+      c.hostname = "inside";
+      c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `for ns in mnt net uts ipc pid; do readlink /proc/self/ns/$ns; done > ${log}; hostname >> ${log}`] }] };
+    });
+    const cwd = join(ctx.s.dir, "caller");
+    mkdirSync(cwd);
+    ok(await oci(["create", "--bundle", dir, "--pid-file", "pid", "c1"], { cwd }));
+    const { pid } = await state("c1");
+    expect(readFileSync(join(cwd, "pid"), "utf8")).toBe(String(pid));
+    const host = ["mnt", "net", "uts", "ipc", "pid"].map((ns) => readlinkSync(`/proc/self/ns/${ns}`));
+    expect(readFileSync(log, "utf8")).toBe(`${[...host, hostname()].join("\n")}\n`);
+    // Waiting for start: the spawn steps' program, PID 1 of the container's pid namespace, in the
+    // container's namespaces (none of them the caller's).
+    expect(readlinkSync(`/proc/${pid}/exe`)).toContain("box-stage2");
+    expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/^NSpid:\s+\d+\s+1$/m);
+    for (const [i, ns] of ["mnt", "net", "uts", "ipc", "pid"].entries()) {
+      expect(readlinkSync(`/proc/${pid}/ns/${ns === "pid" ? "pid_for_children" : ns}`)).not.toBe(host[i]);
+    }
+    const inits = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && environOf(p).includes(`BOX_ROOT=${ctx.s.root}`));
+    expect(inits).toEqual([]);
+    ok(await oci(["start", "c1"]));
+    await eventually(async () => (await state("c1")).status === "stopped");
+    ok(await oci(["delete", "c1"]));
+  });
+
+  test("a step of the process's start that fails before it is created (a limit the kernel refuses) fails create with that step's name, and leaves nothing", async () => {
+    const dir = await bundle("true", (c) => {
+      c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2 ** 40 }];
+    });
+    refused(await oci(["create", "--bundle", dir, "c1"]), "prlimit64: EPERM");
+  });
 });
+
+function environOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8");
+  } catch {
+    return "";
+  }
+}
 
 /** A failed command: exit 125, one line naming what was wrong. */
 function refused2(r: Result, text: string): void {
@@ -470,6 +513,26 @@ describe("config.json, field by field", () => {
     // Twice but differently is a contradiction.
     const both = await bundle("true", (c) => c.linux.namespaces.push({ type: "uts" }, { type: "uts", path: "/proc/self/ns/uts" }));
     refused(await oci(["create", "--bundle", both, "c1"]), 'namespace "uts" is listed twice, differently');
+  });
+
+  test("a seccomp profile is compiled once per --root: kept by its digest and used again, a different one kept beside it, a refused one never", async () => {
+    const cache = join(ctx.s.root, "seccomp");
+    const profile = (errno: number) => (c: Config) => {
+      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: errno }] };
+    };
+    const denied = await bundle("mkdir /tmp/d 2>&1", profile(13));
+    for (const id of ["c1", "c2"]) expect((await runBundle(denied, id)).stdout).toContain("Permission denied");
+    expect(readdirSync(cache)).toHaveLength(1);
+    // The kept filter is what the next create loads: changed on disk, the change shows inside.
+    const [kept] = readdirSync(cache);
+    const other = await bundle("mkdir /tmp/d 2>&1", profile(30));
+    expect((await runBundle(other, "c3")).stdout).toContain("Read-only file system");
+    expect(readdirSync(cache)).toHaveLength(2);
+    const otherFile = readdirSync(cache).find((f) => f !== kept)!;
+    writeFileSync(join(cache, kept!), readFileSync(join(cache, otherFile)));
+    expect((await runBundle(denied, "c4")).stdout).toContain("Read-only file system");
+    refused(await oci(["create", "--bundle", await bundle("true", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOPE" })), "c5"]), "linux.seccomp");
+    expect(readdirSync(cache)).toHaveLength(2);
   });
 
   test("linux: sysctl, devices, seccomp in the spec's format (errnoRet, args)", async () => {

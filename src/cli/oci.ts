@@ -16,7 +16,7 @@ import { containerExists, stateOf, validateId } from "../oci/found.ts";
 import type { ExecProcess } from "../oci/engine.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
 import { debug, logError, setLog } from "../oci/log.ts";
-import { ociStore } from "../oci/store.ts";
+import { ociStore, SECCOMP_CACHE } from "../oci/store.ts";
 import { trace } from "../trace.ts";
 import { columns, wrap } from "./help.ts";
 
@@ -73,10 +73,10 @@ function oneId(f: ParsedFlags, verb: string): string {
   return validateId(f.positionals[0]);
 }
 
-async function bundleSpec(f: ParsedFlags, verb: string) {
+async function bundleSpec(store: Store, f: ParsedFlags, verb: string) {
   const id = oneId(f, verb);
   const preserveFds = preservedFds(f);
-  const spec = (await config()).loadBundle({ id, bundle: (f.values.bundle as string | undefined) ?? process.cwd() });
+  const spec = (await config()).loadBundle({ id, bundle: (f.values.bundle as string | undefined) ?? process.cwd(), seccompCache: join(store.root, SECCOMP_CACHE) });
   if (preserveFds) spec.runtime!.preserveFds = preserveFds;
   const detached = verb === "create" || f.values.detach === true;
   if (spec.tty && detached && !f.values["console-socket"]) throw new UserError(`process.terminal needs --console-socket for ${verb}${verb === "run" ? " -d" : ""} (the pty's master goes there)`);
@@ -122,7 +122,7 @@ const VERBS: Record<string, Verb> = {
     usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] ID",
     flags: BUNDLE_FLAGS,
     run: async (store, f) => {
-      await (await engine()).createContainerFromBundle(store, () => bundleSpec(f, "create"), bundleOptions(f));
+      await (await engine()).createContainerFromBundle(store, () => bundleSpec(store, f, "create"), bundleOptions(f));
       // The init's sync pipe is still being read: exit without waiting for it.
       process.exit(0);
     },
@@ -139,7 +139,7 @@ const VERBS: Record<string, Verb> = {
     flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" }, keep: { type: "boolean", description: "Do not delete it once it has exited" } },
     run: async (store, f) => {
       const [{ createContainerFromBundle, deleteContainer, waitForInit }, { runPoststart, startContainer }] = await Promise.all([engine(), control()]);
-      const { spec, init, messages, started } = await createContainerFromBundle(store, () => bundleSpec(f, "run"), { ...bundleOptions(f), startAtOnce: true });
+      const { spec, init, messages, started } = await createContainerFromBundle(store, () => bundleSpec(store, f, "run"), { ...bundleOptions(f), startAtOnce: true });
       try {
         if (started) await runPoststart(spec, init.pid);
         else await startContainer(store, spec.id);
@@ -152,7 +152,7 @@ const VERBS: Record<string, Verb> = {
       trace("cli", "oci-exited");
       if (!f.values.keep) await deleteContainer(store, spec.id, true);
       trace("cli", "oci-deleted");
-      process.exitCode = code;
+      process.exit(code);
     },
   },
   state: {

@@ -1,13 +1,13 @@
 // box as the container's PID 1: builds the rootfs, starts the payload, reaps every zombie,
 // forwards signals, and exits with the payload's status. For --rm it also removes the
 // container, so nothing is left even when the CLI that started it was SIGKILLed.
-import { close, exists, fchown, isErrno, open, read, readAll, readFileInRoot, statInRoot, write, writeFile } from "../sys/fs.ts";
+import { close, exists, fchown, isErrno, open, read, readAll, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { basename, join } from "../path.ts";
 import { buildRootfs, cgroupfsReadOnly, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWTIME, CLONE_NEWUTS } from "../sys/constants.ts";
+import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS } from "../sys/constants.ts";
 import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { copyMountIn, execInPlace, execInPlaceSingleThreaded, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
@@ -21,12 +21,12 @@ import { NETLINK_NETFILTER, NETLINK_ROUTE, NetlinkSocket } from "../sys/netlink.
 import { payloadRestrictions } from "../security/payload.ts";
 import { containerConfig, containerPaths, fdPath, openDir, readState, layout, type Store } from "../container/store.ts";
 import { executeTeardown, keptByWatcher, moveTo, teardownPlan, watcherSteps, type TeardownSite } from "../container/lifecycle.ts";
-import { forContainer, resolveUser } from "../container/user.ts";
 import { removeAnonymousVolumes } from "../container/volumes.ts";
 import { stateInit } from "../container/live.ts";
 import { resetHealth } from "../container/health.ts";
 import { resolveCommand } from "../container/command.ts";
-import { containerEnv, envValue } from "../container/env.ts";
+import { envValue } from "../container/env.ts";
+import { payloadNamespaces, resolvePayload } from "../container/payload.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { endCgroupProcesses, joinFiles } from "../cgroup/cgroups.ts";
 import { controllerDir, oomKills } from "../cgroup/events.ts";
@@ -262,23 +262,11 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
  * starts the payload. `cgroupMounts` are made by the first payload's spawn child only.
  */
 function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pty: Pty | undefined, cgroupMounts: NonNullable<SpawnOptions["mounts"]>, userns: UserNamespace | undefined, agent: SpawnOptions["seccompAgent"], driverLog?: () => LogEntries): Launcher {
-  // Everything the image says is looked up inside its root (openat2), which this process holds once.
-  const root = open("/", O_PATH | O_DIRECTORY);
-  let user: ReturnType<typeof forContainer>;
-  let exe: string;
-  let env: string[];
-  try {
-    user = forContainer(spec, resolveUser(spec.user, (path) => readFileInRoot(root, path, CONTAINER_FILE_LIMIT, host.proc), spec.groupAdd), spec.user);
-    // A bundle's environment is exactly its process.env, and its groups its additionalGids.
-    env = spec.runtime ? spec.env : containerEnv(spec, spec.tty, user.home);
-    exe = resolveCommand(spec.command[0]!, envValue(env, "PATH"), spec.workdir, (path) => statInRoot(root, path));
-  } finally {
-    close(root);
-  }
+  // Everything the image says is looked up inside its root (openat2).
+  const { user, env, exe } = resolvePayload(spec, "/", host.proc);
   if (userns) requireMapped(userns, user);
   // The payload owns its terminal, group tty (5) as devpts's gid=5 option has it.
   if (pty) fchown(pty.slave, ...hostOwner(initIds(spec), user.uid, TTY_GID));
-  if (spec.runtime) user.groups = spec.runtime.groups;
   const unshareFlags = payloadNamespaces(spec);
   const restrictions = payloadRestrictions(spec);
   // A new time namespace (in unshareFlags): the payload enters it at exec (Linux 6.x; on older
@@ -351,38 +339,11 @@ function makeLauncher(spec: ContainerSpec, plan: InitPlan, host: HostHandles, pt
   };
 }
 
-/**
- * passwd and group files past this are refused: real ones are a few KiB (and they are read as box
- * exec reads them: confined to the root, a regular file only; an image's /etc/passwd may be a
- * link to /dev/zero, a FIFO, or lead through /proc/self/fd to the host).
- */
-const CONTAINER_FILE_LIMIT = 4 << 20;
-
 /** The kernel would refuse the user switch with a bare EINVAL; say which id is not mapped. */
 function requireMapped(userns: UserNamespace, user: { uid: number; gid: number; groups?: number[] }): void {
   if (hostId(userns.spec.uidMap, user.uid) === undefined) throw new UserError(`the user's uid ${user.uid} is not mapped in the container's user namespace (--uidmap)`);
   for (const gid of [user.gid, ...(user.groups ?? [])]) {
     if (hostId(userns.spec.gidMap, gid) === undefined) throw new UserError(`the user's gid ${gid} is not mapped in the container's user namespace (--gidmap)`);
-  }
-}
-
-/**
- * A new cgroup namespace (a bundle's only if it asks, or mounts cgroupfs: box never shows a
- * bundle the host's whole hierarchy; box run's unless --cgroupns host, which shows it read-only
- * as Docker's does) and a time namespace where the kernel has them (a bundle's if asked).
- */
-function payloadNamespaces(spec: ContainerSpec): number {
-  const cgroup = spec.runtime ? spec.runtime.cgroupNamespace || wantsCgroupfs(spec) : !spec.hostCgroupns;
-  const time = (!spec.runtime || spec.runtime.timeNamespace) && timeNamespaceSupported();
-  return (cgroup ? CLONE_NEWCGROUP : 0) | (time ? CLONE_NEWTIME : 0);
-}
-
-function timeNamespaceSupported(): boolean {
-  try {
-    close(open("/proc/self/ns/time", O_RDONLY));
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,7 +1,8 @@
 // A runtime-spec bundle's config.json (1.0 to 1.2, the Linux part) turned into box's one
 // validated ContainerSpec. Every field is either honoured or refused with one line naming it:
 // nothing is skipped silently.
-import { callerFileLimit, close, isErrno, open, readAll, stat } from "../sys/fs.ts";
+import { callerFileLimit, close, isErrno, mkdirs, open, readAll, readFile, stat, writeFileAtomic } from "../sys/fs.ts";
+import { kernelRelease } from "../sys/kernel.ts";
 import { Errno } from "../sys/errors.ts";
 import { O_RDONLY } from "../sys/constants.ts";
 import { isAbsolute, join, normalize } from "../path.ts";
@@ -414,7 +415,34 @@ function cgroupPath(v: unknown, id: string): string {
   return (p.startsWith("/") ? parts : [CGROUP_PARENT, ...parts]).join("/");
 }
 
-function seccomp(v: unknown, caps: string[]): Pick<ContainerSpec, "seccomp" | "seccompFlags" | "seccompAgent"> {
+type SeccompFields = Pick<ContainerSpec, "seccomp" | "seccompFlags" | "seccompAgent">;
+
+/**
+ * seccomp(), kept in `cache` by the profile's digest (with the capabilities and the kernel's
+ * release, which the rules depend on): every container of Docker or a Kubernetes node has the
+ * same profile, and compiling it is ~5 ms of cold JavaScript at each create. A profile that is
+ * refused is never kept, so one that is found was checked as it would be now.
+ */
+function compiledSeccomp(v: unknown, caps: string[], cache: string | undefined): SeccompFields {
+  if (cache === undefined || v === undefined || v === null) return seccomp(v, caps);
+  const digest = new Bun.CryptoHasher("sha256").update(`${JSON.stringify(v)}\0${caps.join(",")}\0${kernelRelease()}`).digest("hex");
+  const path = join(cache, digest);
+  try {
+    return JSON.parse(readFile(path)) as SeccompFields;
+  } catch {
+    // Not kept yet (or unreadable): compiled, and kept for the next.
+  }
+  const fields = seccomp(v, caps);
+  try {
+    mkdirs(cache, 0o700);
+    writeFileAtomic(path, JSON.stringify(fields), 0o600);
+  } catch {
+    // A cache it cannot write only costs the next create the compile.
+  }
+  return fields;
+}
+
+function seccomp(v: unknown, caps: string[]): SeccompFields {
   const o = object(v, "linux.seccomp");
   if (!o) return {};
   const arches = strings(o.architectures, "linux.seccomp.architectures");
@@ -509,6 +537,8 @@ const DOCUMENT_MAX = 4 << 20;
 export interface BundleOptions {
   id: string;
   bundle: string;
+  /** Where compiled seccomp profiles are kept (see compiledSeccomp); none: compiled each time. */
+  seccompCache?: string;
 }
 
 /** Reads BUNDLE/config.json into the spec box runs; throws one UserError naming the field. */
@@ -521,10 +551,10 @@ export function loadBundle(opts: BundleOptions): ContainerSpec {
   } catch (e) {
     throw new UserError(`config.json: not valid JSON (${(e as Error).message})`);
   }
-  return translate(doc, opts.id, bundle);
+  return translate(doc, opts.id, bundle, opts.seccompCache);
 }
 
-export function translate(doc: unknown, id: string, bundle: string): ContainerSpec {
+export function translate(doc: unknown, id: string, bundle: string, seccompCache?: string): ContainerSpec {
   const top = object(doc, "config") ?? refuse("config", "empty");
   const version = string(top.ociVersion, "ociVersion") ?? refuse("ociVersion", "missing");
   if (!/^1\.[0-2]\.\d+/.test(version)) refuse("ociVersion", `"${version}": box reads runtime-spec 1.0 to 1.2`);
@@ -621,7 +651,7 @@ export function translate(doc: unknown, id: string, bundle: string): ContainerSp
     capabilities: caps.bounding,
     capabilitySets: caps.sets,
     noNewPrivileges: proc.noNewPrivileges,
-    ...seccomp(linux.seccomp, caps.bounding),
+    ...compiledSeccomp(linux.seccomp, caps.bounding, seccompCache),
     devices: nodes,
     ulimits: proc.rlimits,
     sysctls,

@@ -2,19 +2,21 @@
 // init builds the container, then waits), delete, exec, update, events; start, kill, pause are in
 // control.ts, state in found.ts. A container of `box oci` is an ordinary box container of the
 // store `--root` names, with the bundle's spec.
-import { close, exists, writeFile, writeFileAtomic } from "../sys/fs.ts";
+import { close, exists, open, writeFile, writeFileAtomic } from "../sys/fs.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { libc } from "../sys/libc.ts";
 import { join } from "../path.ts";
 import { describeError } from "../sys/errors.ts";
 import { connectUnix } from "../sys/unix-socket.ts";
-import { S_IFIFO, SIGKILL } from "../sys/constants.ts";
+import { O_RDWR, S_IFIFO, SIGKILL } from "../sys/constants.ts";
 import { mknod } from "../sys/mount.ts";
 import { kill, waitPid } from "../sys/process.ts";
 import { UserError } from "../container/errors.ts";
 import { createContainer, removeContainer } from "../container/create.ts";
-import { failedStart, forwardSignals, InitMessages, pidNamespaceOf, sendPlan } from "../container/start.ts";
-import { abandonInit, launchInit, takeEarlyInit, type PendingInit } from "../container/launch.ts";
+import { failedStart, forwardSignals, InitMessages, pidNamespaceOf, recordLaunch, sendPlan } from "../container/start.ts";
+import { launchInit } from "../container/launch.ts";
+import { buildHere, buildsHere } from "./direct.ts";
+import type { InitMessage } from "../init/init.ts";
 import type { Store } from "../container/store.ts";
 import { liveContainer, sameProcess } from "../container/live.ts";
 import { cgroupProcesses, containerCgroupDirs } from "../cgroup/cgroups.ts";
@@ -51,26 +53,32 @@ export interface CreateOptions {
   startAtOnce?: boolean;
 }
 
+/** The container's process as create leaves it: box's init, or (built here) stage2.c waiting. */
+export interface CreatedProcess {
+  pid: number;
+  syncRead: number;
+  /** box's init, which reports the process's exit on the sync pipe; stage2 closes it once created. */
+  reportsExit: boolean;
+}
+
 /**
- * create: the container exists, its init has built it (namespaces, rootfs, pivot_root) and waits
- * for start; the prestart, createRuntime and createContainer hooks have run. The init stays
- * behind with this process's stdio as the payload's. `readSpec` reads the bundle: the init is
- * started first (its Bun runtime starts meanwhile, ~2 ms off every create), unless it needs the
- * console socket, which is connected once the bundle says it has a terminal.
+ * create: the container exists, its process waits for start in every namespace and cgroup of it;
+ * the prestart, createRuntime and createContainer hooks have run. This process builds it
+ * (src/oci/direct.ts) unless it needs box's init (a user namespace, startContainer hooks, a
+ * terminal to relay), which builds it from inside. The process has this one's stdio.
  */
-export async function createContainerFromBundle(store: Store, readSpec: () => Promise<ContainerSpec>, opts: CreateOptions): Promise<{ spec: ContainerSpec; init: PendingInit; messages: InitMessages; started: boolean }> {
-  // Started by main.ts already, unless the init needs what only the parsed flags give it.
-  const started = takeEarlyInit(store);
-  let early = opts.consoleSocket === undefined ? (started ?? launchInit(store)) : undefined;
-  if (started && !early) abandonInit(started);
+export async function createContainerFromBundle(store: Store, readSpec: () => Promise<ContainerSpec>, opts: CreateOptions): Promise<{ spec: ContainerSpec; init: CreatedProcess; messages: InitMessages; started: boolean }> {
   let socket: number | undefined;
+  let fifo: number | undefined;
   let spec: ContainerSpec;
   let paths: ContainerPaths | undefined;
   let unlock = () => {};
-  let init: PendingInit;
+  let init: CreatedProcess;
+  let failure: () => InitMessage | undefined = () => undefined;
   let atOnce = false;
   try {
     spec = await readSpec();
+    trace("cli", "oci-spec-read");
     if (containerExists(store, spec.id)) throw new UserError(`container with id ${spec.id} already exists`);
     if (opts.consoleSocket !== undefined && !spec.tty) throw new UserError("--console-socket needs process.terminal: true");
     try {
@@ -89,33 +97,36 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
     if (spec.seccomp) debug(`seccomp filter flags: ${(spec.seccompFlags ?? 0) | (spec.seccompAgent ? 8 : 0)}`);
     const hooks = spec.runtime!.hooks;
     atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length;
-    if (!atOnce) mknod(join(paths.runDir, START_FIFO), S_IFIFO | 0o600, 0, 0);
-    // The early init was made in a pid namespace of its own and without the caller's descriptors:
-    // a bundle that wants another pid namespace (or the caller's), or --preserve-fds, gets one made so.
-    if (early && (spec.pidMode || spec.runtime?.preserveFds)) {
-      abandonInit(early);
-      early = undefined;
+    const fifoPath = join(paths.runDir, START_FIFO);
+    if (!atOnce) mknod(fifoPath, S_IFIFO | 0o600, 0, 0);
+    if (buildsHere(spec, socket !== undefined)) {
+      // O_RDWR: opening does not wait for a reader, and the process reads `box oci start`'s byte
+      // from inside the container without reaching for the host's path.
+      fifo = atOnce ? undefined : open(fifoPath, O_RDWR);
+      const built = buildHere(store, spec, paths, { consoleSocket: socket, fifo });
+      init = { ...built, reportsExit: false };
+      failure = built.failure;
+      recordLaunch(store, spec, paths, built.pid, !atOnce);
+    } else {
+      const launched = launchInit(store, socket, pidNamespaceOf(store, spec), undefined, spec.runtime?.preserveFds);
+      init = { ...launched, reportsExit: true };
+      // The lifeline means nothing here (the init ignores it): this process exits after create.
+      close(launched.lifelineWrite);
+      sendPlan(launched, store, spec, paths, false, { ...(atOnce ? { startAtOnce: true } : { startFifo: START_FIFO }), consoleSocket: socket !== undefined, startState: hookState(spec, "created", launched.pid) });
     }
-    init = early ?? launchInit(store, socket, pidNamespaceOf(store, spec), undefined, spec.runtime?.preserveFds);
-    early = undefined;
   } catch (e) {
-    // The init read no plan: it exits without a trace.
-    if (early) abandonInit(early);
     if (paths) removeContainer(store, spec!, paths);
     unlock();
     throw e;
   } finally {
-    if (socket !== undefined) close(socket);
+    for (const fd of [socket, fifo]) if (fd !== undefined) close(fd);
   }
-  // The lifeline means nothing here (the init ignores it): this process exits after create.
-  close(init.lifelineWrite);
-  sendPlan(init, store, spec, paths!, false, { ...(atOnce ? { startAtOnce: true } : { startFifo: START_FIFO }), consoleSocket: socket !== undefined, startState: hookState(spec, "created", init.pid) });
-  // It has its state ("created", with its init's pid): box oci delete or a prune may take it now.
+  // It has its state ("created", with its process's pid): box oci delete or a prune may take it now.
   unlock();
   const messages = new InitMessages(init.syncRead);
-  const first = await messages.next();
+  const first = messages.nextNow() ?? failure();
   trace("cli", "oci-init-created");
-  debug(first && "created" in first ? `create: ${spec.id} created; its process ${init.pid} waits for start in the container's namespaces` : `create: the init ${init.pid} ended before the container was created`);
+  debug(first && "created" in first ? `create: ${spec.id} created; its process ${init.pid} waits for start in the container's namespaces` : `create: the process ${init.pid} ended before the container was created`);
   if (!first || !("created" in first)) {
     // A failed create leaves no container (runc's rule; box run keeps it, exited, as Docker).
     try {
@@ -126,7 +137,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
   }
   try {
     const hooks = spec.runtime!.hooks;
-    // runc runs these before pivot_root; box's init has pivoted already (they see the same namespaces).
+    // runc runs these before pivot_root; box has pivoted already (they see the same namespaces).
     for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
       await runHooks(kind, hooks[kind] ?? [], hookState(spec, "created", init.pid));
     }
@@ -277,14 +288,14 @@ function stats(c: Found, id: string): object {
 }
 
 /**
- * run without -d: this process is the init's parent; it forwards signals and returns the status
- * the init reports once its process is gone (as box run, without waiting for its teardown).
+ * run without -d: this process is the container process's parent (or its init's); it forwards
+ * signals and returns the status the init reports once its process is gone, or the process's own.
  */
-export async function waitForInit(init: PendingInit, messages: InitMessages): Promise<number> {
+export async function waitForInit(init: CreatedProcess, messages: InitMessages): Promise<number> {
   const stopForwarding = forwardSignals(init.pid);
   try {
     // The pipe closed without a report: the init died (SIGKILL); its status says how.
-    return (await messages.exit()) ?? waitPid(init.pid, false)?.code ?? UNRECORDED_EXIT;
+    return (init.reportsExit ? await messages.exit() : undefined) ?? waitPid(init.pid, false)?.code ?? UNRECORDED_EXIT;
   } finally {
     stopForwarding();
   }

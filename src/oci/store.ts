@@ -18,3 +18,6 @@ function defaultRoot(): string {
   if (process.env.XDG_RUNTIME_DIR) return `${process.env.XDG_RUNTIME_DIR}/box-oci`;
   throw new UserError("rootless: set XDG_RUNTIME_DIR or give --root");
 }
+
+/** The directory of `--root` where compiled seccomp profiles are kept by digest (src/oci/config.ts). */
+export const SECCOMP_CACHE = "seccomp";

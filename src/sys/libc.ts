@@ -30,6 +30,7 @@ const lib = dlopen("libc.so.6", {
   setns: { args: [i32, i32], returns: i32 },
   unshare: { args: [i32], returns: i32 },
   chdir: { args: [P], returns: i32 },
+  fchdir: { args: [i32], returns: i32 },
   getpid: { args: [], returns: i32 },
   tcgetattr: { args: [i32, P], returns: i32 },
   tcsetattr: { args: [i32, i32, P], returns: i32 },

@@ -103,3 +103,8 @@ export function setdomainname(name: string): void {
 export function chdir(path: string): void {
   check(libc.chdir(cstr(path)), "chdir", path);
 }
+
+/** chdir to an open directory; `shown` names it in an error. */
+export function fchdir(fd: number, shown: string): void {
+  check(libc.fchdir(fd), "fchdir", shown);
+}

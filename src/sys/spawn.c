@@ -343,6 +343,12 @@ static int child(void *arg) {
   if (ready >= 0) {
     if ((r = SC(SYS_write, ready, s->ready_msg, s->ready_len)) < 0) fail(s->errfd, 25, r);
     syscall(SYS_close, ready);
+    /* Whoever reads the error pipe (box oci create) is done with it: from here a failure is one
+     * line on the container's stderr. */
+    if (s->errfd >= 0) {
+      syscall(SYS_close, s->errfd);
+      s->errfd = -1;
+    }
   }
   if (fifo >= 0) {
     char go;

@@ -206,7 +206,7 @@ class Serialized implements Encoder {
   }
 }
 
-function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: boolean, pidWrite: number): BigInt64Array {
+function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: boolean, pidWrite: number, shim = o.shim ? shimFile() : -1): BigInt64Array {
   const p = (v: Data) => enc.bytes(v);
   const fdPairs = Int32Array.from((o.fds ?? []).flat());
   const cgroups = Int32Array.from(o.cgroupJoin ?? []);
@@ -242,9 +242,9 @@ function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: b
     o.setns?.length ? p(Int32Array.from(o.setns)) : 0n,
     forkInner ? 1n : 0n,
     BigInt(pidWrite),
-    BigInt(o.shim ? shimFile() : -1),
-    // The shim's argv: the error pipe, the candidate paths, the payload's argv.
-    o.shim ? enc.strings([errWrite < 0 ? "-" : String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv]) : 0n,
+    BigInt(shim),
+    // The shim's argv: the error pipe (closed once a create has reported), the candidate paths, the payload's argv.
+    o.shim ? enc.strings([errWrite < 0 || o.awaitStart ? "-" : String(errWrite), String(1 + (o.alternatives?.length ?? 0)), o.path, ...(o.alternatives ?? []), ...o.argv]) : 0n,
     BigInt(o.rlimits?.length ?? 0),
     // -1 is RLIM_INFINITY (all ones) as a 64-bit value.
     o.rlimits?.length ? p(BigInt64Array.from(o.rlimits.flatMap((l) => [BigInt(l.resource), BigInt(l.soft), BigInt(l.hard)]))) : 0n,
@@ -266,6 +266,14 @@ function spawnSpec(o: SpawnOptions, enc: Encoder, errWrite: number, forkInner: b
     o.seccompAgent ? p(Buffer.from(o.seccompAgent.message)) : 0n,
     BigInt(o.seccompAgent ? Buffer.byteLength(o.seccompAgent.message) : 0),
   ]);
+}
+
+/** The step that failed, as the child reported it on the error pipe; undefined once that is closed without a report. */
+export function spawnFailure(errRead: number, o: Pick<SpawnOptions, "path" | "cwd">): SpawnError | undefined {
+  const report = new Int32Array(2);
+  if (read(errRead, new Uint8Array(report.buffer)) !== 8) return undefined;
+  const stage = STAGES[report[0]!] ?? "spawn";
+  return new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage.startsWith("chdir") ? o.cwd : undefined);
 }
 
 /** Starts the child and waits until it has exec'd; throws SpawnError naming the stage that failed. */
@@ -290,11 +298,10 @@ export function spawn(o: SpawnOptions): number {
       const inner = new Int32Array(1);
       pid = read(pidRead, new Uint8Array(inner.buffer)) === 4 ? inner[0]! : 0;
     }
-    const report = new Int32Array(2);
-    if (read(errRead, new Uint8Array(report.buffer)) === 8) {
+    const failure = spawnFailure(errRead, o);
+    if (failure) {
       if (pid > 0) waitPid(pid, false);
-      const stage = STAGES[report[0]!] ?? "spawn";
-      throw new SpawnError(stage, report[1]!, stage === "execve" ? o.path : stage.startsWith("chdir") ? o.cwd : undefined);
+      throw failure;
     }
     if (pid <= 0) throw new SpawnError("fork into the pid namespace", Errno.ESRCH);
     return pid;
@@ -319,6 +326,10 @@ export function execInPlace(o: SpawnOptions): never {
   throw new SpawnError("exec in place", -ret);
 }
 
+function stage2Program(): number {
+  return memoryFile("box-stage2", Buffer.from(stage2Executable, "base64"));
+}
+
 /**
  * execInPlace for a process that enters a user namespace, which only a single-threaded process
  * may: this process execs stage2.c in place (the pid stays), with the spec serialized in a sealed
@@ -332,7 +343,48 @@ export function execInPlaceSingleThreaded(o: SpawnOptions): never {
   // What the spec names by number must be there after the exec.
   const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, o.awaitStart?.fd, o.awaitStart?.fifo, o.seccompAgent?.socket, spec];
   for (const fd of named) if (fd !== undefined && fd >= 0) keepOpenAcrossExec(fd);
-  return execAt(memoryFile("box-stage2", Buffer.from(stage2Executable, "base64")), ["box", String(spec)], []);
+  return execAt(stage2Program(), ["box", String(spec)], []);
+}
+
+/**
+ * Starts `o` as a process that takes every step in stage2.c (single-threaded, so it may wait for
+ * start): the trampoline's child, made as `outer` says (the namespaces it is created in, a pid
+ * namespace it joins), execs stage2 with the spec and the descriptors it names, numbered anew
+ * from 3. Returns its pid once stage2 runs, and the error pipe, on which stage2 reports a failed
+ * step (spawnFailure) until it has written `o.awaitStart`'s message.
+ */
+export function spawnStaged(o: SpawnOptions, outer: Pick<SpawnOptions, "cloneFlags" | "setns" | "forkInner">): { pid: number; errRead: number } {
+  const [errRead, errWrite] = pipe();
+  const passed: [number, number][] = [];
+  const as = (fd: number) => {
+    const known = passed.find(([from]) => from === fd);
+    if (known) return known[1];
+    passed.push([fd, 3 + passed.length]);
+    return 2 + passed.length;
+  };
+  const maybe = (fd: number | undefined) => (fd === undefined || fd < 0 ? fd : as(fd));
+  const inner: SpawnOptions = {
+    ...o,
+    fds: o.fds?.map(([from, to]) => [as(from), to]),
+    cgroupJoin: o.cgroupJoin?.map(as),
+    setns: o.setns?.map(as),
+    userns: maybe(o.userns),
+    awaitStart: o.awaitStart && { ...o.awaitStart, fd: as(o.awaitStart.fd), fifo: maybe(o.awaitStart.fifo) },
+    seccompAgent: o.seccompAgent && { ...o.seccompAgent, socket: as(o.seccompAgent.socket) },
+  };
+  const image = new Serialized();
+  const header = image.bytes(spawnSpec(inner, image, as(errWrite), false, -1, o.shim ? as(shimFile()) : -1));
+  const spec = memoryFile("box-spec", image.image(header));
+  const program = stage2Program();
+  try {
+    const pid = spawn({ ...outer, path: "box-stage2", argv: ["box", String(as(spec))], env: [], program, fds: passed });
+    return { pid, errRead };
+  } catch (e) {
+    close(errRead);
+    throw e;
+  } finally {
+    for (const fd of [errWrite, spec, program]) close(fd);
+  }
 }
 
 /**
