@@ -726,6 +726,24 @@ describe("config.json, field by field", () => {
     }
   });
 
+  test("hooks of create run before pivot_root, as runc's: createRuntime, in box oci's namespaces, mounts into the rootfs by its path through the process's mount namespace (NVIDIA's toolkit does so); createContainer runs in the container's, in the rootfs", async () => {
+    const lib = join(ctx.s.dir, "lib.so");
+    writeFileSync(lib, "from the host\n");
+    const dir = await bundle("cat /hooked/runtime.so /hooked/container.so; ls /hooked", (c) => {
+      c.hooks = {
+        // The pid and the bundle from the state on stdin; the rootfs is the bundle's, at its path.
+        createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", String.raw`set -e; s=$(cat); pid=$(echo "$s" | sed 's/.*"pid":\([0-9]*\).*/\1/'); b=$(echo "$s" | sed 's/.*"bundle":"\([^"]*\)".*/\1/'); d=$b/rootfs/hooked; mkdir -p $d; touch $d/runtime.so; nsenter -m -t $pid mount --bind ${lib} $d/runtime.so`] }],
+        createContainer: [{ path: "/bin/sh", args: ["sh", "-c", `set -e; touch ./hooked/container.so; mount --bind ${lib} ./hooked/container.so; test "$(readlink /proc/self/ns/mnt)" != "${readlinkSync("/proc/self/ns/mnt")}"`] }],
+      };
+    });
+    const r = await runBundle(dir);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("from the host\nfrom the host\ncontainer.so\nruntime.so\n");
+    // Neither mount reached the host: the files in the rootfs are the empty ones the hooks made.
+    expect(readFileSync(join(copyRootfs(ctx.s), "hooked", "runtime.so"), "utf8")).toBe("");
+    expect(readFileSync(join(copyRootfs(ctx.s), "hooked", "container.so"), "utf8")).toBe("");
+  });
+
   test("hooks: state on stdin, in the spec's order, before and after the process; a failing hook fails create and leaves nothing", async () => {
     const log = join(ctx.s.dir, "hooks.log");
     const hook = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `echo "${name} $(cat)" >> ${log}`, name], env: ["X=1"] });

@@ -30,6 +30,10 @@ export function runningInit(store: Store, pid: number | undefined, pidStart?: nu
     // A dead init waits as a zombie until whoever adopted it reaps it: it runs no more.
     const id = processIdentity(pid);
     if (id.zombie || (pidStart !== undefined && id.start !== pidStart)) return undefined;
+    // Its start time says it is the process the state names. Not its command line: an init that
+    // hands a detached container over to the watcher execs it, and meanwhile /proc/PID/cmdline
+    // reads empty (a second `box start` right after the first saw it so, and started another).
+    if (pidStart !== undefined) return pid;
     const cmdline = readFile(`/proc/${pid}/cmdline`);
     const environ = readFile(`/proc/${pid}/environ`).split("\0");
     if (cmdline.includes("__init") && environ.includes(`BOX_ROOT=${store.root}`)) return pid;

@@ -2,13 +2,13 @@
 // (which may unshare and enter namespaces of its own; see ../shared/platform-notes.md) and its
 // process starts as stage2.c, PID 1 of the container's pid namespace from its first instruction.
 // One Bun start per create instead of two: the init's took ~30 ms of every `box oci run`.
-import { close, fchown, open, read, write } from "../sys/fs.ts";
-import { CLONE_FS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY } from "../sys/constants.ts";
-import { fchdir, mount, sethostname, setdomainname } from "../sys/mount.ts";
-import { pipe, setns, unshare } from "../sys/process.ts";
+import { close, fchown, open, openInRoot, read, write } from "../sys/fs.ts";
+import { CLONE_FS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MS_BIND, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL } from "../sys/constants.ts";
+import { chdir, fchdir, mount, sethostname, setdomainname } from "../sys/mount.ts";
+import { kill, pipe, setns, unshare, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawnFailure, spawnStaged, type SpawnOptions } from "../sys/spawn.ts";
 import { libc } from "../sys/libc.ts";
-import { openPty, setWindowSize } from "../sys/tty.ts";
+import { openPtyPeer, setWindowSize } from "../sys/tty.ts";
 import { sendFd } from "../sys/unix-socket.ts";
 import { describeError } from "../sys/errors.ts";
 import { normalize } from "../path.ts";
@@ -16,6 +16,7 @@ import { joinFiles } from "../cgroup/cgroups.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { assembleRootfs, cgroupfsReadOnly, enterRootfs, TTY_GID, wantsCgroupfs, type ProcByProcess } from "../rootfs/setup.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
+import { secureJoin } from "../rootfs/securejoin.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { hostOwner, initIds } from "../security/userns.ts";
@@ -54,63 +55,83 @@ export interface BuiltHere {
   failure(): InitMessage | undefined;
 }
 
+/**
+ * The bundle's hooks of create, given the process's pid: `runtime` (prestart, createRuntime) in
+ * box oci's own namespaces, `container` (createContainer) in the container's, in its rootfs.
+ * Both before pivot_root, as runc runs them: a hook may mount into the rootfs at its path.
+ */
+export interface CreateHooks {
+  runtime(pid: number): Promise<void>;
+  container(pid: number, rootfs: string): Promise<void>;
+}
+
 const NAMESPACE_FLAGS = { uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, net: CLONE_NEWNET } as const;
 
 /**
- * Builds the container as box's init would (namespaces, rootfs, pivot_root, hostname, terminal)
- * on this thread, starts its process in them, and brings the thread back. `fifo`: the start FIFO,
- * open O_RDWR (none: the process starts as soon as it is created). The process reports
- * {"created":true} on the sync pipe once it is in every namespace and cgroup of the container.
+ * Builds the container as box's init would (namespaces, rootfs, hostname, terminal, pivot_root)
+ * on this thread, with its process started in them as soon as its mounts are made (the hooks
+ * are given its pid), and brings the thread back. `fifo`: the start FIFO, open O_RDWR (none: the
+ * process starts as soon as it is created). The process reports {"created":true} on the sync
+ * pipe once it is in every namespace and cgroup of the container.
  */
-export function buildHere(store: Store, spec: ContainerSpec, paths: ContainerPaths, o: { consoleSocket?: number; fifo?: number }): BuiltHere {
+export async function buildHere(store: Store, spec: ContainerSpec, paths: ContainerPaths, o: { consoleSocket?: number; fifo?: number; spawned(pid: number): void; hooks?: CreateHooks }): Promise<BuiltHere> {
   loadSpawn();
   const layout = detectCgroups();
   const opened = new Set<number>();
   const keep = (fd: number) => (opened.add(fd), fd);
   const [syncRead, syncWrite] = pipe();
   keep(syncWrite);
+  let started: ReturnType<typeof spawnStaged> | undefined;
   try {
     const cgroupJoin = joinFiles(paths.cgroups).map((file) => keep(open(file, O_WRONLY)));
     const procLater: ProcByProcess = { mounts: [], hostProc: keep(open("/proc", O_PATH | O_DIRECTORY)) };
     // Reopened from this process's stdio (through /proc), so opened before the container's root.
-    const stdio = spec.tty ? undefined : attachedOutput(spec, undefined).fds;
-    for (const [fd] of stdio ?? []) if (fd > 2) keep(fd);
+    let fds = spec.tty ? undefined : attachedOutput(spec, undefined).fds;
+    for (const [fd] of fds ?? []) if (fd > 2) keep(fd);
     // The process is made in a pid namespace of its own, the caller's, or one joined by path.
     const pidNamespace = pidNamespaceOf(store, spec);
     const theirPid = typeof pidNamespace === "object" ? keep(openNamespace(pidNamespace.path, "PID")) : undefined;
     const score = spec.oomScoreAdj === undefined ? undefined : keep(open("/proc/self/oom_score_adj", O_RDWR));
-    const leave = enterNamespaces(spec);
+    const inside = enterNamespaces(spec);
     try {
-      const root = assembleRootfs(spec, paths, {}, procLater);
+      // At the bundle's own path, as runc has it: a hook mounts into the rootfs by that path.
+      const root = assembleRootfs(spec, paths, { at: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined }, procLater);
+      const pty = spec.tty ? keep(openTerminal(root, o.consoleSocket!, spec.runtime!.consoleSize)) : undefined;
+      if (pty !== undefined) fds = [[pty, 0], [pty, 1], [pty, 2]];
+      const preserved = Array.from({ length: spec.runtime!.preserveFds ?? 0 }, (_, i): [number, number] => [3 + i, 3 + i]);
+      const descriptors = {
+        fds: [...fds!, ...preserved],
+        cgroupJoin,
+        shim: true,
+        awaitStart: { fd: syncWrite, message: `${JSON.stringify({ created: true } satisfies InitMessage)}\n`, fifo: o.fifo },
+      };
+      started = withProcessAttributes(spec, score, () =>
+        spawnStaged(descriptors, {
+          cloneFlags: pidNamespace === undefined ? CLONE_NEWPID : 0,
+          ...(theirPid === undefined ? {} : { setns: [theirPid], forkInner: true }),
+        }),
+      );
+      trace("cli", "oci-process-spawned");
+      if (o.hooks) {
+        inside.leave();
+        o.spawned(started.pid);
+        await o.hooks.runtime(started.pid);
+        inside.enter();
+        chdir(root);
+        await o.hooks.container(started.pid, root);
+      }
       const payload = resolvePayload(spec, root, "/proc");
+      // The process owns its terminal, group tty (5) as devpts's gid=5 option has it.
+      if (pty !== undefined) fchown(pty, ...hostOwner(initIds(spec), payload.user.uid, TTY_GID));
       enterRootfs(spec, root, procLater);
       trace("cli", "oci-rootfs-built");
       if (spec.namespaces?.uts !== "host" && spec.hostname) sethostname(spec.hostname);
       if (spec.domainname) setdomainname(spec.domainname);
-      let fds = stdio;
-      if (spec.tty) {
-        const pty = openPty("/dev/ptmx");
-        keep(pty.slave);
-        try {
-          if (spec.runtime!.consoleSize) setWindowSize(pty.master, spec.runtime!.consoleSize.rows, spec.runtime!.consoleSize.columns);
-          mount(pty.slavePath, "/dev/console", null, MS_BIND);
-          // The caller (containerd's shim) relays the terminal: this process keeps no master.
-          sendFd(o.consoleSocket!, pty.master, "/dev/ptmx");
-        } finally {
-          close(pty.master);
-        }
-        // The process owns its terminal, group tty (5) as devpts's gid=5 option has it.
-        fchown(pty.slave, ...hostOwner(initIds(spec), payload.user.uid, TTY_GID));
-        fds = [[pty.slave, 0], [pty.slave, 1], [pty.slave, 2]];
-      }
       const cgroupMounts = wantsCgroupfs(spec) ? prepareCgroupfs(layout, cgroupfsReadOnly(spec)) : [];
-      const preserved = Array.from({ length: spec.runtime!.preserveFds ?? 0 }, (_, i): [number, number] => [3 + i, 3 + i]);
-      const steps: SpawnOptions = {
+      const steps = {
         path: payload.exe,
         argv: spec.command,
         env: payload.env,
-        fds: [...fds!, ...preserved],
-        cgroupJoin,
         unshareFlags: payloadNamespaces(spec),
         mounts: [...procLater.mounts, ...cgroupMounts],
         setsid: true,
@@ -118,25 +139,52 @@ export function buildHere(store: Store, spec: ContainerSpec, paths: ContainerPat
         user: payload.user,
         cwd: spec.workdir,
         ...payloadRestrictions(spec),
-        shim: true,
-        awaitStart: { fd: syncWrite, message: `${JSON.stringify({ created: true } satisfies InitMessage)}\n`, fifo: o.fifo },
       };
-      const { pid, errRead } = withProcessAttributes(spec, score, () =>
-        spawnStaged(steps, {
-          cloneFlags: pidNamespace === undefined ? CLONE_NEWPID : 0,
-          ...(theirPid === undefined ? {} : { setns: [theirPid], forkInner: true }),
-        }),
-      );
-      trace("cli", "oci-process-spawned");
+      started.send(steps);
+      const { pid, errRead } = started;
+      // Back in its own namespaces, where the state is recorded (with hooks, it was before them).
+      inside.done();
+      if (!o.hooks) o.spawned(pid);
       return { pid, syncRead, failure: () => failureOf(errRead, steps) };
     } finally {
-      leave();
+      inside.done();
     }
   } catch (e) {
     close(syncRead);
+    if (started) {
+      kill(started.pid, SIGKILL);
+      waitPid(started.pid, false);
+      close(started.errRead);
+    }
     throw e;
   } finally {
     for (const fd of opened) close(fd);
+  }
+}
+
+/**
+ * The container's terminal, from its devpts (by its /dev/ptmx, resolved in its root): the master
+ * goes over the console socket to the caller (containerd's shim), which relays it, and this
+ * process keeps none; the slave is its /dev/console and the process's stdio.
+ */
+function openTerminal(root: string, consoleSocket: number, size: { rows: number; columns: number } | undefined): number {
+  const rootFd = open(root, O_PATH | O_DIRECTORY);
+  let pty: { master: number; slave: number };
+  try {
+    pty = openPtyPeer(openInRoot(rootFd, "dev/ptmx", O_RDWR | O_NOCTTY));
+  } finally {
+    close(rootFd);
+  }
+  try {
+    if (size) setWindowSize(pty.master, size.rows, size.columns);
+    mount(`/proc/self/fd/${pty.slave}`, secureJoin(root, "/dev/console"), null, MS_BIND);
+    sendFd(consoleSocket, pty.master, "/dev/ptmx");
+    return pty.slave;
+  } catch (e) {
+    close(pty.slave);
+    throw e;
+  } finally {
+    close(pty.master);
   }
 }
 
@@ -176,31 +224,47 @@ function openNamespace(path: string, what: string): number {
 
 /**
  * This thread enters the container's namespaces: new mount, UTS, IPC and network ones (the
- * network's loopback up), or those the bundle names by path, or the caller's ("host"). Returns
- * what brings it back, to its own namespaces and working directory.
+ * network's loopback up), or those the bundle names by path, or the caller's ("host"). `leave`
+ * brings it back to its own namespaces and working directory, `enter` into the container's
+ * again, `done` leaves for good.
  */
-function enterNamespaces(spec: ContainerSpec): () => void {
-  const saved = (["mnt", "net", "uts", "ipc"] as const).map((type) => open(`/proc/thread-self/ns/${type}`, O_RDONLY));
+function enterNamespaces(spec: ContainerSpec): { leave(): void; enter(): void; done(): void } {
+  const TYPES = ["mnt", "net", "uts", "ipc"] as const;
+  const own = TYPES.map((type) => open(`/proc/thread-self/ns/${type}`, O_RDONLY));
   const cwd = open(".", O_PATH | O_DIRECTORY);
+  let theirs: number[] = [];
+  let inside = false;
+  const join = (fds: number[], what: string) => {
+    // A thread that shares its filesystem attributes (root, cwd) with others may not change its
+    // mount namespace (EINVAL). Bun's threads share them, and so does a thread Bun or
+    // JavaScriptCore starts from this one meanwhile (GC helpers, JIT worklists start lazily):
+    // this thread takes a copy of its own each time. Such a thread stays where this one was
+    // then; none of them opens files by path for box.
+    unshare(CLONE_FS);
+    for (const fd of fds) setns(fd, 0, what);
+  };
   const leave = () => {
+    if (!inside) return;
+    join(own, "box oci's own namespaces");
+    fchdir(cwd, "box oci's working directory");
+    inside = false;
+  };
+  let released = false;
+  const done = () => {
+    if (released) return;
+    released = true;
     try {
-      // A thread Bun or JavaScriptCore started from this one meanwhile (a GC helper, a JIT
-      // worklist: they start lazily) shares its filesystem attributes, and then setns of a mount
-      // namespace says EINVAL: this thread takes a copy of its own again. Such a thread stays in
-      // the container's namespaces and root; none of them opens files by path for box.
-      unshare(CLONE_FS);
-      for (const fd of saved) setns(fd, 0, "box oci's own namespaces");
-      fchdir(cwd, "box oci's working directory");
+      leave();
     } finally {
-      for (const fd of [...saved, cwd]) close(fd);
+      for (const fd of [...own, cwd, ...theirs]) close(fd);
     }
   };
   try {
     const choices = spec.namespaces ?? {};
-    const own = (["uts", "ipc", "net"] as const).filter((type) => choices[type] === undefined);
-    // A thread that shares its filesystem attributes (root, cwd) with others may not change its mount namespace.
+    const mine = (["uts", "ipc", "net"] as const).filter((type) => choices[type] === undefined);
     unshare(CLONE_FS);
-    unshare(own.reduce((flags, type) => flags | NAMESPACE_FLAGS[type], CLONE_NEWNS));
+    inside = true;
+    unshare(mine.reduce((flags, type) => flags | NAMESPACE_FLAGS[type], CLONE_NEWNS));
     for (const type of ["uts", "ipc", "net"] as const) {
       const choice = choices[type];
       if (typeof choice !== "object") continue;
@@ -211,10 +275,16 @@ function enterNamespaces(spec: ContainerSpec): () => void {
         close(fd);
       }
     }
-    if (own.includes("net")) bringUpLoopback();
+    if (mine.includes("net")) bringUpLoopback();
+    theirs = TYPES.map((type) => open(`/proc/thread-self/ns/${type}`, O_RDONLY));
   } catch (e) {
-    leave();
+    done();
     throw e;
   }
-  return leave;
+  const enter = () => {
+    if (inside) return;
+    join(theirs, "the container's namespaces");
+    inside = true;
+  };
+  return { leave, enter, done };
 }

@@ -59,6 +59,8 @@ export interface CreatedProcess {
   syncRead: number;
   /** box's init, which reports the process's exit on the sync pipe; stage2 closes it once created. */
   reportsExit: boolean;
+  /** The hooks of create have run (before pivot_root, while it was built here). */
+  hooksRun: boolean;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
   let init: CreatedProcess;
   let failure: () => InitMessage | undefined = () => undefined;
   let atOnce = false;
+  let hookFailed = false;
   try {
     spec = await readSpec();
     trace("cli", "oci-spec-read");
@@ -103,13 +106,26 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
       // O_RDWR: opening does not wait for a reader, and the process reads `box oci start`'s byte
       // from inside the container without reaching for the host's path.
       fifo = atOnce ? undefined : open(fifoPath, O_RDWR);
-      const built = buildHere(store, spec, paths, { consoleSocket: socket, fifo });
-      init = { ...built, reportsExit: false };
+      const container = spec;
+      const run = async (kinds: readonly ("prestart" | "createRuntime" | "createContainer")[], pid: number, cwd?: string) => {
+        try {
+          for (const kind of kinds) await runHooks(kind, hooks[kind] ?? [], hookState(container, "created", pid), cwd);
+        } catch (e) {
+          hookFailed = true;
+          throw e;
+        }
+      };
+      const built = await buildHere(store, spec, paths, {
+        consoleSocket: socket,
+        fifo,
+        spawned: (pid) => recordLaunch(store, container, paths!, pid, !atOnce),
+        hooks: hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length ? { runtime: (pid) => run(["prestart", "createRuntime"], pid), container: (pid, rootfs) => run(["createContainer"], pid, rootfs) } : undefined,
+      });
+      init = { ...built, reportsExit: false, hooksRun: true };
       failure = built.failure;
-      recordLaunch(store, spec, paths, built.pid, !atOnce);
     } else {
       const launched = launchInit(store, socket, pidNamespaceOf(store, spec), undefined, spec.runtime?.preserveFds);
-      init = { ...launched, reportsExit: true };
+      init = { ...launched, reportsExit: true, hooksRun: false };
       // The lifeline means nothing here (the init ignores it): this process exits after create.
       close(launched.lifelineWrite);
       sendPlan(launched, store, spec, paths, false, { ...(atOnce ? { startAtOnce: true } : { startFifo: START_FIFO }), consoleSocket: socket !== undefined, startState: hookState(spec, "created", launched.pid) });
@@ -117,6 +133,8 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
   } catch (e) {
     if (paths) removeContainer(store, spec!, paths);
     unlock();
+    // The spec: a failed create hook goes on to delete, and so to the poststop hooks.
+    if (hookFailed) await runPoststop(spec!);
     throw e;
   } finally {
     for (const fd of [socket, fifo]) if (fd !== undefined) close(fd);
@@ -137,9 +155,11 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
   }
   try {
     const hooks = spec.runtime!.hooks;
-    // runc runs these before pivot_root; box has pivoted already (they see the same namespaces).
-    for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
-      await runHooks(kind, hooks[kind] ?? [], hookState(spec, "created", init.pid));
+    // runc runs these before pivot_root; box's init has pivoted already (they see the same namespaces).
+    if (!init.hooksRun) {
+      for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
+        await runHooks(kind, hooks[kind] ?? [], hookState(spec, "created", init.pid));
+      }
     }
     if (opts.pidFile) writePidFile(opts.pidFile, init.pid);
   } catch (e) {

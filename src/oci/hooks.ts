@@ -8,13 +8,14 @@ import { hookFailure } from "./hook-failure.ts";
 /** How much of a failed hook's output the error quotes. */
 const OUTPUT_SHOWN = 1000;
 
-async function runHook(kind: string, hook: Hook, state: object): Promise<void> {
+async function runHook(kind: string, hook: Hook, state: object, cwd?: string): Promise<void> {
   const argv = hook.args?.length ? hook.args : [hook.path];
   let proc: ReturnType<typeof Bun.spawn>;
   try {
     proc = Bun.spawn({
       cmd: [hook.path, ...argv.slice(1)],
       argv0: argv[0],
+      cwd,
       env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
       stdin: new TextEncoder().encode(JSON.stringify(state)),
       stdout: "pipe",
@@ -38,7 +39,7 @@ async function runHook(kind: string, hook: Hook, state: object): Promise<void> {
   }
 }
 
-/** Runs the hooks of one kind in order; the first failure stops them. */
-export async function runHooks(kind: string, hooks: Hook[], state: object): Promise<void> {
-  for (const hook of hooks) await runHook(kind, hook, state);
+/** Runs the hooks of one kind in order (in `cwd`, else this process's); the first failure stops them. */
+export async function runHooks(kind: string, hooks: Hook[], state: object, cwd?: string): Promise<void> {
+  for (const hook of hooks) await runHook(kind, hook, state, cwd);
 }

@@ -210,6 +210,8 @@ export function wantsCgroupfs(spec: ContainerSpec): boolean {
  * namespace, a shared /dev/shm (the host's path, or a detached copy of another container's).
  */
 export interface RootfsContext {
+  /** Where the rootfs is mounted (a bundle's own path, as runc: its hooks find it there); else in the run dir. */
+  at?: string;
   peerHosts?: string[];
   userns?: UserNamespace;
   shm?: string | number;
@@ -231,7 +233,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, context:
 }
 
 /** Everything up to pivot_root: the container's tree, mounted under the run dir; its path. */
-export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { peerHosts = [], userns, shm }: RootfsContext = {}, procLater?: ProcByProcess): string {
+export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { at, peerHosts = [], userns, shm }: RootfsContext = {}, procLater?: ProcByProcess): string {
   // Nothing below may propagate back to the host. A bundle's mounts may ask to receive the host's
   // (rslave binds, rootfsPropagation), so for one the tree is a slave of the host's, as runc's.
   // So may a volume's bind-propagation (slave or shared, Docker's --mount option).
@@ -240,7 +242,7 @@ export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { pee
   // Through the host's /proc, which shows this thread's network, IPC and UTS namespaces' keys.
   if (procLater) writeSysctls(spec);
   stage(spec, paths.runDir, peerHosts, userns);
-  const root = `${paths.runDir}/rootfs`;
+  const root = at ?? `${paths.runDir}/rootfs`;
   // A read-only /dev (a bundle's "ro" on its tmpfs) is mounted writable, filled, then made
   // read-only, as runc does: its nodes and links are made after it.
   const given = containerMounts(spec, paths.runDir, shm);

@@ -1,7 +1,7 @@
 // Starts a process through the C trampoline in spawn.c: namespaces, cgroup, session,
 // credentials and capabilities are set in the child between fork and exec.
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { close, read } from "./fs.ts";
+import { close, read, write } from "./fs.ts";
 // Built by `bun run build` (build/spawn-lib.ts) and embedded in the executable.
 import library from "../../dist/libboxspawn.so.b64" with { type: "text" };
 // The exec shim (src/sys/shim.c), a static executable of about 1 KB.
@@ -346,15 +346,21 @@ export function execInPlaceSingleThreaded(o: SpawnOptions): never {
   return execAt(stage2Program(), ["box", String(spec)], []);
 }
 
+/** The descriptors a spec names, which stage2 must have from its start. */
+type Descriptors = Pick<SpawnOptions, "fds" | "cgroupJoin" | "setns" | "userns" | "awaitStart" | "seccompAgent" | "shim">;
+
 /**
- * Starts `o` as a process that takes every step in stage2.c (single-threaded, so it may wait for
+ * Starts a process that takes every step in stage2.c (single-threaded, so it may wait for
  * start): the trampoline's child, made as `outer` says (the namespaces it is created in, a pid
- * namespace it joins), execs stage2 with the spec and the descriptors it names, numbered anew
- * from 3. Returns its pid once stage2 runs, and the error pipe, on which stage2 reports a failed
- * step (spawnFailure) until it has written `o.awaitStart`'s message.
+ * namespace it joins), execs stage2 with the descriptors `named` names, numbered anew from 3, and
+ * a pipe, on which it waits for the rest of its spec: `send` writes it. So the process exists
+ * (in the container's namespaces, for box oci's hooks) before its executable or its user are
+ * known. Returns its pid once stage2 runs, and the error pipe, on which stage2 reports a failed
+ * step (spawnFailure) until it has written `named.awaitStart`'s message.
  */
-export function spawnStaged(o: SpawnOptions, outer: Pick<SpawnOptions, "cloneFlags" | "setns" | "forkInner">): { pid: number; errRead: number } {
+export function spawnStaged(named: Descriptors, outer: Pick<SpawnOptions, "cloneFlags" | "setns" | "forkInner">): { pid: number; errRead: number; send(rest: Omit<SpawnOptions, keyof Descriptors>): void } {
   const [errRead, errWrite] = pipe();
+  const [specRead, specWrite] = pipe();
   const passed: [number, number][] = [];
   const as = (fd: number) => {
     const known = passed.find(([from]) => from === fd);
@@ -363,28 +369,40 @@ export function spawnStaged(o: SpawnOptions, outer: Pick<SpawnOptions, "cloneFla
     return 2 + passed.length;
   };
   const maybe = (fd: number | undefined) => (fd === undefined || fd < 0 ? fd : as(fd));
-  const inner: SpawnOptions = {
-    ...o,
-    fds: o.fds?.map(([from, to]) => [as(from), to]),
-    cgroupJoin: o.cgroupJoin?.map(as),
-    setns: o.setns?.map(as),
-    userns: maybe(o.userns),
-    awaitStart: o.awaitStart && { ...o.awaitStart, fd: as(o.awaitStart.fd), fifo: maybe(o.awaitStart.fifo) },
-    seccompAgent: o.seccompAgent && { ...o.seccompAgent, socket: as(o.seccompAgent.socket) },
+  const renumbered: Descriptors = {
+    fds: named.fds?.map(([from, to]) => [as(from), to]),
+    cgroupJoin: named.cgroupJoin?.map(as),
+    setns: named.setns?.map(as),
+    userns: maybe(named.userns),
+    awaitStart: named.awaitStart && { ...named.awaitStart, fd: as(named.awaitStart.fd), fifo: maybe(named.awaitStart.fifo) },
+    seccompAgent: named.seccompAgent && { ...named.seccompAgent, socket: as(named.seccompAgent.socket) },
+    shim: named.shim,
   };
-  const image = new Serialized();
-  const header = image.bytes(spawnSpec(inner, image, as(errWrite), false, -1, o.shim ? as(shimFile()) : -1));
-  const spec = memoryFile("box-spec", image.image(header));
+  const err = as(errWrite);
+  const shim = named.shim ? as(shimFile()) : -1;
   const program = stage2Program();
+  let pid: number;
   try {
-    const pid = spawn({ ...outer, path: "box-stage2", argv: ["box", String(as(spec))], env: [], program, fds: passed });
-    return { pid, errRead };
+    pid = spawn({ ...outer, path: "box-stage2", argv: ["box", String(as(specRead))], env: [], program, fds: passed });
   } catch (e) {
-    close(errRead);
+    for (const fd of [errRead, specWrite]) close(fd);
     throw e;
   } finally {
-    for (const fd of [errWrite, spec, program]) close(fd);
+    for (const fd of [errWrite, specRead, program]) close(fd);
   }
+  return {
+    pid,
+    errRead,
+    send(rest) {
+      try {
+        const image = new Serialized();
+        const header = image.bytes(spawnSpec({ ...rest, ...renumbered }, image, err, false, -1, shim));
+        write(specWrite, image.image(header));
+      } finally {
+        close(specWrite);
+      }
+    },
+  };
 }
 
 /**

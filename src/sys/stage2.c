@@ -4,9 +4,11 @@
  * the steps itself: it is multi-threaded, and the kernel lets only a single-threaded process
  * enter a user namespace. So it execs this in place (the pid stays), and this single-threaded
  * program takes every step, setns of the user namespace among them, then execs the process.
+ * box oci create starts it as the container's process itself (spawnStaged in spawn.ts).
  *
- * argv[1]: a descriptor of the steps' spec as spawn.ts serializes it: the header's offset, the
- * number of pointers, each pointer's offset, then the data with every pointer an offset into it.
+ * argv[1]: a descriptor (a sealed memfd, or a pipe) of the steps' spec as spawn.ts serializes it:
+ * the header's offset, the number of pointers, each pointer's offset, then the data with every
+ * pointer an offset into it.
  * Freestanding: spawn.c's two libc calls are raw system calls here.
  */
 #include <stdarg.h>
@@ -52,8 +54,17 @@ int stage2_main(long *sp) {
   char *base;
   if (argc < 2) return 127;
   fd = parse(argv[1]);
-  /* pread64: the file's offset is where its writer left it, at the end. */
-  while (got < (long)sizeof(image) && (n = sys6(17, fd, (long)(image + got), sizeof(image) - got, got, 0, 0)) > 0) got += n;
+  /* pread64: the file's offset is where its writer left it, at the end. A pipe (box oci create
+   * writes the spec once the container is built, see spawnStaged) is read to its EOF. */
+  n = sys6(17, fd, (long)image, sizeof(image), 0, 0, 0);
+  if (n == -29) {
+    while (got < (long)sizeof(image) && (n = sys6(0, fd, (long)(image + got), sizeof(image) - got, 0, 0, 0)) != 0) {
+      if (n > 0) got += n;
+      else if (n != -4) break;
+    }
+  } else {
+    while (n > 0 && (got += n) < (long)sizeof(image)) n = sys6(17, fd, (long)(image + got), sizeof(image) - got, got, 0, 0);
+  }
   sys(3, fd, 0, 0);
   head = (long *)image;
   relocs = head[1];
