@@ -5,6 +5,7 @@ import { join } from "../path.ts";
 import { Errno } from "../sys/errors.ts";
 import { O_NONBLOCK, O_RDONLY, O_WRONLY, SIGKILL } from "../sys/constants.ts";
 import { kill } from "../sys/process.ts";
+import { writersGone } from "../sys/poll.ts";
 import { UserError } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import { moveFrom } from "../container/lifecycle.ts";
@@ -56,18 +57,39 @@ export async function runPoststart(spec: ContainerSpec, pid: number | undefined)
  */
 async function openStartFifo(c: Found): Promise<void> {
   const path = join(c.paths.runDir, START_FIFO);
+  let fd: number;
   try {
-    const fd = open(path, O_WRONLY | O_NONBLOCK);
-    try {
-      write(fd, "0");
-    } finally {
-      close(fd);
-    }
-    unlink(path);
-    return;
+    fd = open(path, O_WRONLY | O_NONBLOCK);
   } catch (e) {
     if (!isErrno(e, Errno.ENXIO)) throw e;
+    return await releaseInit(c, path);
   }
+  // The process holds the FIFO for reading and writing until its execve: a reader opened now, and
+  // a writer after it, see POLLHUP once it has exec'd, which is when start returns (runc's start
+  // returns after the exec too: a poststart hook runs after the process).
+  let watch: number;
+  try {
+    watch = open(path, O_RDONLY | O_NONBLOCK);
+    close(open(path, O_WRONLY | O_NONBLOCK));
+    write(fd, "0");
+  } finally {
+    close(fd);
+  }
+  try {
+    unlink(path);
+    if (!writersGone(watch, EXEC_WAIT_MS)) return;
+    // Its byte still there: the process ended without reading it.
+    if (read(watch, new Uint8Array(1)) === 1) throw new UserError("cannot start the container: its process is already dead");
+  } finally {
+    close(watch);
+  }
+}
+
+/** How long start waits for the process's execve once it has its byte (a seccomp agent may hold it). */
+const EXEC_WAIT_MS = 10_000;
+
+/** An init of box's waits in open(2) of the FIFO for writing: opening it for reading lets it on. */
+async function releaseInit(c: Found, path: string): Promise<void> {
   const fd = open(path, O_RDONLY | O_NONBLOCK);
   try {
     const buf = new Uint8Array(1);

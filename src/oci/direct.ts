@@ -2,24 +2,21 @@
 // (which may unshare and enter namespaces of its own; see ../shared/platform-notes.md) and its
 // process starts as stage2.c, PID 1 of the container's pid namespace from its first instruction.
 // One Bun start per create instead of two: the init's took ~30 ms of every `box oci run`.
-import { close, fchown, open, openInRoot, read, write } from "../sys/fs.ts";
-import { CLONE_FS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MS_BIND, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL } from "../sys/constants.ts";
-import { chdir, fchdir, mount, sethostname, setdomainname } from "../sys/mount.ts";
+import { close, open, read, write } from "../sys/fs.ts";
+import { CLONE_FS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL } from "../sys/constants.ts";
+import { chdir, fchdir, sethostname, setdomainname } from "../sys/mount.ts";
 import { kill, pipe, setns, unshare, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawnFailure, spawnStaged, type SpawnOptions } from "../sys/spawn.ts";
 import { libc } from "../sys/libc.ts";
-import { openPtyPeer, setWindowSize } from "../sys/tty.ts";
-import { sendFd } from "../sys/unix-socket.ts";
 import { describeError } from "../sys/errors.ts";
 import { normalize } from "../path.ts";
 import { joinFiles } from "../cgroup/cgroups.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
-import { assembleRootfs, cgroupfsReadOnly, enterRootfs, TTY_GID, wantsCgroupfs, type ProcByProcess } from "../rootfs/setup.ts";
+import { assembleRootfs, cgroupfsReadOnly, enterRootfs, wantsCgroupfs } from "../rootfs/setup.ts";
+import type { ProcMounter } from "../rootfs/mounts.ts";
 import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
-import { secureJoin } from "../rootfs/securejoin.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { hostOwner, initIds } from "../security/userns.ts";
 import { payloadNamespaces, resolvePayload } from "../container/payload.ts";
 import { pidNamespaceOf } from "../container/start.ts";
 import { UserError, EXIT_BOX_ERROR } from "../container/errors.ts";
@@ -33,15 +30,16 @@ import { trace } from "../trace.ts";
  * Whether this process can build the container; otherwise create starts box's init for it
  * (src/init/init.ts), which does the same from inside.
  */
-export function buildsHere(spec: ContainerSpec, consoleSocket: boolean): boolean {
+export function buildsHere(spec: ContainerSpec): boolean {
   const rt = spec.runtime!;
   // A user namespace is entered only by a single-threaded process, before its mounts.
   if (spec.userns || spec.rootless) return false;
   // These run in the container before its process does, started by the init; the seccomp agent
   // is told the process's pid, which only exists once it runs.
   if (rt.hooks.startContainer?.length || spec.seccompAgent) return false;
-  // A terminal the init relays (`box oci run` of a terminal in the foreground, no console socket).
-  if (spec.tty && !consoleSocket) return false;
+  // A terminal: its pty comes from the container's devpts, mounted after the process started (at
+  // /proc), which has its descriptors from its start.
+  if (spec.tty) return false;
   // procfs is the process's to mount: one, at /proc, and nothing on it (lxcfs's files).
   const onProc = rt.mounts.filter((m) => /^\/proc(\/|$)/.test(normalize(m.destination)));
   return onProc.length === 1 && onProc[0]!.type === "proc" && normalize(onProc[0]!.destination) === "/proc";
@@ -74,7 +72,7 @@ const NAMESPACE_FLAGS = { uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, net: CLONE_NEWNE
  * process starts as soon as it is created). The process reports {"created":true} on the sync
  * pipe once it is in every namespace and cgroup of the container.
  */
-export async function buildHere(store: Store, spec: ContainerSpec, paths: ContainerPaths, o: { consoleSocket?: number; fifo?: number; spawned(pid: number): void; hooks?: CreateHooks }): Promise<BuiltHere> {
+export async function buildHere(store: Store, spec: ContainerSpec, paths: ContainerPaths, o: { fifo?: number; spawned(pid: number): void; hooks?: CreateHooks }): Promise<BuiltHere> {
   loadSpawn();
   const layout = detectCgroups();
   const opened = new Set<number>();
@@ -84,107 +82,80 @@ export async function buildHere(store: Store, spec: ContainerSpec, paths: Contai
   let started: ReturnType<typeof spawnStaged> | undefined;
   try {
     const cgroupJoin = joinFiles(paths.cgroups).map((file) => keep(open(file, O_WRONLY)));
-    const procLater: ProcByProcess = { mounts: [], hostProc: keep(open("/proc", O_PATH | O_DIRECTORY)) };
     // Reopened from this process's stdio (through /proc), so opened before the container's root.
-    let fds = spec.tty ? undefined : attachedOutput(spec, undefined).fds;
-    for (const [fd] of fds ?? []) if (fd > 2) keep(fd);
+    const stdio = attachedOutput(spec, undefined).fds;
+    for (const [fd] of stdio) if (fd > 2) keep(fd);
+    const preserved = Array.from({ length: spec.runtime!.preserveFds ?? 0 }, (_, i): [number, number] => [3 + i, 3 + i]);
     // The process is made in a pid namespace of its own, the caller's, or one joined by path.
     const pidNamespace = pidNamespaceOf(store, spec);
     const theirPid = typeof pidNamespace === "object" ? keep(openNamespace(pidNamespace.path, "PID")) : undefined;
     const score = spec.oomScoreAdj === undefined ? undefined : keep(open("/proc/self/oom_score_adj", O_RDWR));
     const inside = enterNamespaces(spec);
     try {
-      // At the bundle's own path, as runc has it: a hook mounts into the rootfs by that path.
-      const root = assembleRootfs(spec, paths, { at: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined }, procLater);
-      const pty = spec.tty ? keep(openTerminal(root, o.consoleSocket!, spec.runtime!.consoleSize)) : undefined;
-      if (pty !== undefined) fds = [[pty, 0], [pty, 1], [pty, 2]];
-      const preserved = Array.from({ length: spec.runtime!.preserveFds ?? 0 }, (_, i): [number, number] => [3 + i, 3 + i]);
-      const descriptors = {
-        fds: [...fds!, ...preserved],
-        cgroupJoin,
-        shim: true,
-        awaitStart: { fd: syncWrite, message: `${JSON.stringify({ created: true } satisfies InitMessage)}\n`, fifo: o.fifo },
+      // The process starts when the mounts reach /proc, which it mounts (procfs shows the pid
+      // namespace of whoever mounts it), and waits for the rest of its spec.
+      const startProcess: ProcMounter = (target, m) => {
+        started = withProcessAttributes(spec, score, () =>
+          spawnStaged(
+            {
+              fds: [...stdio, ...preserved],
+              cgroupJoin,
+              shim: true,
+              awaitStart: { fd: syncWrite, message: `${JSON.stringify({ created: true } satisfies InitMessage)}\n`, fifo: o.fifo },
+            },
+            { cloneFlags: pidNamespace === undefined ? CLONE_NEWPID : 0, ...(theirPid === undefined ? {} : { setns: [theirPid], forkInner: true }) },
+            { target, flags: m.flags, data: m.data },
+          ),
+        );
+        trace("cli", "oci-process-spawned");
       };
-      started = withProcessAttributes(spec, score, () =>
-        spawnStaged(descriptors, {
-          cloneFlags: pidNamespace === undefined ? CLONE_NEWPID : 0,
-          ...(theirPid === undefined ? {} : { setns: [theirPid], forkInner: true }),
-        }),
-      );
-      trace("cli", "oci-process-spawned");
+      // At the bundle's own path, as runc has it: a hook mounts into the rootfs by that path.
+      const root = assembleRootfs(spec, paths, { at: spec.rootfs.kind === "dir" ? spec.rootfs.path : undefined, procBy: startProcess });
+      // buildsHere saw to a proc mount: the process runs.
+      const staged = started!;
       if (o.hooks) {
         inside.leave();
-        o.spawned(started.pid);
-        await o.hooks.runtime(started.pid);
+        o.spawned(staged.pid);
+        await o.hooks.runtime(staged.pid);
         inside.enter();
         chdir(root);
-        await o.hooks.container(started.pid, root);
+        await o.hooks.container(staged.pid, root);
       }
       const payload = resolvePayload(spec, root, "/proc");
-      // The process owns its terminal, group tty (5) as devpts's gid=5 option has it.
-      if (pty !== undefined) fchown(pty, ...hostOwner(initIds(spec), payload.user.uid, TTY_GID));
-      enterRootfs(spec, root, procLater);
+      enterRootfs(spec, root);
       trace("cli", "oci-rootfs-built");
       if (spec.namespaces?.uts !== "host" && spec.hostname) sethostname(spec.hostname);
       if (spec.domainname) setdomainname(spec.domainname);
-      const cgroupMounts = wantsCgroupfs(spec) ? prepareCgroupfs(layout, cgroupfsReadOnly(spec)) : [];
       const steps = {
         path: payload.exe,
         argv: spec.command,
         env: payload.env,
         unshareFlags: payloadNamespaces(spec),
-        mounts: [...procLater.mounts, ...cgroupMounts],
+        mounts: wantsCgroupfs(spec) ? prepareCgroupfs(layout, cgroupfsReadOnly(spec)) : [],
         setsid: true,
-        controllingTty: spec.tty,
         user: payload.user,
         cwd: spec.workdir,
         ...payloadRestrictions(spec),
       };
-      started.send(steps);
-      const { pid, errRead } = started;
+      staged.send(steps);
       // Back in its own namespaces, where the state is recorded (with hooks, it was before them).
       inside.done();
-      if (!o.hooks) o.spawned(pid);
-      return { pid, syncRead, failure: () => failureOf(errRead, steps) };
+      if (!o.hooks) o.spawned(staged.pid);
+      return { pid: staged.pid, syncRead, failure: () => failureOf(staged.errRead, steps) };
     } finally {
       inside.done();
     }
   } catch (e) {
     close(syncRead);
-    if (started) {
-      kill(started.pid, SIGKILL);
-      waitPid(started.pid, false);
-      close(started.errRead);
+    const staged = started as ReturnType<typeof spawnStaged> | undefined;
+    if (staged) {
+      kill(staged.pid, SIGKILL);
+      waitPid(staged.pid, false);
+      close(staged.errRead);
     }
     throw e;
   } finally {
     for (const fd of opened) close(fd);
-  }
-}
-
-/**
- * The container's terminal, from its devpts (by its /dev/ptmx, resolved in its root): the master
- * goes over the console socket to the caller (containerd's shim), which relays it, and this
- * process keeps none; the slave is its /dev/console and the process's stdio.
- */
-function openTerminal(root: string, consoleSocket: number, size: { rows: number; columns: number } | undefined): number {
-  const rootFd = open(root, O_PATH | O_DIRECTORY);
-  let pty: { master: number; slave: number };
-  try {
-    pty = openPtyPeer(openInRoot(rootFd, "dev/ptmx", O_RDWR | O_NOCTTY));
-  } finally {
-    close(rootFd);
-  }
-  try {
-    if (size) setWindowSize(pty.master, size.rows, size.columns);
-    mount(`/proc/self/fd/${pty.slave}`, secureJoin(root, "/dev/console"), null, MS_BIND);
-    sendFd(consoleSocket, pty.master, "/dev/ptmx");
-    return pty.slave;
-  } catch (e) {
-    close(pty.slave);
-    throw e;
-  } finally {
-    close(pty.master);
   }
 }
 

@@ -47,8 +47,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /**
    * box oci run: when no hook runs between create and start (prestart, createRuntime,
-   * createContainer), the init starts the process as soon as it is created, without the FIFO's
-   * round trip through a start of the CLI's own.
+   * createContainer) or after it (poststart), the process starts as soon as it is created,
+   * without the FIFO's round trip through a start of the CLI's own.
    */
   startAtOnce?: boolean;
 }
@@ -99,10 +99,11 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
     // As runc's --debug says it (8 is the listener's, for a filter that notifies).
     if (spec.seccomp) debug(`seccomp filter flags: ${(spec.seccompFlags ?? 0) | (spec.seccompAgent ? 8 : 0)}`);
     const hooks = spec.runtime!.hooks;
-    atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length;
+    // poststart hooks come after the process's execve, which start waits for.
+    atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length && !hooks.poststart?.length;
     const fifoPath = join(paths.runDir, START_FIFO);
     if (!atOnce) mknod(fifoPath, S_IFIFO | 0o600, 0, 0);
-    if (buildsHere(spec, socket !== undefined)) {
+    if (buildsHere(spec)) {
       // O_RDWR: opening does not wait for a reader, and the process reads `box oci start`'s byte
       // from inside the container without reaching for the host's path.
       fifo = atOnce ? undefined : open(fifoPath, O_RDWR);
@@ -116,7 +117,6 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
         }
       };
       const built = await buildHere(store, spec, paths, {
-        consoleSocket: socket,
         fifo,
         spawned: (pid) => recordLaunch(store, container, paths!, pid, !atOnce),
         hooks: hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length ? { runtime: (pid) => run(["prestart", "createRuntime"], pid), container: (pid, rootfs) => run(["createContainer"], pid, rootfs) } : undefined,

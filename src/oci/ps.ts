@@ -80,9 +80,11 @@ export function psTable(pids: number[], bsd = false): string {
     return [[user.length > 8 ? String(row.uid) : user, String(pid), fields[1]!, String(Math.floor((cpu * 100) / elapsed)), startTime(new Date((boot + started) * 1000), now), tty, cpuTime(Math.floor(cpu)), row.command]];
   });
   const header = bsd ? ["PID", "TTY", "STAT", "TIME", "COMMAND"] : ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"];
-  const numbers = bsd ? [0, 3] : [1, 2, 3];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  // ps's layout: numbers right-aligned, the command last and whole.
+  const numbers = bsd ? [0, 3] : [1, 2, 3, 6];
+  // procps's columns are this wide at least (a parser of `ps x` looks for spaces before PID).
+  const least = bsd ? [5, 8, 4, 6] : [8, 5, 5, 2, 5, 8, 8];
+  const widths = header.map((h, i) => Math.max(least[i] ?? 0, h.length, ...rows.map((r) => r[i]!.length)));
+  // ps's layout: numbers and times right-aligned, the command last and whole.
   const line = (r: string[]) => r.map((v, i) => (i === r.length - 1 ? v : numbers.includes(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(" ");
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }

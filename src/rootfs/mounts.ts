@@ -8,7 +8,6 @@ import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT,
 import { makeReadOnlyRecursive, mount } from "../sys/mount.ts";
 import { UserError } from "../container/errors.ts";
 import type { MountSpec } from "../container/spec.ts";
-import type { SpawnOptions } from "../sys/spawn.ts";
 import { secureJoin } from "./securejoin.ts";
 
 /** cgroupfs is mounted by the payload's spawn child (it shows the mounter's cgroup namespace): src/rootfs/cgroupfs.ts. */
@@ -43,7 +42,7 @@ const BIND_REMOUNTABLE = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYM
  */
 const PROC_OVERLAYS = new Set(["/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"]);
 
-function mountOne(root: string, m: MountSpec, procLater?: Later): void {
+function mountOne(root: string, m: MountSpec, procBy?: ProcMounter): void {
   // Resolved inside the rootfs: a destination under a symlink of the image stays in it.
   const target = secureJoin(root, m.destination);
   const inProc = target === `${root}/proc` || target.startsWith(`${root}/proc/`);
@@ -69,9 +68,8 @@ function mountOne(root: string, m: MountSpec, procLater?: Later): void {
   } else {
     if (m.type === "proc" || m.type === "sysfs") requirePlainDirectory(root, target, m);
     ensureDir(target);
-    // Its literal path, which requirePlainDirectory found free of symlinks, inside the new root.
-    if (m.type === "proc" && procLater) return void procLater.push({ source: m.source, target: normalize(m.destination), fstype: "proc", flags: m.flags, data: m.data });
-    mount(m.source, target, m.type, m.flags, m.data);
+    if (m.type === "proc" && procBy) procBy(target, m);
+    else mount(m.source, target, m.type, m.flags, m.data);
   }
   if (m.propagation) mount(null, target, null, m.propagation);
 }
@@ -108,15 +106,12 @@ function requirePlainDirectory(root: string, target: string, m: MountSpec): void
   if (target !== literal || (st && !st.isDirectory())) throw new UserError(`${m.type} must be mounted on ordinary directory: ${m.destination} in the container is a symlink or not a directory`);
 }
 
-/** Mount requests for the container's process, which makes them after pivot_root (src/sys/spawn.ts). */
-type Later = NonNullable<SpawnOptions["mounts"]>;
+/** Mounts procfs `m` at `target` (a directory reached through no symlink), for another pid namespace. */
+export type ProcMounter = (target: string, m: MountSpec) => void;
 
-/**
- * Mounts each in order (a later one may lie on an earlier one, as /dev/pts on /dev). With
- * `procLater`, procfs goes there instead (see ProcByProcess in setup.ts).
- */
-export function applyMounts(root: string, mounts: MountSpec[], procLater?: Later): void {
+/** Mounts each in order (a later one may lie on an earlier one, as /dev/pts on /dev); procfs through `procBy` if given. */
+export function applyMounts(root: string, mounts: MountSpec[], procBy?: ProcMounter): void {
   for (const m of mounts) {
-    if (!isCgroupMount(m)) mountOne(root, m, procLater);
+    if (!isCgroupMount(m)) mountOne(root, m, procBy);
   }
 }

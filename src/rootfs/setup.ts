@@ -1,8 +1,7 @@
 // Builds the container's filesystem inside the init's private mount namespace, then
 // pivot_roots into it. Nothing mounted here is visible on the host, and it all goes away
 // with the namespace, so no mount can leak whatever happens to the processes.
-import { chmod, exists, lstat, mkdir, readdir, stat, statInRoot, symlink, touch, unlink, writeFile, type FileStat } from "../sys/fs.ts";
-import type { SpawnOptions } from "../sys/spawn.ts";
+import { chmod, exists, lstat, mkdir, readdir, stat, symlink, touch, unlink, writeFile } from "../sys/fs.ts";
 import { dirname, normalize } from "../path.ts";
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import { attachMount, chdir, IdmapUnsupported, idmappedBind, makeReadOnlyRecursive, mknod, mount, pivotRoot, umount } from "../sys/mount.ts";
@@ -14,7 +13,7 @@ import { secureJoin } from "./securejoin.ts";
 import { etcFiles } from "../container/etc-files.ts";
 import { defaultMounts, mountedLate } from "./default-mounts.ts";
 import { copyUpVolumes } from "./volume-copy.ts";
-import { applyMounts, ensureDir, ensureTarget, isCgroupMount } from "./mounts.ts";
+import { applyMounts, ensureDir, ensureTarget, isCgroupMount, type ProcMounter } from "./mounts.ts";
 
 export { TTY_GID } from "./default-mounts.ts";
 
@@ -212,20 +211,15 @@ export function wantsCgroupfs(spec: ContainerSpec): boolean {
 export interface RootfsContext {
   /** Where the rootfs is mounted (a bundle's own path, as runc: its hooks find it there); else in the run dir. */
   at?: string;
+  /**
+   * Mounts procfs at `target` in the mounts' order, for a builder outside the container's pid
+   * namespace (box oci create, src/oci/direct.ts): procfs shows the pid namespace of whoever
+   * mounts it, so the container's process does.
+   */
+  procBy?: ProcMounter;
   peerHosts?: string[];
   userns?: UserNamespace;
   shm?: string | number;
-}
-
-/**
- * A thread outside the container's PID namespace builds it (box oci, src/oci/direct.ts): procfs
- * shows the PID namespace of whoever mounts it, so /proc and what lies on it (its masks and
- * read-only paths) are left to the process, whose spawn makes `mounts`. `hostProc`, the host's
- * /proc, tells which of those paths exist and what they are (one kernel's procfs, the same).
- */
-export interface ProcByProcess {
-  mounts: NonNullable<SpawnOptions["mounts"]>;
-  hostProc: number;
 }
 
 export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, context: RootfsContext = {}): void {
@@ -233,14 +227,12 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, context:
 }
 
 /** Everything up to pivot_root: the container's tree, mounted under the run dir; its path. */
-export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { at, peerHosts = [], userns, shm }: RootfsContext = {}, procLater?: ProcByProcess): string {
+export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { at, peerHosts = [], userns, shm, procBy }: RootfsContext = {}): string {
   // Nothing below may propagate back to the host. A bundle's mounts may ask to receive the host's
   // (rslave binds, rootfsPropagation), so for one the tree is a slave of the host's, as runc's.
   // So may a volume's bind-propagation (slave or shared, Docker's --mount option).
   const receives = spec.runtime !== undefined || spec.volumes.some((v) => v.propagation && v.propagation & (MS_SLAVE | MS_SHARED));
   mount(null, "/", null, MS_REC | (receives ? MS_SLAVE : MS_PRIVATE));
-  // Through the host's /proc, which shows this thread's network, IPC and UTS namespaces' keys.
-  if (procLater) writeSysctls(spec);
   stage(spec, paths.runDir, peerHosts, userns);
   const root = at ?? `${paths.runDir}/rootfs`;
   // A read-only /dev (a bundle's "ro" on its tmpfs) is mounted writable, filled, then made
@@ -255,7 +247,7 @@ export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { at,
   // mounts, /etc files) come after /dev is made: a volume below /dev is not written into, a
   // --device node not unlinked from a volume.
   const binds = spec.runtime ? [] : mounts.filter(mountedLate);
-  applyMounts(root, mounts.filter((m) => !binds.includes(m)), procLater?.mounts);
+  applyMounts(root, mounts.filter((m) => !binds.includes(m)), procBy);
   populateDev(secureJoin(root, "/dev"), spec.tty, spec.rootless === true);
   if (spec.privileged) copyHostDevices(secureJoin(root, "/dev"));
   for (const d of spec.devices ?? []) {
@@ -286,62 +278,28 @@ export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { at,
   return root;
 }
 
-/** pivot_root into `root`, the host detached; then the masks, read-only paths and --read-only. */
-export function enterRootfs(spec: ContainerSpec, root: string, procLater?: ProcByProcess): void {
+/** pivot_root into `root`, the host detached; then the sysctls, masks, read-only paths and --read-only. */
+export function enterRootfs(spec: ContainerSpec, root: string): void {
   chdir(root);
   pivotRoot(".", ".");
   // The old root now sits on top of the new one; detach it so the host is out of reach.
   umount(".", MNT_DETACH);
   chdir("/");
   if (spec.runtime?.rootfsPropagation) mount(null, "/", null, spec.runtime.rootfsPropagation);
-  if (!procLater) writeSysctls(spec);
+  // Written through the container's own /proc, so they land in its namespaces; before /proc/sys
+  // turns read-only. The keys were checked to be namespaced ones when the spec was built.
+  for (const [path, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${path}`, value);
   const privileged = spec.privileged === true;
   const masked = spec.runtime?.maskedPaths ?? (privileged ? [] : MASKED_PATHS);
   if (masked.length) checkDevNull();
-  const onProc = (p: string) => procLater !== undefined && (p === "/proc" || p.startsWith("/proc/"));
-  for (const p of masked) {
-    if (onProc(p)) maskLater(p, procLater!);
-    else mask(p);
-  }
+  for (const p of masked) mask(p);
   for (const p of spec.runtime?.readonlyPaths ?? (privileged ? [] : READONLY_PATHS)) {
-    if (onProc(p)) readOnlyLater(p, procLater!);
-    else if (exists(p)) {
+    if (exists(p)) {
       mount(p, p, null, MS_BIND | MS_REC);
       makeReadOnlyRecursive(p);
     }
   }
   if (spec.readOnly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
-}
-
-/**
- * Written through /proc, so they land in this thread's namespaces; before /proc/sys turns
- * read-only. The keys were checked to be namespaced ones when the spec was built.
- */
-function writeSysctls(spec: ContainerSpec): void {
-  for (const [path, value] of Object.entries(spec.sysctls ?? {})) writeFile(`/proc/sys/${path}`, value);
-}
-
-/** What `path` (on /proc) is, as the host's /proc has it; undefined where there is none. */
-function onHostProc(path: string, procLater: ProcByProcess): FileStat | undefined {
-  try {
-    return statInRoot(procLater.hostProc, path.slice("/proc/".length) || ".");
-  } catch {
-    return undefined;
-  }
-}
-
-function maskLater(path: string, procLater: ProcByProcess): void {
-  const st = onHostProc(path, procLater);
-  if (!st) return;
-  procLater.mounts.push(st.isDirectory() ? { source: "tmpfs", target: path, fstype: "tmpfs", flags: MS_RDONLY } : { source: DEV_NULL, target: path, fstype: "", flags: MS_BIND });
-}
-
-/** A read-only bind of a /proc path; it keeps the flags the proc mount was given (nosuid...). */
-function readOnlyLater(path: string, procLater: ProcByProcess): void {
-  if (!onHostProc(path, procLater)) return;
-  const proc = procLater.mounts.find((m) => m.fstype === "proc");
-  const kept = (proc?.flags ?? 0) & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  procLater.mounts.push({ source: path, target: path, fstype: "", flags: MS_BIND | MS_REC }, { source: "", target: path, fstype: "", flags: MS_BIND | MS_REMOUNT | MS_RDONLY | kept });
 }
 
 function isSymlink(path: string): boolean {

@@ -355,7 +355,7 @@ static int child(void *arg) {
     do r = syscall(SYS_read, fifo, &go, 1);
     while (r < 0 && *__errno_location() == EINTR);
     if (r != 1) fail(s->errfd, 25, r < 0 ? -(long)*__errno_location() : -EPIPE);
-    syscall(SYS_close, fifo);
+    /* Kept (close-on-exec) until the execve: `box oci start` returns once no writer is left. */
   }
   /* Without no_new_privs the filter must go in while every capability is still there (loading
    * one needs CAP_SYS_ADMIN then); what runs after it here (prctl, setgroups, setres[ug]id,

@@ -353,12 +353,13 @@ type Descriptors = Pick<SpawnOptions, "fds" | "cgroupJoin" | "setns" | "userns" 
  * Starts a process that takes every step in stage2.c (single-threaded, so it may wait for
  * start): the trampoline's child, made as `outer` says (the namespaces it is created in, a pid
  * namespace it joins), execs stage2 with the descriptors `named` names, numbered anew from 3, and
- * a pipe, on which it waits for the rest of its spec: `send` writes it. So the process exists
+ * a pipe, on which it waits for the rest of its spec: `send` writes it. With `proc`, it first
+ * mounts procfs there (in its pid namespace) and this returns once it has. So the process exists
  * (in the container's namespaces, for box oci's hooks) before its executable or its user are
  * known. Returns its pid once stage2 runs, and the error pipe, on which stage2 reports a failed
  * step (spawnFailure) until it has written `named.awaitStart`'s message.
  */
-export function spawnStaged(named: Descriptors, outer: Pick<SpawnOptions, "cloneFlags" | "setns" | "forkInner">): { pid: number; errRead: number; send(rest: Omit<SpawnOptions, keyof Descriptors>): void } {
+export function spawnStaged(named: Descriptors, outer: Pick<SpawnOptions, "cloneFlags" | "setns" | "forkInner">, proc?: { target: string; flags: number; data?: string }): { pid: number; errRead: number; send(rest: Omit<SpawnOptions, keyof Descriptors>): void } {
   const [errRead, errWrite] = pipe();
   const [specRead, specWrite] = pipe();
   const passed: [number, number][] = [];
@@ -382,13 +383,26 @@ export function spawnStaged(named: Descriptors, outer: Pick<SpawnOptions, "clone
   const shim = named.shim ? as(shimFile()) : -1;
   const program = stage2Program();
   let pid: number;
+  const mountProc = proc ? [String(err), proc.target, String(proc.flags), ...(proc.data === undefined ? [] : [proc.data])] : [];
   try {
-    pid = spawn({ ...outer, path: "box-stage2", argv: ["box", String(as(specRead))], env: [], program, fds: passed });
+    // The child takes `outer`'s setns descriptors after moving the others to their numbers: by theirs too.
+    const setns = outer.setns?.map(as);
+    pid = spawn({ ...outer, setns, path: "box-stage2", argv: ["box", String(as(specRead)), ...mountProc], env: [], program, fds: passed });
   } catch (e) {
     for (const fd of [errRead, specWrite]) close(fd);
     throw e;
   } finally {
     for (const fd of [errWrite, specRead, program]) close(fd);
+  }
+  if (proc) {
+    // Its first step: {0, 0} once /proc is mounted.
+    const report = new Int32Array(2);
+    const n = read(errRead, new Uint8Array(report.buffer));
+    if (n !== 8 || report[0] !== 0) {
+      waitPid(pid, false);
+      for (const fd of [errRead, specWrite]) close(fd);
+      throw new SpawnError(n === 8 ? (STAGES[report[0]!] ?? "spawn") : "mount", n === 8 ? report[1]! : Errno.ESRCH, proc.target);
+    }
   }
   return {
     pid,

@@ -53,6 +53,20 @@ int stage2_main(long *sp) {
   long fd, n, got = 0, i, *head, relocs;
   char *base;
   if (argc < 2) return 127;
+  /* argv[2..4] (box oci create): mount procfs first, here, PID 1 of the container's pid namespace
+   * (procfs shows the pid namespace of whoever mounts it), in the mounts' order; then report the
+   * step's end on the error pipe, {0, 0} or {14 (mount), errno}. argv[5]: its data, if any. */
+  if (argc >= 5) {
+    int report[2] = {0, 0};
+    long err = parse(argv[2]);
+    n = sys6(165, (long)"proc", (long)argv[3], (long)"proc", parse(argv[4]), argc > 5 ? (long)argv[5] : 0, 0);
+    if (n < 0) {
+      report[0] = 14;
+      report[1] = (int)-n;
+    }
+    sys(1, err, report, sizeof(report));
+    if (n < 0) return 127;
+  }
   fd = parse(argv[1]);
   /* pread64: the file's offset is where its writer left it, at the end. A pipe (box oci create
    * writes the spec once the container is built, see spawnStaged) is read to its EOF. */
