@@ -1,8 +1,9 @@
 // Entry point of the one executable: the CLI, or (hidden) the container's init.
-// Only what decides the way is imported statically; each way then loads
+// Only what decides the way and starts an init early is imported statically; each way then loads
 // its own chunk, so that neither the init nor the CLI evaluates the other's modules (~20 ms of a
 // start on a slow host).
 import { INIT_COMMAND } from "./init/self.ts";
+import { launchEarlyInit } from "./container/launch.ts";
 import { earlyRunStore } from "./cli/early.ts";
 import { trace } from "./trace.ts";
 import { readFile } from "./sys/fs.ts";
@@ -21,7 +22,7 @@ if (argv[0] === INIT_COMMAND) {
 } else {
   trace("cli", "start");
   const store = earlyRunStore(argv);
-  if (store) (await import("./container/launch.ts")).launchEarlyInit(store);
+  if (store) launchEarlyInit(store);
   const { runCli } = await import("./cli/main.ts");
   await runCli(argv);
 }

@@ -48,7 +48,7 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
   // share one PID namespace).
   let theirPid: number | undefined;
   try {
-    if (typeof pidNamespace === "object") theirPid = openNamespace(pidNamespace.path);
+    if (typeof pidNamespace === "object") theirPid = openNamespace(pidNamespace.path, "PID");
     loadSpawn();
     trace("cli", "trampoline-loaded");
     const self = selfCommand();
@@ -80,12 +80,12 @@ export function launchInit(store: Store, consoleSocket?: number, pidNamespace?: 
   }
 }
 
-/** An open namespace file (a container's init's /proc/PID/ns/pid, a pod's). */
-function openNamespace(path: string): number {
+/** An open namespace file (a container's init's /proc/PID/ns/pid, a pod's); a bad one is the caller's error. */
+export function openNamespace(path: string, what: string): number {
   try {
     return open(path, O_RDONLY);
   } catch (e) {
-    throw new UserError(`PID namespace ${path}: ${describeError(e)}`);
+    throw new UserError(`${what} namespace ${path}: ${describeError(e)}`);
   }
 }
 

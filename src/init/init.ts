@@ -7,7 +7,7 @@ import { basename, join } from "../path.ts";
 import { buildRootfs, cgroupfsReadOnly, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
-import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS } from "../sys/constants.ts";
+import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, NAMESPACE_FLAGS } from "../sys/constants.ts";
 import { mount, setdomainname, sethostname } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { copyMountIn, execInPlace, execInPlaceSingleThreaded, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
@@ -149,8 +149,6 @@ function joinNamespace(path: string, type: number, what: string): void {
     close(fd);
   }
 }
-
-const NAMESPACE_FLAGS = { uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, net: CLONE_NEWNET } as const;
 
 /**
  * The namespaces that are not new (a bundle's, --uts/--ipc host): the caller's ("host"), or one

@@ -3,7 +3,7 @@
 // process starts as stage2.c, PID 1 of the container's pid namespace from its first instruction.
 // One Bun start per create instead of two: the init's took ~30 ms of every `box oci run`.
 import { close, open, read, write } from "../sys/fs.ts";
-import { CLONE_FS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL } from "../sys/constants.ts";
+import { CLONE_FS, CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL } from "../sys/constants.ts";
 import { chdir, fchdir, sethostname, setdomainname } from "../sys/mount.ts";
 import { kill, pipe, setns, unshare, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawnFailure, spawnStaged, type SpawnOptions } from "../sys/spawn.ts";
@@ -19,7 +19,8 @@ import { bringUpLoopback } from "../net/loopback.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { payloadNamespaces, resolvePayload } from "../container/payload.ts";
 import { pidNamespaceOf } from "../container/start.ts";
-import { UserError, EXIT_BOX_ERROR } from "../container/errors.ts";
+import { openNamespace } from "../container/launch.ts";
+import { EXIT_BOX_ERROR } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { attachedOutput } from "../init/output.ts";
@@ -62,8 +63,6 @@ export interface CreateHooks {
   runtime(pid: number): Promise<void>;
   container(pid: number, rootfs: string): Promise<void>;
 }
-
-const NAMESPACE_FLAGS = { uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, net: CLONE_NEWNET } as const;
 
 /**
  * Builds the container as box's init would (namespaces, rootfs, hostname, terminal, pivot_root)
@@ -182,14 +181,6 @@ function failureOf(errRead: number, steps: SpawnOptions): InitMessage | undefine
     return failed && { error: describeError(failed), code: EXIT_BOX_ERROR };
   } finally {
     close(errRead);
-  }
-}
-
-function openNamespace(path: string, what: string): number {
-  try {
-    return open(path, O_RDONLY);
-  } catch (e) {
-    throw new UserError(`${what} namespace ${path}: ${describeError(e)}`);
   }
 }
 

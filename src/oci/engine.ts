@@ -57,10 +57,11 @@ export interface CreateOptions {
 export interface CreatedProcess {
   pid: number;
   syncRead: number;
-  /** box's init, which reports the process's exit on the sync pipe; stage2 closes it once created. */
-  reportsExit: boolean;
-  /** The hooks of create have run (before pivot_root, while it was built here). */
-  hooksRun: boolean;
+  /**
+   * box's init, which reports the process's exit on the sync pipe and has pivoted before the
+   * create hooks run; else stage2, which closes the pipe once created, the hooks run already.
+   */
+  byInit: boolean;
 }
 
 /**
@@ -121,11 +122,11 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
         spawned: (pid) => recordLaunch(store, container, paths!, pid, !atOnce),
         hooks: hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length ? { runtime: (pid) => run(["prestart", "createRuntime"], pid), container: (pid, rootfs) => run(["createContainer"], pid, rootfs) } : undefined,
       });
-      init = { ...built, reportsExit: false, hooksRun: true };
+      init = { ...built, byInit: false };
       failure = built.failure;
     } else {
       const launched = launchInit(store, socket, pidNamespaceOf(store, spec), undefined, spec.runtime?.preserveFds);
-      init = { ...launched, reportsExit: true, hooksRun: false };
+      init = { ...launched, byInit: true };
       // The lifeline means nothing here (the init ignores it): this process exits after create.
       close(launched.lifelineWrite);
       sendPlan(launched, store, spec, paths, false, { ...(atOnce ? { startAtOnce: true } : { startFifo: START_FIFO }), consoleSocket: socket !== undefined, startState: hookState(spec, "created", launched.pid) });
@@ -156,7 +157,7 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
   try {
     const hooks = spec.runtime!.hooks;
     // runc runs these before pivot_root; box's init has pivoted already (they see the same namespaces).
-    if (!init.hooksRun) {
+    if (init.byInit) {
       for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
         await runHooks(kind, hooks[kind] ?? [], hookState(spec, "created", init.pid));
       }
@@ -315,7 +316,7 @@ export async function waitForInit(init: CreatedProcess, messages: InitMessages):
   const stopForwarding = forwardSignals(init.pid);
   try {
     // The pipe closed without a report: the init died (SIGKILL); its status says how.
-    return (init.reportsExit ? await messages.exit() : undefined) ?? waitPid(init.pid, false)?.code ?? UNRECORDED_EXIT;
+    return (init.byInit ? await messages.exit() : undefined) ?? waitPid(init.pid, false)?.code ?? UNRECORDED_EXIT;
   } finally {
     stopForwarding();
   }

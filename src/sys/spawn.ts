@@ -341,13 +341,28 @@ export function execInPlaceSingleThreaded(o: SpawnOptions): never {
   const header = image.bytes(spawnSpec(o, image, -1, false, -1));
   const spec = memoryFile("box-spec", image.image(header));
   // What the spec names by number must be there after the exec.
-  const named = [...(o.fds ?? []).map(([from]) => from), ...(o.cgroupJoin ?? []), ...(o.setns ?? []), o.userns, o.program, o.shim ? shimFile() : undefined, o.awaitStart?.fd, o.awaitStart?.fifo, o.seccompAgent?.socket, spec];
-  for (const fd of named) if (fd !== undefined && fd >= 0) keepOpenAcrossExec(fd);
+  const keep = (fd: number) => (keepOpenAcrossExec(fd), fd);
+  throughDescriptors(o, keep);
+  for (const fd of [o.program, o.shim ? shimFile() : undefined, spec]) if (fd !== undefined && fd >= 0) keep(fd);
   return execAt(stage2Program(), ["box", String(spec)], []);
 }
 
 /** The descriptors a spec names, which stage2 must have from its start. */
 type Descriptors = Pick<SpawnOptions, "fds" | "cgroupJoin" | "setns" | "userns" | "awaitStart" | "seccompAgent" | "shim">;
+
+/** `o`'s descriptor fields with each descriptor through `f` (renumbered, or kept across an exec). */
+function throughDescriptors(o: Descriptors, f: (fd: number) => number): Descriptors {
+  const maybe = (fd: number | undefined) => (fd === undefined || fd < 0 ? fd : f(fd));
+  return {
+    fds: o.fds?.map(([from, to]) => [f(from), to]),
+    cgroupJoin: o.cgroupJoin?.map(f),
+    setns: o.setns?.map(f),
+    userns: maybe(o.userns),
+    awaitStart: o.awaitStart && { ...o.awaitStart, fd: f(o.awaitStart.fd), fifo: maybe(o.awaitStart.fifo) },
+    seccompAgent: o.seccompAgent && { ...o.seccompAgent, socket: f(o.seccompAgent.socket) },
+    shim: o.shim,
+  };
+}
 
 /**
  * Starts a process that takes every step in stage2.c (single-threaded, so it may wait for
@@ -369,16 +384,7 @@ export function spawnStaged(named: Descriptors, outer: Pick<SpawnOptions, "clone
     passed.push([fd, 3 + passed.length]);
     return 2 + passed.length;
   };
-  const maybe = (fd: number | undefined) => (fd === undefined || fd < 0 ? fd : as(fd));
-  const renumbered: Descriptors = {
-    fds: named.fds?.map(([from, to]) => [as(from), to]),
-    cgroupJoin: named.cgroupJoin?.map(as),
-    setns: named.setns?.map(as),
-    userns: maybe(named.userns),
-    awaitStart: named.awaitStart && { ...named.awaitStart, fd: as(named.awaitStart.fd), fifo: maybe(named.awaitStart.fifo) },
-    seccompAgent: named.seccompAgent && { ...named.seccompAgent, socket: as(named.seccompAgent.socket) },
-    shim: named.shim,
-  };
+  const renumbered = throughDescriptors(named, as);
   const err = as(errWrite);
   const shim = named.shim ? as(shimFile()) : -1;
   const program = stage2Program();
