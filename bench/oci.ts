@@ -18,6 +18,9 @@ export type OciContext = LifecycleContext;
 type BundleRuntime = "box oci" | "crun" | "runc";
 type DockerRuntime = "docker --runtime box" | "docker --runtime runc";
 type CtrRuntime = "ctr run --runc-binary box" | "ctr run --runc-binary runc";
+type VerbRuntime = "box oci" | "runc";
+const SHIM_CALLS = ["create", "start", "delete", "delete --force (gone)"] as const;
+type ShimCall = (typeof SHIM_CALLS)[number];
 
 export interface OciResult {
   bundle: Record<BundleRuntime, number[]>;
@@ -26,6 +29,8 @@ export interface OciResult {
    * executable's start (a compiled program that prints one line), box's share of which is Bun's.
    */
   floor: Record<"box oci --version" | "runc --version" | "Bun hello world", number[]>;
+  /** Each call containerd's shim makes for one container, timed alone (box oci and runc). */
+  verbs: Record<VerbRuntime, Record<ShimCall, number[]>>;
   ctr?: Record<CtrRuntime, number[]>;
   docker?: Record<DockerRuntime, number[]>;
   notes: string[];
@@ -45,8 +50,13 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
     if (rt === "box oci") return [c.box, "oci", "--root", states[rt], "run", "--bundle", bundle, id];
     return [rt, "--root", states[rt], "run", "--bundle", bundle, id];
   };
+  const stopped = (rt: VerbRuntime, id: string): boolean => {
+    const r = Bun.spawnSync([...(rt === "box oci" ? [c.box, "oci"] : ["runc"]), "--root", states[rt], "state", id], { env: c.env, stdout: "pipe", stderr: "ignore" });
+    return r.exitCode === 0 && (JSON.parse(r.stdout.toString()) as { status: string }).status === "stopped";
+  };
   const wrap = (rt: BundleRuntime) => (rt === "crun" && c.crunWrapped ? (script: string, args: string[]) => hidingUnified(c.unified, "bash", script, args) : undefined);
-  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box oci --version": [], "runc --version": [], "Bun hello world": [] }, notes };
+  const verbTimes = () => Object.fromEntries(SHIM_CALLS.map((v) => [v, [] as number[]])) as Record<ShimCall, number[]>;
+  const result: OciResult = { bundle: { "box oci": [], crun: [], runc: [] }, floor: { "box oci --version": [], "runc --version": [], "Bun hello world": [] }, verbs: { "box oci": verbTimes(), runc: verbTimes() }, notes };
   const hello = join(c.tmp, "bun-hello");
   writeFileSync(`${hello}.ts`, 'console.log("hello");\n');
   const built = Bun.spawnSync(["bun", "build", "--compile", "--bytecode", "--format=esm", `${hello}.ts`, "--outfile", hello], { stdout: "ignore", stderr: "pipe" });
@@ -61,6 +71,20 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
       if (i >= WARMUP) result.floor[name].push(t);
     }
     await Bun.sleep(0);
+  }
+
+  // The shim's calls one by one (what ctr run below is made of): create, start, delete once the
+  // process has exited, and the shim's cleanup, a delete --force of the container already gone.
+  for (let i = 0; i < WARMUP + c.runs; i++) {
+    for (const rt of ["box oci", "runc"] as const) {
+      const id = `boxbench-${process.pid}-verbs-${++seq}`;
+      const call = (...args: string[]) => timed([...(rt === "box oci" ? [c.box, "oci"] : ["runc"]), "--root", states[rt], ...args], c.env);
+      const t: Record<ShimCall, number> = { create: call("create", "--bundle", bundle, id), start: call("start", id), delete: NaN, "delete --force (gone)": NaN };
+      for (const end = Date.now() + 5000; !stopped(rt, id); await Bun.sleep(5)) if (Date.now() > end) throw new Error(`${rt} ${id}: /bin/true still runs after 5 s`);
+      t.delete = call("delete", id);
+      t["delete --force (gone)"] = call("delete", "--force", id);
+      if (i >= WARMUP) for (const v of SHIM_CALLS) result.verbs[rt][v].push(t[v]);
+    }
   }
 
   // ctr: a private containerd and its runc shim, each run a new container on a rootfs of its own
@@ -113,6 +137,14 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
   return result;
 }
 
+function verbsTable(v: OciResult["verbs"]): string {
+  const med = (x: number[]) => stats(x).median;
+  const rows = SHIM_CALLS.map((call) => [call, ms(med(v["box oci"][call])), ms(med(v.runc[call])), ms(med(v["box oci"][call]) - med(v.runc[call]))]);
+  const sum = (rt: VerbRuntime) => SHIM_CALLS.reduce((t, call) => t + med(v[rt][call]), 0);
+  rows.push(["all four", ms(sum("box oci")), ms(sum("runc")), ms(sum("box oci") - sum("runc"))]);
+  return table(["call", "box oci median ms", "runc median ms", "box − runc ms"], rows, ["l", "r", "r", "r"]);
+}
+
 export function ociSection(r: OciResult): string {
   const rows = (entries: [string, number[]][]) =>
     entries.map(([name, values]) => {
@@ -142,6 +174,12 @@ ${verdict("box oci run against runc run", median(r.bundle["box oci"]), median(r.
   few KB from its first instruction (docs/OCI.md, "Speed"). Under containerd every runtime call
   (create, start, delete) starts Bun once, where runc starts a Go program: the difference per call
   is the difference between those two lines.
+
+The calls containerd's shim makes for one container, each timed alone (same bundle, interleaved;
+create returns with the process waiting, start once it has exec'd, delete after it has exited,
+then the shim's cleanup: delete --force of the container already gone):
+
+${verbsTable(r.verbs)}
 
 containerd as the client, no daemon of Docker's: a private containerd 1.6 and its runc shim,
 \`ctr run --rm --runc-binary box|runc --rootfs DIR ID /bin/true\`, interleaved (the shim's start,

@@ -1,12 +1,8 @@
 // Entry point of the one executable: the CLI, or (hidden) the container's init.
-// Only what decides the way and starts an init early is imported statically; each way then loads
-// its own chunk, so that neither the init nor the CLI evaluates the other's modules (~20 ms of a
-// start on a slow host).
+// Nothing but the way's name is decided before each way loads its own chunks: neither the init,
+// box oci (called several times per container by containerd's shim) nor the CLI evaluates the
+// others' modules (each chunk loaded costs start time: ~20 ms for the whole program).
 import { INIT_COMMAND } from "./init/self.ts";
-import { launchEarlyInit } from "./container/launch.ts";
-import { earlyRunStore } from "./cli/early.ts";
-import { trace } from "./trace.ts";
-import { readFile } from "./sys/fs.ts";
 
 const argv = process.argv.slice(2);
 if (argv[0] === INIT_COMMAND) {
@@ -15,11 +11,10 @@ if (argv[0] === INIT_COMMAND) {
 } else if (calledAsRunc() || argv[0] === "oci") {
   // A client that runs `runc` (containerd's shim, dockerd's --add-runtime) can run box unchanged.
   const asRunc = argv[0] !== "oci";
-  const ociArgv = asRunc ? argv : argv.slice(1);
-  trace("cli", "oci-start");
   const { runOci } = await import("./cli/oci.ts");
-  await runOci(ociArgv, asRunc);
+  await runOci(asRunc ? argv : argv.slice(1), asRunc);
 } else {
+  const [{ launchEarlyInit }, { earlyRunStore }, { trace }] = await Promise.all([import("./container/launch.ts"), import("./cli/early.ts"), import("./trace.ts")]);
   trace("cli", "start");
   const store = earlyRunStore(argv);
   if (store) launchEarlyInit(store);
@@ -29,6 +24,5 @@ if (argv[0] === INIT_COMMAND) {
 
 /** Named runc (or *-runc) through a link: argv[0] as the kernel got it, not the resolved executable. */
 function calledAsRunc(): boolean {
-  const argv0 = readFile("/proc/self/cmdline").split("\0")[0] ?? "";
-  return /(^|[/-])runc$/.test(argv0);
+  return /(^|[/-])runc$/.test(process.argv0);
 }

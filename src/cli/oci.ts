@@ -13,16 +13,19 @@ import { isRootless } from "../sys/process.ts";
 import { containerConfig } from "../container/store.ts";
 import { OCI_VERSION } from "../oci/state.ts";
 import { containerExists, stateOf, validateId } from "../oci/found.ts";
-import type { ExecProcess } from "../oci/engine.ts";
+import type { ExecProcess } from "../oci/exec.ts";
 import { MAX_PRESERVED_FDS } from "../init/self.ts";
 import { debug, logError, setLog } from "../oci/log.ts";
 import { ociStore, SECCOMP_CACHE } from "../oci/store.ts";
 import { trace } from "../trace.ts";
 import { columns, wrap } from "./help.ts";
 
-// Each verb loads what it needs when it runs: state is a few files read, create the whole
-// engine; containerd's shim calls box several times per container.
-const engine = () => import("../oci/engine.ts");
+// Each verb loads what it needs when it runs (every module loaded costs start time): state is a
+// few files read, create the whole engine; containerd's shim calls box several times per container.
+const create = () => import("../oci/create.ts");
+const remove = () => import("../oci/delete.ts");
+const exec = () => import("../oci/exec.ts");
+const update = () => import("../oci/update.ts");
 const control = () => import("../oci/control.ts");
 const config = () => import("../oci/config.ts");
 const defaults = () => import("../oci/defaults.ts");
@@ -122,7 +125,7 @@ const VERBS: Record<string, Verb> = {
     usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] ID",
     flags: BUNDLE_FLAGS,
     run: async (store, f) => {
-      await (await engine()).createContainerFromBundle(store, () => bundleSpec(store, f, "create"), bundleOptions(f));
+      await (await create()).createContainerFromBundle(store, () => bundleSpec(store, f, "create"), bundleOptions(f));
       // The init's sync pipe is still being read: exit without waiting for it.
       process.exit(0);
     },
@@ -138,7 +141,7 @@ const VERBS: Record<string, Verb> = {
     usage: "run [-d] [--keep] [--bundle DIR] [--pid-file F] ID",
     flags: { ...BUNDLE_FLAGS, detach: { type: "boolean", alias: "d", description: "Return once it runs" }, keep: { type: "boolean", description: "Do not delete it once it has exited" } },
     run: async (store, f) => {
-      const [{ createContainerFromBundle, deleteContainer, waitForInit }, { runPoststart, startContainer }] = await Promise.all([engine(), control()]);
+      const [{ createContainerFromBundle, waitForInit }, { deleteContainer }, { runPoststart, startContainer }] = await Promise.all([create(), remove(), control()]);
       const { spec, init, messages, started } = await createContainerFromBundle(store, () => bundleSpec(store, f, "run"), { ...bundleOptions(f), startAtOnce: true });
       try {
         if (started) await runPoststart(spec, init.pid);
@@ -182,7 +185,7 @@ const VERBS: Record<string, Verb> = {
       const id = oneId(f, "delete");
       // As runc: --force of a container that is not there is no error (a cleanup after a failed create).
       if (f.values.force === true && !containerExists(store, id)) return;
-      await (await engine()).deleteContainer(store, id, f.values.force === true);
+      await (await remove()).deleteContainer(store, id, f.values.force === true);
     },
   },
   ps: {
@@ -234,7 +237,7 @@ const VERBS: Record<string, Verb> = {
       const [first, ...command] = f.positionals;
       const id = validateId(first);
       const p = execProcess(store, id, f, command, await config());
-      const code = await (await engine()).execProcess(store, id, p, {
+      const code = await (await exec()).execProcess(store, id, p, {
         detach: f.values.detach === true,
         pidFile: f.values["pid-file"] as string | undefined,
         consoleSocket: f.values["console-socket"] as string | undefined,
@@ -275,7 +278,7 @@ const VERBS: Record<string, Verb> = {
         if (typeof value === "number" && !Number.isSafeInteger(value)) throw new UserError(`invalid --${flag} "${text}": an integer`);
         doc[section] = { ...(doc[section] ?? {}), [field]: value };
       }
-      (await engine()).updateResources(store, id, doc);
+      (await update()).updateResources(store, id, doc);
     },
   },
   events: {
@@ -288,7 +291,7 @@ const VERBS: Record<string, Verb> = {
       if (!interval) throw new UserError(`invalid --interval "${f.values.interval}": e.g. 500ms, 5s, 1m`);
       const ms = Number(interval[1]) * ({ ms: 1, s: 1000, m: 60000 } as Record<string, number>)[interval[2] ?? "s"]!;
       const emit = (event: object) => void print(`${JSON.stringify(event)}\n`);
-      const { followEvents, statsEvent } = await engine();
+      const { followEvents, statsEvent } = await update();
       if (f.values.stats) return emit(statsEvent(store, id));
       await followEvents(store, id, ms, emit);
     },
@@ -456,6 +459,7 @@ function section(text: string, continued = "  "): string[] {
 
 /** argv: what follows `box oci` (or `runc`). */
 export async function runOci(argv: string[], asRunc = false): Promise<void> {
+  trace("cli", "oci-start");
   let verb: string | undefined;
   try {
     const global = parseFlags(argv, GLOBAL);

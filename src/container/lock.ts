@@ -10,7 +10,7 @@ import { layout, readConfig, type Store } from "./store.ts";
 import type { ContainerSpec } from "./spec.ts";
 
 /** Takes the container's lock; returns its config as it is once the lock is held, and the release. */
-export function lockContainer(store: Store, spec: ContainerSpec): { spec: ContainerSpec; unlock: () => void } {
+export function lockContainer(store: Store, spec: Pick<ContainerSpec, "id" | "name">): { spec: ContainerSpec; unlock: () => void } {
   const dir = join(store.root, layout.container(spec.id));
   let fd: number;
   try {

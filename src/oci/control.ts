@@ -1,5 +1,5 @@
 // start, kill, ps, pause and resume of a box oci container: what they load, without the
-// machinery of create, exec and delete (src/oci/engine.ts).
+// machinery of create and exec (src/oci/create.ts, exec.ts).
 import { close, isErrno, open, read, unlink, write } from "../sys/fs.ts";
 import { join } from "../path.ts";
 import { Errno } from "../sys/errors.ts";
@@ -9,7 +9,6 @@ import { writersGone } from "../sys/poll.ts";
 import { UserError } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import { moveFrom } from "../container/lifecycle.ts";
-import { lockContainer } from "../container/lock.ts";
 import { liveContainer, sameProcess } from "../container/live.ts";
 import { cgroupProcesses } from "../cgroup/cgroups.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
@@ -19,15 +18,12 @@ import { runHooks } from "./hooks.ts";
 import { debug, warn } from "./log.ts";
 import { hookState } from "./state.ts";
 import { trace } from "../trace.ts";
-import { findContainer, running, START_FIFO, type Found } from "./found.ts";
+import { findContainer, lockedContainer, running, START_FIFO, type Found } from "./found.ts";
 
 /** start: lets the init of a created container start the payload; the poststart hooks follow. */
 export async function startContainer(store: Store, id: string): Promise<void> {
-  const { spec: found, unlock } = lockContainer(store, findContainer(store, id).spec);
-  let pid: number | undefined;
+  const { c, unlock } = lockedContainer(store, id);
   try {
-    const c = findContainer(store, found.id);
-    pid = c.pid;
     if (c.status !== "created") throw new UserError(`cannot start a container that is ${c.status === "stopped" ? "stopped" : `not created (${c.status})`}`);
     await openStartFifo(c);
     trace("cli", "oci-started");
@@ -37,7 +33,7 @@ export async function startContainer(store: Store, id: string): Promise<void> {
   } finally {
     unlock();
   }
-  await runPoststart(found, pid);
+  await runPoststart(c.spec, c.pid);
 }
 
 /** After start: the poststart hooks, with the process's pid even when it has ended already (a quick one), as runc gives it. */
@@ -149,11 +145,10 @@ export function processesOf(store: Store, id: string): number[] {
 
 /** pause / resume: the container's cgroup frozen or thawed, recorded in its state. */
 export async function freezeContainer(store: Store, id: string, frozen: boolean): Promise<void> {
-  const { spec, unlock } = lockContainer(store, findContainer(store, id).spec);
+  const { c, unlock } = lockedContainer(store, id);
   try {
-    const c = findContainer(store, spec.id);
     if (c.status !== (frozen ? "running" : "paused")) throw new UserError(`container ${id} is ${c.status}, not ${frozen ? "running" : "paused"}`);
-    await setPaused(liveContainer(store, spec), frozen, frozen ? "oci pause" : "oci resume");
+    await setPaused(liveContainer(store, c.spec), frozen, frozen ? "oci pause" : "oci resume");
   } finally {
     unlock();
   }

@@ -6,6 +6,7 @@ import { UserError } from "../container/errors.ts";
 import { containerConfig, containerPaths, layout, readState, type Store } from "../container/store.ts";
 import { containerProcess } from "../container/live.ts";
 import { containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { lockContainer } from "../container/lock.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { OCI_VERSION, type OciState, type OciStatus } from "./state.ts";
 
@@ -66,6 +67,18 @@ export function stateOf(store: Store, id: string): OciState & { rootfs: string; 
     owner: "",
     ...(Object.keys(c.spec.annotations ?? {}).length ? { annotations: c.spec.annotations } : {}),
   };
+}
+
+/** The container as it is once its lock is held (start, pause: what they check is what they change), and the release. */
+export function lockedContainer(store: Store, id: string): { c: Found; unlock: () => void } {
+  if (!containerExists(store, id)) throw new UserError(`container ${id} does not exist`);
+  const { unlock } = lockContainer(store, { id, name: id });
+  try {
+    return { c: findContainer(store, id), unlock };
+  } catch (e) {
+    unlock();
+    throw e;
+  }
 }
 
 /** `c` if it has not stopped, else "container not running". */
