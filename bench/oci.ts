@@ -50,8 +50,9 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
     if (rt === "box oci") return [c.box, "oci", "--root", states[rt], "run", "--bundle", bundle, id];
     return [rt, "--root", states[rt], "run", "--bundle", bundle, id];
   };
+  const runtime = (rt: VerbRuntime) => [...(rt === "box oci" ? [c.box, "oci"] : ["runc"]), "--root", states[rt]];
   const stopped = (rt: VerbRuntime, id: string): boolean => {
-    const r = Bun.spawnSync([...(rt === "box oci" ? [c.box, "oci"] : ["runc"]), "--root", states[rt], "state", id], { env: c.env, stdout: "pipe", stderr: "ignore" });
+    const r = Bun.spawnSync([...runtime(rt), "state", id], { env: c.env, stdout: "pipe", stderr: "ignore" });
     return r.exitCode === 0 && (JSON.parse(r.stdout.toString()) as { status: string }).status === "stopped";
   };
   const wrap = (rt: BundleRuntime) => (rt === "crun" && c.crunWrapped ? (script: string, args: string[]) => hidingUnified(c.unified, "bash", script, args) : undefined);
@@ -78,10 +79,17 @@ export async function ociBench(c: OciContext): Promise<OciResult> {
   for (let i = 0; i < WARMUP + c.runs; i++) {
     for (const rt of ["box oci", "runc"] as const) {
       const id = `boxbench-${process.pid}-verbs-${++seq}`;
-      const call = (...args: string[]) => timed([...(rt === "box oci" ? [c.box, "oci"] : ["runc"]), "--root", states[rt], ...args], c.env);
-      const t: Record<ShimCall, number> = { create: call("create", "--bundle", bundle, id), start: call("start", id), delete: NaN, "delete --force (gone)": NaN };
-      for (const end = Date.now() + 5000; !stopped(rt, id); await Bun.sleep(5)) if (Date.now() > end) throw new Error(`${rt} ${id}: /bin/true still runs after 5 s`);
-      t.delete = call("delete", id);
+      const call = (...args: string[]) => timed([...runtime(rt), ...args], c.env);
+      const t = { create: call("create", "--bundle", bundle, id) } as Record<ShimCall, number>;
+      try {
+        t.start = call("start", id);
+        for (const end = Date.now() + 5000; !stopped(rt, id); await Bun.sleep(5)) if (Date.now() > end) throw new Error(`${rt} ${id}: /bin/true still runs after 5 s`);
+        t.delete = call("delete", id);
+      } catch (e) {
+        // Its process may wait for start, or run: nothing of the failed run's may stay.
+        Bun.spawnSync([...runtime(rt), "delete", "--force", id], { env: c.env, stdout: "ignore", stderr: "ignore" });
+        throw e;
+      }
       t["delete --force (gone)"] = call("delete", "--force", id);
       if (i >= WARMUP) for (const v of SHIM_CALLS) result.verbs[rt][v].push(t[v]);
     }

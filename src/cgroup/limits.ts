@@ -2,7 +2,7 @@
 // Docker use), and applying them to a new container's cgroups before its payload joins.
 import { exists, readdirIfExists, readFile, writeFile } from "../sys/fs.ts";
 import { basename, dirname, join } from "../path.ts";
-import { CGROUP_PARENT } from "./cgroups.ts";
+import { CGROUP_PARENT } from "./paths.ts";
 import type { DeviceRate, ResourceSpec } from "../container/spec.ts";
 import { UserError } from "../container/errors.ts";
 import { describeError } from "../sys/errors.ts";

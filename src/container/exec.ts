@@ -11,7 +11,7 @@ import { Errno, SyscallError } from "../sys/errors.ts";
 import { FORWARDED_SIGNALS, kill, processIdentity, waitPid, type WaitResult } from "../sys/process.ts";
 import { loadSpawn, spawn, SpawnError } from "../sys/spawn.ts";
 import { copyWindowSize, isTerminal, makeRaw, openPtyPeer, setWindowSize } from "../sys/tty.ts";
-import { joinFiles } from "../cgroup/cgroups.ts";
+import { joinFiles } from "../cgroup/paths.ts";
 import { payloadRestrictions } from "../security/payload.ts";
 import { sendFd } from "../sys/unix-socket.ts";
 import { reopenStdio } from "../init/stdio.ts";

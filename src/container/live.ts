@@ -1,7 +1,7 @@
 // A stored container together with what is true of it right now: is its init still running?
 import { readFile } from "../sys/fs.ts";
 import { processIdentity } from "../sys/process.ts";
-import { containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { containerCgroupDirs } from "../cgroup/paths.ts";
 import { UserError } from "./errors.ts";
 import { findContainer } from "./lookup.ts";
 import { containerPaths, readState, stateWithoutRunDir, type ContainerState, type Store } from "./store.ts";

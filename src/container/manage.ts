@@ -4,7 +4,7 @@ import { join } from "../path.ts";
 import { withContainerLock } from "./lock.ts";
 import { UserError } from "./errors.ts";
 import { cgroupsFor, liveContainer, requireRunning } from "./live.ts";
-import { cgroupProcesses } from "../cgroup/cgroups.ts";
+import { cgroupProcesses } from "../cgroup/paths.ts";
 import { listContainers } from "./lookup.ts";
 import { removeStoredContainer } from "./remove.ts";
 import { stateOf } from "./describe.ts";

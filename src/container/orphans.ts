@@ -8,7 +8,8 @@ import { close, exists, isErrno, open, readdirIfExists, readFile, removeTree, tr
 import { Errno } from "../sys/errors.ts";
 import { O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { join } from "../path.ts";
-import { containerCgroupDirs, removeCgroups } from "../cgroup/cgroups.ts";
+import { removeCgroups } from "../cgroup/cgroups.ts";
+import { containerCgroupDirs } from "../cgroup/paths.ts";
 import { releaseStaleClaims } from "../net/network.ts";
 import { layout, listContainerIds, type Store } from "./store.ts";
 

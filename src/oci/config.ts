@@ -15,7 +15,7 @@ import { compile, notifies, profileFilter, SECCOMP_FILTER_FLAGS, type Filter } f
 import type { CapabilitySets, ContainerSpec, DeviceRate, Hook, Hooks, MountSpec, NamespaceChoice, ResourceSpec, RuntimeSettings } from "../container/spec.ts";
 import { mountSpec, PROPAGATION } from "./mount-options.ts";
 import { refuse } from "./refuse.ts";
-import { CGROUP_PARENT } from "../cgroup/cgroups.ts";
+import { CGROUP_PARENT } from "../cgroup/paths.ts";
 import { defaultDeviceAllows, deviceRulesEnforced } from "../cgroup/devices.ts";
 import { apparmorEnabled } from "../security/apparmor.ts";
 import { selinuxEnabled } from "../security/selinux.ts";

@@ -10,7 +10,7 @@ import { UserError } from "../container/errors.ts";
 import type { Store } from "../container/store.ts";
 import { moveFrom } from "../container/lifecycle.ts";
 import { liveContainer, sameProcess } from "../container/live.ts";
-import { cgroupProcesses } from "../cgroup/cgroups.ts";
+import { cgroupProcesses } from "../cgroup/paths.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import type { ContainerSpec } from "../container/spec.ts";
 import { setPaused } from "../container/pause.ts";

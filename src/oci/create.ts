@@ -15,7 +15,7 @@ import { launchInit } from "../container/launch.ts";
 import { buildHere, buildsHere } from "./direct.ts";
 import type { InitMessage } from "../init/init.ts";
 import type { Store } from "../container/store.ts";
-import { cgroupProcesses, containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { cgroupProcesses, containerCgroupDirs } from "../cgroup/paths.ts";
 import { isFrozen } from "../cgroup/freezer.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { runHooks } from "./hooks.ts";

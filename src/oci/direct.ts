@@ -10,7 +10,7 @@ import { loadSpawn, spawnFailure, spawnStaged, type SpawnOptions } from "../sys/
 import { libc } from "../sys/libc.ts";
 import { describeError } from "../sys/errors.ts";
 import { normalize } from "../path.ts";
-import { joinFiles } from "../cgroup/cgroups.ts";
+import { joinFiles } from "../cgroup/paths.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
 import { assembleRootfs, cgroupfsReadOnly, enterRootfs, wantsCgroupfs } from "../rootfs/setup.ts";
 import type { ProcMounter } from "../rootfs/mounts.ts";

@@ -2,10 +2,10 @@
 // from its process and its start FIFO, as runc's. All that state and list load.
 import { exists } from "../sys/fs.ts";
 import { join } from "../path.ts";
-import { UserError } from "../container/errors.ts";
+import { NoSuchContainer, UserError } from "../container/errors.ts";
 import { containerConfig, containerPaths, layout, readState, type Store } from "../container/store.ts";
 import { containerProcess } from "../container/live.ts";
-import { containerCgroupDirs } from "../cgroup/cgroups.ts";
+import { containerCgroupDirs } from "../cgroup/paths.ts";
 import { lockContainer } from "../container/lock.ts";
 import type { ContainerPaths, ContainerSpec } from "../container/spec.ts";
 import { OCI_VERSION, type OciState, type OciStatus } from "./state.ts";
@@ -35,10 +35,11 @@ export function containerExists(store: Store, id: string): boolean {
   return exists(join(store.root, layout.container(id)));
 }
 
-export function findContainer(store: Store, id: string): Found {
+/** `known`: its config, read already (under its lock). */
+export function findContainer(store: Store, id: string, known?: ContainerSpec): Found {
   let spec: ContainerSpec;
   try {
-    spec = containerConfig(store, id);
+    spec = known ?? containerConfig(store, id);
   } catch {
     throw new UserError(`container ${id} does not exist`);
   }
@@ -71,12 +72,17 @@ export function stateOf(store: Store, id: string): OciState & { rootfs: string; 
 
 /** The container as it is once its lock is held (start, pause: what they check is what they change), and the release. */
 export function lockedContainer(store: Store, id: string): { c: Found; unlock: () => void } {
-  if (!containerExists(store, id)) throw new UserError(`container ${id} does not exist`);
-  const { unlock } = lockContainer(store, { id, name: id });
+  let locked: ReturnType<typeof lockContainer>;
   try {
-    return { c: findContainer(store, id), unlock };
+    locked = lockContainer(store, { id, name: id });
   } catch (e) {
-    unlock();
+    if (e instanceof NoSuchContainer) throw new UserError(`container ${id} does not exist`);
+    throw e;
+  }
+  try {
+    return { c: findContainer(store, id, locked.spec), unlock: locked.unlock };
+  } catch (e) {
+    locked.unlock();
     throw e;
   }
 }
