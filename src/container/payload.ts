@@ -1,9 +1,14 @@
 // What a container's process is, looked up inside the container once its rootfs is built: its
-// user, environment and executable, and the namespaces it enters last. Shared by box's init and
-// by box oci's create, which builds the container itself (src/oci/direct.ts).
+// user, environment and executable, the namespaces it enters last and the cgroupfs mounted there,
+// and the container's UTS names. Shared by box's init and by box oci's create, which builds the
+// container itself (src/oci/direct.ts).
 import { close, open, readFileInRoot, statInRoot } from "../sys/fs.ts";
 import { CLONE_NEWCGROUP, CLONE_NEWTIME, O_DIRECTORY, O_PATH, O_RDONLY } from "../sys/constants.ts";
-import { wantsCgroupfs } from "../rootfs/setup.ts";
+import { setdomainname, sethostname } from "../sys/mount.ts";
+import type { SpawnOptions } from "../sys/spawn.ts";
+import type { CgroupLayout } from "../cgroup/detect.ts";
+import { cgroupfsReadOnly, wantsCgroupfs } from "../rootfs/setup.ts";
+import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import { forContainer, resolveUser } from "./user.ts";
 import { resolveCommand } from "./command.ts";
 import { containerEnv, envValue } from "./env.ts";
@@ -50,6 +55,23 @@ export function payloadNamespaces(spec: ContainerSpec): number {
   const cgroup = spec.runtime ? spec.runtime.cgroupNamespace || wantsCgroupfs(spec) : !spec.hostCgroupns;
   const time = (!spec.runtime || spec.runtime.timeNamespace) && timeNamespaceSupported();
   return (cgroup ? CLONE_NEWCGROUP : 0) | (time ? CLONE_NEWTIME : 0);
+}
+
+/**
+ * The cgroupfs the payload's spawn mounts in its cgroup namespace; call after pivot_root. None
+ * rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
+ */
+export function payloadCgroupfs(spec: ContainerSpec, layout: CgroupLayout): NonNullable<SpawnOptions["mounts"]> {
+  return wantsCgroupfs(spec) ? prepareCgroupfs(layout, cgroupfsReadOnly(spec)) : [];
+}
+
+/**
+ * The container's host and domain names, in the UTS namespace this thread is in. A bundle
+ * without a hostname keeps the one its namespace has (its own, or one joined by path).
+ */
+export function nameContainer(spec: ContainerSpec): void {
+  if (spec.namespaces?.uts !== "host" && (!spec.runtime || spec.hostname)) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
 }
 
 function timeNamespaceSupported(): boolean {

@@ -4,11 +4,11 @@
 import { close, exists, fchown, isErrno, open, read, readAll, statInRoot, write, writeFile } from "../sys/fs.ts";
 import { RestartPolicy, STOP_REQUESTED } from "../container/restart.ts";
 import { basename, join } from "../path.ts";
-import { buildRootfs, cgroupfsReadOnly, TTY_GID, wantsCgroupfs, type UserNamespace } from "../rootfs/setup.ts";
+import { buildRootfs, TTY_GID, type UserNamespace } from "../rootfs/setup.ts";
 import { openUserNamespace } from "../sys/userns.ts";
 import { hostId, hostOwner, initIds } from "../security/userns.ts";
 import { MS_BIND, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL, SIGTERM, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, NAMESPACE_FLAGS } from "../sys/constants.ts";
-import { mount, setdomainname, sethostname } from "../sys/mount.ts";
+import { mount } from "../sys/mount.ts";
 import { becomeSubreaper, exitNow, FORWARDED_SIGNALS, kill, redirectFd, setNotDumpable, setns, signalNumber, unshare, waitPid, type WaitResult } from "../sys/process.ts";
 import { copyMountIn, execInPlace, execInPlaceSingleThreaded, loadSpawn, shimFile, spawn, type SpawnOptions } from "../sys/spawn.ts";
 import { copyWindowSize, openPty, setWindowSize, type Pty } from "../sys/tty.ts";
@@ -26,14 +26,13 @@ import { stateInit } from "../container/live.ts";
 import { resetHealth } from "../container/health.ts";
 import { resolveCommand } from "../container/command.ts";
 import { envValue } from "../container/env.ts";
-import { payloadNamespaces, resolvePayload } from "../container/payload.ts";
+import { nameContainer, payloadCgroupfs, payloadNamespaces, resolvePayload } from "../container/payload.ts";
 import { EXIT_BOX_ERROR, UserError } from "../container/errors.ts";
 import { endCgroupProcesses } from "../cgroup/cgroups.ts";
 import { joinFiles } from "../cgroup/paths.ts";
 import { controllerDir, oomKills } from "../cgroup/events.ts";
 import { setFrozen } from "../cgroup/freezer.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
-import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import { endpointsOf, sharedIpc, sharedNetwork, type ContainerSpec } from "../container/spec.ts";
 import { INIT_FDS, type InitPlan } from "./self.ts";
 import { attachedOutput, consoleOutput, detachedOutput, type PayloadOutput } from "./output.ts";
@@ -230,9 +229,7 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
     if (typeof shm === "number") close(shm);
   }
   trace("init", "rootfs-built");
-  // A bundle without a hostname keeps the one its uts namespace has (its own, or one joined by path).
-  if (spec.namespaces?.uts !== "host" && (!spec.runtime || spec.hostname)) sethostname(spec.hostname);
-  if (spec.domainname) setdomainname(spec.domainname);
+  nameContainer(spec);
 
   let pty: Pty | undefined;
   if (spec.tty) {
@@ -252,8 +249,7 @@ function prepareContainer(spec: ContainerSpec, plan: InitPlan, host: HostHandles
       close(devNull);
     }
   }
-  // Rootless: no cgroup of its own to show, and a user namespace may not mount v1 hierarchies.
-  return makeLauncher(spec, plan, host, pty, wantsCgroupfs(spec) ? prepareCgroupfs(detectCgroups(), cgroupfsReadOnly(spec)) : [], userns, agent, driverLog);
+  return makeLauncher(spec, plan, host, pty, payloadCgroupfs(spec, detectCgroups()), userns, agent, driverLog);
 }
 
 /**

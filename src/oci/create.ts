@@ -49,6 +49,14 @@ export interface CreatedProcess {
   byInit: boolean;
 }
 
+/** The hooks runc runs at create, in this order. */
+const CREATE_HOOKS = ["prestart", "createRuntime", "createContainer"] as const;
+
+/** Those of `kinds`, with the state of a created container whose process is `pid` (in `cwd`, else this process's). */
+async function runCreateHooks(spec: ContainerSpec, kinds: readonly (typeof CREATE_HOOKS)[number][], pid: number, cwd?: string): Promise<void> {
+  for (const kind of kinds) await runHooks(kind, spec.runtime!.hooks[kind] ?? [], hookState(spec, "created", pid), cwd);
+}
+
 /**
  * create: the container exists, its process waits for start in every namespace and cgroup of it;
  * the prestart, createRuntime and createContainer hooks have run. This process builds it
@@ -85,8 +93,9 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
     // As runc's --debug says it (8 is the listener's, for a filter that notifies).
     if (spec.seccomp) debug(`seccomp filter flags: ${(spec.seccompFlags ?? 0) | (spec.seccompAgent ? 8 : 0)}`);
     const hooks = spec.runtime!.hooks;
+    const createHooks = CREATE_HOOKS.some((kind) => hooks[kind]?.length);
     // poststart hooks come after the process's execve, which start waits for.
-    atOnce = opts.startAtOnce === true && !hooks.prestart?.length && !hooks.createRuntime?.length && !hooks.createContainer?.length && !hooks.poststart?.length;
+    atOnce = opts.startAtOnce === true && !createHooks && !hooks.poststart?.length;
     const fifoPath = join(paths.runDir, START_FIFO);
     if (!atOnce) mknod(fifoPath, S_IFIFO | 0o600, 0, 0);
     if (buildsHere(spec)) {
@@ -94,18 +103,15 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
       // from inside the container without reaching for the host's path.
       fifo = atOnce ? undefined : open(fifoPath, O_RDWR);
       const container = spec;
-      const run = async (kinds: readonly ("prestart" | "createRuntime" | "createContainer")[], pid: number, cwd?: string) => {
-        try {
-          for (const kind of kinds) await runHooks(kind, hooks[kind] ?? [], hookState(container, "created", pid), cwd);
-        } catch (e) {
+      const run = (kinds: readonly (typeof CREATE_HOOKS)[number][], pid: number, cwd?: string) =>
+        runCreateHooks(container, kinds, pid, cwd).catch((e: unknown) => {
           hookFailed = true;
           throw e;
-        }
-      };
+        });
       const built = await buildHere(store, spec, paths, {
         fifo,
         spawned: (pid) => recordLaunch(store, container, paths!, pid, !atOnce),
-        hooks: hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length ? { runtime: (pid) => run(["prestart", "createRuntime"], pid), container: (pid, rootfs) => run(["createContainer"], pid, rootfs) } : undefined,
+        hooks: createHooks ? { runtime: (pid) => run(["prestart", "createRuntime"], pid), container: (pid, rootfs) => run(["createContainer"], pid, rootfs) } : undefined,
       });
       init = { ...built, byInit: false };
       failure = built.failure;
@@ -140,13 +146,8 @@ export async function createContainerFromBundle(store: Store, readSpec: () => Pr
     }
   }
   try {
-    const hooks = spec.runtime!.hooks;
     // runc runs these before pivot_root; box's init has pivoted already (they see the same namespaces).
-    if (init.byInit) {
-      for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
-        await runHooks(kind, hooks[kind] ?? [], hookState(spec, "created", init.pid));
-      }
-    }
+    if (init.byInit) await runCreateHooks(spec, CREATE_HOOKS, init.pid);
     if (opts.pidFile) writePidFile(opts.pidFile, init.pid);
   } catch (e) {
     kill(init.pid, SIGKILL);

@@ -14,7 +14,8 @@ import { findContainer } from "./found.ts";
 export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
   const c = findContainer(store, id);
   if ((c.status === "running" || c.status === "paused") && !force) throw new UserError(`cannot delete container ${id} that is not stopped: ${c.status}`);
-  // As box rm -f: thawed first if paused, SIGKILL to the init, waited for.
+  // As box rm -f: thawed first if paused, SIGKILL to the init, waited for (loaded only then: it
+  // brings box's network and volume modules).
   if (c.pid !== undefined) await (await import("../container/control.ts")).killContainer(store, liveContainer(store, c.spec));
   removeOciContainer(store, c.spec, c.paths);
   debug(`delete: ${id} removed (its cgroups, its state)`);

@@ -4,7 +4,7 @@
 // One Bun start per create instead of two: the init's took ~30 ms of every `box oci run`.
 import { close, open, read, write } from "../sys/fs.ts";
 import { CLONE_FS, CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SIGKILL } from "../sys/constants.ts";
-import { chdir, fchdir, sethostname, setdomainname } from "../sys/mount.ts";
+import { chdir, fchdir } from "../sys/mount.ts";
 import { kill, pipe, setns, unshare, waitPid } from "../sys/process.ts";
 import { loadSpawn, spawnFailure, spawnStaged, type SpawnOptions } from "../sys/spawn.ts";
 import { libc } from "../sys/libc.ts";
@@ -12,12 +12,11 @@ import { describeError } from "../sys/errors.ts";
 import { normalize } from "../path.ts";
 import { joinFiles } from "../cgroup/paths.ts";
 import { detectCgroups } from "../cgroup/detect.ts";
-import { assembleRootfs, cgroupfsReadOnly, enterRootfs, wantsCgroupfs } from "../rootfs/setup.ts";
+import { assembleRootfs, enterRootfs } from "../rootfs/setup.ts";
 import type { ProcMounter } from "../rootfs/mounts.ts";
-import { prepareCgroupfs } from "../rootfs/cgroupfs.ts";
 import { bringUpLoopback } from "../net/loopback.ts";
 import { payloadRestrictions } from "../security/payload.ts";
-import { payloadNamespaces, resolvePayload } from "../container/payload.ts";
+import { nameContainer, payloadCgroupfs, payloadNamespaces, resolvePayload } from "../container/payload.ts";
 import { pidNamespaceOf } from "../container/start.ts";
 import { openNamespace } from "../container/launch.ts";
 import { EXIT_BOX_ERROR } from "../container/errors.ts";
@@ -123,14 +122,13 @@ export async function buildHere(store: Store, spec: ContainerSpec, paths: Contai
       const payload = resolvePayload(spec, root, "/proc");
       enterRootfs(spec, root);
       trace("cli", "oci-rootfs-built");
-      if (spec.namespaces?.uts !== "host" && spec.hostname) sethostname(spec.hostname);
-      if (spec.domainname) setdomainname(spec.domainname);
+      nameContainer(spec);
       const steps = {
         path: payload.exe,
         argv: spec.command,
         env: payload.env,
         unshareFlags: payloadNamespaces(spec),
-        mounts: wantsCgroupfs(spec) ? prepareCgroupfs(layout, cgroupfsReadOnly(spec)) : [],
+        mounts: payloadCgroupfs(spec, layout),
         setsid: true,
         user: payload.user,
         cwd: spec.workdir,

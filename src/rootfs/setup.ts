@@ -192,13 +192,13 @@ function ownedInside(m: MountSpec, ids: UsernsSpec): MountSpec {
   return { ...m, data: options.join(",") || undefined };
 }
 
-/** Whether the payload's spawn mounts cgroupfs (at /sys/fs/cgroup, read-only). */
 /** box run's cgroupfs is read-only; a bundle's as its mount says (runc honours "ro" or its absence). */
 export function cgroupfsReadOnly(spec: ContainerSpec): boolean {
   const m = spec.runtime?.mounts.find(isCgroupMount);
   return m === undefined || (m.flags & MS_RDONLY) !== 0;
 }
 
+/** Whether the payload's spawn mounts cgroupfs (at /sys/fs/cgroup). */
 export function wantsCgroupfs(spec: ContainerSpec): boolean {
   // box run's list has cgroupfs unless rootless (src/rootfs/default-mounts.ts).
   return spec.runtime ? spec.runtime.mounts.some(isCgroupMount) : !spec.rootless;
@@ -226,7 +226,7 @@ export function buildRootfs(spec: ContainerSpec, paths: ContainerPaths, context:
   enterRootfs(spec, assembleRootfs(spec, paths, context));
 }
 
-/** Everything up to pivot_root: the container's tree, mounted under the run dir; its path. */
+/** Everything up to pivot_root: the container's tree, mounted under the run dir (or `at`); its path. */
 export function assembleRootfs(spec: ContainerSpec, paths: ContainerPaths, { at, peerHosts = [], userns, shm, procBy }: RootfsContext = {}): string {
   // Nothing below may propagate back to the host. A bundle's mounts may ask to receive the host's
   // (rslave binds, rootfsPropagation), so for one the tree is a slave of the host's, as runc's.
